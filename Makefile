@@ -1,0 +1,50 @@
+# kimtools: every install step lives here. Quick start: `make dashboards`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= data/kim.duckdb
+HOST   ?= 127.0.0.1
+PORT   ?= 8866
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ROOTFLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: install dashboards lab test chromium demo bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Debian's browser for the dashboard tests; Playwright's own download cannot work offline.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# The demo store is built once; a real store at $(DB) is never overwritten.
+$(DB): | $(VENV)/.installed
+	$(BIN)/kimtools demo --out data/demo-export
+	$(BIN)/kimtools import data/demo-export --db $(DB)
+
+demo: $(DB)
+
+dashboards: $(VENV)/.installed $(DB)
+	$(BIN)/kimtools serve --db $(DB) --host $(HOST) --port $(PORT)
+
+lab: $(VENV)/.installed $(DB)
+	KIMTOOLS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
+
+test: $(VENV)/.installed-test chromium
+	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
+	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:randomly
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build test-artefacts

@@ -1,0 +1,711 @@
+"""Read a KIM case export (folder of CSV files or one XLSX workbook) into normalised frames.
+
+Every rule of ``shared/case-export-format.md`` is checked, and every violation
+is collected before anything fails: :func:`read_export` raises one
+:class:`~kimtools.errors.ImportValidationError` whose ``problems`` frame names
+file, table, row (header = row 1), column, value and reason (German and
+English). Unknown columns and districts that cannot be checked are warnings.
+
+Raw ``person_id`` values are replaced by keyed pseudonyms inside
+:func:`read_export`; they are never part of a result, a problem or a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import codes
+from .errors import ImportValidationError, UsageError
+from .progress import progress
+from .pseudonym import pseudonymise
+from .reference import Reference, load_reference, match_key
+from .schema import TABLE_ORDER, TABLES, Column, Table
+
+__all__ = ["Export", "read_export", "PROBLEM_COLUMNS", "problems_text"]
+
+PROBLEM_COLUMNS = ["datei", "tabelle", "zeile", "spalte", "wert", "grund_de", "grund_en"]
+_ROW = "_zeile"
+_MAX_VALUE_LEN = 60
+_SECRET_COLUMNS = {"person_id"}  # never echoed into a problem
+
+
+@dataclass
+class Export:
+    """A validated export: normalised frames per table, ready for the store.
+
+    ``tables`` holds ``faelle`` (with ``person_pseudonym`` instead of
+    ``person_id``), ``fall_handlungsfelder`` (one row per case and needs area),
+    ``beratungen``, ``vermittlungen``, ``partner``, ``stellen``,
+    ``statuswechsel`` and ``bezirke`` (the export's own district figures, or
+    the shipped ones), each with a ``kommune`` column.
+    """
+
+    source: str
+    sha256: str
+    tables: dict[str, pd.DataFrame]
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+
+    @property
+    def kommunen(self) -> list[str]:
+        return sorted(self.tables["faelle"]["kommune"].unique().tolist())
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: len(frame) for name, frame in self.tables.items()}
+
+
+# --------------------------------------------------------------------------- problems
+class _Problems:
+    """Collects problems as small frames; concatenated once at the end."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, file: str, table: str, rows, column: str, values, de, en) -> None:
+        rows = np.asarray(rows)
+        if len(rows) == 0:
+            return
+        if column in _SECRET_COLUMNS:
+            values = ["(nicht angezeigt)"] * len(rows)
+        values = pd.Series(np.asarray(values, dtype=object)).astype(str)
+        values = values.where(values.str.len() <= _MAX_VALUE_LEN, values.str.slice(0, _MAX_VALUE_LEN) + "…")
+        self._parts.append(pd.DataFrame({
+            "datei": file, "tabelle": table, "zeile": rows.astype("int64"), "spalte": column,
+            "wert": values.to_numpy(),
+            "grund_de": de if not isinstance(de, pd.Series) else de.to_numpy(),
+            "grund_en": en if not isinstance(en, pd.Series) else en.to_numpy(),
+        }))
+
+    def add_masked(self, raw: "_RawTable", mask: pd.Series, column: str, de, en, values=None) -> None:
+        if not mask.any():
+            return
+        sel = raw.frame.loc[mask]
+        vals = sel[column] if values is None else values[mask]
+        if isinstance(de, pd.Series):
+            de, en = de[mask], en[mask]
+        self.add(raw.file, raw.table.name, sel[_ROW], column, vals, de, en)
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame(columns=PROBLEM_COLUMNS)
+        out = pd.concat(self._parts, ignore_index=True)
+        order = {name: i for i, name in enumerate(TABLE_ORDER)}
+        out["_t"] = out["tabelle"].map(order).fillna(-1)
+        return out.sort_values(["_t", "datei", "zeile", "spalte"], kind="stable").drop(columns="_t").reset_index(drop=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+
+def problems_text(problems: pd.DataFrame, lang: str = "de", limit: int | None = 50) -> str:
+    """Problems as readable lines: ``faelle.csv, Zeile 4, Spalte beginn, Wert '31.02.2024': …``."""
+    if lang == "en":
+        head, row_w, col_w, val_w, reason = "{}", "row", "column", "value", "grund_en"
+    else:
+        head, row_w, col_w, val_w, reason = "{}", "Zeile", "Spalte", "Wert", "grund_de"
+    shown = problems if limit is None else problems.head(limit)
+    lines = []
+    for p in shown.itertuples(index=False):
+        where = [head.format(p.datei)]
+        if p.zeile and int(p.zeile) > 0:
+            where.append(f"{row_w} {int(p.zeile)}")
+        if p.spalte:
+            where.append(f"{col_w} {p.spalte}")
+        if p.wert != "":
+            where.append(f"{val_w} '{p.wert}'")
+        lines.append(", ".join(where) + ": " + getattr(p, reason))
+    if limit is not None and len(problems) > limit:
+        rest = len(problems) - limit
+        lines.append(f"… und {rest} weitere" if lang != "en" else f"… and {rest} more")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- raw reading
+@dataclass
+class _RawTable:
+    table: Table
+    file: str
+    frame: pd.DataFrame  # all cells stripped strings; column _zeile = row as seen in the file
+
+
+def _source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str], str]:
+    """Map table name → (display file name, loader payload); also unknown names and the SHA-256."""
+    if not source.exists():
+        raise UsageError(f"Quelle {source} gibt es nicht. Erwartet: ein Ordner mit CSV-Dateien oder eine .xlsx-Arbeitsmappe.",
+                         f"Source {source} does not exist. Expected a folder of CSV files or an .xlsx workbook.")
+    found: dict[str, tuple[str, object]] = {}
+    unknown: list[str] = []
+    dupes: list[str] = []
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+        if not files:
+            raise UsageError(f"Im Ordner {source} liegt keine CSV-Datei.", f"The folder {source} holds no CSV file.")
+        digest = hashlib.sha256()
+        for p in files:
+            data = p.read_bytes()
+            digest.update(p.name.encode() + b"\0" + hashlib.sha256(data).digest())
+            name = p.stem.strip().lower()
+            if name in TABLES:
+                if name in found:
+                    dupes.append(p.name)
+                found[name] = (p.name, data)
+            else:
+                unknown.append(p.name)
+        if dupes:
+            raise UsageError(f"Tabelle doppelt im Ordner: {', '.join(dupes)}. Bitte nur eine Datei je Tabelle.",
+                             f"Table given twice in the folder: {', '.join(dupes)}. Keep one file per table.")
+        return found, unknown, digest.hexdigest()
+    if source.suffix.lower() in (".xlsx", ".xlsm"):
+        data = source.read_bytes()
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
+            raise UsageError(f"{source.name} ist keine lesbare XLSX-Arbeitsmappe ({exc}).",
+                             f"{source.name} is not a readable XLSX workbook ({exc}).") from None
+        for ws in wb.worksheets:
+            name = ws.title.strip().lower()
+            if name in TABLES:
+                if name in found:
+                    dupes.append(ws.title)
+                found[name] = (f"{source.name} [{ws.title}]", ws)
+            else:
+                unknown.append(f"{source.name} [{ws.title}]")
+        if dupes:
+            raise UsageError(f"Tabellenblatt doppelt: {', '.join(dupes)}.", f"Sheet given twice: {', '.join(dupes)}.")
+        return found, unknown, hashlib.sha256(data).hexdigest()
+    raise UsageError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei.",
+                     f"{source.name}: expected a folder of CSV files or an .xlsx file.")
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _csv_frame(file: str, data: bytes, problems: _Problems, table: str) -> pd.DataFrame | None:
+    text = _decode(data)
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") >= first.count(",") else ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False, quotechar='"', engine="c")
+        frame = frame.fillna("")
+        header = next(csv.reader(io.StringIO(first), delimiter=sep))
+        if len(header) == len(frame.columns):
+            frame.columns = header  # pandas renames duplicates to "x.1"; keep them visible
+        frame.insert(0, _ROW, np.arange(2, len(frame) + 2))
+        return frame
+    except pd.errors.EmptyDataError:
+        problems.add(file, table, [1], "", [""], "Die Datei ist leer; erwartet wird mindestens eine Kopfzeile.",
+                     "The file is empty; at least a header row is expected.")
+        return None
+    except pd.errors.ParserError:
+        pass
+    # Slow path, only for broken files: find every record with too many fields.
+    records = list(csv.reader(io.StringIO(text), delimiter=sep))
+    header = records[0]
+    good, rows = [], []
+    for i, rec in enumerate(records[1:], start=2):
+        if len(rec) > len(header):
+            problems.add(file, table, [i], "", [sep.join(rec)],
+                         f"Die Zeile hat {len(rec)} Felder, die Kopfzeile nur {len(header)} (Trennzeichen oder Anführungszeichen prüfen).",
+                         f"The row has {len(rec)} fields, the header only {len(header)} (check delimiters and quotes).")
+        else:
+            good.append(rec + [""] * (len(header) - len(rec)))
+            rows.append(i)
+    frame = pd.DataFrame(good, columns=header, dtype=str)
+    frame.insert(0, _ROW, np.asarray(rows, dtype="int64"))
+    return frame
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _xlsx_frame(ws) -> pd.DataFrame:
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        if header is None:
+            if any(c.strip() for c in cells):
+                header = cells
+            continue
+        rows.append(cells)
+        numbers.append(number)
+    if header is None:
+        return pd.DataFrame({_ROW: pd.Series(dtype="int64")})
+    width = len(header)
+    rows = [(r + [""] * width)[:width] for r in rows]
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame.insert(0, _ROW, np.asarray(numbers, dtype="int64"))
+    return frame
+
+
+def _normalise_columns(raw: _RawTable, problems: _Problems, warnings: _Problems) -> bool:
+    """Trim and lower the header, drop wholly empty rows; report missing/duplicate/unknown columns."""
+    frame = raw.frame
+    names = [_ROW] + [str(c).strip().lower() for c in frame.columns[1:]]
+    counts = pd.Series(names[1:]).value_counts()
+    for name in counts[counts > 1].index:
+        problems.add(raw.file, raw.table.name, [1], name, [name],
+                     "Die Spalte steht mehrfach in der Kopfzeile; bitte nur einmal aufführen.",
+                     "The column appears more than once in the header; keep only one.")
+    if (counts > 1).any():
+        return False
+    frame.columns = names
+    for col in names[1:]:
+        frame[col] = frame[col].astype(str).str.strip()
+    cells = frame.drop(columns=_ROW)
+    frame = frame.loc[(cells != "").any(axis=1)] if len(cells.columns) else frame.iloc[0:0]
+    known = {c.name for c in raw.table.all_columns}
+    for col in names[1:]:
+        if col not in known:
+            if col == "" or col.startswith("unnamed:"):
+                if (frame[col] != "").any():
+                    warnings.add(raw.file, raw.table.name, [1], col, [""],
+                                 "Spalte ohne Überschrift mit Inhalt wird ignoriert.",
+                                 "A column without a header but with content is ignored.")
+            else:
+                warnings.add(raw.file, raw.table.name, [1], col, [col],
+                             f"Unbekannte Spalte wird ignoriert (erwartet: {', '.join(c.name for c in raw.table.columns)}).",
+                             f"Unknown column is ignored (expected: {', '.join(c.name for c in raw.table.columns)}).")
+            frame = frame.drop(columns=col)
+    ok = True
+    for column in raw.table.columns:
+        if column.required and column.name not in frame.columns:
+            problems.add(raw.file, raw.table.name, [1], column.name, [""],
+                         "Pflichtspalte fehlt in der Kopfzeile.", "Required column is missing from the header.")
+            ok = False
+    for column in raw.table.all_columns:
+        if column.name not in frame.columns:
+            frame[column.name] = ""
+    raw.frame = frame.reset_index(drop=True)
+    return ok
+
+
+# --------------------------------------------------------------------------- column checks
+_CODE_LOOKUP: dict[str, dict[str, str]] = {}
+
+
+def _code_lookup(code_list: str) -> dict[str, str]:
+    if code_list not in _CODE_LOOKUP:
+        lookup = {}
+        for code, (de, _en) in codes.CODE_LISTS[code_list].items():
+            lookup[code.lower()] = code
+            lookup[de.lower()] = code
+        _CODE_LOOKUP[code_list] = lookup
+    return _CODE_LOOKUP[code_list]
+
+
+def _allowed(code_list: str) -> str:
+    return ", ".join(codes.CODE_LISTS[code_list])
+
+
+_DE_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_dates(s: pd.Series) -> pd.Series:
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    de = s.str.match(_DE_DATE)
+    iso = s.str.match(_ISO_DATE)
+    if de.any():
+        out[de] = pd.to_datetime(s[de], format="%d.%m.%Y", errors="coerce")
+    if iso.any():
+        out[iso] = pd.to_datetime(s[iso], format="%Y-%m-%d", errors="coerce")
+    return out
+
+
+def _check_column(raw: _RawTable, column: Column, problems: _Problems, today: dt.date) -> pd.Series:
+    """Parse one column; report what breaks its own rules. Returns the parsed values (NA where empty or bad)."""
+    s = raw.frame[column.name]
+    empty = s == ""
+    if column.required:
+        problems.add_masked(raw, empty, column.name, "Pflichtfeld ist leer.", "Required value is empty.")
+    if column.kind in ("id", "text"):
+        return s.where(~empty, None)
+    if column.kind == "date":
+        parsed = _parse_dates(s)
+        bad = ~empty & parsed.isna()
+        problems.add_masked(raw, bad, column.name,
+                            "Kein gültiges Datum; erwartet TT.MM.JJJJ oder JJJJ-MM-TT.",
+                            "Not a valid date; expected DD.MM.YYYY or YYYY-MM-DD.")
+        if column.not_future:
+            future = parsed > pd.Timestamp(today)
+            problems.add_masked(raw, future, column.name, "Datum liegt in der Zukunft.", "Date lies in the future.")
+        return parsed
+    if column.kind in ("int", "decimal"):
+        text = s.str.replace(",", ".", regex=False)
+        if column.kind == "int":
+            ok_form = text.str.fullmatch(r"[+-]?\d+(\.0+)?")
+            what_de, what_en = "keine ganze Zahl", "not a whole number"
+        else:
+            ok_form = text.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+            what_de, what_en = "keine Zahl (Dezimalkomma oder -punkt)", "not a number (decimal comma or point)"
+        nums = pd.to_numeric(text.where(ok_form & ~empty), errors="coerce")
+        bad = ~empty & nums.isna()
+        problems.add_masked(raw, bad, column.name, f"Wert ist {what_de}.", f"Value is {what_en}.")
+        maximum = today.year if column.maximum == "current_year" else column.maximum
+        low = (nums <= column.minimum) if column.min_exclusive else (nums < column.minimum) \
+            if column.minimum is not None else pd.Series(False, index=s.index)
+        high = nums > maximum if maximum is not None else pd.Series(False, index=s.index)
+        rng_de = ("größer als " if column.min_exclusive else "mindestens ") + _num(column.minimum) \
+            if column.minimum is not None else ""
+        rng_en = ("greater than " if column.min_exclusive else "at least ") + _num(column.minimum, ".") \
+            if column.minimum is not None else ""
+        if maximum is not None:
+            rng_de += (" und " if rng_de else "") + f"höchstens {_num(maximum)}"
+            rng_en += (" and " if rng_en else "") + f"at most {_num(maximum, '.')}"
+        problems.add_masked(raw, (low | high).fillna(False), column.name,
+                            f"Wert außerhalb des erlaubten Bereichs; erlaubt: {rng_de}.",
+                            f"Value out of range; allowed: {rng_en}.")
+        nums = nums.where(~(low | high).fillna(False))
+        return nums.round().astype("Int64") if column.kind == "int" else nums.astype("Float64")
+    lookup = _code_lookup(column.code_list)
+    if column.kind == "code":
+        mapped = s.str.lower().map(lookup)
+        bad = ~empty & mapped.isna()
+        problems.add_masked(raw, bad, column.name,
+                            f"Unbekannter Code; erlaubt sind: {_allowed(column.code_list)}.",
+                            f"Unknown code; allowed are: {_allowed(column.code_list)}.")
+        return mapped.where(~empty, None)
+    # codes: several values separated by , or |
+    parts = s.where(~empty).str.lower().str.split(r"\s*[,|]\s*", regex=True).explode()
+    parts = parts[parts.notna()]
+    mapped = parts.map(lookup)
+    bad_parts = parts[mapped.isna() & (parts != "")]
+    if len(bad_parts):
+        bad_idx = bad_parts.index.unique()
+        first_bad = bad_parts.groupby(level=0).agg(lambda v: ", ".join(v))
+        rows = raw.frame.loc[bad_idx]
+        de = "Unbekannter Code '" + first_bad.loc[bad_idx] + f"'; erlaubt sind: {_allowed(column.code_list)}."
+        en = "Unknown code '" + first_bad.loc[bad_idx] + f"'; allowed are: {_allowed(column.code_list)}."
+        problems.add(raw.file, raw.table.name, rows[_ROW], column.name, rows[column.name], de, en)
+    ok = mapped.dropna()
+    order = {c: i for i, c in enumerate(codes.CODE_LISTS[column.code_list])}
+    joined = ok.groupby(level=0).agg(lambda v: "|".join(sorted(set(v), key=order.get)))
+    return joined.reindex(s.index)
+
+
+def _num(value: float | None, sep: str = ",") -> str:
+    text = f"{value:g}"
+    return text.replace(".", sep)
+
+
+# --------------------------------------------------------------------------- the whole export
+def read_export(source: str | Path, key: bytes | None = None, today: dt.date | None = None,
+                reference: Reference | None = None, show_progress: bool = True) -> Export:
+    """Read, check and normalise an export; raise :class:`ImportValidationError` listing every problem.
+
+    Parameters
+    ----------
+    source
+        A folder of CSV files or an ``.xlsx`` workbook.
+    key
+        The pseudonymisation key (default: :func:`kimtools.pseudonym.load_key`).
+    today
+        The date against which "not in the future" is checked (default: today).
+    reference
+        District and municipality reference data (default: the shipped data).
+    """
+    source = Path(source)
+    today = today or dt.date.today()
+    ref = reference or load_reference()
+    problems, warnings = _Problems(), _Problems()
+    found, unknown, sha = _source_files(source)
+    for name in unknown:
+        warnings.add(name, "", [0], "", [""], "Unbekannte Tabelle wird ignoriert.", "Unknown table is ignored.")
+    for name in TABLE_ORDER:
+        if TABLES[name].required and name not in found:
+            problems.add(f"{name}.csv", name, [0], "", [""],
+                         f"Pflichttabelle '{name}' fehlt (als Datei {name}.csv oder Tabellenblatt {name}).",
+                         f"Required table '{name}' is missing (as file {name}.csv or sheet {name}).")
+
+    raws: dict[str, _RawTable] = {}
+    parsed: dict[str, dict[str, pd.Series]] = {}
+    for name in progress([n for n in TABLE_ORDER if n in found], desc="Prüfen", disable=not show_progress):
+        file, payload = found[name]
+        frame = _csv_frame(file, payload, problems, name) if isinstance(payload, bytes) else _xlsx_frame(payload)
+        if frame is None:
+            continue
+        raw = _RawTable(TABLES[name], file, frame)
+        if not _normalise_columns(raw, problems, warnings):
+            continue
+        raws[name] = raw
+        parsed[name] = {c.name: _check_column(raw, c, problems, today) for c in raw.table.all_columns}
+
+    tables = _check_relations(raws, parsed, problems, warnings, ref) if "faelle" in raws and "partner" in raws else {}
+    if problems:
+        raise ImportValidationError(problems.frame(), source.name)
+    faelle = tables["faelle"]
+    faelle.insert(2, "person_pseudonym", pseudonymise(faelle.pop("person_id"), faelle["kommune"], key))
+    return Export(source.name, sha, tables, warnings.frame())
+
+
+def _kommune_of(raw: _RawTable, values: pd.Series, problems: _Problems, ref: Reference) -> pd.Series:
+    given = values.dropna().unique()
+    resolved = {v: ref.resolve_kommune(v) for v in given}
+    out = values.map(resolved)
+    bad = values.notna() & out.isna()
+    problems.add_masked(raw, bad, "kommune",
+                        "Unbekannte Kommune; erwartet wird eine KIM-Kommune in NRW, z. B. Herne, Oberhausen, Düsseldorf.",
+                        "Unknown municipality; expected a KIM municipality of NRW, e.g. Herne, Oberhausen, Düsseldorf.")
+    return out
+
+
+def _duplicates(raw: _RawTable, keys: pd.DataFrame, column: str, problems: _Problems) -> pd.Series:
+    valid = keys.notna().all(axis=1)
+    dup = keys.duplicated(keep=False) & valid
+    if dup.any():
+        rows = raw.frame[_ROW]
+        first = rows[dup].groupby([keys[c][dup] for c in keys.columns]).transform("min")
+        msg_de = "Kommt mehrfach vor (erstmals in Zeile " + first.astype(str) + "); IDs müssen je Kommune eindeutig sein."
+        msg_en = "Appears more than once (first in row " + first.astype(str) + "); IDs must be unique within a kommune."
+        later = dup & (rows != first.reindex(rows.index))
+        problems.add_masked(raw, later, column, msg_de.reindex(rows.index), msg_en.reindex(rows.index))
+    return dup
+
+
+def _district_resolver(bezirke_export: pd.DataFrame | None, ref: Reference):
+    """Return f(kommune, names) → canonical names (None where unknown) and the set of kommunen without figures."""
+    export_keys: dict[str, dict[str, str]] = {}
+    if bezirke_export is not None:
+        for k, name in zip(bezirke_export["kommune"], bezirke_export["stadtbezirk"]):
+            if k is not None and name is not None:
+                export_keys.setdefault(k, {})[match_key(name)] = name
+
+    def keys_for(kommune: str) -> dict[str, str] | None:
+        return export_keys.get(kommune) or ref.district_keys(kommune)
+
+    return keys_for
+
+
+def _check_districts(raw: _RawTable, kommune: pd.Series, names: pd.Series, keys_for, problems: _Problems,
+                     unchecked: set[str]) -> pd.Series:
+    out = pd.Series(None, index=names.index, dtype=object)
+    frame = pd.DataFrame({"k": kommune, "n": names}).dropna()
+    for k, group in frame.groupby("k", sort=False):
+        keys = keys_for(k)
+        if keys is None:
+            unchecked.add(k)
+            out[group.index] = group["n"]
+            continue
+        mapped = group["n"].map(lambda v: keys.get(match_key(v)))
+        out[group.index] = mapped
+        bad = pd.Series(False, index=names.index)
+        bad[mapped.index[mapped.isna()]] = True
+        allowed = ", ".join(sorted(keys.values()))
+        problems.add_masked(raw, bad, "stadtbezirk",
+                            f"Unbekannter Stadtbezirk von {k}; bekannt sind: {allowed}.",
+                            f"Unknown district of {k}; known are: {allowed}.")
+    return out
+
+
+def _fmt_dates(values: pd.Series) -> pd.Series:
+    return values.dt.strftime("%d.%m.%Y")
+
+
+def _check_relations(raws, parsed, problems: _Problems, warnings: _Problems, ref: Reference) -> dict[str, pd.DataFrame]:
+    """The rules that need more than one column or table; returns the normalised frames."""
+    unchecked: set[str] = set()
+    out: dict[str, pd.DataFrame] = {}
+
+    # bezirke first: they define the districts of their kommune
+    bezirke = None
+    if "bezirke" in raws:
+        raw, p = raws["bezirke"], parsed["bezirke"]
+        p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+        keys = pd.DataFrame({"k": p["kommune"], "b": p["stadtbezirk"].map(match_key, na_action="ignore")})
+        _duplicates(raw, keys, "stadtbezirk", problems)
+        too_many = (p["auslaender"] > p["einwohner"]).fillna(False)
+        problems.add_masked(raw, too_many.astype(bool), "auslaender",
+                            "Mehr Ausländerinnen und Ausländer als Einwohner.", "More foreign nationals than inhabitants.")
+        bezirke = pd.DataFrame({c: p[c] for c in ["kommune", "stadtbezirk", "einwohner", "auslaender", "stand", "quelle"]})
+        bezirke["herkunft"] = "export"
+    keys_for = _district_resolver(bezirke, ref)
+
+    # partner
+    raw, p = raws["partner"], parsed["partner"]
+    p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+    _duplicates(raw, pd.DataFrame({"k": p["kommune"], "id": p["partner_id"]}), "partner_id", problems)
+    p["stadtbezirk"] = _check_districts(raw, p["kommune"], p["stadtbezirk"], keys_for, problems, unchecked)
+    partner = pd.DataFrame({c: p[c] for c in ["kommune", "partner_id", "name", "typ", "rechtskreis", "stadtbezirk"]})
+    partner["case_management"] = p["case_management"] == "ja"
+    partner = partner.loc[:, ["kommune", "partner_id", "name", "typ", "rechtskreis", "case_management", "stadtbezirk"]]
+    pkeys = partner.dropna(subset=["kommune", "partner_id"]).drop_duplicates(["kommune", "partner_id"])
+    out["partner"] = partner
+
+    def partner_check(raw, kommune, ids, column, need_cm: bool, what_de: str, what_en: str):
+        look = pd.DataFrame({"kommune": kommune, "partner_id": ids}).merge(
+            pkeys[["kommune", "partner_id", "case_management"]], how="left", on=["kommune", "partner_id"], indicator=True)
+        look.index = ids.index
+        checkable = ids.notna() & kommune.notna()
+        missing = checkable & (look["_merge"] == "left_only")
+        problems.add_masked(raw, missing, column,
+                            f"Kein Partner mit dieser partner_id in {what_de} (Tabelle partner).",
+                            f"No partner with this partner_id in {what_en} (table partner).")
+        if need_cm:
+            not_cm = checkable & (look["_merge"] == "both") & ~look["case_management"].fillna(False).astype(bool)
+            problems.add_masked(raw, not_cm, column,
+                                "Der Partner ist kein Case-Management-Träger (partner.case_management = nein).",
+                                "The partner is not a case-management provider (partner.case_management = nein).")
+
+    # faelle
+    raw, p = raws["faelle"], parsed["faelle"]
+    p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+    _duplicates(raw, pd.DataFrame({"k": p["kommune"], "id": p["fall_id"]}), "fall_id", problems)
+    p["stadtbezirk"] = _check_districts(raw, p["kommune"], p["stadtbezirk"], keys_for, problems, unchecked)
+    partner_check(raw, p["kommune"], p["traeger"], "traeger", True, "der Kommune des Falls", "the case's kommune")
+    partner_check(raw, p["kommune"], p["zugang_ueber"], "zugang_ueber", False, "der Kommune des Falls", "the case's kommune")
+    before = p["ende"] < p["beginn"]
+    problems.add_masked(raw, before.fillna(False), "ende",
+                        "Ende liegt vor dem Beginn (" + _fmt_dates(p["beginn"]) + ").",
+                        "End lies before the start (" + _fmt_dates(p["beginn"]) + ").")
+    has_end = raw.frame["ende"] != ""
+    has_reason = raw.frame["abschlussgrund"] != ""
+    problems.add_masked(raw, has_end & ~has_reason, "abschlussgrund",
+                        "Abschlussgrund fehlt, obwohl der Fall ein Ende hat.", "Closure reason missing although the case has an end.")
+    problems.add_masked(raw, ~has_end & has_reason, "abschlussgrund",
+                        "Abschlussgrund ohne Ende: bei offenen Fällen leer lassen oder ende eintragen.",
+                        "Closure reason without an end: leave it empty for open cases or fill in ende.")
+    faelle = pd.DataFrame({c: p[c] for c in [
+        "kommune", "fall_id", "person_id", "stadtbezirk", "traeger", "beginn", "ende", "abschlussgrund",
+        "zielgruppe", "handlungsfelder", "aufenthaltsstatus", "zugang_ueber", "geschlecht", "geburtsjahr",
+        "haushalt_personen"]})
+    out["faelle"] = faelle
+    hf = faelle[["kommune", "fall_id", "handlungsfelder"]].dropna()
+    hf = hf.assign(handlungsfeld=hf["handlungsfelder"].str.split("|")).explode("handlungsfeld")
+    out["fall_handlungsfelder"] = hf[["kommune", "fall_id", "handlungsfeld"]].reset_index(drop=True)
+
+    cases = faelle.loc[faelle["kommune"].notna() & faelle["fall_id"].notna(), ["kommune", "fall_id", "beginn", "ende"]]
+    cases = cases.drop_duplicates(["kommune", "fall_id"])
+    per_id = cases.groupby("fall_id")["kommune"].agg(["nunique", "first"])
+
+    def resolve_case(raw, p, id_col="fall_id"):
+        """Give each row of a dependent table its kommune and its case's dates."""
+        given = _kommune_of(raw, p["kommune"], problems, ref) if (raw.frame["kommune"] != "").any() \
+            else pd.Series(None, index=raw.frame.index, dtype=object)
+        ids = p[id_col]
+        hit = per_id.reindex(ids.to_numpy())
+        hit.index = ids.index
+        ambiguous = given.isna() & (hit["nunique"] > 1).fillna(False)
+        problems.add_masked(raw, ambiguous, id_col,
+                            "Diese fall_id gibt es in mehreren Kommunen; bitte die Spalte kommune ergänzen.",
+                            "This fall_id exists in several kommunen; add the column kommune.")
+        kommune = given.where(given.notna(), hit["first"].where(hit["nunique"] == 1))
+        look = pd.DataFrame({"kommune": kommune, "fall_id": ids}).merge(cases, how="left", on=["kommune", "fall_id"], indicator=True)
+        look.index = ids.index
+        missing = ids.notna() & ~ambiguous & (raw.frame["kommune"].eq("") | given.notna()) & (look["_merge"] != "both")
+        problems.add_masked(raw, missing, id_col,
+                            "Kein Fall mit dieser fall_id (Tabelle faelle).", "No case with this fall_id (table faelle).")
+        return kommune, look["beginn"], look["ende"]
+
+    def within_case(raw, date, beginn, ende, column, upper: bool):
+        early = (date < beginn).fillna(False)
+        problems.add_masked(raw, early, column,
+                            "Datum liegt vor dem Fallbeginn (" + _fmt_dates(beginn) + ").",
+                            "Date lies before the case start (" + _fmt_dates(beginn) + ").")
+        if upper:
+            late = (date > ende).fillna(False)
+            problems.add_masked(raw, late, column,
+                                "Datum liegt nach dem Fallende (" + _fmt_dates(ende) + ").",
+                                "Date lies after the case end (" + _fmt_dates(ende) + ").")
+
+    # beratungen
+    raw, p = raws.get("beratungen"), parsed.get("beratungen")
+    if raw is not None:
+        kommune, beginn, ende = resolve_case(raw, p)
+        _duplicates(raw, pd.DataFrame({"k": kommune, "id": p["beratung_id"]}), "beratung_id", problems)
+        within_case(raw, p["datum"], beginn, ende, "datum", upper=True)
+        out["beratungen"] = pd.DataFrame({"kommune": kommune, **{c: p[c] for c in [
+            "beratung_id", "fall_id", "datum", "dauer_min", "form", "handlungsfeld"]}})
+
+    raw, p = raws.get("vermittlungen"), parsed.get("vermittlungen")
+    if raw is not None:
+        kommune, beginn, ende = resolve_case(raw, p)
+        _duplicates(raw, pd.DataFrame({"k": kommune, "id": p["vermittlung_id"]}), "vermittlung_id", problems)
+        within_case(raw, p["datum"], beginn, ende, "datum", upper=False)
+        partner_check(raw, kommune, p["an_partner"], "an_partner", False, "der Kommune des Falls", "the case's kommune")
+        early = (p["erstkontakt"] < p["datum"]).fillna(False)
+        problems.add_masked(raw, early, "erstkontakt",
+                            "Erstkontakt liegt vor dem Vermittlungsdatum (" + _fmt_dates(p["datum"]) + ").",
+                            "First appointment lies before the referral date (" + _fmt_dates(p["datum"]) + ").")
+        out["vermittlungen"] = pd.DataFrame({"kommune": kommune, **{c: p[c] for c in [
+            "vermittlung_id", "fall_id", "datum", "an_partner", "handlungsfeld", "status", "erstkontakt", "luecke"]}})
+
+    raw, p = raws.get("statuswechsel"), parsed.get("statuswechsel")
+    if raw is not None:
+        kommune, beginn, ende = resolve_case(raw, p)
+        within_case(raw, p["datum"], beginn, ende, "datum", upper=True)
+        out["statuswechsel"] = pd.DataFrame({"kommune": kommune, "fall_id": p["fall_id"], "datum": p["datum"],
+                                             "nach_status": p["nach_status"]})
+    else:
+        out["statuswechsel"] = pd.DataFrame(columns=["kommune", "fall_id", "datum", "nach_status"])
+
+    raw, p = raws.get("stellen"), parsed.get("stellen")
+    if raw is not None:
+        given = _kommune_of(raw, p["kommune"], problems, ref)
+        per_partner = pkeys.groupby("partner_id")["kommune"].agg(["nunique", "first"])
+        hit = per_partner.reindex(p["traeger"].to_numpy())
+        hit.index = p["traeger"].index
+        ambiguous = given.isna() & (hit["nunique"] > 1).fillna(False)
+        problems.add_masked(raw, ambiguous, "traeger",
+                            "Diese Träger-ID gibt es in mehreren Kommunen; bitte die Spalte kommune ergänzen.",
+                            "This provider ID exists in several kommunen; add the column kommune.")
+        kommune = given.where(given.notna(), hit["first"].where(hit["nunique"] == 1))
+        partner_check(raw, kommune.where(~ambiguous), p["traeger"].where(~ambiguous), "traeger", True,
+                      "der Kommune", "the kommune")
+        p["stadtbezirk"] = _check_districts(raw, kommune, p["stadtbezirk"], keys_for, problems, unchecked)
+        early = (p["bis"] < p["von"]).fillna(False)
+        problems.add_masked(raw, early, "bis", "Bis liegt vor Von (" + _fmt_dates(p["von"]) + ").",
+                            "Until lies before from (" + _fmt_dates(p["von"]) + ").")
+        out["stellen"] = pd.DataFrame({"kommune": kommune, **{c: p[c] for c in ["traeger", "stadtbezirk", "vzae", "von", "bis"]}})
+    else:
+        out["stellen"] = pd.DataFrame(columns=["kommune", "traeger", "stadtbezirk", "vzae", "von", "bis"])
+
+    # district figures: the export's own for a kommune, else the shipped ones
+    kommunen = set(faelle["kommune"].dropna())
+    shipped = ref.bezirke.loc[ref.bezirke["kommune"].isin(kommunen)].drop(columns="geschaetzt").assign(herkunft="mitgeliefert")
+    if bezirke is not None:
+        own = set(bezirke["kommune"].dropna())
+        shipped = shipped.loc[~shipped["kommune"].isin(own)]
+        bezirke_all = pd.concat([bezirke.loc[bezirke["kommune"].isin(kommunen)], shipped], ignore_index=True)
+    else:
+        bezirke_all = shipped.reset_index(drop=True)
+    bezirke_all["stand"] = pd.to_datetime(bezirke_all["stand"])
+    out["bezirke"] = bezirke_all
+
+    for k in sorted(unchecked):
+        warnings.add("", "bezirke", [0], "stadtbezirk", [k],
+                     f"Für {k} gibt es keine Bezirks-Referenzdaten: Stadtbezirke werden nicht geprüft, "
+                     "Raten je 1.000 Einwohner sind nicht möglich. Tabelle bezirke ergänzen.",
+                     f"No district reference figures for {k}: districts are not checked and rates per 1,000 "
+                     "inhabitants are impossible. Add a bezirke table.")
+    return out

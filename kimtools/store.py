@@ -1,0 +1,298 @@
+"""The store: one DuckDB file that notebooks and dashboards read.
+
+How an import stays atomic while others read
+--------------------------------------------
+DuckDB lets one process write a file *or* several read it, not both. An
+import therefore never writes the live file: under a writer lock it copies
+the store to a temporary file, replaces the imported kommunen there in one
+transaction, checkpoints, and renames the copy over the live file
+(``os.replace``, atomic on POSIX). A reader that opened the old file keeps
+reading the complete old state; the next query after the swap reopens and
+sees the complete new state. A failed import deletes its copy: the live file
+is untouched. Readers open the file read-only.
+
+The default path is ``data/kim.duckdb`` in the project; ``KIMTOOLS_DB`` or an
+explicit path overrides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from . import __version__
+from .errors import StoreError
+from .i18n import fmt_date
+
+__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES"]
+
+#: Column types of every stored table. ``kommune`` leads every data table.
+SCHEMA: dict[str, dict[str, str]] = {
+    "faelle": {
+        "kommune": "VARCHAR", "fall_id": "VARCHAR", "person_pseudonym": "VARCHAR", "stadtbezirk": "VARCHAR",
+        "traeger": "VARCHAR", "beginn": "DATE", "ende": "DATE", "abschlussgrund": "VARCHAR",
+        "zielgruppe": "VARCHAR", "handlungsfelder": "VARCHAR", "aufenthaltsstatus": "VARCHAR",
+        "zugang_ueber": "VARCHAR", "geschlecht": "VARCHAR", "geburtsjahr": "INTEGER", "haushalt_personen": "INTEGER",
+    },
+    "fall_handlungsfelder": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "handlungsfeld": "VARCHAR"},
+    "beratungen": {
+        "kommune": "VARCHAR", "beratung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
+        "dauer_min": "INTEGER", "form": "VARCHAR", "handlungsfeld": "VARCHAR",
+    },
+    "vermittlungen": {
+        "kommune": "VARCHAR", "vermittlung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
+        "an_partner": "VARCHAR", "handlungsfeld": "VARCHAR", "status": "VARCHAR", "erstkontakt": "DATE",
+        "luecke": "VARCHAR",
+    },
+    "partner": {
+        "kommune": "VARCHAR", "partner_id": "VARCHAR", "name": "VARCHAR", "typ": "VARCHAR",
+        "rechtskreis": "VARCHAR", "case_management": "BOOLEAN", "stadtbezirk": "VARCHAR",
+    },
+    "stellen": {
+        "kommune": "VARCHAR", "traeger": "VARCHAR", "stadtbezirk": "VARCHAR", "vzae": "DOUBLE",
+        "von": "DATE", "bis": "DATE",
+    },
+    "statuswechsel": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE", "nach_status": "VARCHAR"},
+    "bezirke": {
+        "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
+        "stand": "DATE", "quelle": "VARCHAR", "herkunft": "VARCHAR",
+    },
+}
+DATA_TABLES = tuple(SCHEMA)
+_LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
+
+_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS import_log (
+    import_id INTEGER, zeitpunkt TIMESTAMP, quelle VARCHAR, sha256 VARCHAR, kommune VARCHAR,
+    datenstand DATE, kimtools_version VARCHAR,
+    """ + ", ".join(f"n_{t} BIGINT" for t in _LOG_COUNTS) + ")"
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("KIMTOOLS_DB")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "kim.duckdb"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: per kommune the stored row counts, or ``unchanged``."""
+
+    kommunen: tuple[str, ...]
+    unchanged: bool
+    counts: pd.DataFrame  # kommune × table row counts
+
+
+# One read-only connection per file and process, reopened when the file was swapped.
+_READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns)
+
+
+class Store:
+    """The DuckDB store at ``path`` (default :func:`default_db_path`).
+
+    Examples
+    --------
+    >>> store = Store("/nonexistent/kim.duckdb")
+    >>> store.exists()
+    False
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+
+    # ------------------------------------------------------------------ reading
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the current state of the store."""
+        if not self.exists():
+            raise StoreError(
+                f"Unter {self.path} gibt es noch keinen Datenbestand. Erst einen Export importieren "
+                "('kimtools import ORDNER') oder die Demodaten bauen ('make demo').",
+                f"There is no store at {self.path} yet. Import an export first ('kimtools import FOLDER') "
+                "or build the demo store ('make demo').")
+        key = str(self.path.resolve())
+        with _READERS_LOCK:
+            for _ in range(5):  # the file may be swapped between stat and open
+                ident = _file_id(self.path)
+                cached = _READERS.get(key)
+                if cached and cached[0] == ident:
+                    return cached[1]
+                if cached:
+                    cached[1].close()
+                    del _READERS[key]
+                con = duckdb.connect(key, read_only=True)
+                if _file_id(self.path) == ident:
+                    _READERS[key] = (ident, con)
+                    return con
+                con.close()
+        raise StoreError(f"Der Datenbestand {self.path} ändert sich gerade ständig; bitte erneut versuchen.",
+                         f"The store {self.path} keeps changing; please try again.")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection for several queries that must see the same state."""
+        yield self.connect()
+
+    def query(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run a read-only query; widget values go in ``params``, never into the SQL text."""
+        return self.connect().execute(sql, params or []).df()
+
+    def table(self, name: str, kommune: str | None = None) -> pd.DataFrame:
+        if name not in SCHEMA and name != "import_log":
+            raise StoreError(f"Unbekannte Tabelle {name!r}; bekannt: {', '.join(SCHEMA)}.",
+                             f"Unknown table {name!r}; known: {', '.join(SCHEMA)}.")
+        if kommune is None:
+            return self.query(f"SELECT * FROM {name}")
+        return self.query(f"SELECT * FROM {name} WHERE kommune = ?", [kommune])
+
+    def kommunen(self) -> list[str]:
+        return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()
+
+    def import_log(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM import_log ORDER BY import_id DESC, kommune")
+
+    def info(self) -> pd.DataFrame:
+        """Per kommune: row counts, date range of the data, last import."""
+        return self.query(f"""
+            WITH dates AS (
+                SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
+                UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen),
+            span AS (SELECT kommune, min(d) AS daten_von, max(d) AS daten_bis FROM dates GROUP BY kommune),
+            last AS (SELECT kommune, arg_max(zeitpunkt, import_id) AS letzter_import,
+                            arg_max(quelle, import_id) AS quelle FROM import_log GROUP BY kommune)
+            SELECT k.kommune,
+                   {", ".join(f"(SELECT count(*) FROM {t} x WHERE x.kommune = k.kommune) AS {t}" for t in _LOG_COUNTS if t != "bezirke")},
+                   span.daten_von, span.daten_bis, last.letzter_import, last.quelle
+            FROM (SELECT DISTINCT kommune FROM faelle) k
+            LEFT JOIN span USING (kommune) LEFT JOIN last USING (kommune)
+            ORDER BY k.kommune""")
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        with open(lock_path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def replace_kommunen(self, export, force: bool = False) -> ImportResult:
+        """Store a validated :class:`~kimtools.read.Export`, replacing each of its kommunen as one whole.
+
+        Importing the same source again (same SHA-256 as the last import of
+        every kommune in it) changes nothing. A source whose data end earlier
+        than what is stored for a kommune is refused unless ``force``.
+        """
+        kommunen = tuple(export.kommunen)
+        counts = _counts(export.tables, kommunen)
+        with self._writer_lock():
+            stored = self._stored_state(kommunen)
+            if kommunen and all(stored.get(k, (None, None))[0] == export.sha256 for k in kommunen):
+                return ImportResult(kommunen, True, counts)
+            stand = _datenstand(export.tables)
+            if not force:
+                older = [(k, stand[k], stored[k][1]) for k in kommunen
+                         if k in stored and stored[k][1] is not None and stand.get(k) and stand[k] < stored[k][1]]
+                if older:
+                    lines_de = "; ".join(f"{k}: Export bis {fmt_date(a, 'de')}, gespeichert bis {fmt_date(b, 'de')}" for k, a, b in older)
+                    lines_en = "; ".join(f"{k}: export up to {fmt_date(a, 'en')}, stored up to {fmt_date(b, 'en')}" for k, a, b in older)
+                    raise StoreError(
+                        f"Der Export ist älter als der gespeicherte Stand ({lines_de}) und würde neuere Daten ersetzen. "
+                        "Nichts wurde geändert. Wenn das gewollt ist: mit --erzwingen importieren.",
+                        f"The export is older than the stored data ({lines_en}) and would replace newer data. "
+                        "Nothing was changed. If intended, import with --force.")
+            self._swap_in(export, kommunen, counts, stand)
+        return ImportResult(kommunen, False, counts)
+
+    def _stored_state(self, kommunen: tuple[str, ...]) -> dict[str, tuple[str, dt.date | None]]:
+        if not self.exists():
+            return {}
+        rows = self.query("""SELECT kommune, arg_max(sha256, import_id) AS sha, arg_max(datenstand, import_id) AS stand
+                             FROM import_log GROUP BY kommune""")
+        return {r.kommune: (r.sha, None if pd.isna(r.stand) else pd.Timestamp(r.stand).date())
+                for r in rows.itertuples() if r.kommune in kommunen}
+
+    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            if self.exists():
+                shutil.copyfile(self.path, tmp)
+            con = duckdb.connect(str(tmp))
+            try:
+                _ensure_schema(con)
+                con.execute("BEGIN TRANSACTION")
+                for name, columns in SCHEMA.items():
+                    con.execute(f"DELETE FROM {name} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
+                    frame = export.tables.get(name)
+                    if frame is None or frame.empty:
+                        continue
+                    con.register("incoming", frame)
+                    select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
+                    con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
+                    con.unregister("incoming")
+                next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
+                now = dt.datetime.now().replace(microsecond=0)
+                for k in kommunen:
+                    row = counts.loc[k]
+                    con.execute(
+                        f"INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' for _ in _LOG_COUNTS)})",
+                        [next_id, now, export.source, export.sha256, k, stand.get(k), __version__,
+                         *[int(row[t]) for t in _LOG_COUNTS]])
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, columns in SCHEMA.items():
+        cols = ", ".join(f"{c} {t}" for c, t in columns.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    con.execute(_LOG_DDL)
+
+
+def _counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
+    data = {t: tables[t]["kommune"].value_counts().reindex(list(kommunen), fill_value=0) for t in _LOG_COUNTS}
+    return pd.DataFrame(data, index=list(kommunen)).astype("int64")
+
+
+def _datenstand(tables: dict[str, pd.DataFrame]) -> dict[str, dt.date]:
+    """Latest event date per kommune: the date the export describes the world up to."""
+    parts = [tables["faelle"][["kommune", "beginn"]].rename(columns={"beginn": "d"}),
+             tables["faelle"][["kommune", "ende"]].rename(columns={"ende": "d"}),
+             tables["beratungen"][["kommune", "datum"]].rename(columns={"datum": "d"}),
+             tables["vermittlungen"][["kommune", "datum"]].rename(columns={"datum": "d"})]
+    latest = pd.concat(parts).dropna().groupby("kommune")["d"].max()
+    return {k: pd.Timestamp(v).date() for k, v in latest.items()}
