@@ -1,0 +1,295 @@
+"""The ``kimtools`` command: import, info, demo, indicators, serve.
+
+Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
+to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import ipaddress
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ImportValidationError, KimtoolsError
+from .i18n import current_lang, fmt_date, fmt_number, set_lang
+
+__all__ = ["main", "build_parser"]
+
+_T = {
+    "prog": ("Planungs- und Monitoring-Werkzeug für das Kommunale Integrationsmanagement (KIM NRW).",
+             "Planning and monitoring workbench for Kommunales Integrationsmanagement (KIM NRW)."),
+    "usage": ("Aufruf: ", "usage: "),
+    "pos": ("Argumente", "arguments"),
+    "opt": ("Optionen", "options"),
+    "cmds": ("Befehle", "commands"),
+    "help": ("diese Hilfe zeigen und beenden", "show this help and exit"),
+    "version": ("Version zeigen und beenden", "show the version and exit"),
+    "lang": ("Sprache der Ausgaben: de (Standard) oder en", "language of output: de (default) or en"),
+    "db": ("DuckDB-Datenbestand (Standard: KIMTOOLS_DB oder data/kim.duckdb)",
+           "DuckDB store (default: KIMTOOLS_DB or data/kim.duckdb)"),
+    "import": ("einen Fallexport (CSV-Ordner oder XLSX) prüfen und speichern",
+               "check and store a case export (CSV folder or XLSX)"),
+    "source": ("Ordner mit CSV-Dateien oder .xlsx-Arbeitsmappe", "folder of CSV files or .xlsx workbook"),
+    "force": ("auch einen älteren Export importieren, der neuere Daten ersetzt",
+              "import an older export even though it replaces newer data"),
+    "report": ("Fehlerbericht hierhin schreiben (.xlsx oder .csv); Standard: bei mehr als 20 Fehlern automatisch",
+               "write the problem report here (.xlsx or .csv); default: automatically above 20 problems"),
+    "info": ("je Kommune zeigen, was der Datenbestand enthält", "show per kommune what the store holds"),
+    "demo": ("den synthetischen Demo-Export schreiben", "write the synthetic demo export"),
+    "out_dir": ("Zielordner", "target folder"),
+    "seed": ("Zufallsstartwert (Standard 2024)", "random seed (default 2024)"),
+    "scale": ("city: zehn Ruhr-/Rheinstädte; state: alle KIM-Kommunen in NRW",
+              "city: ten Ruhr/Rhine cities; state: all KIM municipalities of NRW"),
+    "xlsx": ("eine XLSX-Arbeitsmappe statt CSV-Dateien schreiben", "write one XLSX workbook instead of CSV files"),
+    "indicators": ("die Kennzahlentabelle ausgeben", "output the indicator table"),
+    "kommune": ("nur diese Kommune", "only this kommune"),
+    "by": ("Gliederung: kommune, stadtbezirk oder traeger", "breakdown: kommune, stadtbezirk or traeger"),
+    "period": ("Zeitraum: month, quarter oder year", "period: month, quarter or year"),
+    "format": ("Ausgabeformat: csv, xlsx oder table", "output format: csv, xlsx or table"),
+    "out_file": ("Ausgabedatei (Standard: Bildschirm)", "output file (default: screen)"),
+    "serve": ("die Dashboards mit Voilà bereitstellen", "serve the dashboards with Voilà"),
+    "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
+    "port": ("Port (Standard 8866)", "port (default 8866)"),
+    "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
+                   "dashboards folder (default: the project's dashboards/)"),
+    "error": ("Fehler", "error"),
+}
+
+
+def _t(key: str) -> str:
+    de, en = _T[key]
+    return en if current_lang() == "en" else de
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # German prefix, exit 2 as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {_t('error')}: {message}\n")
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, _t("usage") if prefix is None else prefix)
+
+
+def _parser(*args, **kw) -> _Parser:
+    p = _Parser(*args, formatter_class=_Formatter, add_help=False, **kw)
+    p._positionals.title = _t("pos")
+    p._optionals.title = _t("opt")
+    p.add_argument("-h", "--help", action="help", help=_t("help"))
+    p.add_argument("--lang", choices=["de", "en"], help=_t("lang"))
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _parser(prog="kimtools", description=_t("prog"))
+    parser.add_argument("--version", action="version", version=f"kimtools {__version__}", help=_t("version"))
+    sub = parser.add_subparsers(dest="command", title=_t("cmds"), metavar="BEFEHL" if current_lang() == "de" else "COMMAND",
+                                parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str) -> _Parser:
+        p = sub.add_parser(name, help=_t(name), description=_t(name), formatter_class=_Formatter, add_help=False)
+        p._positionals.title, p._optionals.title = _t("pos"), _t("opt")
+        p.add_argument("-h", "--help", action="help", help=_t("help"))
+        p.add_argument("--lang", choices=["de", "en"], help=_t("lang"))
+        return p
+
+    p = command("import")
+    p.add_argument("source", metavar="QUELLE", help=_t("source"))
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("force"))
+    p.add_argument("--fehlerbericht", "--report", dest="report", help=_t("report"))
+
+    p = command("info")
+    p.add_argument("--db", help=_t("db"))
+
+    p = command("demo")
+    p.add_argument("--out", required=True, help=_t("out_dir"))
+    p.add_argument("--seed", type=int, default=2024, help=_t("seed"))
+    p.add_argument("--scale", choices=["city", "state"], default="city", help=_t("scale"))
+    p.add_argument("--xlsx", action="store_true", help=_t("xlsx"))
+
+    p = command("indicators")
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--kommune", help=_t("kommune"))
+    p.add_argument("--by", choices=["kommune", "stadtbezirk", "traeger"], default="kommune", help=_t("by"))
+    p.add_argument("--period", choices=["month", "quarter", "year"], default="quarter", help=_t("period"))
+    p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=_t("format"))
+    p.add_argument("--out", help=_t("out_file"))
+
+    p = command("serve")
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--host", default="127.0.0.1", help=_t("host"))
+    p.add_argument("--port", type=int, default=8866, help=_t("port"))
+    p.add_argument("--dashboards", help=_t("dashboards"))
+    return parser
+
+
+def _say(de: str, en: str, file=sys.stdout) -> None:
+    print(en if current_lang() == "en" else de, file=file)
+
+
+def _cmd_import(args) -> int:
+    from .importer import import_export, write_problem_report
+    from .read import problems_text
+
+    try:
+        result, warnings = import_export(args.source, args.db, force=args.force)
+    except ImportValidationError as exc:
+        lang = current_lang()
+        print(exc.message(), file=sys.stderr)
+        print(problems_text(exc.problems, lang=lang, limit=50), file=sys.stderr)
+        report = args.report
+        if report is None and len(exc.problems) > 20:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            report = f"fehlerbericht_{Path(args.source).stem}_{stamp}.xlsx"
+        if report:
+            path = write_problem_report(exc.problems, report, lang=lang)
+            _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
+                 f"Full problem report for the provider of the export: {path}", file=sys.stderr)
+        return 1
+    from .read import problems_text as _pt
+
+    if len(warnings):
+        _say("Hinweise:", "Warnings:", file=sys.stderr)
+        print(_pt(warnings, lang=current_lang(), limit=20), file=sys.stderr)
+    names = ", ".join(result.kommunen)
+    if result.unchanged:
+        _say(f"Unverändert: dieser Export ist bereits der gespeicherte Stand für {names}. Nichts wurde geändert.",
+             f"Unchanged: this export already is the stored state for {names}. Nothing was changed.")
+        return 0
+    for k, row in result.counts.iterrows():
+        _say(f"Importiert {k}: {fmt_number(row['faelle'])} Fälle, {fmt_number(row['beratungen'])} Beratungen, "
+             f"{fmt_number(row['vermittlungen'])} Vermittlungen, {fmt_number(row['partner'])} Partner",
+             f"Imported {k}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
+             f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from .store import Store
+
+    store = Store(args.db)
+    info = store.info()
+    if info.empty:
+        _say(f"Der Datenbestand {store.path} ist leer.", f"The store {store.path} is empty.")
+        return 0
+    en = current_lang() == "en"
+    headers = (["kommune", "cases", "consultations", "referrals", "partners", "posts", "data from", "data to", "last import"]
+               if en else ["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen", "Daten von", "Daten bis", "Letzter Import"])
+    rows = []
+    for r in info.itertuples():
+        rows.append([r.kommune, fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen),
+                     fmt_number(r.partner), fmt_number(r.stellen), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
+                     f"{fmt_date(r.letzter_import.date())} {r.letzter_import:%H:%M}"])
+    _print_table(headers, rows)
+    _say(f"Datenbestand: {store.path}", f"Store: {store.path}")
+    return 0
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    for i, line in enumerate([headers] + rows):
+        print("  ".join(str(v).ljust(w) if j == 0 else str(v).rjust(w) for j, (v, w) in enumerate(zip(line, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def _cmd_demo(args) -> int:
+    from .demo import write_demo
+
+    path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx)
+    _say(f"Demo-Export geschrieben: {path} (einlesen mit 'kimtools import {path}')",
+         f"Demo export written: {path} (import with 'kimtools import {path}')")
+    return 0
+
+
+def _cmd_indicators(args) -> int:
+    from .indicators import indicator_table
+    from .store import Store
+
+    table = indicator_table(Store(args.db), kommune=args.kommune, by=args.by, period=args.period)
+    if args.format == "xlsx":
+        if not args.out:
+            raise KimtoolsError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
+        table.to_excel(args.out, index=False, sheet_name="Kennzahlen")
+    elif args.format == "csv":
+        if args.out:
+            table.to_csv(args.out, index=False)
+        else:
+            table.to_csv(sys.stdout, index=False)
+    else:
+        shown = table.copy()
+        shown["wert"] = shown["wert"].map(lambda v: fmt_number(v, 0 if float(v).is_integer() else 2))
+        text = shown.to_string(index=False)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from .store import Store
+
+    store = Store(args.db)
+    store.connect()  # a clear message now instead of an error page later
+    dashboards = Path(args.dashboards) if args.dashboards else Path(__file__).resolve().parents[1] / "dashboards"
+    if not dashboards.is_dir():
+        raise KimtoolsError(f"Dashboard-Ordner {dashboards} gibt es nicht.", f"Dashboards folder {dashboards} does not exist.")
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        _say(f"Achtung: die Dashboards sind unter {args.host} ohne Anmeldung erreichbar. "
+             "Im Netz der Stadt nur hinter einem Reverse Proxy mit Anmeldung betreiben.",
+             f"Warning: the dashboards are reachable at {args.host} without login. "
+             "On the city's network run them only behind a reverse proxy with authentication.", file=sys.stderr)
+    env = dict(os.environ, KIMTOOLS_DB=str(store.path.resolve()))
+    cmd = [sys.executable, "-m", "voila", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
+           f"--port={args.port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
+           "--Voila.show_tracebacks=False"]
+    _say(f"Dashboards: http://{args.host}:{args.port}/  (beenden mit Strg+C)",
+         f"Dashboards: http://{args.host}:{args.port}/  (stop with Ctrl+C)")
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)
+    return 0  # pragma: no cover
+
+
+def _pre_lang(argv: list[str]) -> str | None:
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            return argv[i + 1] if argv[i + 1] in ("de", "en") else None
+        if a.startswith("--lang="):
+            v = a.split("=", 1)[1]
+            return v if v in ("de", "en") else None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_lang(_pre_lang(argv))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = {"import": _cmd_import, "info": _cmd_info, "demo": _cmd_demo,
+                   "indicators": _cmd_indicators, "serve": _cmd_serve}[args.command]
+        return handler(args)
+    except KimtoolsError as exc:
+        print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        set_lang(None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
