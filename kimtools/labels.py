@@ -1,0 +1,61 @@
+"""Labels for users: column and indicator names in German (default) or English, one place for all views.
+
+>>> column_label("stadtbezirk")
+'Stadtbezirk'
+>>> kennzahl_label("faelle_offen", lang="en")
+'open cases'
+"""
+
+from __future__ import annotations
+
+from .i18n import current_lang
+from .indicators import KENNZAHLEN
+
+__all__ = ["column_label", "kennzahl_label", "COLUMNS"]
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "kommune": ("Kommune", "municipality"),
+    "stadtbezirk": ("Stadtbezirk", "district"),
+    "traeger": ("Träger", "provider"),
+    "zeitraum": ("Zeitraum", "period"),
+    "kennzahl": ("Kennzahl", "indicator"),
+    "wert": ("Wert", "value"),
+    "faelle": ("Fälle", "cases"),
+    "beratungen": ("Beratungen", "consultations"),
+    "vermittlungen": ("Vermittlungen", "referrals"),
+    "partner": ("Partner", "partners"),
+    "stellen": ("Stellenzeilen", "post rows"),
+    "statuswechsel": ("Statuswechsel", "status changes"),
+    "bezirke": ("Bezirke", "districts"),
+    "daten_von": ("Daten von", "data from"),
+    "daten_bis": ("Daten bis", "data to"),
+    "letzter_import": ("Letzter Import", "last import"),
+    "quelle": ("Quelle", "source"),
+    "zeitpunkt": ("Zeitpunkt", "time"),
+    "datenstand": ("Datenstand", "data as of"),
+    "kimtools_version": ("kimtools-Version", "kimtools version"),
+    "stichtag": ("Stichtag", "reference day"),
+    "ohne_beratung": ("Fälle ohne Beratung", "cases without consultation"),
+    "vermittlungen_offen_30": ("Vermittlungen > 30 Tage ohne Rückmeldung", "referrals unanswered > 30 days"),
+    "doku_luecken_monate": ("Monate ohne Dokumentation (Träger)", "months without documentation (provider)"),
+    "parallele_faelle": ("Parallele Fälle einer Person", "parallel cases of one person"),
+    "vollstaendigkeit": ("Vollständigkeit optionaler Angaben", "completeness of optional fields"),
+    "sha256": ("SHA-256 der Quelle", "SHA-256 of the source"),
+    "n_faelle": ("Fälle", "cases"),
+    "n_beratungen": ("Beratungen", "consultations"),
+    "n_vermittlungen": ("Vermittlungen", "referrals"),
+}
+
+
+def column_label(name: str, lang: str | None = None) -> str:
+    pair = COLUMNS.get(name)
+    if pair is None:
+        return name
+    return pair[1] if (lang or current_lang()) == "en" else pair[0]
+
+
+def kennzahl_label(name: str, lang: str | None = None) -> str:
+    doc = KENNZAHLEN.get(name)
+    if doc is None:
+        return name
+    return doc["en"] if (lang or current_lang()) == "en" else doc["de"]
