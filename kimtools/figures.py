@@ -14,7 +14,7 @@ from .disclosure import mask_small
 from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
-__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time"]
+__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap"]
 
 #: Okabe–Ito, distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -53,4 +53,18 @@ def counts_over_time(table: pd.DataFrame, bars: str = "neuzugaenge", line: str =
             fig.add_scatter(x=rows["zeitraum"], y=y, name=name, mode="lines+markers", hovertemplate=hover)
     fig.update_layout(title=title, xaxis_title=column_label("zeitraum"),
                       yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category")
+    return apply_style(fig)
+
+
+def completeness_heatmap(frame: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Provider × column heat map of the share of filled values (rows of :func:`kimtools.quality.completeness`)."""
+    frame = frame.assign(feld=frame["tabelle"] + "." + frame["spalte"])
+    grid = frame.pivot_table(index="traeger", columns="feld", values="anteil")
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy() * 100, x=grid.columns.tolist(), y=grid.index.tolist(), zmin=50, zmax=100,
+        colorscale="Cividis", colorbar=dict(title="%"),
+        hovertemplate="%{y}<br>%{x}: %{z:.0f} %<extra></extra>",
+        text=[[f"{v:.0f}" for v in row] for row in grid.to_numpy() * 100], texttemplate="%{text}"))
+    fig.update_layout(title=title or tr({"de": "Ausgefüllte Angaben in %", "en": "Filled values in %"}),
+                      height=120 + 40 * len(grid), yaxis_autorange="reversed")
     return apply_style(fig)

@@ -15,11 +15,13 @@ Examples
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 import pandas as pd
 
 __all__ = ["stichtage", "completeness", "cases_without_consultation", "stale_referrals",
-           "documentation_gaps", "parallel_cases", "quality_summary", "COMPLETENESS_COLUMNS"]
+           "documentation_gaps", "parallel_cases", "quality_summary", "name_partners", "COMPLETENESS_COLUMNS"]
 
 #: optional columns whose completeness matters for later analysis
 COMPLETENESS_COLUMNS = {
@@ -163,3 +165,14 @@ def quality_summary(tables: dict[str, pd.DataFrame], stale_days: int = 30) -> pd
     counts = ["ohne_beratung", "vermittlungen_offen_30", "doku_luecken_monate", "parallele_faelle"]
     out[counts] = out[counts].fillna(0).astype("int64")
     return out.reset_index()[["kommune", "stichtag", "faelle", *counts, "vollstaendigkeit"]]
+
+
+def name_partners(frame: pd.DataFrame, partner: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """Replace partner IDs in ``columns`` by ``name (ID)`` for reading; a new frame."""
+    names = partner.set_index(["kommune", "partner_id"])["name"]
+    out = frame.copy()
+    for col in columns:
+        keys = pd.MultiIndex.from_arrays([out["kommune"], out[col]])
+        label = names.reindex(keys).to_numpy()
+        out[col] = [f"{n} ({i})" if isinstance(n, str) else i for n, i in zip(label, out[col])]
+    return out

@@ -162,6 +162,12 @@ class Store:
             return self.query(f"SELECT * FROM {name}")
         return self.query(f"SELECT * FROM {name} WHERE kommune = ?", [kommune])
 
+    def load(self, kommune: str | None = None,
+             tables: tuple[str, ...] = ("faelle", "beratungen", "vermittlungen", "partner")) -> dict[str, pd.DataFrame]:
+        """Several tables from one consistent state of the store."""
+        with self.snapshot():
+            return {name: self.table(name, kommune) for name in tables}
+
     def kommunen(self) -> list[str]:
         return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()
 

@@ -114,7 +114,7 @@ class DatenstandPanel:
             with self.store.snapshot():
                 self.info = self.store.info()
                 self.log = self.store.import_log()
-                tables = {name: self.store.table(name) for name in ("faelle", "beratungen", "vermittlungen")}
+                tables = self.store.load(tables=("faelle", "beratungen", "vermittlungen"))
                 self.indicators = indicator_table(self.store, by="kommune", period="quarter")
             self.quality = quality_summary(tables)
         except KimtoolsError as exc:
