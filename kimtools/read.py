@@ -680,6 +680,9 @@ def _check_relations(raws, parsed, problems: _Problems, warnings: _Problems, ref
                             "Diese Träger-ID gibt es in mehreren Kommunen; bitte die Spalte kommune ergänzen.",
                             "This provider ID exists in several kommunen; add the column kommune.")
         kommune = given.where(given.notna(), hit["first"].where(hit["nunique"] == 1))
+        nowhere = p["traeger"].notna() & given.isna() & (raw.frame["kommune"] == "") & hit["nunique"].isna()
+        problems.add_masked(raw, nowhere, "traeger", "Kein Partner mit dieser partner_id (Tabelle partner).",
+                            "No partner with this partner_id (table partner).")
         partner_check(raw, kommune.where(~ambiguous), p["traeger"].where(~ambiguous), "traeger", True,
                       "der Kommune", "the kommune")
         p["stadtbezirk"] = _check_districts(raw, kommune, p["stadtbezirk"], keys_for, problems, unchecked)

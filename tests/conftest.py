@@ -1,0 +1,93 @@
+"""Shared test set-up: a test key, a small hand-written export, and one demo store per session.
+
+The demo store is built in ``pytest_configure`` because nbval starts notebook
+kernels outside any fixture; ``KIMTOOLS_DB`` points them at it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build" / "test"
+TEST_KEY = "kimtools-test-key-not-secret-0123456789"
+
+# The base export: Herne, two cases, written by hand. Row numbers as a person sees them (header = 1).
+BASE = {
+    "partner": """\
+partner_id;kommune;name;typ;rechtskreis;case_management;stadtbezirk
+CM1;Herne;Caritas Herne;wohlfahrtsverband;;ja;Herne-Mitte
+JC;Herne;Jobcenter Herne;jobcenter;sgb2;nein;
+ABH;Herne;Ausländerbehörde Herne;auslaenderbehoerde;aufenthg;nein;
+""",
+    "faelle": """\
+fall_id;person_id;kommune;stadtbezirk;traeger;beginn;ende;abschlussgrund;zielgruppe;handlungsfelder;aufenthaltsstatus;zugang_ueber;geschlecht;geburtsjahr;haushalt_personen
+F1;PERS-0001;Herne;Herne-Mitte;CM1;01.02.2024;;;erstintegration;sprache,wohnen;duldung;JC;w;1990;3
+F2;PERS-0002;Herne;Sodingen;CM1;15.03.2024;30.06.2024;ziel_erreicht;multiple_problemlagen;arbeit;ae_104c;;m;1985;1
+""",
+    "beratungen": """\
+beratung_id;fall_id;datum;dauer_min;form;handlungsfeld
+B1;F1;05.02.2024;45;persoenlich;sprache
+B2;F2;20.03.2024;30;telefonisch;arbeit
+""",
+    "vermittlungen": """\
+vermittlung_id;fall_id;datum;an_partner;handlungsfeld;status;erstkontakt;luecke
+V1;F1;10.02.2024;JC;arbeit;angenommen;20.02.2024;
+V2;F2;01.04.2024;ABH;aufenthalt;abgelehnt;;wartezeit
+""",
+    "stellen": """\
+traeger;stadtbezirk;vzae;von;bis
+CM1;Herne-Mitte;1,5;01.01.2024;
+""",
+    "statuswechsel": """\
+fall_id;datum;nach_status
+F2;01.05.2024;ae_25b
+""",
+}
+
+
+def write_export(folder: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / f"{name}.csv").write_bytes(text.encode(encoding))
+    return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["KIMTOOLS_KEY"] = TEST_KEY
+    os.environ.pop("KIMTOOLS_LANG", None)
+    os.environ.setdefault("KIMTOOLS_KEY_FILE", str(BUILD / "no-key-file-used"))
+    if hasattr(config, "workerinput"):
+        return
+    from kimtools import import_export
+    from kimtools.demo import write_demo
+
+    store = BUILD / "demo.duckdb"
+    shutil.rmtree(BUILD, ignore_errors=True)
+    export = write_demo(BUILD / "demo-export", show_progress=False)
+    import_export(export, store, show_progress=False)
+    os.environ["KIMTOOLS_DB"] = str(store)
+
+
+@pytest.fixture
+def base_files() -> dict[str, str]:
+    return dict(BASE)
+
+
+@pytest.fixture
+def base_export(tmp_path: Path) -> Path:
+    return write_export(tmp_path / "export", BASE)
+
+
+@pytest.fixture(scope="session")
+def demo_store() -> Path:
+    return BUILD / "demo.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_export() -> Path:
+    return BUILD / "demo-export"
