@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _say(de: str, en: str, file=sys.stdout) -> None:
-    print(en if current_lang() == "en" else de, file=file)
+def _say(de: str, en: str, file=None) -> None:
+    print(en if current_lang() == "en" else de, file=file or sys.stdout)
 
 
 def _cmd_import(args) -> int:

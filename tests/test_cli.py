@@ -1,0 +1,96 @@
+"""The kimtools command: exit codes, languages, error report, and the entry point itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from conftest import BASE, write_export
+from kimtools.cli import main
+
+
+def test_import_info_indicators(tmp_path, base_export, capsys):
+    db = str(tmp_path / "kim.duckdb")
+    assert main(["import", str(base_export), "--db", db]) == 0
+    assert "Importiert Herne: 2 Fälle, 2 Beratungen, 2 Vermittlungen, 3 Partner" in capsys.readouterr().out
+    assert main(["import", str(base_export), "--db", db]) == 0
+    assert "Unverändert" in capsys.readouterr().out
+    assert main(["info", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Herne" in out and "01.02.2024" in out and "30.06.2024" in out
+    csv_path = tmp_path / "k.csv"
+    assert main(["indicators", "--db", db, "--period", "year", "--format", "csv", "--out", str(csv_path)]) == 0
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == "kommune,zeitraum,kennzahl,zaehler,nenner,wert"
+    assert "Herne,2024,neuzugaenge,2,,2.0" in lines
+    xlsx = tmp_path / "k.xlsx"
+    assert main(["indicators", "--db", db, "--by", "stadtbezirk", "--format", "xlsx", "--out", str(xlsx)]) == 0
+    ws = openpyxl.load_workbook(xlsx).active
+    assert [c.value for c in ws[1]] == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert"]
+
+
+def test_invalid_export_exits_1_and_writes_a_report(tmp_path, capsys, monkeypatch):
+    files = dict(BASE, beratungen=BASE["beratungen"].replace(";45;", ";601;"))
+    source = write_export(tmp_path / "bad", files)
+    db = tmp_path / "kim.duckdb"
+    report = tmp_path / "bericht.xlsx"
+    assert main(["import", str(source), "--db", str(db), "--fehlerbericht", str(report)]) == 1
+    err = capsys.readouterr().err
+    assert "beratungen.csv, Zeile 2, Spalte dauer_min, Wert '601': Wert außerhalb des erlaubten Bereichs" in err
+    assert not db.exists()
+    rows = list(openpyxl.load_workbook(report).active.values)
+    assert rows[0] == ("Datei", "Tabelle", "Zeile", "Spalte", "Wert", "Grund", "Reason (English)")
+    assert rows[1][:5] == ("beratungen.csv", "beratungen", 2, "dauer_min", "601")
+
+
+def test_long_error_list_writes_report_automatically(tmp_path, capsys, monkeypatch):
+    files = dict(BASE)
+    files["beratungen"] += "".join(f"X{i};F1;05.02.2024;999;persoenlich;\n" for i in range(25))
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(write_export(tmp_path / "bad", files)), "--db", str(tmp_path / "k.duckdb")]) == 1
+    assert "… und 0 weitere" not in capsys.readouterr().err
+    reports = list(tmp_path.glob("fehlerbericht_bad_*.xlsx"))
+    assert len(reports) == 1 and openpyxl.load_workbook(reports[0]).active.max_row == 26
+
+
+def test_english(tmp_path, capsys):
+    files = dict(BASE, beratungen=BASE["beratungen"].replace(";45;", ";601;"))
+    assert main(["import", str(write_export(tmp_path / "bad", files)), "--db", str(tmp_path / "k.duckdb"), "--lang", "en"]) == 1
+    assert "beratungen.csv, row 2, column dauer_min, value '601': Value out of range; allowed: at least 1 and at most 600." in capsys.readouterr().err
+
+
+def test_help_german_and_english(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["import", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Aufruf: kimtools import") and "Ordner mit CSV-Dateien" in out
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "import", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: kimtools import") and "folder of CSV files" in out
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["unbekannt"])
+    assert info.value.code == 2
+    assert main(["import", str(tmp_path / "gibt-es-nicht")]) == 2
+    assert "gibt es nicht" in capsys.readouterr().err
+
+
+def test_missing_store_exits_1_with_advice(tmp_path, capsys):
+    assert main(["info", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert "kimtools import" in capsys.readouterr().err
+
+
+def test_entry_point_runs(tmp_path, base_export):
+    exe = os.path.join(os.path.dirname(sys.executable), "kimtools")
+    done = subprocess.run([exe, "import", str(base_export), "--db", str(tmp_path / "k.duckdb")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "PERS-0001" not in done.stdout + done.stderr

@@ -1,0 +1,111 @@
+"""Dashboards in a real browser: Debian's chromium driven by Playwright against `kimtools serve`.
+
+Screenshots are saved to ``test-artefacts/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTEFACTS = ROOT / "test-artefacts"
+CHROMIUM = "/usr/bin/chromium"
+DASHBOARDS = sorted(p.name for p in (ROOT / "dashboards").glob("*.ipynb"))
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_store):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run 'make test', which installs it")
+    port = _free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "kimtools")
+    log = open(ARTEFACTS.mkdir(exist_ok=True) or ARTEFACTS / "voila.log", "w")
+    proc = subprocess.Popen([exe, "serve", "--db", str(demo_store), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"kimtools serve did not come up; see {ARTEFACTS / 'voila.log'}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.wait_for_function("document.querySelector('.js-plotly-plot').data && document.querySelector('.js-plotly-plot').data.length > 0",
+                           timeout=60_000)
+    return page, requests
+
+
+def _assert_clean(page, requests):
+    text = page.inner_text("body")
+    assert "Traceback" not in text and page.locator("div.kim-error").count() == 0
+    assert not re.search(r"\d{5}-PER\d+", text), "a raw person ID is visible"
+    remote = [u for u in requests if not u.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))]
+    assert not [u for u in remote if "plotly" in u], f"plotly.js must be served locally: {remote}"
+
+
+@pytest.mark.parametrize("name", DASHBOARDS)
+def test_dashboard_renders_a_figure(server, browser, name):
+    page, requests = _open(browser, f"{server}/voila/render/{name}")
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
+    page.close()
+
+
+def test_datenstand_dropdown_changes_the_figure(server, browser):
+    page, requests = _open(browser, f"{server}/voila/render/datenstand.ipynb")
+    title = page.locator(".gtitle").first
+    assert title.text_content().startswith("Bochum:")
+    ys_before = page.evaluate("document.querySelector('.js-plotly-plot').data[0].y")
+    table_before = page.locator(".kim-table").first.inner_text()
+    page.locator("select").first.select_option("Herne")
+    page.wait_for_function("document.querySelector('.gtitle').textContent.startsWith('Herne:')", timeout=30_000)
+    ys_after = page.evaluate("document.querySelector('.js-plotly-plot').data[0].y")
+    assert ys_after != ys_before
+    assert page.locator(".kim-table").first.inner_text() != table_before
+    # German number format in the summary table (Herne has more than 1,000 cases)
+    assert re.search(r"\b1\.\d{3}\b", page.locator(".kim-table").first.inner_text())
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "datenstand-herne.png"), full_page=True)
+    page.close()

@@ -1,0 +1,198 @@
+"""The store: atomic replacement per kommune, idempotent re-import, readers never see a mix.
+
+Property tests (hypothesis) cover: a failed import leaves every stored table
+(and the file itself) as it was; a repeated import changes nothing; a reader in
+another process never sees a half-imported kommune.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import BASE, write_export
+from kimtools import ImportValidationError, Store, StoreError, import_export
+from kimtools.store import SCHEMA
+
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
+    with store.snapshot():
+        return {name: store.table(name).sort_values(list(store.table(name).columns)[:3]).reset_index(drop=True)
+                for name in [*SCHEMA, "import_log"]}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _oberhausen(files: dict[str, str], n_cases: int = 1) -> dict[str, str]:
+    files = dict(files)
+    files["partner"] += "O-CM;Oberhausen;DRK Oberhausen;wohlfahrtsverband;;ja;Sterkrade\n"
+    for i in range(n_cases):
+        files["faelle"] += f"O-F{i};P-{i};Oberhausen;Sterkrade;O-CM;01.03.2024;;;pflegesetting;pflege;eingebuergert;;;;\n"
+    return files
+
+
+def test_import_replaces_each_kommune_as_a_whole(tmp_path):
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
+    assert store.query("SELECT kommune, count(*) n FROM faelle GROUP BY 1 ORDER BY 1").values.tolist() == [
+        ["Herne", 2], ["Oberhausen", 3]]
+    # a later Herne export with one more case replaces Herne only; Oberhausen stays
+    later = dict(BASE)
+    later["faelle"] += "F3;PERS-0003;Herne;Wanne;CM1;01.07.2024;;;sonstige;teilhabe;ungeklaert;;;;\n"
+    import_export(write_export(tmp_path / "b", later), store, show_progress=False)
+    assert store.query("SELECT kommune, count(*) n FROM faelle GROUP BY 1 ORDER BY 1").values.tolist() == [
+        ["Herne", 3], ["Oberhausen", 3]]
+    log = store.import_log()
+    assert log["kommune"].tolist() == ["Herne", "Herne", "Oberhausen"]
+    assert log.iloc[0]["n_faelle"] == 3 and log.iloc[0]["quelle"] == "b"
+
+
+def test_import_log_records_source_checksum_and_counts(tmp_path, base_export):
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(base_export, store, show_progress=False)
+    row = store.import_log().iloc[0]
+    expected = hashlib.sha256()
+    for name in sorted(p.name for p in base_export.iterdir()):
+        data = (base_export / name).read_bytes()
+        expected.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    assert row["sha256"] == expected.hexdigest()
+    assert (row["n_faelle"], row["n_beratungen"], row["n_vermittlungen"], row["n_partner"]) == (2, 2, 2, 3)
+    assert row["datenstand"] == pd.Timestamp("2024-06-30")
+    assert row["kimtools_version"]
+
+
+def test_older_export_is_refused_unless_forced(tmp_path):
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "new", BASE), store, show_progress=False)
+    older = dict(BASE)
+    older["faelle"] = older["faelle"].replace("30.06.2024;ziel_erreicht", "30.04.2024;ziel_erreicht")
+    older["statuswechsel"] = "fall_id;datum;nach_status\n"
+    before = _digest(store.path)
+    with pytest.raises(StoreError, match="älter als der gespeicherte Stand"):
+        import_export(write_export(tmp_path / "old", older), store, show_progress=False)
+    assert _digest(store.path) == before
+    import_export(tmp_path / "old", store, force=True, show_progress=False)
+    assert store.query("SELECT max(ende) m FROM faelle")["m"][0] == pd.Timestamp("2024-04-30")
+
+
+def test_raw_person_ids_are_not_in_the_store_file(tmp_path, base_export):
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(base_export, store, show_progress=False)
+    raw = store.path.read_bytes()
+    assert b"PERS-0001" not in raw and b"PERS-0002" not in raw
+    assert "person_id" not in store.table("faelle").columns
+
+
+def test_no_store_gives_an_actionable_message(tmp_path):
+    with pytest.raises(StoreError, match="kimtools import"):
+        Store(tmp_path / "missing.duckdb").connect()
+
+
+# ----------------------------------------------------------------------------- properties
+_BREAKAGES = st.sampled_from([
+    ("faelle", ";duldung;", ";geduldet;"),
+    ("faelle", "01.02.2024;;", "31.02.2024;;"),
+    ("beratungen", ";45;", ";601;"),
+    ("vermittlungen", "V1;F1", "V1;F9"),
+    ("partner", ";jobcenter;", ";amt;"),
+    ("stellen", ";1,5;", ";0;"),
+    ("statuswechsel", ";ae_25b", ";xx"),
+])
+
+
+@SETTINGS
+@given(breakage=_BREAKAGES, extra_cases=st.integers(0, 3))
+def test_failed_import_leaves_store_unchanged(tmp_path_factory, breakage, extra_cases):
+    tmp = tmp_path_factory.mktemp("fail")
+    store = Store(tmp / "kim.duckdb")
+    import_export(write_export(tmp / "good", _oberhausen(BASE, 2)), store, show_progress=False)
+    before_tables, before_file = _snapshot(store), _digest(store.path)
+    table, old, new = breakage
+    files = _oberhausen(BASE, extra_cases + 1)
+    files[table] = files[table].replace(old, new)
+    with pytest.raises(ImportValidationError):
+        import_export(write_export(tmp / "bad", files), store, show_progress=False)
+    assert _digest(store.path) == before_file
+    after = _snapshot(store)
+    for name, frame in before_tables.items():
+        pd.testing.assert_frame_equal(frame, after[name])
+    assert not list(tmp.glob(".kim.duckdb.*.tmp"))
+
+
+@SETTINGS
+@given(n_oberhausen=st.integers(1, 5), with_herne_case=st.booleans())
+def test_repeated_import_changes_nothing(tmp_path_factory, n_oberhausen, with_herne_case):
+    tmp = tmp_path_factory.mktemp("repeat")
+    files = _oberhausen(BASE, n_oberhausen)
+    if with_herne_case:
+        files["faelle"] += "F9;PERS-0009;Herne;Eickel;CM1;01.06.2024;;;sonstige;familie;duldung;;;;\n"
+    source = write_export(tmp / "export", files)
+    store = Store(tmp / "kim.duckdb")
+    first, _ = import_export(source, store, show_progress=False)
+    assert not first.unchanged
+    before_tables, before_file = _snapshot(store), _digest(store.path)
+    again, _ = import_export(source, store, show_progress=False)
+    assert again.unchanged
+    assert _digest(store.path) == before_file
+    for name, frame in before_tables.items():
+        pd.testing.assert_frame_equal(frame, _snapshot(store)[name])
+
+
+def _reader(path: str, stop: mp.Event, results: mp.Queue) -> None:
+    """Read in a loop; every snapshot must be one of the states an import can leave."""
+    store = Store(path)
+    seen, errors = set(), []
+    while not stop.is_set():
+        try:
+            with store.snapshot() as con:
+                row = con.execute("""
+                    SELECT (SELECT count(*) FROM faelle WHERE kommune = 'Oberhausen'),
+                           (SELECT count(*) FROM beratungen WHERE kommune = 'Oberhausen'),
+                           (SELECT max(n_faelle) FROM import_log WHERE kommune = 'Oberhausen'
+                              AND import_id = (SELECT max(import_id) FROM import_log WHERE kommune = 'Oberhausen')),
+                           (SELECT count(*) FROM faelle WHERE kommune = 'Herne')""").fetchone()
+            seen.add(tuple(row))
+        except Exception as exc:  # noqa: BLE001 - any error is a failure of the guarantee
+            errors.append(repr(exc))
+    results.put((sorted(seen), errors))
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 40), min_size=3, max_size=6))
+def test_concurrent_reader_never_sees_half_an_import(tmp_path_factory, sizes):
+    tmp = tmp_path_factory.mktemp("concurrent")
+    store = Store(tmp / "kim.duckdb")
+
+    def export(n: int, tag: str) -> Path:
+        files = _oberhausen(BASE, n)
+        files["beratungen"] += "".join(f"O-B{i};O-F{i};02.03.2024;;aufsuchend;\n" for i in range(n))
+        return write_export(tmp / tag, files)
+
+    import_export(export(sizes[0], "s0"), store, show_progress=False)
+    ctx = mp.get_context("spawn")
+    stop, results = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_reader, args=(str(store.path), stop, results))
+    proc.start()
+    time.sleep(1.5)  # the reader is up and reading
+    for i, n in enumerate(sizes[1:], start=1):
+        import_export(export(n, f"s{i}"), store, show_progress=False)
+        time.sleep(0.2)
+    stop.set()
+    seen, errors = results.get(timeout=60)
+    proc.join(timeout=30)
+    assert errors == []
+    assert seen, "the reader saw nothing"
+    for faelle, beratungen, logged, herne in seen:
+        # a whole state: cases, consultations and the log entry all belong to one import
+        assert faelle == beratungen == logged and faelle in sizes and herne == 2
