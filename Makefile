@@ -41,7 +41,7 @@ lab: $(VENV)/.installed $(DB)
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
-	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:randomly
+	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,65 @@
+"""Benchmarks: run with `make bench`. Prints one table; asserts nothing.
+
+Import: demo generation, then `kimtools import` of the city-scale and the
+state-scale demo (about 200,000 cases, 1,000,000 consultations, 400,000
+referrals), each in a fresh process so that peak memory is that of the import
+alone. Target on 2 cores: state scale imported, validated and stored in under
+60 s and 4 GB. Indicator table: median of several runs on each store.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = Path(sys.executable).parent / "kimtools"
+
+
+_MEASURE = ("import resource, subprocess, sys, time; t0 = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+            "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def _run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one command, measured by a fresh intermediate process."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *args], check=True, env=env, capture_output=True, text=True)
+    seconds, kb = out.stdout.split()
+    return float(seconds), int(kb) / 1024
+
+
+def _indicator_timings(db: Path, env: dict[str, str], runs: int = 5) -> float:
+    code = (
+        "import time, statistics; from kimtools import Store, indicator_table; s = Store(%r); t = [];\n"
+        "for _ in range(%d):\n t0 = time.perf_counter(); indicator_table(s, by='stadtbezirk', period='quarter'); t.append(time.perf_counter() - t0)\n"
+        "print(statistics.median(t))" % (str(db), runs))
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def main() -> None:
+    env = dict(os.environ, KIMTOOLS_KEY=os.environ.get("KIMTOOLS_KEY", "benchmark-key-0123456789abcdef"))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kim-bench-") as tmp:
+        for scale in ("city", "state"):
+            export, db = Path(tmp) / f"{scale}-export", Path(tmp) / f"{scale}.duckdb"
+            t, mem = _run([str(EXE), "demo", "--out", str(export), "--scale", scale], env)
+            rows.append((f"demo {scale}", t, mem, ""))
+            t, mem = _run([str(EXE), "import", str(export), "--db", str(db)], env)
+            target = "< 60 s, < 4096 MB" if scale == "state" else ""
+            rows.append((f"import {scale}", t, mem, target))
+            rows.append((f"indicator table {scale} (stadtbezirk × quarter, median of 5)", _indicator_timings(db, env), float("nan"), ""))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'operation'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  target")
+    for name, t, mem, target in rows:
+        mem_text = "" if mem != mem else f"{mem:8.0f}"
+        print(f"{name.ljust(width)}  {t:8.2f}  {mem_text:>8}  {target}")
+
+
+if __name__ == "__main__":
+    main()
