@@ -10,11 +10,9 @@ alone. Target on 2 cores: state scale imported, validated and stored in under
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -154,11 +154,9 @@ def _cmd_import(args) -> int:
             _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
                  f"Full problem report for the provider of the export: {path}", file=sys.stderr)
         return 1
-    from .read import problems_text as _pt
-
     if len(warnings):
         _say("Hinweise:", "Warnings:", file=sys.stderr)
-        print(_pt(warnings, lang=current_lang(), limit=20), file=sys.stderr)
+        print(problems_text(warnings, lang=current_lang(), limit=20), file=sys.stderr)
     names = ", ".join(result.kommunen)
     if result.unchanged:
         _say(f"Unverändert: dieser Export ist bereits der gespeicherte Stand für {names}. Nichts wurde geändert.",

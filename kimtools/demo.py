@@ -234,7 +234,7 @@ def _days(a: np.ndarray) -> np.ndarray:
 
 
 def _city_tables(city: _City, rate: float, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
-    start, end = np.datetime64(DEMO_START), np.datetime64(DEMO_END)
+    end = np.datetime64(DEMO_END)
     partners = _partners(city, rng)
     cm = partners.loc[partners["cm"]].reset_index(drop=True)
 

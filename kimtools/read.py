@@ -19,7 +19,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -517,7 +516,7 @@ def _check_districts(raw: _RawTable, kommune: pd.Series, names: pd.Series, keys_
             unchecked.add(k)
             out[group.index] = group["n"]
             continue
-        mapped = group["n"].map(lambda v: keys.get(match_key(v)))
+        mapped = group["n"].map(match_key).map(keys)
         out[group.index] = mapped
         bad = pd.Series(False, index=names.index)
         bad[mapped.index[mapped.isna()]] = True

@@ -33,6 +33,7 @@ import pandas as pd
 from . import __version__
 from .errors import StoreError
 from .i18n import fmt_date
+from .quality import stichtage
 
 __all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES"]
 
@@ -215,7 +216,7 @@ class Store:
             stored = self._stored_state(kommunen)
             if kommunen and all(stored.get(k, (None, None))[0] == export.sha256 for k in kommunen):
                 return ImportResult(kommunen, True, counts)
-            stand = _datenstand(export.tables)
+            stand = {k: v.date() for k, v in stichtage(export.tables).items()}
             if not force:
                 older = [(k, stand[k], stored[k][1]) for k in kommunen
                          if k in stored and stored[k][1] is not None and stand.get(k) and stand[k] < stored[k][1]]
@@ -292,13 +293,3 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 def _counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
     data = {t: tables[t]["kommune"].value_counts().reindex(list(kommunen), fill_value=0) for t in _LOG_COUNTS}
     return pd.DataFrame(data, index=list(kommunen)).astype("int64")
-
-
-def _datenstand(tables: dict[str, pd.DataFrame]) -> dict[str, dt.date]:
-    """Latest event date per kommune: the date the export describes the world up to."""
-    parts = [tables["faelle"][["kommune", "beginn"]].rename(columns={"beginn": "d"}),
-             tables["faelle"][["kommune", "ende"]].rename(columns={"ende": "d"}),
-             tables["beratungen"][["kommune", "datum"]].rename(columns={"datum": "d"}),
-             tables["vermittlungen"][["kommune", "datum"]].rename(columns={"datum": "d"})]
-    latest = pd.concat(parts).dropna().groupby("kommune")["d"].max()
-    return {k: pd.Timestamp(v).date() for k, v in latest.items()}

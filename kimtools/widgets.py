@@ -95,9 +95,7 @@ def kommune_dropdown(kommunen: list[str], value: str | None = None) -> widgets.D
 
 
 def _small(value) -> str:
-    if value is pd.NA or value is None:
-        return tr({"de": "< 3", "en": "< 3"})
-    return fmt_number(int(value))
+    return "< 3" if value is pd.NA or value is None else fmt_number(int(value))
 
 
 class DatenstandPanel:
