@@ -236,7 +236,7 @@ def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
@@ -331,7 +331,12 @@ _DE_DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+_TIME_SUFFIX = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$"
+
+
 def _parse_dates(s: pd.Series) -> pd.Series:
+    """Dates as TT.MM.JJJJ or JJJJ-MM-TT; a time of day after the date is dropped (DECISION)."""
+    s = s.str.replace(_TIME_SUFFIX, "", regex=True)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
     de = s.str.match(_DE_DATE)
     iso = s.str.match(_ISO_DATE)

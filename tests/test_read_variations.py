@@ -201,3 +201,19 @@ def test_xlsx_problem_names_sheet_and_row(tmp_path):
         read_export(path, show_progress=False)
     p = info.value.problems.iloc[0]
     assert (p["datei"], p["zeile"], p["spalte"], p["wert"]) == ("lieferung.xlsx [beratungen]", 3, "dauer_min", "900")
+
+
+def test_time_of_day_after_a_date_is_dropped(tmp_path):
+    files = dict(BASE)
+    files["beratungen"] = files["beratungen"].replace("05.02.2024;", "05.02.2024 10:30;").replace("20.03.2024;", "2024-03-20T09:15:00;")
+    export = _read(tmp_path, files)
+    _same_as_base(export)
+    assert export.tables["beratungen"]["datum"].tolist() == [pd.Timestamp("2024-02-05"), pd.Timestamp("2024-03-20")]
+
+
+def test_crlf_line_ends_and_trailing_delimiters(tmp_path):
+    """What Excel on Windows writes: CRLF, and a delimiter at the end of every line."""
+    files = {k: "".join(line + ";\r\n" for line in v.splitlines()) for k, v in BASE.items()}
+    export = _read(tmp_path, files)
+    _same_as_base(export)
+    assert len(export.warnings) == 0
