@@ -179,12 +179,12 @@ def _cmd_info(args) -> int:
         _say(f"Der Datenbestand {store.path} ist leer.", f"The store {store.path} is empty.")
         return 0
     en = current_lang() == "en"
-    headers = (["kommune", "cases", "consultations", "referrals", "partners", "posts", "data from", "data to", "last import"]
-               if en else ["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen", "Daten von", "Daten bis", "Letzter Import"])
+    headers = (["kommune", "cases", "consultations", "referrals", "partners", "posts (FTE)", "data from", "data to", "last import"]
+               if en else ["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen (VZÄ)", "Daten von", "Daten bis", "Letzter Import"])
     rows = []
     for r in info.itertuples():
         rows.append([r.kommune, fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen),
-                     fmt_number(r.partner), fmt_number(r.stellen), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
+                     fmt_number(r.partner), fmt_number(r.vzae_aktuell, 1), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
                      f"{fmt_date(r.letzter_import.date())} {r.letzter_import:%H:%M}"])
     _print_table(headers, rows)
     _say(f"Datenbestand: {store.path}", f"Store: {store.path}")

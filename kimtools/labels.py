@@ -25,6 +25,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "vermittlungen": ("Vermittlungen", "referrals"),
     "partner": ("Partner", "partners"),
     "stellen": ("Stellenzeilen", "post rows"),
+    "vzae_aktuell": ("Stellen (VZÄ)", "posts (FTE)"),
     "statuswechsel": ("Statuswechsel", "status changes"),
     "bezirke": ("Bezirke", "districts"),
     "daten_von": ("Daten von", "data from"),

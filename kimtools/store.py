@@ -176,7 +176,7 @@ class Store:
         return self.query("SELECT * FROM import_log ORDER BY import_id DESC, kommune")
 
     def info(self) -> pd.DataFrame:
-        """Per kommune: row counts, date range of the data, last import."""
+        """Per kommune: row counts, posts (full-time equivalents) active at the data end, date range, last import."""
         return self.query(f"""
             WITH dates AS (
                 SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
@@ -186,6 +186,8 @@ class Store:
                             arg_max(quelle, import_id) AS quelle FROM import_log GROUP BY kommune)
             SELECT k.kommune,
                    {", ".join(f"(SELECT count(*) FROM {t} x WHERE x.kommune = k.kommune) AS {t}" for t in _LOG_COUNTS if t != "bezirke")},
+                   (SELECT coalesce(sum(s.vzae), 0) FROM stellen s WHERE s.kommune = k.kommune AND s.von <= span.daten_bis
+                      AND (s.bis IS NULL OR s.bis >= span.daten_bis)) AS vzae_aktuell,
                    span.daten_von, span.daten_bis, last.letzter_import, last.quelle
             FROM (SELECT DISTINCT kommune FROM faelle) k
             LEFT JOIN span USING (kommune) LEFT JOIN last USING (kommune)

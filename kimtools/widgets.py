@@ -144,7 +144,7 @@ class DatenstandPanel:
 
     def _show(self, kommune: str) -> None:
         info = self.info.loc[self.info["kommune"] == kommune]
-        self.summary.value = html_table(info, ["faelle", "beratungen", "vermittlungen", "partner", "daten_von",
+        self.summary.value = html_table(info, ["faelle", "beratungen", "vermittlungen", "partner", "vzae_aktuell", "daten_von",
                                                "daten_bis", "letzter_import", "quelle"])
         q = self.quality.loc[self.quality["kommune"] == kommune].copy()
         counts = ["ohne_beratung", "vermittlungen_offen_30", "doku_luecken_monate", "parallele_faelle"]

@@ -22,6 +22,7 @@ def test_import_info_indicators(tmp_path, base_export, capsys):
     assert main(["info", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "Herne" in out and "01.02.2024" in out and "30.06.2024" in out
+    assert "Stellen (VZÄ)" in out and " 1,5 " in out   # the one post of 1.5 FTE, German decimal comma
     csv_path = tmp_path / "k.csv"
     assert main(["indicators", "--db", db, "--period", "year", "--format", "csv", "--out", str(csv_path)]) == 0
     lines = csv_path.read_text().splitlines()
