@@ -17,6 +17,7 @@ from pathlib import Path
 from . import __version__
 from .errors import ImportValidationError, KimtoolsError
 from .i18n import current_lang, fmt_date, fmt_number, set_lang
+from .indicators.table import MERKMALE
 
 __all__ = ["main", "build_parser"]
 
@@ -51,6 +52,8 @@ _T = {
     "by": ("Gliederung: kommune, stadtbezirk oder traeger", "breakdown: kommune, stadtbezirk or traeger"),
     "period": ("Zeitraum: month, quarter oder year", "period: month, quarter or year"),
     "format": ("Ausgabeformat: csv, xlsx oder table", "output format: csv, xlsx or table"),
+    "merkmal": ("Aufgliederung nach einem Merkmal (fügt die Spalten merkmal und auspraegung an)",
+                "breakdown by a characteristic (adds the columns merkmal and auspraegung)"),
     "out_file": ("Ausgabedatei (Standard: Bildschirm)", "output file (default: screen)"),
     "serve": ("die Dashboards mit Voilà bereitstellen", "serve the dashboards with Voilà"),
     "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
@@ -120,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kommune", help=_t("kommune"))
     p.add_argument("--by", choices=["kommune", "stadtbezirk", "traeger"], default="kommune", help=_t("by"))
     p.add_argument("--period", choices=["month", "quarter", "year"], default="quarter", help=_t("period"))
+    p.add_argument("--merkmal", choices=list(MERKMALE), help=_t("merkmal"))
     p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=_t("format"))
     p.add_argument("--out", help=_t("out_file"))
 
@@ -209,10 +213,12 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_indicators(args) -> int:
+    import pandas as pd
+
     from .indicators import indicator_table
     from .store import Store
 
-    table = indicator_table(Store(args.db), kommune=args.kommune, by=args.by, period=args.period)
+    table = indicator_table(Store(args.db), kommune=args.kommune, by=args.by, period=args.period, merkmal=args.merkmal)
     if args.format == "xlsx":
         if not args.out:
             raise KimtoolsError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
@@ -224,7 +230,8 @@ def _cmd_indicators(args) -> int:
             table.to_csv(sys.stdout, index=False)
     else:
         shown = table.copy()
-        shown["wert"] = shown["wert"].map(lambda v: fmt_number(v, 0 if float(v).is_integer() else 2))
+        for col in ("nenner", "wert", "ki_unten", "ki_oben"):
+            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else fmt_number(v, 0 if float(v).is_integer() else 2))
         text = shown.to_string(index=False)
         if args.out:
             Path(args.out).write_text(text + "\n", encoding="utf-8")

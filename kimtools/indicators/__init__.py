@@ -1,10 +1,13 @@
 """Indicators: frames (or the store) in, long tidy frames out.
 
 The indicator table has the columns ``kommune``, the ``by`` column (when it is
-not ``kommune``), ``zeitraum``, ``kennzahl``, ``zaehler``, ``nenner``, ``wert``.
-Every indicator is documented in :data:`KENNZAHLEN`.
+not ``kommune``), ``merkmal``/``auspraegung`` (with a breakdown),
+``zeitraum``, ``kennzahl``, ``zaehler``, ``nenner``, ``wert``, ``ki_unten``,
+``ki_oben``. Every indicator is documented in :data:`KENNZAHLEN`.
 """
 
-from .counts import BY_CHOICES, KENNZAHLEN, PERIOD_CHOICES, indicator_table, period_label
+from .catalogue import COUNTS, KENNZAHLEN
+from .table import ALTERSGRUPPEN, BY_CHOICES, MERKMALE, PERIOD_CHOICES, indicator_table, period_label
 
-__all__ = ["indicator_table", "KENNZAHLEN", "BY_CHOICES", "PERIOD_CHOICES", "period_label"]
+__all__ = ["indicator_table", "KENNZAHLEN", "COUNTS", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE",
+           "ALTERSGRUPPEN", "period_label"]

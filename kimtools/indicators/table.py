@@ -1,0 +1,260 @@
+"""The indicator table: one SQL pass for every count, rates and intervals assembled from them.
+
+All count-based quantities of a (kommune, group, characteristic, period) come
+from one DuckDB query, run either on the store or on frames in an in-memory
+database (so the function has no side effects either way). Rates keep their
+numerator and denominator; the Kaplan–Meier median comes from a second query
+over the same definitions. Definitions: :data:`~kimtools.indicators.catalogue.KENNZAHLEN`.
+
+With a breakdown (``merkmal``) every case is counted under its characteristic;
+multi-valued needs areas count once per case **and** area, so the areas of a
+period add up to more than its cases.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ..errors import UsageError
+from .catalogue import COUNTS, KENNZAHLEN
+from .stats import km_median, poisson_interval, wilson_interval
+
+__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "period_label", "ALTERSGRUPPEN"]
+
+BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
+PERIOD_CHOICES = ("month", "quarter", "year")
+MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger")
+#: age at the start of the case
+ALTERSGRUPPEN = {"unter_25": ("unter 25", "under 25"), "25_44": ("25–44", "25–44"), "45_64": ("45–64", "45–64"),
+                 "65_plus": ("65 und älter", "65 and older"), "unbekannt": ("unbekannt", "unknown")}
+
+_AUSP = {
+    None: "'Gesamt'",
+    "zielgruppe": "c.zielgruppe",
+    "aufenthaltsstatus": "c.aufenthaltsstatus",
+    "traeger": "c.traeger",
+    "handlungsfeld": "h.handlungsfeld",
+    "geschlecht": "coalesce(c.geschlecht, 'ohne_angabe')",
+    "abschlussgrund": "coalesce(c.abschlussgrund, 'offen')",
+    "altersgruppe": """CASE WHEN c.geburtsjahr IS NULL THEN 'unbekannt'
+                            WHEN year(c.beginn) - c.geburtsjahr < 25 THEN 'unter_25'
+                            WHEN year(c.beginn) - c.geburtsjahr < 45 THEN '25_44'
+                            WHEN year(c.beginn) - c.geburtsjahr < 65 THEN '45_64' ELSE '65_plus' END""",
+}
+
+
+def period_label(start: pd.Timestamp, period: str) -> str:
+    """``2024-03``, ``2024-Q1`` or ``2024`` for the period starting at ``start``.
+
+    >>> period_label(pd.Timestamp("2024-04-01"), "quarter")
+    '2024-Q2'
+    """
+    if period == "month":
+        return f"{start.year}-{start.month:02d}"
+    if period == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}"
+
+
+def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
+    unit = period
+    grp = "c.kommune" if by == "kommune" else f"c.{by}"
+    join_h = "JOIN fall_handlungsfelder h USING (kommune, fall_id)" if merkmal == "handlungsfeld" else ""
+    where = "WHERE c.kommune = $kommune" if kommune_filter else ""
+    return f"""
+    WITH base AS (
+        SELECT c.*, EXISTS (SELECT 1 FROM faelle o WHERE o.kommune = c.kommune AND o.person_pseudonym = c.person_pseudonym
+                            AND o.fall_id <> c.fall_id AND o.ende IS NOT NULL AND o.ende <= c.beginn) AS wieder
+        FROM faelle c {where}),
+    f AS (SELECT c.kommune, {grp} AS grp, {_AUSP[merkmal]} AS ausp, c.fall_id, c.person_pseudonym, c.beginn, c.ende,
+                 c.abschlussgrund, c.wieder
+          FROM base c {join_h}),
+    span AS (
+        SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
+            SELECT kommune, beginn AS d FROM f UNION ALL SELECT kommune, ende FROM f
+            UNION ALL SELECT b.kommune, b.datum FROM beratungen b SEMI JOIN f USING (kommune, fall_id)
+            UNION ALL SELECT v.kommune, v.datum FROM vermittlungen v SEMI JOIN f USING (kommune, fall_id))
+        GROUP BY kommune),
+    periods AS (
+        SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
+        FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
+                                                          INTERVAL 1 {unit})) AS ps)),
+    spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM f) g
+              JOIN periods p USING (kommune))"""
+
+
+def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
+    unit = period
+    post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
+    posts = (f"""SELECT p.kommune, {post_grp} AS grp, p.ps, sum(st.vzae) AS vzae FROM periods p
+                 JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
+                 GROUP BY ALL""" if merkmal is None else
+             "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::DATE AS ps, NULL::DOUBLE AS vzae WHERE false")
+    pop = {
+        "kommune": """SELECT kommune, kommune AS grp, sum(einwohner) AS einwohner,
+                             CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
+                      FROM bezirke GROUP BY kommune""",
+        "stadtbezirk": "SELECT kommune, stadtbezirk AS grp, einwohner, auslaender FROM bezirke",
+        "traeger": "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false",
+    }[by]
+    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
+    return _ctes(by, period, merkmal, kommune_filter) + f""",
+    ev AS (
+        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber, 0 AS ver FROM f
+        UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0, 0 FROM f WHERE ende IS NOT NULL
+        UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1, 0 FROM beratungen b JOIN f USING (kommune, fall_id)
+        UNION ALL SELECT f.kommune, f.grp, f.ausp, v.datum, 0, 0, 0, 0, 0, 1 FROM vermittlungen v JOIN f USING (kommune, fall_id)),
+    ev_counts AS (
+        SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
+               sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber, sum(ver) AS ver
+        FROM ev GROUP BY ALL),
+    stock AS (
+        SELECT s.kommune, s.grp, s.ausp, s.ps,
+               count(f.fall_id) FILTER (WHERE f.ende IS NULL OR f.ende > s.pe) AS offen,
+               count(f.fall_id) FILTER (WHERE f.ende IS NULL OR f.ende >= s.ps) AS aktiv,
+               count(DISTINCT f.person_pseudonym) FILTER (WHERE f.ende IS NULL OR f.ende >= s.ps) AS personen
+        FROM spine s LEFT JOIN f ON f.kommune = s.kommune AND f.grp IS NOT DISTINCT FROM s.grp
+                                 AND f.ausp IS NOT DISTINCT FROM s.ausp AND f.beginn <= s.pe
+        GROUP BY ALL),
+    act AS (
+        SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
+        FROM beratungen b JOIN f USING (kommune, fall_id)
+        JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
+        WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
+        GROUP BY ALL),
+    posts AS ({posts}),
+    pop AS ({pop})
+    SELECT s.kommune, s.grp, s.ausp, s.ps,
+           coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
+           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen, coalesce(e.ver, 0) AS vermittlungen,
+           st.offen AS faelle_offen, st.aktiv AS aktiv, st.personen AS personen_erreicht,
+           st.offen - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
+    FROM spine s
+    LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
+    LEFT JOIN stock st ON {same.replace('x.', 'st.')}
+    LEFT JOIN act a ON {same.replace('x.', 'a.')}
+    LEFT JOIN posts po ON po.kommune = s.kommune AND po.grp IS NOT DISTINCT FROM s.grp AND po.ps = s.ps
+    LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp
+    """
+
+
+def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
+    return _ctes(by, period, merkmal, kommune_filter) + f"""
+    SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{period}', f.beginn) AS DATE) AS ps,
+           date_diff('day', f.beginn, coalesce(f.ende, span.d1)) AS dauer, f.ende IS NOT NULL AS beendet
+    FROM f JOIN span USING (kommune)"""
+
+
+_EMPTY = {"stellen", "bezirke", "fall_handlungsfelder"}
+
+
+def _run(source, sql: str, params: dict) -> pd.DataFrame:
+    if not isinstance(source, Mapping):
+        return source.connect().execute(sql, params).df()
+    from ..store import SCHEMA
+
+    con = duckdb.connect()
+    try:
+        for name in ("faelle", "beratungen", "vermittlungen", *_EMPTY):
+            frame = source.get(name)
+            if frame is None:
+                cols = ", ".join(f"{c} {t}" for c, t in SCHEMA[name].items())
+                con.execute(f"CREATE TABLE {name} ({cols})")
+            else:
+                con.register(f"_{name}", frame)
+                select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
+                con.execute(f"CREATE TABLE {name} AS SELECT {select} FROM _{name}")
+        return con.execute(sql, params).df()
+    finally:
+        con.close()
+
+
+def indicator_table(source, kommune: str | None = None, by: str = "kommune", period: str = "quarter",
+                    merkmal: str | None = None) -> pd.DataFrame:
+    """The indicator table, long and tidy.
+
+    Parameters
+    ----------
+    source
+        A :class:`kimtools.Store`, or a mapping of frames with the store's
+        tables (at least ``faelle``, ``beratungen``, ``vermittlungen``;
+        ``stellen``, ``bezirke``, ``fall_handlungsfelder`` where available).
+    kommune
+        Only this kommune (default: all).
+    by
+        ``kommune``, ``stadtbezirk`` or ``traeger``.
+    period
+        ``month``, ``quarter`` or ``year``.
+    merkmal
+        A breakdown: one of :data:`MERKMALE`; adds the columns ``merkmal`` and ``auspraegung``.
+
+    Returns
+    -------
+    DataFrame with ``kommune``, the ``by`` column (unless ``kommune``),
+    ``merkmal`` and ``auspraegung`` (with a breakdown), ``zeitraum``,
+    ``kennzahl``, ``zaehler``, ``nenner``, ``wert``, ``ki_unten``, ``ki_oben``
+    (95 % interval where the indicator has one). Counts have no denominator.
+    """
+    if by not in BY_CHOICES:
+        raise UsageError(f"--by muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
+                         f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}.")
+    if period not in PERIOD_CHOICES:
+        raise UsageError(f"--period muss eines von {', '.join(PERIOD_CHOICES)} sein, nicht {period!r}.",
+                         f"--period must be one of {', '.join(PERIOD_CHOICES)}, not {period!r}.")
+    if merkmal is not None and merkmal not in MERKMALE:
+        raise UsageError(f"--merkmal muss eines von {', '.join(MERKMALE)} sein, nicht {merkmal!r}.",
+                         f"--merkmal must be one of {', '.join(MERKMALE)}, not {merkmal!r}.")
+    params = {"kommune": kommune} if kommune is not None else {}
+    wide = _run(source, _wide_sql(by, period, merkmal, kommune is not None), params)
+    durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None), params)
+    keys = ["kommune", "grp", "ausp", "ps"]
+    km = km_median(durations, keys).rename(columns={"median": "dauer_median", "n": "kohorte", "events": "kohorte_beendet"})
+    wide = wide.merge(km, on=keys, how="left")
+    long = _assemble(wide, by, merkmal)
+    long["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(long["ps"])]
+    order = {k: i for i, k in enumerate(KENNZAHLEN)}
+    long["_k"] = long["kennzahl"].map(order)
+    long = long.sort_values(["kommune", "grp", "ausp", "ps", "_k"], kind="stable").reset_index(drop=True)
+    cols = ["kommune"] + ([by] if by != "kommune" else []) + (["merkmal", "auspraegung"] if merkmal else []) + \
+        ["zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"]
+    long = long.rename(columns={"grp": by} if by != "kommune" else {}).rename(columns={"ausp": "auspraegung"})
+    if merkmal:
+        long["merkmal"] = merkmal
+    return long[cols]
+
+
+def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None) -> pd.DataFrame:
+    keys = wide[["kommune", "grp", "ausp", "ps"]]
+    parts = []
+
+    def add(kennzahl: str, z, n=None, wert=None, lo=None, hi=None):
+        z = pd.Series(z, index=wide.index).astype("Float64")
+        n = pd.Series(np.nan if n is None else n, index=wide.index).astype("Float64")
+        if wert is None:
+            wert = z if kennzahl in COUNTS else z / n.where(n > 0)
+        parts.append(keys.assign(kennzahl=kennzahl, zaehler=z.round().astype("Int64"), nenner=n,
+                                 wert=pd.Series(wert, index=wide.index).astype("Float64"),
+                                 ki_unten=pd.Series(np.nan if lo is None else lo, index=wide.index).astype("Float64"),
+                                 ki_oben=pd.Series(np.nan if hi is None else hi, index=wide.index).astype("Float64")))
+
+    for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen"):
+        add(k, wide[k])
+    add("beratungen_je_fall", wide["beratungen"], wide["aktiv"])
+    if merkmal is None:
+        add("faelle_je_vzae", wide["faelle_offen"], wide["vzae"])
+    if by != "traeger":
+        for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
+            n = wide[denom].astype("Float64")
+            lo, hi = poisson_interval(wide["personen_erreicht"])
+            scale = 1000 / n.where(n > 0)
+            add(k, wide["personen_erreicht"], n, wide["personen_erreicht"] * scale, lo * scale, hi * scale)
+    add("verweildauer_median_tage", wide["kohorte_beendet"].fillna(0), wide["kohorte"].fillna(0), wide["dauer_median"])
+    lo, hi = wilson_interval(wide["ziel"], wide["abschluesse"])
+    add("abschluesse_ziel_erreicht_quote", wide["ziel"], wide["abschluesse"], lo=lo, hi=hi)
+    add("inaktive_faelle", wide["inaktive_faelle"])
+    add("wiederaufnahmen", wide["wiederaufnahmen"])
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,188 @@
+"""Caseload indicators on a tiny export with every edge case, expected values worked out by hand.
+
+The export (Herne; data from 01.02.2024 to 30.06.2024, so quarters Q1 and Q2):
+
+====  =========  ===========  =====================  ================  ======================
+case  person     district     begun – ended          target group      notes
+====  =========  ===========  =====================  ================  ======================
+F1    PERS-0001  Herne-Mitte  01.02.2024 – open      erstintegration   born 1990
+F2    PERS-0002  Sodingen     15.03. – 30.06.2024    multiple_problem  ended on Q2's last day, goal reached
+F3    PERS-0002  Herne-Mitte  10.05. – 10.05.2024    sonstige          begun and ended on one day, no birth year
+F4    PERS-0002  Wanne        30.06.2024 – open      pflegesetting     re-admission (F2 ended 30.06., F3 10.05.)
+====  =========  ===========  =====================  ================  ======================
+
+Consultations: F1 05.02. and 01.04., F2 20.03., F4 30.06. Referrals: F1 10.02., F2 01.04.
+Posts: CM1 (Herne-Mitte) 1.5 FTE from 01.04.2024, so Q1 has no post at all.
+
+Q1 (ends 31.03.): new 2, ended 0, open 2, persons 2, consultations 2, referrals 1, cases active 2.
+Inactive: window 02.01.–31.03.; F1 (05.02.) and F2 (20.03.) were seen: 0.
+Median duration of the Q1 cohort: F2 107 days (event), F1 censored at 30.06. (150 days):
+S(107) = 1 − 1/2 = 0.5 → median 107.
+
+Q2 (ends 30.06.): new 2 (F3, F4), ended 2 (F2, F3), open 2 (F1, F4; F2 ended on the last day),
+persons 2, consultations 2 (01.04., 30.06.), referrals 1, cases active 4 → 0.5 consultations per case.
+Cases per post 2 / 1.5. Inactive: window 02.04.–30.06.; F1 was last seen 01.04.: 1 (F4 seen 30.06.).
+Goal reached 1 of 2 closures; Wilson 95 %: 0.5 ± 0.4055 → (0.0945, 0.9055).
+Re-admissions: F4 (F2 ended 30.06. ≤ 30.06.); F3 not (F2 was still open on 10.05.).
+Q2 cohort: F3 ends after 0 days, F4 censored at 0 days → S(0) = 1 − 1/2 = 0.5 → median 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import BASE, write_export
+from kimtools import indicator_table, read_export
+from kimtools.indicators.stats import km_median
+
+EDGE = dict(BASE)
+EDGE["faelle"] = BASE["faelle"] + (
+    "F3;PERS-0002;Herne;Herne-Mitte;CM1;10.05.2024;10.05.2024;abbruch;sonstige;familie;ungeklaert;;;;\n"
+    "F4;PERS-0002;Herne;Wanne;CM1;30.06.2024;;;pflegesetting;pflege;ungeklaert;;w;1950;1\n")
+EDGE["beratungen"] = BASE["beratungen"] + "B3;F1;01.04.2024;;persoenlich;\nB4;F4;30.06.2024;;aufsuchend;\n"
+EDGE["stellen"] = "traeger;stadtbezirk;vzae;von;bis\nCM1;Herne-Mitte;1,5;01.04.2024;\n"
+EDGE["statuswechsel"] = "fall_id;datum;nach_status\n"
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    return read_export(write_export(tmp_path_factory.mktemp("edge"), EDGE), show_progress=False).tables
+
+
+def _row(t, kennzahl, **where):
+    sel = t[t["kennzahl"] == kennzahl]
+    for col, val in where.items():
+        sel = sel[sel[col] == val]
+    assert len(sel) == 1, sel
+    return sel.iloc[0]
+
+
+def _z(t, kennzahl, **where):
+    return int(_row(t, kennzahl, **where)["zaehler"])
+
+
+def test_counts_by_kommune(tables):
+    t = indicator_table(tables)
+    q1 = {k: _z(t, k, zeitraum="2024-Q1") for k in ["neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht",
+                                                      "beratungen", "vermittlungen", "inaktive_faelle", "wiederaufnahmen"]}
+    assert q1 == {"neuzugaenge": 2, "abschluesse": 0, "faelle_offen": 2, "personen_erreicht": 2, "beratungen": 2,
+                  "vermittlungen": 1, "inaktive_faelle": 0, "wiederaufnahmen": 0}
+    q2 = {k: _z(t, k, zeitraum="2024-Q2") for k in q1}
+    assert q2 == {"neuzugaenge": 2, "abschluesse": 2, "faelle_offen": 2, "personen_erreicht": 2, "beratungen": 2,
+                  "vermittlungen": 1, "inaktive_faelle": 1, "wiederaufnahmen": 1}
+
+
+def test_consultations_per_case(tables):
+    t = indicator_table(tables)
+    r = _row(t, "beratungen_je_fall", zeitraum="2024-Q2")
+    assert (r["zaehler"], r["nenner"], r["wert"]) == (2, 4, 0.5)
+    assert _row(t, "beratungen_je_fall", zeitraum="2024-Q1")["wert"] == 1.0
+
+
+def test_cases_per_post_and_a_period_without_posts(tables):
+    t = indicator_table(tables)
+    q1 = _row(t, "faelle_je_vzae", zeitraum="2024-Q1")
+    assert q1["zaehler"] == 2 and pd.isna(q1["nenner"]) and pd.isna(q1["wert"])
+    q2 = _row(t, "faelle_je_vzae", zeitraum="2024-Q2")
+    assert (q2["zaehler"], q2["nenner"]) == (2, 1.5) and q2["wert"] == pytest.approx(2 / 1.5)
+    d = indicator_table(tables, by="stadtbezirk")
+    assert _row(d, "faelle_je_vzae", stadtbezirk="Herne-Mitte", zeitraum="2024-Q2")["wert"] == pytest.approx(1 / 1.5)
+    assert pd.isna(_row(d, "faelle_je_vzae", stadtbezirk="Sodingen", zeitraum="2024-Q2")["wert"])
+
+
+def test_reach_per_1000_with_exact_poisson_interval(tables):
+    d = indicator_table(tables, by="stadtbezirk")
+    r = _row(d, "reichweite_je_1000", stadtbezirk="Sodingen", zeitraum="2024-Q2")
+    assert (r["zaehler"], r["nenner"]) == (1, 34602)   # shipped figure for Sodingen (herne.de, 2017)
+    assert r["wert"] == pytest.approx(1000 / 34602)
+    # tabulated exact 95 % limits for a count of 1: 0.0253 and 5.5716
+    assert r["ki_unten"] == pytest.approx(0.0253 * 1000 / 34602, rel=1e-3)
+    assert r["ki_oben"] == pytest.approx(5.5716 * 1000 / 34602, rel=1e-4)
+    k = indicator_table(tables)
+    assert _row(k, "reichweite_je_1000", zeitraum="2024-Q2")["nenner"] == 59035 + 34602 + 34642 + 34500
+    assert "reichweite_je_1000" not in set(indicator_table(tables, by="traeger")["kennzahl"])
+
+
+def test_person_with_cases_in_three_districts_counts_in_each(tables):
+    d = indicator_table(tables, by="stadtbezirk")
+    per_district = {b: _z(d, "personen_erreicht", stadtbezirk=b, zeitraum="2024-Q2")
+                    for b in ["Herne-Mitte", "Sodingen", "Wanne"]}
+    assert per_district == {"Herne-Mitte": 2, "Sodingen": 1, "Wanne": 1}
+    assert _z(indicator_table(tables), "personen_erreicht", zeitraum="2024-Q2") == 2
+    assert _z(d, "neuzugaenge", stadtbezirk="Wanne", zeitraum="2024-Q1") == 0   # district row exists before its first case
+
+
+def test_goal_reached_share_with_wilson_interval(tables):
+    t = indicator_table(tables)
+    r = _row(t, "abschluesse_ziel_erreicht_quote", zeitraum="2024-Q2")
+    assert (r["zaehler"], r["nenner"], r["wert"]) == (1, 2, 0.5)
+    assert (round(r["ki_unten"], 4), round(r["ki_oben"], 4)) == (0.0945, 0.9055)
+    assert pd.isna(_row(t, "abschluesse_ziel_erreicht_quote", zeitraum="2024-Q1")["wert"])  # no closures
+
+
+def test_median_duration_with_censoring(tables):
+    t = indicator_table(tables)
+    q1 = _row(t, "verweildauer_median_tage", zeitraum="2024-Q1")
+    assert (q1["zaehler"], q1["nenner"], q1["wert"]) == (1, 2, 107)
+    q2 = _row(t, "verweildauer_median_tage", zeitraum="2024-Q2")
+    assert (q2["zaehler"], q2["nenner"], q2["wert"]) == (1, 2, 0)
+
+
+def test_breakdowns(tables):
+    z = indicator_table(tables, merkmal="zielgruppe")
+    assert list(z.columns[:3]) == ["kommune", "merkmal", "auspraegung"]
+    assert _z(z, "neuzugaenge", auspraegung="pflegesetting", zeitraum="2024-Q2") == 1
+    assert _z(z, "wiederaufnahmen", auspraegung="pflegesetting", zeitraum="2024-Q2") == 1
+    assert "faelle_je_vzae" not in set(z["kennzahl"])
+    h = indicator_table(tables, merkmal="handlungsfeld")
+    q1 = h[(h["kennzahl"] == "neuzugaenge") & (h["zeitraum"] == "2024-Q1")].set_index("auspraegung")["zaehler"]
+    assert q1[q1 > 0].to_dict() == {"arbeit": 1, "sprache": 1, "wohnen": 1}   # F1 counts once per needs area
+    assert q1[["familie", "pflege"]].tolist() == [0, 0]   # areas of later cases have zero rows, not gaps
+    a = indicator_table(tables, merkmal="altersgruppe")
+    ages = a[(a["kennzahl"] == "neuzugaenge") & (a["zaehler"] > 0)].groupby("auspraegung")["zaehler"].sum().to_dict()
+    assert ages == {"25_44": 2, "65_plus": 1, "unbekannt": 1}
+    g = indicator_table(tables, merkmal="abschlussgrund")
+    assert _z(g, "abschluesse", auspraegung="abbruch", zeitraum="2024-Q2") == 1
+    assert _z(g, "faelle_offen", auspraegung="offen", zeitraum="2024-Q2") == 2
+
+
+def test_km_median_agrees_with_statsmodels():
+    """An independent route: statsmodels' SurvfuncRight on random censored durations, group by group."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"g": rng.integers(0, 6, 400), "dauer": rng.integers(0, 60, 400),
+                          "beendet": rng.random(400) < 0.7})
+    ours = km_median(frame, ["g"]).set_index("g")["median"]
+    for g, part in frame.groupby("g"):
+        sf = SurvfuncRight(part["dauer"].to_numpy(float), part["beendet"].to_numpy(int))
+        assert ours[g] == sf.quantile(0.5)
+
+
+def test_shipped_catalogue_is_generated_from_the_code():
+    from pathlib import Path
+
+    from kimtools.indicators import KENNZAHLEN
+    from kimtools.indicators.catalogue import catalogue_markdown
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    for lang, name in (("de", "kennzahlen.md"), ("en", "kennzahlen.en.md")):
+        assert (docs / name).read_text(encoding="utf-8") == catalogue_markdown(lang), \
+            f"docs/{name} is stale: run 'python -m kimtools.indicators.catalogue'"
+    text = catalogue_markdown("de")
+    assert all(f"(`{code}`)" in text for code in KENNZAHLEN)
+
+
+def test_cli_breakdown(tmp_path, capsys):
+    from kimtools.cli import main
+
+    db = str(tmp_path / "k.duckdb")
+    assert main(["import", str(write_export(tmp_path / "edge", EDGE)), "--db", db]) == 0
+    out = tmp_path / "z.csv"
+    assert main(["indicators", "--db", db, "--merkmal", "zielgruppe", "--format", "csv", "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:3]) == ["kommune", "merkmal", "auspraegung"]
+    assert main(["indicators", "--db", db]) == 0   # the screen table copes with empty rates
+    assert "faelle_je_vzae" in capsys.readouterr().out
