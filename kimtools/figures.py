@@ -7,6 +7,7 @@ English is selected.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -14,7 +15,11 @@ from .disclosure import mask_small
 from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
-__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap"]
+__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
+           "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND"]
+
+#: default target band of cases per full-time post
+DEFAULT_BAND = (30.0, 40.0)
 
 #: Okabe–Ito, distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -22,7 +27,8 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F
 TEMPLATE = go.layout.Template(layout=dict(
     colorway=PALETTE, font=dict(family="Arial, Helvetica, sans-serif", size=14),
     plot_bgcolor="white", paper_bgcolor="white",
-    xaxis=dict(gridcolor="#e5e5e5", linecolor="#999"), yaxis=dict(gridcolor="#e5e5e5", linecolor="#999", rangemode="tozero"),
+    xaxis=dict(gridcolor="#e5e5e5", linecolor="#999", automargin=True),
+    yaxis=dict(gridcolor="#e5e5e5", linecolor="#999", rangemode="tozero", automargin=True),
     legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
     margin=dict(l=60, r=20, t=80, b=50),
 ))
@@ -34,15 +40,16 @@ def apply_style(fig: go.Figure, lang: str | None = None) -> go.Figure:
     return fig
 
 
-def counts_over_time(table: pd.DataFrame, bars: str = "neuzugaenge", line: str = "faelle_offen",
+def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzugaenge", line: str = "faelle_offen",
                      title: str | None = None, minimum: int = 3) -> go.Figure:
-    """Bars of one count and a line of another over ``zeitraum`` (rows of the indicator table).
+    """Bars of one or more counts and a line of another over ``zeitraum`` (rows of the indicator table).
 
     ``table`` holds the rows of one group (e.g. one kommune); counts from 1 to
     ``minimum - 1`` are not drawn (a gap instead of a bar).
     """
     fig = go.Figure()
-    for kennzahl, kind in ((bars, "bar"), (line, "line")):
+    bars = (bars,) if isinstance(bars, str) else bars
+    for kennzahl, kind in [*((b, "bar") for b in bars), (line, "line")]:
         rows = table.loc[table["kennzahl"] == kennzahl]
         y = mask_small(rows["zaehler"], minimum).astype("float")
         name = kennzahl_label(kennzahl)
@@ -52,7 +59,113 @@ def counts_over_time(table: pd.DataFrame, bars: str = "neuzugaenge", line: str =
         else:
             fig.add_scatter(x=rows["zeitraum"], y=y, name=name, mode="lines+markers", hovertemplate=hover)
     fig.update_layout(title=title, xaxis_title=column_label("zeitraum"),
-                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category")
+                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category", barmode="group")
+    return apply_style(fig)
+
+
+def _shown_rates(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
+    """Rates whose numerator is a small count (1 … minimum − 1) or whose value is missing are not shown."""
+    z = rows["zaehler"].astype("Float64")
+    return rows.loc[rows["wert"].notna() & ~((z > 0) & (z < minimum))]
+
+
+def load_per_post(rows: pd.DataFrame, names: dict[str, str] | None = None, band: tuple[float, float] = DEFAULT_BAND,
+                  title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Open cases per full-time post per provider against the target band (rows of ``faelle_je_vzae`` by ``traeger``)."""
+    rows = _shown_rates(rows, minimum).sort_values("wert")
+    names = names or {}
+    label = [names.get(t, t) for t in rows["traeger"]]
+    colour = [PALETTE[3] if v > band[1] else PALETTE[0] if v < band[0] else PALETTE[2] for v in rows["wert"]]
+    fig = go.Figure(go.Bar(
+        x=rows["wert"].astype(float), y=label, orientation="h", marker_color=colour,
+        customdata=list(zip(rows["zaehler"].astype(int), rows["nenner"].astype(float))),
+        hovertemplate="%{y}<br>%{x:.1f} " + tr({"de": "Fälle je VZÄ", "en": "cases per FTE"})
+                      + "<br>%{customdata[0]} / %{customdata[1]:.1f}<extra></extra>"))
+    fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12, line_width=0,
+                  annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
+    fig.update_layout(title=title or tr({"de": "Fälle je Vollzeitstelle", "en": "cases per full-time post"}),
+                      xaxis_title=tr({"de": "offene Fälle je VZÄ", "en": "open cases per FTE"}),
+                      height=160 + 32 * max(len(rows), 1), showlegend=False)
+    return apply_style(fig)
+
+
+def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Persons reached per 1,000 inhabitants by district with 95 % intervals (rows of ``reichweite_je_1000``)."""
+    rows = _shown_rates(rows, minimum).sort_values("wert")
+    fig = go.Figure(go.Scatter(
+        x=rows["wert"].astype(float), y=rows["stadtbezirk"], mode="markers", marker=dict(size=10, color=PALETTE[0]),
+        error_x=dict(type="data", symmetric=False, array=(rows["ki_oben"] - rows["wert"]).astype(float),
+                     arrayminus=(rows["wert"] - rows["ki_unten"]).astype(float), color=PALETTE[0]),
+        hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
+    fig.update_layout(title=title or tr({"de": "Erreichte Personen je 1.000 Einwohner (95-%-Intervall)",
+                                         "en": "persons reached per 1,000 inhabitants (95 % interval)"}),
+                      xaxis_title=tr({"de": "je 1.000 Einwohner", "en": "per 1,000 inhabitants"}),
+                      height=160 + 32 * max(len(rows), 1), showlegend=False)
+    return apply_style(fig)
+
+
+def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """District × needs area: open cases per area (rows by ``stadtbezirk`` with ``merkmal = handlungsfeld``)."""
+    from . import codes
+
+    grid = rows.pivot_table(index="stadtbezirk", columns="auspraegung", values="zaehler", aggfunc="sum")
+    grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
+    values = grid.apply(lambda col: mask_small(col.astype("Int64"), minimum)).astype("Float64")
+    text = [["" if pd.isna(v) and pd.isna(o) else f"< {minimum}" if pd.isna(v) else f"{int(v)}"
+             for v, o in zip(r_masked, r_orig)] for r_masked, r_orig in zip(values.to_numpy(), grid.to_numpy())]
+    fig = go.Figure(go.Heatmap(
+        z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
+        y=grid.index.tolist(), colorscale="Cividis", text=text, texttemplate="%{text}",
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Fälle", "en": "cases"}))))
+    fig.update_layout(title=title or tr({"de": "Bedarfe: offene Fälle je Handlungsfeld und Bezirk",
+                                         "en": "needs: open cases per needs area and district"}),
+                      height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
+    return apply_style(fig)
+
+
+def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", title: str | None = None,
+                   minimum_cases: int = 20, max_days: int = 730) -> go.Figure:
+    """Share of cases still open by days since start (Kaplan–Meier), one line per group with enough cases."""
+    from .indicators.stats import km_curve
+
+    fig = go.Figure()
+    sizes = durations.groupby(group).size()
+    keep = sizes[sizes >= minimum_cases].index
+    curve = km_curve(durations.loc[durations[group].isin(keep)], [group])
+    for i, (name, part) in enumerate(curve.groupby(group, sort=True)):
+        x = np.r_[0, part["dauer"].to_numpy()]
+        y = np.r_[1.0, part["s"].to_numpy()] * 100
+        shown = x <= max_days
+        fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line_shape="hv", name=_group_label(group, name),
+                        line_color=PALETTE[i % len(PALETTE)],
+                        hovertemplate=f"{_group_label(group, name)}<br>%{{x}} " + tr({"de": "Tage", "en": "days"})
+                                      + ": %{y:.0f} %<extra></extra>")
+    fig.update_layout(title=title or tr({"de": "Wie lange Fälle offen bleiben (Kaplan–Meier)",
+                                         "en": "how long cases stay open (Kaplan–Meier)"}),
+                      xaxis_title=tr({"de": "Tage seit Fallbeginn", "en": "days since case start"}),
+                      yaxis_title=tr({"de": "noch offen in %", "en": "still open in %"}), yaxis_range=[0, 100])
+    return apply_style(fig)
+
+
+def _group_label(group: str, value: str) -> str:
+    from . import codes
+
+    if group in ("auspraegung", "zielgruppe") and value in codes.ZIELGRUPPE:
+        return codes.label("zielgruppe", value)
+    return tr({"de": "alle Fälle", "en": "all cases"}) if value == "Gesamt" else str(value)
+
+
+def closure_reasons(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Closures by reason (rows of ``abschluesse`` with ``merkmal = abschlussgrund``), small counts not drawn."""
+    from . import codes
+
+    rows = rows.loc[rows["auspraegung"] != "offen"].groupby("auspraegung")["zaehler"].sum()
+    rows = rows.reindex([c for c in codes.ABSCHLUSSGRUND if c in rows.index])
+    y = mask_small(rows.astype("Int64"), minimum).astype(float)
+    fig = go.Figure(go.Bar(x=[codes.label("abschlussgrund", c) for c in rows.index], y=y, marker_color=PALETTE[0],
+                           hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.update_layout(title=title or tr({"de": "Abschlüsse nach Grund", "en": "closures by reason"}),
+                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), showlegend=False)
     return apply_style(fig)
 
 

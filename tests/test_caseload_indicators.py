@@ -186,3 +186,16 @@ def test_cli_breakdown(tmp_path, capsys):
     assert list(frame.columns[:3]) == ["kommune", "merkmal", "auspraegung"]
     assert main(["indicators", "--db", db]) == 0   # the screen table copes with empty rates
     assert "faelle_je_vzae" in capsys.readouterr().out
+
+
+def test_filters_restrict_cases_and_denominators(tables):
+    t = indicator_table(tables, filters={"stadtbezirk": "Herne-Mitte"})
+    # Herne-Mitte in Q2: F1 (open) and F3 (one-day case) → new 1, ended 1, open 1, persons 2; 1 open / 1.5 FTE
+    assert [_z(t, k, zeitraum="2024-Q2") for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht")] == [1, 1, 1, 2]
+    assert _row(t, "faelle_je_vzae", zeitraum="2024-Q2")["wert"] == pytest.approx(1 / 1.5)
+    assert _row(t, "reichweite_je_1000", zeitraum="2024-Q2")["nenner"] == 59035
+    z = indicator_table(tables, filters={"zielgruppe": "pflegesetting"})
+    assert _z(z, "wiederaufnahmen", zeitraum="2024-Q2") == 1 and "faelle_je_vzae" not in set(z["kennzahl"])
+    p = indicator_table(tables, filters={"traeger": "CM1"})
+    assert "reichweite_je_1000" not in set(p["kennzahl"])
+    assert _row(p, "faelle_je_vzae", zeitraum="2024-Q2")["wert"] == pytest.approx(2 / 1.5)

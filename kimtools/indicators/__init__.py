@@ -7,7 +7,7 @@ not ``kommune``), ``merkmal``/``auspraegung`` (with a breakdown),
 """
 
 from .catalogue import COUNTS, KENNZAHLEN
-from .table import ALTERSGRUPPEN, BY_CHOICES, MERKMALE, PERIOD_CHOICES, indicator_table, period_label
+from .table import ALTERSGRUPPEN, BY_CHOICES, FILTERS, MERKMALE, PERIOD_CHOICES, case_durations, indicator_table, period_label
 
 __all__ = ["indicator_table", "KENNZAHLEN", "COUNTS", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE",
-           "ALTERSGRUPPEN", "period_label"]
+           "ALTERSGRUPPEN", "FILTERS", "case_durations", "period_label"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_median"]
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median"]
 
 
 def wilson_interval(successes: pd.Series, trials: pd.Series, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +42,20 @@ def poisson_interval(counts: pd.Series, level: float = 0.95) -> tuple[np.ndarray
     return lo, hi
 
 
+def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: str = "beendet") -> pd.DataFrame:
+    """Kaplan–Meier survival per group at each distinct time: ``keys + [time, d, c, at_risk, s]``.
+
+    ``d`` ends and ``c`` cases at that time; ``event`` False means censored
+    (a case censored at t is still at risk at t).
+    """
+    g = (frame.assign(_e=frame[event].astype(int))
+         .groupby([*keys, time], dropna=False, sort=True)["_e"].agg(d="sum", c="size").reset_index())
+    by = g.groupby(keys, dropna=False, sort=False)
+    g["at_risk"] = by["c"].transform("sum") - by["c"].cumsum() + g["c"]
+    g["s"] = (1 - g["d"] / g["at_risk"]).groupby([g[k] for k in keys], dropna=False, sort=False).cumprod()
+    return g
+
+
 def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: str = "beendet") -> pd.DataFrame:
     """Kaplan–Meier median of ``time`` per group, with ``event`` False meaning censored.
 
@@ -51,13 +65,7 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
     """
     if frame.empty:
         return pd.DataFrame(columns=[*keys, "median", "n", "events"])
-    g = (frame.assign(_e=frame[event].astype(int))
-         .groupby([*keys, time], dropna=False, sort=True)["_e"].agg(d="sum", c="size").reset_index())
-    by = g.groupby(keys, dropna=False, sort=False)
-    total = by["c"].transform("sum")
-    at_risk = total - by["c"].cumsum() + g["c"]
-    g["s"] = 1 - g["d"] / at_risk
-    g["s"] = g.groupby(keys, dropna=False, sort=False)["s"].cumprod()
+    g = km_curve(frame, keys, time, event)
     median = g.loc[g["s"] <= 0.5].groupby(keys, dropna=False)[time].min().rename("median")
     sizes = g.groupby(keys, dropna=False).agg(n=("c", "sum"), events=("d", "sum"))
     return sizes.join(median).reset_index()

@@ -23,7 +23,7 @@ from ..errors import UsageError
 from .catalogue import COUNTS, KENNZAHLEN
 from .stats import km_median, poisson_interval, wilson_interval
 
-__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "period_label", "ALTERSGRUPPEN"]
+__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
@@ -60,11 +60,20 @@ def period_label(start: pd.Timestamp, period: str) -> str:
     return f"{start.year}"
 
 
-def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
+FILTERS = ("stadtbezirk", "traeger", "zielgruppe")
+
+
+def _where(kommune_filter: bool, filters: dict[str, str], alias: str = "c") -> str:
+    clauses = [f"{alias}.kommune = $kommune"] if kommune_filter else []
+    clauses += [f"{alias}.{col} = ${col}" for col in filters]
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
     unit = period
     grp = "c.kommune" if by == "kommune" else f"c.{by}"
     join_h = "JOIN fall_handlungsfelder h USING (kommune, fall_id)" if merkmal == "handlungsfeld" else ""
-    where = "WHERE c.kommune = $kommune" if kommune_filter else ""
+    where = _where(kommune_filter, filters)
     return f"""
     WITH base AS (
         SELECT c.*, EXISTS (SELECT 1 FROM faelle o WHERE o.kommune = c.kommune AND o.person_pseudonym = c.person_pseudonym
@@ -87,22 +96,28 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> st
               JOIN periods p USING (kommune))"""
 
 
-def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
+def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
     unit = period
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
-    posts = (f"""SELECT p.kommune, {post_grp} AS grp, p.ps, sum(st.vzae) AS vzae FROM periods p
+    post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
+    no_posts = merkmal is not None or "zielgruppe" in filters
+    posts = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::DATE AS ps, NULL::DOUBLE AS vzae WHERE false"
+             if no_posts else
+             f"""SELECT p.kommune, {post_grp} AS grp, p.ps, sum(st.vzae) AS vzae FROM periods p
                  JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
-                 GROUP BY ALL""" if merkmal is None else
-             "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::DATE AS ps, NULL::DOUBLE AS vzae WHERE false")
-    pop = {
-        "kommune": """SELECT kommune, kommune AS grp, sum(einwohner) AS einwohner,
-                             CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
-                      FROM bezirke GROUP BY kommune""",
-        "stadtbezirk": "SELECT kommune, stadtbezirk AS grp, einwohner, auslaender FROM bezirke",
-        "traeger": "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false",
-    }[by]
+                                    {post_filter}
+                 GROUP BY ALL""")
+    pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
+    no_pop = by == "traeger" or "traeger" in filters
+    pop = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false"
+           if no_pop else {
+               "kommune": f"""SELECT kommune, kommune AS grp, sum(einwohner) AS einwohner,
+                                    CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
+                             FROM bezirke WHERE true {pop_filter} GROUP BY kommune""",
+               "stadtbezirk": f"SELECT kommune, stadtbezirk AS grp, einwohner, auslaender FROM bezirke WHERE true {pop_filter}",
+           }[by])
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
-    return _ctes(by, period, merkmal, kommune_filter) + f""",
+    return _ctes(by, period, merkmal, kommune_filter, filters) + f""",
     ev AS (
         SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber, 0 AS ver FROM f
         UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0, 0 FROM f WHERE ende IS NOT NULL
@@ -142,8 +157,8 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool) -
     """
 
 
-def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool) -> str:
-    return _ctes(by, period, merkmal, kommune_filter) + f"""
+def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+    return _ctes(by, period, merkmal, kommune_filter, filters) + f"""
     SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{period}', f.beginn) AS DATE) AS ps,
            date_diff('day', f.beginn, coalesce(f.ende, span.d1)) AS dauer, f.ende IS NOT NULL AS beendet
     FROM f JOIN span USING (kommune)"""
@@ -173,8 +188,21 @@ def _run(source, sql: str, params: dict) -> pd.DataFrame:
         con.close()
 
 
+def case_durations(source, kommune: str | None = None, merkmal: str | None = None,
+                   filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per case: ``kommune, auspraegung, beginn, dauer`` (days) and ``beendet``; open cases censored at the data end.
+
+    The input of survival curves; case-level, so for notebooks and for
+    aggregation only, never to be shown as it is.
+    """
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    out = _run(source, _duration_sql("kommune", "quarter", merkmal, kommune is not None, filters), params)
+    return out.rename(columns={"ausp": "auspraegung"})[["kommune", "auspraegung", "ps", "dauer", "beendet"]]
+
+
 def indicator_table(source, kommune: str | None = None, by: str = "kommune", period: str = "quarter",
-                    merkmal: str | None = None) -> pd.DataFrame:
+                    merkmal: str | None = None, filters: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The indicator table, long and tidy.
 
     Parameters
@@ -191,6 +219,12 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         ``month``, ``quarter`` or ``year``.
     merkmal
         A breakdown: one of :data:`MERKMALE`; adds the columns ``merkmal`` and ``auspraegung``.
+    filters
+        Only cases with these values of ``stadtbezirk``, ``traeger`` or
+        ``zielgruppe``. Denominators follow: a district filter restricts
+        population and posts to the district, a provider filter its posts
+        (and gives no population rates), a target-group filter gives no
+        load per post.
 
     Returns
     -------
@@ -208,13 +242,18 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if merkmal is not None and merkmal not in MERKMALE:
         raise UsageError(f"--merkmal muss eines von {', '.join(MERKMALE)} sein, nicht {merkmal!r}.",
                          f"--merkmal must be one of {', '.join(MERKMALE)}, not {merkmal!r}.")
-    params = {"kommune": kommune} if kommune is not None else {}
-    wide = _run(source, _wide_sql(by, period, merkmal, kommune is not None), params)
-    durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None), params)
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
+                         f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
+    params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    wide = _run(source, _wide_sql(by, period, merkmal, kommune is not None, filters), params)
+    durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None, filters), params)
     keys = ["kommune", "grp", "ausp", "ps"]
     km = km_median(durations, keys).rename(columns={"median": "dauer_median", "n": "kohorte", "events": "kohorte_beendet"})
     wide = wide.merge(km, on=keys, how="left")
-    long = _assemble(wide, by, merkmal)
+    long = _assemble(wide, by, merkmal, filters)
     long["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(long["ps"])]
     order = {k: i for i, k in enumerate(KENNZAHLEN)}
     long["_k"] = long["kennzahl"].map(order)
@@ -227,7 +266,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     return long[cols]
 
 
-def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None) -> pd.DataFrame:
+def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[str, str]) -> pd.DataFrame:
     keys = wide[["kommune", "grp", "ausp", "ps"]]
     parts = []
 
@@ -244,9 +283,9 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None) -> pd.DataFrame:
     for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen"):
         add(k, wide[k])
     add("beratungen_je_fall", wide["beratungen"], wide["aktiv"])
-    if merkmal is None:
+    if merkmal is None and "zielgruppe" not in filters:
         add("faelle_je_vzae", wide["faelle_offen"], wide["vzae"])
-    if by != "traeger":
+    if by != "traeger" and "traeger" not in filters:
         for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
             n = wide[denom].astype("Float64")
             lo, hi = poisson_interval(wide["personen_erreicht"])

@@ -1,0 +1,78 @@
+"""Figures through fig.data and fig.layout: the right numbers, German labels, no small counts drawn."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from kimtools import figures as F
+
+
+def _rows(kennzahl, groups, values, by="stadtbezirk", zaehler=None, nenner=None, lo=None, hi=None, **extra):
+    n = len(groups)
+    return pd.DataFrame({"kommune": "Herne", by: groups, "zeitraum": "2024-Q2", "kennzahl": kennzahl,
+                         "zaehler": pd.array(zaehler or [10] * n, dtype="Int64"),
+                         "nenner": pd.array(nenner or [1.0] * n, dtype="Float64"),
+                         "wert": pd.array(values, dtype="Float64"),
+                         "ki_unten": pd.array(lo or [None] * n, dtype="Float64"),
+                         "ki_oben": pd.array(hi or [None] * n, dtype="Float64"), **extra})
+
+
+def test_counts_over_time_masks_small_counts_and_labels_in_german():
+    rows = pd.DataFrame({"zeitraum": ["2024-Q1", "2024-Q2"] * 3,
+                         "kennzahl": ["neuzugaenge"] * 2 + ["abschluesse"] * 2 + ["faelle_offen"] * 2,
+                         "zaehler": pd.array([2, 12, 0, 5, 14, 20], dtype="Int64")})
+    fig = F.counts_over_time(rows, bars=("neuzugaenge", "abschluesse"))
+    assert [t.name for t in fig.data] == ["Neuzugänge", "Abschlüsse", "Offene Fälle"]
+    assert math.isnan(fig.data[0].y[0]) and fig.data[0].y[1] == 12   # 2 is a small count: not drawn
+    assert list(fig.data[1].y) == [0, 5]                               # zero is published
+    assert fig.layout.separators == ",." and fig.layout.xaxis.title.text == "Zeitraum"
+
+
+def test_load_per_post_colours_against_the_band():
+    rows = _rows("faelle_je_vzae", ["A", "B", "C", "D"], [25.0, 35.0, 45.0, 50.0], by="traeger",
+                 zaehler=[50, 70, 90, 2], nenner=[2.0, 2.0, 2.0, 0.04])
+    fig = F.load_per_post(rows, names={"A": "Caritas"})
+    bar = fig.data[0]
+    assert list(bar.y) == ["Caritas", "B", "C"]            # D rests on 2 cases: not shown
+    assert list(bar.marker.color) == [F.PALETTE[0], F.PALETTE[2], F.PALETTE[3]]   # below, within, above 30–40
+    band = fig.layout.shapes[0]
+    assert (band.x0, band.x1) == (30.0, 40.0)
+
+
+def test_reach_by_district_has_asymmetric_intervals():
+    rows = _rows("reichweite_je_1000", ["Wanne", "Eickel"], [3.0, 1.5], lo=[2.5, 1.1], hi=[3.7, 2.0])
+    fig = F.reach_by_district(rows)
+    trace = fig.data[0]
+    assert list(trace.y) == ["Eickel", "Wanne"]
+    assert [round(v, 2) for v in trace.error_x.array] == [0.5, 0.7]
+    assert [round(v, 2) for v in trace.error_x.arrayminus] == [0.4, 0.5]
+
+
+def test_needs_heatmap_hides_small_cells():
+    rows = pd.DataFrame({"stadtbezirk": ["Wanne", "Wanne", "Eickel", "Eickel"],
+                         "auspraegung": ["wohnen", "pflege", "wohnen", "pflege"],
+                         "zaehler": pd.array([12, 2, 0, 7], dtype="Int64")})
+    fig = F.needs_heatmap(rows)
+    hm = fig.data[0]
+    assert list(hm.x) == ["Wohnen", "Pflege"] and list(hm.y) == ["Eickel", "Wanne"]
+    assert hm.text[1][1] == "< 3" and math.isnan(hm.z[1][1])
+    assert hm.text[0][0] == "0" and hm.z[1][0] == 12
+
+
+def test_survival_curve_starts_at_100_and_skips_small_groups():
+    durations = pd.DataFrame({"auspraegung": ["erstintegration"] * 20 + ["pflegesetting"] * 3,
+                              "dauer": list(range(10, 210, 10)) + [5, 6, 7], "beendet": [True] * 23})
+    fig = F.survival_curve(durations)
+    assert [t.name for t in fig.data] == ["Nachholende Erstintegration"]
+    assert fig.data[0].y[0] == 100 and fig.data[0].y[-1] == 0
+    assert fig.data[0].y[10] == 50      # after 10 of 20 ended
+
+
+def test_closure_reasons_in_code_order():
+    rows = pd.DataFrame({"auspraegung": ["wegzug", "ziel_erreicht", "offen", "abbruch"],
+                         "zaehler": pd.array([4, 30, 99, 1], dtype="Int64")})
+    bar = F.closure_reasons(rows).data[0]
+    assert list(bar.x) == ["Ziel erreicht", "Abbruch", "Wegzug"]
+    assert bar.y[0] == 30 and math.isnan(bar.y[1]) and bar.y[2] == 4
