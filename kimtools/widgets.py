@@ -25,7 +25,8 @@ from .labels import column_label
 from .quality import quality_summary
 from .store import Store
 
-__all__ = ["html_table", "update_figure_widget", "error_html", "kommune_dropdown", "DatenstandPanel"]
+__all__ = ["html_table", "update_figure_widget", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
+           "CaseloadPanel", "caseload_views"]
 
 _CSS = """<style>
 .kim-table {border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0}
@@ -166,3 +167,242 @@ class DatenstandPanel:
         fig = counts_over_time(rows, title=title, minimum=self.minimum)
         fig.update_layout(height=420)
         return fig
+
+
+# ----------------------------------------------------------------------------- caseload
+_TILE_CSS = """<style>
+.kim-tiles {display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0 16px 0}
+.kim-tile {border: 1px solid #ccc; border-top: 4px solid #0072B2; padding: 10px 14px; min-width: 220px; background: #fafafa}
+.kim-tile-value {font-size: 30px; font-weight: 600; font-variant-numeric: tabular-nums}
+.kim-tile-label {font-size: 15px; color: #222}
+.kim-tile-note {font-size: 13px; color: #555}
+.kim-tile.over {border-top-color: #D55E00}
+</style>"""
+
+
+def _alle() -> str:
+    return tr({"de": "alle", "en": "all"})
+
+
+class FilterBar:
+    """Kommune, district, provider, quarter and target group: one bar for notebooks and dashboards.
+
+    ``value`` is a dict with ``kommune``, ``stadtbezirk``, ``traeger``, ``zeitraum``,
+    ``zielgruppe`` (``None`` = all). Callbacks registered with :meth:`observe`
+    get that dict once per change, also when a new kommune resets the others.
+    """
+
+    def __init__(self, store: Store, kommunen: list[str] | None = None):
+        from . import codes
+
+        self.store = store
+        self._callbacks: list[Callable[[dict], None]] = []
+        self._quiet = False
+        style = {"description_width": "initial"}
+        kommunen = kommunen if kommunen is not None else store.kommunen()
+        self.kommune = widgets.Dropdown(options=kommunen, description=column_label("kommune"), style=style)
+        self.stadtbezirk = widgets.Dropdown(description=column_label("stadtbezirk"), style=style)
+        self.traeger = widgets.Dropdown(description=column_label("traeger"), style=style,
+                                        layout=widgets.Layout(width="340px"))
+        self.zeitraum = widgets.Dropdown(description=tr({"de": "Quartal", "en": "quarter"}), style=style,
+                                         layout=widgets.Layout(width="200px"))
+        self.zielgruppe = widgets.Dropdown(
+            options=[(_alle(), None)] + [(codes.label("zielgruppe", c), c) for c in codes.ZIELGRUPPE],
+            description=tr({"de": "Zielgruppe", "en": "target group"}), style=style, index=0)
+        self.widget = widgets.HBox([self.kommune, self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe],
+                                   layout=widgets.Layout(flex_flow="row wrap", gap="8px"))
+        self._refresh_options()
+        self.kommune.observe(self._on_kommune, names="value")
+        for w in (self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe):
+            w.observe(self._fire, names="value")
+
+    @property
+    def value(self) -> dict:
+        return {"kommune": self.kommune.value, "stadtbezirk": self.stadtbezirk.value, "traeger": self.traeger.value,
+                "zeitraum": self.zeitraum.value, "zielgruppe": self.zielgruppe.value}
+
+    def observe(self, callback: Callable[[dict], None]) -> None:
+        self._callbacks.append(callback)
+
+    def _refresh_options(self) -> None:
+        k = self.kommune.value
+        if k is None:
+            return
+        with self.store.snapshot():
+            districts = self.store.query("SELECT DISTINCT stadtbezirk FROM faelle WHERE kommune = ? ORDER BY 1", [k])
+            providers = self.store.query("""SELECT DISTINCT p.partner_id, p.name FROM partner p JOIN faelle f
+                                            ON f.kommune = p.kommune AND f.traeger = p.partner_id
+                                            WHERE p.kommune = ? ORDER BY p.name""", [k])
+            span = self.store.query("SELECT min(beginn) a, greatest(max(beginn), max(ende)) b FROM faelle WHERE kommune = ?", [k])
+        quarters = pd.period_range(span["a"][0], span["b"][0], freq="Q")
+        labels = [f"{q.year}-Q{q.quarter}" for q in quarters][::-1]
+        self._quiet = True
+        try:
+            self.stadtbezirk.options = [(_alle(), None)] + [(d, d) for d in districts["stadtbezirk"]]
+            self.stadtbezirk.index = 0   # value None would clear the selection, not pick "alle"
+            self.traeger.options = [(_alle(), None)] + list(zip(providers["name"], providers["partner_id"]))
+            self.traeger.index = 0
+            self.zeitraum.options = labels
+            self.zeitraum.value = labels[0] if labels else None
+        finally:
+            self._quiet = False
+
+    def _on_kommune(self, change) -> None:
+        self._refresh_options()
+        self._fire(change)
+
+    def _fire(self, _change=None) -> None:
+        if self._quiet:
+            return
+        for callback in self._callbacks:
+            callback(self.value)
+
+
+def _tile(label: str, value: str, note: str, definition: str, over: bool = False) -> str:
+    cls = "kim-tile over" if over else "kim-tile"
+    return (f"<div class='{cls}' title='{html.escape(definition, quote=True)}'><div class='kim-tile-value'>{html.escape(value)}</div>"
+            f"<div class='kim-tile-label'>{html.escape(label)}</div><div class='kim-tile-note'>{html.escape(note)}</div></div>")
+
+
+def caseload_views(store: Store, kommune: str, stadtbezirk: str | None = None, traeger: str | None = None,
+                   zielgruppe: str | None = None) -> dict[str, pd.DataFrame]:
+    """The tables one caseload view needs, for one kommune and filter combination (aggregates only)."""
+    from .indicators import case_durations
+
+    both = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
+    with store.snapshot():
+        return {
+            "main": indicator_table(store, kommune, filters=both),
+            "providers": indicator_table(store, kommune, by="traeger", filters={"stadtbezirk": stadtbezirk, "zielgruppe": zielgruppe}),
+            "districts": indicator_table(store, kommune, by="stadtbezirk", filters={"traeger": traeger, "zielgruppe": zielgruppe}),
+            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld",
+                                     filters={"traeger": traeger, "zielgruppe": zielgruppe}),
+            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=both),
+            "durations": case_durations(store, kommune, merkmal="zielgruppe", filters=both),
+            "partner": store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
+        }
+
+
+class CaseloadPanel:
+    """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
+
+    Counts from 1 to ``minimum - 1`` are shown as "< minimum"; rates resting on
+    such counts are not shown. ``band`` is the target band of cases per post.
+    """
+
+    def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
+        from .figures import DEFAULT_BAND
+
+        self.store = store or Store()
+        self.minimum, self.band = minimum, band or DEFAULT_BAND
+        self.message = widgets.HTML()
+        self.tiles = widgets.HTML()
+        self._cache: dict[tuple, dict[str, pd.DataFrame]] = {}
+        try:
+            self.filters = FilterBar(self.store)
+            figures = self._figures(self.filters.value)
+        except KimtoolsError as exc:
+            self.message.value = error_html(exc)
+            self.widget = widgets.VBox([self.message])
+            return
+        self.figures = {name: go.FigureWidget(fig) for name, fig in figures.items()}
+        self.filters.observe(self.show)
+        heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
+        f = self.figures
+        self.widget = widgets.VBox([
+            self.filters.widget, self.message, self.tiles,
+            heading("Verlauf", "Trend"), f["trend"],
+            heading("Belastung der Träger", "Load of the providers"), f["load"],
+            heading("Reichweite in den Bezirken", "Reach in the districts"), f["reach"],
+            heading("Bedarfe", "Needs"), f["needs"],
+            heading("Verweildauer und Abschlüsse", "Duration and closures"), widgets.HBox([f["survival"], f["closures"]]),
+        ])
+        self._show_tiles(self.filters.value)
+
+    def _views(self, v: dict) -> dict[str, pd.DataFrame]:
+        key = (v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
+        if key not in self._cache:
+            self._cache[key] = caseload_views(self.store, *key)
+        return self._cache[key]
+
+    def _figures(self, v: dict) -> dict[str, go.Figure]:
+        from . import figures as F
+
+        d, q = self._views(v), v["zeitraum"]
+        pick = lambda t, k: t.loc[(t["kennzahl"] == k) & (t["zeitraum"] == q)]  # noqa: E731
+        scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
+        names = dict(zip(d["partner"]["partner_id"], d["partner"]["name"]))
+        year = q[:4] if q else ""
+        closures = d["closures"]
+        closures = closures.loc[(closures["kennzahl"] == "abschluesse") & closures["zeitraum"].str.startswith(year)]
+        survival = F.survival_curve(d["durations"])
+        survival.update_layout(height=420)
+        closure_fig = F.closure_reasons(closures, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
+                                        minimum=self.minimum)
+        closure_fig.update_layout(height=420)
+        return {
+            "trend": F.counts_over_time(d["main"], bars=("neuzugaenge", "abschluesse"), minimum=self.minimum,
+                                        title=tr({"de": f"{scope}: Neuzugänge, Abschlüsse und offene Fälle je Quartal",
+                                                  "en": f"{scope}: new, closed and open cases per quarter"})),
+            "load": F.load_per_post(pick(d["providers"], "faelle_je_vzae"), names, self.band, minimum=self.minimum,
+                                    title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}",
+                                              "en": f"cases per full-time post at the end of {q}"})),
+            "reach": F.reach_by_district(pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum,
+                                         title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
+                                                   "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
+            "needs": F.needs_heatmap(pick(d["needs"], "faelle_offen"), minimum=self.minimum,
+                                     title=tr({"de": f"Offene Fälle je Handlungsfeld und Bezirk am Ende von {q}",
+                                               "en": f"open cases per needs area and district at the end of {q}"})),
+            "survival": survival,
+            "closures": closure_fig,
+        }
+
+    def show(self, v: dict) -> None:
+        try:
+            for name, fig in self._figures(v).items():
+                target = self.figures[name]
+                if [t.type for t in target.data] == [t.type for t in fig.data]:
+                    update_figure_widget(target, fig)
+                else:  # e.g. a survival curve with another number of groups
+                    with target.batch_update():
+                        target.data = ()
+                        target.add_traces(list(fig.data))
+                        target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+            self._show_tiles(v)
+            self.message.value = ""
+        except KimtoolsError as exc:
+            self.message.value = error_html(exc)
+
+    def _show_tiles(self, v: dict) -> None:
+        from .indicators import KENNZAHLEN
+
+        main, q = self._views(v)["main"], v["zeitraum"]
+        periods = sorted(main["zeitraum"].unique())
+        prev = periods[periods.index(q) - 1] if q in periods and periods.index(q) > 0 else None
+
+        def get(k, period):
+            row = main.loc[(main["kennzahl"] == k) & (main["zeitraum"] == period)]
+            return None if row.empty else row.iloc[0]
+
+        def count(k, period):
+            row = get(k, period)
+            if row is None:
+                return "–"
+            z = int(row["zaehler"])
+            return f"< {self.minimum}" if 0 < z < self.minimum else fmt_number(z)
+
+        lang = current_lang()
+        tiles = []
+        for k, note in (("personen_erreicht", tr({"de": f"im {q}", "en": f"in {q}"})),
+                        ("faelle_offen", tr({"de": f"am Ende von {q}", "en": f"at the end of {q}"})),
+                        ("neuzugaenge", tr({"de": f"im {q}; Vorquartal {count('neuzugaenge', prev)}",
+                                            "en": f"in {q}; previous quarter {count('neuzugaenge', prev)}"}))):
+            tiles.append(_tile(KENNZAHLEN[k][lang], count(k, q), note, KENNZAHLEN[k]["definition_" + lang]))
+        load = get("faelle_je_vzae", q)
+        shown = load is not None and pd.notna(load["wert"]) and int(load["zaehler"]) >= self.minimum
+        tiles.append(_tile(KENNZAHLEN["faelle_je_vzae"][lang], fmt_number(float(load["wert"]), 1) if shown else "–",
+                           tr({"de": f"Zielkorridor {fmt_number(self.band[0])}–{fmt_number(self.band[1])}",
+                               "en": f"target band {fmt_number(self.band[0])}–{fmt_number(self.band[1])}"}),
+                           KENNZAHLEN["faelle_je_vzae"]["definition_" + lang],
+                           over=shown and float(load["wert"]) > self.band[1]))
+        self.tiles.value = _TILE_CSS + "<div class='kim-tiles'>" + "".join(tiles) + "</div>"

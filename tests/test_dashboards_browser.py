@@ -109,3 +109,44 @@ def test_datenstand_dropdown_changes_the_figure(server, browser):
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "datenstand-herne.png"), full_page=True)
     page.close()
+
+
+_SMALL_COUNTS_JS = """() => {
+  const found = [];
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    for (const t of (gd.data || [])) {
+      if (t.type === 'bar' && t.orientation !== 'h') {
+        (t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['bar', t.name, v]); });
+      }
+      if (t.type === 'heatmap') {
+        (t.text || []).flat().forEach(v => { if (v === '1' || v === '2') found.push(['heatmap', v]); });
+      }
+      if (t.type === 'scatter' && !t.error_x && t.mode && t.mode.includes('markers')) {
+        (t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['line', t.name, v]); });
+      }
+    }
+  }
+  document.querySelectorAll('.kim-tile-value').forEach(e => {
+    if (['1', '2'].includes(e.textContent.trim())) found.push(['tile', e.textContent]);
+  });
+  return found;
+}"""
+
+
+def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
+    page, requests = _open(browser, f"{server}/voila/render/fallzahlen.ipynb")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=120_000)
+    assert page.locator(".kim-tile").count() == 4
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    trend_before = page.evaluate("document.querySelector('.js-plotly-plot').data[0].y")
+    tiles_before = page.locator(".kim-tiles").inner_text()
+    district = page.locator("select").nth(1)
+    options = district.locator("option").all_inner_texts()
+    district.select_option(label=options[1])
+    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
+    assert page.evaluate("document.querySelector('.js-plotly-plot').data[0].y") != trend_before
+    assert page.locator(".kim-tiles").inner_text() != tiles_before
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "fallzahlen-bezirk.png"), full_page=True)
+    page.close()

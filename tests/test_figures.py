@@ -76,3 +76,18 @@ def test_closure_reasons_in_code_order():
     bar = F.closure_reasons(rows).data[0]
     assert list(bar.x) == ["Ziel erreicht", "Abbruch", "Wegzug"]
     assert bar.y[0] == 30 and math.isnan(bar.y[1]) and bar.y[2] == 4
+
+
+def test_filter_bar_starts_on_all_and_resets_with_the_kommune(demo_store):
+    from kimtools import Store
+    from kimtools.widgets import FilterBar
+
+    bar = FilterBar(Store(demo_store))
+    assert (bar.stadtbezirk.label, bar.traeger.label, bar.zielgruppe.label) == ("alle", "alle", "alle")
+    seen = []
+    bar.observe(seen.append)
+    bar.stadtbezirk.value = bar.stadtbezirk.options[1][1]
+    bar.kommune.value = "Herne"
+    assert len(seen) == 2 and seen[-1]["kommune"] == "Herne" and seen[-1]["stadtbezirk"] is None
+    assert bar.stadtbezirk.label == "alle" and "Wanne" in [v for _, v in bar.stadtbezirk.options]
+    assert bar.zeitraum.value == "2026-Q3"
