@@ -71,8 +71,16 @@ def html_table(frame: pd.DataFrame, columns: Iterable[str] | None = None,
     return f"{_CSS}<table class='kim-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def error_html(exc: KimtoolsError) -> str:
-    return f"{_CSS}<div class='kim-error'>{html.escape(exc.message())}</div>"
+def error_html(exc: Exception) -> str:
+    """A message for the viewer: the kimtools message, or a generic one (a traceback could show data)."""
+    if isinstance(exc, KimtoolsError):
+        text = exc.message()
+    else:
+        text = tr({"de": "Die Ansicht konnte nicht aktualisiert werden. Bitte die Auswahl ändern oder die Seite neu laden; "
+                         "besteht der Fehler, die KIM-Koordination informieren.",
+                   "en": "The view could not be updated. Change the selection or reload the page; if the error persists, "
+                         "tell the KIM coordination."})
+    return f"{_CSS}<div class='kim-error'>{html.escape(text)}</div>"
 
 
 def update_figure_widget(fw: go.FigureWidget, fig: go.Figure) -> None:
@@ -140,7 +148,7 @@ class DatenstandPanel:
         try:
             self._show(kommune)
             self.message.value = ""
-        except KimtoolsError as exc:
+        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
 
     def _show(self, kommune: str) -> None:
@@ -370,7 +378,7 @@ class CaseloadPanel:
                         target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
             self._show_tiles(v)
             self.message.value = ""
-        except KimtoolsError as exc:
+        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
 
     def _show_tiles(self, v: dict) -> None:

@@ -5,13 +5,7 @@ Screenshots are saved to ``test-artefacts/`` for a person to look at.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,35 +18,15 @@ DASHBOARDS = sorted(p.name for p in (ROOT / "dashboards").glob("*.ipynb"))
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_store):
+    from kimtools.serving import running_server
+
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run 'make test', which installs it")
-    port = _free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "kimtools")
-    log = open(ARTEFACTS.mkdir(exist_ok=True) or ARTEFACTS / "voila.log", "w")
-    proc = subprocess.Popen([exe, "serve", "--db", str(demo_store), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"kimtools serve did not come up; see {ARTEFACTS / 'voila.log'}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    ARTEFACTS.mkdir(exist_ok=True)
+    with open(ARTEFACTS / "voila.log", "w") as log, running_server(demo_store, log=log) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

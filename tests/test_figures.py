@@ -91,3 +91,14 @@ def test_filter_bar_starts_on_all_and_resets_with_the_kommune(demo_store):
     assert len(seen) == 2 and seen[-1]["kommune"] == "Herne" and seen[-1]["stadtbezirk"] is None
     assert bar.stadtbezirk.label == "alle" and "Wanne" in [v for _, v in bar.stadtbezirk.options]
     assert bar.zeitraum.value == "2026-Q3"
+
+
+def test_a_failing_callback_shows_a_german_message(demo_store, monkeypatch):
+    from kimtools import Store
+    from kimtools.widgets import CaseloadPanel
+
+    panel = CaseloadPanel(Store(demo_store))
+    monkeypatch.setattr(panel, "_figures", lambda v: 1 / 0)
+    panel.filters.zeitraum.value = panel.filters.zeitraum.options[1]
+    assert "Die Ansicht konnte nicht aktualisiert werden" in panel.message.value
+    assert "ZeroDivisionError" not in panel.message.value
