@@ -218,7 +218,7 @@ class FilterBar:
             options=[(_alle(), None)] + [(codes.label("zielgruppe", c), c) for c in codes.ZIELGRUPPE],
             description=tr({"de": "Zielgruppe", "en": "target group"}), style=style, index=0)
         self.widget = widgets.HBox([self.kommune, self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe],
-                                   layout=widgets.Layout(flex_flow="row wrap", gap="8px"))
+                                   layout=widgets.Layout(flex_flow="row wrap"))
         self._refresh_options()
         self.kommune.observe(self._on_kommune, names="value")
         for w in (self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe):
