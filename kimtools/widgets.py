@@ -275,20 +275,47 @@ def _tile(label: str, value: str, note: str, definition: str, over: bool = False
 def caseload_views(store: Store, kommune: str, stadtbezirk: str | None = None, traeger: str | None = None,
                    zielgruppe: str | None = None) -> dict[str, pd.DataFrame]:
     """The tables one caseload view needs, for one kommune and filter combination (aggregates only)."""
+    base = _kommune_views(store, kommune, traeger, zielgruppe)
+    return _select_district(base, _provider_view(store, kommune, stadtbezirk, zielgruppe), stadtbezirk)
+
+
+def _kommune_views(store: Store, kommune: str, traeger: str | None, zielgruppe: str | None) -> dict[str, pd.DataFrame]:
+    """Everything that does not depend on the district filter: by-district tables hold each district's view."""
     from .indicators import case_durations
 
-    both = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
+    f = {"traeger": traeger, "zielgruppe": zielgruppe}
     with store.snapshot():
         return {
-            "main": indicator_table(store, kommune, filters=both),
-            "providers": indicator_table(store, kommune, by="traeger", filters={"stadtbezirk": stadtbezirk, "zielgruppe": zielgruppe}),
-            "districts": indicator_table(store, kommune, by="stadtbezirk", filters={"traeger": traeger, "zielgruppe": zielgruppe}),
-            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld",
-                                     filters={"traeger": traeger, "zielgruppe": zielgruppe}),
-            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=both),
-            "durations": case_durations(store, kommune, merkmal="zielgruppe", filters=both),
+            "main": indicator_table(store, kommune, filters=f),
+            "districts": indicator_table(store, kommune, by="stadtbezirk", filters=f),
+            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld", filters=f),
+            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=f),
+            "closures_by_district": indicator_table(store, kommune, by="stadtbezirk", merkmal="abschlussgrund", filters=f),
+            "durations": case_durations(store, kommune, merkmal="zielgruppe", filters=f),
             "partner": store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
         }
+
+
+def _provider_view(store: Store, kommune: str, stadtbezirk: str | None, zielgruppe: str | None) -> pd.DataFrame:
+    return indicator_table(store, kommune, by="traeger", filters={"stadtbezirk": stadtbezirk, "zielgruppe": zielgruppe},
+                           kennzahlen=["faelle_je_vzae"])
+
+
+def _select_district(base: dict[str, pd.DataFrame], providers: pd.DataFrame, stadtbezirk: str | None) -> dict[str, pd.DataFrame]:
+    """A district's view out of the by-district tables.
+
+    Filtering cases to a district restricts population and posts to it, exactly
+    as grouping by district does, so the district's rows of the by-district
+    table equal the kommune table filtered to that district.
+    """
+    views = dict(base, providers=providers)
+    if stadtbezirk is not None:
+        d = base["districts"]
+        views["main"] = d.loc[d["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
+        c = base["closures_by_district"]
+        views["closures"] = c.loc[c["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
+        views["durations"] = base["durations"].loc[base["durations"]["stadtbezirk"] == stadtbezirk]
+    return views
 
 
 class CaseloadPanel:
@@ -305,7 +332,7 @@ class CaseloadPanel:
         self.minimum, self.band = minimum, band or DEFAULT_BAND
         self.message = widgets.HTML()
         self.tiles = widgets.HTML()
-        self._cache: dict[tuple, dict[str, pd.DataFrame]] = {}
+        self._cache: dict[tuple, object] = {}
         try:
             self.filters = FilterBar(self.store)
             figures = self._figures(self.filters.value)
@@ -328,10 +355,13 @@ class CaseloadPanel:
         self._show_tiles(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:
-        key = (v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
-        if key not in self._cache:
-            self._cache[key] = caseload_views(self.store, *key)
-        return self._cache[key]
+        base_key = ("base", v["kommune"], v["traeger"], v["zielgruppe"])
+        if base_key not in self._cache:
+            self._cache[base_key] = _kommune_views(self.store, v["kommune"], v["traeger"], v["zielgruppe"])
+        prov_key = ("providers", v["kommune"], v["stadtbezirk"], v["zielgruppe"])
+        if prov_key not in self._cache:
+            self._cache[prov_key] = _provider_view(self.store, v["kommune"], v["stadtbezirk"], v["zielgruppe"])
+        return _select_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
 
     def _figures(self, v: dict) -> dict[str, go.Figure]:
         from . import figures as F

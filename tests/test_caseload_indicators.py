@@ -199,3 +199,22 @@ def test_filters_restrict_cases_and_denominators(tables):
     p = indicator_table(tables, filters={"traeger": "CM1"})
     assert "reichweite_je_1000" not in set(p["kennzahl"])
     assert _row(p, "faelle_je_vzae", zeitraum="2024-Q2")["wert"] == pytest.approx(2 / 1.5)
+
+
+def test_district_rows_equal_the_district_filter(tables):
+    """What the caseload dashboard relies on: a district's rows of the by-district table are the
+    kommune table filtered to that district (counts, denominators, intervals and median alike)."""
+    by_district = indicator_table(tables, by="stadtbezirk")
+    for district in ("Herne-Mitte", "Sodingen", "Wanne"):
+        filtered = indicator_table(tables, filters={"stadtbezirk": district})
+        rows = by_district[by_district["stadtbezirk"] == district].drop(columns="stadtbezirk")
+        rows = rows[rows["zeitraum"].isin(filtered["zeitraum"])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, filtered.reset_index(drop=True))
+
+
+def test_a_subset_of_indicators_equals_the_same_rows_of_the_full_table(tables):
+    full = indicator_table(tables, by="stadtbezirk")
+    part = indicator_table(tables, by="stadtbezirk", kennzahlen=["faelle_je_vzae", "neuzugaenge"])
+    assert set(part["kennzahl"]) == {"faelle_je_vzae", "neuzugaenge"}
+    expected = full[full["kennzahl"].isin(["faelle_je_vzae", "neuzugaenge"])]
+    pd.testing.assert_frame_equal(part.reset_index(drop=True), expected.reset_index(drop=True))

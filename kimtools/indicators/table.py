@@ -13,7 +13,7 @@ period add up to more than its cases.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import duckdb
 import numpy as np
@@ -190,19 +190,23 @@ def _run(source, sql: str, params: dict) -> pd.DataFrame:
 
 def case_durations(source, kommune: str | None = None, merkmal: str | None = None,
                    filters: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Per case: ``kommune, auspraegung, beginn, dauer`` (days) and ``beendet``; open cases censored at the data end.
+    """Per case: ``kommune, stadtbezirk, auspraegung, ps`` (quarter begun), ``dauer`` (days) and ``beendet``.
+
+    Open cases are censored at the data end.
 
     The input of survival curves; case-level, so for notebooks and for
     aggregation only, never to be shown as it is.
     """
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
     params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
-    out = _run(source, _duration_sql("kommune", "quarter", merkmal, kommune is not None, filters), params)
-    return out.rename(columns={"ausp": "auspraegung"})[["kommune", "auspraegung", "ps", "dauer", "beendet"]]
+    out = _run(source, _duration_sql("stadtbezirk", "quarter", merkmal, kommune is not None, filters), params)
+    out = out.rename(columns={"ausp": "auspraegung", "grp": "stadtbezirk"})
+    return out[["kommune", "stadtbezirk", "auspraegung", "ps", "dauer", "beendet"]]
 
 
 def indicator_table(source, kommune: str | None = None, by: str = "kommune", period: str = "quarter",
-                    merkmal: str | None = None, filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+                    merkmal: str | None = None, filters: Mapping[str, str] | None = None,
+                    kennzahlen: Iterable[str] | None = None) -> pd.DataFrame:
     """The indicator table, long and tidy.
 
     Parameters
@@ -225,6 +229,8 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         population and posts to the district, a provider filter its posts
         (and gives no population rates), a target-group filter gives no
         load per post.
+    kennzahlen
+        Only these indicators (default: all of :data:`KENNZAHLEN`).
 
     Returns
     -------
@@ -248,12 +254,21 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
                          f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
     params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
+    unknown_k = set(wanted) - set(KENNZAHLEN)
+    if unknown_k:
+        raise UsageError(f"Unbekannte Kennzahl {sorted(unknown_k)}; siehe docs/kennzahlen.md.",
+                         f"Unknown indicator {sorted(unknown_k)}; see docs/kennzahlen.en.md.")
     wide = _run(source, _wide_sql(by, period, merkmal, kommune is not None, filters), params)
-    durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None, filters), params)
     keys = ["kommune", "grp", "ausp", "ps"]
-    km = km_median(durations, keys).rename(columns={"median": "dauer_median", "n": "kohorte", "events": "kohorte_beendet"})
-    wide = wide.merge(km, on=keys, how="left")
+    if "verweildauer_median_tage" in wanted:
+        durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None, filters), params)
+        km = km_median(durations, keys).rename(columns={"median": "dauer_median", "n": "kohorte", "events": "kohorte_beendet"})
+        wide = wide.merge(km, on=keys, how="left")
+    else:
+        wide = wide.assign(dauer_median=np.nan, kohorte=np.nan, kohorte_beendet=np.nan)
     long = _assemble(wide, by, merkmal, filters)
+    long = long.loc[long["kennzahl"].isin(wanted)]
     long["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(long["ps"])]
     order = {k: i for i, k in enumerate(KENNZAHLEN)}
     long["_k"] = long["kennzahl"].map(order)
