@@ -149,7 +149,7 @@ def test_repeated_import_changes_nothing(tmp_path_factory, n_oberhausen, with_he
         pd.testing.assert_frame_equal(frame, _snapshot(store)[name])
 
 
-def _reader(path: str, stop: mp.Event, results: mp.Queue) -> None:
+def _reader(path: str, stop: mp.Event, ready: mp.Event, results: mp.Queue) -> None:
     """Read in a loop; every snapshot must be one of the states an import can leave."""
     store = Store(path)
     seen, errors = set(), []
@@ -163,6 +163,7 @@ def _reader(path: str, stop: mp.Event, results: mp.Queue) -> None:
                               AND import_id = (SELECT max(import_id) FROM import_log WHERE kommune = 'Oberhausen')),
                            (SELECT count(*) FROM faelle WHERE kommune = 'Herne')""").fetchone()
             seen.add(tuple(row))
+            ready.set()
         except Exception as exc:  # noqa: BLE001 - any error is a failure of the guarantee
             errors.append(repr(exc))
     results.put((sorted(seen), errors))
@@ -181,10 +182,10 @@ def test_concurrent_reader_never_sees_half_an_import(tmp_path_factory, sizes):
 
     import_export(export(sizes[0], "s0"), store, show_progress=False)
     ctx = mp.get_context("spawn")
-    stop, results = ctx.Event(), ctx.Queue()
-    proc = ctx.Process(target=_reader, args=(str(store.path), stop, results))
+    stop, ready, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_reader, args=(str(store.path), stop, ready, results))
     proc.start()
-    time.sleep(1.5)  # the reader is up and reading
+    assert ready.wait(timeout=120), "the reader process did not start reading"
     for i, n in enumerate(sizes[1:], start=1):
         import_export(export(n, f"s{i}"), store, show_progress=False)
         time.sleep(0.2)
