@@ -123,21 +123,29 @@ def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3
     return apply_style(fig)
 
 
-def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", title: str | None = None,
-                   minimum_cases: int = 20, max_days: int = 730) -> go.Figure:
-    """Share of cases still open by days since start (Kaplan–Meier), one line per group with enough cases."""
+def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: list[str] | None = None,
+                   title: str | None = None, minimum_cases: int = 20, max_days: int = 730) -> go.Figure:
+    """Share of cases still open by days since start (Kaplan–Meier), one line per group.
+
+    There is one trace per entry of ``groups`` (default: the groups in the
+    data), so that a figure widget can be updated in place; a group with fewer
+    than ``minimum_cases`` cases gets a hidden trace.
+    """
     from .indicators.stats import km_curve
 
-    fig = go.Figure()
+    groups = groups if groups is not None else sorted(durations[group].dropna().unique())
     sizes = durations.groupby(group).size()
     keep = sizes[sizes >= minimum_cases].index
     curve = km_curve(durations.loc[durations[group].isin(keep)], [group])
-    for i, (name, part) in enumerate(curve.groupby(group, sort=True)):
-        x = np.r_[0, part["dauer"].to_numpy()]
-        y = np.r_[1.0, part["s"].to_numpy()] * 100
+    fig = go.Figure()
+    for i, name in enumerate(groups):
+        part = curve.loc[curve[group] == name]
+        x = np.r_[0, part["dauer"].to_numpy()] if len(part) else np.array([])
+        y = np.r_[1.0, part["s"].to_numpy()] * 100 if len(part) else np.array([])
         shown = x <= max_days
+        # an empty group is hidden, not emptied: an update to empty arrays does not reach a displayed widget
         fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line_shape="hv", name=_group_label(group, name),
-                        line_color=PALETTE[i % len(PALETTE)],
+                        visible=bool(len(part)), line_color=PALETTE[i % len(PALETTE)],
                         hovertemplate=f"{_group_label(group, name)}<br>%{{x}} " + tr({"de": "Tage", "en": "days"})
                                       + ": %{y:.0f} %<extra></extra>")
     fig.update_layout(title=title or tr({"de": "Wie lange Fälle offen bleiben (Kaplan–Meier)",

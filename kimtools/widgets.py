@@ -25,7 +25,7 @@ from .labels import column_label
 from .quality import quality_summary
 from .store import Store
 
-__all__ = ["html_table", "update_figure_widget", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
+__all__ = ["html_table", "update_figure_widget", "figure_output", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
            "CaseloadPanel", "caseload_views"]
 
 _CSS = """<style>
@@ -86,15 +86,32 @@ def error_html(exc: Exception) -> str:
 def update_figure_widget(fw: go.FigureWidget, fig: go.Figure) -> None:
     """Copy ``fig`` into ``fw`` in place, in one message to the browser.
 
-    Both must have the same traces in the same order (build ``fw`` from a first
-    figure of the same builder); only their values change.
+    Both must have the same traces in the same order; only their values change.
+    Replacing the traces of a displayed FigureWidget does not reach the browser
+    (seen with plotly 7 in Voilà), so figure builders used in panels keep a
+    fixed trace structure (empty traces instead of missing ones).
     """
     if [t.type for t in fw.data] != [t.type for t in fig.data]:
-        raise ValueError("update_figure_widget needs figures with the same traces; build the FigureWidget from the first figure")
+        raise ValueError("update_figure_widget needs figures with the same traces; keep the builder's trace structure fixed")
     with fw.batch_update():
         for target, source in zip(fw.data, fig.data):
             target.update(source.to_plotly_json(), overwrite=True)
         fw.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+
+
+def figure_output(fig: go.Figure, out: widgets.Output | None = None) -> widgets.Output:
+    """Show ``fig`` in an ``Output`` by setting its outputs trait: re-rendered whole on every call.
+
+    For figures whose traces change in a way a FigureWidget does not carry to the
+    browser (seen: a survival curve whose groups appear and disappear). Setting
+    the trait avoids ``clear_output``/``display``, which can freeze executors.
+    """
+    import plotly.io as pio
+
+    out = out or widgets.Output()
+    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())
+    out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+    return out
 
 
 def kommune_dropdown(kommunen: list[str], value: str | None = None) -> widgets.Dropdown:
@@ -318,6 +335,10 @@ def _select_district(base: dict[str, pd.DataFrame], providers: pd.DataFrame, sta
     return views
 
 
+#: figures redrawn whole on every change (their trace structure changes with the filters)
+_REDRAWN = ("survival",)
+
+
 class CaseloadPanel:
     """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
 
@@ -340,7 +361,8 @@ class CaseloadPanel:
             self.message.value = error_html(exc)
             self.widget = widgets.VBox([self.message])
             return
-        self.figures = {name: go.FigureWidget(fig) for name, fig in figures.items()}
+        self.figures = {name: figure_output(fig) if name in _REDRAWN else go.FigureWidget(fig)
+                        for name, fig in figures.items()}
         self.filters.observe(self.show)
         heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
         f = self.figures
@@ -364,6 +386,7 @@ class CaseloadPanel:
         return _select_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
 
     def _figures(self, v: dict) -> dict[str, go.Figure]:
+        from . import codes
         from . import figures as F
 
         d, q = self._views(v), v["zeitraum"]
@@ -373,7 +396,7 @@ class CaseloadPanel:
         year = q[:4] if q else ""
         closures = d["closures"]
         closures = closures.loc[(closures["kennzahl"] == "abschluesse") & closures["zeitraum"].str.startswith(year)]
-        survival = F.survival_curve(d["durations"])
+        survival = F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE))
         survival.update_layout(height=420)
         closure_fig = F.closure_reasons(closures, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
                                         minimum=self.minimum)
@@ -398,14 +421,10 @@ class CaseloadPanel:
     def show(self, v: dict) -> None:
         try:
             for name, fig in self._figures(v).items():
-                target = self.figures[name]
-                if [t.type for t in target.data] == [t.type for t in fig.data]:
-                    update_figure_widget(target, fig)
-                else:  # e.g. a survival curve with another number of groups
-                    with target.batch_update():
-                        target.data = ()
-                        target.add_traces(list(fig.data))
-                        target.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+                if name in _REDRAWN:
+                    figure_output(fig, self.figures[name])
+                else:
+                    update_figure_widget(self.figures[name], fig)
             self._show_tiles(v)
             self.message.value = ""
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently

@@ -123,4 +123,11 @@ def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "fallzahlen-bezirk.png"), full_page=True)
+    # one target group: the survival figure goes from one line per group to a single drawn line
+    survival = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout.title.text.includes('Kaplan'))"
+    drawn = f"{survival}.data.filter(t => t.visible !== false).length"
+    assert page.evaluate(drawn) > 1
+    page.locator("select").nth(4).select_option(label="Pflegesetting")
+    page.wait_for_function(f"{drawn} === 1", timeout=60_000)
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
     page.close()

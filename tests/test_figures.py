@@ -64,8 +64,10 @@ def test_needs_heatmap_hides_small_cells():
 def test_survival_curve_starts_at_100_and_skips_small_groups():
     durations = pd.DataFrame({"auspraegung": ["erstintegration"] * 20 + ["pflegesetting"] * 3,
                               "dauer": list(range(10, 210, 10)) + [5, 6, 7], "beendet": [True] * 23})
-    fig = F.survival_curve(durations)
-    assert [t.name for t in fig.data] == ["Nachholende Erstintegration"]
+    fig = F.survival_curve(durations, groups=["erstintegration", "multiple_problemlagen", "pflegesetting"])
+    assert [t.name for t in fig.data] == ["Nachholende Erstintegration", "Multiple Problemlagen", "Pflegesetting"]
+    assert [len(t.x) for t in fig.data][1:] == [0, 0]          # fixed structure: small groups hidden, not dropped
+    assert [t.visible for t in fig.data] == [True, False, False]
     assert fig.data[0].y[0] == 100 and fig.data[0].y[-1] == 0
     assert fig.data[0].y[10] == 50      # after 10 of 20 ended
 
