@@ -139,7 +139,8 @@ class DatenstandPanel:
                 self.info = self.store.info()
                 self.log = self.store.import_log()
                 tables = self.store.load(tables=("faelle", "beratungen", "vermittlungen"))
-                self.indicators = indicator_table(self.store, by="kommune", period="quarter")
+                self.indicators = indicator_table(self.store, by="kommune", period="quarter",
+                                                  kennzahlen=["neuzugaenge", "faelle_offen"])  # all the figure draws
             self.quality = quality_summary(tables)
         except KimtoolsError as exc:
             self.info = pd.DataFrame(columns=["kommune"])
