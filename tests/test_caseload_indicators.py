@@ -218,3 +218,44 @@ def test_a_subset_of_indicators_equals_the_same_rows_of_the_full_table(tables):
     assert set(part["kennzahl"]) == {"faelle_je_vzae", "neuzugaenge"}
     expected = full[full["kennzahl"].isin(["faelle_je_vzae", "neuzugaenge"])]
     pd.testing.assert_frame_equal(part.reset_index(drop=True), expected.reset_index(drop=True))
+
+
+def test_load_per_post_by_provider_and_district(tmp_path):
+    """Posts can be attributed to providers and districts, so those breakdowns keep cases per post.
+
+    Posts of CM1 from Q2: Herne-Mitte 1.5 FTE (from 01.04.), Wanne 1.0 (from 01.06.), 0.5 without district.
+    End of Q2: open F1 (Herne-Mitte) and F4 (Wanne); F2 (Sodingen) ended on the last day.
+    Herne-Mitte 1 / 1.5, Wanne 1 / 1.0, Sodingen 0 cases and no post → no value; CM1 overall 2 / 3.0
+    (the city-wide 0.5 counts only there).
+    """
+    export = dict(EDGE, stellen="traeger;stadtbezirk;vzae;von;bis\nCM1;Herne-Mitte;1,5;01.04.2024;\n"
+                                "CM1;Wanne;1,0;01.06.2024;\nCM1;;0,5;01.04.2024;\n")
+    tables = read_export(write_export(tmp_path, export), show_progress=False).tables
+    t = indicator_table(tables, by="traeger", merkmal="stadtbezirk")
+    load = lambda d: _row(t, "faelle_je_vzae", auspraegung=d, zeitraum="2024-Q2")  # noqa: E731
+    assert (load("Herne-Mitte")["zaehler"], load("Herne-Mitte")["nenner"]) == (1, 1.5)
+    assert (load("Wanne")["zaehler"], load("Wanne")["nenner"], load("Wanne")["wert"]) == (1, 1.0, 1.0)
+    assert load("Sodingen")["zaehler"] == 0 and pd.isna(load("Sodingen")["wert"])
+    assert pd.isna(_row(t, "faelle_je_vzae", auspraegung="Herne-Mitte", zeitraum="2024-Q1")["nenner"])
+    overall = _row(indicator_table(tables, merkmal="traeger"), "faelle_je_vzae", auspraegung="CM1", zeitraum="2024-Q2")
+    assert (overall["zaehler"], overall["nenner"]) == (2, 3.0)
+    # each district row is what the district filter gives
+    for d in ("Herne-Mitte", "Wanne", "Sodingen"):
+        f = _row(indicator_table(tables, by="traeger", filters={"stadtbezirk": d}), "faelle_je_vzae", zeitraum="2024-Q2")
+        assert f["zaehler"] == load(d)["zaehler"]
+        assert (pd.isna(f["nenner"]) and pd.isna(load(d)["nenner"])) or f["nenner"] == load(d)["nenner"]
+
+
+def test_reach_by_district_breakdown_uses_the_district_population(tables):
+    # Q2 Herne-Mitte: F1 (PERS-0001) and F3 (PERS-0002) → 2 of 59,035; Sodingen: F2 → 1 of 34,602
+    t = indicator_table(tables, merkmal="stadtbezirk")
+    mitte = _row(t, "reichweite_je_1000", auspraegung="Herne-Mitte", zeitraum="2024-Q2")
+    assert (mitte["zaehler"], mitte["nenner"]) == (2, 59035) and mitte["wert"] == pytest.approx(2000 / 59035)
+    assert _row(t, "reichweite_je_1000", auspraegung="Sodingen", zeitraum="2024-Q2")["nenner"] == 34602
+
+
+def test_a_filter_without_cases_gives_an_empty_table(tables):
+    t = indicator_table(tables, by="stadtbezirk", filters={"traeger": "KEIN-TRAEGER"})
+    assert t.empty
+    assert list(t.columns) == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert",
+                               "ki_unten", "ki_oben"]

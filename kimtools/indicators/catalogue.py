@@ -54,9 +54,11 @@ KENNZAHLEN: dict[str, dict[str, str]] = {
                          "VZÄ aktiv am letzten Tag (Tabelle stellen)", "FTE active on the last day (table stellen)",
                          "Fälle je VZÄ", "cases per FTE",
                          hinweis_de="Zielkorridor standardmäßig 30–40. Nach Bezirk zählen nur Stellen mit diesem Bezirk; "
-                                    "stadtweite Stellen nur in der Gesamtzahl. Ohne Stellen kein Wert. Mit Merkmal nicht berechnet.",
+                                    "stadtweite Stellen nur in der Gesamtzahl. Ohne Stellen kein Wert. Aufgegliedert nur nach Träger oder "
+                                    "Stadtbezirk (denen Stellen zugeordnet sind), sonst nicht berechnet; mit Zielgruppenfilter ebenfalls nicht.",
                          hinweis_en="Target band 30–40 by default. By district only posts assigned to it count; city-wide "
-                                    "posts only in the kommune total. No value without posts. Not computed with a breakdown."),
+                                    "posts only in the kommune total. No value without posts. Broken down only by provider or district "
+                                    "(which posts are assigned to), otherwise not computed; nor with a target-group filter."),
     "reichweite_je_1000": _k("Reichweite je 1.000 Einwohner", "reach per 1,000 inhabitants",
                              "Erreichte Personen in P je 1.000 Einwohner.", "Persons reached in P per 1,000 inhabitants.",
                              "erreichte Personen", "persons reached", "Einwohner (Tabelle bezirke)", "inhabitants (table bezirke)",

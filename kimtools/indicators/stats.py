@@ -63,8 +63,9 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
     NaN where it never falls that low (too few cases have ended yet).
     Returns ``keys + [median, n, events]``.
     """
-    if frame.empty:
-        return pd.DataFrame(columns=[*keys, "median", "n", "events"])
+    if frame.empty:   # keep the key dtypes so that callers can merge on them
+        return frame[keys].iloc[:0].assign(median=pd.Series(dtype=float), n=pd.Series(dtype="int64"),
+                                            events=pd.Series(dtype="int64"))
     g = km_curve(frame, keys, time, event)
     median = g.loc[g["s"] <= 0.5].groupby(keys, dropna=False)[time].min().rename("median")
     sizes = g.groupby(keys, dropna=False).agg(n=("c", "sum"), events=("d", "sum"))

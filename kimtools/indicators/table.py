@@ -27,7 +27,10 @@ __all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "FILTE
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
-MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger")
+MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger",
+            "stadtbezirk")
+#: breakdowns posts can be attributed to: with these, cases per post keep their denominator
+POST_MERKMALE = {None: "'Gesamt'", "traeger": "st.traeger", "stadtbezirk": "st.stadtbezirk"}
 #: age at the start of the case
 ALTERSGRUPPEN = {"unter_25": ("unter 25", "under 25"), "25_44": ("25–44", "25–44"), "45_64": ("45–64", "45–64"),
                  "65_plus": ("65 und älter", "65 and older"), "unbekannt": ("unbekannt", "unknown")}
@@ -37,6 +40,7 @@ _AUSP = {
     "zielgruppe": "c.zielgruppe",
     "aufenthaltsstatus": "c.aufenthaltsstatus",
     "traeger": "c.traeger",
+    "stadtbezirk": "c.stadtbezirk",
     "handlungsfeld": "h.handlungsfeld",
     "geschlecht": "coalesce(c.geschlecht, 'ohne_angabe')",
     "abschlussgrund": "coalesce(c.abschlussgrund, 'offen')",
@@ -100,22 +104,25 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     unit = period
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
     post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
-    no_posts = merkmal is not None or "zielgruppe" in filters
-    posts = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::DATE AS ps, NULL::DOUBLE AS vzae WHERE false"
+    no_posts = merkmal not in POST_MERKMALE or "zielgruppe" in filters
+    posts = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::DATE AS ps, "
+             "NULL::DOUBLE AS vzae WHERE false"
              if no_posts else
-             f"""SELECT p.kommune, {post_grp} AS grp, p.ps, sum(st.vzae) AS vzae FROM periods p
+             f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal]} AS ausp, p.ps, sum(st.vzae) AS vzae
+                 FROM periods p
                  JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
                                     {post_filter}
                  GROUP BY ALL""")
     pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
+    # population belongs to a district: with the district as breakdown each row gets its own, else the group's
+    pop_ausp = "stadtbezirk" if merkmal == "stadtbezirk" else "NULL::VARCHAR"
     no_pop = by == "traeger" or "traeger" in filters
-    pop = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false"
-           if no_pop else {
-               "kommune": f"""SELECT kommune, kommune AS grp, sum(einwohner) AS einwohner,
-                                    CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
-                             FROM bezirke WHERE true {pop_filter} GROUP BY kommune""",
-               "stadtbezirk": f"SELECT kommune, stadtbezirk AS grp, einwohner, auslaender FROM bezirke WHERE true {pop_filter}",
-           }[by])
+    pop = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::BIGINT AS einwohner, "
+           "NULL::BIGINT AS auslaender WHERE false"
+           if no_pop else
+           f"SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp, "
+           f"sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender "
+           f"FROM bezirke WHERE true {pop_filter} GROUP BY ALL")
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
     return _ctes(by, period, merkmal, kommune_filter, filters) + f""",
     ev AS (
@@ -152,8 +159,9 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
     LEFT JOIN stock st ON {same.replace('x.', 'st.')}
     LEFT JOIN act a ON {same.replace('x.', 'a.')}
-    LEFT JOIN posts po ON po.kommune = s.kommune AND po.grp IS NOT DISTINCT FROM s.grp AND po.ps = s.ps
+    LEFT JOIN posts po ON {same.replace('x.', 'po.')}
     LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp
+                        AND (pp.ausp IS NULL OR pp.ausp = s.ausp)
     """
 
 
@@ -267,12 +275,10 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         wide = wide.merge(km, on=keys, how="left")
     else:
         wide = wide.assign(dauer_median=np.nan, kohorte=np.nan, kohorte_beendet=np.nan)
-    long = _assemble(wide, by, merkmal, filters)
-    long = long.loc[long["kennzahl"].isin(wanted)]
-    long["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(long["ps"])]
-    order = {k: i for i, k in enumerate(KENNZAHLEN)}
-    long["_k"] = long["kennzahl"].map(order)
-    long = long.sort_values(["kommune", "grp", "ausp", "ps", "_k"], kind="stable").reset_index(drop=True)
+    wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
+    long = _assemble(wide, by, merkmal, filters, set(wanted))
+    labels = {p: period_label(p, period) for p in pd.to_datetime(wide["ps"].drop_duplicates())}
+    long["zeitraum"] = pd.to_datetime(long.pop("ps")).map(labels)
     cols = ["kommune"] + ([by] if by != "kommune" else []) + (["merkmal", "auspraegung"] if merkmal else []) + \
         ["zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"]
     long = long.rename(columns={"grp": by} if by != "kommune" else {}).rename(columns={"ausp": "auspraegung"})
@@ -281,34 +287,46 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     return long[cols]
 
 
-def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[str, str]) -> pd.DataFrame:
-    keys = wide[["kommune", "grp", "ausp", "ps"]]
-    parts = []
+def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[str, str], wanted: set[str]) -> pd.DataFrame:
+    """Long rows from the wide counts: for each wide row its indicators in catalogue order."""
+    values: dict[str, tuple] = {}
+    f = lambda col: wide[col].to_numpy(dtype=float, na_value=np.nan)  # noqa: E731
 
     def add(kennzahl: str, z, n=None, wert=None, lo=None, hi=None):
-        z = pd.Series(z, index=wide.index).astype("Float64")
-        n = pd.Series(np.nan if n is None else n, index=wide.index).astype("Float64")
+        if kennzahl not in wanted:
+            return
+        nan = np.full(len(wide), np.nan)
+        z = np.asarray(z, dtype=float)
+        n = nan if n is None else np.asarray(n, dtype=float)
         if wert is None:
-            wert = z if kennzahl in COUNTS else z / n.where(n > 0)
-        parts.append(keys.assign(kennzahl=kennzahl, zaehler=z.round().astype("Int64"), nenner=n,
-                                 wert=pd.Series(wert, index=wide.index).astype("Float64"),
-                                 ki_unten=pd.Series(np.nan if lo is None else lo, index=wide.index).astype("Float64"),
-                                 ki_oben=pd.Series(np.nan if hi is None else hi, index=wide.index).astype("Float64")))
+            wert = z if kennzahl in COUNTS else z / np.where(n > 0, n, np.nan)
+        values[kennzahl] = (z, n, np.asarray(wert, dtype=float), nan if lo is None else lo, nan if hi is None else hi)
 
     for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen"):
-        add(k, wide[k])
-    add("beratungen_je_fall", wide["beratungen"], wide["aktiv"])
-    if merkmal is None and "zielgruppe" not in filters:
-        add("faelle_je_vzae", wide["faelle_offen"], wide["vzae"])
+        add(k, f(k))
+    add("beratungen_je_fall", f("beratungen"), f("aktiv"))
+    if merkmal in POST_MERKMALE and "zielgruppe" not in filters:
+        add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
     if by != "traeger" and "traeger" not in filters:
+        reached = f("personen_erreicht")
+        lo, hi = poisson_interval(reached)
         for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
-            n = wide[denom].astype("Float64")
-            lo, hi = poisson_interval(wide["personen_erreicht"])
-            scale = 1000 / n.where(n > 0)
-            add(k, wide["personen_erreicht"], n, wide["personen_erreicht"] * scale, lo * scale, hi * scale)
-    add("verweildauer_median_tage", wide["kohorte_beendet"].fillna(0), wide["kohorte"].fillna(0), wide["dauer_median"])
+            n = f(denom)
+            scale = 1000 / np.where(n > 0, n, np.nan)
+            add(k, reached, n, reached * scale, lo * scale, hi * scale)
+    add("verweildauer_median_tage", np.nan_to_num(f("kohorte_beendet")), np.nan_to_num(f("kohorte")), f("dauer_median"))
     lo, hi = wilson_interval(wide["ziel"], wide["abschluesse"])
-    add("abschluesse_ziel_erreicht_quote", wide["ziel"], wide["abschluesse"], lo=lo, hi=hi)
-    add("inaktive_faelle", wide["inaktive_faelle"])
-    add("wiederaufnahmen", wide["wiederaufnahmen"])
-    return pd.concat(parts, ignore_index=True)
+    add("abschluesse_ziel_erreicht_quote", f("ziel"), f("abschluesse"), lo=lo, hi=hi)
+    add("inaktive_faelle", f("inaktive_faelle"))
+    add("wiederaufnahmen", f("wiederaufnahmen"))
+
+    names = [k for k in KENNZAHLEN if k in values]
+    # rows × indicators, flattened row by row: each wide row's indicators stay together, in catalogue order
+    stack = lambda i: np.column_stack([values[k][i] for k in names]).ravel() if names else np.empty(0)  # noqa: E731
+    idx = np.repeat(np.arange(len(wide)), len(names))
+    long = wide[["kommune", "grp", "ausp", "ps"]].iloc[idx].reset_index(drop=True)
+    long["kennzahl"] = np.tile(np.array(names, dtype=object), len(wide))
+    long["zaehler"] = pd.array(stack(0), dtype="Float64").round().astype("Int64")
+    for i, col in enumerate(("nenner", "wert", "ki_unten", "ki_oben"), start=1):
+        long[col] = pd.array(stack(i), dtype="Float64")
+    return long
