@@ -143,7 +143,7 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
         x = np.r_[0, part["dauer"].to_numpy()] if len(part) else np.array([])
         y = np.r_[1.0, part["s"].to_numpy()] * 100 if len(part) else np.array([])
         shown = x <= max_days
-        # an empty group is hidden, not emptied: an update to empty arrays does not reach a displayed widget
+        # one trace per group whatever the filter: colours and legend order stay put when groups come and go
         fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line_shape="hv", name=_group_label(group, name),
                         visible=bool(len(part)), line_color=PALETTE[i % len(PALETTE)],
                         hovertemplate=f"{_group_label(group, name)}<br>%{{x}} " + tr({"de": "Tage", "en": "days"})
@@ -151,7 +151,9 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
     fig.update_layout(title=title or tr({"de": "Wie lange Fälle offen bleiben (Kaplan–Meier)",
                                          "en": "how long cases stay open (Kaplan–Meier)"}),
                       xaxis_title=tr({"de": "Tage seit Fallbeginn", "en": "days since case start"}),
-                      yaxis_title=tr({"de": "noch offen in %", "en": "still open in %"}), yaxis_range=[0, 100])
+                      yaxis_title=tr({"de": "noch offen in %", "en": "still open in %"}), yaxis_range=[0, 100],
+                      # five groups wrap in a half-width figure: below the axis they cannot cover the title
+                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0), margin_b=110)
     return apply_style(fig)
 
 

@@ -1,20 +1,25 @@
 """ipywidgets panels and helpers shared by notebooks and dashboards.
 
 Patterns that hold up under Voilà and nbclient (see ``shared/jupyter-stack-notes.md``):
-figures are ``go.FigureWidget`` objects updated in place inside
-``batch_update``; every callback catches :class:`~kimtools.errors.KimtoolsError`
+figures are :class:`PlotlyView` widgets whose figure is replaced as a whole (no
+``clear_output``/``display``, which can freeze executors); every callback catches :class:`~kimtools.errors.KimtoolsError`
 and shows its message (Voilà hides tracebacks, and a traceback could show data);
 data are loaded once when a panel is built, callbacks only filter.
 """
 
 from __future__ import annotations
 
+import functools
 import html
-from typing import Callable, Iterable
+import json
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
+import anywidget
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
+import traitlets
 
 from .disclosure import mask_small
 from .errors import KimtoolsError
@@ -25,7 +30,7 @@ from .labels import column_label
 from .quality import quality_summary
 from .store import Store
 
-__all__ = ["html_table", "update_figure_widget", "figure_output", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
+__all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
            "CaseloadPanel", "caseload_views"]
 
 _CSS = """<style>
@@ -83,35 +88,37 @@ def error_html(exc: Exception) -> str:
     return f"{_CSS}<div class='kim-error'>{html.escape(text)}</div>"
 
 
-def update_figure_widget(fw: go.FigureWidget, fig: go.Figure) -> None:
-    """Copy ``fig`` into ``fw`` in place, in one message to the browser.
+@functools.cache
+def _plotly_source() -> str:
+    from plotly.offline import get_plotlyjs
 
-    Both must have the same traces in the same order; only their values change.
-    Replacing the traces of a displayed FigureWidget does not reach the browser
-    (seen with plotly 7 in Voilà), so figure builders used in panels keep a
-    fixed trace structure (empty traces instead of missing ones).
+    return get_plotlyjs()
+
+
+class PlotlyView(anywidget.AnyWidget):
+    """A plotly figure in a notebook or dashboard, redrawn with ``Plotly.react`` whenever :meth:`show` gets a new one.
+
+    Unlike ``go.FigureWidget`` it does not carry its own 5 MB copy of plotly.js
+    (the first view on a page asks the kernel for plotly's bundled copy, once),
+    syncs nothing back to the kernel and takes any change of traces. Setting an
+    equal figure sends nothing.
     """
-    if [t.type for t in fw.data] != [t.type for t in fig.data]:
-        raise ValueError("update_figure_widget needs figures with the same traces; keep the builder's trace structure fixed")
-    with fw.batch_update():
-        for target, source in zip(fw.data, fig.data):
-            target.update(source.to_plotly_json(), overwrite=True)
-        fw.layout.update(fig.layout.to_plotly_json(), overwrite=True)
 
+    _esm = Path(__file__).parent / "static" / "plotly_view.js"
+    figure = traitlets.Dict().tag(sync=True)
 
-def figure_output(fig: go.Figure, out: widgets.Output | None = None) -> widgets.Output:
-    """Show ``fig`` in an ``Output`` by setting its outputs trait: re-rendered whole on every call.
+    def __init__(self, fig: go.Figure | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.on_msg(self._on_message)
+        if fig is not None:
+            self.show(fig)
 
-    For figures whose traces change in a way a FigureWidget does not carry to the
-    browser (seen: a survival curve whose groups appear and disappear). Setting
-    the trait avoids ``clear_output``/``display``, which can freeze executors.
-    """
-    import plotly.io as pio
+    def show(self, fig: go.Figure) -> None:
+        self.figure = json.loads(fig.to_json())
 
-    out = out or widgets.Output()
-    bundle = pio.renderers["plotly_mimetype"].to_mimebundle(fig.to_dict())
-    out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
-    return out
+    def _on_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("kind") == "need-plotly":
+            self.send({"kind": "plotly-source", "source": _plotly_source()})
 
 
 def kommune_dropdown(kommunen: list[str], value: str | None = None) -> widgets.Dropdown:
@@ -150,7 +157,7 @@ class DatenstandPanel:
         self.summary = widgets.HTML()
         self.quality_html = widgets.HTML()
         self.log_html = widgets.HTML()
-        self.figure = go.FigureWidget(self._figure(kommunen[0]) if kommunen else None)
+        self.figure = PlotlyView(self._figure(kommunen[0]) if kommunen else None)
         self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
         self.widget = widgets.VBox([
             self.message, self.dropdown,
@@ -184,7 +191,7 @@ class DatenstandPanel:
         self.log_html.value = html_table(log, ["zeitpunkt", "quelle", "datenstand", "n_faelle", "n_beratungen",
                                                "n_vermittlungen", "kimtools_version"],
                                          {c: lambda v: fmt_number(int(v)) for c in ("n_faelle", "n_beratungen", "n_vermittlungen")})
-        update_figure_widget(self.figure, self._figure(kommune))
+        self.figure.show(self._figure(kommune))
 
     def _figure(self, kommune: str) -> go.Figure:
         rows = self.indicators.loc[self.indicators["kommune"] == kommune]
@@ -290,11 +297,16 @@ def _tile(label: str, value: str, note: str, definition: str, over: bool = False
             f"<div class='kim-tile-label'>{html.escape(label)}</div><div class='kim-tile-note'>{html.escape(note)}</div></div>")
 
 
+#: the indicators the caseload views draw (tiles, trend, reach); the table computes nothing else for them
+_CASELOAD_KENNZAHLEN = ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "faelle_je_vzae",
+                        "reichweite_je_1000")
+
+
 def caseload_views(store: Store, kommune: str, stadtbezirk: str | None = None, traeger: str | None = None,
                    zielgruppe: str | None = None) -> dict[str, pd.DataFrame]:
     """The tables one caseload view needs, for one kommune and filter combination (aggregates only)."""
-    base = _kommune_views(store, kommune, traeger, zielgruppe)
-    return _select_district(base, _provider_view(store, kommune, stadtbezirk, zielgruppe), stadtbezirk)
+    return _select_district(_kommune_views(store, kommune, traeger, zielgruppe),
+                            _provider_views(store, kommune, zielgruppe), stadtbezirk)
 
 
 def _kommune_views(store: Store, kommune: str, traeger: str | None, zielgruppe: str | None) -> dict[str, pd.DataFrame]:
@@ -304,40 +316,56 @@ def _kommune_views(store: Store, kommune: str, traeger: str | None, zielgruppe: 
     f = {"traeger": traeger, "zielgruppe": zielgruppe}
     with store.snapshot():
         return {
-            "main": indicator_table(store, kommune, filters=f),
-            "districts": indicator_table(store, kommune, by="stadtbezirk", filters=f),
-            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld", filters=f),
-            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=f),
-            "closures_by_district": indicator_table(store, kommune, by="stadtbezirk", merkmal="abschlussgrund", filters=f),
+            "main": indicator_table(store, kommune, filters=f, kennzahlen=_CASELOAD_KENNZAHLEN),
+            "districts": indicator_table(store, kommune, by="stadtbezirk", filters=f, kennzahlen=_CASELOAD_KENNZAHLEN),
+            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld", filters=f,
+                                     kennzahlen=["faelle_offen"]),
+            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=f, kennzahlen=["abschluesse"]),
+            "closures_by_district": indicator_table(store, kommune, by="stadtbezirk", merkmal="abschlussgrund", filters=f,
+                                                    kennzahlen=["abschluesse"]),
             "durations": case_durations(store, kommune, merkmal="zielgruppe", filters=f),
             "partner": store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
         }
 
 
-def _provider_view(store: Store, kommune: str, stadtbezirk: str | None, zielgruppe: str | None) -> pd.DataFrame:
-    return indicator_table(store, kommune, by="traeger", filters={"stadtbezirk": stadtbezirk, "zielgruppe": zielgruppe},
-                           kennzahlen=["faelle_je_vzae"])
+def _provider_views(store: Store, kommune: str, zielgruppe: str | None) -> dict[str, pd.DataFrame]:
+    """Load per post of every provider, overall and in each district (never filtered by provider)."""
+    f = {"zielgruppe": zielgruppe}
+    with store.snapshot():
+        return {"providers": indicator_table(store, kommune, by="traeger", filters=f, kennzahlen=["faelle_je_vzae"]),
+                "providers_by_district": indicator_table(store, kommune, by="traeger", merkmal="stadtbezirk", filters=f,
+                                                         kennzahlen=["faelle_je_vzae"])}
 
 
-def _select_district(base: dict[str, pd.DataFrame], providers: pd.DataFrame, stadtbezirk: str | None) -> dict[str, pd.DataFrame]:
-    """A district's view out of the by-district tables.
+def _select_district(base: dict[str, pd.DataFrame], providers: dict[str, pd.DataFrame],
+                     stadtbezirk: str | None) -> dict[str, pd.DataFrame]:
+    """A district's view out of the by-district tables, without asking the database again.
 
     Filtering cases to a district restricts population and posts to it, exactly
-    as grouping by district does, so the district's rows of the by-district
-    table equal the kommune table filtered to that district.
+    as grouping (or breaking down) by district does, so the district's rows of
+    the by-district tables equal the tables filtered to that district.
     """
-    views = dict(base, providers=providers)
+    views = dict(base, providers=providers["providers"])
     if stadtbezirk is not None:
         d = base["districts"]
         views["main"] = d.loc[d["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
         c = base["closures_by_district"]
         views["closures"] = c.loc[c["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
         views["durations"] = base["durations"].loc[base["durations"]["stadtbezirk"] == stadtbezirk]
+        p = providers["providers_by_district"]
+        views["providers"] = p.loc[p["auspraegung"] == stadtbezirk].drop(columns=["merkmal", "auspraegung"])
     return views
 
 
-#: figures redrawn whole on every change (their trace structure changes with the filters)
-_REDRAWN = ("survival",)
+#: the filter values each figure depends on: a change of any other leaves the figure as it is
+_DEPENDS = {
+    "trend": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
+    "load": ("kommune", "stadtbezirk", "zielgruppe", "zeitraum"),
+    "reach": ("kommune", "traeger", "zielgruppe", "zeitraum"),
+    "needs": ("kommune", "traeger", "zielgruppe", "zeitraum"),
+    "survival": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
+    "closures": ("kommune", "stadtbezirk", "traeger", "zielgruppe", "zeitraum"),
+}
 
 
 class CaseloadPanel:
@@ -345,6 +373,8 @@ class CaseloadPanel:
 
     Counts from 1 to ``minimum - 1`` are shown as "< minimum"; rates resting on
     such counts are not shown. ``band`` is the target band of cases per post.
+    A filter change recomputes and re-sends only the figures that depend on it;
+    a district change needs no database query (the by-district tables hold it).
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
@@ -355,6 +385,7 @@ class CaseloadPanel:
         self.message = widgets.HTML()
         self.tiles = widgets.HTML()
         self._cache: dict[tuple, object] = {}
+        self._shown: dict[str, tuple] = {}
         try:
             self.filters = FilterBar(self.store)
             figures = self._figures(self.filters.value)
@@ -362,8 +393,8 @@ class CaseloadPanel:
             self.message.value = error_html(exc)
             self.widget = widgets.VBox([self.message])
             return
-        self.figures = {name: figure_output(fig) if name in _REDRAWN else go.FigureWidget(fig)
-                        for name, fig in figures.items()}
+        self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
+        self._shown = self._keys(self.filters.value)
         self.filters.observe(self.show)
         heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
         f = self.figures
@@ -377,56 +408,85 @@ class CaseloadPanel:
         ])
         self._show_tiles(self.filters.value)
 
+    @staticmethod
+    def _keys(v: dict) -> dict[str, tuple]:
+        return {name: tuple(v[k] for k in deps) for name, deps in _DEPENDS.items()}
+
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:
+        key = ("views", v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
+        if key not in self._cache:
+            self._cache[key] = self._select(v)
+        return self._cache[key]
+
+    def _select(self, v: dict) -> dict[str, pd.DataFrame]:
         base_key = ("base", v["kommune"], v["traeger"], v["zielgruppe"])
         if base_key not in self._cache:
             self._cache[base_key] = _kommune_views(self.store, v["kommune"], v["traeger"], v["zielgruppe"])
-        prov_key = ("providers", v["kommune"], v["stadtbezirk"], v["zielgruppe"])
+        prov_key = ("providers", v["kommune"], v["zielgruppe"])
         if prov_key not in self._cache:
-            self._cache[prov_key] = _provider_view(self.store, v["kommune"], v["stadtbezirk"], v["zielgruppe"])
+            self._cache[prov_key] = _provider_views(self.store, v["kommune"], v["zielgruppe"])
         return _select_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
 
-    def _figures(self, v: dict) -> dict[str, go.Figure]:
+    def _figures(self, v: dict, names: Iterable[str] | None = None) -> dict[str, go.Figure]:
+        """The figures ``names`` (default: all) for the filter values ``v``."""
+        return dict(self._iter_figures(v, names))
+
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
+        """The figures one by one, so that each can be sent while the next is built."""
         from . import codes
         from . import figures as F
 
         d, q = self._views(v), v["zeitraum"]
         pick = lambda t, k: t.loc[(t["kennzahl"] == k) & (t["zeitraum"] == q)]  # noqa: E731
         scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
-        names = dict(zip(d["partner"]["partner_id"], d["partner"]["name"]))
+        where = f", {v['stadtbezirk']}" if v["stadtbezirk"] else ""
         year = q[:4] if q else ""
-        closures = d["closures"]
-        closures = closures.loc[(closures["kennzahl"] == "abschluesse") & closures["zeitraum"].str.startswith(year)]
-        survival = F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE))
-        survival.update_layout(height=420)
-        closure_fig = F.closure_reasons(closures, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
-                                        minimum=self.minimum)
-        closure_fig.update_layout(height=420)
-        return {
-            "trend": F.counts_over_time(d["main"], bars=("neuzugaenge", "abschluesse"), minimum=self.minimum,
-                                        title=tr({"de": f"{scope}: Neuzugänge, Abschlüsse und offene Fälle je Quartal",
-                                                  "en": f"{scope}: new, closed and open cases per quarter"})),
-            "load": F.load_per_post(pick(d["providers"], "faelle_je_vzae"), names, self.band, minimum=self.minimum,
-                                    title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}",
-                                              "en": f"cases per full-time post at the end of {q}"})),
-            "reach": F.reach_by_district(pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum,
-                                         title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
-                                                   "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
-            "needs": F.needs_heatmap(pick(d["needs"], "faelle_offen"), minimum=self.minimum,
-                                     title=tr({"de": f"Offene Fälle je Handlungsfeld und Bezirk am Ende von {q}",
-                                               "en": f"open cases per needs area and district at the end of {q}"})),
+
+        def survival():
+            fig = F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE))
+            return fig.update_layout(height=420)
+
+        def closures():
+            c = d["closures"]
+            c = c.loc[(c["kennzahl"] == "abschluesse") & c["zeitraum"].str.startswith(year)]
+            fig = F.closure_reasons(c, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
+                                    minimum=self.minimum)
+            return fig.update_layout(height=420)
+
+        builders = {
+            "trend": lambda: F.counts_over_time(
+                d["main"], bars=("neuzugaenge", "abschluesse"), minimum=self.minimum,
+                title=tr({"de": f"{scope}: Neuzugänge, Abschlüsse und offene Fälle je Quartal",
+                          "en": f"{scope}: new, closed and open cases per quarter"})),
+            "load": lambda: F.load_per_post(
+                pick(d["providers"], "faelle_je_vzae"), dict(zip(d["partner"]["partner_id"], d["partner"]["name"])),
+                self.band, minimum=self.minimum,
+                title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}{where}",
+                          "en": f"cases per full-time post at the end of {q}{where}"})),
+            "reach": lambda: F.reach_by_district(
+                pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum,
+                title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
+                          "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
+            "needs": lambda: F.needs_heatmap(
+                pick(d["needs"], "faelle_offen"), minimum=self.minimum,
+                title=tr({"de": f"Offene Fälle je Handlungsfeld und Bezirk am Ende von {q}",
+                          "en": f"open cases per needs area and district at the end of {q}"})),
             "survival": survival,
-            "closures": closure_fig,
+            "closures": closures,
         }
+        for name in (builders if names is None else names):
+            yield name, builders[name]()
 
     def show(self, v: dict) -> None:
+        """Bring the panel to the filter values ``v``: only figures whose inputs changed are rebuilt and sent."""
         try:
-            for name, fig in self._figures(v).items():
-                if name in _REDRAWN:
-                    figure_output(fig, self.figures[name])
-                else:
-                    update_figure_widget(self.figures[name], fig)
-            self._show_tiles(v)
+            keys = self._keys(v)
+            stale = [name for name in keys if keys[name] != self._shown.get(name)]
+            self._show_tiles(v)   # top of the page first
+            for name, fig in self._iter_figures(v, stale):
+                self._shown.pop(name, None)   # counted as shown again only once the update went through
+                self.figures[name].show(fig)
+                self._shown[name] = keys[name]
             self.message.value = ""
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
@@ -437,10 +497,11 @@ class CaseloadPanel:
         main, q = self._views(v)["main"], v["zeitraum"]
         periods = sorted(main["zeitraum"].unique())
         prev = periods[periods.index(q) - 1] if q in periods and periods.index(q) > 0 else None
+        rows = {(r.kennzahl, r.zeitraum): r for r in main.loc[main["zeitraum"].isin([q, prev])].itertuples(index=False)}
 
         def get(k, period):
-            row = main.loc[(main["kennzahl"] == k) & (main["zeitraum"] == period)]
-            return None if row.empty else row.iloc[0]
+            r = rows.get((k, period))
+            return None if r is None else {"zaehler": r.zaehler, "wert": r.wert}
 
         def count(k, period):
             row = get(k, period)

@@ -88,15 +88,15 @@ def test_datenstand_dropdown_changes_the_figure(server, browser):
 _SMALL_COUNTS_JS = """() => {
   const found = [];
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
-    for (const t of (gd.data || [])) {
+    for (const t of (gd._fullData || [])) {   // decoded arrays, as drawn
       if (t.type === 'bar' && t.orientation !== 'h') {
-        (t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['bar', t.name, v]); });
+        Array.from(t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['bar', t.name, v]); });
       }
       if (t.type === 'heatmap') {
         (t.text || []).flat().forEach(v => { if (v === '1' || v === '2') found.push(['heatmap', v]); });
       }
       if (t.type === 'scatter' && !t.error_x && t.mode && t.mode.includes('markers')) {
-        (t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['line', t.name, v]); });
+        Array.from(t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['line', t.name, v]); });
       }
     }
   }
@@ -119,7 +119,7 @@ def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
     district.select_option(label=options[1])
     page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
     assert page.evaluate("document.querySelector('.js-plotly-plot').data[0].y") != trend_before
-    assert page.locator(".kim-tiles").inner_text() != tiles_before
+    page.wait_for_function("t => document.querySelector('.kim-tiles').innerText !== t", arg=tiles_before, timeout=10_000)
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "fallzahlen-bezirk.png"), full_page=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -100,7 +101,39 @@ def test_a_failing_callback_shows_a_german_message(demo_store, monkeypatch):
     from kimtools.widgets import CaseloadPanel
 
     panel = CaseloadPanel(Store(demo_store))
-    monkeypatch.setattr(panel, "_figures", lambda v: 1 / 0)
+    monkeypatch.setattr(panel, "_iter_figures", lambda *args: 1 / 0)
     panel.filters.zeitraum.value = panel.filters.zeitraum.options[1]
     assert "Die Ansicht konnte nicht aktualisiert werden" in panel.message.value
     assert "ZeroDivisionError" not in panel.message.value
+
+
+def test_panel_after_filter_changes_shows_what_a_fresh_panel_shows(demo_store):
+    """Figures skipped on a change (they do not depend on it) must still be right after every change."""
+    from kimtools import Store
+    from kimtools.widgets import CaseloadPanel
+
+    panel, fresh = CaseloadPanel(Store(demo_store)), CaseloadPanel(Store(demo_store))
+    bar = panel.filters
+    changes = [("stadtbezirk", 2), ("zeitraum", 3), ("traeger", 1), ("stadtbezirk", 0), ("zielgruppe", 1),
+               ("zeitraum", 0), ("stadtbezirk", 1), ("zielgruppe", 0), ("zeitraum", 5)]
+    for widget, index in changes:
+        getattr(bar, widget).index = index
+        assert panel.message.value == ""
+        for name, fig in fresh._figures(bar.value).items():
+            assert panel.figures[name].figure == json.loads(fig.to_json()), (widget, name)
+
+
+def test_plotly_view_sends_plotly_js_once_asked_and_the_figure_as_json():
+    import plotly.graph_objects as go
+
+    from kimtools.widgets import PlotlyView
+
+    view = PlotlyView(go.Figure(go.Bar(x=["a", "b"], y=[3, 4]), layout_title_text="Titel"))
+    assert view.figure["layout"]["title"]["text"] == "Titel" and view.figure["data"][0]["type"] == "bar"
+    sent = []
+    view.send = sent.append
+    view._on_message(view, {"kind": "something else"}, [])
+    assert sent == []
+    view._on_message(view, {"kind": "need-plotly"}, [])
+    assert sent[0]["kind"] == "plotly-source" and "plotly.js v" in sent[0]["source"][:200]
+    assert len(sent[0]["source"]) > 1_000_000   # the whole library, not a CDN reference
