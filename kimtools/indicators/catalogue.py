@@ -8,7 +8,7 @@ and provider.
 
 from __future__ import annotations
 
-__all__ = ["KENNZAHLEN", "COUNTS", "catalogue_markdown"]
+__all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "catalogue_markdown"]
 
 
 def _k(de, en, definition_de, definition_en, zaehler_de, zaehler_en, nenner_de="–", nenner_en="–",
@@ -18,6 +18,13 @@ def _k(de, en, definition_de, definition_en, zaehler_de, zaehler_en, nenner_de="
                 einheit_de=einheit_de, einheit_en=einheit_en, hinweis_de=hinweis_de, hinweis_en=hinweis_en,
                 intervall=intervall)
 
+
+_STATUS_DE = ("Status laut Export (heutiger Stand). Wilson-Intervall 95 %. Noch unbeantwortete Vermittlungen "
+              "zählen nicht: bei jungen Zeiträumen fehlen die langsamen Antworten.")
+_STATUS_EN = ("Status as exported (today's). Wilson 95 % interval. Referrals without an answer do not count: "
+              "recent periods lack the slow answers.")
+_ANS_DE = "Vermittlungen mit Datum in P, deren Status nicht mehr 'vermittelt' ist (beantwortet, auch Warteliste)"
+_ANS_EN = "referrals dated in P whose status is no longer 'sent' (answered, waiting list included)"
 
 KENNZAHLEN: dict[str, dict[str, str]] = {
     "neuzugaenge": _k("Neuzugänge", "new cases", "Fälle mit Beginn in P.", "Cases that began in P.",
@@ -40,7 +47,9 @@ KENNZAHLEN: dict[str, dict[str, str]] = {
     "beratungen": _k("Beratungen", "consultations", "Beratungskontakte mit Datum in P.", "Consultations dated in P.",
                      "Beratungen in P", "consultations in P", einheit_de="Kontakte", einheit_en="contacts"),
     "vermittlungen": _k("Vermittlungen", "referrals", "Vermittlungen mit Datum in P.", "Referrals dated in P.",
-                        "Vermittlungen in P", "referrals in P", einheit_de="Vermittlungen", einheit_en="referrals"),
+                        "Vermittlungen in P", "referrals in P", einheit_de="Vermittlungen", einheit_en="referrals",
+                        hinweis_de="Nach Handlungsfeld zählt das Handlungsfeld der Vermittlung, nicht die des Falls.",
+                        hinweis_en="By needs area the referral's own area counts, not the case's."),
     "beratungen_je_fall": _k("Beratungen je Fall", "consultations per case",
                              "Beratungen in P je Fall, der in P irgendwann offen war.",
                              "Consultations in P per case open at some time in P.",
@@ -102,11 +111,65 @@ KENNZAHLEN: dict[str, dict[str, str]] = {
                           einheit_de="Fälle", einheit_en="cases",
                           hinweis_de="Personen über Pseudonyme erkannt, nur innerhalb einer Kommune und unter demselben Schlüssel.",
                           hinweis_en="Persons recognised by pseudonym, within one kommune and under the same key."),
+    "annahmequote": _k("Annahmequote", "acceptance rate",
+                       "Anteil der beantworteten Vermittlungen mit Datum in P, die angenommen oder abgeschlossen sind.",
+                       "Share of answered referrals dated in P that are accepted or completed.",
+                       "Status 'angenommen' oder 'abgeschlossen'", "status 'accepted' or 'completed'",
+                       _ANS_DE, _ANS_EN, "Anteil", "share", hinweis_de=_STATUS_DE, hinweis_en=_STATUS_EN, intervall="wilson"),
+    "abschlussquote": _k("Abschlussquote", "completion rate",
+                         "Anteil der beantworteten Vermittlungen mit Datum in P, deren Leistung erbracht ist ('abgeschlossen').",
+                         "Share of answered referrals dated in P whose service was delivered ('completed').",
+                         "Status 'abgeschlossen'", "status 'completed'", _ANS_DE, _ANS_EN, "Anteil", "share",
+                         hinweis_de=_STATUS_DE, hinweis_en=_STATUS_EN, intervall="wilson"),
+    "ablehnungsquote": _k("Ablehnungsquote", "refusal rate",
+                          "Anteil der beantworteten Vermittlungen mit Datum in P, die abgelehnt wurden.",
+                          "Share of answered referrals dated in P that were refused.",
+                          "Status 'abgelehnt'", "status 'refused'", _ANS_DE, _ANS_EN, "Anteil", "share",
+                          hinweis_de=_STATUS_DE, hinweis_en=_STATUS_EN, intervall="wilson"),
+    "nicht_wahrgenommen_quote": _k("Quote nicht wahrgenommen", "no-show rate",
+                                   "Anteil der beantworteten Vermittlungen mit Datum in P, die nicht wahrgenommen wurden.",
+                                   "Share of answered referrals dated in P that the person did not take up.",
+                                   "Status 'nicht_wahrgenommen'", "status 'not taken up'", _ANS_DE, _ANS_EN,
+                                   "Anteil", "share", hinweis_de=_STATUS_DE, hinweis_en=_STATUS_EN, intervall="wilson"),
+    "offene_schleifen": _k("Offene Schleifen", "open loops",
+                           "Vermittlungen, die am letzten Tag von P mehr als 30 Tage alt sind und noch den Status 'vermittelt' haben.",
+                           "Referrals more than 30 days old on the last day of P whose status is still 'sent'.",
+                           "Vermittlungen mit Datum vor dem letzten Tag von P − 30 Tage und Status 'vermittelt'",
+                           "referrals dated before the last day of P − 30 days with status 'sent'",
+                           einheit_de="Vermittlungen", einheit_en="referrals",
+                           hinweis_de="Der Export kennt nur den heutigen Status: für frühere Zeiträume fehlen Vermittlungen, "
+                                      "die damals offen waren und inzwischen beantwortet sind (Untergrenze).",
+                           hinweis_en="The export only has today's status: for earlier periods referrals open then and "
+                                      "answered since are missing (a lower bound)."),
+    "wartezeit_median_tage": _k("Wartezeit bis Ersttermin (Median, Tage)", "wait for first appointment (median, days)",
+                                "Median der Tage von der Vermittlung bis zum Ersttermin beim Partner, für Vermittlungen mit Datum "
+                                "in P; Kaplan–Meier-Schätzung, noch wartende Vermittlungen zählen als zensiert am Datenende.",
+                                "Median days from referral to the first appointment at the partner, for referrals dated in P; "
+                                "Kaplan–Meier estimate, referrals still waiting are censored at the data end.",
+                                "Vermittlungen mit Ersttermin", "referrals with a first appointment",
+                                "Vermittlungen mit Ersttermin oder noch wartend", "referrals with a first appointment or still waiting",
+                                "Tage", "days",
+                                hinweis_de="Noch wartend: Status 'vermittelt', 'warteliste' oder 'angenommen' ohne Ersttermin. "
+                                           "Abgelehnte, nicht wahrgenommene und abgeschlossene Vermittlungen ohne Ersttermin "
+                                           "warten nicht und zählen nicht mit. Leer, solange weniger als die Hälfte einen Termin hat.",
+                                hinweis_en="Still waiting: status 'sent', 'waiting list' or 'accepted' without a first appointment. "
+                                           "Refused, not taken up and completed referrals without a first appointment are not "
+                                           "waiting and are left out. Empty while less than half have an appointment."),
+    "luecken": _k("Angebotslücken", "service gaps",
+                  "Vermittlungen mit Datum in P, bei denen eine Lücke dokumentiert ist (Spalte luecke).",
+                  "Referrals dated in P with a documented gap (column luecke).",
+                  "Vermittlungen mit Lückencode", "referrals with a gap code", einheit_de="Vermittlungen", einheit_en="referrals",
+                  hinweis_de="Nach Lückenart aufschlüsselbar (--merkmal luecke); das Lückenregister (kimtools luecken) zeigt Verlauf und Belege.",
+                  hinweis_en="Can be broken down by gap type (--merkmal luecke); the gap register (kimtools luecken) shows trend and evidence."),
 }
+
+#: indicators computed from referrals (each referral counts for its case's kommune, district and provider)
+REFERRAL_KENNZAHLEN = ("vermittlungen", "annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote",
+                       "offene_schleifen", "wartezeit_median_tage", "luecken")
 
 #: indicators that are plain counts (``nenner`` empty, ``wert`` = ``zaehler``)
 COUNTS = ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen",
-          "inaktive_faelle", "wiederaufnahmen")
+          "inaktive_faelle", "wiederaufnahmen", "offene_schleifen", "luecken")
 
 
 _HEAD = {

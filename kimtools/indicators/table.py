@@ -20,15 +20,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from .catalogue import COUNTS, KENNZAHLEN
+from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import km_median, poisson_interval, wilson_interval
 
-__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
+__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
 MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger",
-            "stadtbezirk")
+            "stadtbezirk", "an_partner", "partner_typ", "rechtskreis", "luecke")
+#: breakdowns of a referral by its own attributes (receiving partner, its type and legal domain, needs area, gap);
+#: the first four exist only for referral indicators
+REFERRAL_MERKMALE = {"handlungsfeld": "v.handlungsfeld", "an_partner": "v.an_partner", "partner_typ": "p.typ",
+                     "rechtskreis": "coalesce(p.rechtskreis, 'ohne')", "luecke": "coalesce(v.luecke, 'keine')"}
+REFERRAL_ONLY = ("an_partner", "partner_typ", "rechtskreis", "luecke")
 #: breakdowns posts can be attributed to: with these, cases per post keep their denominator
 POST_MERKMALE = {None: "'Gesamt'", "traeger": "st.traeger", "stadtbezirk": "st.stadtbezirk"}
 #: age at the start of the case
@@ -126,13 +131,12 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
     return _ctes(by, period, merkmal, kommune_filter, filters) + f""",
     ev AS (
-        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber, 0 AS ver FROM f
-        UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0, 0 FROM f WHERE ende IS NOT NULL
-        UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1, 0 FROM beratungen b JOIN f USING (kommune, fall_id)
-        UNION ALL SELECT f.kommune, f.grp, f.ausp, v.datum, 0, 0, 0, 0, 0, 1 FROM vermittlungen v JOIN f USING (kommune, fall_id)),
+        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber FROM f
+        UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0 FROM f WHERE ende IS NOT NULL
+        UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 FROM beratungen b JOIN f USING (kommune, fall_id)),
     ev_counts AS (
         SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
-               sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber, sum(ver) AS ver
+               sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber
         FROM ev GROUP BY ALL),
     stock AS (
         SELECT s.kommune, s.grp, s.ausp, s.ps,
@@ -152,7 +156,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     pop AS ({pop})
     SELECT s.kommune, s.grp, s.ausp, s.ps,
            coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
-           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen, coalesce(e.ver, 0) AS vermittlungen,
+           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen,
            st.offen AS faelle_offen, st.aktiv AS aktiv, st.personen AS personen_erreicht,
            st.offen - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
     FROM spine s
@@ -172,6 +176,55 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
+def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+    """Referrals with the group of their case and the characteristic of the referral (or of its case)."""
+    own = merkmal in REFERRAL_MERKMALE
+    ausp = REFERRAL_MERKMALE[merkmal] if own else "f.ausp"
+    partners = ""
+    if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
+        partners = f"""UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
+                       JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
+    return _ctes(by, period, None if own else merkmal, kommune_filter, filters) + f""",
+    r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
+          FROM vermittlungen v JOIN f USING (kommune, fall_id)
+          LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner),
+    rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
+               FROM (SELECT DISTINCT kommune, grp, ausp FROM r {partners}) g JOIN periods p USING (kommune))"""
+
+
+def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
+    return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
+    rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen,
+                  count(*) FILTER (WHERE status <> 'vermittelt') AS beantwortet,
+                  count(*) FILTER (WHERE status IN ('angenommen', 'abgeschlossen')) AS angenommen,
+                  count(*) FILTER (WHERE status = 'abgeschlossen') AS abgeschlossen,
+                  count(*) FILTER (WHERE status = 'abgelehnt') AS abgelehnt,
+                  count(*) FILTER (WHERE status = 'nicht_wahrgenommen') AS nicht_wahrgenommen,
+                  count(*) FILTER (WHERE luecke IS NOT NULL) AS luecken
+           FROM r GROUP BY ALL),
+    loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
+              JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
+                     AND r.status = 'vermittelt' AND r.datum < s.pe - 30
+              GROUP BY ALL)
+    SELECT s.kommune, s.grp, s.ausp, s.ps, coalesce(c.vermittlungen, 0) AS vermittlungen,
+           coalesce(c.beantwortet, 0) AS beantwortet, coalesce(c.angenommen, 0) AS angenommen,
+           coalesce(c.abgeschlossen, 0) AS abgeschlossen, coalesce(c.abgelehnt, 0) AS abgelehnt,
+           coalesce(c.nicht_wahrgenommen, 0) AS nicht_wahrgenommen, coalesce(c.luecken, 0) AS luecken,
+           coalesce(l.n, 0) AS offene_schleifen
+    FROM rspine s LEFT JOIN rc c ON {same.replace('x.', 'c.')} LEFT JOIN loops l ON {same.replace('x.', 'l.')}"""
+
+
+def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+    """Per referral with a first appointment or still waiting: days waited (until the data end if still waiting)."""
+    return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f"""
+    SELECT r.kommune, r.grp, r.ausp, CAST(date_trunc('{period}', r.datum) AS DATE) AS ps,
+           date_diff('day', r.datum, coalesce(r.erstkontakt, greatest(span.d1, r.datum))) AS dauer,
+           r.erstkontakt IS NOT NULL AS beendet
+    FROM r JOIN span USING (kommune)
+    WHERE r.erstkontakt IS NOT NULL OR r.status IN ('vermittelt', 'warteliste', 'angenommen')"""
+
+
 _EMPTY = {"stellen", "bezirke", "fall_handlungsfelder"}
 
 
@@ -182,7 +235,7 @@ def _run(source, sql: str, params: dict) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
-        for name in ("faelle", "beratungen", "vermittlungen", *_EMPTY):
+        for name in ("faelle", "beratungen", "vermittlungen", "partner", *_EMPTY):
             frame = source.get(name)
             if frame is None:
                 cols = ", ".join(f"{c} {t}" for c, t in SCHEMA[name].items())
@@ -267,14 +320,33 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if unknown_k:
         raise UsageError(f"Unbekannte Kennzahl {sorted(unknown_k)}; siehe docs/kennzahlen.md.",
                          f"Unknown indicator {sorted(unknown_k)}; see docs/kennzahlen.en.md.")
-    wide = _run(source, _wide_sql(by, period, merkmal, kommune is not None, filters), params)
     keys = ["kommune", "grp", "ausp", "ps"]
-    if "verweildauer_median_tage" in wanted:
-        durations = _run(source, _duration_sql(by, period, merkmal, kommune is not None, filters), params)
-        km = km_median(durations, keys).rename(columns={"median": "dauer_median", "n": "kohorte", "events": "kohorte_beendet"})
-        wide = wide.merge(km, on=keys, how="left")
+    args = (by, period, merkmal, kommune is not None, filters)
+
+    def with_km(wide: pd.DataFrame, sql: str, prefix: str) -> pd.DataFrame:
+        km = km_median(_run(source, sql, params), keys)
+        return wide.merge(km.rename(columns={"median": f"{prefix}_median", "n": f"{prefix}_n", "events": f"{prefix}_events"}),
+                          on=keys, how="left")
+
+    wides = []
+    if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
+        wide = _run(source, _wide_sql(*args), params)
+        if "verweildauer_median_tage" in wanted:
+            wide = with_km(wide, _duration_sql(*args), "dauer")
+        wides.append(wide)
+    if any(k in REFERRAL_KENNZAHLEN for k in wanted):
+        wide = _run(source, _referral_sql(*args), params)
+        if "wartezeit_median_tage" in wanted:
+            wide = with_km(wide, _waiting_sql(*args), "warte")
+        wides.append(wide)
+    if len(wides) == 2:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
+        a, b = wides
+        wide = a.merge(b, on=keys, how="outer")
+        not_counts = {*keys, "vzae", "einwohner", "auslaender"}
+        counts = [c for c in wide.columns if c not in not_counts and not c.endswith(("_median", "_n", "_events"))]
+        wide[counts] = wide[counts].fillna(0)
     else:
-        wide = wide.assign(dauer_median=np.nan, kohorte=np.nan, kohorte_beendet=np.nan)
+        wide = wides[0]
     wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
     long = _assemble(wide, by, merkmal, filters, set(wanted))
     labels = {p: period_label(p, period) for p in pd.to_datetime(wide["ps"].drop_duplicates())}
@@ -288,9 +360,13 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
 
 
 def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[str, str], wanted: set[str]) -> pd.DataFrame:
-    """Long rows from the wide counts: for each wide row its indicators in catalogue order."""
+    """Long rows from the wide counts: for each wide row its indicators in catalogue order.
+
+    An indicator whose inputs the wide frame lacks (the other pass did not run) is left out.
+    """
     values: dict[str, tuple] = {}
     f = lambda col: wide[col].to_numpy(dtype=float, na_value=np.nan)  # noqa: E731
+    has = lambda *cols: all(c in wide.columns for c in cols)  # noqa: E731
 
     def add(kennzahl: str, z, n=None, wert=None, lo=None, hi=None):
         if kennzahl not in wanted:
@@ -302,23 +378,42 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
             wert = z if kennzahl in COUNTS else z / np.where(n > 0, n, np.nan)
         values[kennzahl] = (z, n, np.asarray(wert, dtype=float), nan if lo is None else lo, nan if hi is None else hi)
 
-    for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen"):
-        add(k, f(k))
-    add("beratungen_je_fall", f("beratungen"), f("aktiv"))
-    if merkmal in POST_MERKMALE and "zielgruppe" not in filters:
-        add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
-    if by != "traeger" and "traeger" not in filters:
-        reached = f("personen_erreicht")
-        lo, hi = poisson_interval(reached)
-        for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
-            n = f(denom)
-            scale = 1000 / np.where(n > 0, n, np.nan)
-            add(k, reached, n, reached * scale, lo * scale, hi * scale)
-    add("verweildauer_median_tage", np.nan_to_num(f("kohorte_beendet")), np.nan_to_num(f("kohorte")), f("dauer_median"))
-    lo, hi = wilson_interval(wide["ziel"], wide["abschluesse"])
-    add("abschluesse_ziel_erreicht_quote", f("ziel"), f("abschluesse"), lo=lo, hi=hi)
-    add("inaktive_faelle", f("inaktive_faelle"))
-    add("wiederaufnahmen", f("wiederaufnahmen"))
+    def share(kennzahl: str, part: str, whole: str):
+        lo, hi = wilson_interval(wide[part], wide[whole])
+        add(kennzahl, f(part), f(whole), lo=lo, hi=hi)
+
+    def km(kennzahl: str, prefix: str):
+        if f"{prefix}_median" in wide.columns:
+            add(kennzahl, np.nan_to_num(f(f"{prefix}_events")), np.nan_to_num(f(f"{prefix}_n")), f(f"{prefix}_median"))
+
+    if has("faelle_offen"):
+        for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"):
+            add(k, f(k))
+    if has("vermittlungen"):
+        add("vermittlungen", f("vermittlungen"))
+    if has("faelle_offen"):
+        add("beratungen_je_fall", f("beratungen"), f("aktiv"))
+        if merkmal in POST_MERKMALE and "zielgruppe" not in filters:
+            add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
+        if by != "traeger" and "traeger" not in filters:
+            reached = f("personen_erreicht")
+            lo, hi = poisson_interval(reached)
+            for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
+                n = f(denom)
+                scale = 1000 / np.where(n > 0, n, np.nan)
+                add(k, reached, n, reached * scale, lo * scale, hi * scale)
+        km("verweildauer_median_tage", "dauer")
+        share("abschluesse_ziel_erreicht_quote", "ziel", "abschluesse")
+        add("inaktive_faelle", f("inaktive_faelle"))
+        add("wiederaufnahmen", f("wiederaufnahmen"))
+    if has("vermittlungen"):
+        share("annahmequote", "angenommen", "beantwortet")
+        share("abschlussquote", "abgeschlossen", "beantwortet")
+        share("ablehnungsquote", "abgelehnt", "beantwortet")
+        share("nicht_wahrgenommen_quote", "nicht_wahrgenommen", "beantwortet")
+        add("offene_schleifen", f("offene_schleifen"))
+        km("wartezeit_median_tage", "warte")
+        add("luecken", f("luecken"))
 
     names = [k for k in KENNZAHLEN if k in values]
     # rows × indicators, flattened row by row: each wide row's indicators stay together, in catalogue order
