@@ -1,0 +1,281 @@
+"""The referral network: who refers to whom, how much, with what outcome.
+
+Partners are nodes (typed, with legal domain); edges are referrals out of case
+management (provider → receiving partner, table ``vermittlungen``) and referrals
+into it (referring partner → provider, ``faelle.zugang_ueber``), weighted by
+volume. Compute functions take a :class:`~kimtools.Store` or a mapping of
+frames and return tidy frames; :func:`referral_graph` turns them into a
+``networkx.DiGraph`` for the analyses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from typing import Mapping
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .errors import UsageError
+from .indicators.stats import km_median, wilson_interval
+from .indicators.table import _run
+
+__all__ = ["period_bounds", "referral_edges", "referral_graph", "partner_flows", "domain_bridges", "partner_outliers",
+           "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
+
+
+def period_bounds(label: str) -> tuple[dt.date, dt.date]:
+    """First and last day of ``2024``, ``2024-Q2`` or ``2024-05``.
+
+    >>> period_bounds("2024-Q2")
+    (datetime.date(2024, 4, 1), datetime.date(2024, 6, 30))
+    """
+    try:
+        p = pd.Period(label, freq="Q" if "Q" in label else ("M" if "-" in label else "Y"))
+    except ValueError as exc:
+        raise UsageError(f"Zeitraum {label!r} nicht erkannt; erwartet z. B. 2024, 2024-Q2 oder 2024-05.",
+                         f"Period {label!r} not understood; expected e.g. 2024, 2024-Q2 or 2024-05.") from exc
+    return p.start_time.date(), p.end_time.date()
+
+
+def _scope(kommune: str | None, von: dt.date | None, bis: dt.date | None, filters: Mapping[str, str] | None,
+           date: str) -> tuple[str, dict]:
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    unknown = set(filters) - {"stadtbezirk", "traeger", "zielgruppe"}
+    if unknown:
+        raise UsageError(f"Unbekannter Filter {sorted(unknown)}.", f"Unknown filter {sorted(unknown)}.")
+    clauses, params = [], dict(filters)
+    if kommune is not None:
+        clauses.append("f.kommune = $kommune")
+        params["kommune"] = kommune
+    clauses += [f"f.{c} = ${c}" for c in filters]
+    if von is not None:
+        clauses.append(f"{date} >= $von")
+        params["von"] = von
+    if bis is not None:
+        clauses.append(f"{date} <= $bis")
+        params["bis"] = bis
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def referral_edges(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
+                   filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Edges of the referral network, one row per (kommune, quelle, ziel, richtung).
+
+    ``richtung`` is ``aus`` (referrals dated in [von, bis] from the case's provider
+    to the receiving partner) or ``ein`` (cases begun in [von, bis] referred in by
+    ``zugang_ueber``). Columns: ``n`` and, for ``aus``, ``beantwortet``,
+    ``angenommen``, ``abgeschlossen``, ``abgelehnt``, ``nicht_wahrgenommen``,
+    ``erstkontakt``, ``luecken``; ``annahmequote`` (of answered) with Wilson interval.
+    """
+    where_v, params = _scope(kommune, von, bis, filters, "v.datum")
+    where_f, _ = _scope(kommune, von, bis, filters, "f.beginn")
+    sql = f"""
+    SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung, count(*) AS n,
+           count(*) FILTER (WHERE v.status <> 'vermittelt') AS beantwortet,
+           count(*) FILTER (WHERE v.status IN ('angenommen', 'abgeschlossen')) AS angenommen,
+           count(*) FILTER (WHERE v.status = 'abgeschlossen') AS abgeschlossen,
+           count(*) FILTER (WHERE v.status = 'abgelehnt') AS abgelehnt,
+           count(*) FILTER (WHERE v.status = 'nicht_wahrgenommen') AS nicht_wahrgenommen,
+           count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
+    FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) {where_v}
+    GROUP BY ALL
+    UNION ALL
+    SELECT f.kommune, f.zugang_ueber, f.traeger, 'ein', count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM faelle f {where_f} {"AND" if where_f else "WHERE"} f.zugang_ueber IS NOT NULL
+    GROUP BY ALL
+    ORDER BY 1, 4, 2, 3"""
+    edges = _run(source, sql, params)
+    lo, hi = wilson_interval(edges["angenommen"].fillna(0), edges["beantwortet"].fillna(0))
+    answered = edges["beantwortet"].astype(float)
+    edges["annahmequote"] = edges["angenommen"] / answered.where(answered > 0)
+    edges["ki_unten"], edges["ki_oben"] = lo, hi
+    return edges
+
+
+def _partners(source, kommune: str | None) -> pd.DataFrame:
+    where = "WHERE kommune = $kommune" if kommune is not None else ""
+    return _run(source, f"SELECT kommune, partner_id, name, typ, rechtskreis, case_management FROM partner {where}",
+                {"kommune": kommune} if kommune is not None else {})
+
+
+def referral_graph(edges: pd.DataFrame, partners: pd.DataFrame) -> nx.DiGraph:
+    """A directed graph per partner: nodes ``(kommune, partner_id)`` with name, type and legal domain;
+    edges with ``n`` (both directions added up), ``n_aus``, ``n_ein`` and the outcome counts of ``aus``."""
+    g = nx.DiGraph()
+    for p in partners.itertuples(index=False):
+        g.add_node((p.kommune, p.partner_id), name=p.name, typ=p.typ,
+                   rechtskreis="ohne" if pd.isna(p.rechtskreis) or not p.rechtskreis else p.rechtskreis,
+                   case_management=bool(p.case_management))
+    outcome = ["beantwortet", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen", "erstkontakt", "luecken"]
+    for e in edges.itertuples(index=False):
+        u, v = (e.kommune, e.quelle), (e.kommune, e.ziel)
+        data = g.get_edge_data(u, v) or {"n": 0, "n_aus": 0, "n_ein": 0, **{k: 0 for k in outcome}}
+        data["n"] += int(e.n)
+        data["n_" + e.richtung] += int(e.n)
+        if e.richtung == "aus":
+            for k in outcome:
+                data[k] += int(getattr(e, k))
+        g.add_edge(u, v, **data)
+    return g
+
+
+def partner_flows(g: nx.DiGraph) -> pd.DataFrame:
+    """Per partner: referrals received and sent, partners linked, and the share of all flow that passes
+    through it (weighted betweenness on the undirected network, distance = 1 / volume), largest first."""
+    und = nx.Graph()
+    for u, v, d in g.edges(data=True):
+        w = und.get_edge_data(u, v, {"n": 0})["n"] + d["n"]
+        und.add_edge(u, v, n=w, dist=1 / w)
+    between = nx.betweenness_centrality(und, weight="dist", normalized=True) if und.number_of_edges() else {}
+    rows = []
+    for node, attrs in g.nodes(data=True):
+        rows.append({"kommune": node[0], "partner_id": node[1], "name": attrs["name"], "typ": attrs["typ"],
+                     "rechtskreis": attrs["rechtskreis"], "case_management": attrs["case_management"],
+                     "eingang": sum(d["n"] for _, _, d in g.in_edges(node, data=True)),
+                     "ausgang": sum(d["n"] for _, _, d in g.out_edges(node, data=True)),
+                     "verbindungen": len(set(g.predecessors(node)) | set(g.successors(node))),
+                     "vermittlerrolle": between.get(node, 0.0)})
+    out = pd.DataFrame(rows, columns=["kommune", "partner_id", "name", "typ", "rechtskreis", "case_management",
+                                      "eingang", "ausgang", "verbindungen", "vermittlerrolle"])
+    out["volumen"] = out["eingang"] + out["ausgang"]
+    return out.sort_values(["volumen", "partner_id"], ascending=[False, True], ignore_index=True)
+
+
+def domain_bridges(g: nx.DiGraph) -> pd.DataFrame:
+    """Links without which the network falls apart (graph bridges) and partners that join legal domains.
+
+    Returns one row per bridge edge: ``kommune``, ``von``, ``nach`` (partner ids), their legal domains,
+    ``n``, and ``zwischen_rechtskreisen`` (the two ends belong to different legal domains).
+    """
+    und = nx.Graph()
+    und.add_nodes_from(g.nodes)
+    for u, v, d in g.edges(data=True):
+        und.add_edge(u, v, n=und.get_edge_data(u, v, {"n": 0})["n"] + d["n"])
+    rows = []
+    for u, v in nx.bridges(und):
+        u, v = sorted((u, v))
+        ru, rv = g.nodes[u]["rechtskreis"], g.nodes[v]["rechtskreis"]
+        rows.append({"kommune": u[0], "von": u[1], "nach": v[1], "rechtskreis_von": ru, "rechtskreis_nach": rv,
+                     "n": und[u][v]["n"], "zwischen_rechtskreisen": ru != rv})
+    cols = ["kommune", "von", "nach", "rechtskreis_von", "rechtskreis_nach", "n", "zwischen_rechtskreisen"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["kommune", "von", "nach"], ignore_index=True)
+
+
+def waiting_times(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
+                  filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per referral that got a first appointment or is still waiting: ``kommune, an_partner, partner_typ,
+    dauer`` (days; until the data end if still waiting) and ``beendet`` (has its appointment).
+    Case-level input for curves and intervals, never to be shown as it is."""
+    where, params = _scope(kommune, von, bis, filters, "v.datum")
+    sql = f"""
+    WITH ende AS (SELECT kommune, max(d) AS d1 FROM (SELECT kommune, beginn AS d FROM faelle UNION ALL
+                  SELECT kommune, ende FROM faelle UNION ALL SELECT kommune, datum FROM beratungen UNION ALL
+                  SELECT kommune, datum FROM vermittlungen) GROUP BY kommune)
+    SELECT f.kommune, v.an_partner, p.typ AS partner_typ,
+           date_diff('day', v.datum, coalesce(v.erstkontakt, greatest(e.d1, v.datum))) AS dauer,
+           v.erstkontakt IS NOT NULL AS beendet
+    FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) JOIN ende e ON e.kommune = f.kommune
+    LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
+    {where} {"AND" if where else "WHERE"} (v.erstkontakt IS NOT NULL OR v.status IN ('vermittelt', 'warteliste', 'angenommen'))"""
+    return _run(source, sql, params)
+
+
+def _median_ci(frame: pd.DataFrame) -> tuple[float, float, float]:
+    """Kaplan–Meier median wait (as in the indicator table) with a 95 % interval (Brookmeyer–Crowley, statsmodels)."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    if frame["beendet"].sum() == 0:
+        return np.nan, np.nan, np.nan
+    median = km_median(frame.assign(_g=0), ["_g"])["median"].iloc[0]
+    sf = SurvfuncRight(frame["dauer"].to_numpy(float), frame["beendet"].to_numpy(int))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # all waits equal: no interval (NaN), not a warning for the user
+        lo, hi = sf.quantile_ci(0.5)
+    return float(median), float(lo), float(hi)
+
+
+def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.DataFrame, minimum: int = 10) -> pd.DataFrame:
+    """Receiving partners whose acceptance or waiting time stands out from all others of the kommune.
+
+    Acceptance: the partner's Wilson 95 % interval against the rate of all *other*
+    partners (outside it: ``hoeher``/``niedriger``). Waiting time: the partner's
+    median with its 95 % interval (Brookmeyer–Crowley) against the median of all
+    other referrals. Partners with fewer than ``minimum`` answered referrals or
+    waits get no verdict (``zu_wenige``), not a ranking.
+    """
+    out = edges.loc[edges["richtung"] == "aus"].groupby(["kommune", "ziel"], as_index=False)[
+        ["n", "beantwortet", "angenommen"]].sum().rename(columns={"ziel": "partner_id"})
+    totals = out.groupby("kommune")[["beantwortet", "angenommen"]].transform("sum")
+    others = (totals["angenommen"] - out["angenommen"]) / (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)
+    lo, hi = wilson_interval(out["angenommen"], out["beantwortet"])
+    out["annahmequote"] = out["angenommen"] / out["beantwortet"].replace(0, np.nan)
+    out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others
+    out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
+                                      ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")
+    rows = []
+    for (k, pid), part in waits.groupby(["kommune", "an_partner"]):
+        rest = waits.loc[(waits["kommune"] == k) & (waits["an_partner"] != pid)]
+        med, lo_w, hi_w = _median_ci(part) if len(part) >= minimum else (np.nan, np.nan, np.nan)
+        rest_med = _median_ci(rest)[0] if len(rest) else np.nan
+        verdict = ("zu_wenige" if len(part) < minimum or np.isnan(med) else
+                   "laenger" if lo_w > rest_med else "kuerzer" if hi_w < rest_med else
+                   "unauffaellig" if not (np.isnan(lo_w) or np.isnan(hi_w)) else "zu_wenige")
+        rows.append({"kommune": k, "partner_id": pid, "wartende": len(part), "wartezeit_median": med,
+                     "wartezeit_ki_unten": lo_w, "wartezeit_ki_oben": hi_w, "wartezeit_uebrige": rest_med,
+                     "wartezeit_befund": verdict})
+    w = pd.DataFrame(rows, columns=["kommune", "partner_id", "wartende", "wartezeit_median", "wartezeit_ki_unten",
+                                    "wartezeit_ki_oben", "wartezeit_uebrige", "wartezeit_befund"])
+    out = out.merge(w, on=["kommune", "partner_id"], how="outer")
+    out["wartezeit_befund"] = out["wartezeit_befund"].fillna("zu_wenige")
+    out["annahme_befund"] = out["annahme_befund"].fillna("zu_wenige")
+    names = partners[["kommune", "partner_id", "name", "typ"]]
+    return names.merge(out, on=["kommune", "partner_id"], how="inner").sort_values(["kommune", "name"], ignore_index=True)
+
+
+def network_change(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """How each edge changed between two periods: ``n_vorher``, ``n_nachher``, ``differenz`` and
+    ``veraenderung`` (``neu``, ``weggefallen``, ``mehr``, ``weniger``, ``gleich``), largest changes first."""
+    keys = ["kommune", "quelle", "ziel", "richtung"]
+    m = before[keys + ["n"]].merge(after[keys + ["n"]], on=keys, how="outer", suffixes=("_vorher", "_nachher"))
+    m[["n_vorher", "n_nachher"]] = m[["n_vorher", "n_nachher"]].fillna(0).astype(int)
+    m["differenz"] = m["n_nachher"] - m["n_vorher"]
+    m["veraenderung"] = np.select([m["n_vorher"] == 0, m["n_nachher"] == 0, m["differenz"] > 0, m["differenz"] < 0],
+                                  ["neu", "weggefallen", "mehr", "weniger"], "gleich")
+    return m.assign(_a=m["differenz"].abs()).sort_values(["_a", *keys], ascending=[False, True, True, True, True]) \
+        .drop(columns="_a").reset_index(drop=True)
+
+
+def funnel(edges: pd.DataFrame) -> pd.DataFrame:
+    """The referral funnel of the ``aus`` edges: sent → answered → accepted → first appointment → completed."""
+    a = edges.loc[edges["richtung"] == "aus"]
+    steps = [("vermittelt", a["n"].sum()), ("beantwortet", a["beantwortet"].sum()), ("angenommen", a["angenommen"].sum()),
+             ("erstkontakt", a["erstkontakt"].sum()), ("abgeschlossen", a["abgeschlossen"].sum())]
+    return pd.DataFrame(steps, columns=["stufe", "n"]).astype({"n": int})
+
+
+def sankey_flows(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
+                 filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Referral counts by provider, needs area, receiving partner type and outcome (status)."""
+    where, params = _scope(kommune, von, bis, filters, "v.datum")
+    sql = f"""SELECT f.kommune, f.traeger, v.handlungsfeld, p.typ AS partner_typ, v.status, count(*) AS n
+              FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
+              LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
+              {where} GROUP BY ALL ORDER BY ALL"""
+    return _run(source, sql, params)
+
+
+def domain_matrix(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
+                  filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Referrals by legal domain of the receiving partner × needs area of the referral (long, with zeros)."""
+    where, params = _scope(kommune, von, bis, filters, "v.datum")
+    sql = f"""SELECT coalesce(p.rechtskreis, 'ohne') AS rechtskreis, v.handlungsfeld, count(*) AS n
+              FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
+              LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
+              {where} GROUP BY ALL"""
+    long = _run(source, sql, params)
+    full = pd.MultiIndex.from_product([sorted(long["rechtskreis"].unique()), sorted(long["handlungsfeld"].unique())],
+                                      names=["rechtskreis", "handlungsfeld"])
+    return long.set_index(["rechtskreis", "handlungsfeld"]).reindex(full, fill_value=0).reset_index()

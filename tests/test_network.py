@@ -1,0 +1,118 @@
+"""The referral network on the hand-made export of test_referrals, worked out by hand.
+
+Out of case management (all dates): CM1→JC 3 (V1, V6, V8), CM1→VHS 2 (V2, V5), CM1→ABH 1 (V7),
+CM2→ABH 1 (V3), CM2→JC 1 (V4). Into it (zugang_ueber): JC→CM1 1 (F1), ABH→CM2 1 (F2).
+Undirected: CM1–JC 4, CM1–VHS 2, CM1–ABH 1, CM2–ABH 2, CM2–JC 1; GA has no link.
+Neighbours: CM1 3, CM2 2, JC 2, ABH 2, VHS 1, GA 0. The cycle CM1–JC–CM2–ABH–CM1 holds all links
+but CM1–VHS, which is therefore the only bridge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from conftest import write_export
+from kimtools import read_export
+from kimtools import network as N
+from test_referrals import REF
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    return read_export(write_export(tmp_path_factory.mktemp("net"), REF), show_progress=False).tables
+
+
+@pytest.fixture(scope="module")
+def graph(tables):
+    return N.referral_graph(N.referral_edges(tables), tables["partner"])
+
+
+def test_edges_and_degrees(graph):
+    n = lambda u, v: graph[("Herne", u)][("Herne", v)]["n"]  # noqa: E731
+    assert (n("CM1", "JC"), n("CM1", "VHS"), n("CM1", "ABH"), n("CM2", "ABH"), n("CM2", "JC")) == (3, 2, 1, 1, 1)
+    assert (n("JC", "CM1"), n("ABH", "CM2")) == (1, 1)
+    assert graph[("Herne", "CM1")][("Herne", "JC")]["angenommen"] == 2   # V1 and V8; V6 not taken up
+    und = graph.to_undirected()
+    assert {p: und.degree(("Herne", p)) for p in ("CM1", "CM2", "JC", "ABH", "VHS", "GA")} == {
+        "CM1": 3, "CM2": 2, "JC": 2, "ABH": 2, "VHS": 1, "GA": 0}
+
+
+def test_the_one_bridge(graph):
+    b = N.domain_bridges(graph)
+    assert b[["von", "nach", "n"]].values.tolist() == [["CM1", "VHS", 2]]
+    assert not b["zwischen_rechtskreisen"].iloc[0]   # neither has a legal domain
+
+
+def test_flows(graph):
+    f = N.partner_flows(graph).set_index("partner_id")
+    assert (f.loc["CM1", "eingang"], f.loc["CM1", "ausgang"]) == (1, 6)
+    assert (f.loc["JC", "eingang"], f.loc["JC", "ausgang"]) == (4, 1)
+    assert f.index[0] == "CM1" and f.loc["GA", "volumen"] == 0
+    # VHS hangs on CM1 alone: every shortest path from VHS runs through CM1, none through VHS
+    assert f.loc["VHS", "vermittlerrolle"] == 0 and f.loc["CM1", "vermittlerrolle"] > f.loc["CM2", "vermittlerrolle"]
+
+
+def test_funnel(tables):
+    assert N.funnel(N.referral_edges(tables)).values.tolist() == [
+        ["vermittelt", 8], ["beantwortet", 6], ["angenommen", 3], ["erstkontakt", 2], ["abgeschlossen", 1]]
+
+
+def test_change_between_two_quarters(tables):
+    q1 = N.referral_edges(tables, von=dt.date(2024, 1, 1), bis=dt.date(2024, 3, 31))
+    q2 = N.referral_edges(tables, von=dt.date(2024, 4, 1), bis=dt.date(2024, 6, 30))
+    c = N.network_change(q1, q2).set_index(["quelle", "ziel", "richtung"])
+    assert c.loc[("CM1", "JC", "aus"), ["n_vorher", "n_nachher", "veraenderung"]].tolist() == [1, 2, "mehr"]
+    assert c.loc[("CM1", "VHS", "aus"), "veraenderung"] == "gleich"
+    assert c.loc[("CM1", "ABH", "aus"), "veraenderung"] == "neu"
+    assert c.loc[("CM2", "ABH", "aus"), "veraenderung"] == "weggefallen"
+    assert c.loc[("JC", "CM1", "ein"), "veraenderung"] == "weggefallen"
+    assert len(c) == 7
+
+
+def test_period_bounds():
+    assert N.period_bounds("2024") == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    assert N.period_bounds("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+
+
+def test_outliers_need_enough_referrals_and_use_intervals():
+    """20 partners alike (accept 10 of 20) and one that accepts 1 of 20: only that one is 'niedriger';
+    a partner with 3 answered referrals gets no verdict."""
+    rows = [{"kommune": "K", "quelle": "CM", "ziel": f"P{i}", "richtung": "aus", "n": 20, "beantwortet": 20,
+             "angenommen": 10} for i in range(20)]
+    rows += [{"kommune": "K", "quelle": "CM", "ziel": "LOW", "richtung": "aus", "n": 20, "beantwortet": 20, "angenommen": 1},
+             {"kommune": "K", "quelle": "CM", "ziel": "FEW", "richtung": "aus", "n": 3, "beantwortet": 3, "angenommen": 0}]
+    edges = pd.DataFrame(rows)
+    partners = pd.DataFrame({"kommune": "K", "partner_id": edges["ziel"], "name": edges["ziel"], "typ": "sonstige"})
+    waits = pd.DataFrame(columns=["kommune", "an_partner", "partner_typ", "dauer", "beendet"])
+    o = N.partner_outliers(edges, waits, partners).set_index("partner_id")
+    assert o.loc["LOW", "annahme_befund"] == "niedriger"
+    assert o.loc["FEW", "annahme_befund"] == "zu_wenige"
+    assert (o.drop(index=["LOW", "FEW"])["annahme_befund"] == "unauffaellig").all()
+    # LOW: Wilson 95 % for 1 of 20 is (0.0089, 0.2361), below all others' 200 of 403 (FEW included) = 0.496
+    assert o.loc["LOW", "annahme_ki_oben"] == pytest.approx(0.2361, abs=1e-4)
+    assert o.loc["LOW", "annahme_uebrige"] == pytest.approx(200 / 403)
+
+
+def test_waiting_time_outlier_by_interval():
+    """SLOW: 15 first appointments after 50, 51, …, 64 days; five partners with 20 each after 5, 6, …, 24 days.
+    Median = first time with S ≤ 0.5. SLOW: S(56) = 8/15, S(57) = 7/15 → 57. All others: S(14) = 1 − 50/100
+    = 0.5 → 14. SLOW's interval lies wholly above 14 → 'laenger'. Each of the five has median 14, and the
+    rest (four alike, 4 waits per day, plus SLOW): S(15) = 1 − 44/95 = 0.537, S(16) = 1 − 48/95 = 0.495 → 16,
+    inside their interval → 'unauffaellig'."""
+    waits = pd.DataFrame([{"kommune": "K", "an_partner": "SLOW", "partner_typ": "x", "dauer": d, "beendet": True}
+                          for d in range(50, 65)] +
+                         [{"kommune": "K", "an_partner": f"P{i}", "partner_typ": "x", "dauer": d, "beendet": True}
+                          for i in range(5) for d in range(5, 25)])
+    ids = ["SLOW"] + [f"P{i}" for i in range(5)]
+    edges = pd.DataFrame({"kommune": "K", "quelle": "CM", "ziel": ids, "richtung": "aus", "n": 20, "beantwortet": 20,
+                          "angenommen": 10})
+    partners = pd.DataFrame({"kommune": "K", "partner_id": ids, "name": ids, "typ": "x"})
+    o = N.partner_outliers(edges, waits, partners).set_index("partner_id")
+    assert o.loc["SLOW", "wartezeit_median"] == 57 and o.loc["SLOW", "wartezeit_uebrige"] == 14
+    assert o.loc["SLOW", "wartezeit_ki_unten"] > 14
+    assert (o.drop(index="SLOW")[["wartezeit_median", "wartezeit_uebrige"]].values.tolist() == [[14, 16]] * 5)
+    assert o.loc["SLOW", "wartezeit_befund"] == "laenger"
+    assert (o.drop(index="SLOW")["wartezeit_befund"] == "unauffaellig").all()
