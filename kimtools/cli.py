@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import ImportValidationError, KimtoolsError
+from .errors import ImportValidationError, KimtoolsError, UsageError
 from .i18n import current_lang, fmt_date, fmt_number, set_lang
 from .indicators.table import MERKMALE
 
@@ -56,6 +56,13 @@ _T = {
                 "breakdown by a characteristic (adds the columns merkmal and auspraegung)"),
     "out_file": ("Ausgabedatei (Standard: Bildschirm)", "output file (default: screen)"),
     "serve": ("die Dashboards mit Voilà bereitstellen", "serve the dashboards with Voilà"),
+    "luecken": ("das Lückenregister (Angebotslücken) als XLSX für Planungskonferenz oder Lenkungskreis schreiben",
+                "write the gap register (service gaps) as XLSX for a planning conference or the steering committee"),
+    "luecken_out": ("Ziel-Datei (.xlsx)", "target file (.xlsx)"),
+    "luecken_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält)",
+                        "the kommune (needed when the store holds several)"),
+    "minimum": ("kleinste gezeigte Zahl (Standard 3): kleinere erscheinen als „< 3“",
+                "smallest count shown (default 3): smaller ones appear as '< 3'"),
     "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
     "port": ("Port (Standard 8866)", "port (default 8866)"),
     "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
@@ -126,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merkmal", choices=list(MERKMALE), help=_t("merkmal"))
     p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=_t("format"))
     p.add_argument("--out", help=_t("out_file"))
+
+    p = command("luecken")
+    p.add_argument("--out", required=True, help=_t("luecken_out"))
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--kommune", help=_t("luecken_kommune"))
+    p.add_argument("--minimum", type=int, default=3, help=_t("minimum"))
 
     p = command("serve")
     p.add_argument("--db", help=_t("db"))
@@ -240,6 +253,27 @@ def _cmd_indicators(args) -> int:
     return 0
 
 
+def _cmd_luecken(args) -> int:
+    from .gaps import write_gap_register
+    from .store import Store
+
+    store = Store(args.db)
+    kommunen = store.kommunen()
+    kommune = args.kommune
+    if kommune is None and len(kommunen) == 1:
+        kommune = kommunen[0]
+    if kommune not in kommunen:
+        raise UsageError(f"Bitte mit --kommune eine der Kommunen im Datenbestand wählen: {', '.join(kommunen)}.",
+                         f"Please choose one of the kommunen in the store with --kommune: {', '.join(kommunen)}.")
+    if args.minimum < 1:
+        raise UsageError("--minimum muss mindestens 1 sein.", "--minimum must be at least 1.")
+    if not str(args.out).lower().endswith(".xlsx"):
+        raise UsageError("--out muss auf .xlsx enden.", "--out must end in .xlsx.")
+    path = write_gap_register(args.out, store, kommune, minimum=args.minimum)
+    _say(f"Lückenregister {kommune} geschrieben: {path}", f"Gap register {kommune} written: {path}")
+    return 0
+
+
 def _cmd_serve(args) -> int:
     from .store import Store
 
@@ -285,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler = {"import": _cmd_import, "info": _cmd_info, "demo": _cmd_demo,
-                   "indicators": _cmd_indicators, "serve": _cmd_serve}[args.command]
+                   "indicators": _cmd_indicators, "luecken": _cmd_luecken, "serve": _cmd_serve}[args.command]
         return handler(args)
     except KimtoolsError as exc:
         print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)
