@@ -16,7 +16,8 @@ from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
-           "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND"]
+           "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
+           "referral_sankey", "domain_heatmap", "referral_funnel", "waiting_curves"]
 
 #: default target band of cases per full-time post
 DEFAULT_BAND = (30.0, 40.0)
@@ -191,3 +192,172 @@ def completeness_heatmap(frame: pd.DataFrame, title: str | None = None) -> go.Fi
     fig.update_layout(title=title or tr({"de": "Ausgefüllte Angaben in %", "en": "Filled values in %"}),
                       height=120 + 40 * len(grid), yaxis_autorange="reversed")
     return apply_style(fig)
+
+
+# ----------------------------------------------------------------------------- referrals
+def _rk_label(code: str) -> str:
+    from . import codes
+
+    return tr({"de": "ohne Rechtskreis", "en": "no legal domain"}) if code == "ohne" else codes.label("rechtskreis", code)
+
+
+#: node colours by legal domain, apart from the edge colours
+_RK_COLOURS = {"sgb2": "#F0E442", "sgb3": "#000000", "sgb8": "#56B4E9", "sgb12": "#CC79A7", "asylblg": "#8C564B",
+               "aufenthg": "#332288", "stag": "#882255", "ohne": "#BBBBBB"}
+
+#: acceptance classes of the network picture: upper bound (exclusive), colour, German and English label
+_ACCEPTANCE = [(0.5, "#D55E00", "unter 50 %", "below 50 %"), (0.7, "#E69F00", "50–70 %", "50–70 %"),
+               (1.01, "#009E73", "70 % und mehr", "70 % and more")]
+
+
+def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 720) -> go.Figure:
+    """The referral network, legible with 60 partners.
+
+    Case-management providers sit in the centre; the other partners on a ring,
+    grouped by legal domain (sectors labelled) and within it by type. Edge width
+    follows volume (four classes), colour the acceptance rate of the referrals
+    on the edge (three classes; grey for referrals into case management or
+    without answers). Edges with fewer than ``minimum`` referrals are not drawn.
+    """
+    from . import codes
+
+    nodes = list(g.nodes(data=True))
+    centre = [n for n, a in nodes if a["case_management"]]
+    ring = sorted((n for n, a in nodes if not a["case_management"]),
+                  key=lambda n: (g.nodes[n]["rechtskreis"] == "ohne", g.nodes[n]["rechtskreis"], g.nodes[n]["typ"],
+                                 g.nodes[n]["name"]))
+    pos = {}
+    for i, n in enumerate(centre):
+        angle = 2 * np.pi * i / max(len(centre), 1)
+        r = 0.0 if len(centre) == 1 else 0.28
+        pos[n] = (r * np.cos(angle), r * np.sin(angle))
+    for i, n in enumerate(ring):
+        angle = np.pi / 2 - 2 * np.pi * i / max(len(ring), 1)
+        pos[n] = (np.cos(angle), np.sin(angle))
+    edges = [(u, v, d) for u, v, d in g.edges(data=True) if d["n"] >= minimum]
+    fig = go.Figure()
+    if edges:
+        volumes = np.array([d["n"] for _, _, d in edges], dtype=float)
+        bounds = np.unique(np.quantile(volumes, [0.5, 0.8, 0.95]))
+        width_class = np.searchsorted(bounds, volumes, side="right")
+    for cls, (upper, colour, de, en) in enumerate(_ACCEPTANCE + [(None, "#999999", "in das Case-Management / offen",
+                                                                  "into case management / open")]):
+        for w in range(4):
+            xs, ys = [], []
+            for (u, v, d), wc in zip(edges, width_class if edges else []):
+                rate = d["angenommen"] / d["beantwortet"] if d.get("beantwortet") else None
+                k = len(_ACCEPTANCE) if rate is None else next(i for i, a in enumerate(_ACCEPTANCE) if rate < a[0])
+                if k != cls or wc != w:
+                    continue
+                xs += [pos[u][0], pos[v][0], None]
+                ys += [pos[u][1], pos[v][1], None]
+            fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1 + 2.5 * w), hoverinfo="skip",
+                            opacity=0.75, name=tr({"de": f"Annahme {de}", "en": f"acceptance {en}"}) if upper else
+                            tr({"de": de, "en": en}), legendgroup=str(cls), showlegend=w == 0)
+    # nodes: one trace per legal domain so that the legend explains the sectors
+    domains = sorted({a["rechtskreis"] for _, a in nodes}, key=lambda r: (r == "ohne", r))
+    for i, rk in enumerate(domains):
+        members = [n for n, a in nodes if a["rechtskreis"] == rk and not a["case_management"]]
+        fig.add_scatter(
+            x=[pos[n][0] for n in members], y=[pos[n][1] for n in members], mode="markers+text",
+            marker=dict(size=[10 + 3 * np.sqrt(g.degree(n, weight="n")) ** 0.5 for n in members],
+                        color=_RK_COLOURS.get(rk, "#777777"), line=dict(color="#555", width=1)),
+            text=[g.nodes[n]["name"] for n in members], textposition="middle right", textfont=dict(size=10),
+            customdata=[codes.label("partnertyp", g.nodes[n]["typ"]) for n in members],
+            hovertemplate="%{text}<br>%{customdata}<extra></extra>", name=_rk_label(rk))
+    fig.add_scatter(x=[pos[n][0] for n in centre], y=[pos[n][1] for n in centre], mode="markers+text",
+                    marker=dict(size=22, color="#0072B2", symbol="diamond", line=dict(color="white", width=1)),
+                    text=[g.nodes[n]["name"] for n in centre], textposition="bottom center", textfont=dict(size=11),
+                    hovertemplate="%{text}<extra></extra>",
+                    name=tr({"de": "Case-Management-Träger", "en": "case-management providers"}))
+    fig.update_layout(title=title or tr({"de": "Vermittlungsnetz", "en": "referral network"}), height=height,
+                      xaxis=dict(visible=False, range=[-1.25, 1.75]), yaxis=dict(visible=False, range=[-1.15, 1.15],
+                                                                                  scaleanchor="x"),
+                      legend=dict(orientation="v", x=1.0, y=1.0, xanchor="right", yanchor="top"),
+                      margin=dict(l=10, r=10, t=60, b=10))
+    return apply_style(fig)
+
+
+def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, title: str | None = None,
+                    minimum: int = 3) -> go.Figure:
+    """Provider → needs area → receiving partner type → outcome, from :func:`kimtools.network.sankey_flows`.
+    Links with fewer than ``minimum`` referrals are left out."""
+    from . import codes
+
+    names = names or {}
+    stages = [("traeger", lambda c: names.get(c, c)), ("handlungsfeld", lambda c: codes.label("handlungsfeld", c)),
+              ("partner_typ", lambda c: codes.label("partnertyp", c)),
+              ("status", lambda c: codes.label("vermittlungsstatus", c))]
+    labels, index, links = [], {}, []
+    for (a, fa), (b, fb) in zip(stages, stages[1:]):
+        pair = flows.groupby([a, b], as_index=False)["n"].sum()
+        pair = pair.loc[pair["n"] >= minimum]
+        for row in pair.itertuples(index=False):
+            for stage, code, fn in ((a, getattr(row, a), fa), (b, getattr(row, b), fb)):
+                if (stage, code) not in index:
+                    index[(stage, code)] = len(labels)
+                    labels.append(fn(code))
+            links.append((index[(a, getattr(row, a))], index[(b, getattr(row, b))], int(row.n)))
+    src, dst, val = (list(x) for x in zip(*links)) if links else ([], [], [])
+    fig = go.Figure(go.Sankey(node=dict(label=labels, pad=12, thickness=14, color="#56B4E9"),
+                              link=dict(source=src, target=dst, value=val, color="rgba(0,114,178,0.25)"),
+                              valueformat=",d"))
+    fig.update_layout(title=title or tr({"de": "Vom Träger über das Handlungsfeld zum Partner und zum Ergebnis",
+                                         "en": "from provider via needs area to partner and outcome"}), height=560)
+    return apply_style(fig)
+
+
+def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Legal domain × needs area of referrals (from :func:`kimtools.network.domain_matrix`)."""
+    from . import codes
+
+    grid = matrix.pivot_table(index="rechtskreis", columns="handlungsfeld", values="n", aggfunc="sum", fill_value=0)
+    grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
+    values = grid.apply(lambda col: mask_small(col.astype("Int64"), minimum)).astype("Float64")
+    text = [[f"< {minimum}" if pd.isna(v) else f"{int(v)}" for v in row] for row in values.to_numpy()]
+    fig = go.Figure(go.Heatmap(
+        z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
+        y=[_rk_label(r) for r in grid.index], colorscale="Cividis", text=text, texttemplate="%{text}",
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Vermittl.", "en": "referrals"}))))
+    fig.update_layout(title=title or tr({"de": "Vermittlungen nach Rechtskreis und Handlungsfeld",
+                                         "en": "referrals by legal domain and needs area"}),
+                      height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
+    return apply_style(fig)
+
+
+_FUNNEL = {"vermittelt": ("vermittelt", "sent"), "beantwortet": ("beantwortet", "answered"),
+           "angenommen": ("angenommen", "accepted"), "erstkontakt": ("Ersttermin", "first appointment"),
+           "abgeschlossen": ("abgeschlossen", "completed")}
+
+
+def referral_funnel(steps: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """The referral funnel (from :func:`kimtools.network.funnel`); steps below ``minimum`` show as "< minimum"."""
+    n = mask_small(steps["n"], minimum)
+    fig = go.Figure(go.Funnel(
+        y=[tr({"de": _FUNNEL[s][0], "en": _FUNNEL[s][1]}) for s in steps["stufe"]],
+        x=n.astype("Float64").fillna(0).to_numpy(dtype=float),
+        text=[f"< {minimum}" if pd.isna(v) else f"{int(v):,}".replace(",", "." if current_lang() == "de" else ",")
+              for v in n], textinfo="text+percent initial", marker=dict(color=PALETTE[0])))
+    fig.update_layout(title=title or tr({"de": "Was aus Vermittlungen wird", "en": "what becomes of referrals"}),
+                      height=380)
+    return apply_style(fig)
+
+
+def waiting_curves(waits: pd.DataFrame, title: str | None = None, minimum_cases: int = 20) -> go.Figure:
+    """Share of referrals still waiting for a first appointment by days, one line per partner type (Kaplan–Meier);
+    the eight types with most referrals, each with at least ``minimum_cases``."""
+    from . import codes
+
+    counts = waits["partner_typ"].value_counts()
+    top = set(counts.index[:len(PALETTE)])   # the types with most referrals, one colour each
+    groups = [t for t in codes.PARTNERTYP if t in top]
+    fig = survival_curve(waits, group="partner_typ", groups=groups, minimum_cases=minimum_cases, max_days=180,
+                         title=title or tr({"de": "Wie lange Vermittelte auf den Ersttermin warten (Kaplan–Meier)",
+                                            "en": "how long referred persons wait for a first appointment (Kaplan–Meier)"}))
+    for trace, code in zip(fig.data, groups):
+        trace.name = codes.label("partnertyp", code)
+        trace.hovertemplate = trace.name + "<br>%{x} " + tr({"de": "Tage", "en": "days"}) + ": %{y:.0f} %<extra></extra>"
+    fig.update_layout(xaxis_title=tr({"de": "Tage seit der Vermittlung", "en": "days since referral"}),
+                      yaxis_title=tr({"de": "wartet noch, in %", "en": "still waiting, in %"}), height=520,
+                      legend=dict(y=-0.3), margin_b=170)
+    return fig

@@ -45,6 +45,19 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "n_faelle": ("Fälle", "cases"),
     "n_beratungen": ("Beratungen", "consultations"),
     "n_vermittlungen": ("Vermittlungen", "referrals"),
+    "handlungsfeld": ("Handlungsfeld", "needs area"),
+    "luecke": ("Lücke", "gap"),
+    "bezirke": ("Bezirke (am stärksten betroffen zuerst)", "districts (most affected first)"),
+    "seit": ("seit", "since"),
+    "trend": ("Trend (letzte 4 Quartale zu den 4 davor)", "trend (last 4 quarters against the 4 before)"),
+    "name": ("Partner", "partner"),
+    "typ": ("Art", "type"),
+    "annahme": ("Annahmequote (95-%-Intervall)", "acceptance (95 % interval)"),
+    "annahme_uebrige": ("übrige Partner", "other partners"),
+    "annahme_befund": ("Befund Annahme", "finding acceptance"),
+    "wartezeit": ("Wartezeit in Tagen, Median (95-%-Intervall)", "wait in days, median (95 % interval)"),
+    "wartezeit_uebrige": ("übrige Partner", "other partners"),
+    "wartezeit_befund": ("Befund Wartezeit", "finding wait"),
 }
 
 

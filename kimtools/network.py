@@ -235,17 +235,23 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     return names.merge(out, on=["kommune", "partner_id"], how="inner").sort_values(["kommune", "name"], ignore_index=True)
 
 
-def network_change(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+def network_change(before: pd.DataFrame, after: pd.DataFrame, partners: pd.DataFrame | None = None) -> pd.DataFrame:
     """How each edge changed between two periods: ``n_vorher``, ``n_nachher``, ``differenz`` and
-    ``veraenderung`` (``neu``, ``weggefallen``, ``mehr``, ``weniger``, ``gleich``), largest changes first."""
+    ``veraenderung`` (``neu``, ``weggefallen``, ``mehr``, ``weniger``, ``gleich``), largest changes first.
+    With ``partners``, also ``name_quelle`` and ``name_ziel``."""
     keys = ["kommune", "quelle", "ziel", "richtung"]
     m = before[keys + ["n"]].merge(after[keys + ["n"]], on=keys, how="outer", suffixes=("_vorher", "_nachher"))
     m[["n_vorher", "n_nachher"]] = m[["n_vorher", "n_nachher"]].fillna(0).astype(int)
     m["differenz"] = m["n_nachher"] - m["n_vorher"]
     m["veraenderung"] = np.select([m["n_vorher"] == 0, m["n_nachher"] == 0, m["differenz"] > 0, m["differenz"] < 0],
                                   ["neu", "weggefallen", "mehr", "weniger"], "gleich")
-    return m.assign(_a=m["differenz"].abs()).sort_values(["_a", *keys], ascending=[False, True, True, True, True]) \
+    m = m.assign(_a=m["differenz"].abs()).sort_values(["_a", *keys], ascending=[False, True, True, True, True]) \
         .drop(columns="_a").reset_index(drop=True)
+    if partners is not None:
+        names = partners.set_index(["kommune", "partner_id"])["name"]
+        m.insert(2, "name_quelle", [names.get(k) for k in zip(m["kommune"], m["quelle"])])
+        m.insert(4, "name_ziel", [names.get(k) for k in zip(m["kommune"], m["ziel"])])
+    return m
 
 
 def funnel(edges: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from .quality import quality_summary
 from .store import Store
 
 __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
-           "CaseloadPanel", "caseload_views"]
+           "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views"]
 
 _CSS = """<style>
 .kim-table {border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0}
@@ -525,3 +525,176 @@ class CaseloadPanel:
                            KENNZAHLEN["faelle_je_vzae"]["definition_" + lang],
                            over=shown and float(load["wert"]) > self.band[1]))
         self.tiles.value = _TILE_CSS + "<div class='kim-tiles'>" + "".join(tiles) + "</div>"
+
+
+# ----------------------------------------------------------------------------- referral network
+_BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
+           "niedriger": ("niedriger als bei den übrigen", "lower than the others"),
+           "laenger": ("länger als bei den übrigen", "longer than the others"),
+           "kuerzer": ("kürzer als bei den übrigen", "shorter than the others"),
+           "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}
+
+
+def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None, traeger: str | None = None,
+                  zielgruppe: str | None = None) -> dict[str, object]:
+    """What the network view needs for the twelve months up to the end of quarter ``zeitraum`` (aggregates,
+    and the waits only as input of curves and intervals)."""
+    from . import network as N
+    from .gaps import gap_table, top_gaps
+
+    end = N.period_bounds(zeitraum)[1]
+    start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
+    f = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
+    with store.snapshot():
+        edges = N.referral_edges(store, kommune, start, end, f)
+        partners = N._partners(store, kommune)
+        waits = N.waiting_times(store, kommune, start, end, f)
+        views = {
+            "start": start, "end": end, "edges": edges, "partners": partners, "waits": waits,
+            "graph": N.referral_graph(edges, partners),
+            "sankey": N.sankey_flows(store, kommune, start, end, f),
+            "domains": N.domain_matrix(store, kommune, start, end, f),
+            "loops": indicator_table(store, kommune, filters=f, kennzahlen=["offene_schleifen"]),
+            "gaps": top_gaps(gap_table(store, kommune, filters=f)),
+        }
+    views["outliers"] = N.partner_outliers(edges, waits, partners)
+    return views
+
+
+class NetworkPanel:
+    """Who refers to whom and what becomes of it: tiles, network, funnel, gaps, partners that stand out,
+    flows, legal domains and waiting times, for the twelve months up to the chosen quarter.
+
+    Counts from 1 to ``minimum - 1`` are not shown; links under ``minimum`` are not drawn.
+    """
+
+    def __init__(self, store: Store | None = None, minimum: int = 3):
+        self.store = store or Store()
+        self.minimum = minimum
+        self.message = widgets.HTML()
+        self.tiles = widgets.HTML()
+        self.gaps_html = widgets.HTML()
+        self.outliers_html = widgets.HTML()
+        try:
+            self.filters = FilterBar(self.store)
+            figures = self._figures(self.filters.value)
+        except KimtoolsError as exc:
+            self.message.value = error_html(exc)
+            self.widget = widgets.VBox([self.message])
+            return
+        self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
+        self.filters.observe(self.show)
+        heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
+        f = self.figures
+        self.widget = widgets.VBox([
+            self.filters.widget, self.message, self.tiles,
+            heading("Netz der Vermittlungen", "Referral network"), f["network"],
+            heading("Was aus Vermittlungen wird", "What becomes of referrals"), f["funnel"],
+            heading("Angebotslücken", "Service gaps"), self.gaps_html,
+            heading("Partner, die sich abheben", "Partners that stand out"), self.outliers_html,
+            heading("Wege der Vermittlungen", "Referral paths"), f["sankey"],
+            heading("Rechtskreise und Handlungsfelder", "Legal domains and needs areas"), f["domains"],
+            heading("Wartezeit bis zum Ersttermin", "Wait for a first appointment"), f["waits"],
+        ])
+        self._show_tables(self.filters.value)
+
+    def _views(self, v: dict) -> dict[str, object]:
+        key = tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
+        if getattr(self, "_key", None) != key:
+            self._data = network_views(self.store, v["kommune"], v["zeitraum"], v["stadtbezirk"], v["traeger"],
+                                       v["zielgruppe"])
+            self._key = key
+        return self._data
+
+    def _figures(self, v: dict) -> dict[str, go.Figure]:
+        from . import figures as F
+        from . import network as N
+
+        d = self._views(v)
+        window = tr({"de": f"{fmt_date(d['start'])} bis {fmt_date(d['end'])}", "en": f"{fmt_date(d['start'])} to {fmt_date(d['end'])}"})
+        scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
+        names = dict(zip(d["partners"]["partner_id"], d["partners"]["name"]))
+        return {
+            "network": F.network_figure(d["graph"], minimum=self.minimum,
+                                        title=tr({"de": f"{scope}: Vermittlungsnetz, {window}",
+                                                  "en": f"{scope}: referral network, {window}"})),
+            "funnel": F.referral_funnel(N.funnel(d["edges"]), minimum=self.minimum,
+                                        title=tr({"de": f"Was aus Vermittlungen wird, {window}",
+                                                  "en": f"what becomes of referrals, {window}"})),
+            "sankey": F.referral_sankey(d["sankey"], names, minimum=self.minimum),
+            "domains": F.domain_heatmap(d["domains"], minimum=self.minimum),
+            "waits": F.waiting_curves(d["waits"]),
+        }
+
+    def show(self, v: dict) -> None:
+        try:
+            self._show_tables(v)
+            for name, fig in self._figures(v).items():
+                self.figures[name].show(fig)
+            self.message.value = ""
+        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
+            self.message.value = error_html(exc)
+
+    def _count(self, n) -> str:
+        n = int(n)
+        return f"< {self.minimum}" if 0 < n < self.minimum else fmt_number(n)
+
+    def _show_tables(self, v: dict) -> None:
+        from . import codes
+        from .indicators import KENNZAHLEN
+        from .indicators.stats import wilson_interval
+        from .network import _median_ci
+
+        d, lang = self._views(v), current_lang()
+        out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
+        sent, answered, accepted = (int(out[c].sum()) for c in ("n", "beantwortet", "angenommen"))
+        tiles = [_tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
+                       tr({"de": "in 12 Monaten", "en": "in 12 months"}), KENNZAHLEN["vermittlungen"]["definition_" + lang])]
+        if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
+            lo, hi = wilson_interval(pd.Series([accepted]), pd.Series([answered]))
+            rate = fmt_number(100 * accepted / answered, 0) + " %"
+            note = tr({"de": f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_number(100 * hi[0], 0)} %",
+                       "en": f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_number(100 * hi[0], 0)} %"})
+        else:
+            rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
+        tiles.append(_tile(KENNZAHLEN["annahmequote"][lang], rate, note, KENNZAHLEN["annahmequote"]["definition_" + lang]))
+        loops = d["loops"].loc[d["loops"]["zeitraum"] == v["zeitraum"], "zaehler"]
+        tiles.append(_tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
+                           tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
+                           KENNZAHLEN["offene_schleifen"]["definition_" + lang]))
+        med = _median_ci(d["waits"])[0] if len(d["waits"]) >= 20 else float("nan")
+        tiles.append(_tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
+                           tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
+                           KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))
+        self.tiles.value = _TILE_CSS + "<div class='kim-tiles'>" + "".join(tiles) + "</div>"
+
+        gaps = d["gaps"].head(8).copy()
+        if gaps.empty:
+            self.gaps_html.value = f"<p class='kim-note'>{tr({'de': 'Keine Lücken dokumentiert.', 'en': 'No gaps documented.'})}</p>"
+        else:
+            gaps["handlungsfeld"] = gaps["handlungsfeld"].map(lambda c: codes.label("handlungsfeld", c))
+            gaps["luecke"] = gaps["luecke"].map(lambda c: codes.label("luecke", c))
+            gaps["bezirke"] = gaps["bezirke"].map(", ".join)
+            gaps["trend"] = [f"{self._count(a)} / {self._count(b)}" for a, b in zip(gaps["letzte"], gaps["davor"])]
+            self.gaps_html.value = html_table(gaps, ["handlungsfeld", "luecke", "vermittlungen", "faelle", "bezirke", "seit",
+                                                     "trend"],
+                                              {"vermittlungen": self._count, "faelle": self._count})
+        o = d["outliers"]
+        o = o.loc[~o["annahme_befund"].isin(["unauffaellig", "zu_wenige"]) | ~o["wartezeit_befund"].isin(["unauffaellig", "zu_wenige"])].copy()
+        if o.empty:
+            self.outliers_html.value = "<p class='kim-note'>" + tr({
+                "de": "Kein Partner weicht bei Annahme oder Wartezeit deutlich (95-%-Intervall) von den übrigen ab.",
+                "en": "No partner differs clearly (95 % interval) from the others in acceptance or waiting time."}) + "</p>"
+            return
+        pct = lambda x: "–" if pd.isna(x) else fmt_number(100 * x, 0) + " %"  # noqa: E731
+        days = lambda x: "–" if pd.isna(x) else fmt_number(x, 0)  # noqa: E731
+        o["typ"] = o["typ"].map(lambda c: codes.label("partnertyp", c))
+        o["annahme"] = [f"{pct(r)} ({pct(a)}–{pct(b)})" for r, a, b in zip(o["annahmequote"], o["annahme_ki_unten"], o["annahme_ki_oben"])]
+        o["annahme_uebrige"] = o["annahme_uebrige"].map(pct)
+        o["wartezeit"] = [f"{days(m)} ({days(a)}–{days(b)})" for m, a, b in
+                          zip(o["wartezeit_median"], o["wartezeit_ki_unten"], o["wartezeit_ki_oben"])]
+        o["wartezeit_uebrige"] = o["wartezeit_uebrige"].map(days)
+        for c in ("annahme_befund", "wartezeit_befund"):
+            o[c] = o[c].map(lambda b: _BEFUND[b][0 if lang == "de" else 1])
+        self.outliers_html.value = html_table(o, ["name", "typ", "annahme", "annahme_uebrige", "annahme_befund", "wartezeit",
+                                                  "wartezeit_uebrige", "wartezeit_befund"])

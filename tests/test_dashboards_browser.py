@@ -95,11 +95,20 @@ _SMALL_COUNTS_JS = """() => {
       if (t.type === 'heatmap') {
         (t.text || []).flat().forEach(v => { if (v === '1' || v === '2') found.push(['heatmap', v]); });
       }
+      if (t.type === 'sankey') {
+        Array.from((t.link && t.link.value) || []).forEach(v => { if (v === 1 || v === 2) found.push(['sankey', v]); });
+      }
+      if (t.type === 'funnel') {
+        Array.from(t.x || []).forEach(v => { if (v === 1 || v === 2) found.push(['funnel', v]); });
+      }
       if (t.type === 'scatter' && !t.error_x && t.mode && t.mode.includes('markers')) {
         Array.from(t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['line', t.name, v]); });
       }
     }
   }
+  document.querySelectorAll('.kim-table td.num').forEach(e => {
+    if (['1', '2'].includes(e.textContent.trim())) found.push(['table', e.textContent]);
+  });
   document.querySelectorAll('.kim-tile-value').forEach(e => {
     if (['1', '2'].includes(e.textContent.trim())) found.push(['tile', e.textContent]);
   });
@@ -130,4 +139,23 @@ def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
     page.locator("select").nth(4).select_option(label="Pflegesetting")
     page.wait_for_function(f"{drawn} === 1", timeout=60_000)
     assert page.evaluate(_SMALL_COUNTS_JS) == []
+    page.close()
+
+
+def test_netzwerk_filters_redraw_and_hide_small_counts(server, browser):
+    page, requests = _open(browser, f"{server}/voila/render/netzwerk.ipynb")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=120_000)
+    assert page.locator(".kim-tile").count() == 4
+    assert page.locator(".kim-table").count() >= 1          # the top gaps
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    funnel = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.data[0].type === 'funnel')"
+    page.evaluate(f"window.kimFunnelBefore = JSON.stringify(Array.from({funnel}._fullData[0].x))")
+    district = page.locator("select").nth(1)
+    options = district.locator("option").all_inner_texts()
+    district.select_option(label=options[1])
+    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
+    page.wait_for_function(f"JSON.stringify(Array.from({funnel}._fullData[0].x)) !== window.kimFunnelBefore", timeout=30_000)
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "netzwerk-bezirk.png"), full_page=True)
     page.close()
