@@ -123,13 +123,17 @@ def referral_graph(edges: pd.DataFrame, partners: pd.DataFrame) -> nx.DiGraph:
 
 
 def partner_flows(g: nx.DiGraph) -> pd.DataFrame:
-    """Per partner: referrals received and sent, partners linked, and the share of all flow that passes
-    through it (weighted betweenness on the undirected network, distance = 1 / volume), largest first."""
+    """Per partner: referrals received and sent, partners linked, and its broker role: the share of
+    shortest paths between other partners of its connected network that pass through it (weighted
+    betweenness on the undirected network, distance = 1 / volume), largest volume first."""
     und = nx.Graph()
     for u, v, d in g.edges(data=True):
         w = und.get_edge_data(u, v, {"n": 0})["n"] + d["n"]
         und.add_edge(u, v, n=w, dist=1 / w)
-    between = nx.betweenness_centrality(und, weight="dist", normalized=True) if und.number_of_edges() else {}
+    between = {}
+    for part in nx.connected_components(und):   # one kommune's network at a time: paths never cross kommunen
+        if len(part) > 2:
+            between.update(nx.betweenness_centrality(und.subgraph(part), weight="dist", normalized=True))
     rows = []
     for node, attrs in g.nodes(data=True):
         rows.append({"kommune": node[0], "partner_id": node[1], "name": attrs["name"], "typ": attrs["typ"],

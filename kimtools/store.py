@@ -139,6 +139,7 @@ class Store:
                     cached[1].close()
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
+                con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
                 if _file_id(self.path) == ident:
                     _READERS[key] = (ident, con)
                     return con

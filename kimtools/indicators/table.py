@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
-from .stats import km_median, poisson_interval, wilson_interval
+from .stats import poisson_interval, wilson_interval
 
 __all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
@@ -78,15 +78,20 @@ def _where(kommune_filter: bool, filters: dict[str, str], alias: str = "c") -> s
     return ("WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
-def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
+          readmissions: bool = True) -> str:
+    """Cases of the scope (``base``, with ``wieder`` only if ``readmissions``: it costs a self-join), their
+    group and characteristic (``f``), the data span per kommune and the period spine."""
     unit = period
     grp = "c.kommune" if by == "kommune" else f"c.{by}"
     join_h = "JOIN fall_handlungsfelder h USING (kommune, fall_id)" if merkmal == "handlungsfeld" else ""
     where = _where(kommune_filter, filters)
+    wieder = ("""EXISTS (SELECT 1 FROM faelle o WHERE o.kommune = c.kommune AND o.person_pseudonym = c.person_pseudonym
+                         AND o.fall_id <> c.fall_id AND o.ende IS NOT NULL AND o.ende <= c.beginn)"""
+              if readmissions else "false")
     return f"""
     WITH base AS (
-        SELECT c.*, EXISTS (SELECT 1 FROM faelle o WHERE o.kommune = c.kommune AND o.person_pseudonym = c.person_pseudonym
-                            AND o.fall_id <> c.fall_id AND o.ende IS NOT NULL AND o.ende <= c.beginn) AS wieder
+        SELECT c.*, {wieder} AS wieder
         FROM faelle c {where}),
     f AS (SELECT c.kommune, {grp} AS grp, {_AUSP[merkmal]} AS ausp, c.fall_id, c.person_pseudonym, c.beginn, c.ende,
                  c.abschlussgrund, c.wieder
@@ -138,13 +143,16 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
         SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
                sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber
         FROM ev GROUP BY ALL),
+    active AS (   -- each case once per period it is open in at some time: no range join over all periods
+        SELECT f.kommune, f.grp, f.ausp, f.person_pseudonym, f.ende,
+               CAST(unnest(generate_series(date_trunc('{unit}', f.beginn), date_trunc('{unit}', coalesce(f.ende, span.d1)),
+                                           INTERVAL 1 {unit})) AS DATE) AS ps
+        FROM f JOIN span USING (kommune)),
     stock AS (
-        SELECT s.kommune, s.grp, s.ausp, s.ps,
-               count(f.fall_id) FILTER (WHERE f.ende IS NULL OR f.ende > s.pe) AS offen,
-               count(f.fall_id) FILTER (WHERE f.ende IS NULL OR f.ende >= s.ps) AS aktiv,
-               count(DISTINCT f.person_pseudonym) FILTER (WHERE f.ende IS NULL OR f.ende >= s.ps) AS personen
-        FROM spine s LEFT JOIN f ON f.kommune = s.kommune AND f.grp IS NOT DISTINCT FROM s.grp
-                                 AND f.ausp IS NOT DISTINCT FROM s.ausp AND f.beginn <= s.pe
+        SELECT a.kommune, a.grp, a.ausp, a.ps,
+               count(*) FILTER (WHERE a.ende IS NULL OR a.ende > p.pe) AS offen, count(*) AS aktiv,
+               count(DISTINCT a.person_pseudonym) AS personen
+        FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
         GROUP BY ALL),
     act AS (
         SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
@@ -157,8 +165,9 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     SELECT s.kommune, s.grp, s.ausp, s.ps,
            coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
            coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen,
-           st.offen AS faelle_offen, st.aktiv AS aktiv, st.personen AS personen_erreicht,
-           st.offen - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
+           coalesce(st.offen, 0) AS faelle_offen, coalesce(st.aktiv, 0) AS aktiv,
+           coalesce(st.personen, 0) AS personen_erreicht,
+           coalesce(st.offen, 0) - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
     FROM spine s
     LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
     LEFT JOIN stock st ON {same.replace('x.', 'st.')}
@@ -170,7 +179,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
-    return _ctes(by, period, merkmal, kommune_filter, filters) + f"""
+    return _ctes(by, period, merkmal, kommune_filter, filters, readmissions=False) + f"""
     SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{period}', f.beginn) AS DATE) AS ps,
            date_diff('day', f.beginn, coalesce(f.ende, span.d1)) AS dauer, f.ende IS NOT NULL AS beendet
     FROM f JOIN span USING (kommune)"""
@@ -184,7 +193,7 @@ def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bo
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = f"""UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
-    return _ctes(by, period, None if own else merkmal, kommune_filter, filters) + f""",
+    return _ctes(by, period, None if own else merkmal, kommune_filter, filters, readmissions=False) + f""",
     r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
           FROM vermittlungen v JOIN f USING (kommune, fall_id)
           LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner),
@@ -225,6 +234,18 @@ def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool
     WHERE r.erstkontakt IS NOT NULL OR r.status IN ('vermittelt', 'warteliste', 'angenommen')"""
 
 
+def _km_median_sql(durations_sql: str) -> str:
+    """Kaplan–Meier median per group inside the database (as :func:`~kimtools.indicators.stats.km_median`):
+    ``kommune, grp, ausp, ps, median, n, events`` from rows ``dauer``/``beendet``, without moving them to Python."""
+    keys = "kommune, grp, ausp, ps"
+    return f"""
+    WITH d AS ({durations_sql}),
+    t AS (SELECT {keys}, dauer, sum(CAST(beendet AS INTEGER)) AS e, count(*) AS c FROM d GROUP BY ALL),
+    r AS (SELECT *, sum(c) OVER (PARTITION BY {keys} ORDER BY dauer DESC ROWS UNBOUNDED PRECEDING) AS at_risk FROM t),
+    s AS (SELECT *, product(1 - e / at_risk) OVER (PARTITION BY {keys} ORDER BY dauer ROWS UNBOUNDED PRECEDING) AS s FROM r)
+    SELECT {keys}, min(dauer) FILTER (WHERE s <= 0.5) AS median, sum(c) AS n, sum(e) AS events FROM s GROUP BY ALL"""
+
+
 _EMPTY = {"stellen", "bezirke", "fall_handlungsfelder"}
 
 
@@ -234,6 +255,7 @@ def _run(source, sql: str, params: dict) -> pd.DataFrame:
     from ..store import SCHEMA
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         for name in ("faelle", "beratungen", "vermittlungen", "partner", *_EMPTY):
             frame = source.get(name)
@@ -324,7 +346,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     args = (by, period, merkmal, kommune is not None, filters)
 
     def with_km(wide: pd.DataFrame, sql: str, prefix: str) -> pd.DataFrame:
-        km = km_median(_run(source, sql, params), keys)
+        km = _run(source, _km_median_sql(sql), params).astype({"median": float})
         return wide.merge(km.rename(columns={"median": f"{prefix}_median", "n": f"{prefix}_n", "events": f"{prefix}_events"}),
                           on=keys, how="left")
 
