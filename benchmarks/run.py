@@ -33,6 +33,24 @@ def _run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     return float(seconds), int(kb) / 1024
 
 
+_REFERRALS = (
+    "import time, statistics; from kimtools import Store, indicator_table; from kimtools import network as N\n"
+    "from kimtools.indicators.catalogue import REFERRAL_KENNZAHLEN\n"
+    "s = Store(%r); t = []\n"
+    "for _ in range(%d):\n"
+    " t0 = time.perf_counter(); indicator_table(s, by='stadtbezirk', kennzahlen=list(REFERRAL_KENNZAHLEN))\n"
+    " e = N.referral_edges(s); g = N.referral_graph(e, N._partners(s, None)); N.partner_flows(g); N.domain_bridges(g)\n"
+    " t.append(time.perf_counter() - t0)\n"
+    "print(statistics.median(t))")
+
+
+def _referral_timings(db: Path, env: dict[str, str], runs: int = 5) -> float:
+    """Referral indicators by district and quarter plus the network graph, its flows and bridges."""
+    out = subprocess.run([sys.executable, "-c", _REFERRALS % (str(db), runs)], check=True, env=env,
+                         capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
 def _indicator_timings(db: Path, env: dict[str, str], runs: int = 5) -> float:
     code = (
         "import time, statistics; from kimtools import Store, indicator_table; s = Store(%r); t = [];\n"
@@ -96,28 +114,29 @@ def _browser_timings(db: Path, env: dict[str, str], changes: int = 5) -> list[tu
         return out
 
 
+def _print(name: str, seconds: float, mem: float = float("nan"), target: str = "") -> None:
+    """One result line, printed as soon as it is measured."""
+    mem_text = "" if mem != mem else f"{mem:8.0f}"
+    print(f"{name.ljust(84)}  {seconds:8.2f}  {mem_text:>8}  {target}", flush=True)
+
+
 def main() -> None:
     env = dict(os.environ, KIMTOOLS_KEY=os.environ.get("KIMTOOLS_KEY", "benchmark-key-0123456789abcdef"))
-    rows = []
+    print(f"{'operation'.ljust(84)}  {'seconds':>8}  {'peak MB':>8}  target", flush=True)
     with tempfile.TemporaryDirectory(prefix="kim-bench-") as tmp:
         for scale in ("city", "state"):
             export, db = Path(tmp) / f"{scale}-export", Path(tmp) / f"{scale}.duckdb"
-            t, mem = _run([str(EXE), "demo", "--out", str(export), "--scale", scale], env)
-            rows.append((f"demo {scale}", t, mem, ""))
-            t, mem = _run([str(EXE), "import", str(export), "--db", str(db)], env)
-            target = "< 60 s, < 4096 MB" if scale == "state" else ""
-            rows.append((f"import {scale}", t, mem, target))
+            _print(f"demo {scale}", *_run([str(EXE), "demo", "--out", str(export), "--scale", scale], env))
+            _print(f"import {scale}", *_run([str(EXE), "import", str(export), "--db", str(db)], env),
+                   "< 60 s, < 4096 MB" if scale == "state" else "")
             target = "< 2 s" if scale == "state" else ""
-            rows.append((f"indicator table {scale} (all kennzahlen, stadtbezirk × quarter, median of 5)",
-                         _indicator_timings(db, env), float("nan"), target))
+            _print(f"indicator table {scale} (all kennzahlen, stadtbezirk × quarter, median of 5)",
+                   _indicator_timings(db, env), target=target)
+            _print(f"referral indicators + network graph {scale} (stadtbezirk × quarter, median of 5)",
+                   _referral_timings(db, env), target=target)
             if scale == "city":
                 for name, seconds in _browser_timings(db, env):
-                    rows.append((name, seconds, float("nan"), "< 0.3 s" if "change" in name else ""))
-    width = max(len(r[0]) for r in rows)
-    print(f"{'operation'.ljust(width)}  {'seconds':>8}  {'peak MB':>8}  target")
-    for name, t, mem, target in rows:
-        mem_text = "" if mem != mem else f"{mem:8.0f}"
-        print(f"{name.ljust(width)}  {t:8.2f}  {mem_text:>8}  {target}")
+                    _print(name, seconds, target="< 0.3 s" if "district change" in name else "")
 
 
 if __name__ == "__main__":
