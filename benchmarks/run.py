@@ -39,7 +39,7 @@ _REFERRALS = (
     "s = Store(%r); t = []\n"
     "for _ in range(%d):\n"
     " t0 = time.perf_counter(); indicator_table(s, by='stadtbezirk', kennzahlen=list(REFERRAL_KENNZAHLEN))\n"
-    " e = N.referral_edges(s); g = N.referral_graph(e, N._partners(s, None)); N.partner_flows(g); N.domain_bridges(g)\n"
+    " e = N.referral_edges(s); g = N.referral_graph(e, N.partner_table(s, None)); N.partner_flows(g); N.domain_bridges(g)\n"
     " t.append(time.perf_counter() - t0)\n"
     "print(statistics.median(t))")
 

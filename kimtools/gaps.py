@@ -17,7 +17,7 @@ from . import codes
 from .disclosure import DEFAULT_MINIMUM, suppress_table
 from .errors import UsageError
 from .i18n import current_lang, fmt_date, tr
-from .indicators.table import _run, period_label
+from .indicators.table import period_label, run_query
 
 __all__ = ["gap_table", "top_gaps", "write_gap_register"]
 
@@ -37,7 +37,7 @@ def gap_table(source, kommune: str | None = None, period: str = "quarter",
                      count(*) AS vermittlungen, count(DISTINCT v.fall_id) AS faelle
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
               WHERE {" AND ".join(clauses)} GROUP BY ALL ORDER BY ALL"""
-    out = _run(source, sql, params)
+    out = run_query(source, sql, params)
     out["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(out["ps"])]
     return out[["kommune", "stadtbezirk", "handlungsfeld", "luecke", "zeitraum", "ps", "erste", "vermittlungen", "faelle"]]
 

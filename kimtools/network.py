@@ -20,9 +20,9 @@ import pandas as pd
 
 from .errors import UsageError
 from .indicators.stats import km_median, wilson_interval
-from .indicators.table import _run
+from .indicators.table import run_query
 
-__all__ = ["period_bounds", "referral_edges", "referral_graph", "partner_flows", "domain_bridges", "partner_outliers",
+__all__ = ["period_bounds", "partner_table", "referral_edges", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
 
 
@@ -87,7 +87,7 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     FROM faelle f {where_f} {"AND" if where_f else "WHERE"} f.zugang_ueber IS NOT NULL
     GROUP BY ALL
     ORDER BY 1, 4, 2, 3"""
-    edges = _run(source, sql, params)
+    edges = run_query(source, sql, params)
     lo, hi = wilson_interval(edges["angenommen"].fillna(0), edges["beantwortet"].fillna(0))
     answered = edges["beantwortet"].astype(float)
     edges["annahmequote"] = edges["angenommen"] / answered.where(answered > 0)
@@ -95,9 +95,10 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     return edges
 
 
-def _partners(source, kommune: str | None) -> pd.DataFrame:
+def partner_table(source, kommune: str | None = None) -> pd.DataFrame:
+    """The partners (of one kommune or all) with type, legal domain and case-management flag."""
     where = "WHERE kommune = $kommune" if kommune is not None else ""
-    return _run(source, f"SELECT kommune, partner_id, name, typ, rechtskreis, case_management FROM partner {where}",
+    return run_query(source, f"SELECT kommune, partner_id, name, typ, rechtskreis, case_management FROM partner {where}",
                 {"kommune": kommune} if kommune is not None else {})
 
 
@@ -184,10 +185,10 @@ def waiting_times(source, kommune: str | None = None, von: dt.date | None = None
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) JOIN ende e ON e.kommune = f.kommune
     LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
     {where} {"AND" if where else "WHERE"} (v.erstkontakt IS NOT NULL OR v.status IN ('vermittelt', 'warteliste', 'angenommen'))"""
-    return _run(source, sql, params)
+    return run_query(source, sql, params)
 
 
-def _median_ci(frame: pd.DataFrame) -> tuple[float, float, float]:
+def km_median_ci(frame: pd.DataFrame) -> tuple[float, float, float]:
     """Kaplan–Meier median wait (as in the indicator table) with a 95 % interval (Brookmeyer–Crowley, statsmodels)."""
     from statsmodels.duration.survfunc import SurvfuncRight
 
@@ -222,8 +223,8 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     rows = []
     for (k, pid), part in waits.groupby(["kommune", "an_partner"]):
         rest = waits.loc[(waits["kommune"] == k) & (waits["an_partner"] != pid)]
-        med, lo_w, hi_w = _median_ci(part) if len(part) >= minimum else (np.nan, np.nan, np.nan)
-        rest_med = _median_ci(rest)[0] if len(rest) else np.nan
+        med, lo_w, hi_w = km_median_ci(part) if len(part) >= minimum else (np.nan, np.nan, np.nan)
+        rest_med = km_median_ci(rest)[0] if len(rest) else np.nan
         verdict = ("zu_wenige" if len(part) < minimum or np.isnan(med) else
                    "laenger" if lo_w > rest_med else "kuerzer" if hi_w < rest_med else
                    "unauffaellig" if not (np.isnan(lo_w) or np.isnan(hi_w)) else "zu_wenige")
@@ -274,7 +275,7 @@ def sankey_flows(source, kommune: str | None = None, von: dt.date | None = None,
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
               LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
               {where} GROUP BY ALL ORDER BY ALL"""
-    return _run(source, sql, params)
+    return run_query(source, sql, params)
 
 
 def domain_matrix(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
@@ -285,7 +286,7 @@ def domain_matrix(source, kommune: str | None = None, von: dt.date | None = None
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
               LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
               {where} GROUP BY ALL"""
-    long = _run(source, sql, params)
+    long = run_query(source, sql, params)
     full = pd.MultiIndex.from_product([sorted(long["rechtskreis"].unique()), sorted(long["handlungsfeld"].unique())],
                                       names=["rechtskreis", "handlungsfeld"])
     return long.set_index(["rechtskreis", "handlungsfeld"]).reindex(full, fill_value=0).reset_index()

@@ -547,7 +547,7 @@ def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | 
     f = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
     with store.snapshot():
         edges = N.referral_edges(store, kommune, start, end, f)
-        partners = N._partners(store, kommune)
+        partners = N.partner_table(store, kommune)
         waits = N.waiting_times(store, kommune, start, end, f)
         views = {
             "start": start, "end": end, "edges": edges, "partners": partners, "waits": waits,
@@ -643,7 +643,7 @@ class NetworkPanel:
         from . import codes
         from .indicators import KENNZAHLEN
         from .indicators.stats import wilson_interval
-        from .network import _median_ci
+        from .network import km_median_ci
 
         d, lang = self._views(v), current_lang()
         out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
@@ -662,7 +662,7 @@ class NetworkPanel:
         tiles.append(_tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
                            tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
                            KENNZAHLEN["offene_schleifen"]["definition_" + lang]))
-        med = _median_ci(d["waits"])[0] if len(d["waits"]) >= 20 else float("nan")
+        med = km_median_ci(d["waits"])[0] if len(d["waits"]) >= 20 else float("nan")
         tiles.append(_tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
                            tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
                            KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))

@@ -116,3 +116,47 @@ def test_waiting_time_outlier_by_interval():
     assert (o.drop(index="SLOW")[["wartezeit_median", "wartezeit_uebrige"]].values.tolist() == [[14, 16]] * 5)
     assert o.loc["SLOW", "wartezeit_befund"] == "laenger"
     assert (o.drop(index="SLOW")["wartezeit_befund"] == "unauffaellig").all()
+
+
+def _drawn_edges(fig):
+    """Number of line segments drawn (each edge is x0, x1, None)."""
+    return sum(len(t.x) // 3 for t in fig.data if t.mode == "lines")
+
+
+def test_network_figure_hides_small_links_and_labels_partners(graph):
+    from kimtools import figures as F
+
+    assert _drawn_edges(F.network_figure(graph, minimum=1)) == 7      # 5 out + 2 in
+    assert _drawn_edges(F.network_figure(graph, minimum=3)) == 1      # only CM1→JC (3)
+    fig = F.network_figure(graph, minimum=1)
+    names = [n for t in fig.data if t.mode and "markers" in t.mode for n in t.text]
+    assert sorted(names) == sorted(["Caritas Herne", "Diakonie Herne", "Jobcenter Herne", "Ausländerbehörde Herne",
+                                    "VHS Herne", "Gesundheitsamt Herne"])
+    legend = {t.name for t in fig.data if t.showlegend is not False}
+    assert {"SGB II", "AufenthG", "ohne Rechtskreis", "Case-Management-Träger"} <= legend
+
+
+def test_referral_figures_mask_small_counts(tables):
+    from kimtools import figures as F
+
+    edges = N.referral_edges(tables)
+    funnel = F.referral_funnel(N.funnel(edges))             # 8, 6, 3, 2, 1
+    assert list(funnel.data[0].text[:3]) == ["8", "6", "3"] and list(funnel.data[0].text[3:]) == ["< 3", "< 3"]
+    assert list(funnel.data[0].x[3:]) == [0, 0]
+    sankey = F.referral_sankey(N.sankey_flows(tables), {"CM1": "Caritas Herne"}, minimum=3)
+    # CM1→arbeit 3 (V1, V6, V8); arbeit→jobcenter 4 (V1, V4, V6, V8); every other link has 1 or 2
+    assert list(sankey.data[0].link.value) == [3, 4]
+    assert "Caritas Herne" in sankey.data[0].node.label and "Jobcenter" in sankey.data[0].node.label
+    heat = F.domain_heatmap(N.domain_matrix(tables))
+    assert "1" not in {v for row in heat.data[0].text for v in row} and "< 3" in {v for row in heat.data[0].text for v in row}
+
+
+def test_waiting_curves_per_partner_type():
+    from kimtools import figures as F
+
+    waits = pd.DataFrame({"kommune": "K", "an_partner": "X", "partner_typ": ["jobcenter"] * 30 + ["vhs"] * 5,
+                          "dauer": list(range(30)) + list(range(5)), "beendet": True})
+    fig = F.waiting_curves(waits)
+    shown = [t.name for t in fig.data if t.visible]
+    assert shown == ["Jobcenter"]                           # VHS has fewer than 20 waits: hidden
+    assert fig.layout.xaxis.title.text == "Tage seit der Vermittlung"

@@ -23,7 +23,7 @@ from ..errors import UsageError
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import poisson_interval, wilson_interval
 
-__all__ = ["indicator_table", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
+__all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
@@ -249,7 +249,9 @@ def _km_median_sql(durations_sql: str) -> str:
 _EMPTY = {"stellen", "bezirke", "fall_handlungsfelder"}
 
 
-def _run(source, sql: str, params: dict) -> pd.DataFrame:
+def run_query(source, sql: str, params: dict) -> pd.DataFrame:
+    """Run ``sql`` on a :class:`~kimtools.Store`, or on a mapping of frames loaded into an in-memory
+    database with the store's column types (missing optional tables are empty)."""
     if not isinstance(source, Mapping):
         return source.connect().execute(sql, params).df()
     from ..store import SCHEMA
@@ -282,7 +284,7 @@ def case_durations(source, kommune: str | None = None, merkmal: str | None = Non
     """
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
     params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
-    out = _run(source, _duration_sql("stadtbezirk", "quarter", merkmal, kommune is not None, filters), params)
+    out = run_query(source, _duration_sql("stadtbezirk", "quarter", merkmal, kommune is not None, filters), params)
     out = out.rename(columns={"ausp": "auspraegung", "grp": "stadtbezirk"})
     return out[["kommune", "stadtbezirk", "auspraegung", "ps", "dauer", "beendet"]]
 
@@ -346,18 +348,18 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     args = (by, period, merkmal, kommune is not None, filters)
 
     def with_km(wide: pd.DataFrame, sql: str, prefix: str) -> pd.DataFrame:
-        km = _run(source, _km_median_sql(sql), params).astype({"median": float})
+        km = run_query(source, _km_median_sql(sql), params).astype({"median": float})
         return wide.merge(km.rename(columns={"median": f"{prefix}_median", "n": f"{prefix}_n", "events": f"{prefix}_events"}),
                           on=keys, how="left")
 
     wides = []
     if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = _run(source, _wide_sql(*args), params)
+        wide = run_query(source, _wide_sql(*args), params)
         if "verweildauer_median_tage" in wanted:
             wide = with_km(wide, _duration_sql(*args), "dauer")
         wides.append(wide)
     if any(k in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = _run(source, _referral_sql(*args), params)
+        wide = run_query(source, _referral_sql(*args), params)
         if "wartezeit_median_tage" in wanted:
             wide = with_km(wide, _waiting_sql(*args), "warte")
         wides.append(wide)
