@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .disclosure import mask_small
+from .disclosure import mask_small, suppress_table
 from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
@@ -308,13 +308,18 @@ def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, ti
 
 
 def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
-    """Legal domain × needs area of referrals (from :func:`kimtools.network.domain_matrix`)."""
+    """Legal domain × needs area of referrals (from :func:`kimtools.network.domain_matrix`).
+
+    Small cells show as "< minimum"; cells hidden so that a small one cannot be recomputed from the
+    total show as "x"."""
     from . import codes
 
     grid = matrix.pivot_table(index="rechtskreis", columns="handlungsfeld", values="n", aggfunc="sum", fill_value=0)
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
-    values = grid.apply(lambda col: mask_small(col.astype("Int64"), minimum)).astype("Float64")
-    text = [[f"< {minimum}" if pd.isna(v) else f"{int(v)}" for v in row] for row in values.to_numpy()]
+    # the total is on the same page (tiles, funnel): hide complements too, so no small cell follows from it
+    values = suppress_table(grid, minimum).astype("Float64")
+    text = [["x" if pd.isna(v) and not 0 < o < minimum else f"< {minimum}" if pd.isna(v) else f"{int(v)}"
+             for v, o in zip(row, orig)] for row, orig in zip(values.to_numpy(), grid.to_numpy())]
     fig = go.Figure(go.Heatmap(
         z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
         y=[_rk_label(r) for r in grid.index], colorscale="Cividis", text=text, texttemplate="%{text}",

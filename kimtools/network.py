@@ -22,7 +22,7 @@ from .errors import UsageError
 from .indicators.stats import km_median, wilson_interval
 from .indicators.table import run_query
 
-__all__ = ["period_bounds", "partner_table", "referral_edges", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "partner_outliers",
+__all__ = ["period_bounds", "partner_table", "referral_edges", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
 
 
@@ -167,6 +167,27 @@ def domain_bridges(g: nx.DiGraph) -> pd.DataFrame:
                      "n": und[u][v]["n"], "zwischen_rechtskreisen": ru != rv})
     cols = ["kommune", "von", "nach", "rechtskreis_von", "rechtskreis_nach", "n", "zwischen_rechtskreisen"]
     return pd.DataFrame(rows, columns=cols).sort_values(["kommune", "von", "nach"], ignore_index=True)
+
+
+def domain_brokers(g: nx.DiGraph) -> pd.DataFrame:
+    """Partners that join legal domains: per partner the distinct legal domains of the partners it
+    exchanges referrals with (``rechtskreise``, ``anzahl_rechtskreise``) and the volume of that exchange
+    (``volumen_rechtskreise``); partners linking two or more domains first, by volume."""
+    rows = []
+    for node, attrs in g.nodes(data=True):
+        volume: dict[str, int] = {}
+        for other in set(g.predecessors(node)) | set(g.successors(node)):
+            rk = g.nodes[other]["rechtskreis"]
+            if rk == "ohne":
+                continue
+            n = sum(g[a][b]["n"] for a, b in ((node, other), (other, node)) if g.has_edge(a, b))
+            volume[rk] = volume.get(rk, 0) + n
+        rows.append({"kommune": node[0], "partner_id": node[1], "name": attrs["name"], "typ": attrs["typ"],
+                     "rechtskreise": sorted(volume), "anzahl_rechtskreise": len(volume),
+                     "volumen_rechtskreise": sum(volume.values())})
+    cols = ["kommune", "partner_id", "name", "typ", "rechtskreise", "anzahl_rechtskreise", "volumen_rechtskreise"]
+    return pd.DataFrame(rows, columns=cols).sort_values(
+        ["anzahl_rechtskreise", "volumen_rechtskreise", "partner_id"], ascending=[False, False, True], ignore_index=True)
 
 
 def waiting_times(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,

@@ -46,6 +46,15 @@ def test_the_one_bridge(graph):
     assert not b["zwischen_rechtskreisen"].iloc[0]   # neither has a legal domain
 
 
+def test_partners_that_join_legal_domains(graph):
+    # CM1 exchanges with JC (SGB II, 3 + 1), ABH (AufenthG, 1) and VHS (none): two domains, volume 5;
+    # CM2 with ABH (1 + 1) and JC (1): two domains, volume 3; JC and ABH only with providers (none)
+    b = N.domain_brokers(graph).set_index("partner_id")
+    assert b.loc["CM1", ["rechtskreise", "anzahl_rechtskreise", "volumen_rechtskreise"]].tolist() == [["aufenthg", "sgb2"], 2, 5]
+    assert b.loc["CM2", ["anzahl_rechtskreise", "volumen_rechtskreise"]].tolist() == [2, 3]
+    assert b.loc["JC", "anzahl_rechtskreise"] == 0 and list(b.index[:2]) == ["CM1", "CM2"]
+
+
 def test_flows(graph):
     f = N.partner_flows(graph).set_index("partner_id")
     assert (f.loc["CM1", "eingang"], f.loc["CM1", "ausgang"]) == (1, 6)
