@@ -20,7 +20,8 @@ import pandas as pd
 
 from .errors import UsageError
 from .indicators.stats import km_median, wilson_interval
-from .indicators.table import run_query
+from .indicators.table import referral_outcomes_sql, run_query, wait_sql
+from .store import DATA_SPAN_SQL
 
 __all__ = ["period_bounds", "partner_table", "referral_edges", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
@@ -74,12 +75,7 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     where_f, _ = _scope(kommune, von, bis, filters, "f.beginn")
     sql = f"""
     SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung, count(*) AS n,
-           count(*) FILTER (WHERE v.status <> 'vermittelt') AS beantwortet,
-           count(*) FILTER (WHERE v.status IN ('angenommen', 'abgeschlossen')) AS angenommen,
-           count(*) FILTER (WHERE v.status = 'abgeschlossen') AS abgeschlossen,
-           count(*) FILTER (WHERE v.status = 'abgelehnt') AS abgelehnt,
-           count(*) FILTER (WHERE v.status = 'nicht_wahrgenommen') AS nicht_wahrgenommen,
-           count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
+           {referral_outcomes_sql("v.status")}, count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) {where_v}
     GROUP BY ALL
     UNION ALL
@@ -196,16 +192,13 @@ def waiting_times(source, kommune: str | None = None, von: dt.date | None = None
     dauer`` (days; until the data end if still waiting) and ``beendet`` (has its appointment).
     Case-level input for curves and intervals, never to be shown as it is."""
     where, params = _scope(kommune, von, bis, filters, "v.datum")
+    days, cohort = wait_sql("v", "e.d1")
     sql = f"""
-    WITH ende AS (SELECT kommune, max(d) AS d1 FROM (SELECT kommune, beginn AS d FROM faelle UNION ALL
-                  SELECT kommune, ende FROM faelle UNION ALL SELECT kommune, datum FROM beratungen UNION ALL
-                  SELECT kommune, datum FROM vermittlungen) GROUP BY kommune)
-    SELECT f.kommune, v.an_partner, p.typ AS partner_typ,
-           date_diff('day', v.datum, coalesce(v.erstkontakt, greatest(e.d1, v.datum))) AS dauer,
-           v.erstkontakt IS NOT NULL AS beendet
+    WITH ende AS ({DATA_SPAN_SQL})
+    SELECT f.kommune, v.an_partner, p.typ AS partner_typ, {days} AS dauer, v.erstkontakt IS NOT NULL AS beendet
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) JOIN ende e ON e.kommune = f.kommune
     LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
-    {where} {"AND" if where else "WHERE"} (v.erstkontakt IS NOT NULL OR v.status IN ('vermittelt', 'warteliste', 'angenommen'))"""
+    {where} {"AND" if where else "WHERE"} {cohort}"""
     return run_query(source, sql, params)
 
 

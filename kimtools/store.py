@@ -70,6 +70,13 @@ SCHEMA: dict[str, dict[str, str]] = {
     },
 }
 DATA_TABLES = tuple(SCHEMA)
+#: per kommune the first and the last date in its data (``kommune, d0, d1``): case starts and ends,
+#: consultations, referrals. ``d1`` is the data end, where open cases and waits are censored.
+DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
+    SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
+    UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen)
+    GROUP BY kommune"""
+
 _LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
 
 _LOG_DDL = """
@@ -179,10 +186,7 @@ class Store:
     def info(self) -> pd.DataFrame:
         """Per kommune: row counts, posts (full-time equivalents) active at the data end, date range, last import."""
         return self.query(f"""
-            WITH dates AS (
-                SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
-                UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen),
-            span AS (SELECT kommune, min(d) AS daten_von, max(d) AS daten_bis FROM dates GROUP BY kommune),
+            WITH span AS (SELECT kommune, d0 AS daten_von, d1 AS daten_bis FROM ({DATA_SPAN_SQL})),
             last AS (SELECT kommune, arg_max(zeitpunkt, import_id) AS letzter_import,
                             arg_max(quelle, import_id) AS quelle FROM import_log GROUP BY kommune)
             SELECT k.kommune,

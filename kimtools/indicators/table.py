@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..store import DATA_SPAN_SQL
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import poisson_interval, wilson_interval
 
-__all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
+__all__ = ["indicator_table", "run_query", "referral_outcomes_sql", "wait_sql", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
@@ -96,12 +97,8 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
     f AS (SELECT c.kommune, {grp} AS grp, {_AUSP[merkmal]} AS ausp, c.fall_id, c.person_pseudonym, c.beginn, c.ende,
                  c.abschlussgrund, c.wieder
           FROM base c {join_h}),
-    span AS (
-        SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
-            SELECT kommune, beginn AS d FROM f UNION ALL SELECT kommune, ende FROM f
-            UNION ALL SELECT b.kommune, b.datum FROM beratungen b SEMI JOIN f USING (kommune, fall_id)
-            UNION ALL SELECT v.kommune, v.datum FROM vermittlungen v SEMI JOIN f USING (kommune, fall_id))
-        GROUP BY kommune),
+    span AS (   -- the kommune's data, whatever the filters: one data end for censoring, one period grid
+        SELECT * FROM ({DATA_SPAN_SQL}) {"WHERE kommune = $kommune" if kommune_filter else ""}),
     periods AS (
         SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
         FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
@@ -185,6 +182,27 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
+def referral_outcomes_sql(status: str = "status") -> str:
+    """The outcome counts of referrals as the catalogue defines them (status as exported), for a
+    ``SELECT`` over referrals whose status column is ``status``: answered (anything but 'vermittelt',
+    a waiting list included), accepted or completed, completed, refused, not taken up."""
+    return f"""count(*) FILTER (WHERE {status} <> 'vermittelt') AS beantwortet,
+               count(*) FILTER (WHERE {status} IN ('angenommen', 'abgeschlossen')) AS angenommen,
+               count(*) FILTER (WHERE {status} = 'abgeschlossen') AS abgeschlossen,
+               count(*) FILTER (WHERE {status} = 'abgelehnt') AS abgelehnt,
+               count(*) FILTER (WHERE {status} = 'nicht_wahrgenommen') AS nicht_wahrgenommen"""
+
+
+def wait_sql(alias: str, data_end: str) -> tuple[str, str]:
+    """Days waited for a first appointment and the condition of belonging to the waiting cohort, as the
+    catalogue defines them, for referrals ``alias`` (with ``datum``, ``erstkontakt``, ``status``): with a
+    first appointment the days until it; still waiting ('vermittelt', 'warteliste', 'angenommen' without
+    one) the days until ``data_end`` (censored); refused, not taken up and completed without a date are out."""
+    days = f"date_diff('day', {alias}.datum, coalesce({alias}.erstkontakt, greatest({data_end}, {alias}.datum)))"
+    cohort = f"({alias}.erstkontakt IS NOT NULL OR {alias}.status IN ('vermittelt', 'warteliste', 'angenommen'))"
+    return days, cohort
+
+
 def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
     """Referrals with the group of their case and the characteristic of the referral (or of its case)."""
     own = merkmal in REFERRAL_MERKMALE
@@ -205,12 +223,7 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
     rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen,
-                  count(*) FILTER (WHERE status <> 'vermittelt') AS beantwortet,
-                  count(*) FILTER (WHERE status IN ('angenommen', 'abgeschlossen')) AS angenommen,
-                  count(*) FILTER (WHERE status = 'abgeschlossen') AS abgeschlossen,
-                  count(*) FILTER (WHERE status = 'abgelehnt') AS abgelehnt,
-                  count(*) FILTER (WHERE status = 'nicht_wahrgenommen') AS nicht_wahrgenommen,
-                  count(*) FILTER (WHERE luecke IS NOT NULL) AS luecken
+                  {referral_outcomes_sql()}, count(luecke) AS luecken
            FROM r GROUP BY ALL),
     loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
               JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
@@ -226,12 +239,12 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
 
 def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
     """Per referral with a first appointment or still waiting: days waited (until the data end if still waiting)."""
+    days, cohort = wait_sql("r", "span.d1")
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f"""
     SELECT r.kommune, r.grp, r.ausp, CAST(date_trunc('{period}', r.datum) AS DATE) AS ps,
-           date_diff('day', r.datum, coalesce(r.erstkontakt, greatest(span.d1, r.datum))) AS dauer,
-           r.erstkontakt IS NOT NULL AS beendet
+           {days} AS dauer, r.erstkontakt IS NOT NULL AS beendet
     FROM r JOIN span USING (kommune)
-    WHERE r.erstkontakt IS NOT NULL OR r.status IN ('vermittelt', 'warteliste', 'angenommen')"""
+    WHERE {cohort}"""
 
 
 def _km_median_sql(durations_sql: str) -> str:
