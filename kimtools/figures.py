@@ -231,9 +231,12 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
         angle = 2 * np.pi * i / max(len(centre), 1)
         r = 0.0 if len(centre) == 1 else 0.28
         pos[n] = (r * np.cos(angle), r * np.sin(angle))
-    for i, n in enumerate(ring):
+    for i, n in enumerate(ring):   # an ellipse wider than high leaves room for the labels at top and bottom
         angle = np.pi / 2 - 2 * np.pi * i / max(len(ring), 1)
-        pos[n] = (np.cos(angle), np.sin(angle))
+        pos[n] = (1.3 * np.cos(angle), np.sin(angle))
+    # labels point away from the centre, so they do not run into the links
+    side = lambda n: "middle right" if pos[n][0] > 0.05 else "middle left" if pos[n][0] < -0.05 else (  # noqa: E731
+        "top center" if pos[n][1] > 0 else "bottom center")
     edges = [(u, v, d) for u, v, d in g.edges(data=True) if d["n"] >= minimum]
     fig = go.Figure()
     if edges:
@@ -262,7 +265,7 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
             x=[pos[n][0] for n in members], y=[pos[n][1] for n in members], mode="markers+text",
             marker=dict(size=[10 + 3 * np.sqrt(g.degree(n, weight="n")) ** 0.5 for n in members],
                         color=_RK_COLOURS.get(rk, "#777777"), line=dict(color="#555", width=1)),
-            text=[g.nodes[n]["name"] for n in members], textposition="middle right", textfont=dict(size=10),
+            text=[g.nodes[n]["name"] for n in members], textposition=[side(n) for n in members], textfont=dict(size=10),
             customdata=[codes.label("partnertyp", g.nodes[n]["typ"]) for n in members],
             hovertemplate="%{text}<br>%{customdata}<extra></extra>", name=_rk_label(rk))
     fig.add_scatter(x=[pos[n][0] for n in centre], y=[pos[n][1] for n in centre], mode="markers+text",
@@ -271,10 +274,9 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
                     hovertemplate="%{text}<extra></extra>",
                     name=tr({"de": "Case-Management-Träger", "en": "case-management providers"}))
     fig.update_layout(title=title or tr({"de": "Vermittlungsnetz", "en": "referral network"}), height=height,
-                      xaxis=dict(visible=False, range=[-1.25, 1.75]), yaxis=dict(visible=False, range=[-1.15, 1.15],
-                                                                                  scaleanchor="x"),
-                      legend=dict(orientation="v", x=1.0, y=1.0, xanchor="right", yanchor="top"),
-                      margin=dict(l=10, r=10, t=60, b=10))
+                      xaxis=dict(visible=False, range=[-2.4, 2.4]), yaxis=dict(visible=False, range=[-1.12, 1.12]),
+                      legend=dict(orientation="h", x=0.5, y=-0.02, xanchor="center", yanchor="top"),
+                      margin=dict(l=10, r=10, t=60, b=90))
     return apply_style(fig)
 
 
