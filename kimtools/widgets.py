@@ -368,7 +368,34 @@ _DEPENDS = {
 }
 
 
-class CaseloadPanel:
+def _heading(de: str, en: str) -> widgets.HTML:
+    return widgets.HTML(f"<h3>{html.escape(tr({'de': de, 'en': en}))}</h3>")
+
+
+class _FilteredPanel:
+    """What the dashboard panels share: a filter bar over the store, a message line, tiles, and the
+    panel's figures (from its ``_figures``) as :class:`PlotlyView` widgets, with ``show`` called on every
+    filter change."""
+
+    def _start(self, store: Store | None, minimum: int) -> bool:
+        """Build the filter bar and the first figures; on a store problem show its message and return False."""
+        self.store = store or Store()
+        self.minimum = minimum
+        self.message = widgets.HTML()
+        self.tiles = widgets.HTML()
+        try:
+            self.filters = FilterBar(self.store)
+            figures = self._figures(self.filters.value)
+        except KimtoolsError as exc:
+            self.message.value = error_html(exc)
+            self.widget = widgets.VBox([self.message])
+            return False
+        self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
+        self.filters.observe(self.show)
+        return True
+
+
+class CaseloadPanel(_FilteredPanel):
     """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
 
     Counts from 1 to ``minimum - 1`` are shown as "< minimum"; rates resting on
@@ -380,24 +407,13 @@ class CaseloadPanel:
     def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
         from .figures import DEFAULT_BAND
 
-        self.store = store or Store()
-        self.minimum, self.band = minimum, band or DEFAULT_BAND
-        self.message = widgets.HTML()
-        self.tiles = widgets.HTML()
+        self.band = band or DEFAULT_BAND
         self._cache: dict[tuple, object] = {}
         self._shown: dict[str, tuple] = {}
-        try:
-            self.filters = FilterBar(self.store)
-            figures = self._figures(self.filters.value)
-        except KimtoolsError as exc:
-            self.message.value = error_html(exc)
-            self.widget = widgets.VBox([self.message])
+        if not self._start(store, minimum):
             return
-        self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
         self._shown = self._keys(self.filters.value)
-        self.filters.observe(self.show)
-        heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
-        f = self.figures
+        heading, f = _heading, self.figures
         self.widget = widgets.VBox([
             self.filters.widget, self.message, self.tiles,
             heading("Verlauf", "Trend"), f["trend"],
@@ -561,7 +577,7 @@ def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | 
     return views
 
 
-class NetworkPanel:
+class NetworkPanel(_FilteredPanel):
     """Who refers to whom and what becomes of it: tiles, network, funnel, gaps, partners that stand out,
     flows, legal domains and waiting times, for the twelve months up to the chosen quarter.
 
@@ -569,23 +585,11 @@ class NetworkPanel:
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
-        self.store = store or Store()
-        self.minimum = minimum
-        self.message = widgets.HTML()
-        self.tiles = widgets.HTML()
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()
-        try:
-            self.filters = FilterBar(self.store)
-            figures = self._figures(self.filters.value)
-        except KimtoolsError as exc:
-            self.message.value = error_html(exc)
-            self.widget = widgets.VBox([self.message])
+        if not self._start(store, minimum):
             return
-        self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
-        self.filters.observe(self.show)
-        heading = lambda de, en: widgets.HTML(f"<h3>{tr({'de': de, 'en': en})}</h3>")  # noqa: E731
-        f = self.figures
+        heading, f = _heading, self.figures
         self.widget = widgets.VBox([
             self.filters.widget, self.message, self.tiles,
             heading("Netz der Vermittlungen", "Referral network"), f["network"],

@@ -50,6 +50,19 @@ F2;01.05.2024;ae_25b
 }
 
 
+def indicator_row(table, kennzahl: str, **where):
+    """The one row of an indicator table with this kennzahl and these column values."""
+    sel = table[table["kennzahl"] == kennzahl]
+    for col, val in where.items():
+        sel = sel[sel[col] == val]
+    assert len(sel) == 1, sel
+    return sel.iloc[0]
+
+
+def indicator_count(table, kennzahl: str, **where) -> int:
+    return int(indicator_row(table, kennzahl, **where)["zaehler"])
+
+
 def write_export(folder: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import BASE, write_export
+from conftest import BASE, indicator_count as _z, indicator_row as _row, write_export
 from kimtools import indicator_table, read_export
 from kimtools.indicators.stats import km_median
 
@@ -49,18 +49,6 @@ EDGE["statuswechsel"] = "fall_id;datum;nach_status\n"
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
     return read_export(write_export(tmp_path_factory.mktemp("edge"), EDGE), show_progress=False).tables
-
-
-def _row(t, kennzahl, **where):
-    sel = t[t["kennzahl"] == kennzahl]
-    for col, val in where.items():
-        sel = sel[sel[col] == val]
-    assert len(sel) == 1, sel
-    return sel.iloc[0]
-
-
-def _z(t, kennzahl, **where):
-    return int(_row(t, kennzahl, **where)["zaehler"])
 
 
 def test_counts_by_kommune(tables):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import write_export
+from conftest import indicator_count as _z, indicator_row as _row, write_export
 from kimtools import indicator_table, read_export
 from kimtools.errors import ImportValidationError
 
@@ -76,18 +76,6 @@ V8;F1;01.05.2024;JC;arbeit;angenommen;;
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
     return read_export(write_export(tmp_path_factory.mktemp("ref"), REF), show_progress=False).tables
-
-
-def _row(t, kennzahl, **where):
-    sel = t[t["kennzahl"] == kennzahl]
-    for col, val in where.items():
-        sel = sel[sel[col] == val]
-    assert len(sel) == 1, sel
-    return sel.iloc[0]
-
-
-def _z(t, kennzahl, **where):
-    return int(_row(t, kennzahl, **where)["zaehler"])
 
 
 def test_counts_and_shares_by_quarter(tables):
