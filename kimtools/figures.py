@@ -17,7 +17,7 @@ from .labels import column_label, kennzahl_label
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
-           "referral_sankey", "domain_heatmap", "referral_funnel", "waiting_curves"]
+           "referral_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot"]
 
 #: default target band of cases per full-time post
 DEFAULT_BAND = (30.0, 40.0)
@@ -368,3 +368,41 @@ def waiting_curves(waits: pd.DataFrame, title: str | None = None, minimum_cases:
                       yaxis_title=tr({"de": "wartet noch, in %", "en": "still waiting, in %"}), height=520,
                       legend=dict(y=-0.3), margin_b=170)
     return fig
+
+
+# ----------------------------------------------------------------------------- comparison
+def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: float = 1.0,
+                title: str | None = None, value_label: str | None = None, denominator_label: str | None = None,
+                use_overdispersion: bool = False) -> go.Figure:
+    """A funnel plot from :func:`kimtools.comparison.funnel_table` input (``unit``, ``zaehler``, ``nenner``):
+    each unit's rate against its denominator, the pooled rate, and the 95 % and 99.8 % limits drawn over
+    the whole range of denominators. Points outside a limit are coloured; nobody is ranked."""
+    from .comparison import LEVELS, funnel_limits, funnel_table
+
+    t = funnel_table(table, unit, kind, LEVELS, use_overdispersion, scale)
+    fig = go.Figure()
+    if len(t):
+        grid = np.geomspace(max(t["nenner"].min() * 0.8, 1), t["nenner"].max() * 1.2, 120)
+        target = t["ziel"].iloc[0] / scale
+        lim = funnel_limits(target, grid, kind, LEVELS, t["phi"].iloc[0] if t["phi"].iloc[0] > 1 else 1.0)
+        for level, dash in ((LEVELS[1], "dot"), (LEVELS[0], "dash")):
+            name = f"{100 * level:g}".replace(".", ",")
+            for side in ("unten", "oben"):
+                fig.add_scatter(x=grid, y=lim[f"{side}_{name}"] * scale, mode="lines", line=dict(color="#777", dash=dash,
+                                width=1), name=tr({"de": f"Kontrollgrenze {name} %", "en": f"control limit {name} %"}),
+                                legendgroup=name, showlegend=side == "oben", hoverinfo="skip")
+        fig.add_scatter(x=[grid[0], grid[-1]], y=[t["ziel"].iloc[0]] * 2, mode="lines", line=dict(color="#000", width=1),
+                        name=tr({"de": "Gesamtwert", "en": "overall rate"}), hoverinfo="skip")
+    colours = {"innerhalb": PALETTE[0], "ueber_95": PALETTE[1], "unter_95": PALETTE[1],
+               "ueber_99,8": PALETTE[3], "unter_99,8": PALETTE[3]}
+    # only units outside a limit are labelled; every unit names itself on hover
+    fig.add_scatter(x=t["nenner"], y=t["wert"], mode="markers+text", customdata=t[unit],
+                    text=[u if lage != "innerhalb" else "" for u, lage in zip(t[unit], t["lage"])], textposition="top center",
+                    marker=dict(size=10, color=[colours[x] for x in t["lage"]], line=dict(color="white", width=1)),
+                    name=tr({"de": "Einheiten", "en": "units"}),
+                    hovertemplate="%{customdata}<br>%{y:,.2f}<br>" + tr({"de": "Nenner", "en": "denominator"})
+                                  + ": %{x:,.0f}<extra></extra>")
+    fig.update_layout(title=title or tr({"de": "Trichterdiagramm", "en": "funnel plot"}), height=520,
+                      xaxis=dict(type="log", title=denominator_label or tr({"de": "Nenner", "en": "denominator"})),
+                      yaxis_title=value_label or tr({"de": "Wert", "en": "value"}))
+    return apply_style(fig)
