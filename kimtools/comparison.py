@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["funnel_limits", "overdispersion", "funnel_table", "LEVELS"]
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "LEVELS"]
 
 #: the two control levels of a funnel plot: about 2 and 3 standard deviations
 LEVELS = (0.95, 0.998)
@@ -105,3 +105,44 @@ def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: I
         lage = np.where(z / n > hi, f"ueber_{name}", np.where(z / n < lo, f"unter_{name}", lage))
     out["lage"] = lage
     return out
+
+
+def comparable_indicators() -> dict[str, tuple[str, float]]:
+    """Rate indicators that can be compared in a funnel: kind of limits and display scale.
+
+    Shares with a Wilson interval are binomial; every other rate with a denominator is treated as
+    events per unit of it (Poisson); rates per 1,000 are shown per 1,000. Counts and medians are not
+    rates and are left out.
+    """
+    from .indicators.catalogue import COUNTS, KENNZAHLEN
+
+    out = {}
+    for k, doc in KENNZAHLEN.items():
+        if k in COUNTS or k.endswith("_median_tage"):
+            continue
+        out[k] = ("binomial" if doc["intervall"] == "wilson" else "poisson", 1000.0 if "_je_1000" in k else 1.0)
+    return out
+
+
+def peer_table(rows: pd.DataFrame, unit: str, kennzahlen: Iterable[str] | None = None,
+               use_overdispersion: bool = False) -> pd.DataFrame:
+    """Units × indicators for one period, each value with its place in the funnel and the peers' spread.
+
+    ``rows``: indicator-table rows of one period with a ``unit`` column. Returns per unit and
+    indicator ``wert``, ``lage`` (see :func:`funnel_table`) and the peers' ``median``, ``q1``, ``q3``
+    (unweighted, over the units with a value) — a table that marks a deviation only where it is clear.
+    """
+    kinds = comparable_indicators()
+    wanted = [k for k in (kennzahlen or kinds) if k in kinds]
+    parts = []
+    for k in wanted:
+        sel = rows.loc[(rows["kennzahl"] == k) & rows["nenner"].notna()]
+        if sel.empty:
+            continue
+        kind, scale = kinds[k]
+        t = funnel_table(sel, unit, kind, LEVELS, use_overdispersion, scale)
+        values = t["wert"]
+        parts.append(t[[unit, "wert", "lage"]].assign(kennzahl=k, median=values.median(), q1=values.quantile(0.25),
+                                                      q3=values.quantile(0.75)))
+    cols = [unit, "kennzahl", "wert", "lage", "median", "q1", "q3"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)

@@ -84,3 +84,26 @@ def test_funnel_plot_draws_limits_and_colours_only_clear_deviations():
     upper95 = next(t for t in limits if t.name == "Kontrollgrenze 95 %" and t.showlegend)
     assert upper95.y[0] > upper95.y[-1]                       # the funnel narrows
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.title.text == "je 1.000 Einwohner"
+
+
+def test_peer_table_marks_only_clear_deviations():
+    """Four districts; reach: 3/500, 300/50,000, 100/50,000, 100/50,000 (as above: klein inside, the others
+    outside). Goal reached: 5/10, 6/10, 5/10, 4/10 — pooled 0.5, all inside (n = 10 is wide).
+    Reach per 1,000: 6, 6, 2, 2 → median 4, quartiles 2 and 6. Shares 0.5, 0.6, 0.5, 0.4 → median 0.5,
+    quartiles 0.475 and 0.525 (linear interpolation)."""
+    from kimtools.comparison import comparable_indicators, peer_table
+
+    rows = pd.DataFrame({
+        "bezirk": ["klein", "gross", "a", "b"] * 2,
+        "kennzahl": ["reichweite_je_1000"] * 4 + ["abschluesse_ziel_erreicht_quote"] * 4,
+        "zaehler": [3, 300, 100, 100, 5, 6, 5, 4], "nenner": [500, 50_000, 50_000, 50_000, 10, 10, 10, 10]})
+    kinds = comparable_indicators()
+    assert kinds["reichweite_je_1000"] == ("poisson", 1000.0) and kinds["annahmequote"] == ("binomial", 1.0)
+    assert "neuzugaenge" not in kinds and "wartezeit_median_tage" not in kinds
+    t = peer_table(rows, "bezirk").set_index(["kennzahl", "bezirk"])
+    reach = t.loc["reichweite_je_1000"]
+    assert reach["lage"].to_dict() == {"klein": "innerhalb", "gross": "ueber_99,8", "a": "unter_99,8", "b": "unter_99,8"}
+    assert (reach["median"].iloc[0], reach["q1"].iloc[0], reach["q3"].iloc[0]) == (pytest.approx(4), pytest.approx(2), pytest.approx(6))
+    goal = t.loc["abschluesse_ziel_erreicht_quote"]
+    assert (goal["lage"] == "innerhalb").all()
+    assert (goal["q1"].iloc[0], goal["q3"].iloc[0]) == (pytest.approx(0.475), pytest.approx(0.525))
