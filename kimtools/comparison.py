@@ -19,10 +19,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "LEVELS"]
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "level_name", "LEVELS"]
 
 #: the two control levels of a funnel plot: about 2 and 3 standard deviations
 LEVELS = (0.95, 0.998)
+
+
+def level_name(level: float) -> str:
+    """The suffix of a level's limit columns, as Germans write it: ``95``, ``99,8``."""
+    return f"{100 * level:g}".replace(".", ",")
 
 
 def _exact_limit(p: float, target: float, n: np.ndarray, kind: str) -> np.ndarray:
@@ -54,7 +59,7 @@ def funnel_limits(target: float, denominators: Iterable[float], kind: str = "poi
     out = pd.DataFrame({"nenner": n})
     variance = target if kind == "poisson" else target * (1 - target)
     for level in levels:
-        name = f"{100 * level:g}".replace(".", ",")
+        name = level_name(level)
         tail = (1 - level) / 2
         if phi > 1:
             z = stats.norm.ppf(1 - tail)
@@ -99,7 +104,7 @@ def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: I
                         "ziel": target * scale, "phi": phi})
     lage = np.full(len(out), "innerhalb", dtype=object)
     for level in levels:   # the wider limit last, so that it wins
-        name = f"{100 * level:g}".replace(".", ",")
+        name = level_name(level)
         lo, hi = limits[f"unten_{name}"].to_numpy(), limits[f"oben_{name}"].to_numpy()
         out[f"unten_{name}"], out[f"oben_{name}"] = lo * scale, hi * scale
         lage = np.where(z / n > hi, f"ueber_{name}", np.where(z / n < lo, f"unter_{name}", lage))

@@ -16,9 +16,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["mask_small", "suppress_table", "DEFAULT_MINIMUM"]
+from .i18n import fmt_number
+
+__all__ = ["mask_small", "suppress_table", "shown_cell", "count_text", "HIDDEN", "DEFAULT_MINIMUM"]
 
 DEFAULT_MINIMUM = 3
+
+#: how a cell hidden only to protect a small one appears (as in official statistics)
+HIDDEN = "x"
+
+
+def shown_cell(shown, original, minimum: int = DEFAULT_MINIMUM) -> int | str:
+    """What to show for one cell of a protected table: the count, "< minimum" for a small one, or
+    :data:`HIDDEN` for a cell hidden as its complement (``shown`` is missing for both)."""
+    if not pd.isna(shown):
+        return int(shown)
+    return f"< {minimum}" if 0 < original < minimum else HIDDEN
+
+
+def count_text(n, minimum: int = DEFAULT_MINIMUM) -> str:
+    """A count for leadership: "< minimum" from 1 to ``minimum - 1``, else in the language's number format.
+
+    >>> count_text(2), count_text(1234)
+    ('< 3', '1.234')
+    """
+    n = int(n)
+    return f"< {minimum}" if 0 < n < minimum else fmt_number(n)
 
 
 def mask_small(values: pd.Series, minimum: int = DEFAULT_MINIMUM) -> pd.Series:

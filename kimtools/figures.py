@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .disclosure import mask_small, suppress_table
+from .disclosure import count_text, mask_small, shown_cell, suppress_table
 from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
@@ -320,8 +320,8 @@ def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int 
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
     # the total is on the same page (tiles, funnel): hide complements too, so no small cell follows from it
     values = suppress_table(grid, minimum).astype("Float64")
-    text = [["x" if pd.isna(v) and not 0 < o < minimum else f"< {minimum}" if pd.isna(v) else f"{int(v)}"
-             for v, o in zip(row, orig)] for row, orig in zip(values.to_numpy(), grid.to_numpy())]
+    text = [[str(shown_cell(v, o, minimum)) for v, o in zip(row, orig)]
+            for row, orig in zip(values.to_numpy(), grid.to_numpy())]
     fig = go.Figure(go.Heatmap(
         z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
         y=[_rk_label(r) for r in grid.index], colorscale="Cividis", text=text, texttemplate="%{text}",
@@ -343,8 +343,7 @@ def referral_funnel(steps: pd.DataFrame, title: str | None = None, minimum: int 
     fig = go.Figure(go.Funnel(
         y=[tr({"de": _FUNNEL[s][0], "en": _FUNNEL[s][1]}) for s in steps["stufe"]],
         x=n.astype("Float64").fillna(0).to_numpy(dtype=float),
-        text=[f"< {minimum}" if pd.isna(v) else f"{int(v):,}".replace(",", "." if current_lang() == "de" else ",")
-              for v in n], textinfo="text+percent initial", marker=dict(color=PALETTE[0])))
+        text=[count_text(v, minimum) for v in steps["n"]], textinfo="text+percent initial", marker=dict(color=PALETTE[0])))
     fig.update_layout(title=title or tr({"de": "Was aus Vermittlungen wird", "en": "what becomes of referrals"}),
                       height=380)
     return apply_style(fig)
@@ -377,7 +376,7 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: fl
     """A funnel plot from :func:`kimtools.comparison.funnel_table` input (``unit``, ``zaehler``, ``nenner``):
     each unit's rate against its denominator, the pooled rate, and the 95 % and 99.8 % limits drawn over
     the whole range of denominators. Points outside a limit are coloured; nobody is ranked."""
-    from .comparison import LEVELS, funnel_limits, funnel_table
+    from .comparison import LEVELS, funnel_limits, funnel_table, level_name
 
     t = funnel_table(table, unit, kind, LEVELS, use_overdispersion, scale)
     fig = go.Figure()
@@ -386,7 +385,7 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: fl
         target = t["ziel"].iloc[0] / scale
         lim = funnel_limits(target, grid, kind, LEVELS, t["phi"].iloc[0] if t["phi"].iloc[0] > 1 else 1.0)
         for level, dash in ((LEVELS[1], "dot"), (LEVELS[0], "dash")):
-            name = f"{100 * level:g}".replace(".", ",")
+            name = level_name(level)
             for side in ("unten", "oben"):
                 fig.add_scatter(x=grid, y=lim[f"{side}_{name}"] * scale, mode="lines", line=dict(color="#777", dash=dash,
                                 width=1), name=tr({"de": f"Kontrollgrenze {name} %", "en": f"control limit {name} %"}),

@@ -14,7 +14,7 @@ from typing import Mapping
 import pandas as pd
 
 from . import codes
-from .disclosure import DEFAULT_MINIMUM, suppress_table
+from .disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from .errors import UsageError
 from .i18n import current_lang, fmt_date, tr
 from .indicators.table import period_label, run_query
@@ -70,15 +70,9 @@ def top_gaps(gaps: pd.DataFrame, recent: int = 4) -> pd.DataFrame:
 _TREND = {"steigend": ("steigend", "rising"), "fallend": ("fallend", "falling"), "gleich": ("gleich", "level")}
 
 
-#: how a cell hidden only to protect a small one appears (as in official statistics)
-HIDDEN = "x"
-
-
 def _masked(protected: pd.Series, original: pd.Series, minimum: int) -> list:
-    """Counts for a sheet: small ones as "< minimum", their hidden complements as ``x``, the rest as
-    integers (so that Excel can still sum them)."""
-    return [int(v) if not pd.isna(v) else f"< {minimum}" if 0 < o < minimum else HIDDEN
-            for v, o in zip(protected, original)]
+    """Counts for a sheet (integers, so that Excel can still sum them), small and hidden ones as text."""
+    return [shown_cell(v, o, minimum) for v, o in zip(protected, original)]
 
 
 def write_gap_register(path: str | Path, source, kommune: str, minimum: int = DEFAULT_MINIMUM,

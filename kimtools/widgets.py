@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import traitlets
 
-from .disclosure import mask_small
+from .disclosure import count_text, mask_small
 from .errors import KimtoolsError
 from .figures import counts_over_time
 from .i18n import current_lang, fmt_date, fmt_number, tr
@@ -523,8 +523,7 @@ class CaseloadPanel(_FilteredPanel):
             row = get(k, period)
             if row is None:
                 return "–"
-            z = int(row["zaehler"])
-            return f"< {self.minimum}" if 0 < z < self.minimum else fmt_number(z)
+            return count_text(row["zaehler"], self.minimum)
 
         lang = current_lang()
         tiles = []
@@ -640,8 +639,7 @@ class NetworkPanel(_FilteredPanel):
             self.message.value = error_html(exc)
 
     def _count(self, n) -> str:
-        n = int(n)
-        return f"< {self.minimum}" if 0 < n < self.minimum else fmt_number(n)
+        return count_text(n, self.minimum)
 
     def _show_tables(self, v: dict) -> None:
         from . import codes
