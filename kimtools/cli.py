@@ -1,4 +1,4 @@
-"""The ``kimtools`` command: import, info, demo, indicators, serve.
+"""The ``kimtools`` command: import, info, demo, indicators, luecken, export, compare, serve.
 
 Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
 to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
@@ -63,6 +63,23 @@ _T = {
                         "the kommune (needed when the store holds several)"),
     "minimum": ("kleinste gezeigte Zahl (Standard 3): kleinere erscheinen als „< 3“",
                 "smallest count shown (default 3): smaller ones appear as '< 3'"),
+    "export": ("das Vergleichspaket einer Kommune schreiben (geschützte Zählungen für andere Städte)",
+               "write a kommune's comparison bundle (protected counts for other cities)"),
+    "export_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält)",
+                       "the kommune (needed when the store holds several)"),
+    "export_from": ("erster Zeitraum, JJJJ oder JJJJ-Qn (Standard: 1. Quartal zwei Jahre vor dem letzten vollständigen)",
+                    "first period, YYYY or YYYY-Qn (default: Q1 two years before the last complete one)"),
+    "export_to": ("letzter Zeitraum, JJJJ oder JJJJ-Qn (Standard: letztes vollständiges Quartal)",
+                  "last period, YYYY or YYYY-Qn (default: last complete quarter)"),
+    "export_out": ("Zielordner: dort entstehen Paketordner und .zip", "target folder: the bundle folder and .zip go there"),
+    "export_minimum": ("Mindestanzahl (Standard 3): kleinere Zahlen werden geschützt",
+                       "minimum count (default 3): smaller counts are protected"),
+    "export_minimum_merkmal": ("höhere Mindestanzahl für ein sensibles Merkmal, z. B. aufenthaltsstatus=5 (mehrfach möglich)",
+                               "higher minimum for a sensitive breakdown, e.g. aufenthaltsstatus=5 (repeatable)"),
+    "compare": ("Vergleichspakete prüfen und zusammenführen", "check and merge comparison bundles"),
+    "bundles": ("Paketordner oder .zip-Dateien", "bundle folders or .zip files"),
+    "compare_out": ("Ordner für die zusammengeführten Tabellen (für Notebook 04 und das Vergleichs-Dashboard)",
+                    "folder for the merged tables (for notebook 04 and the comparison dashboard)"),
     "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
     "port": ("Port (Standard 8866)", "port (default 8866)"),
     "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
@@ -139,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--kommune", help=_t("luecken_kommune"))
     p.add_argument("--minimum", type=int, default=3, help=_t("minimum"))
+
+    p = command("export")
+    p.add_argument("--kommune", help=_t("export_kommune"))
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=_t("export_from"))
+    p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=_t("export_to"))
+    p.add_argument("--out", required=True, help=_t("export_out"))
+    p.add_argument("--minimum", type=int, default=3, help=_t("export_minimum"))
+    p.add_argument("--minimum-merkmal", action="append", default=[], metavar="MERKMAL=N",
+                   help=_t("export_minimum_merkmal"))
+
+    p = command("compare")
+    p.add_argument("bundles", nargs="+", metavar="PAKET", help=_t("bundles"))
+    p.add_argument("--out", help=_t("compare_out"))
 
     p = command("serve")
     p.add_argument("--db", help=_t("db"))
@@ -253,24 +284,74 @@ def _cmd_indicators(args) -> int:
     return 0
 
 
+def _kommune(store, name: str | None) -> str:
+    """The kommune a command is about: the one named, or the only one in the store."""
+    kommunen = store.kommunen()
+    if name is None and len(kommunen) == 1:
+        return kommunen[0]
+    if name not in kommunen:
+        raise UsageError(f"Bitte mit --kommune eine der Kommunen im Datenbestand wählen: {', '.join(kommunen)}.",
+                         f"Please choose one of the kommunen in the store with --kommune: {', '.join(kommunen)}.")
+    return name
+
+
 def _cmd_luecken(args) -> int:
     from .gaps import write_gap_register
     from .store import Store
 
     store = Store(args.db)
-    kommunen = store.kommunen()
-    kommune = args.kommune
-    if kommune is None and len(kommunen) == 1:
-        kommune = kommunen[0]
-    if kommune not in kommunen:
-        raise UsageError(f"Bitte mit --kommune eine der Kommunen im Datenbestand wählen: {', '.join(kommunen)}.",
-                         f"Please choose one of the kommunen in the store with --kommune: {', '.join(kommunen)}.")
+    kommune = _kommune(store, args.kommune)
     if args.minimum < 1:
         raise UsageError("--minimum muss mindestens 1 sein.", "--minimum must be at least 1.")
     if not str(args.out).lower().endswith(".xlsx"):
         raise UsageError("--out muss auf .xlsx enden.", "--out must end in .xlsx.")
     path = write_gap_register(args.out, store, kommune, minimum=args.minimum)
     _say(f"Lückenregister {kommune} geschrieben: {path}", f"Gap register {kommune} written: {path}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .exchange import BUNDLE_KENNZAHLEN, export_bundle
+    from .store import Store
+
+    store = Store(args.db)
+    kommune = _kommune(store, args.kommune)
+    merkmale = {m for spec in BUNDLE_KENNZAHLEN.values() for m in spec["merkmale"]}
+    per_merkmal = {}
+    for item in args.minimum_merkmal:
+        name, _, value = item.partition("=")
+        if name not in merkmale or not value.isdigit() or int(value) < args.minimum:
+            raise UsageError(f"--minimum-merkmal {item!r}: erwartet MERKMAL=N mit N ≥ --minimum und MERKMAL aus "
+                             f"{', '.join(sorted(merkmale))}.",
+                             f"--minimum-merkmal {item!r}: expected MERKMAL=N with N ≥ --minimum and MERKMAL one of "
+                             f"{', '.join(sorted(merkmale))}.")
+        per_merkmal[name] = int(value)
+    result = export_bundle(store, kommune, args.out, args.first, args.last, args.minimum, per_merkmal)
+    share = fmt_number(100 * result.anteil_geschuetzt, 1)
+    _say(f"Vergleichspaket {kommune} geschrieben: {result.folder} und {result.zip.name}\n"
+         f"{fmt_number(result.zellen)} Zellen, davon {fmt_number(result.geschuetzt)} geschützt ({share} %); "
+         "Schutzprüfung bestanden.",
+         f"Comparison bundle {kommune} written: {result.folder} and {result.zip.name}\n"
+         f"{fmt_number(result.zellen)} cells, {fmt_number(result.geschuetzt)} of them protected ({share} %); "
+         "disclosure audit passed.")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .exchange import merge_bundles, write_merged
+
+    merged = merge_bundles(args.bundles)
+    en = current_lang() == "en"
+    headers = (["kommune", "from", "to", "cells", "protected", "share", "minimum"] if en
+               else ["Kommune", "von", "bis", "Zellen", "geschützt", "Anteil", "Mindestanzahl"])
+    rows = [[r.kommune, r.von, r.bis, fmt_number(r.zellen), fmt_number(r.geschuetzt),
+             f"{fmt_number(100 * r.anteil_geschuetzt, 1)} %", str(r.mindestanzahl)] for r in merged.pakete.itertuples()]
+    _print_table(headers, rows)
+    _say(f"{len(rows)} Pakete geprüft: Format, Prüfsummen und Schutzprüfung in Ordnung.",
+         f"{len(rows)} bundles checked: format, checksums and disclosure audit fine.")
+    if args.out:
+        folder = write_merged(merged, args.out)
+        _say(f"Zusammengeführte Tabellen: {folder}", f"Merged tables: {folder}")
     return 0
 
 
@@ -319,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler = {"import": _cmd_import, "info": _cmd_info, "demo": _cmd_demo,
-                   "indicators": _cmd_indicators, "luecken": _cmd_luecken, "serve": _cmd_serve}[args.command]
+                   "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
+                   "compare": _cmd_compare, "serve": _cmd_serve}[args.command]
         return handler(args)
     except KimtoolsError as exc:
         print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)

@@ -14,7 +14,7 @@ from .i18n import current_lang
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError"]
+__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "DisclosureError", "BundleError"]
 
 
 class KimtoolsError(Exception):
@@ -39,6 +39,14 @@ class UsageError(KimtoolsError):
 
 class StoreError(KimtoolsError):
     """The store cannot be opened or refuses a change."""
+
+
+class DisclosureError(KimtoolsError):
+    """Counts cannot be published safely; nothing was written."""
+
+
+class BundleError(KimtoolsError):
+    """A comparison bundle is malformed, altered or unsafe and is not used."""
 
 
 class ImportValidationError(KimtoolsError):
