@@ -1,4 +1,4 @@
-"""The ``kimtools`` command: import, info, demo, indicators, luecken, export, compare, serve.
+"""The ``kimtools`` command: import, info, demo, indicators, luecken, export, compare, report, serve.
 
 Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
 to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
@@ -80,6 +80,13 @@ _T = {
     "bundles": ("Paketordner oder .zip-Dateien", "bundle folders or .zip files"),
     "compare_out": ("Ordner für die zusammengeführten Tabellen (für Notebook 04 und das Vergleichs-Dashboard)",
                     "folder for the merged tables (for notebook 04 and the comparison dashboard)"),
+    "report": ("den Bericht einer Kommune als eigenständige HTML-Datei schreiben (aus ihrem Vergleichspaket)",
+               "write a kommune's report as one self-contained HTML file (from its comparison bundle)"),
+    "report_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält und --alle fehlt)",
+                       "the kommune (needed when the store holds several and --alle is not given)"),
+    "report_period": ("ein Zeitraum, JJJJ oder JJJJ-Qn (statt --from/--to)", "one period, YYYY or YYYY-Qn (instead of --from/--to)"),
+    "report_out": ("Ziel-Datei .html; mit --alle ein Ordner", "target file .html; with --alle a folder"),
+    "report_all": ("für jede Kommune des Datenbestands einen Bericht", "one report for every kommune in the store"),
     "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
     "port": ("Port (Standard 8866)", "port (default 8866)"),
     "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
@@ -170,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("compare")
     p.add_argument("bundles", nargs="+", metavar="PAKET", help=_t("bundles"))
     p.add_argument("--out", help=_t("compare_out"))
+
+    p = command("report")
+    p.add_argument("--kommune", help=_t("report_kommune"))
+    p.add_argument("--alle", "--all", dest="all", action="store_true", help=_t("report_all"))
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--period", "--zeitraum", dest="period", metavar="ZEITRAUM", help=_t("report_period"))
+    p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=_t("export_from"))
+    p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=_t("export_to"))
+    p.add_argument("--out", required=True, help=_t("report_out"))
 
     p = command("serve")
     p.add_argument("--db", help=_t("db"))
@@ -355,6 +371,29 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .report import render_report, render_reports
+    from .store import Store
+
+    store = Store(args.db)
+    first, last = (args.period, args.period) if args.period else (args.first, args.last)
+    lang = current_lang()
+    if args.all:
+        result = render_reports(store.path, store.kommunen(), args.out, first, last, lang)
+        for r in result.itertuples():
+            if r.fehler:
+                _say(f"{r.kommune}: kein Bericht – {r.fehler}", f"{r.kommune}: no report – {r.fehler}", file=sys.stderr)
+        done = int((result["fehler"] == "").sum())
+        _say(f"{done} von {len(result)} Berichten geschrieben nach {args.out}",
+             f"{done} of {len(result)} reports written to {args.out}")
+        return 0 if done == len(result) else 1
+    kommune = _kommune(store, args.kommune)
+    path = render_report(store.path, kommune, args.out, first, last, lang)
+    _say(f"Bericht {kommune} geschrieben: {path} (öffnet ohne Internet in jedem Browser)",
+         f"Report {kommune} written: {path} (opens offline in any browser)")
+    return 0
+
+
 def _cmd_serve(args) -> int:
     from .store import Store
 
@@ -401,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         handler = {"import": _cmd_import, "info": _cmd_info, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
-                   "compare": _cmd_compare, "serve": _cmd_serve}[args.command]
+                   "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)
     except KimtoolsError as exc:
         print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)

@@ -49,7 +49,7 @@ from .store import DATA_SPAN_SQL, Store
 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
-           "bundle_rates", "bundle_reference", "export_bundle", "read_bundle", "merge_bundles", "write_merged"]
+           "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "read_bundle", "merge_bundles", "write_merged"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
 GESAMT, KEINS, OHNE = "Gesamt", "keins", "ohne_angabe"
@@ -401,12 +401,13 @@ class ExportResult:
         return self.geschuetzt / self.zellen if self.zellen else 0.0
 
 
-def export_bundle(store: Store, kommune: str, out: str | Path, first: str | None = None, last: str | None = None,
-                  minimum: int = DEFAULT_MINIMUM, per_merkmal: dict[str, int] | None = None) -> ExportResult:
-    """Write the bundle of ``kommune`` into ``out`` as a folder and the same folder as ``.zip``.
+def build_bundle(store: Store, kommune: str, first: str | None = None, last: str | None = None,
+                 minimum: int = DEFAULT_MINIMUM, per_merkmal: dict[str, int] | None = None) -> "Bundle":
+    """The bundle of ``kommune`` in memory: protected counts (:func:`protect_counts`), rates, reference
+    figures and metadata, checked once more with the audit a reader runs. Safe to show anywhere.
 
-    Protects the counts (:func:`protect_counts`), checks the result once more with the audit a reader
-    runs, and writes nothing when a step fails (:class:`~kimtools.errors.DisclosureError`)."""
+    Raises :class:`~kimtools.errors.DisclosureError` when more than :data:`MAX_SHARE_PROTECTED` of the
+    non-zero cells would have to be protected."""
     if minimum < 2:
         raise UsageError("Die Mindestanzahl muss mindestens 2 sein.", "The minimum count must be at least 2.")
     kommunen = store.kommunen()
@@ -456,9 +457,19 @@ def export_bundle(store: Store, kommune: str, out: str | Path, first: str | None
     if problems:   # protect() guarantees this; a failure here is a bug, and nothing is written
         raise BundleError("Die Prüfung des fertigen Pakets schlägt fehl: " + "; ".join(problems[:5]),
                           "The audit of the finished bundle fails: " + "; ".join(problems[:5]))
+    return Bundle("", meta, counts, rates, reference)
+
+
+def export_bundle(store: Store, kommune: str, out: str | Path, first: str | None = None, last: str | None = None,
+                  minimum: int = DEFAULT_MINIMUM, per_merkmal: dict[str, int] | None = None) -> ExportResult:
+    """Write the bundle of ``kommune`` (:func:`build_bundle`) into ``out`` as a folder and the same
+    folder as ``.zip``. Nothing is written when a step fails; an existing bundle of the same name is
+    replaced only once the new one is complete."""
+    bundle = build_bundle(store, kommune, first, last, minimum, per_merkmal)
+    meta, counts, rates, reference = bundle.metadaten, bundle.zaehlungen, bundle.kennzahlen, bundle.bezirke
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    name = bundle_name(kommune, first_label, last_label)
+    name = bundle_name(kommune, meta["zeitraeume"]["von"], meta["zeitraeume"]["bis"])
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
     try:
         folder = tmp / name

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .disclosure import count_text, mask_small, shown_cell, suppress_table
+from .disclosure import HIDDEN, count_text, mask_small, shown_cell, suppress_table
 from .i18n import current_lang, tr
 from .labels import column_label, kennzahl_label
 
@@ -402,6 +402,67 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: fl
                     hovertemplate="%{customdata}<br>%{y:,.2f}<br>" + tr({"de": "Nenner", "en": "denominator"})
                                   + ": %{x:,.0f}<extra></extra>")
     fig.update_layout(title=title or tr({"de": "Trichterdiagramm", "en": "funnel plot"}), height=520,
-                      xaxis=dict(type="log", title=denominator_label or tr({"de": "Nenner", "en": "denominator"})),
+                      xaxis=dict(type="log", tickformat=",d", title=denominator_label or tr({"de": "Nenner", "en": "denominator"})),
                       yaxis_title=value_label or tr({"de": "Wert", "en": "value"}))
+    return apply_style(fig)
+
+
+def _bundle_code_label(merkmal: str, code: str) -> str:
+    from . import codes
+
+    if code == "ohne_angabe":
+        return tr({"de": "ohne Angabe", "en": "not given"})
+    return codes.label(merkmal, code) if merkmal in codes.CODE_LISTS else str(code)
+
+
+def bundle_trend(counts: pd.DataFrame, kennzahlen: tuple[str, ...] = ("faelle_neu", "faelle_abgeschlossen", "faelle_offen"),
+                 stadtbezirk: str = "Gesamt", title: str | None = None) -> go.Figure:
+    """Counts of a comparison bundle (``zaehlungen``) by quarter, one line per kennzahl. A protected
+    quarter is a gap in the line: the bundle does not say its value."""
+    rows = counts.loc[(counts["merkmal"] == "keins") & (counts["stadtbezirk"] == stadtbezirk)
+                      & (counts["zeitraum"].str.len() == 7) & counts["kennzahl"].isin(kennzahlen)]
+    fig = go.Figure()
+    for i, k in enumerate(kennzahlen):
+        r = rows.loc[rows["kennzahl"] == k].sort_values("zeitraum")
+        fig.add_scatter(x=r["zeitraum"], y=r["anzahl"].astype("Float64").astype(float), mode="lines+markers",
+                        name=kennzahl_label(k), line=dict(color=PALETTE[i % len(PALETTE)]), connectgaps=False,
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + kennzahl_label(k) + "</extra>")
+    fig.update_layout(title=title or tr({"de": "Fallzahlen je Quartal", "en": "cases by quarter"}),
+                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category")
+    return apply_style(fig)
+
+
+def bundle_breakdown(counts: pd.DataFrame, kennzahl: str, merkmal: str, zeitraum: str, stadtbezirk: str = "Gesamt",
+                     title: str | None = None) -> go.Figure:
+    """One breakdown of a bundle count as horizontal bars. Protected categories get no bar but the
+    letter ``x`` (as in official tables), so that a reader sees that something is there."""
+    rows = counts.loc[(counts["kennzahl"] == kennzahl) & (counts["merkmal"] == merkmal) & (counts["zeitraum"] == zeitraum)
+                      & (counts["stadtbezirk"] == stadtbezirk) & (counts["auspraegung"] != "Gesamt")]
+    values = rows["anzahl"].astype("Float64").astype(float)
+    names = [_bundle_code_label(merkmal, c) for c in rows["auspraegung"]]
+    fig = go.Figure(go.Bar(y=names, x=values, orientation="h", marker_color=PALETTE[0],
+                           text=[HIDDEN if np.isnan(v) else "" for v in values], textposition="outside",
+                           hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+    fig.update_layout(title=title or f"{kennzahl_label(kennzahl)} – {column_label(merkmal)}, {zeitraum}",
+                      xaxis_title=tr({"de": "Anzahl", "en": "count"}), yaxis=dict(autorange="reversed"),
+                      height=max(300, 28 * len(rows) + 120), showlegend=False)
+    return apply_style(fig)
+
+
+def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | None = None, columns: int = 4) -> go.Figure:
+    """One small panel per unit (district or city): the rate over time with its 95 % interval, on a
+    shared scale, so that trends can be compared without ranking anybody."""
+    import plotly.express as px
+
+    rows = rates.loc[rates["kennzahl"] == kennzahl].sort_values([unit, "zeitraum"])
+    label = kennzahl_label(kennzahl)
+    fig = px.line(rows, x="zeitraum", y="wert", facet_col=unit, facet_col_wrap=columns, markers=True,
+                  error_y=rows["oben"] - rows["wert"], error_y_minus=rows["wert"] - rows["unten"],
+                  labels={"zeitraum": column_label("zeitraum"), "wert": label, unit: column_label(unit)},
+                  category_orders={"zeitraum": sorted(rows["zeitraum"].unique())})
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    n_rows = max(1, -(-rows[unit].nunique() // columns))
+    fig.update_traces(line_color=PALETTE[0], marker_color=PALETTE[0])
+    fig.update_xaxes(type="category", title_text="")
+    fig.update_layout(title=title or label, height=220 * n_rows + 120, showlegend=False)
     return apply_style(fig)

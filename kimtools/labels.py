@@ -47,6 +47,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "n_vermittlungen": ("Vermittlungen", "referrals"),
     "handlungsfeld": ("Handlungsfeld", "needs area"),
     "luecke": ("Lücke", "gap"),
+    "zielgruppe": ("Zielgruppe", "target group"),
+    "aufenthaltsstatus": ("Aufenthaltsstatus", "residence status"),
+    "abschlussgrund": ("Abschlussgrund", "closure reason"),
+    "partnertyp": ("Partnertyp", "partner type"),
+    "vermittlungsstatus": ("Vermittlungsstatus", "referral status"),
     "bezirke": ("Bezirke (am stärksten betroffen zuerst)", "districts (most affected first)"),
     "seit": ("seit", "since"),
     "trend": ("Trend (letzte 4 Quartale zu den 4 davor)", "trend (last 4 quarters against the 4 before)"),
@@ -68,8 +73,12 @@ def column_label(name: str, lang: str | None = None) -> str:
     return pair[1] if (lang or current_lang()) == "en" else pair[0]
 
 
+#: counts of the comparison bundle that the catalogue knows under another name
+_BUNDLE_NAMES = {"faelle_neu": "neuzugaenge", "faelle_abgeschlossen": "abschluesse"}
+
+
 def kennzahl_label(name: str, lang: str | None = None) -> str:
-    doc = KENNZAHLEN.get(name)
+    doc = KENNZAHLEN.get(_BUNDLE_NAMES.get(name, name))
     if doc is None:
         return name
     return doc["en"] if (lang or current_lang()) == "en" else doc["de"]

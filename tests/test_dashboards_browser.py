@@ -159,3 +159,41 @@ def test_netzwerk_filters_redraw_and_hide_small_counts(server, browser):
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "netzwerk-bezirk.png"), full_page=True)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def report_file(demo_store, tmp_path_factory) -> Path:
+    from kimtools.cli import main
+
+    out = tmp_path_factory.mktemp("bericht") / "bericht_herne.html"
+    assert main(["report", "--db", str(demo_store), "--kommune", "Herne", "--period", "2025", "--out", str(out)]) == 0
+    return out
+
+
+def test_report_opens_offline_with_figures_and_no_code(browser, report_file):
+    html = report_file.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=\"https?://", html), "the report must not load scripts from the net"
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    asked: list[str] = []
+
+    def offline(route):   # the file must do without any network at all
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            asked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
+    page.goto(report_file.as_uri())
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=60_000)
+    drawn = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(g => g.data.length)")
+    assert len(drawn) == 6 and all(n > 0 for n in drawn)
+    assert asked == []
+    text = page.inner_text("body")
+    assert text.startswith("KIM-Bericht Herne")
+    assert "Die Bezirke im Überblick" in text and "Sodingen" in text
+    for code in ("import ", "build_bundle", "report.show", "KOMMUNE ="):
+        assert code not in text, f"code is visible: {code}"
+    assert page.locator(".jp-InputArea").count() == 0
+    page.screenshot(path=str(ARTEFACTS / "bericht.png"), full_page=True)
+    page.close()

@@ -1,0 +1,164 @@
+"""The per-city report: ``notebooks/05-bericht.ipynb`` run by papermill, rendered by nbconvert to one HTML file.
+
+The report is built from the city's comparison bundle (:func:`kimtools.exchange.build_bundle`): only
+protected counts and rates derived from them, so it can go to another city or the Lenkungskreis as it
+is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads nothing from the net.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .errors import KimtoolsError, UsageError
+from .i18n import tr
+
+__all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE"]
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "notebooks" / "05-bericht.ipynb"
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+class _Html:
+    def __init__(self, html: str, extra: dict | None = None):
+        self.html, self.extra = html, extra or {}
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, **self.extra}
+
+
+def start() -> _Html:
+    """Put plotly.js (the copy bundled with plotly, no CDN) into the report once, before any figure."""
+    from plotly.offline import get_plotlyjs
+
+    return _Html(f'<script type="text/javascript">{get_plotlyjs()}</script>')
+
+
+def show(fig: go.Figure) -> _Html:
+    """A figure as HTML that draws with the plotly.js of :func:`start` (and as plotly JSON for JupyterLab)."""
+    html = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
+    return _Html(html, {"application/vnd.plotly.v1+json": fig.to_plotly_json()})
+
+
+def table(frame: pd.DataFrame) -> _Html:
+    """A small table as plain HTML (already formatted strings), without the index."""
+    return _Html(frame.to_html(index=False, escape=True, border=0, classes="kim-tabelle"))
+
+
+_STYLE = """<style>
+.kim-tabelle { border-collapse: collapse; font-size: 0.9em; }
+.kim-tabelle th, .kim-tabelle td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+.kim-tabelle th:first-child, .kim-tabelle td:first-child { text-align: left; }
+</style>"""
+
+
+def _html(notebook) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(notebook)
+    # nothing from the net: the template's MathJax and require.js tags go (the report uses neither)
+    body = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<link[^>]+href="https?://[^"]+"[^>]*>', "", body)
+    return body.replace("</head>", _STYLE + "</head>", 1)
+
+
+def render_report(db: str | Path, kommune: str, out: str | Path, first: str | None = None, last: str | None = None,
+                  lang: str = "de") -> Path:
+    """Run the report notebook for ``kommune`` and write the HTML to ``out``."""
+    import papermill as pm
+
+    out = Path(out)
+    if out.suffix.lower() != ".html":
+        raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / "bericht.ipynb"
+        try:
+            nb = pm.execute_notebook(str(TEMPLATE), str(executed), kernel_name="python3", progress_bar=False,
+                                     parameters={"KOMMUNE": kommune, "VON": first, "BIS": last,
+                                                 "DB": str(Path(db).resolve()), "SPRACHE": lang},
+                                     cwd=str(TEMPLATE.parent))
+        except pm.PapermillExecutionError as e:
+            raise KimtoolsError(f"Der Bericht für {kommune} ließ sich nicht erstellen: {e.evalue}",
+                                f"The report for {kommune} could not be made: {e.evalue}") from None
+    out.write_text(_html(nb), encoding="utf-8")
+    return out
+
+
+def render_reports(db: str | Path, kommunen: Iterable[str], folder: str | Path, first: str | None = None,
+                   last: str | None = None, lang: str = "de", show_progress: bool = True) -> pd.DataFrame:
+    """Batch mode: one report per kommune into ``folder`` (``bericht_<kommune>.html``). A kommune whose
+    report fails (e.g. too few cases to protect) is listed with the reason; the others are written."""
+    from .progress import progress
+
+    folder = Path(folder)
+    rows = []
+    kommunen = list(kommunen)
+    for kommune in progress(kommunen, tr({"de": "Berichte", "en": "reports"}), disable=not show_progress,
+                            unit=tr({"de": "Kommune", "en": "kommune"})):
+        target = folder / f"bericht_{re.sub(r'[^0-9A-Za-zÄÖÜäöüß-]+', '-', kommune)}.html"
+        try:
+            render_report(db, kommune, target, first, last, lang)
+            rows.append((kommune, str(target), ""))
+        except KimtoolsError as e:
+            rows.append((kommune, "", e.message()))
+    return pd.DataFrame(rows, columns=["kommune", "datei", "fehler"])
+
+
+# ----------------------------------------------------------------------------- building blocks of 05-bericht
+def latest_period(bundle) -> str:
+    """The last whole year of a bundle, else its last quarter."""
+    periods = bundle.metadaten["zeitraeume"]["liste"]
+    years = [p for p in periods if len(p) == 4]
+    return years[-1] if years else periods[-1]
+
+
+def header(bundle) -> str:
+    """The report's title block (Markdown): kommune, periods, protection."""
+    from .i18n import fmt_date, fmt_number
+
+    m, s = bundle.metadaten, bundle.metadaten["schutz"]
+    created = fmt_date(pd.Timestamp(m["erstellt"]).date())
+    share = fmt_number(100 * s["geschuetzt"] / max(s["zellen"], 1), 1)
+    return tr({
+        "de": f"# KIM-Bericht {m['kommune']}\n\n**Zeitraum** {m['zeitraeume']['von']} bis {m['zeitraeume']['bis']} · "
+              f"**erstellt** {created} mit kimtools {m['kimtools_version']}\n\n"
+              f"Alle Zahlen stammen aus dem Vergleichspaket der Kommune: Zahlen von 1 bis {s['mindestanzahl'] - 1} und "
+              f"Zellen, aus denen sie sich berechnen ließen, sind geschützt ({share} % der Zellen, im Text als „x“, in "
+              "Diagrammen als Lücke). Der Bericht kann so an andere Kommunen und den Lenkungskreis gehen.",
+        "en": f"# KIM report {m['kommune']}\n\n**Period** {m['zeitraeume']['von']} to {m['zeitraeume']['bis']} · "
+              f"**created** {created} with kimtools {m['kimtools_version']}\n\n"
+              f"All figures come from the kommune's comparison bundle: counts from 1 to {s['mindestanzahl'] - 1} and "
+              f"cells they could be computed from are protected ({share} % of cells, shown as 'x' in tables and as gaps "
+              "in charts). The report can go to other kommunen and the steering committee as it is.",
+    })
+
+
+def district_table(bundle, zeitraum: str) -> pd.DataFrame:
+    """Districts × the bundle's counts (and reach per 1,000 inhabitants) for one period, formatted for
+    reading: German numbers, ``x`` where protected."""
+    from .disclosure import HIDDEN
+    from .i18n import fmt_number
+    from .labels import column_label, kennzahl_label
+
+    c = bundle.zaehlungen
+    rows = c.loc[(c["merkmal"] == "keins") & (c["zeitraum"] == zeitraum)]
+    wide = rows.pivot(index="stadtbezirk", columns="kennzahl", values="anzahl")
+    order = [k for k in ("faelle_neu", "faelle_abgeschlossen", "faelle_offen", "personen_erreicht", "beratungen",
+                         "vermittlungen") if k in wide.columns]
+    shown = wide[order].apply(lambda col: col.map(lambda v: HIDDEN if pd.isna(v) else fmt_number(v)))
+    shown.columns = [kennzahl_label(k) for k in order]
+    rates = bundle.kennzahlen
+    reach = rates.loc[(rates["kennzahl"] == "reichweite_je_1000") & (rates["zeitraum"] == zeitraum)]
+    shown[kennzahl_label("reichweite_je_1000")] = reach.set_index("stadtbezirk")["wert"].reindex(shown.index).map(
+        lambda v: HIDDEN if pd.isna(v) else fmt_number(v, 1))
+    districts = sorted(i for i in shown.index if i != "Gesamt") + (["Gesamt"] if "Gesamt" in shown.index else [])
+    shown = shown.loc[districts].reset_index().rename(columns={"stadtbezirk": column_label("stadtbezirk")})
+    return shown
