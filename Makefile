@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= data/kim.duckdb
+VERGLEICH ?= data/vergleich
 HOST   ?= 127.0.0.1
 PORT   ?= 8866
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,11 +34,16 @@ $(DB): | $(VENV)/.installed
 
 demo: $(DB)
 
-dashboards: $(VENV)/.installed $(DB)
-	$(BIN)/kimtools serve --db $(DB) --host $(HOST) --port $(PORT)
+# The demo comparison: every demo city's bundle, checked and merged (what cities would exchange).
+$(VERGLEICH)/vergleich_pakete.csv: | $(DB)
+	$(BIN)/kimtools export --alle --db $(DB) --out $(VERGLEICH)/pakete
+	$(BIN)/kimtools compare $(VERGLEICH)/pakete/*.zip --out $(VERGLEICH)
 
-lab: $(VENV)/.installed $(DB)
-	KIMTOOLS_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
+dashboards: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
+	KIMTOOLS_VERGLEICH=$(abspath $(VERGLEICH)) $(BIN)/kimtools serve --db $(DB) --host $(HOST) --port $(PORT)
+
+lab: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
+	KIMTOOLS_DB=$(abspath $(DB)) KIMTOOLS_VERGLEICH=$(abspath $(VERGLEICH)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \

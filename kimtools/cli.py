@@ -76,6 +76,8 @@ _T = {
                        "minimum count (default 3): smaller counts are protected"),
     "export_minimum_merkmal": ("höhere Mindestanzahl für ein sensibles Merkmal, z. B. aufenthaltsstatus=5 (mehrfach möglich)",
                                "higher minimum for a sensitive breakdown, e.g. aufenthaltsstatus=5 (repeatable)"),
+    "export_all": ("für jede Kommune des Datenbestands ein Paket (Landesvergleich, Demo)",
+                   "one bundle for every kommune of the store (state comparison, demo)"),
     "compare": ("Vergleichspakete prüfen und zusammenführen", "check and merge comparison bundles"),
     "bundles": ("Paketordner oder .zip-Dateien", "bundle folders or .zip files"),
     "compare_out": ("Ordner für die zusammengeführten Tabellen (für Notebook 04 und das Vergleichs-Dashboard)",
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("export")
     p.add_argument("--kommune", help=_t("export_kommune"))
+    p.add_argument("--alle", "--all", dest="all", action="store_true", help=_t("export_all"))
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=_t("export_from"))
     p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=_t("export_to"))
@@ -327,11 +330,11 @@ def _cmd_luecken(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .exchange import BUNDLE_KENNZAHLEN, export_bundle
+    from .exchange import BUNDLE_KENNZAHLEN, export_bundle, export_bundles
     from .store import Store
 
     store = Store(args.db)
-    kommune = _kommune(store, args.kommune)
+    kommune = None if args.all else _kommune(store, args.kommune)
     merkmale = {m for spec in BUNDLE_KENNZAHLEN.values() for m in spec["merkmale"]}
     per_merkmal = {}
     for item in args.minimum_merkmal:
@@ -342,6 +345,15 @@ def _cmd_export(args) -> int:
                              f"--minimum-merkmal {item!r}: expected MERKMAL=N with N ≥ --minimum and MERKMAL one of "
                              f"{', '.join(sorted(merkmale))}.")
         per_merkmal[name] = int(value)
+    if args.all:
+        table = export_bundles(store, args.out, None, args.first, args.last, args.minimum, per_merkmal)
+        for r in table.itertuples():
+            if r.fehler:
+                _say(f"{r.kommune}: kein Paket – {r.fehler}", f"{r.kommune}: no bundle – {r.fehler}", file=sys.stderr)
+        done = int((table["fehler"] == "").sum())
+        _say(f"{done} von {len(table)} Vergleichspaketen geschrieben nach {args.out}",
+             f"{done} of {len(table)} comparison bundles written to {args.out}")
+        return 0 if done == len(table) else 1
     result = export_bundle(store, kommune, args.out, args.first, args.last, args.minimum, per_merkmal)
     share = fmt_number(100 * result.anteil_geschuetzt, 1)
     _say(f"Vergleichspaket {kommune} geschrieben: {result.folder} und {result.zip.name}\n"

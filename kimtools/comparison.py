@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "level_name", "LEVELS"]
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "bundle_units",
+           "level_name", "LEVELS"]
 
 #: the two control levels of a funnel plot: about 2 and 3 standard deviations
 LEVELS = (0.95, 0.998)
@@ -151,3 +152,19 @@ def peer_table(rows: pd.DataFrame, unit: str, kennzahlen: Iterable[str] | None =
                                                       q3=values.quantile(0.75)))
     cols = [unit, "kennzahl", "wert", "lage", "median", "q1", "q3"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def bundle_units(rates: pd.DataFrame, level: str = "kommune") -> pd.DataFrame:
+    """Rows of merged bundles' ``kennzahlen`` as units of comparison, with a column ``einheit``:
+    ``level='kommune'`` the cities (their ``Gesamt`` rows), ``'stadtbezirk'`` every district of every
+    city (``"Kommune: Bezirk"``).
+
+    >>> r = pd.DataFrame({"kommune": ["A", "A", "B"], "stadtbezirk": ["Gesamt", "Nord", "Gesamt"]})
+    >>> bundle_units(r, "stadtbezirk")["einheit"].tolist()
+    ['A: Nord']
+    """
+    if level == "kommune":
+        rows = rates.loc[rates["stadtbezirk"] == "Gesamt"]
+        return rows.assign(einheit=rows["kommune"])
+    rows = rates.loc[rates["stadtbezirk"] != "Gesamt"]
+    return rows.assign(einheit=rows["kommune"] + ": " + rows["stadtbezirk"])

@@ -49,7 +49,8 @@ from .store import DATA_SPAN_SQL, Store
 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
-           "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "read_bundle", "merge_bundles", "write_merged"]
+           "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle", "merge_bundles", "write_merged", "read_merged",
+           "default_comparison_dir"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
 GESAMT, KEINS, OHNE = "Gesamt", "keins", "ohne_angabe"
@@ -197,32 +198,31 @@ def bundle_counts(store: Store, kommune: str, first: str, last: str) -> pd.DataF
     con.register("periods", periods.assign(ps=periods["ps"].dt.date, pe=periods["pe"].dt.date))
     units = con.execute(_UNITS_SQL, {"kommune": kommune}).df()
     districts = _districts(store, kommune)
-    art = periods.set_index("zeitraum")["art"]
+    all_periods = periods["zeitraum"].tolist()
+    years = periods.loc[periods["art"] == "jahr", "zeitraum"].tolist()
     parts = []
+
+    def grid(frame: pd.DataFrame, keys: list[str], levels: list[list]) -> pd.DataFrame:
+        index = pd.MultiIndex.from_product(levels, names=keys)
+        return frame.groupby(keys)["n"].sum().reindex(index, fill_value=0).rename("anzahl").reset_index()
+
     for kennzahl, spec in BUNDLE_KENNZAHLEN.items():
         u = units.loc[units["kennzahl"] == kennzahl]
-        grid = pd.MultiIndex.from_product([periods["zeitraum"], [*districts, GESAMT]], names=["zeitraum", "stadtbezirk"])
-        by = u.groupby(["zeitraum", "stadtbezirk"])["n"].sum()
-        total = u.groupby("zeitraum")["n"].sum()
-        keins = by.reindex(grid, fill_value=0)
-        keins.loc[(slice(None), GESAMT)] = total.reindex(periods["zeitraum"], fill_value=0).to_numpy()
-        parts.append(keins.rename("anzahl").reset_index().assign(kennzahl=kennzahl, merkmal=KEINS, auspraegung=GESAMT))
+        city = u.assign(stadtbezirk=GESAMT)
+        keins = pd.concat([grid(u, ["zeitraum", "stadtbezirk"], [all_periods, districts]),
+                           grid(city, ["zeitraum", "stadtbezirk"], [all_periods, [GESAMT]])])
+        parts.append(keins.assign(kennzahl=kennzahl, merkmal=KEINS, auspraegung=GESAMT))
         for merkmal in spec["merkmale"]:
             codes = list(CODE_LISTS[_CODE_LIST[merkmal]])
             codes += sorted(set(u[merkmal].dropna()) - set(codes))
-            for zeitraum in periods["zeitraum"]:
-                bezirke = [*districts, GESAMT] if art[zeitraum] == "jahr" else [GESAMT]
-                uz = u.loc[u["zeitraum"] == zeitraum]
-                cells = uz.groupby(["stadtbezirk", merkmal])["n"].sum()
-                city = uz.groupby(merkmal)["n"].sum()
-                cell_grid = pd.MultiIndex.from_product([bezirke, [*codes, GESAMT]], names=["stadtbezirk", "auspraegung"])
-                values = cells.reindex(cell_grid, fill_value=0)
-                values.loc[(GESAMT, slice(None))] = [*city.reindex(codes, fill_value=0), city.sum()]
-                by_district = uz.groupby("stadtbezirk")["n"].sum()
-                for b in bezirke[:-1]:
-                    values.loc[(b, GESAMT)] = by_district.get(b, 0)
-                parts.append(values.rename("anzahl").reset_index()
-                             .assign(zeitraum=zeitraum, kennzahl=kennzahl, merkmal=merkmal))
+            m = u.rename(columns={merkmal: "auspraegung"})
+            mc = city.rename(columns={merkmal: "auspraegung"})
+            by_code = pd.concat([grid(m, ["zeitraum", "stadtbezirk", "auspraegung"], [years, districts, codes]),
+                                 grid(mc, ["zeitraum", "stadtbezirk", "auspraegung"], [all_periods, [GESAMT], codes])])
+            # a breakdown's Gesamt row is the count without breakdown, for each (period, district) it has
+            margins = keins.merge(by_code[["zeitraum", "stadtbezirk"]].drop_duplicates(), on=["zeitraum", "stadtbezirk"])
+            parts.append(pd.concat([by_code, margins.assign(auspraegung=GESAMT)])
+                         .assign(kennzahl=kennzahl, merkmal=merkmal))
     out = pd.concat(parts, ignore_index=True).assign(kommune=kommune)
     out["anzahl"] = out["anzahl"].astype("int64")
     return out[COUNT_COLUMNS[:-1]]
@@ -705,3 +705,27 @@ def read_merged(folder: str | Path) -> Merged:
               for n in ("zaehlungen", "kennzahlen", "bezirke", "pakete")}
     frames["zaehlungen"]["anzahl"] = frames["zaehlungen"]["anzahl"].astype("Int64")
     return Merged(**frames)
+
+
+def default_comparison_dir() -> Path:
+    """Where notebooks and dashboards find merged bundles: ``KIMTOOLS_VERGLEICH`` or ``data/vergleich``."""
+    env = os.environ.get("KIMTOOLS_VERGLEICH")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "vergleich"
+
+
+def export_bundles(store: Store, out: str | Path, kommunen: Sequence[str] | None = None, first: str | None = None,
+                   last: str | None = None, minimum: int = DEFAULT_MINIMUM, per_merkmal: dict[str, int] | None = None,
+                   show_progress: bool = True) -> pd.DataFrame:
+    """One bundle per kommune (all of the store by default), for a state-level or demo comparison:
+    ``kommune, zip, zellen, geschuetzt, fehler`` — a kommune that cannot be made safe is listed, not written."""
+    from .errors import KimtoolsError
+    from .progress import progress
+
+    rows = []
+    for kommune in progress(kommunen or store.kommunen(), "Vergleichspakete", disable=not show_progress, unit="Kommune"):
+        try:
+            r = export_bundle(store, kommune, out, first, last, minimum, per_merkmal)
+            rows.append((kommune, str(r.zip), r.zellen, r.geschuetzt, ""))
+        except KimtoolsError as e:
+            rows.append((kommune, "", 0, 0, e.message()))
+    return pd.DataFrame(rows, columns=["kommune", "zip", "zellen", "geschuetzt", "fehler"])

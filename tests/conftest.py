@@ -84,6 +84,13 @@ def pytest_configure(config: pytest.Config) -> None:
     export = write_demo(BUILD / "demo-export", show_progress=False)
     import_export(export, store, show_progress=False)
     os.environ["KIMTOOLS_DB"] = str(store)
+    # the demo comparison for notebook 04 and the comparison dashboard: one year of every city, merged
+    from kimtools.exchange import export_bundles, merge_bundles, write_merged
+    from kimtools.store import Store
+
+    written = export_bundles(Store(store), BUILD / "vergleich" / "pakete", first="2025", last="2025", show_progress=False)
+    write_merged(merge_bundles(written["zip"]), BUILD / "vergleich")
+    os.environ["KIMTOOLS_VERGLEICH"] = str(BUILD / "vergleich")
 
 
 @pytest.fixture

@@ -96,3 +96,25 @@ def test_entry_point_runs(tmp_path, base_export):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "PERS-0001" not in done.stdout + done.stderr
+
+
+def test_export_and_compare(tmp_path, demo_store, capsys):
+    out = tmp_path / "pakete"
+    assert main(["export", "--db", str(demo_store), "--kommune", "Herne", "--from", "2025-Q1", "--to", "2025-Q4",
+                 "--minimum-merkmal", "aufenthaltsstatus=5", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Vergleichspaket Herne geschrieben" in said and "Schutzprüfung bestanden" in said
+    folder = out / "kim-vergleich_Herne_2025-Q1_2025-Q4"
+    assert (folder / "zaehlungen.csv").exists() and folder.with_suffix(".zip").exists()
+    import csv
+
+    rows = list(csv.DictReader(open(folder / "zaehlungen.csv", encoding="utf-8")))
+    status = [int(r["anzahl"]) for r in rows if r["merkmal"] == "aufenthaltsstatus" and r["anzahl"]]
+    assert status and not any(0 < n < 5 for n in status)      # the higher minimum for residence status holds
+    merged = tmp_path / "vergleich"
+    assert main(["--lang", "en", "compare", str(folder.with_suffix(".zip")), "--out", str(merged)]) == 0
+    said = capsys.readouterr().out
+    assert "1 bundles checked" in said and "Herne" in said
+    assert (merged / "vergleich_zaehlungen.csv").exists()
+    assert main(["compare", str(tmp_path / "fehlt.zip")]) == 1
+    assert "gibt es nicht" in capsys.readouterr().err

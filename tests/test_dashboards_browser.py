@@ -171,6 +171,7 @@ def report_file(demo_store, tmp_path_factory) -> Path:
 
 
 def test_report_opens_offline_with_figures_and_no_code(browser, report_file):
+    ARTEFACTS.mkdir(exist_ok=True)
     html = report_file.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=\"https?://", html), "the report must not load scripts from the net"
     page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -196,4 +197,23 @@ def test_report_opens_offline_with_figures_and_no_code(browser, report_file):
         assert code not in text, f"code is visible: {code}"
     assert page.locator(".jp-InputArea").count() == 0
     page.screenshot(path=str(ARTEFACTS / "bericht.png"), full_page=True)
+    page.close()
+
+
+def test_vergleich_switches_indicator_and_level(server, browser):
+    page, requests = _open(browser, f"{server}/voila/render/vergleich.ipynb")
+    _assert_clean(page, requests)
+    title = "document.querySelector('.js-plotly-plot .gtitle').textContent"
+    assert page.evaluate(title) == "Reichweite je 1.000 Einwohner: Kommunen, 2025"
+    # ten demo cities in the funnel, each named on hover; none ranked
+    units = page.evaluate("document.querySelector('.js-plotly-plot').data.at(-1).customdata")
+    assert len(units) == 10 and "Herne" in units
+    page.locator("select").nth(1).select_option(label="Annahmequote")
+    page.wait_for_function(f"{title}.startsWith('Annahmequote')", timeout=30_000)
+    page.locator("select").nth(0).select_option(label="Stadtbezirke aller Kommunen")
+    page.wait_for_function(f"{title} == 'Annahmequote: Stadtbezirke, 2025'", timeout=30_000)
+    units = page.evaluate("document.querySelector('.js-plotly-plot').data.at(-1).customdata")
+    assert "Herne: Sodingen" in units
+    assert "Median (Quartile)" in page.inner_text("body")
+    page.screenshot(path=str(ARTEFACTS / "vergleich-bezirke.png"), full_page=True)
     page.close()
