@@ -195,7 +195,7 @@ def test_report_opens_offline_with_figures_and_no_code(browser, report_file):
     assert "Die Bezirke im Überblick" in text and "Sodingen" in text
     for code in ("import ", "build_bundle", "report.show", "KOMMUNE ="):
         assert code not in text, f"code is visible: {code}"
-    assert page.locator(".jp-InputArea").count() == 0
+    assert page.locator(".jp-CodeCell .jp-InputArea, .jp-CodeMirrorEditor, .highlight").count() == 0
     page.screenshot(path=str(ARTEFACTS / "bericht.png"), full_page=True)
     page.close()
 
