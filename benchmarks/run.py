@@ -114,6 +114,28 @@ def _browser_timings(db: Path, env: dict[str, str], changes: int = 5) -> list[tu
         return out
 
 
+def _bundle_benchmarks(db: Path, env: dict[str, str], folder: Path) -> None:
+    """Comparison bundles: export of the largest city (default periods), export of every city, merge of all;
+    then the share of protected cells per bundle (what a partner city loses to disclosure control)."""
+    import json
+
+    largest = subprocess.run([sys.executable, "-c", "from kimtools import Store; print(Store(%r).query("
+                              "'SELECT kommune FROM faelle GROUP BY 1 ORDER BY count(*) DESC LIMIT 1').kommune[0])" % str(db)],
+                             check=True, env=env, capture_output=True, text=True).stdout.strip()
+    _print(f"bundle export, largest city ({largest}, 11 quarters + 2 years, audit included)",
+           *_run([str(EXE), "export", "--db", str(db), "--kommune", largest, "--out", str(folder / "one")], env))
+    _print("bundle export, every city (kimtools export --alle)",
+           *_run([str(EXE), "export", "--alle", "--db", str(db), "--out", str(folder / "all")], env))
+    zips = sorted(str(p) for p in (folder / "all").glob("*.zip"))
+    _print(f"merge of {len(zips)} bundles (checksums and audit of each, kimtools compare)",
+           *_run([str(EXE), "compare", *zips, "--out", str(folder / "merged")], env))
+    for meta in sorted((folder / "all").glob("*/metadaten.json")):
+        m = json.loads(meta.read_text(encoding="utf-8"))
+        s = m["schutz"]
+        print(f"  protected cells {m['kommune']}: {s['geschuetzt']} of {s['zellen']} = {100 * s['anteil_geschuetzt']:.1f} %",
+              flush=True)
+
+
 def _print(name: str, seconds: float, mem: float = float("nan"), target: str = "") -> None:
     """One result line, printed as soon as it is measured."""
     mem_text = "" if mem != mem else f"{mem:8.0f}"
@@ -135,6 +157,7 @@ def main() -> None:
             _print(f"referral indicators + network graph {scale} (stadtbezirk × quarter, median of 5)",
                    _referral_timings(db, env), target=target)
             if scale == "city":
+                _bundle_benchmarks(db, env, Path(tmp) / "bundles")
                 for name, seconds in _browser_timings(db, env):
                     _print(name, seconds, target="< 0.3 s" if "district change" in name else "")
 
