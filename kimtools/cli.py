@@ -38,7 +38,7 @@ _T = {
     "source": ("Ordner mit CSV-Dateien oder .xlsx-Arbeitsmappe", "folder of CSV files or .xlsx workbook"),
     "force": ("auch einen älteren Export importieren, der neuere Daten ersetzt",
               "import an older export even though it replaces newer data"),
-    "report": ("Fehlerbericht hierhin schreiben (.xlsx oder .csv); Standard: bei mehr als 20 Fehlern automatisch",
+    "problem_report": ("Fehlerbericht hierhin schreiben (.xlsx oder .csv); Standard: bei mehr als 20 Fehlern automatisch",
                "write the problem report here (.xlsx or .csv); default: automatically above 20 problems"),
     "info": ("je Kommune zeigen, was der Datenbestand enthält", "show per kommune what the store holds"),
     "demo": ("den synthetischen Demo-Export schreiben", "write the synthetic demo export"),
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="QUELLE", help=_t("source"))
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("force"))
-    p.add_argument("--fehlerbericht", "--report", dest="report", help=_t("report"))
+    p.add_argument("--fehlerbericht", "--report", dest="report", help=_t("problem_report"))
 
     p = command("info")
     p.add_argument("--db", help=_t("db"))

@@ -53,7 +53,7 @@ __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS",
            "default_comparison_dir"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
-GESAMT, KEINS, OHNE = "Gesamt", "keins", "ohne_angabe"
+GESAMT, KEINS = "Gesamt", "keins"
 #: a bundle that would have to protect more than this share of its non-zero cells is refused: it would
 #: say almost nothing, and a city that small needs whole years or a longer period
 MAX_SHARE_PROTECTED = 0.5
@@ -548,7 +548,8 @@ def _audit_problems(counts: pd.DataFrame, meta: dict) -> list[str]:
     result = audit(v, protected, sums, _minimums(counts, cells, minimum, per_merkmal))
     bad = result.loc[result["offengelegt"]]
     if len(bad):
-        first_row = counts.groupby(cells.to_numpy()).head(1).set_index(cells[counts.groupby(cells.to_numpy()).head(1).index])
+        first_row = counts.groupby(cells.to_numpy()).head(1)
+        first_row = first_row.set_index(cells[first_row.index].to_numpy())
         for r in bad.head(5).itertuples():
             row = first_row.loc[r.zelle]
             where = f"{row.kennzahl}/{row.stadtbezirk}/{row.zeitraum}/{row.merkmal}={row.auspraegung}"

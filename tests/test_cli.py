@@ -71,6 +71,7 @@ def test_help_german_and_english(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("Aufruf: kimtools import") and "Ordner mit CSV-Dateien" in out
+    assert "Fehlerbericht hierhin schreiben" in out     # not the text of the report command
     with pytest.raises(SystemExit):
         main(["--lang", "en", "import", "--help"])
     out = capsys.readouterr().out
