@@ -329,6 +329,16 @@ def _cmd_luecken(args) -> int:
     return 0
 
 
+def _batch_summary(table, one: tuple[str, str], many: tuple[str, str], out: str) -> int:
+    """Report a batch (one row per kommune, ``fehler`` empty when done): each failure, then the count."""
+    for r in table.itertuples():
+        if r.fehler:
+            _say(f"{r.kommune}: kein {one[0]} – {r.fehler}", f"{r.kommune}: no {one[1]} – {r.fehler}", file=sys.stderr)
+    done = int((table["fehler"] == "").sum())
+    _say(f"{done} von {len(table)} {many[0]} geschrieben nach {out}", f"{done} of {len(table)} {many[1]} written to {out}")
+    return 0 if done == len(table) else 1
+
+
 def _cmd_export(args) -> int:
     from .exchange import BUNDLE_KENNZAHLEN, export_bundle, export_bundles
     from .store import Store
@@ -347,13 +357,7 @@ def _cmd_export(args) -> int:
         per_merkmal[name] = int(value)
     if args.all:
         table = export_bundles(store, args.out, None, args.first, args.last, args.minimum, per_merkmal)
-        for r in table.itertuples():
-            if r.fehler:
-                _say(f"{r.kommune}: kein Paket – {r.fehler}", f"{r.kommune}: no bundle – {r.fehler}", file=sys.stderr)
-        done = int((table["fehler"] == "").sum())
-        _say(f"{done} von {len(table)} Vergleichspaketen geschrieben nach {args.out}",
-             f"{done} of {len(table)} comparison bundles written to {args.out}")
-        return 0 if done == len(table) else 1
+        return _batch_summary(table, ("Paket", "bundle"), ("Vergleichspaketen", "comparison bundles"), args.out)
     result = export_bundle(store, kommune, args.out, args.first, args.last, args.minimum, per_merkmal)
     share = fmt_number(100 * result.anteil_geschuetzt, 1)
     _say(f"Vergleichspaket {kommune} geschrieben: {result.folder} und {result.zip.name}\n"
@@ -392,13 +396,7 @@ def _cmd_report(args) -> int:
     lang = current_lang()
     if args.all:
         result = render_reports(store.path, store.kommunen(), args.out, first, last, lang)
-        for r in result.itertuples():
-            if r.fehler:
-                _say(f"{r.kommune}: kein Bericht – {r.fehler}", f"{r.kommune}: no report – {r.fehler}", file=sys.stderr)
-        done = int((result["fehler"] == "").sum())
-        _say(f"{done} von {len(result)} Berichten geschrieben nach {args.out}",
-             f"{done} of {len(result)} reports written to {args.out}")
-        return 0 if done == len(result) else 1
+        return _batch_summary(result, ("Bericht", "report"), ("Berichten", "reports"), args.out)
     kommune = _kommune(store, args.kommune)
     path = render_report(store.path, kommune, args.out, first, last, lang)
     _say(f"Bericht {kommune} geschrieben: {path} (öffnet ohne Internet in jedem Browser)",
