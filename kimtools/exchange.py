@@ -284,19 +284,31 @@ def protect_counts(counts: pd.DataFrame, minimum: int = DEFAULT_MINIMUM,
                    per_merkmal: dict[str, int] | None = None) -> pd.DataFrame:
     """``counts`` with ``anzahl`` emptied and ``geschuetzt = 'ja'`` where protected
     (:func:`kimtools.disclosure.protect` over every sum of :func:`bundle_sums`)."""
-    per_merkmal = per_merkmal or {}
-    cells = _cell_keys(counts)
-    values = counts.groupby(cells.to_numpy())["anzahl"].first().sort_index().to_numpy()
-    sums = bundle_sums(counts, cells, _CODE_LIST, _events())
-    first_row = counts.groupby(cells.to_numpy()).head(1)
-    labels = (first_row["kennzahl"] + " / " + first_row["stadtbezirk"] + " / " + first_row["zeitraum"] + " / "
-              + first_row["merkmal"] + "=" + first_row["auspraegung"]).tolist()
-    mask = protect(values, sums, _minimums(counts, cells, minimum, per_merkmal), labels)
-    hidden = mask[cells.to_numpy()]
+    c = _Cells(counts, minimum, per_merkmal or {}, _CODE_LIST, _events())
+    mask = protect(c.values.to_numpy(), c.sums, c.minimums, c.names.tolist())
+    hidden = mask[c.ids.to_numpy()]
     out = counts.copy()
     out["anzahl"] = out["anzahl"].astype("Int64").mask(hidden)
     out["geschuetzt"] = np.where(hidden, "ja", "")
     return out[COUNT_COLUMNS]
+
+
+class _Cells:
+    """The distinct cells of a bundle's counts, as the writer and every reader see them: an id per
+    row (:func:`_cell_keys`), one value per id (missing where protected), the sums between them, each
+    id's minimum and a name ``kennzahl/stadtbezirk/zeitraum/merkmal=auspraegung`` for messages."""
+
+    def __init__(self, counts: pd.DataFrame, minimum: int, per_merkmal: dict[str, int],
+                 einwertig: Iterable[str], ereignisse: Iterable[str]):
+        self.ids = _cell_keys(counts)
+        by_id = counts.groupby(self.ids.to_numpy())
+        self.values = by_id["anzahl"].first().sort_index()
+        self.sums = bundle_sums(counts, self.ids, einwertig, ereignisse)
+        self.minimums = _minimums(counts, self.ids, minimum, per_merkmal)
+        first = by_id.head(1)
+        self.names = pd.Series((first["kennzahl"] + "/" + first["stadtbezirk"] + "/" + first["zeitraum"] + "/"
+                                + first["merkmal"] + "=" + first["auspraegung"]).to_numpy(),
+                               index=self.ids[first.index].to_numpy()).sort_index()
 
 
 def _events() -> list[str]:
@@ -531,33 +543,26 @@ def _audit_problems(counts: pd.DataFrame, meta: dict) -> list[str]:
     for r in counts.loc[small].head(10).itertuples():
         problems.append(f"Zeile {r.Index + 2}: veröffentlichte kleine Zahl {r.anzahl} "
                         f"({r.kennzahl}/{r.stadtbezirk}/{r.zeitraum}/{r.merkmal}={r.auspraegung})")
-    cells = _cell_keys(counts)
-    values = counts.groupby(cells.to_numpy())["anzahl"].first().sort_index()
-    status = counts.groupby(cells.to_numpy())["anzahl"].agg(lambda s: s.isna().nunique() > 1)
+    c = _Cells(counts, minimum, per_merkmal, summen.get("einwertige_merkmale", _CODE_LIST),
+               summen.get("quartale_ergeben_jahr", _events()))
+    status = counts.groupby(c.ids.to_numpy())["anzahl"].agg(lambda s: s.isna().nunique() > 1)
     if status.any():
         problems.append(f"{int(status.sum())} Zellen stehen doppelt, einmal geschützt und einmal veröffentlicht")
-    protected = values.isna().to_numpy()
-    sums = bundle_sums(counts, cells, summen.get("einwertige_merkmale", _CODE_LIST),
-                       summen.get("quartale_ergeben_jahr", _events()))
-    v = values.fillna(0).to_numpy(dtype=float)
-    for s in sums:
+    protected = c.values.isna().to_numpy()
+    v = c.values.fillna(0).to_numpy(dtype=float)
+    for s in c.sums:
         if not protected[list(s.cells)].any() and v[s.total] != v[list(s.parts)].sum():
-            problems.append(f"Summe geht nicht auf: Zelle {s.total} = {v[s.total]:g}, Teile ergeben "
+            problems.append(f"Summe geht nicht auf: {c.names[s.total]} = {v[s.total]:g}, Teile ergeben "
                             f"{v[list(s.parts)].sum():g}")
             break
-    result = audit(v, protected, sums, _minimums(counts, cells, minimum, per_merkmal))
+    result = audit(v, protected, c.sums, c.minimums)
     bad = result.loc[result["offengelegt"]]
-    if len(bad):
-        first_row = counts.groupby(cells.to_numpy()).head(1)
-        first_row = first_row.set_index(cells[first_row.index].to_numpy())
-        for r in bad.head(5).itertuples():
-            row = first_row.loc[r.zelle]
-            where = f"{row.kennzahl}/{row.stadtbezirk}/{row.zeitraum}/{row.merkmal}={row.auspraegung}"
-            problems.append(f"geschützte Zelle {where}: " + (
-                "die veröffentlichten Zahlen widersprechen den Summen" if pd.isna(r.unten)
-                else f"lässt sich auf {r.unten:g} bis {r.oben:g} eingrenzen"))
-        if len(bad) > 5:
-            problems.append(f"und {len(bad) - 5} weitere geschützte Zellen")
+    for r in bad.head(5).itertuples():
+        problems.append(f"geschützte Zelle {c.names[r.zelle]}: " + (
+            "die veröffentlichten Zahlen widersprechen den Summen" if pd.isna(r.unten)
+            else f"lässt sich auf {r.unten:g} bis {r.oben:g} eingrenzen"))
+    if len(bad) > 5:
+        problems.append(f"und {len(bad) - 5} weitere geschützte Zellen")
     return problems
 
 
