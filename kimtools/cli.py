@@ -11,12 +11,13 @@ import argparse
 import datetime as dt
 import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import ImportValidationError, KimtoolsError, UsageError
-from .i18n import current_lang, fmt_date, fmt_number, set_lang
+from .i18n import current_lang, fmt_date, fmt_number, set_lang, tr
 from .indicators.table import MERKMALE
 
 __all__ = ["main", "build_parser"]
@@ -89,7 +90,16 @@ _T = {
     "report_period": ("ein Zeitraum, JJJJ oder JJJJ-Qn (statt --from/--to)", "one period, YYYY or YYYY-Qn (instead of --from/--to)"),
     "report_out": ("Ziel-Datei .html; mit --alle ein Ordner", "target file .html; with --alle a folder"),
     "report_all": ("für jede Kommune des Datenbestands einen Bericht", "one report for every kommune in the store"),
-    "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner)", "address (default 127.0.0.1: this machine only)"),
+    "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner); jede andere verlangt --token",
+             "address (default 127.0.0.1: this machine only); any other requires --token"),
+    "token": ("Zugangsschlüssel, den Betrachter einmal eingeben (Standard: KIMTOOLS_TOKEN); nötig außer auf 127.0.0.1",
+              "access token viewers enter once (default: KIMTOOLS_TOKEN); required unless on 127.0.0.1"),
+    "preheat": ("so viele Kernel je Dashboard vorab rechnen (Standard 1; 0 aus): schnellere erste Anzeige, mehr Speicher",
+                "kernels computed in advance per dashboard (default 1; 0 off): faster first view, more memory"),
+    "lenkungskreis": ("die Seite für den Lenkungskreis drucken (A4, HTML und PDF) statt des Vergleichsberichts",
+                      "print the steering committee's page (A4, HTML and PDF) instead of the comparison report"),
+    "report_bezirk": ("mit --lenkungskreis: nur dieser Stadtbezirk", "with --lenkungskreis: only this district"),
+    "no_pdf": ("mit --lenkungskreis: kein PDF, nur HTML", "with --lenkungskreis: no PDF, only HTML"),
     "port": ("Port (Standard 8866)", "port (default 8866)"),
     "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
                    "dashboards folder (default: the project's dashboards/)"),
@@ -189,12 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=_t("export_from"))
     p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=_t("export_to"))
     p.add_argument("--out", required=True, help=_t("report_out"))
+    p.add_argument("--lenkungskreis", "--steering", dest="lenkungskreis", action="store_true", help=_t("lenkungskreis"))
+    p.add_argument("--bezirk", "--district", dest="bezirk", help=_t("report_bezirk"))
+    p.add_argument("--kein-pdf", "--no-pdf", dest="no_pdf", action="store_true", help=_t("no_pdf"))
 
     p = command("serve")
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--host", default="127.0.0.1", help=_t("host"))
     p.add_argument("--port", type=int, default=8866, help=_t("port"))
+    p.add_argument("--token", help=_t("token"))
     p.add_argument("--dashboards", help=_t("dashboards"))
+    p.add_argument("--vorheizen", "--preheat", dest="preheat", type=int, default=None, metavar="N", help=_t("preheat"))
     return parser
 
 
@@ -392,6 +407,8 @@ def _cmd_report(args) -> int:
     from .store import Store
 
     store = Store(args.db)
+    if args.lenkungskreis:
+        return _lenkungskreis(store, args)
     first, last = (args.period, args.period) if args.period else (args.first, args.last)
     lang = current_lang()
     if args.all:
@@ -404,6 +421,40 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _lenkungskreis(store, args) -> int:
+    from .report import chromium, lenkungskreis_name, write_lenkungskreis
+
+    if args.first or args.last:
+        raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --period JJJJ-Qn statt --from/--to.",
+                         "The steering committee's page covers one quarter: --period YYYY-Qn instead of --from/--to.")
+    if args.period and not re.fullmatch(r"\d{4}-Q[1-4]", args.period):
+        raise UsageError(f"--period {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
+                         f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
+    pdf = not args.no_pdf
+    if pdf and chromium() is None:
+        _say("Hinweis: kein chromium gefunden, daher nur HTML (im Browser mit Strg+P als PDF druckbar).",
+             "Note: no chromium found, so HTML only (printable to PDF from a browser with Ctrl+P).", file=sys.stderr)
+    if not args.all:
+        written = write_lenkungskreis(store, _kommune(store, args.kommune), args.out, args.period, args.bezirk, pdf=pdf)
+        _say(f"Lenkungskreis-Seite geschrieben: {', '.join(map(str, written))}",
+             f"Steering committee page written: {', '.join(map(str, written))}")
+        return 0
+    import pandas as pd
+
+    from .progress import progress
+
+    rows = []
+    for kommune in progress(store.kommunen(), tr({"de": "Lenkungskreis-Seiten", "en": "steering pages"})):
+        target = Path(args.out) / (lenkungskreis_name(kommune, args.period or "aktuell") + ".html")
+        try:
+            written = write_lenkungskreis(store, kommune, target, args.period, args.bezirk, pdf=pdf)
+            rows.append((kommune, ", ".join(map(str, written)), ""))
+        except KimtoolsError as e:
+            rows.append((kommune, "", e.message()))
+    return _batch_summary(pd.DataFrame(rows, columns=["kommune", "datei", "fehler"]), ("Bericht", "page"), ("Berichte", "pages"),
+                          args.out)
+
+
 def _cmd_serve(args) -> int:
     from .store import Store
 
@@ -412,21 +463,30 @@ def _cmd_serve(args) -> int:
     dashboards = Path(args.dashboards) if args.dashboards else Path(__file__).resolve().parents[1] / "dashboards"
     if not dashboards.is_dir():
         raise KimtoolsError(f"Dashboard-Ordner {dashboards} gibt es nicht.", f"Dashboards folder {dashboards} does not exist.")
+    token = args.token or os.environ.get("KIMTOOLS_TOKEN") or ""
     try:
         loopback = ipaddress.ip_address(args.host).is_loopback
     except ValueError:
         loopback = args.host == "localhost"
-    if not loopback:
-        _say(f"Achtung: die Dashboards sind unter {args.host} ohne Anmeldung erreichbar. "
-             "Im Netz der Stadt nur hinter einem Reverse Proxy mit Anmeldung betreiben.",
-             f"Warning: the dashboards are reachable at {args.host} without login. "
-             "On the city's network run them only behind a reverse proxy with authentication.", file=sys.stderr)
+    if not loopback and len(token) < 16:
+        raise UsageError(
+            f"Die Dashboards sollen unter {args.host} erreichbar sein, also für andere Rechner: dafür ist ein "
+            "Zugangsschlüssel mit mindestens 16 Zeichen nötig (--token oder KIMTOOLS_TOKEN), und im Netz der Stadt "
+            "gehört der Server hinter den Reverse Proxy mit Anmeldung (README, 'Serving the dashboards to a team').",
+            f"The dashboards would be reachable at {args.host}, i.e. from other machines: that needs an access token of "
+            "at least 16 characters (--token or KIMTOOLS_TOKEN), and on the city's network the server belongs behind "
+            "the reverse proxy with login (README, 'Serving the dashboards to a team').")
+    preheat = args.preheat if args.preheat is not None else int(os.environ.get("KIMTOOLS_PREHEAT", "1"))
     env = dict(os.environ, KIMTOOLS_DB=str(store.path.resolve()))
-    cmd = [sys.executable, "-m", "voila", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
+    env.pop("KIMTOOLS_TOKEN", None)   # the kernels have no use for it
+    cmd = [sys.executable, "-m", "kimtools.serving", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
            f"--port={args.port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
-           "--Voila.show_tracebacks=False"]
-    _say(f"Dashboards: http://{args.host}:{args.port}/  (beenden mit Strg+C)",
-         f"Dashboards: http://{args.host}:{args.port}/  (stop with Ctrl+C)")
+           "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
+           f"--Voila.token={token}"]
+    if preheat > 0:
+        cmd += ["--preheat_kernel=True", f"--pool_size={preheat}"]
+    _say(f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (beenden mit Strg+C)",
+         f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (stop with Ctrl+C)")
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)
     return 0  # pragma: no cover

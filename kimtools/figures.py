@@ -7,6 +7,8 @@ English is selected.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,7 +19,7 @@ from .labels import column_label, kennzahl_label
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
-           "referral_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot"]
+           "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot"]
 
 #: default target band of cases per full-time post
 DEFAULT_BAND = (30.0, 40.0)
@@ -280,16 +282,10 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
     return apply_style(fig)
 
 
-def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, title: str | None = None,
-                    minimum: int = 3) -> go.Figure:
-    """Provider → needs area → receiving partner type → outcome, from :func:`kimtools.network.sankey_flows`.
-    Links with fewer than ``minimum`` referrals are left out."""
-    from . import codes
-
-    names = names or {}
-    stages = [("traeger", lambda c: names.get(c, c)), ("handlungsfeld", lambda c: codes.label("handlungsfeld", c)),
-              ("partner_typ", lambda c: codes.label("partnertyp", c)),
-              ("status", lambda c: codes.label("vermittlungsstatus", c))]
+def sankey(flows: pd.DataFrame, stages: list[tuple[str, Callable[[str], str]]], title: str, minimum: int = 3,
+           height: int = 560) -> go.Figure:
+    """Flows through ``stages`` (columns of ``flows`` with their label functions; counts in ``n``), one
+    node per stage and code. Links with fewer than ``minimum`` are left out, so nodes show only what is drawn."""
     labels, index, links = [], {}, []
     for (a, fa), (b, fb) in zip(stages, stages[1:]):
         pair = flows.groupby([a, b], as_index=False)["n"].sum()
@@ -304,9 +300,34 @@ def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, ti
     fig = go.Figure(go.Sankey(node=dict(label=labels, pad=12, thickness=14, color="#56B4E9"),
                               link=dict(source=src, target=dst, value=val, color="rgba(0,114,178,0.25)"),
                               valueformat=",d"))
-    fig.update_layout(title=title or tr({"de": "Vom Träger über das Handlungsfeld zum Partner und zum Ergebnis",
-                                         "en": "from provider via needs area to partner and outcome"}), height=560)
+    fig.update_layout(title=title, height=height)
     return apply_style(fig)
+
+
+def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, title: str | None = None,
+                    minimum: int = 3) -> go.Figure:
+    """Provider → needs area → receiving partner type → outcome, from :func:`kimtools.network.sankey_flows`.
+    Links with fewer than ``minimum`` referrals are left out."""
+    from . import codes
+
+    names = names or {}
+    stages = [("traeger", lambda c: names.get(c, c)), ("handlungsfeld", lambda c: codes.label("handlungsfeld", c)),
+              ("partner_typ", lambda c: codes.label("partnertyp", c)),
+              ("status", lambda c: codes.label("vermittlungsstatus", c))]
+    return sankey(flows, stages, title or tr({"de": "Vom Träger über das Handlungsfeld zum Partner und zum Ergebnis",
+                                              "en": "from provider via needs area to partner and outcome"}), minimum)
+
+
+def status_sankey(transitions: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Residence-status changes from the status held before to the new one (from
+    :func:`kimtools.pathways.status_transitions`); links with fewer than ``minimum`` changes are left out."""
+    from . import codes
+
+    label = lambda c: codes.label("aufenthaltsstatus", c)  # noqa: E731
+    return sankey(transitions, [("von_status", label), ("nach_status", label)],
+                  title or tr({"de": "Statuswechsel: vom bisherigen zum neuen Aufenthaltsstatus",
+                               "en": "status changes: from the previous to the new residence status"}),
+                  minimum, height=420)
 
 
 def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:

@@ -1,4 +1,11 @@
-"""Run the dashboard server in the background: for browser tests, benchmarks and scripted checks."""
+"""The dashboard server: Voilà with a German start page and safe defaults, and a helper that runs it in the
+background for browser tests, benchmarks and scripted checks.
+
+``python -m kimtools.serving DASHBOARDS [voila options]`` is what ``kimtools serve`` runs: Voilà with the
+landing page (:func:`kimtools.pages.landing_html`) at the root and at ``/voila/tree`` instead of Voilà's file
+list. Voilà itself strips sources, hides tracebacks, lets the browser send only widget messages to a
+kernel (no code) and serves no files but images; the store is opened read-only by the dashboards.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["free_port", "running_server"]
+__all__ = ["free_port", "running_server", "main"]
 
 
 def free_port() -> int:
@@ -25,11 +33,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(db: str | Path, log: IO | None = None, timeout: float = 90.0,
-                   env: dict[str, str] | None = None) -> Iterator[str]:
-    """``kimtools serve --db DB`` on a free local port; yields the base URL once it answers, stops it after."""
+                   env: dict[str, str] | None = None, args: list[str] | None = None) -> Iterator[str]:
+    """``kimtools serve --db DB [args]`` on a free local port; yields the base URL once it answers, stops it after."""
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "kimtools")
-    proc = subprocess.Popen([exe, "serve", "--db", str(db), "--port", str(port)], env=env,
+    proc = subprocess.Popen([exe, "serve", "--db", str(db), "--port", str(port), *(args or [])], env=env,
                             stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -37,6 +45,8 @@ def running_server(db: str | Path, log: IO | None = None, timeout: float = 90.0,
         while True:
             try:
                 urllib.request.urlopen(url, timeout=2)
+                break
+            except urllib.error.HTTPError:   # it answers (a token is asked for)
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
@@ -50,3 +60,40 @@ def running_server(db: str | Path, log: IO | None = None, timeout: float = 90.0,
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _voila_app():
+    """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
+    from jupyter_server.base.handlers import JupyterHandler, path_regex
+    from jupyter_server.utils import url_path_join
+    from tornado import web
+    from voila.app import Voila
+
+    from .pages import landing_html
+
+    class LandingHandler(JupyterHandler):
+        def initialize(self, folder: str) -> None:
+            self.folder = Path(folder)
+
+        @web.authenticated
+        def get(self, path: str = "") -> None:
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(landing_html(self.folder, self.base_url))
+
+    class KimVoila(Voila):
+        def init_handlers(self):
+            folder = {"folder": self.root_dir}
+            ours = [(self.server_url, LandingHandler, folder),
+                    (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder)]
+            return ours + super().init_handlers()   # the first match wins
+
+    return KimVoila
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server (``kimtools serve`` builds the arguments)."""
+    _voila_app().launch_instance(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -27,65 +27,13 @@ from .figures import counts_over_time
 from .i18n import current_lang, fmt_date, fmt_number, tr
 from .indicators import indicator_table
 from .labels import column_label, kennzahl_label
+from .markup import error_html, gaps_html, html_table, outliers_html, tile, tiles
 from .quality import quality_summary
 from .store import Store
 
 __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
-           "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views"]
-
-_CSS = """<style>
-.kim-table {border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0}
-.kim-table th {text-align: left; border-bottom: 2px solid #555; padding: 4px 10px}
-.kim-table td {border-bottom: 1px solid #ddd; padding: 4px 10px}
-.kim-table td.num {text-align: right; font-variant-numeric: tabular-nums}
-.kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00}
-.kim-note {color: #555; font-size: 13px}
-</style>"""
-
-
-def _cell(value) -> tuple[str, bool]:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return "–", True
-    if isinstance(value, pd.Timestamp):
-        return (fmt_date(value.date()) if value == value.normalize() else f"{fmt_date(value.date())} {value:%H:%M}"), False
-    if isinstance(value, bool):
-        return tr({"de": "ja", "en": "yes"}) if value else tr({"de": "nein", "en": "no"}), False
-    if isinstance(value, int) or (hasattr(value, "dtype") and "int" in str(getattr(value, "dtype", ""))):
-        return fmt_number(int(value)), True
-    if isinstance(value, float):
-        return fmt_number(value, 0 if value.is_integer() else 1), True
-    return str(value), False
-
-
-def html_table(frame: pd.DataFrame, columns: Iterable[str] | None = None,
-               formatters: dict[str, Callable[[object], str]] | None = None) -> str:
-    """An HTML table with German labels and number/date formats; cells are escaped."""
-    columns = list(columns or frame.columns)
-    formatters = formatters or {}
-    head = "".join(f"<th>{html.escape(column_label(c))}</th>" for c in columns)
-    rows = []
-    for record in frame[columns].itertuples(index=False):
-        cells = []
-        for c, v in zip(columns, record):
-            if c in formatters:
-                text, num = formatters[c](v), True
-            else:
-                text, num = _cell(v)
-            cells.append(f"<td class='num'>{html.escape(text)}</td>" if num else f"<td>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"{_CSS}<table class='kim-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def error_html(exc: Exception) -> str:
-    """A message for the viewer: the kimtools message, or a generic one (a traceback could show data)."""
-    if isinstance(exc, KimtoolsError):
-        text = exc.message()
-    else:
-        text = tr({"de": "Die Ansicht konnte nicht aktualisiert werden. Bitte die Auswahl ändern oder die Seite neu laden; "
-                         "besteht der Fehler, die KIM-Koordination informieren.",
-                   "en": "The view could not be updated. Change the selection or reload the page; if the error persists, "
-                         "tell the KIM coordination."})
-    return f"{_CSS}<div class='kim-error'>{html.escape(text)}</div>"
+           "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views", "LenkungskreisPanel", "VergleichPanel",
+           "DownloadButton"]
 
 
 @functools.cache
@@ -119,6 +67,32 @@ class PlotlyView(anywidget.AnyWidget):
     def _on_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "need-plotly":
             self.send({"kind": "plotly-source", "source": _plotly_source()})
+
+
+class DownloadButton(anywidget.AnyWidget):
+    """A button that builds a file in the kernel when clicked (``make`` returns name, MIME type and text)
+    and hands it to the browser as a download. Errors show as their message beside the button."""
+
+    _esm = Path(__file__).parent / "static" / "download.js"
+    label = traitlets.Unicode().tag(sync=True)
+    busy = traitlets.Unicode().tag(sync=True)
+
+    def __init__(self, label: str, make: Callable[[], tuple[str, str, str]], **kwargs):
+        super().__init__(label=label, busy=tr({"de": "wird erstellt …", "en": "being prepared …"}), **kwargs)
+        self.make = make
+        self.on_msg(self._on_message)
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        if not (isinstance(content, dict) and content.get("kind") == "make"):
+            return
+        try:
+            name, mime, text = self.make()
+        except Exception as exc:  # noqa: BLE001 - the viewer gets the message, never a traceback
+            self.send({"kind": "error", "text": exc.message() if isinstance(exc, KimtoolsError) else tr(
+                {"de": "Die Datei konnte nicht erstellt werden.", "en": "The file could not be prepared."})})
+            return
+        self.send({"kind": "file", "name": name, "mime": mime, "content": text,
+                   "done": tr({"de": f"{name} heruntergeladen", "en": f"{name} downloaded"})})
 
 
 def kommune_dropdown(kommunen: list[str], value: str | None = None) -> widgets.Dropdown:
@@ -203,16 +177,6 @@ class DatenstandPanel:
 
 
 # ----------------------------------------------------------------------------- caseload
-_TILE_CSS = """<style>
-.kim-tiles {display: flex; gap: 12px; flex-wrap: wrap; margin: 8px 0 16px 0}
-.kim-tile {border: 1px solid #ccc; border-top: 4px solid #0072B2; padding: 10px 14px; min-width: 220px; background: #fafafa}
-.kim-tile-value {font-size: 30px; font-weight: 600; font-variant-numeric: tabular-nums}
-.kim-tile-label {font-size: 15px; color: #222}
-.kim-tile-note {font-size: 13px; color: #555}
-.kim-tile.over {border-top-color: #D55E00}
-</style>"""
-
-
 def _alle() -> str:
     return tr({"de": "alle", "en": "all"})
 
@@ -221,11 +185,13 @@ class FilterBar:
     """Kommune, district, provider, quarter and target group: one bar for notebooks and dashboards.
 
     ``value`` is a dict with ``kommune``, ``stadtbezirk``, ``traeger``, ``zeitraum``,
-    ``zielgruppe`` (``None`` = all). Callbacks registered with :meth:`observe`
+    ``zielgruppe`` (``None`` = all; always ``None`` for a field left out of ``fields``). Callbacks registered with :meth:`observe`
     get that dict once per change, also when a new kommune resets the others.
     """
 
-    def __init__(self, store: Store, kommunen: list[str] | None = None):
+    FIELDS = ("kommune", "stadtbezirk", "traeger", "zeitraum", "zielgruppe")
+
+    def __init__(self, store: Store, kommunen: list[str] | None = None, fields: Iterable[str] = FIELDS):
         from . import codes
 
         self.store = store
@@ -242,8 +208,8 @@ class FilterBar:
         self.zielgruppe = widgets.Dropdown(
             options=[(_alle(), None)] + [(codes.label("zielgruppe", c), c) for c in codes.ZIELGRUPPE],
             description=tr({"de": "Zielgruppe", "en": "target group"}), style=style, index=0)
-        self.widget = widgets.HBox([self.kommune, self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe],
-                                   layout=widgets.Layout(flex_flow="row wrap"))
+        self.fields = tuple(f for f in self.FIELDS if f in set(fields) | {"kommune"})
+        self.widget = widgets.HBox([getattr(self, f) for f in self.fields], layout=widgets.Layout(flex_flow="row wrap"))
         self._refresh_options()
         self.kommune.observe(self._on_kommune, names="value")
         for w in (self.stadtbezirk, self.traeger, self.zeitraum, self.zielgruppe):
@@ -251,8 +217,7 @@ class FilterBar:
 
     @property
     def value(self) -> dict:
-        return {"kommune": self.kommune.value, "stadtbezirk": self.stadtbezirk.value, "traeger": self.traeger.value,
-                "zeitraum": self.zeitraum.value, "zielgruppe": self.zielgruppe.value}
+        return {f: getattr(self, f).value if f in self.fields else None for f in self.FIELDS}
 
     def observe(self, callback: Callable[[dict], None]) -> None:
         self._callbacks.append(callback)
@@ -289,12 +254,6 @@ class FilterBar:
             return
         for callback in self._callbacks:
             callback(self.value)
-
-
-def _tile(label: str, value: str, note: str, definition: str, over: bool = False) -> str:
-    cls = "kim-tile over" if over else "kim-tile"
-    return (f"<div class='{cls}' title='{html.escape(definition, quote=True)}'><div class='kim-tile-value'>{html.escape(value)}</div>"
-            f"<div class='kim-tile-label'>{html.escape(label)}</div><div class='kim-tile-note'>{html.escape(note)}</div></div>")
 
 
 #: the indicators the caseload views draw (tiles, trend, reach); the table computes nothing else for them
@@ -377,6 +336,8 @@ class _FilteredPanel:
     panel's figures (from its ``_figures``) as :class:`PlotlyView` widgets, with ``show`` called on every
     filter change."""
 
+    fields: tuple[str, ...] = FilterBar.FIELDS
+
     def _start(self, store: Store | None, minimum: int) -> bool:
         """Build the filter bar and the first figures; on a store problem show its message and return False."""
         self.store = store or Store()
@@ -384,7 +345,7 @@ class _FilteredPanel:
         self.message = widgets.HTML()
         self.tiles = widgets.HTML()
         try:
-            self.filters = FilterBar(self.store)
+            self.filters = FilterBar(self.store, fields=self.fields)
             figures = self._figures(self.filters.value)
         except KimtoolsError as exc:
             self.message.value = error_html(exc)
@@ -526,30 +487,23 @@ class CaseloadPanel(_FilteredPanel):
             return count_text(row["zaehler"], self.minimum)
 
         lang = current_lang()
-        tiles = []
+        items = []
         for k, note in (("personen_erreicht", tr({"de": f"im {q}", "en": f"in {q}"})),
                         ("faelle_offen", tr({"de": f"am Ende von {q}", "en": f"at the end of {q}"})),
                         ("neuzugaenge", tr({"de": f"im {q}; Vorquartal {count('neuzugaenge', prev)}",
                                             "en": f"in {q}; previous quarter {count('neuzugaenge', prev)}"}))):
-            tiles.append(_tile(KENNZAHLEN[k][lang], count(k, q), note, KENNZAHLEN[k]["definition_" + lang]))
+            items.append(tile(KENNZAHLEN[k][lang], count(k, q), note, KENNZAHLEN[k]["definition_" + lang]))
         load = get("faelle_je_vzae", q)
         shown = load is not None and pd.notna(load["wert"]) and int(load["zaehler"]) >= self.minimum
-        tiles.append(_tile(KENNZAHLEN["faelle_je_vzae"][lang], fmt_number(float(load["wert"]), 1) if shown else "–",
+        items.append(tile(KENNZAHLEN["faelle_je_vzae"][lang], fmt_number(float(load["wert"]), 1) if shown else "–",
                            tr({"de": f"Zielkorridor {fmt_number(self.band[0])}–{fmt_number(self.band[1])}",
                                "en": f"target band {fmt_number(self.band[0])}–{fmt_number(self.band[1])}"}),
                            KENNZAHLEN["faelle_je_vzae"]["definition_" + lang],
                            over=shown and float(load["wert"]) > self.band[1]))
-        self.tiles.value = _TILE_CSS + "<div class='kim-tiles'>" + "".join(tiles) + "</div>"
+        self.tiles.value = tiles(items)
 
 
 # ----------------------------------------------------------------------------- referral network
-_BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
-           "niedriger": ("niedriger als bei den übrigen", "lower than the others"),
-           "laenger": ("länger als bei den übrigen", "longer than the others"),
-           "kuerzer": ("kürzer als bei den übrigen", "shorter than the others"),
-           "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}
-
-
 def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None, traeger: str | None = None,
                   zielgruppe: str | None = None) -> dict[str, object]:
     """What the network view needs for the twelve months up to the end of quarter ``zeitraum`` (aggregates,
@@ -642,7 +596,6 @@ class NetworkPanel(_FilteredPanel):
         return count_text(n, self.minimum)
 
     def _show_tables(self, v: dict) -> None:
-        from . import codes
         from .indicators import KENNZAHLEN
         from .indicators.stats import wilson_interval
         from .network import km_median_ci
@@ -650,7 +603,7 @@ class NetworkPanel(_FilteredPanel):
         d, lang = self._views(v), current_lang()
         out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
         sent, answered, accepted = (int(out[c].sum()) for c in ("n", "beantwortet", "angenommen"))
-        tiles = [_tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
+        items = [tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
                        tr({"de": "in 12 Monaten", "en": "in 12 months"}), KENNZAHLEN["vermittlungen"]["definition_" + lang])]
         if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
             lo, hi = wilson_interval(pd.Series([accepted]), pd.Series([answered]))
@@ -659,47 +612,106 @@ class NetworkPanel(_FilteredPanel):
                        "en": f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_number(100 * hi[0], 0)} %"})
         else:
             rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
-        tiles.append(_tile(KENNZAHLEN["annahmequote"][lang], rate, note, KENNZAHLEN["annahmequote"]["definition_" + lang]))
+        items.append(tile(KENNZAHLEN["annahmequote"][lang], rate, note, KENNZAHLEN["annahmequote"]["definition_" + lang]))
         loops = d["loops"].loc[d["loops"]["zeitraum"] == v["zeitraum"], "zaehler"]
-        tiles.append(_tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
+        items.append(tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
                            tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
                            KENNZAHLEN["offene_schleifen"]["definition_" + lang]))
         med = km_median_ci(d["waits"])[0] if len(d["waits"]) >= 20 else float("nan")
-        tiles.append(_tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
+        items.append(tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
                            tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
                            KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))
-        self.tiles.value = _TILE_CSS + "<div class='kim-tiles'>" + "".join(tiles) + "</div>"
+        self.tiles.value = tiles(items)
 
-        gaps = d["gaps"].head(8).copy()
-        if gaps.empty:
-            self.gaps_html.value = f"<p class='kim-note'>{tr({'de': 'Keine Lücken dokumentiert.', 'en': 'No gaps documented.'})}</p>"
-        else:
-            gaps["handlungsfeld"] = gaps["handlungsfeld"].map(lambda c: codes.label("handlungsfeld", c))
-            gaps["luecke"] = gaps["luecke"].map(lambda c: codes.label("luecke", c))
-            gaps["bezirke"] = gaps["bezirke"].map(", ".join)
-            gaps["trend"] = [f"{self._count(a)} / {self._count(b)}" for a, b in zip(gaps["letzte"], gaps["davor"])]
-            self.gaps_html.value = html_table(gaps, ["handlungsfeld", "luecke", "vermittlungen", "faelle", "bezirke", "seit",
-                                                     "trend"],
-                                              {"vermittlungen": self._count, "faelle": self._count})
-        o = d["outliers"]
-        o = o.loc[~o["annahme_befund"].isin(["unauffaellig", "zu_wenige"]) | ~o["wartezeit_befund"].isin(["unauffaellig", "zu_wenige"])].copy()
-        if o.empty:
-            self.outliers_html.value = "<p class='kim-note'>" + tr({
-                "de": "Kein Partner weicht bei Annahme oder Wartezeit deutlich (95-%-Intervall) von den übrigen ab.",
-                "en": "No partner differs clearly (95 % interval) from the others in acceptance or waiting time."}) + "</p>"
+        self.gaps_html.value = gaps_html(d["gaps"].head(8), self.minimum)
+        self.outliers_html.value = outliers_html(d["outliers"])
+
+
+def _note(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<p class='kim-note'>{html.escape(text)}</p>")
+
+
+class LenkungskreisPanel(_FilteredPanel):
+    """One page for the steering committee: key figures against the previous quarter and the previous year,
+    reach in the districts, the referral funnel and where referrals stall, the top service gaps and the
+    residence-status changes, for one kommune, quarter and (optionally) district; and a printable version.
+
+    Counts from 1 to ``minimum - 1`` are not shown. The kommune's indicator tables are loaded once; a district
+    or quarter change asks the database only for the twelve-month window, and each window once.
+    """
+
+    fields = ("kommune", "stadtbezirk", "zeitraum")
+
+    def __init__(self, store: Store | None = None, minimum: int = 3):
+        from .steering import explain
+
+        self._base: dict[str, dict] = {}
+        self._windows: dict[tuple, dict] = {}
+        self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.footer = widgets.HTML()
+        if not self._start(store, minimum):
             return
-        pct = lambda x: "–" if pd.isna(x) else fmt_number(100 * x, 0) + " %"  # noqa: E731
-        days = lambda x: "–" if pd.isna(x) else fmt_number(x, 0)  # noqa: E731
-        o["typ"] = o["typ"].map(lambda c: codes.label("partnertyp", c))
-        o["annahme"] = [f"{pct(r)} ({pct(a)}–{pct(b)})" for r, a, b in zip(o["annahmequote"], o["annahme_ki_unten"], o["annahme_ki_oben"])]
-        o["annahme_uebrige"] = o["annahme_uebrige"].map(pct)
-        o["wartezeit"] = [f"{days(m)} ({days(a)}–{days(b)})" for m, a, b in
-                          zip(o["wartezeit_median"], o["wartezeit_ki_unten"], o["wartezeit_ki_oben"])]
-        o["wartezeit_uebrige"] = o["wartezeit_uebrige"].map(days)
-        for c in ("annahme_befund", "wartezeit_befund"):
-            o[c] = o[c].map(lambda b: _BEFUND[b][0 if lang == "de" else 1])
-        self.outliers_html.value = html_table(o, ["name", "typ", "annahme", "annahme_uebrige", "annahme_befund", "wartezeit",
-                                                  "wartezeit_uebrige", "wartezeit_befund"])
+        self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
+                                            "en": "download printable version (A4, HTML)"}), self._printable)
+        heading, f = _heading, self.figures
+        self.widget = widgets.VBox([
+            self.filters.widget, self.message, self.tiles,
+            heading("Verlauf", "Trend"), f["trend"], _note(explain("trend")),
+            heading("Die Stadtbezirke", "The districts"), f["reach"], _note(explain("reach")),
+            heading("Vermittlungen", "Referrals"), f["funnel"], _note(explain("funnel")),
+            heading("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall"), self.stalls_html,
+            _note(explain("stalls")),
+            heading("Die größten Angebotslücken", "The largest service gaps"), self.gaps_html, _note(explain("gaps")),
+            heading("Aufenthaltsstatus", "Residence status"), f["status"], self.status_note,
+            self.printable, self.footer,
+        ])
+        self._show_tables(self.filters.value)
+
+    def _views(self, v: dict) -> dict[str, object]:
+        from .steering import kommune_views, select_district, window_views
+
+        k = v["kommune"]
+        if k not in self._base:
+            self._base[k] = kommune_views(self.store, k)
+        key = (k, v["zeitraum"], v["stadtbezirk"])
+        if key not in self._windows:
+            if len(self._windows) >= 64:   # a long meeting must not fill the memory
+                self._windows.pop(next(iter(self._windows)))
+            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"])
+        base = self._base[k]
+        return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
+                "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
+
+    def _figures(self, v: dict) -> dict[str, go.Figure]:
+        from .steering import steering_figures
+
+        return steering_figures(self._views(v), self.minimum)
+
+    def show(self, v: dict) -> None:
+        try:
+            self._show_tables(v)
+            for name, fig in self._figures(v).items():
+                self.figures[name].show(fig)
+            self.message.value = ""
+        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
+            self.message.value = error_html(exc)
+
+    def _show_tables(self, v: dict) -> None:
+        from .steering import data_state, explain, key_figure_tiles, no_status_changes
+
+        d = self._views(v)
+        self.tiles.value = tiles(key_figure_tiles(d["main"], v["zeitraum"], self.minimum))
+        self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
+        self.gaps_html.value = gaps_html(d["gaps"], self.minimum)
+        self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
+        self.footer.value = f"<p class='kim-note'>{html.escape(data_state(self.store, [v['kommune']]))}</p>"
+
+    def _printable(self) -> tuple[str, str, str]:
+        from .report import lenkungskreis_html, lenkungskreis_name
+
+        v = self.filters.value
+        page = lenkungskreis_html(self.store, v["kommune"], v["zeitraum"], v["stadtbezirk"], self.minimum)
+        return lenkungskreis_name(v["kommune"], v["zeitraum"], v["stadtbezirk"]) + ".html", "text/html", page
 
 
 class VergleichPanel:

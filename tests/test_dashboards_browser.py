@@ -217,3 +217,76 @@ def test_vergleich_switches_indicator_and_level(server, browser):
     assert "Median (Quartile)" in page.inner_text("body")
     page.screenshot(path=str(ARTEFACTS / "vergleich-bezirke.png"), full_page=True)
     page.close()
+
+
+def test_landing_page_lists_every_dashboard(server, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(server + "/")
+    links = page.locator("ul.kim-dashboards a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert sorted(h.rsplit("/", 1)[1] for h in hrefs) == DASHBOARDS
+    assert all(len(t) > 30 for t in page.locator("ul.kim-dashboards p").all_inner_texts())   # a German line each
+    page.screenshot(path=str(ARTEFACTS / "startseite.png"), full_page=True)
+    links.first.click()                       # a link opens its dashboard
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.close()
+
+
+def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browser, tmp_path):
+    page, requests = _open(browser, f"{server}/voila/render/lenkungskreis.ipynb")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=120_000)
+    assert page.locator(".kim-tile").count() == 4
+    notes = page.locator(".kim-tile-note").all_inner_texts()
+    assert all("Vorquartal" in n and "Vorjahresquartal" in n for n in notes)      # each figure with its periods
+    assert all(page.locator(".kim-tile").nth(i).get_attribute("title") for i in range(4))   # and its definition
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    body = page.inner_text("body")
+    assert "Partner, bei denen Vermittlungen stocken" in body and "Die größten Angebotslücken" in body
+    assert "Datenstand" in body
+    tiles_before = page.locator(".kim-tiles").inner_text()
+    funnel = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.data[0].type === 'funnel')"
+    page.evaluate(f"window.kimFunnelBefore = JSON.stringify(Array.from({funnel}._fullData[0].x))")
+    district = page.locator("select").nth(1)
+    options = district.locator("option").all_inner_texts()
+    district.select_option(label=options[1])
+    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
+    page.wait_for_function("t => document.querySelector('.kim-tiles').innerText !== t", arg=tiles_before, timeout=10_000)
+    page.wait_for_function(f"JSON.stringify(Array.from({funnel}._fullData[0].x)) !== window.kimFunnelBefore", timeout=30_000)
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "lenkungskreis-bezirk.png"), full_page=True)
+    # the printable version: a download of one self-contained HTML file, checked with print emulation
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_text("Druckfassung (A4, HTML) herunterladen").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    assert target.name.startswith("lenkungskreis_") and options[1].replace(" ", "-") in target.name
+    page.close()
+    printed = browser.new_page()
+    printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    printed.goto(target.as_uri())
+    printed.emulate_media(media="print")
+    printed.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=60_000)
+    assert printed.inner_text("h1").startswith("KIM-Lenkungskreis")
+    assert printed.locator("tfoot .kim-footer").inner_text().count("Datenstand") == 1
+    pdf = printed.pdf(format="A4")
+    assert pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type/Page") >= 2
+    printed.close()
+
+
+def test_english_dashboards(demo_store, browser):
+    import os
+
+    from kimtools.serving import running_server
+
+    with running_server(demo_store, env=dict(os.environ, KIMTOOLS_LANG="en"), args=["--vorheizen", "0"]) as url:
+        page, requests = _open(browser, f"{url}/voila/render/lenkungskreis.ipynb")
+        text = page.inner_text("body")
+        assert "Steering committee" in text and "previous quarter" in text and "How to read." in text
+        for german in ("Vorquartal", "Lesehilfe", "Stadtbezirk", "Erreichte Personen"):
+            assert german not in text, german
+        page.close()
+        page = browser.new_page()
+        page.goto(url + "/")
+        assert "KIM dashboards" in page.inner_text("h1")
+        page.close()

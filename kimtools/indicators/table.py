@@ -259,7 +259,7 @@ def _km_median_sql(durations_sql: str) -> str:
     SELECT {keys}, min(dauer) FILTER (WHERE s <= 0.5) AS median, sum(c) AS n, sum(e) AS events FROM s GROUP BY ALL"""
 
 
-_EMPTY = {"stellen", "bezirke", "fall_handlungsfelder"}
+_EMPTY = {"stellen", "bezirke", "fall_handlungsfelder", "statuswechsel"}
 
 
 def run_query(source, sql: str, params: dict) -> pd.DataFrame:

@@ -1,0 +1,97 @@
+"""Browser timings of every dashboard: first render and filter changes, measured in chromium.
+
+Run alone: ``python benchmarks/browser.py STORE [kimtools serve options …]`` (e.g. ``--vorheizen 0``);
+``benchmarks/run.py`` calls :func:`browser_timings`. Prints, asserts nothing.
+
+*First render*: from navigation until every figure of the dashboard is drawn, on a server that has been
+running for a while (as in a meeting): once for the first visitor and as the median of the later loads.
+*Filter change*: from selecting an option until the last figure redraws (the last change inside any plot
+within 2 s of the selection), median over several options.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+#: dashboard → (figures drawn when complete, [(filter name, index of its <select>), …])
+DASHBOARDS = {
+    "lenkungskreis": (4, [("district", 1), ("quarter", 2)]),
+    "fallzahlen": (6, [("district", 1), ("provider", 2), ("quarter", 3)]),
+    "netzwerk": (5, [("district", 1), ("quarter", 3)]),
+    "vergleich": (2, [("indicator", 1), ("period", 2)]),
+    "datenstand": (1, [("kommune", 0)]),
+}
+
+_WATCH = """() => {
+    window.kimStart = performance.now(); window.kimSeen = [];
+    if (window.kimObserver) return;
+    window.kimObserver = new MutationObserver(ms => {
+        for (const m of ms) {
+            const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+            if (el && el.closest('.js-plotly-plot')) window.kimSeen.push(performance.now() - window.kimStart);
+        }
+    });
+    window.kimObserver.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _drawn(page, figures: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=180_000)
+
+
+def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: dict[str, str] | None = None,
+                    loads: int = 3, changes: int = 4, warm_up: float = 60.0) -> list[tuple[str, float]]:
+    """(operation, seconds) for every dashboard present in ``dashboards/``."""
+    from playwright.sync_api import sync_playwright
+
+    from kimtools.serving import running_server
+
+    present = {p.stem for p in (Path(__file__).resolve().parents[1] / "dashboards").glob("*.ipynb")}
+    out = []
+    with running_server(db, env=env, timeout=300, args=serve_args) as url, sync_playwright() as p:
+        time.sleep(warm_up)   # a server in use has been up for a while (preheated kernels are ready)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        for name, (figures, filters) in DASHBOARDS.items():
+            if name not in present:
+                continue
+            times = []
+            for i in range(loads):
+                page = browser.new_page(viewport={"width": 1366, "height": 768})
+                t0 = time.perf_counter()
+                page.goto(f"{url}/voila/render/{name}.ipynb")
+                _drawn(page, figures)
+                times.append(time.perf_counter() - t0)
+                if i < loads - 1:
+                    page.close()
+                    time.sleep(10)   # as between two visitors; lets a preheated pool refill
+            out.append((f"{name}: first render, first visitor (browser)", times[0]))
+            out.append((f"{name}: first render, median of later visitors (browser)", statistics.median(times[1:])))
+            page.wait_for_timeout(2000)
+            for label, nth in filters:
+                select = page.locator("select").nth(nth)
+                options = select.locator("option").all_inner_texts()
+                last = []
+                for option in options[1:changes + 1]:
+                    page.evaluate(_WATCH)
+                    select.select_option(label=option)
+                    page.wait_for_timeout(2000)
+                    seen = page.evaluate("() => window.kimSeen")
+                    if seen:
+                        last.append(max(seen) / 1000)
+                select.select_option(index=0)
+                page.wait_for_timeout(2000)
+                if last:
+                    out.append((f"{name}: {label} change, all figures redrawn (browser, median of {len(last)})",
+                                statistics.median(last)))
+            page.close()
+        browser.close()
+    return out
+
+
+if __name__ == "__main__":
+    for operation, seconds in browser_timings(sys.argv[1], sys.argv[2:]):
+        print(f"{operation.ljust(84)}  {seconds:8.2f}", flush=True)

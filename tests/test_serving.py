@@ -1,0 +1,166 @@
+"""Serving safely: tested against a running `kimtools serve`, as a viewer on the network would try it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kimtools.cli import main
+
+pytestmark = pytest.mark.browser
+TOKEN = "kim-test-token-0123456789"
+
+
+def _get(url: str, timeout: float = 120) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def _post(url: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_bind_beyond_this_machine_needs_a_token(demo_store, capsys, monkeypatch):
+    monkeypatch.delenv("KIMTOOLS_TOKEN", raising=False)
+    assert main(["serve", "--db", str(demo_store), "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "Zugangsschlüssel" in err and "--token" in err and "Reverse Proxy" in err
+    assert main(["serve", "--db", str(demo_store), "--host", "0.0.0.0", "--token", "short"]) == 2
+
+
+@pytest.fixture(scope="module")
+def server(demo_store):
+    from kimtools.serving import running_server
+
+    with running_server(demo_store, args=["--vorheizen", "0"]) as url:
+        yield url
+
+
+def test_start_page_lists_the_dashboards_not_files(server):
+    status, page = _get(server + "/")
+    assert status == 200
+    dashboards = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "dashboards").glob("*.ipynb"))
+    for name in dashboards:
+        assert f"/voila/render/{name}.ipynb" in page
+    assert "KIM-Dashboards" in page and "Lenkungskreis" in page
+    assert _get(server + "/voila/tree")[1] == page     # Voilà's file list is replaced too
+
+
+def test_no_file_listing_no_file_content_no_code(server):
+    for path in ("/api/contents", "/api/contents/fallzahlen.ipynb", "/api/kernels", "/api/sessions", "/api/terminals",
+                 "/terminals/1", "/lab", "/tree", "/files/fallzahlen.ipynb", "/voila/files/fallzahlen.ipynb",
+                 "/voila/files/../data/kim.duckdb", "/voila/files/%2e%2e/pyproject.toml"):
+        status, body = _get(server + path)
+        assert status in (403, 404, 405), f"{path} answered {status}"
+    assert _post(server + "/api/kernels") in (403, 404, 405)
+    # Voilà's own contents API names the dashboards but hands out no content
+    status, body = _get(server + "/voila/api/contents/fallzahlen.ipynb")
+    assert status == 200 and json.loads(body)["content"] is None
+    # a rendered dashboard carries no source code
+    status, page = _get(server + "/voila/render/datenstand.ipynb")
+    assert status == 200 and "DatenstandPanel" not in page and "import" not in re.sub(r"<script.*?</script>", "", page, flags=re.S)
+
+
+def _kernel_messages(server: str, kernel: str, messages: list[dict], wait: float = 6.0) -> list[dict]:
+    """Send messages on a dashboard kernel's websocket as a browser would; return what comes back."""
+    import asyncio
+
+    from tornado.websocket import websocket_connect
+
+    async def run():
+        ws = await websocket_connect(server.replace("http", "ws") + f"/api/kernels/{kernel}/channels?session_id={uuid.uuid4()}")
+        for m in messages:
+            await ws.write_message(json.dumps(m))
+        got, deadline = [], time.time() + wait
+        while time.time() < deadline:
+            try:
+                raw = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - time.time()))
+            except asyncio.TimeoutError:
+                break
+            if raw is None:
+                break
+            if isinstance(raw, str):
+                got.append(json.loads(raw))
+        ws.close()
+        return got
+
+    return asyncio.run(run())
+
+
+def _message(kind: str, content: dict) -> dict:
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": kind, "username": "viewer", "session": uuid.uuid4().hex,
+                       "date": "2026-11-23T00:00:00Z", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell", "buffers": []}
+
+
+def test_a_viewer_cannot_run_code_in_a_dashboard_kernel(server, tmp_path):
+    status, page = _get(server + "/voila/render/datenstand.ipynb")
+    kernel = re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
+    marker = tmp_path / "executed"
+    code = f"open({str(marker)!r}, 'w').write('x')"
+    got = _kernel_messages(server, kernel, [
+        _message("kernel_info_request", {}),
+        _message("execute_request", {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                                     "allow_stdin": False, "stop_on_error": True})])
+    kinds = [m.get("msg_type") or m.get("header", {}).get("msg_type") for m in got]
+    assert "kernel_info_reply" in kinds      # the channel works: the test can see a refusal
+    assert "execute_reply" not in kinds and "execute_input" not in kinds
+    assert not marker.exists()
+
+
+def test_a_missing_store_shows_a_german_message(demo_store, tmp_path):
+    from kimtools.serving import running_server
+
+    store = tmp_path / "kim.duckdb"
+    shutil.copy(demo_store, store)
+    from playwright.sync_api import sync_playwright
+
+    with running_server(store, args=["--vorheizen", "0"]) as url, sync_playwright() as p:
+        store.unlink()
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        for name in ("fallzahlen", "lenkungskreis", "datenstand"):
+            page = browser.new_page()
+            page.goto(f"{url}/voila/render/{name}.ipynb")
+            page.wait_for_selector("div.kim-error", timeout=120_000)
+            text = page.inner_text("body")
+            assert "gibt es noch keinen Datenbestand" in page.inner_text("div.kim-error"), name
+            assert "Traceback" not in text and "StoreError" not in text and "Error" not in text
+            page.close()
+        browser.close()
+
+
+def test_with_a_token_nothing_opens_without_it(demo_store):
+    from kimtools.serving import running_server
+
+    with running_server(demo_store, args=["--token", TOKEN, "--vorheizen", "0"]) as url:
+        for path in ("/", "/voila/render/datenstand.ipynb", "/voila/api/contents"):
+            status, body = _get(url + path)
+            assert status in (302, 403) or "token" in body.lower() and "KIM-Dashboards" not in body, path
+            assert "Datenbestand enthält" not in body
+        status, body = _get(f"{url}/?token={TOKEN}")
+        assert status == 200 and "KIM-Dashboards" in body
+
+
+def test_dashboards_open_the_store_read_only(demo_store):
+    import duckdb
+
+    from kimtools import Store
+
+    con = Store(demo_store).connect()
+    with pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("CREATE TABLE probe (x INTEGER)")
