@@ -11,10 +11,12 @@ within 2 s of the selection), median over several options.
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 #: dashboard → (figures drawn when complete, [(filter name, index of its <select>), …])
 DASHBOARDS = {
@@ -43,14 +45,13 @@ def _drawn(page, figures: int) -> None:
 
 
 def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: dict[str, str] | None = None,
-                    loads: int = 3, changes: int = 4, warm_up: float = 60.0) -> list[tuple[str, float]]:
-    """(operation, seconds) for every dashboard present in ``dashboards/``."""
+                    loads: int = 3, changes: int = 4, warm_up: float = 45.0) -> Iterator[tuple[str, float]]:
+    """(operation, seconds) for every dashboard present in ``dashboards/``, each as soon as it is measured."""
     from playwright.sync_api import sync_playwright
 
     from kimtools.serving import running_server
 
     present = {p.stem for p in (Path(__file__).resolve().parents[1] / "dashboards").glob("*.ipynb")}
-    out = []
     with running_server(db, env=env, timeout=300, args=serve_args) as url, sync_playwright() as p:
         time.sleep(warm_up)   # a server in use has been up for a while (preheated kernels are ready)
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
@@ -68,8 +69,8 @@ def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: di
                 if i < loads - 1:
                     page.close()
                     time.sleep(10)   # as between two visitors; lets a preheated pool refill
-            out.append((f"{name}: first render, first visitor (browser)", times[0]))
-            out.append((f"{name}: first render, median of later visitors (browser)", statistics.median(times[1:])))
+            yield f"{name}: first render, first visitor (browser)", times[0]
+            yield f"{name}: first render, median of later visitors (browser)", statistics.median(times[1:])
             page.wait_for_timeout(2000)
             for label, nth in filters:
                 select = page.locator("select").nth(nth)
@@ -85,13 +86,11 @@ def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: di
                 select.select_option(index=0)
                 page.wait_for_timeout(2000)
                 if last:
-                    out.append((f"{name}: {label} change, all figures redrawn (browser, median of {len(last)})",
-                                statistics.median(last)))
+                    yield f"{name}: {label} change, all figures redrawn (browser, median of {len(last)})", statistics.median(last)
             page.close()
         browser.close()
-    return out
 
 
 if __name__ == "__main__":
-    for operation, seconds in browser_timings(sys.argv[1], sys.argv[2:]):
+    for operation, seconds in browser_timings(sys.argv[1], sys.argv[2:], loads=int(os.environ.get("LOADS", "3"))):
         print(f"{operation.ljust(84)}  {seconds:8.2f}", flush=True)

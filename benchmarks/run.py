@@ -10,11 +10,9 @@ alone. Target on 2 cores: state scale imported, validated and stored in under
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,60 +56,6 @@ def _indicator_timings(db: Path, env: dict[str, str], runs: int = 5) -> float:
         "print(statistics.median(t))" % (str(db), runs))
     out = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True).stdout
     return float(out.strip())
-
-
-_WATCH = """() => {
-    window.kimStart = performance.now(); window.kimSeen = [];
-    if (window.kimObserver) return;
-    window.kimObserver = new MutationObserver(ms => {
-        for (const m of ms) {
-            const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
-            if (el && el.closest('.js-plotly-plot')) window.kimSeen.push(performance.now() - window.kimStart);
-        }
-    });
-    window.kimObserver.observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def _browser_timings(db: Path, env: dict[str, str], changes: int = 5) -> list[tuple[str, float]]:
-    """First render and filter changes of the caseload dashboard, measured in chromium.
-
-    A change is timed from selecting the option to the first and to the last
-    redrawn figure (the last DOM change inside any plot within 2 s).
-    """
-    from playwright.sync_api import sync_playwright
-
-    from kimtools.serving import running_server
-
-    with running_server(db, env=env, timeout=180) as url:
-        out = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            t0 = time.perf_counter()
-            page.goto(f"{url}/voila/render/fallzahlen.ipynb")
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=180_000)
-            out.append(("fallzahlen first render (browser)", time.perf_counter() - t0))
-            page.wait_for_timeout(2000)
-            for name, nth in (("district", 1), ("provider", 2), ("quarter", 3)):
-                select = page.locator("select").nth(nth)
-                first, last = [], []
-                for label in select.locator("option").all_inner_texts()[1:changes + 1]:
-                    page.evaluate(_WATCH)
-                    select.select_option(label=label)
-                    page.wait_for_timeout(2000)
-                    seen = page.evaluate("() => window.kimSeen")
-                    first.append(min(seen) / 1000)
-                    last.append(max(seen) / 1000)
-                select.select_option(index=0)
-                page.wait_for_timeout(2000)
-                out.append((f"fallzahlen {name} change, first figure redrawn (browser, median of {changes})",
-                            statistics.median(first)))
-                out.append((f"fallzahlen {name} change, all figures redrawn (browser, median of {changes})",
-                            statistics.median(last)))
-            browser.close()
-        return out
 
 
 def _bundle_benchmarks(db: Path, env: dict[str, str], folder: Path) -> None:
@@ -158,8 +102,13 @@ def main() -> None:
                    _referral_timings(db, env), target=target)
             if scale == "city":
                 _bundle_benchmarks(db, env, Path(tmp) / "bundles")
-                for name, seconds in _browser_timings(db, env):
-                    _print(name, seconds, target="< 0.3 s" if "district change" in name else "")
+                sys.path.insert(0, str(Path(__file__).parent))
+                from browser import browser_timings
+
+                for preheat in ("0", "1"):
+                    print(f"  dashboards with kimtools serve --vorheizen {preheat}:", flush=True)
+                    for name, seconds in browser_timings(db, ["--vorheizen", preheat], env):
+                        _print(name, seconds, target="< 5 s" if "first render" in name else "< 0.3 s")
 
 
 if __name__ == "__main__":
