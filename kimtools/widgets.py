@@ -355,6 +355,15 @@ class _FilteredPanel:
         self.filters.observe(self.show)
         return True
 
+    def show(self, v: dict) -> None:
+        try:
+            self._show_tables(v)
+            for name, fig in self._figures(v).items():
+                self.figures[name].show(fig)
+            self.message.value = ""
+        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
+            self.message.value = error_html(exc)
+
 
 class CaseloadPanel(_FilteredPanel):
     """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
@@ -583,15 +592,6 @@ class NetworkPanel(_FilteredPanel):
             "waits": F.waiting_curves(d["waits"]),
         }
 
-    def show(self, v: dict) -> None:
-        try:
-            self._show_tables(v)
-            for name, fig in self._figures(v).items():
-                self.figures[name].show(fig)
-            self.message.value = ""
-        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
-            self.message.value = error_html(exc)
-
     def _count(self, n) -> str:
         return count_text(n, self.minimum)
 
@@ -686,15 +686,6 @@ class LenkungskreisPanel(_FilteredPanel):
         from .steering import steering_figures
 
         return steering_figures(self._views(v), self.minimum)
-
-    def show(self, v: dict) -> None:
-        try:
-            self._show_tables(v)
-            for name, fig in self._figures(v).items():
-                self.figures[name].show(fig)
-            self.message.value = ""
-        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
-            self.message.value = error_html(exc)
 
     def _show_tables(self, v: dict) -> None:
         from .steering import data_state, explain, key_figure_tiles, no_status_changes

@@ -142,19 +142,32 @@ def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
     page.close()
 
 
+_FUNNEL = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.data[0].type === 'funnel')"
+
+
+def _pick_first_district(page) -> str:
+    """Remember the funnel, choose the first district and wait until the titles name it; returns the district."""
+    page.evaluate(f"window.kimFunnelBefore = JSON.stringify(Array.from({_FUNNEL}._fullData[0].x))")
+    select = page.locator("select").nth(1)
+    district = select.locator("option").all_inner_texts()[1]
+    select.select_option(label=district)
+    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({district!r})", timeout=60_000)
+    return district
+
+
+def _wait_for_new_funnel(page) -> None:
+    page.wait_for_function(f"JSON.stringify(Array.from({_FUNNEL}._fullData[0].x)) !== window.kimFunnelBefore",
+                           timeout=30_000)
+
+
 def test_netzwerk_filters_redraw_and_hide_small_counts(server, browser):
     page, requests = _open(browser, f"{server}/voila/render/netzwerk.ipynb")
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=120_000)
     assert page.locator(".kim-tile").count() == 4
     assert page.locator(".kim-table").count() >= 1          # the top gaps
     assert page.evaluate(_SMALL_COUNTS_JS) == []
-    funnel = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.data[0].type === 'funnel')"
-    page.evaluate(f"window.kimFunnelBefore = JSON.stringify(Array.from({funnel}._fullData[0].x))")
-    district = page.locator("select").nth(1)
-    options = district.locator("option").all_inner_texts()
-    district.select_option(label=options[1])
-    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
-    page.wait_for_function(f"JSON.stringify(Array.from({funnel}._fullData[0].x)) !== window.kimFunnelBefore", timeout=30_000)
+    _pick_first_district(page)
+    _wait_for_new_funnel(page)
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "netzwerk-bezirk.png"), full_page=True)
@@ -244,14 +257,9 @@ def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browse
     assert "Partner, bei denen Vermittlungen stocken" in body and "Die größten Angebotslücken" in body
     assert "Datenstand" in body
     tiles_before = page.locator(".kim-tiles").inner_text()
-    funnel = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.data[0].type === 'funnel')"
-    page.evaluate(f"window.kimFunnelBefore = JSON.stringify(Array.from({funnel}._fullData[0].x))")
-    district = page.locator("select").nth(1)
-    options = district.locator("option").all_inner_texts()
-    district.select_option(label=options[1])
-    page.wait_for_function(f"document.querySelector('.gtitle').textContent.includes({options[1]!r})", timeout=60_000)
+    district = _pick_first_district(page)
     page.wait_for_function("t => document.querySelector('.kim-tiles').innerText !== t", arg=tiles_before, timeout=10_000)
-    page.wait_for_function(f"JSON.stringify(Array.from({funnel}._fullData[0].x)) !== window.kimFunnelBefore", timeout=30_000)
+    _wait_for_new_funnel(page)
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "lenkungskreis-bezirk.png"), full_page=True)
@@ -260,7 +268,7 @@ def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browse
         page.get_by_text("Druckfassung (A4, HTML) herunterladen").click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
-    assert target.name.startswith("lenkungskreis_") and options[1].replace(" ", "-") in target.name
+    assert target.name.startswith("lenkungskreis_") and district.replace(" ", "-") in target.name
     page.close()
     printed = browser.new_page()
     printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
