@@ -456,6 +456,7 @@ def _lenkungskreis(store, args) -> int:
 
 
 def _cmd_serve(args) -> int:
+    from .serving import PLOTLY_PATH
     from .store import Store
 
     store = Store(args.db)
@@ -479,9 +480,12 @@ def _cmd_serve(args) -> int:
     preheat = args.preheat if args.preheat is not None else int(os.environ.get("KIMTOOLS_PREHEAT", "1"))
     env = dict(os.environ, KIMTOOLS_DB=str(store.path.resolve()))
     env.pop("KIMTOOLS_TOKEN", None)   # the kernels have no use for it
+    env["KIMTOOLS_PLOTLY_PATH"] = PLOTLY_PATH   # figures load plotly.js from the server, cached by the browser
     cmd = [sys.executable, "-m", "kimtools.serving", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
            f"--port={args.port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
            "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
+           # plotly's own JupyterLab renderer (4.8 MB per page) is not used by the dashboards' figures
+           "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
            f"--Voila.token={token}"]
     if preheat > 0:
         cmd += ["--preheat_kernel=True", f"--pool_size={preheat}"]

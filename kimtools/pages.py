@@ -8,6 +8,7 @@ The dashboard notebooks show these texts (``intro``, ``reading_help``) instead o
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 from .i18n import current_lang, tr
@@ -162,9 +163,23 @@ class _Html:
 
 
 def intro(name: str) -> _Html:
-    """The dashboard's title and introduction (and the shared page style), in the current language."""
-    return _Html(f"{PAGE_CSS}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
+    """The dashboard's title and introduction (and the shared page style), in the current language.
+
+    Under ``kimtools serve`` it also starts loading plotly.js as the page opens, while the widgets are still
+    being set up, instead of when the first figure asks for it (a second or more sooner on a laptop).
+    """
+    return _Html(f"{PAGE_CSS}{_plotly_early()}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
                  f"<p>{_text(name, 'einleitung')}</p></div>")
+
+
+def _plotly_early() -> str:
+    path = os.environ.get("KIMTOOLS_PLOTLY_PATH")
+    if not path:
+        return ""
+    # dashboards are served at <base>/voila/render/<name>.ipynb; the figures wait for this element
+    src = html.escape(f"../../{path}", quote=True)
+    return (f"<script id='kimtools-plotly' async src='{src}' onload='this.dataset.state=\"ok\"' "
+            "onerror='this.dataset.state=\"failed\"'></script>")
 
 
 def reading_help(name: str) -> _Html:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -37,7 +38,8 @@ __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "Datens
 
 
 @functools.cache
-def _plotly_source() -> str:
+def plotly_source() -> str:
+    """plotly.js as bundled with the plotly package (what exports embed and the dashboard server hands out)."""
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
@@ -46,14 +48,16 @@ def _plotly_source() -> str:
 class PlotlyView(anywidget.AnyWidget):
     """A plotly figure in a notebook or dashboard, redrawn with ``Plotly.react`` whenever :meth:`show` gets a new one.
 
-    Unlike ``go.FigureWidget`` it does not carry its own 5 MB copy of plotly.js
-    (the first view on a page asks the kernel for plotly's bundled copy, once),
-    syncs nothing back to the kernel and takes any change of traces. Setting an
-    equal figure sends nothing.
+    Unlike ``go.FigureWidget`` it does not carry its own 5 MB copy of plotly.js: under
+    ``kimtools serve`` (``KIMTOOLS_PLOTLY_PATH`` set) the first view on a page loads the
+    server's copy, which the browser keeps; elsewhere (JupyterLab) it asks the kernel
+    for plotly's bundled copy, once per page. It syncs nothing back to the kernel and
+    takes any change of traces. Setting an equal figure sends nothing.
     """
 
     _esm = Path(__file__).parent / "static" / "plotly_view.js"
     figure = traitlets.Dict().tag(sync=True)
+    plotly_path = traitlets.Unicode(os.environ.get("KIMTOOLS_PLOTLY_PATH", "")).tag(sync=True)
 
     def __init__(self, fig: go.Figure | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -66,7 +70,7 @@ class PlotlyView(anywidget.AnyWidget):
 
     def _on_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "need-plotly":
-            self.send({"kind": "plotly-source", "source": _plotly_source()})
+            self.send({"kind": "plotly-source", "source": plotly_source()})
 
 
 class DownloadButton(anywidget.AnyWidget):

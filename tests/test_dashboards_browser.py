@@ -63,6 +63,8 @@ def _assert_clean(page, requests):
 def test_dashboard_renders_a_figure(server, browser, name):
     page, requests = _open(browser, f"{server}/voila/render/{name}")
     _assert_clean(page, requests)
+    # plotly.js from the server, once (the browser may keep it), not through the kernel nor plotly's 4.8 MB lab renderer
+    assert [u for u in requests if "plotly" in u] == [f"{server}/kimtools/plotly.js"], [u for u in requests if "plotly" in u]
     page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
     page.close()
 

@@ -61,6 +61,13 @@ def test_start_page_lists_the_dashboards_not_files(server):
     assert _get(server + "/voila/tree")[1] == page     # Voilà's file list is replaced too
 
 
+def test_the_server_hands_out_the_plotly_js_bundled_with_plotly(server):
+    from plotly.offline import get_plotlyjs
+
+    status, body = _get(server + "/kimtools/plotly.js")
+    assert status == 200 and body == get_plotlyjs()
+
+
 def test_no_file_listing_no_file_content_no_code(server):
     for path in ("/api/contents", "/api/contents/fallzahlen.ipynb", "/api/kernels", "/api/sessions", "/api/terminals",
                  "/terminals/1", "/lab", "/tree", "/files/fallzahlen.ipynb", "/voila/files/fallzahlen.ipynb",
@@ -148,7 +155,7 @@ def test_with_a_token_nothing_opens_without_it(demo_store):
     from kimtools.serving import running_server
 
     with running_server(demo_store, args=["--token", TOKEN, "--vorheizen", "0"]) as url:
-        for path in ("/", "/voila/render/datenstand.ipynb", "/voila/api/contents"):
+        for path in ("/", "/voila/render/datenstand.ipynb", "/voila/api/contents", "/kimtools/plotly.js"):
             status, body = _get(url + path)
             assert status in (302, 403) or "token" in body.lower() and "KIM-Dashboards" not in body, path
             assert "Datenbestand enthält" not in body

@@ -1,28 +1,62 @@
 // A plotly figure drawn with Plotly.react: one small module per view, plotly.js once per page.
 //
-// plotly.js (about 4.8 MB) is asked from the kernel by the first view that needs it
-// and shared through globalThis, instead of travelling with every widget as
-// go.FigureWidget's bundle does. Nothing is loaded from the network.
+// plotly.js (about 4.8 MB) is loaded once per page by the first view that needs it and
+// shared through globalThis, instead of travelling with every widget as go.FigureWidget's
+// bundle does. Under `kimtools serve` it comes from the dashboard server itself (the
+// browser keeps it); elsewhere, or if that fails, the kernel sends plotly's bundled copy.
+// Nothing is loaded from any other host.
+
+function evaluate(source) {
+  const module = { exports: {} };
+  new Function("module", "exports", source)(module, module.exports);
+  return module.exports;
+}
+
+function fromKernel(model) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (msg) => {
+      if (!msg || msg.kind !== "plotly-source") return;
+      model.off("msg:custom", onMessage);
+      try {
+        resolve(evaluate(msg.source));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    model.on("msg:custom", onMessage);
+    model.send({ kind: "need-plotly" });
+  });
+}
+
+function fromServer(path) {
+  // a <script> element, not eval: the browser compiles it off the main thread. The dashboard's
+  // introduction starts it as the page opens (id kimtools-plotly); otherwise it is added here.
+  return new Promise((resolve, reject) => {
+    let script = document.getElementById("kimtools-plotly");
+    const done = () => {
+      if (globalThis.Plotly) resolve(globalThis.Plotly);
+      else reject(new Error("plotly.js did not load"));
+    };
+    if (script && script.dataset.state) return done();
+    if (!script) {
+      const config = document.getElementById("jupyter-config-data");
+      const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
+      script = document.createElement("script");
+      script.id = "kimtools-plotly";
+      script.src = base.replace(/\/?$/, "/") + path;
+      document.head.appendChild(script);
+    }
+    script.addEventListener("load", done);
+    script.addEventListener("error", done);
+  });
+}
 
 function plotly(model) {
   if (globalThis.Plotly) return Promise.resolve(globalThis.Plotly);
   if (!globalThis.__kimtoolsPlotly) {
-    globalThis.__kimtoolsPlotly = new Promise((resolve, reject) => {
-      const onMessage = (msg) => {
-        if (!msg || msg.kind !== "plotly-source") return;
-        model.off("msg:custom", onMessage);
-        try {
-          const module = { exports: {} };
-          new Function("module", "exports", msg.source)(module, module.exports);
-          globalThis.Plotly = module.exports;
-          resolve(module.exports);
-        } catch (err) {
-          reject(err);
-        }
-      };
-      model.on("msg:custom", onMessage);
-      model.send({ kind: "need-plotly" });
-    });
+    const path = model.get("plotly_path");
+    globalThis.__kimtoolsPlotly = (path ? fromServer(path).catch(() => fromKernel(model)) : fromKernel(model))
+      .then((Plotly) => (globalThis.Plotly = Plotly));
   }
   return globalThis.__kimtoolsPlotly;
 }
