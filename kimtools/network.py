@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .indicators.stats import km_median, wilson_interval
+from .indicators.stats import km_median, km_median_others, wilson_interval
 from .indicators.table import referral_outcomes_sql, run_query, wait_sql
 from .store import DATA_SPAN_SQL
 
@@ -204,16 +204,21 @@ def waiting_times(source, kommune: str | None = None, von: dt.date | None = None
 
 def km_median_ci(frame: pd.DataFrame) -> tuple[float, float, float]:
     """Kaplan–Meier median wait (as in the indicator table) with a 95 % interval (Brookmeyer–Crowley, statsmodels)."""
-    from statsmodels.duration.survfunc import SurvfuncRight
-
     if frame["beendet"].sum() == 0:
         return np.nan, np.nan, np.nan
     median = km_median(frame.assign(_g=0), ["_g"])["median"].iloc[0]
+    return (float(median), *_median_interval(frame))
+
+
+def _median_interval(frame: pd.DataFrame) -> tuple[float, float]:
+    """95 % interval of the median wait (Brookmeyer–Crowley, statsmodels); NaN where it cannot be given."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
     sf = SurvfuncRight(frame["dauer"].to_numpy(float), frame["beendet"].to_numpy(int))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")   # all waits equal: no interval (NaN), not a warning for the user
         lo, hi = sf.quantile_ci(0.5)
-    return float(median), float(lo), float(hi)
+    return float(lo), float(hi)
 
 
 def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.DataFrame, minimum: int = 10) -> pd.DataFrame:
@@ -234,19 +239,24 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others
     out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
                                       ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")
-    rows = []
-    for (k, pid), part in waits.groupby(["kommune", "an_partner"]):
-        rest = waits.loc[(waits["kommune"] == k) & (waits["an_partner"] != pid)]
-        med, lo_w, hi_w = km_median_ci(part) if len(part) >= minimum else (np.nan, np.nan, np.nan)
-        rest_med = km_median_ci(rest)[0] if len(rest) else np.nan
-        verdict = ("zu_wenige" if len(part) < minimum or np.isnan(med) else
-                   "laenger" if lo_w > rest_med else "kuerzer" if hi_w < rest_med else
-                   "unauffaellig" if not (np.isnan(lo_w) or np.isnan(hi_w)) else "zu_wenige")
-        rows.append({"kommune": k, "partner_id": pid, "wartende": len(part), "wartezeit_median": med,
-                     "wartezeit_ki_unten": lo_w, "wartezeit_ki_oben": hi_w, "wartezeit_uebrige": rest_med,
-                     "wartezeit_befund": verdict})
-    w = pd.DataFrame(rows, columns=["kommune", "partner_id", "wartende", "wartezeit_median", "wartezeit_ki_unten",
-                                    "wartezeit_ki_oben", "wartezeit_uebrige", "wartezeit_befund"])
+    keys = ["kommune", "an_partner"]
+    w = km_median(waits, keys).rename(columns={"n": "wartende", "median": "wartezeit_median"})
+    w = w.merge(km_median_others(waits, ["kommune"], "an_partner").rename(columns={"median": "wartezeit_uebrige"}),
+                on=keys, how="left")
+    w.loc[w["wartende"] < minimum, "wartezeit_median"] = np.nan
+    w["wartezeit_ki_unten"], w["wartezeit_ki_oben"] = np.nan, np.nan
+    judged = w["wartezeit_median"].notna()
+    if judged.any():   # intervals only where there is a median to judge
+        parts = dict(iter(waits.groupby(keys, dropna=False)))
+        w.loc[judged, ["wartezeit_ki_unten", "wartezeit_ki_oben"]] = [
+            _median_interval(parts[k]) for k in zip(w.loc[judged, "kommune"], w.loc[judged, "an_partner"])]
+    lo_w, hi_w, rest = w["wartezeit_ki_unten"], w["wartezeit_ki_oben"], w["wartezeit_uebrige"]
+    w["wartezeit_befund"] = np.select(
+        [~judged, lo_w > rest, hi_w < rest, lo_w.notna() & hi_w.notna()],
+        ["zu_wenige", "laenger", "kuerzer", "unauffaellig"], "zu_wenige")
+    w = w.rename(columns={"an_partner": "partner_id"})[
+        ["kommune", "partner_id", "wartende", "wartezeit_median", "wartezeit_ki_unten", "wartezeit_ki_oben",
+         "wartezeit_uebrige", "wartezeit_befund"]]
     out = out.merge(w, on=["kommune", "partner_id"], how="outer")
     out["wartezeit_befund"] = out["wartezeit_befund"].fillna("zu_wenige")
     out["annahme_befund"] = out["annahme_befund"].fillna("zu_wenige")

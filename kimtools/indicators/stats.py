@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median"]
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others"]
 
 
 def wilson_interval(successes: pd.Series, trials: pd.Series, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -48,12 +48,25 @@ def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: s
     ``d`` ends and ``c`` cases at that time; ``event`` False means censored
     (a case censored at t is still at risk at t).
     """
-    g = (frame.assign(_e=frame[event].astype(int))
-         .groupby([*keys, time], dropna=False, sort=True)["_e"].agg(d="sum", c="size").reset_index())
+    return _km_steps(_counts(frame, keys, time, event), keys)
+
+
+def _counts(frame: pd.DataFrame, keys: list[str], time: str, event: str) -> pd.DataFrame:
+    """Ends ``d`` and cases ``c`` per group and distinct time, sorted by group and time."""
+    return (frame.assign(_e=frame[event].astype(int))
+            .groupby([*keys, time], dropna=False, sort=True)["_e"].agg(d="sum", c="size").reset_index())
+
+
+def _km_steps(g: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add ``at_risk`` and the survival ``s`` to counts sorted by group and time."""
     by = g.groupby(keys, dropna=False, sort=False)
     g["at_risk"] = by["c"].transform("sum") - by["c"].cumsum() + g["c"]
     g["s"] = (1 - g["d"] / g["at_risk"]).groupby([g[k] for k in keys], dropna=False, sort=False).cumprod()
     return g
+
+
+def _median_of(g: pd.DataFrame, keys: list[str], time: str) -> pd.Series:
+    return g.loc[g["s"] <= 0.5].groupby(keys, dropna=False)[time].min().rename("median")
 
 
 def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: str = "beendet") -> pd.DataFrame:
@@ -67,6 +80,24 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
         return frame[keys].iloc[:0].assign(median=pd.Series(dtype=float), n=pd.Series(dtype="int64"),
                                             events=pd.Series(dtype="int64"))
     g = km_curve(frame, keys, time, event)
-    median = g.loc[g["s"] <= 0.5].groupby(keys, dropna=False)[time].min().rename("median")
     sizes = g.groupby(keys, dropna=False).agg(n=("c", "sum"), events=("d", "sum"))
-    return sizes.join(median).reset_index()
+    return sizes.join(_median_of(g, keys, time)).reset_index()
+
+
+def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str = "dauer",
+                     event: str = "beendet") -> pd.DataFrame:
+    """For each ``group`` value within ``keys``, the Kaplan–Meier median of all *other* rows with the same keys
+    (e.g. the median wait at every partner of the kommune except this one), in one pass instead of one
+    estimate per group: the others' counts at each time are the totals minus the group's own.
+    Returns ``keys + [group, median]``; NaN where the others' survival never falls to 0.5 or there are none.
+    """
+    own = _counts(frame, [*keys, group], time, event)
+    total = _counts(frame, keys, time, event)
+    groups = own[[*keys, group]].drop_duplicates()
+    g = (groups.merge(total, on=keys).merge(own, on=[*keys, group, time], how="left", suffixes=("", "_own"))
+         .fillna({"d_own": 0, "c_own": 0}))
+    g["d"] -= g["d_own"].astype(int)
+    g["c"] -= g["c_own"].astype(int)
+    g = g.loc[g["c"] > 0].sort_values([*keys, group, time], ignore_index=True)
+    median = _median_of(_km_steps(g, [*keys, group]), [*keys, group], time)
+    return groups.merge(median.reset_index(), on=[*keys, group], how="left").reset_index(drop=True)
