@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import codes
@@ -54,17 +55,20 @@ def top_gaps(gaps: pd.DataFrame, recent: int = 4) -> pd.DataFrame:
     if gaps.empty:
         return pd.DataFrame(columns=cols)
     periods = sorted(gaps["ps"].unique())
-    last, before = set(periods[-recent:]), set(periods[-2 * recent:-recent])
-    rows = []
-    for (k, area, gap), part in gaps.groupby(["kommune", "handlungsfeld", "luecke"]):
-        districts = part.groupby("stadtbezirk")["vermittlungen"].sum().sort_values(ascending=False, kind="stable")
-        a = int(part.loc[part["ps"].isin(last), "vermittlungen"].sum())
-        b = int(part.loc[part["ps"].isin(before), "vermittlungen"].sum())
-        rows.append({"kommune": k, "handlungsfeld": area, "luecke": gap, "vermittlungen": int(part["vermittlungen"].sum()),
-                     "faelle": int(part["faelle"].sum()), "bezirke": list(districts.index), "seit": part["erste"].min(),
-                     "letzte": a, "davor": b, "trend": "steigend" if a > b else "fallend" if a < b else "gleich"})
-    return pd.DataFrame(rows, columns=cols).sort_values(["kommune", "vermittlungen", "handlungsfeld", "luecke"],
-                                                      ascending=[True, False, True, True], ignore_index=True)
+    keys = ["kommune", "handlungsfeld", "luecke"]
+    g = gaps.assign(letzte=gaps["vermittlungen"].where(gaps["ps"].isin(periods[-recent:]), 0),
+                    davor=gaps["vermittlungen"].where(gaps["ps"].isin(periods[-2 * recent:-recent]), 0))
+    out = g.groupby(keys, as_index=False).agg(vermittlungen=("vermittlungen", "sum"), faelle=("faelle", "sum"),
+                                              seit=("erste", "min"), letzte=("letzte", "sum"), davor=("davor", "sum"))
+    by_district = (g.groupby([*keys, "stadtbezirk"], as_index=False)["vermittlungen"].sum()   # most affected first,
+                   .sort_values([*keys, "vermittlungen", "stadtbezirk"],                    # ties by name
+                                ascending=[True, True, True, False, True])
+                   .groupby(keys)["stadtbezirk"].agg(list).rename("bezirke"))
+    out = out.merge(by_district, on=keys)
+    out["trend"] = np.select([out["letzte"] > out["davor"], out["letzte"] < out["davor"]], ["steigend", "fallend"], "gleich")
+    out = out.astype({c: int for c in ("vermittlungen", "faelle", "letzte", "davor")})
+    return out[cols].sort_values(["kommune", "vermittlungen", "handlungsfeld", "luecke"],
+                                 ascending=[True, False, True, True], ignore_index=True)
 
 
 _TREND = {"steigend": ("steigend", "rising"), "fallend": ("fallend", "falling"), "gleich": ("gleich", "level")}

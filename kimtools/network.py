@@ -233,7 +233,8 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     out = edges.loc[edges["richtung"] == "aus"].groupby(["kommune", "ziel"], as_index=False)[
         ["n", "beantwortet", "angenommen"]].sum().rename(columns={"ziel": "partner_id"})
     totals = out.groupby("kommune")[["beantwortet", "angenommen"]].transform("sum")
-    others = (totals["angenommen"] - out["angenommen"]) / (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)
+    others = ((totals["angenommen"] - out["angenommen"]) /
+              (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)).astype(float)
     lo, hi = wilson_interval(out["angenommen"], out["beantwortet"])
     out["annahmequote"] = out["angenommen"] / out["beantwortet"].replace(0, np.nan)
     out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others

@@ -12,6 +12,8 @@ months up to the end of the quarter. Everything is aggregated; the dashboard
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -143,8 +145,9 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
     return items
 
 
-def steering_figures(views: dict[str, object], minimum: int = 3) -> dict[str, go.Figure]:
-    """The page's figures: trend, reach by district, referral funnel and status changes."""
+def steering_figures(views: dict[str, object], minimum: int = 3,
+                     names: Iterable[str] | None = None) -> dict[str, go.Figure]:
+    """The page's figures: trend, reach by district, referral funnel and status changes (or only ``names``)."""
     from . import figures as F
 
     q, where = views["zeitraum"], views["kommune"] + (f", {views['stadtbezirk']}" if views["stadtbezirk"] else "")
@@ -154,20 +157,21 @@ def steering_figures(views: dict[str, object], minimum: int = 3) -> dict[str, go
     main = main.loc[main["zeitraum"] <= q]   # the page looks back from its quarter
     d = views["districts"]
     reach = d.loc[(d["kennzahl"] == "reichweite_je_1000") & (d["zeitraum"] == q)]
-    return {
-        "trend": F.counts_over_time(main, bars=("neuzugaenge", "abschluesse"), minimum=minimum, title=tr(
+    builders = {
+        "trend": lambda: F.counts_over_time(main, bars=("neuzugaenge", "abschluesse"), minimum=minimum, title=tr(
             {"de": f"{where}: Neuzugänge, Abschlüsse und offene Fälle je Quartal bis {q}",
              "en": f"{where}: new, closed and open cases per quarter up to {q}"})).update_layout(height=360),
-        "reach": F.reach_by_district(reach, minimum=minimum, title=tr(
+        "reach": lambda: F.reach_by_district(reach, minimum=minimum, title=tr(
             {"de": f"{views['kommune']}: erreichte Personen je 1.000 Einwohner in {q} (95-%-Intervall)",
              "en": f"{views['kommune']}: persons reached per 1,000 inhabitants in {q} (95 % interval)"})),
-        "funnel": F.referral_funnel(views["funnel"], minimum=minimum, title=tr(
+        "funnel": lambda: F.referral_funnel(views["funnel"], minimum=minimum, title=tr(
             {"de": f"{where}: was aus Vermittlungen wird, {window}",
              "en": f"{where}: what becomes of referrals, {window}"})).update_layout(height=340),
-        "status": F.status_sankey(views["transitions"], minimum=minimum, title=tr(
+        "status": lambda: F.status_sankey(views["transitions"], minimum=minimum, title=tr(
             {"de": f"{where}: Wechsel des Aufenthaltsstatus, {window}",
              "en": f"{where}: changes of residence status, {window}"})),
     }
+    return {name: builders[name]() for name in (builders if names is None else names)}
 
 
 def data_state(store: Store, kommunen: list[str] | None = None) -> str:

@@ -320,7 +320,7 @@ def _select_district(base: dict[str, pd.DataFrame], providers: dict[str, pd.Data
     return views
 
 
-#: the filter values each figure depends on: a change of any other leaves the figure as it is
+#: the filter values each caseload figure depends on
 _DEPENDS = {
     "trend": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
     "load": ("kommune", "stadtbezirk", "zielgruppe", "zeitraum"),
@@ -337,10 +337,12 @@ def _heading(de: str, en: str) -> widgets.HTML:
 
 class _FilteredPanel:
     """What the dashboard panels share: a filter bar over the store, a message line, tiles, and the
-    panel's figures (from its ``_figures``) as :class:`PlotlyView` widgets, with ``show`` called on every
-    filter change."""
+    panel's figures (from its ``_iter_figures``) as :class:`PlotlyView` widgets, brought up to date by
+    ``show`` on every filter change. ``depends`` names, per figure, the filter values it depends on
+    (default: all of ``fields``); a change of any other leaves the figure as it is, unbuilt and unsent."""
 
     fields: tuple[str, ...] = FilterBar.FIELDS
+    depends: dict[str, tuple[str, ...]] = {}
 
     def _start(self, store: Store | None, minimum: int) -> bool:
         """Build the filter bar and the first figures; on a store problem show its message and return False."""
@@ -356,17 +358,43 @@ class _FilteredPanel:
             self.widget = widgets.VBox([self.message])
             return False
         self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
+        self._shown = self._keys(self.filters.value)
         self.filters.observe(self.show)
         return True
 
+    def _keys(self, v: dict) -> dict[str, tuple]:
+        return {name: tuple(v[k] for k in self.depends.get(name, self.fields)) for name in self.figures}
+
+    def _figures(self, v: dict, names: Iterable[str] | None = None) -> dict[str, go.Figure]:
+        """The figures ``names`` (default: all) for the filter values ``v``."""
+        return dict(self._iter_figures(v, names))
+
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
+        """The figures one by one, so that each can be sent while the next is built."""
+        raise NotImplementedError
+
+    def _show_tables(self, v: dict) -> None:
+        """Tiles and tables for the filter values ``v``."""
+
     def show(self, v: dict) -> None:
+        """Bring the panel to the filter values ``v``: the top of the page first, then only the figures whose
+        inputs changed are rebuilt and sent."""
         try:
+            keys = self._keys(v)
+            stale = [name for name in keys if keys[name] != self._shown.get(name)]
             self._show_tables(v)
-            for name, fig in self._figures(v).items():
+            for name, fig in self._iter_figures(v, stale):
+                self._shown.pop(name, None)   # counted as shown again only once the update went through
                 self.figures[name].show(fig)
+                self._shown[name] = keys[name]
             self.message.value = ""
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
+
+
+def _built(builders: dict[str, Callable[[], go.Figure]], names: Iterable[str] | None) -> Iterator[tuple[str, go.Figure]]:
+    for name in (builders if names is None else names):
+        yield name, builders[name]()
 
 
 class CaseloadPanel(_FilteredPanel):
@@ -378,15 +406,15 @@ class CaseloadPanel(_FilteredPanel):
     a district change needs no database query (the by-district tables hold it).
     """
 
+    depends = _DEPENDS
+
     def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
         from .figures import DEFAULT_BAND
 
         self.band = band or DEFAULT_BAND
         self._cache: dict[tuple, object] = {}
-        self._shown: dict[str, tuple] = {}
         if not self._start(store, minimum):
             return
-        self._shown = self._keys(self.filters.value)
         heading, f = _heading, self.figures
         self.widget = widgets.VBox([
             self.filters.widget, self.message, self.tiles,
@@ -396,11 +424,7 @@ class CaseloadPanel(_FilteredPanel):
             heading("Bedarfe", "Needs"), f["needs"],
             heading("Verweildauer und Abschlüsse", "Duration and closures"), widgets.HBox([f["survival"], f["closures"]]),
         ])
-        self._show_tiles(self.filters.value)
-
-    @staticmethod
-    def _keys(v: dict) -> dict[str, tuple]:
-        return {name: tuple(v[k] for k in deps) for name, deps in _DEPENDS.items()}
+        self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:
         key = ("views", v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
@@ -417,12 +441,7 @@ class CaseloadPanel(_FilteredPanel):
             self._cache[prov_key] = _provider_views(self.store, v["kommune"], v["zielgruppe"])
         return _select_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
 
-    def _figures(self, v: dict, names: Iterable[str] | None = None) -> dict[str, go.Figure]:
-        """The figures ``names`` (default: all) for the filter values ``v``."""
-        return dict(self._iter_figures(v, names))
-
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
-        """The figures one by one, so that each can be sent while the next is built."""
         from . import codes
         from . import figures as F
 
@@ -464,24 +483,9 @@ class CaseloadPanel(_FilteredPanel):
             "survival": survival,
             "closures": closures,
         }
-        for name in (builders if names is None else names):
-            yield name, builders[name]()
+        return _built(builders, names)
 
-    def show(self, v: dict) -> None:
-        """Bring the panel to the filter values ``v``: only figures whose inputs changed are rebuilt and sent."""
-        try:
-            keys = self._keys(v)
-            stale = [name for name in keys if keys[name] != self._shown.get(name)]
-            self._show_tiles(v)   # top of the page first
-            for name, fig in self._iter_figures(v, stale):
-                self._shown.pop(name, None)   # counted as shown again only once the update went through
-                self.figures[name].show(fig)
-                self._shown[name] = keys[name]
-            self.message.value = ""
-        except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
-            self.message.value = error_html(exc)
-
-    def _show_tiles(self, v: dict) -> None:
+    def _show_tables(self, v: dict) -> None:
         from .indicators import KENNZAHLEN
 
         main, q = self._views(v)["main"], v["zeitraum"]
@@ -576,33 +580,32 @@ class NetworkPanel(_FilteredPanel):
             self._key = key
         return self._data
 
-    def _figures(self, v: dict) -> dict[str, go.Figure]:
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
         from . import figures as F
         from . import network as N
 
         d = self._views(v)
         window = tr({"de": f"{fmt_date(d['start'])} bis {fmt_date(d['end'])}", "en": f"{fmt_date(d['start'])} to {fmt_date(d['end'])}"})
         scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
-        names = dict(zip(d["partners"]["partner_id"], d["partners"]["name"]))
-        return {
-            "network": F.network_figure(d["graph"], minimum=self.minimum,
-                                        title=tr({"de": f"{scope}: Vermittlungsnetz, {window}",
-                                                  "en": f"{scope}: referral network, {window}"})),
-            "funnel": F.referral_funnel(N.funnel(d["edges"]), minimum=self.minimum,
-                                        title=tr({"de": f"Was aus Vermittlungen wird, {window}",
-                                                  "en": f"what becomes of referrals, {window}"})),
-            "sankey": F.referral_sankey(d["sankey"], names, minimum=self.minimum),
-            "domains": F.domain_heatmap(d["domains"], minimum=self.minimum),
-            "waits": F.waiting_curves(d["waits"]),
-        }
+        partner_names = dict(zip(d["partners"]["partner_id"], d["partners"]["name"]))
+        return _built({
+            "network": lambda: F.network_figure(d["graph"], minimum=self.minimum,
+                                                title=tr({"de": f"{scope}: Vermittlungsnetz, {window}",
+                                                          "en": f"{scope}: referral network, {window}"})),
+            "funnel": lambda: F.referral_funnel(N.funnel(d["edges"]), minimum=self.minimum,
+                                                title=tr({"de": f"Was aus Vermittlungen wird, {window}",
+                                                          "en": f"what becomes of referrals, {window}"})),
+            "sankey": lambda: F.referral_sankey(d["sankey"], partner_names, minimum=self.minimum),
+            "domains": lambda: F.domain_heatmap(d["domains"], minimum=self.minimum),
+            "waits": lambda: F.waiting_curves(d["waits"]),
+        }, names)
 
     def _count(self, n) -> str:
         return count_text(n, self.minimum)
 
     def _show_tables(self, v: dict) -> None:
         from .indicators import KENNZAHLEN
-        from .indicators.stats import wilson_interval
-        from .network import km_median_ci
+        from .indicators.stats import km_median, wilson_interval
 
         d, lang = self._views(v), current_lang()
         out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
@@ -621,7 +624,7 @@ class NetworkPanel(_FilteredPanel):
         items.append(tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
                            tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
                            KENNZAHLEN["offene_schleifen"]["definition_" + lang]))
-        med = km_median_ci(d["waits"])[0] if len(d["waits"]) >= 20 else float("nan")
+        med = km_median(d["waits"].assign(_all=0), ["_all"])["median"].iloc[0] if len(d["waits"]) >= 20 else float("nan")
         items.append(tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
                            tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
                            KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))
@@ -645,11 +648,13 @@ class LenkungskreisPanel(_FilteredPanel):
     """
 
     fields = ("kommune", "stadtbezirk", "zeitraum")
+    depends = {"reach": ("kommune", "zeitraum")}   # every district on one view
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
         from .steering import explain
 
         self._base: dict[str, dict] = {}
+        self._state: dict[str, str] = {}
         self._windows: dict[tuple, dict] = {}
         self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.footer = widgets.HTML()
@@ -686,10 +691,10 @@ class LenkungskreisPanel(_FilteredPanel):
         return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
 
-    def _figures(self, v: dict) -> dict[str, go.Figure]:
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
         from .steering import steering_figures
 
-        return steering_figures(self._views(v), self.minimum)
+        return steering_figures(self._views(v), self.minimum, names).items()
 
     def _show_tables(self, v: dict) -> None:
         from .steering import data_state, explain, key_figure_tiles, no_status_changes
@@ -699,7 +704,9 @@ class LenkungskreisPanel(_FilteredPanel):
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
         self.gaps_html.value = gaps_html(d["gaps"], self.minimum)
         self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
-        self.footer.value = f"<p class='kim-note'>{html.escape(data_state(self.store, [v['kommune']]))}</p>"
+        if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
+            self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])
+        self.footer.value = f"<p class='kim-note'>{html.escape(self._state[v['kommune']])}</p>"
 
     def _printable(self) -> tuple[str, str, str]:
         from .report import lenkungskreis_html, lenkungskreis_name

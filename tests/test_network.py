@@ -127,6 +127,17 @@ def test_waiting_time_outlier_by_interval():
     assert (o.drop(index="SLOW")["wartezeit_befund"] == "unauffaellig").all()
 
 
+def test_no_referrals_in_the_selection_gives_no_outliers_not_an_error():
+    """A narrow filter (one district, one provider, one target group) can leave no referral at all."""
+    edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (("kommune", str), ("quelle", str), ("ziel", str),
+                          ("richtung", str), ("n", int), ("beantwortet", int), ("angenommen", int))})
+    waits = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (("kommune", str), ("an_partner", str), ("partner_typ", str),
+                          ("dauer", int), ("beendet", bool))})
+    partners = pd.DataFrame({"kommune": ["K"], "partner_id": ["P"], "name": ["P"], "typ": ["x"]})
+    o = N.partner_outliers(edges, waits, partners)
+    assert o.empty and {"annahme_befund", "wartezeit_befund", "wartezeit_uebrige"} <= set(o.columns)
+
+
 def _drawn_edges(fig):
     """Number of line segments drawn (each edge is x0, x1, None)."""
     return sum(len(t.x) // 3 for t in fig.data if t.mode == "lines")
