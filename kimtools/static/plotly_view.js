@@ -75,6 +75,8 @@ export default {
     const draw = () => {
       const fig = model.get("figure") || {};
       const layout = { height: 450, ...(fig.layout || {}), width: el.clientWidth || undefined, autosize: false };
+      // a sankey moves its nodes to the new state in a fixed half-second animation; drawn afresh it is there at once
+      if (div.data && (fig.data || []).some((trace) => trace.type === "sankey")) Plotly.purge(div);
       return Plotly.react(div, fig.data || [], layout, { displaylogo: false });
     };
     await draw();
