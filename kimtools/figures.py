@@ -14,12 +14,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .disclosure import HIDDEN, count_text, mask_small, shown_cell, suppress_table
-from .i18n import current_lang, tr
+from .i18n import current_lang, fmt_number, tr
 from .labels import column_label, kennzahl_label
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
-           "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot"]
+           "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot",
+           "forecast_figure", "expiry_figure", "staffing_figure", "need_index_figure"]
 
 #: default target band of cases per full-time post
 DEFAULT_BAND = (30.0, 40.0)
@@ -486,4 +487,82 @@ def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | 
     fig.update_traces(line_color=PALETTE[0], marker_color=PALETTE[0])
     fig.update_xaxes(type="category", title_text="")
     fig.update_layout(title=title or label, height=220 * n_rows + 120, showlegend=False)
+    return apply_style(fig)
+
+
+# ----------------------------------------------------------------------------- planning
+def forecast_figure(history: pd.Series, forecast: pd.DataFrame, kennzahl: str, title: str | None = None,
+                    minimum: int = 3) -> go.Figure:
+    """A quarterly series (``history``: values by quarter label) and its forecast with the prediction interval as a
+    band. Counts of the history from 1 to ``minimum - 1`` are not drawn; forecasts are rounded to whole cases."""
+    name = kennzahl_label(kennzahl)
+    past = mask_small(history.round().astype("Int64"), minimum).astype(float)
+    fig = go.Figure()
+    x_band = [*forecast["zeitraum"], *forecast["zeitraum"][::-1]]
+    fig.add_scatter(x=x_band, y=[*forecast["oben"].round(), *forecast["unten"].round()[::-1]], fill="toself",
+                    fillcolor="rgba(230,159,0,0.2)", line=dict(width=0), hoverinfo="skip",
+                    name=tr({"de": "95-%-Prognoseintervall", "en": "95 % prediction interval"}))
+    fig.add_scatter(x=list(history.index), y=past, mode="lines+markers", name=name, line=dict(color=PALETTE[0]),
+                    hovertemplate=f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>")
+    fig.add_scatter(x=forecast["zeitraum"], y=forecast["prognose"].round(), mode="lines+markers",
+                    line=dict(color=PALETTE[1], dash="dash"), name=tr({"de": "Prognose", "en": "forecast"}),
+                    customdata=np.c_[forecast["unten"].round(), forecast["oben"].round()],
+                    hovertemplate="%{x}<br>" + tr({"de": "Prognose", "en": "forecast"})
+                                  + ": %{y:,.0f} (%{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>")
+    fig.update_layout(title=title, xaxis_title=column_label("zeitraum"), yaxis_title=name, xaxis_type="category",
+                      height=380)
+    return apply_style(fig)
+
+
+def expiry_figure(expiry: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
+    """Persons whose § 104c permit ends, by month (rows of :func:`kimtools.pathways.opportunity_expiry` for one
+    group); months already past in another colour. Counts from 1 to ``minimum - 1`` are not drawn."""
+    y = mask_small(expiry["personen"], minimum).astype(float)
+    month = [pd.Timestamp(m).strftime("%m.%Y") for m in expiry["monat"]]
+    past = expiry["abgelaufen"].astype(bool).to_numpy()
+    fig = go.Figure()
+    for mask, colour, label in ((past, PALETTE[3], tr({"de": "abgelaufen ohne dokumentierten Wechsel",
+                                                       "en": "run out without a documented change"})),
+                                (~past, PALETTE[0], tr({"de": "läuft noch", "en": "still running"}))):
+        fig.add_bar(x=np.array(month)[mask], y=y[mask], name=label, marker_color=colour,
+                    hovertemplate="%{x}: %{y:,.0f}<extra></extra>")
+    fig.update_layout(title=title, xaxis_title=tr({"de": "Monat, in dem die 18 Monate enden",
+                                                   "en": "month in which the 18 months end"}),
+                      yaxis_title=tr({"de": "Personen", "en": "persons"}), xaxis_type="category", height=340,
+                      barmode="overlay")
+    return apply_style(fig)
+
+
+def staffing_figure(plan: pd.DataFrame, target_load: float, title: str | None = None) -> go.Figure:
+    """Posts held and posts needed per district (rows of :func:`kimtools.planning.staffing` without the total),
+    the needed posts with the range up to the interval's upper end."""
+    rows = plan.loc[plan["stadtbezirk"].notna()]
+    fig = go.Figure()
+    fig.add_bar(x=rows["stadtbezirk"], y=rows["stellen"], name=tr({"de": "Stellen heute (VZÄ)", "en": "posts today (FTE)"}),
+                marker_color=PALETTE[0], hovertemplate="%{x}: %{y:,.1f}<extra></extra>")
+    fig.add_bar(x=rows["stadtbezirk"], y=rows["stellen_noetig"].round(1), marker_color=PALETTE[1],
+                name=tr({"de": f"Stellen nötig bei {fmt_number(target_load, 1)} Fällen je VZÄ",
+                         "en": f"posts needed at {fmt_number(target_load, 1)} cases per FTE"}),
+                error_y=dict(type="data", symmetric=False, array=(rows["stellen_noetig_oben"] - rows["stellen_noetig"]),
+                             arrayminus=np.zeros(len(rows)), color="#555"),
+                hovertemplate="%{x}: %{y:,.1f}<extra></extra>")
+    fig.update_layout(title=title, barmode="group", xaxis_title=column_label("stadtbezirk"),
+                      yaxis_title=tr({"de": "Vollzeitstellen", "en": "full-time posts"}), height=380)
+    return apply_style(fig)
+
+
+def need_index_figure(need: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """The need index per district (rows of :func:`kimtools.planning.need_index`), its components on hover."""
+    rows = need.sort_values("bedarfsindex")
+    parts = np.c_[rows["z_auslaender"], rows["z_reichweite"], rows["z_luecken"]].round(2)
+    fig = go.Figure(go.Bar(
+        x=rows["bedarfsindex"].round(2), y=rows["stadtbezirk"], orientation="h", customdata=parts,
+        marker_color=[PALETTE[3] if v > 0 else PALETTE[4] for v in rows["bedarfsindex"]],
+        hovertemplate="%{y}: %{x:.2f}<br>" + tr({
+            "de": "Ausländer %{customdata[0]:.2f} · Reichweite (umgekehrt) %{customdata[1]:.2f} · Lücken %{customdata[2]:.2f}",
+            "en": "foreign nationals %{customdata[0]:.2f} · reach (reversed) %{customdata[1]:.2f} · gaps %{customdata[2]:.2f}"})
+                      + "<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=tr({"de": "Bedarfsindex (Mittel der z-Werte)",
+                                                   "en": "need index (mean of z-scores)"}),
+                      height=160 + 32 * max(len(rows), 1), showlegend=False)
     return apply_style(fig)
