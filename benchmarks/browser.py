@@ -25,6 +25,7 @@ DASHBOARDS = {
     "netzwerk": (5, [("district", 1), ("quarter", 3)]),
     "vergleich": (2, [("indicator", 1), ("period", 2)]),
     "datenstand": (1, [("kommune", 0)]),
+    "planung": (6, [("district", 1)]),
 }
 
 _WATCH = """() => {

@@ -500,7 +500,7 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, kennzahl: str, t
     fig = go.Figure()
     x_band = [*forecast["zeitraum"], *forecast["zeitraum"][::-1]]
     fig.add_scatter(x=x_band, y=[*forecast["oben"].round(), *forecast["unten"].round()[::-1]], fill="toself",
-                    fillcolor="rgba(230,159,0,0.2)", line=dict(width=0), hoverinfo="skip",
+                    fillcolor="rgba(230,159,0,0.2)", line=dict(width=0), hoverinfo="skip", mode="lines",
                     name=tr({"de": "95-%-Prognoseintervall", "en": "95 % prediction interval"}))
     fig.add_scatter(x=list(history.index), y=past, mode="lines+markers", name=name, line=dict(color=PALETTE[0]),
                     hovertemplate=f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>")
@@ -510,6 +510,7 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, kennzahl: str, t
                     hovertemplate="%{x}<br>" + tr({"de": "Prognose", "en": "forecast"})
                                   + ": %{y:,.0f} (%{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>")
     fig.update_layout(title=title, xaxis_title=column_label("zeitraum"), yaxis_title=name, xaxis_type="category",
+                      xaxis_categoryorder="array", xaxis_categoryarray=[*history.index, *forecast["zeitraum"]],
                       height=380)
     return apply_style(fig)
 
@@ -536,18 +537,19 @@ def expiry_figure(expiry: pd.DataFrame, title: str | None = None, minimum: int =
 def staffing_figure(plan: pd.DataFrame, target_load: float, title: str | None = None) -> go.Figure:
     """Posts held and posts needed per district (rows of :func:`kimtools.planning.staffing` without the total),
     the needed posts with the range up to the interval's upper end."""
-    rows = plan.loc[plan["stadtbezirk"].notna()]
+    rows = plan.loc[plan["stadtbezirk"].notna()].iloc[::-1]   # first district on top
     fig = go.Figure()
-    fig.add_bar(x=rows["stadtbezirk"], y=rows["stellen"], name=tr({"de": "Stellen heute (VZÄ)", "en": "posts today (FTE)"}),
-                marker_color=PALETTE[0], hovertemplate="%{x}: %{y:,.1f}<extra></extra>")
-    fig.add_bar(x=rows["stadtbezirk"], y=rows["stellen_noetig"].round(1), marker_color=PALETTE[1],
+    fig.add_bar(y=rows["stadtbezirk"], x=rows["vzae"], orientation="h", marker_color=PALETTE[0],
+                name=tr({"de": "Stellen heute (VZÄ)", "en": "posts today (FTE)"}),
+                hovertemplate="%{y}: %{x:,.1f}<extra></extra>")
+    fig.add_bar(y=rows["stadtbezirk"], x=rows["vzae_noetig"].round(1), orientation="h", marker_color=PALETTE[1],
                 name=tr({"de": f"Stellen nötig bei {fmt_number(target_load, 1)} Fällen je VZÄ",
                          "en": f"posts needed at {fmt_number(target_load, 1)} cases per FTE"}),
-                error_y=dict(type="data", symmetric=False, array=(rows["stellen_noetig_oben"] - rows["stellen_noetig"]),
+                error_x=dict(type="data", symmetric=False, array=(rows["vzae_noetig_oben"] - rows["vzae_noetig"]),
                              arrayminus=np.zeros(len(rows)), color="#555"),
-                hovertemplate="%{x}: %{y:,.1f}<extra></extra>")
-    fig.update_layout(title=title, barmode="group", xaxis_title=column_label("stadtbezirk"),
-                      yaxis_title=tr({"de": "Vollzeitstellen", "en": "full-time posts"}), height=380)
+                hovertemplate="%{y}: %{x:,.1f}<extra></extra>")
+    fig.update_layout(title=title, barmode="group", xaxis_title=tr({"de": "Vollzeitstellen", "en": "full-time posts"}),
+                      height=200 + 44 * max(len(rows), 1))
     return apply_style(fig)
 
 

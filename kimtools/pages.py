@@ -39,6 +39,30 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
             "<code>kimtools report --lenkungskreis</code> also writes it as PDF. All definitions are in the indicator "
             "catalogue (<code>docs/kennzahlen.en.md</code>)."),
     },
+    "planung": {
+        "titel": ("Planung", "Planning"),
+        "beschreibung": ("Aufenthaltsstatus und § 104c, Prognosen der Fallzahlen und wie viele Stellen wo nötig sind.",
+                         "Residence status and § 104c, caseload forecasts and how many posts are needed where."),
+        "einleitung": (
+            "Wege des Aufenthaltsstatus und das Chancen-Aufenthaltsrecht (§ 104c): wie viele in § 25a/§ 25b wechseln "
+            "und wann die 18 Monate enden; Prognosen der Neuzugänge und offenen Fälle mit 95-%-Intervall; wie viele "
+            "Stellen je Stadtbezirk bei einer Ziel-Fallzahl nötig sind; ein Bedarfsindex für die Standortfrage. Oben "
+            "lassen sich Kommune und Stadtbezirk wählen, unten Ziel-Fallzahl, Veränderung der Neuzugänge und Stellen. "
+            "Alle Zahlen sind zusammengefasst; Zahlen von 1 bis 2 erscheinen nicht.",
+            "Residence-status pathways and the opportunity residence right (§ 104c): how many move to § 25a/§ 25b and "
+            "when the 18 months end; forecasts of new and open cases with 95 % intervals; how many posts each district "
+            "needs at a target load; a need index for where to place an office. Choose kommune and district at the top, "
+            "target load, change of intake and posts below. All figures are aggregated; counts from 1 to 2 are not shown."),
+        "lesehilfe": (
+            "Die Prognose ist ein Modell mit Trend und Saisonmuster (exponentielle Glättung); sie setzt die bisherige "
+            "Entwicklung fort und kennt keine Ereignisse, die kommen. Mehr Neuzugänge bedeuten bei gleicher Verweildauer "
+            "im selben Verhältnis mehr offene Fälle. Der Bedarfsindex ist eine Gesprächsgrundlage, keine Rangliste; "
+            "Annahmen und Rückblick-Test: <code>docs/planung.md</code> und Notebook 06.",
+            "The forecast is a model with trend and seasonal pattern (exponential smoothing); it continues the past and "
+            "knows no events to come. More new cases mean proportionally more open cases if durations stay the same. The "
+            "need index is a basis for discussion, not a ranking; assumptions and back-test: <code>docs/planung.md</code> "
+            "and notebook 06."),
+    },
     "fallzahlen": {
         "titel": ("Fallzahlen", "Caseload"),
         "beschreibung": ("Wen das Case-Management erreicht, wo, mit welchen Bedarfen – und ob die Stellen die Last tragen.",

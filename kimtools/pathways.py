@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
 
 from .indicators.stats import km_curve

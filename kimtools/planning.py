@@ -27,7 +27,7 @@ from .errors import UsageError
 from .indicators.table import period_label
 from .store import DATA_SPAN_SQL
 
-__all__ = ["MIN_QUARTERS", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
+__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
            "staffing", "need_index"]
 
 #: quarters of history a seasonal model needs at least (two full years)
@@ -128,7 +128,7 @@ def current_posts(source, kommune: str) -> pd.DataFrame:
     from .indicators.table import run_query
 
     sql = f"""WITH span AS ({DATA_SPAN_SQL})
-              SELECT s.stadtbezirk, sum(s.vzae) AS stellen FROM stellen s JOIN span USING (kommune)
+              SELECT s.stadtbezirk, sum(s.vzae) AS vzae FROM stellen s JOIN span USING (kommune)
               WHERE s.kommune = $kommune AND s.von <= span.d1 AND (s.bis IS NULL OR s.bis >= span.d1)
               GROUP BY ALL ORDER BY 1 NULLS LAST"""
     return run_query(source, sql, {"kommune": kommune})
@@ -138,11 +138,11 @@ def staffing(open_cases: pd.DataFrame, posts: pd.DataFrame, target_load: float, 
     """Posts needed and the gap per district.
 
     ``open_cases``: forecast open cases per ``stadtbezirk`` (``prognose``, ``unten``, ``oben``) for the quarter
-    planned for; ``posts``: ``stadtbezirk``, ``stellen`` (a row with ``stadtbezirk`` missing: posts for the
+    planned for; ``posts``: ``stadtbezirk``, ``vzae`` (a row with ``stadtbezirk`` missing: posts for the
     whole kommune, counted only in the total); ``target_load``: cases per full-time post; ``growth``: change of
     intake against the forecast (0.1 = 10 % more), which changes open cases in proportion (Little's law, case
-    durations unchanged). Returns ``stadtbezirk, faelle, faelle_oben, stellen_noetig, stellen_noetig_oben,
-    stellen, luecke`` (needed − held; positive: posts missing) and a last row ``stadtbezirk`` = None for the
+    durations unchanged). Returns ``stadtbezirk, faelle, faelle_oben, vzae_noetig, vzae_noetig_oben,
+    vzae, luecke_vzae`` (needed − held; positive: posts missing) and a last row ``stadtbezirk`` = None for the
     kommune as a whole.
     """
     if not target_load > 0:
@@ -152,16 +152,16 @@ def staffing(open_cases: pd.DataFrame, posts: pd.DataFrame, target_load: float, 
     factor = 1.0 + growth
     d = open_cases[["stadtbezirk", "prognose", "oben"]].merge(posts.loc[posts["stadtbezirk"].notna()],
                                                               on="stadtbezirk", how="outer")
-    d = d.loc[d["prognose"].notna()].fillna({"stellen": 0.0})
+    d = d.loc[d["prognose"].notna()].fillna({"vzae": 0.0})
     out = pd.DataFrame({"stadtbezirk": d["stadtbezirk"], "faelle": d["prognose"] * factor,
                         "faelle_oben": d["oben"] * factor})
-    out["stellen_noetig"] = out["faelle"] / target_load
-    out["stellen_noetig_oben"] = out["faelle_oben"] / target_load
-    out["stellen"] = d["stellen"].astype(float).to_numpy()
+    out["vzae_noetig"] = out["faelle"] / target_load
+    out["vzae_noetig_oben"] = out["faelle_oben"] / target_load
+    out["vzae"] = d["vzae"].astype(float).to_numpy()
     total = out.drop(columns="stadtbezirk").sum().to_frame().T.assign(stadtbezirk=None)
-    total["stellen"] = float(posts["stellen"].sum())   # posts for the whole kommune included
+    total["vzae"] = float(posts["vzae"].sum())   # posts for the whole kommune included
     out = pd.concat([out.sort_values("stadtbezirk"), total[out.columns]], ignore_index=True)
-    out["luecke"] = out["stellen_noetig"] - out["stellen"]
+    out["luecke_vzae"] = out["vzae_noetig"] - out["vzae"]
     return out
 
 
@@ -190,3 +190,59 @@ def need_index(bezirke: pd.DataFrame, reach: pd.DataFrame, gaps: pd.DataFrame) -
     d["z_luecken"] = z(d["luecken_je_1000"].astype(float))
     d["bedarfsindex"] = d[["z_auslaender", "z_reichweite", "z_luecken"]].mean(axis=1, skipna=True)
     return d.sort_values(["bedarfsindex", "stadtbezirk"], ascending=[False, True], ignore_index=True)
+
+
+def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> dict[str, object]:
+    """What the planning page needs for one kommune (aggregates, and § 104c spells only as input of counts):
+    quarterly series of intake and open cases for the kommune and each district with forecasts of both for the
+    kommune and of open cases for each district (``forecast_of`` adds any other), a short
+    back-test of the kommune's forecasts (the last ``recent`` origins), posts held, the districts' population,
+    reach and gaps for the need index, and the § 104c spells and status changes."""
+    from .gaps import gap_table
+    from .indicators import indicator_table
+    from .pathways import opportunity_spells, status_transitions
+
+    with store.snapshot():
+        end = store.info().set_index("kommune")["daten_bis"].get(kommune)
+        main = indicator_table(store, kommune, kennzahlen=["neuzugaenge", "faelle_offen"])
+        districts = indicator_table(store, kommune, by="stadtbezirk",
+                                    kennzahlen=["neuzugaenge", "faelle_offen", "reichweite_je_1000"])
+        posts = current_posts(store, kommune)
+        bezirke = store.table("bezirke", kommune)
+        gaps = gap_table(store, kommune)
+        spells = opportunity_spells(store, kommune)
+        transitions = {None: status_transitions(store, kommune)}
+        for d in sorted(districts["stadtbezirk"].dropna().unique()):
+            transitions[d] = status_transitions(store, kommune, filters={"stadtbezirk": d})
+    history, forecasts, checks = {}, {}, {}
+    for kennzahl in ("neuzugaenge", "faelle_offen"):
+        for (_k, *rest), y in [*series(main, kennzahl, data_end=end).items(),
+                               *series(districts, kennzahl, by="stadtbezirk", data_end=end).items()]:
+            history[(kennzahl, rest[0] if rest else None)] = y
+        y = history.get((kennzahl, None))
+        if y is not None and len(y.dropna()) >= MIN_QUARTERS + 1:
+            checks[kennzahl] = backtest_summary(backtest(y, min_train=max(MIN_QUARTERS, len(y.dropna()) - recent)))
+    last = sorted(districts["zeitraum"].unique())
+    last_quarters = [z for z in last if _quarter(z).end_time.normalize() <= pd.Timestamp(end)][-recent:] if end else []
+    reach = districts.loc[(districts["kennzahl"] == "reichweite_je_1000") & (districts["zeitraum"] == last_quarters[-1])] \
+        if last_quarters else districts.iloc[:0]
+    for key, y in history.items():   # what staffing needs now; a district's intake when it is asked for
+        if (key[0] == "faelle_offen" or key[1] is None) and len(y.dropna()) >= MIN_QUARTERS:
+            forecasts[key] = forecast(y, horizon)
+    return {"kommune": kommune, "daten_bis": end, "horizon": horizon, "history": history, "forecasts": forecasts,
+            "backtest": checks,
+            "posts": posts, "bezirke": bezirke, "reach": reach,
+            "gaps": gaps.loc[gaps["zeitraum"].isin(last_quarters)], "quarters": last_quarters,
+            "spells": spells, "transitions": transitions}
+
+
+def forecast_of(views: dict[str, object], kennzahl: str, stadtbezirk: str | None = None) -> pd.DataFrame | None:
+    """The forecast of ``kennzahl`` for the kommune or one district out of :func:`planning_views` (computed once
+    when first asked for); ``None`` where the history is too short."""
+    key = (kennzahl, stadtbezirk)
+    if key not in views["forecasts"]:
+        y = views["history"].get(key)
+        if y is None or len(y.dropna()) < MIN_QUARTERS:
+            return None
+        views["forecasts"][key] = forecast(y, views["horizon"])
+    return views["forecasts"][key]

@@ -284,6 +284,40 @@ def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browse
     printed.close()
 
 
+_STAFFING_JS = """() => {
+    const plot = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(p => p.layout && p.layout.title && String(p.layout.title.text).includes('Stellen heute und nötig'));
+    // horizontal bars, first district on top (last in the arrays)
+    return plot ? {today: Array.from(plot._fullData[0].x).reverse(), needed: Array.from(plot._fullData[1].x).reverse(),
+                   legend: plot._fullData[1].name} : null;
+}"""
+
+
+def test_planung_scenario_changes_redraw_the_staffing(server, browser):
+    page, requests = _open(browser, f"{server}/voila/render/planung.ipynb")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=120_000)
+    body = page.inner_text("body")
+    assert "Personen mit § 104c" in body and "95-%-Prognoseintervall" in body and "Bedarfsindex" in body
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    before = page.evaluate(_STAFFING_JS)
+    assert before and len(before["today"]) >= 2
+    # posts of the first district + 2: the bar of posts held follows, nothing else has to be reloaded
+    first = page.locator(".widget-gridbox input[type='number']").first
+    first.fill(str(before["today"][0] + 2))
+    first.press("Enter")
+    page.wait_for_function(f"() => ({_STAFFING_JS})().today[0] === {before['today'][0] + 2}", timeout=10_000)
+    # the target load halves the posts needed
+    readout = page.locator(".widget-slider .widget-readout").first
+    readout.fill("70")
+    readout.press("Enter")
+    page.wait_for_function(f"() => ({_STAFFING_JS})().legend.includes('70,0 Fällen je VZÄ')", timeout=10_000)
+    after = page.evaluate(_STAFFING_JS)
+    assert after["needed"][0] == pytest.approx(before["needed"][0] / 2, abs=0.11)
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "planung-szenario.png"), full_page=True)
+    page.close()
+
+
 def test_english_dashboards(demo_store, browser):
     import os
 

@@ -63,14 +63,14 @@ def test_staffing_needed_posts_and_gap():
     intake +10 %: cases A 110, B 66 → posts needed 2.75 and 1.65; gaps 0.75 and 0.65; in all 176 cases,
     4.4 posts needed, 3.5 held, gap 0.9."""
     open_cases = pd.DataFrame({"stadtbezirk": ["A", "B"], "prognose": [100.0, 60.0], "oben": [120.0, 70.0]})
-    posts = pd.DataFrame({"stadtbezirk": ["A", "B", None], "stellen": [2.0, 1.0, 0.5]})
+    posts = pd.DataFrame({"stadtbezirk": ["A", "B", None], "vzae": [2.0, 1.0, 0.5]})
     s = P.staffing(open_cases, posts, target_load=40, growth=0.1)
     a, b, total = (s.iloc[i] for i in range(3))
     assert (a["stadtbezirk"], b["stadtbezirk"], total["stadtbezirk"]) == ("A", "B", None)
-    assert a["faelle"] == pytest.approx(110) and a["stellen_noetig"] == pytest.approx(2.75)
-    assert a["stellen_noetig_oben"] == pytest.approx(132 / 40) and a["luecke"] == pytest.approx(0.75)
-    assert b["luecke"] == pytest.approx(0.65)
-    assert total[["faelle", "stellen_noetig", "stellen", "luecke"]].tolist() == pytest.approx([176, 4.4, 3.5, 0.9])
+    assert a["faelle"] == pytest.approx(110) and a["vzae_noetig"] == pytest.approx(2.75)
+    assert a["vzae_noetig_oben"] == pytest.approx(132 / 40) and a["luecke_vzae"] == pytest.approx(0.75)
+    assert b["luecke_vzae"] == pytest.approx(0.65)
+    assert total[["faelle", "vzae_noetig", "vzae", "luecke_vzae"]].tolist() == pytest.approx([176, 4.4, 3.5, 0.9])
     with pytest.raises(UsageError, match="größer als 0"):
         P.staffing(open_cases, posts, target_load=0)
 
