@@ -330,6 +330,13 @@ def test_english_dashboards(demo_store, browser):
         for german in ("Vorquartal", "Lesehilfe", "Stadtbezirk", "Erreichte Personen"):
             assert german not in text, german
         page.close()
+        page, requests = _open(browser, f"{url}/voila/render/planung.ipynb")
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=120_000)
+        text = page.inner_text("body")
+        assert "persons holding § 104c" in text and "Staffing" in text and "95 % prediction interval" in text
+        for german in ("Stellenplanung", "Bedarfsindex", "Personen mit", "Lesehilfe", "Prognoseintervall"):
+            assert german not in text, german
+        page.close()
         page = browser.new_page()
         page.goto(url + "/")
         assert "KIM dashboards" in page.inner_text("h1")

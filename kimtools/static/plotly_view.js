@@ -28,26 +28,37 @@ function fromKernel(model) {
   });
 }
 
-function fromServer(path) {
-  // a <script> element, not eval: the browser compiles it off the main thread. The dashboard's
-  // introduction starts it as the page opens (id kimtools-plotly); otherwise it is added here.
+function addScript(path) {
+  // a <script> element, not eval: the browser compiles it off the main thread
+  const config = document.getElementById("jupyter-config-data");
+  const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
   return new Promise((resolve, reject) => {
-    let script = document.getElementById("kimtools-plotly");
-    const done = () => {
-      if (globalThis.Plotly) resolve(globalThis.Plotly);
-      else reject(new Error("plotly.js did not load"));
-    };
-    if (script && script.dataset.state) return done();
-    if (!script) {
-      const config = document.getElementById("jupyter-config-data");
-      const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
-      script = document.createElement("script");
-      script.id = "kimtools-plotly";
-      script.src = base.replace(/\/?$/, "/") + path;
-      document.head.appendChild(script);
-    }
-    script.addEventListener("load", done);
-    script.addEventListener("error", done);
+    const script = document.createElement("script");
+    script.src = base.replace(/\/?$/, "/") + path;
+    script.onload = () => (globalThis.Plotly ? resolve(globalThis.Plotly) : reject(new Error("plotly.js did not load")));
+    script.onerror = () => reject(new Error("plotly.js did not load"));
+    document.head.appendChild(script);
+  });
+}
+
+function fromServer(path) {
+  // The dashboard's introduction starts loading plotly.js as the page opens (element kimtools-plotly).
+  // Where the page inserted that element as markup it never runs and fires no event: after a few
+  // seconds without one, load it here (from the browser's cache if the first copy did arrive).
+  const early = document.getElementById("kimtools-plotly");
+  if (!early) return addScript(path);
+  if (early.dataset.state) return globalThis.Plotly ? Promise.resolve(globalThis.Plotly) : addScript(path);
+  return new Promise((resolve, reject) => {
+    const fallback = () => addScript(path).then(resolve, reject);
+    const timer = setTimeout(fallback, 3000);
+    early.addEventListener("load", () => {
+      clearTimeout(timer);
+      globalThis.Plotly ? resolve(globalThis.Plotly) : fallback();
+    });
+    early.addEventListener("error", () => {
+      clearTimeout(timer);
+      fallback();
+    });
   });
 }
 
