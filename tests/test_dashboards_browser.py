@@ -305,12 +305,12 @@ def test_planung_scenario_changes_redraw_the_staffing(server, browser):
     first = page.locator(".widget-gridbox input[type='number']").first
     first.fill(str(before["today"][0] + 2))
     first.press("Enter")
-    page.wait_for_function(f"() => ({_STAFFING_JS})().today[0] === {before['today'][0] + 2}", timeout=10_000)
+    page.wait_for_function(f"() => ({_STAFFING_JS})().today[0] === {before['today'][0] + 2}", timeout=60_000)
     # the target load halves the posts needed
     readout = page.locator(".widget-slider .widget-readout").first
     readout.fill("70")
     readout.press("Enter")
-    page.wait_for_function(f"() => ({_STAFFING_JS})().legend.includes('70,0 Fällen je VZÄ')", timeout=10_000)
+    page.wait_for_function(f"() => ({_STAFFING_JS})().legend.includes('70,0 Fällen je VZÄ')", timeout=60_000)
     after = page.evaluate(_STAFFING_JS)
     assert after["needed"][0] == pytest.approx(before["needed"][0] / 2, abs=0.11)
     _assert_clean(page, requests)
