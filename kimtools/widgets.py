@@ -897,6 +897,10 @@ class PlanungPanel(_FilteredPanel):
         finally:
             self._quiet = False
 
+    @staticmethod
+    def _spells(d: dict, district: str | None) -> pd.DataFrame:
+        return d["spells"] if district is None else d["spells"].loc[d["spells"]["stadtbezirk"] == district]
+
     def _plan(self, d: dict) -> pd.DataFrame | None:
         from .planning import forecast_of, staffing
 
@@ -919,7 +923,7 @@ class PlanungPanel(_FilteredPanel):
 
         d, district = self._views(v["kommune"]), v["stadtbezirk"]
         where = ", ".join(x for x in (v["kommune"], district) if x)
-        spells = d["spells"] if district is None else d["spells"].loc[d["spells"]["stadtbezirk"] == district]
+        spells = self._spells(d, district)
 
         def prognosis(kennzahl: str, de: str, en: str) -> go.Figure:
             fc = forecast_of(d, kennzahl, district)
@@ -964,7 +968,7 @@ class PlanungPanel(_FilteredPanel):
         from .planning import need_index
 
         d, district = self._views(v["kommune"]), v["stadtbezirk"]
-        spells = d["spells"] if district is None else d["spells"].loc[d["spells"]["stadtbezirk"] == district]
+        spells = self._spells(d, district)
         o = opportunity_outcomes(spells)
         if o.empty:
             self.pathway_tiles.value = f"<p class='kim-note'>{html.escape(tr({'de': 'Keine Personen mit § 104c dokumentiert.', 'en': 'No persons holding § 104c documented.'}))}</p>"
