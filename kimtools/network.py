@@ -23,7 +23,7 @@ from .indicators.stats import km_median, km_median_others, wilson_interval
 from .indicators.table import referral_outcomes_sql, run_query, wait_sql
 from .store import DATA_SPAN_SQL
 
-__all__ = ["period_bounds", "partner_table", "referral_edges", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
+__all__ = ["period_bounds", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
 
 
@@ -61,8 +61,18 @@ def _scope(kommune: str | None, von: dt.date | None, bis: dt.date | None, filter
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+#: what the monthly form of the referral queries keeps besides their own keys: the month and each dashboard filter
+MONTHLY = ("monat", "stadtbezirk", "traeger", "zielgruppe")
+
+
+def _monthly_sql(date: str, traeger: bool = True) -> str:
+    """The extra columns of the monthly form: the month of ``date`` and the case's district, provider, target group."""
+    return (f", CAST(date_trunc('month', {date}) AS DATE) AS monat, f.stadtbezirk"
+            f"{', f.traeger' if traeger else ''}, f.zielgruppe")
+
+
 def referral_edges(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
-                   filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+                   filters: Mapping[str, str] | None = None, monthly: bool = False) -> pd.DataFrame:
     """Edges of the referral network, one row per (kommune, quelle, ziel, richtung).
 
     ``richtung`` is ``aus`` (referrals dated in [von, bis] from the case's provider
@@ -70,23 +80,30 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     ``zugang_ueber``). Columns: ``n`` and, for ``aus``, ``beantwortet``,
     ``angenommen``, ``abgeschlossen``, ``abgelehnt``, ``nicht_wahrgenommen``,
     ``erstkontakt``, ``luecken``; ``annahmequote`` (of answered) with Wilson interval.
+    ``monthly``: the counts also by :data:`MONTHLY` and without rates (the input of :func:`referral_window`).
     """
     where_v, params = _scope(kommune, von, bis, filters, "v.datum")
     where_f, _ = _scope(kommune, von, bis, filters, "f.beginn")
+    extra_v, extra_f = (_monthly_sql("v.datum"), _monthly_sql("f.beginn")) if monthly else ("", "")
     sql = f"""
-    SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung, count(*) AS n,
+    SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung{extra_v}, count(*) AS n,
            {referral_outcomes_sql("v.status")}, count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) {where_v}
     GROUP BY ALL
     UNION ALL
-    SELECT f.kommune, f.zugang_ueber, f.traeger, 'ein', count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    SELECT f.kommune, f.zugang_ueber, f.traeger, 'ein'{extra_f}, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM faelle f {where_f} {"AND" if where_f else "WHERE"} f.zugang_ueber IS NOT NULL
     GROUP BY ALL
     ORDER BY 1, 4, 2, 3"""
     edges = run_query(source, sql, params)
+    return edges if monthly else _with_rates(edges)
+
+
+def _with_rates(edges: pd.DataFrame) -> pd.DataFrame:
+    """The acceptance rate of each edge (of answered referrals) with its Wilson 95 % interval."""
     lo, hi = wilson_interval(edges["angenommen"].fillna(0), edges["beantwortet"].fillna(0))
     answered = edges["beantwortet"].astype(float)
-    edges["annahmequote"] = edges["angenommen"] / answered.where(answered > 0)
+    edges["annahmequote"] = edges["angenommen"].astype(float) / answered.where(answered > 0)
     edges["ki_unten"], edges["ki_oben"] = lo, hi
     return edges
 
@@ -187,15 +204,16 @@ def domain_brokers(g: nx.DiGraph) -> pd.DataFrame:
 
 
 def waiting_times(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
-                  filters: Mapping[str, str] | None = None) -> pd.DataFrame:
+                  filters: Mapping[str, str] | None = None, monthly: bool = False) -> pd.DataFrame:
     """Per referral that got a first appointment or is still waiting: ``kommune, an_partner, partner_typ,
-    dauer`` (days; until the data end if still waiting) and ``beendet`` (has its appointment).
-    Case-level input for curves and intervals, never to be shown as it is."""
+    dauer`` (days; until the data end if still waiting) and ``beendet`` (has its appointment); ``monthly``:
+    also :data:`MONTHLY`. Case-level input for curves and intervals, never to be shown as it is."""
     where, params = _scope(kommune, von, bis, filters, "v.datum")
     days, cohort = wait_sql("v", "e.d1")
     sql = f"""
     WITH ende AS ({DATA_SPAN_SQL})
     SELECT f.kommune, v.an_partner, p.typ AS partner_typ, {days} AS dauer, v.erstkontakt IS NOT NULL AS beendet
+           {_monthly_sql("v.datum") if monthly else ""}
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) JOIN ende e ON e.kommune = f.kommune
     LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
     {where} {"AND" if where else "WHERE"} {cohort}"""
@@ -293,10 +311,12 @@ def funnel(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def sankey_flows(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
-                 filters: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Referral counts by provider, needs area, receiving partner type and outcome (status)."""
+                 filters: Mapping[str, str] | None = None, monthly: bool = False) -> pd.DataFrame:
+    """Referral counts by provider, needs area, receiving partner type and outcome (status); ``monthly``: also by
+    :data:`MONTHLY`."""
     where, params = _scope(kommune, von, bis, filters, "v.datum")
-    sql = f"""SELECT f.kommune, f.traeger, v.handlungsfeld, p.typ AS partner_typ, v.status, count(*) AS n
+    extra = _monthly_sql("v.datum", traeger=False) if monthly else ""
+    sql = f"""SELECT f.kommune, f.traeger, v.handlungsfeld, p.typ AS partner_typ, v.status{extra}, count(*) AS n
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
               LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
               {where} GROUP BY ALL ORDER BY ALL"""
@@ -304,14 +324,68 @@ def sankey_flows(source, kommune: str | None = None, von: dt.date | None = None,
 
 
 def domain_matrix(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
-                  filters: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Referrals by legal domain of the receiving partner × needs area of the referral (long, with zeros)."""
+                  filters: Mapping[str, str] | None = None, monthly: bool = False) -> pd.DataFrame:
+    """Referrals by legal domain of the receiving partner × needs area of the referral (long, with zeros);
+    ``monthly``: by :data:`MONTHLY` too, only the combinations that occur."""
     where, params = _scope(kommune, von, bis, filters, "v.datum")
-    sql = f"""SELECT coalesce(p.rechtskreis, 'ohne') AS rechtskreis, v.handlungsfeld, count(*) AS n
+    extra = _monthly_sql("v.datum") if monthly else ""
+    sql = f"""SELECT coalesce(p.rechtskreis, 'ohne') AS rechtskreis, v.handlungsfeld{extra}, count(*) AS n
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
               LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner
               {where} GROUP BY ALL"""
     long = run_query(source, sql, params)
+    return long if monthly else _full_grid(long)
+
+
+def _full_grid(long: pd.DataFrame) -> pd.DataFrame:
+    """Every legal domain × needs area that occurs on either side, absent pairs as 0."""
     full = pd.MultiIndex.from_product([sorted(long["rechtskreis"].unique()), sorted(long["handlungsfeld"].unique())],
                                       names=["rechtskreis", "handlungsfeld"])
-    return long.set_index(["rechtskreis", "handlungsfeld"]).reindex(full, fill_value=0).reset_index()
+    return long.set_index(["rechtskreis", "handlungsfeld"])["n"].reindex(full, fill_value=0).reset_index()
+
+
+def referral_months(source, kommune: str | None = None) -> dict[str, pd.DataFrame]:
+    """Edges, waits, sankey flows and legal-domain counts of ``kommune`` in their monthly form (by month, district,
+    provider and target group), read in one snapshot. A dashboard reads them once per kommune and cuts every
+    window and filter out of them with :func:`referral_window`, without asking the database again."""
+    from contextlib import nullcontext
+
+    with source.snapshot() if hasattr(source, "snapshot") else nullcontext():
+        return {"edges": referral_edges(source, kommune, monthly=True),
+                "waits": waiting_times(source, kommune, monthly=True),
+                "sankey": sankey_flows(source, kommune, monthly=True),
+                "domains": domain_matrix(source, kommune, monthly=True)}
+
+
+def _cut(frame: pd.DataFrame, von: dt.date, bis: dt.date, filters: Mapping[str, str] | None) -> pd.DataFrame:
+    """The rows of a monthly frame in the months [von, bis] that match ``filters``."""
+    first, last = pd.Timestamp(von), pd.Timestamp(bis)
+    if first.day != 1 or not last.is_month_end:
+        raise UsageError(f"Das Fenster {von}–{bis} besteht nicht aus ganzen Monaten.",
+                         f"The window {von}–{bis} is not made of whole months.")
+    mask = frame["monat"].between(first, last)
+    for column, value in (filters or {}).items():
+        if value is not None:
+            mask &= frame[column] == value
+    return frame.loc[mask]
+
+
+def _summed(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The counts of ``frame`` added up over everything but ``keys`` (a count that is NULL throughout stays NULL)."""
+    counts = [c for c in frame.columns if c not in keys and c not in MONTHLY]
+    return frame.groupby(keys, as_index=False, dropna=False, sort=True)[counts].sum(min_count=1)
+
+
+def referral_window(months: Mapping[str, pd.DataFrame], von: dt.date, bis: dt.date,
+                    filters: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """``edges``, ``waits``, ``sankey`` and ``domains`` for the whole months [von, bis] under ``filters``, cut out of
+    :func:`referral_months`: the same as :func:`referral_edges`, :func:`waiting_times`, :func:`sankey_flows` and
+    :func:`domain_matrix` asked for that window and those filters."""
+    edges = _summed(_cut(months["edges"], von, bis, filters), ["kommune", "richtung", "quelle", "ziel"])
+    waits = _cut(months["waits"], von, bis, filters).drop(columns=list(MONTHLY)).reset_index(drop=True)
+    sankey = _summed(_cut(months["sankey"], von, bis, filters), ["kommune", "traeger", "handlungsfeld", "partner_typ",
+                                                                  "status"])
+    domains = _summed(_cut(months["domains"], von, bis, filters), ["rechtskreis", "handlungsfeld"])
+    order = ["kommune", "quelle", "ziel", "richtung"] + [c for c in edges.columns if c not in
+                                                         ("kommune", "quelle", "ziel", "richtung")]
+    return {"edges": _with_rates(edges[order]), "waits": waits, "sankey": sankey, "domains": _full_grid(domains)}

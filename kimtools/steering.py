@@ -62,8 +62,10 @@ def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
                 "districts": indicator_table(store, kommune, by="stadtbezirk", kennzahlen=list(_INDICATORS))}
 
 
-def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None) -> dict[str, object]:
-    """Referrals, stalling partners, gaps and status changes in the twelve months up to the end of ``zeitraum``."""
+def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
+                 months: dict[str, pd.DataFrame] | None = None) -> dict[str, object]:
+    """Referrals, stalling partners, gaps and status changes in the twelve months up to the end of ``zeitraum``;
+    the referrals cut out of ``months`` (:func:`~kimtools.network.referral_months` of the kommune) when given."""
     from . import network as N
     from .gaps import gap_table, top_gaps
     from .pathways import status_transitions
@@ -72,11 +74,11 @@ def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | N
     start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
     f = {"stadtbezirk": stadtbezirk}
     with store.snapshot():
-        edges = N.referral_edges(store, kommune, start, end, f)
+        window = N.referral_window(months if months is not None else N.referral_months(store, kommune), start, end, f)
         partners = N.partner_table(store, kommune)
-        waits = N.waiting_times(store, kommune, start, end, f)
         gaps = gap_table(store, kommune, filters=f)
         transitions = status_transitions(store, kommune, start, end, f)
+    edges, waits = window["edges"], window["waits"]
     gaps = gaps.loc[gaps["ps"] <= pd.Timestamp(end)]   # the page looks back from its quarter, not from today
     return {"start": start, "end": end, "funnel": N.funnel(edges), "outliers": N.partner_outliers(edges, waits, partners),
             "gaps": top_gaps(gaps).head(5), "transitions": transitions}

@@ -33,7 +33,7 @@ from .quality import quality_summary
 from .store import Store
 
 __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
-           "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views", "LenkungskreisPanel", "VergleichPanel",
+           "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views", "network_fixed", "LenkungskreisPanel", "VergleichPanel",
            "PlanungPanel",
            "DownloadButton"]
 
@@ -523,36 +523,42 @@ class CaseloadPanel(_FilteredPanel):
 
 # ----------------------------------------------------------------------------- referral network
 def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None, traeger: str | None = None,
-                  zielgruppe: str | None = None) -> dict[str, object]:
+                  zielgruppe: str | None = None, months: dict[str, pd.DataFrame] | None = None,
+                  fixed: dict[str, object] | None = None) -> dict[str, object]:
     """What the network view needs for the twelve months up to the end of quarter ``zeitraum`` (aggregates,
-    and the waits only as input of curves and intervals)."""
+    and the waits only as input of curves and intervals). ``months`` (:func:`~kimtools.network.referral_months`
+    of the kommune) and ``fixed`` (:func:`network_fixed` of the kommune and filters) are read here when not given."""
     from . import network as N
-    from .gaps import gap_table, top_gaps
 
     end = N.period_bounds(zeitraum)[1]
     start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
     f = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
+    window = N.referral_window(months if months is not None else N.referral_months(store, kommune), start, end, f)
+    fixed = fixed if fixed is not None else network_fixed(store, kommune, f)
+    edges, partners, waits = window["edges"], fixed["partners"], window["waits"]
+    return {**fixed, "start": start, "end": end, "edges": edges, "waits": waits, "sankey": window["sankey"],
+            "domains": window["domains"], "graph": N.referral_graph(edges, partners),
+            "outliers": N.partner_outliers(edges, waits, partners)}
+
+
+def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) -> dict[str, object]:
+    """What the network view shows independently of the quarter: partners, open loops of every quarter, top gaps."""
+    from . import network as N
+    from .gaps import gap_table, top_gaps
+
     with store.snapshot():
-        edges = N.referral_edges(store, kommune, start, end, f)
-        partners = N.partner_table(store, kommune)
-        waits = N.waiting_times(store, kommune, start, end, f)
-        views = {
-            "start": start, "end": end, "edges": edges, "partners": partners, "waits": waits,
-            "graph": N.referral_graph(edges, partners),
-            "sankey": N.sankey_flows(store, kommune, start, end, f),
-            "domains": N.domain_matrix(store, kommune, start, end, f),
-            "loops": indicator_table(store, kommune, filters=f, kennzahlen=["offene_schleifen"]),
-            "gaps": top_gaps(gap_table(store, kommune, filters=f)),
-        }
-    views["outliers"] = N.partner_outliers(edges, waits, partners)
-    return views
+        return {"partners": N.partner_table(store, kommune),
+                "loops": indicator_table(store, kommune, filters=filters, kennzahlen=["offene_schleifen"]),
+                "gaps": top_gaps(gap_table(store, kommune, filters=filters))}
 
 
 class NetworkPanel(_FilteredPanel):
     """Who refers to whom and what becomes of it: tiles, network, funnel, gaps, partners that stand out,
     flows, legal domains and waiting times, for the twelve months up to the chosen quarter.
 
-    Counts from 1 to ``minimum - 1`` are not shown; links under ``minimum`` are not drawn.
+    Counts from 1 to ``minimum - 1`` are not shown; links under ``minimum`` are not drawn. The kommune's
+    referrals are read once by month (:func:`~kimtools.network.referral_months`); a quarter or filter change
+    cuts its window out of them, and only a filter change asks the database (for gaps and open loops).
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
@@ -574,10 +580,18 @@ class NetworkPanel(_FilteredPanel):
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
+        from . import network as N
+
         key = tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
         if getattr(self, "_key", None) != key:
-            self._data = network_views(self.store, v["kommune"], v["zeitraum"], v["stadtbezirk"], v["traeger"],
-                                       v["zielgruppe"])
+            k, f = v["kommune"], {c: v[c] for c in ("stadtbezirk", "traeger", "zielgruppe")}
+            if getattr(self, "_months_of", None) != k:   # one kommune's monthly referrals: every window is cut from them
+                self._months, self._months_of, self._fixed = N.referral_months(self.store, k), k, {}
+            fixed_key = tuple(f.values())
+            if fixed_key not in self._fixed:
+                self._fixed[fixed_key] = network_fixed(self.store, k, f)
+            self._data = network_views(self.store, k, v["zeitraum"], **f, months=self._months,
+                                       fixed=self._fixed[fixed_key])
             self._key = key
         return self._data
 
@@ -644,8 +658,9 @@ class LenkungskreisPanel(_FilteredPanel):
     reach in the districts, the referral funnel and where referrals stall, the top service gaps and the
     residence-status changes, for one kommune, quarter and (optionally) district; and a printable version.
 
-    Counts from 1 to ``minimum - 1`` are not shown. The kommune's indicator tables are loaded once; a district
-    or quarter change asks the database only for the twelve-month window, and each window once.
+    Counts from 1 to ``minimum - 1`` are not shown. The kommune's indicator tables and monthly referrals are
+    loaded once; a district or quarter change asks the database only for the gaps and status changes of the
+    twelve-month window, and each window once.
     """
 
     fields = ("kommune", "stadtbezirk", "zeitraum")
@@ -680,6 +695,8 @@ class LenkungskreisPanel(_FilteredPanel):
     def _views(self, v: dict) -> dict[str, object]:
         from .steering import kommune_views, select_district, window_views
 
+        from .network import referral_months
+
         k = v["kommune"]
         if k not in self._base:
             self._base[k] = kommune_views(self.store, k)
@@ -687,7 +704,9 @@ class LenkungskreisPanel(_FilteredPanel):
         if key not in self._windows:
             if len(self._windows) >= 64:   # a long meeting must not fill the memory
                 self._windows.pop(next(iter(self._windows)))
-            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"])
+            if getattr(self, "_months_of", None) != k:   # every window is cut from the kommune's monthly referrals
+                self._months, self._months_of = referral_months(self.store, k), k
+            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"], self._months)
         base = self._base[k]
         return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}

@@ -17,6 +17,7 @@ import pytest
 from conftest import write_export
 from kimtools import read_export
 from kimtools import network as N
+from kimtools.errors import UsageError
 from test_referrals import REF
 
 
@@ -180,3 +181,32 @@ def test_waiting_curves_per_partner_type():
     shown = [t.name for t in fig.data if t.visible]
     assert shown == ["Jobcenter"]                           # VHS has fewer than 20 waits: hidden
     assert fig.layout.xaxis.title.text == "Tage seit der Vermittlung"
+
+
+@pytest.mark.parametrize("von, bis, filters", [
+    (dt.date(2024, 1, 1), dt.date(2024, 3, 31), {}),
+    (dt.date(2024, 4, 1), dt.date(2024, 6, 30), {}),
+    (dt.date(2023, 7, 1), dt.date(2024, 6, 30), {"traeger": "CM1"}),
+    (dt.date(2024, 1, 1), dt.date(2024, 12, 31), {"traeger": "CM2", "zielgruppe": None}),
+])
+def test_a_window_cut_from_the_monthly_referrals_equals_the_direct_query(tables, von, bis, filters):
+    # two routes to the same numbers: the database filters the window, or pandas adds up the months
+    cut = N.referral_window(N.referral_months(tables), von, bis, filters)
+    direct = {"edges": N.referral_edges(tables, None, von, bis, filters),
+              "waits": N.waiting_times(tables, None, von, bis, filters),
+              "sankey": N.sankey_flows(tables, None, von, bis, filters),
+              "domains": N.domain_matrix(tables, None, von, bis, filters)}
+    for name, expected in direct.items():
+        got = cut[name]
+        if name == "waits":   # one row per referral, in no particular order
+            got, expected = (x.sort_values(list(x.columns), ignore_index=True) for x in (got, expected))
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_the_monthly_cut_counts_by_hand_and_refuses_part_months(tables):
+    months = N.referral_months(tables)
+    q = lambda von, bis: N.referral_window(months, von, bis)["edges"].set_index(["quelle", "ziel", "richtung"])["n"]  # noqa: E731
+    assert q(dt.date(2024, 1, 1), dt.date(2024, 3, 31))[("CM1", "JC", "aus")] == 1
+    assert q(dt.date(2024, 4, 1), dt.date(2024, 6, 30))[("CM1", "JC", "aus")] == 2
+    with pytest.raises(UsageError, match="ganzen Monaten"):
+        N.referral_window(months, dt.date(2024, 1, 15), dt.date(2024, 3, 31))
