@@ -291,3 +291,17 @@ def test_median_in_the_database_equals_the_python_estimate(demo_store):
     assert (got["_merge"] == "both").all() and len(got) > 50
     assert np.allclose(got["wert"].astype(float), got["median"].astype(float), equal_nan=True)
     assert (got["nenner"].astype(int) == got["n"]).all() and (got["zaehler"].astype(int) == got["events"]).all()
+
+
+def test_median_where_exactly_half_have_ended_despite_rounding():
+    """24 waits of 1, 2, …, 24 days, all ended: after day 12 exactly 12 of 24 remain, S = 0.5, so the median
+    is 12 days. The running product 23/24 · 22/23 · … · 12/13 is 0.5000000000000001 in floating point; found
+    by the benchmark's hand-written SQL and pandas routes, which disagreed with both of ours."""
+    import duckdb
+
+    from kimtools.indicators.table import _km_median_sql
+
+    frame = pd.DataFrame({"g": 0, "dauer": range(1, 25), "beendet": True})
+    assert km_median(frame, ["g"])["median"].iloc[0] == 12
+    rows = "SELECT 'K' AS kommune, 'g' AS grp, 'a' AS ausp, DATE '2024-01-01' AS ps, t AS dauer, true AS beendet FROM range(1, 25) r(t)"
+    assert duckdb.sql(_km_median_sql(rows)).df()["median"].iloc[0] == 12

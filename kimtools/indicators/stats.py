@@ -17,7 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others"]
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "HALF"]
+
+#: survival at or below this counts as "half have ended": 0.5 plus a margin for the rounding of the running
+#: product (12 of 24 ended gives 0.5000000000000001 in floating point, which must count as 0.5)
+HALF = 0.5 + 1e-9
 
 
 def wilson_interval(successes: pd.Series, trials: pd.Series, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +70,7 @@ def _km_steps(g: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _median_of(g: pd.DataFrame, keys: list[str], time: str) -> pd.Series:
-    return g.loc[g["s"] <= 0.5].groupby(keys, dropna=False)[time].min().rename("median")
+    return g.loc[g["s"] <= HALF].groupby(keys, dropna=False)[time].min().rename("median")
 
 
 def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: str = "beendet") -> pd.DataFrame:

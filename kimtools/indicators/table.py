@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import UsageError
 from ..store import DATA_SPAN_SQL
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
-from .stats import poisson_interval, wilson_interval
+from .stats import HALF, poisson_interval, wilson_interval
 
 __all__ = ["indicator_table", "run_query", "referral_outcomes_sql", "wait_sql", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
@@ -256,7 +256,7 @@ def _km_median_sql(durations_sql: str) -> str:
     t AS (SELECT {keys}, dauer, sum(CAST(beendet AS INTEGER)) AS e, count(*) AS c FROM d GROUP BY ALL),
     r AS (SELECT *, sum(c) OVER (PARTITION BY {keys} ORDER BY dauer DESC ROWS UNBOUNDED PRECEDING) AS at_risk FROM t),
     s AS (SELECT *, product(1 - e / at_risk) OVER (PARTITION BY {keys} ORDER BY dauer ROWS UNBOUNDED PRECEDING) AS s FROM r)
-    SELECT {keys}, min(dauer) FILTER (WHERE s <= 0.5) AS median, sum(c) AS n, sum(e) AS events FROM s GROUP BY ALL"""
+    SELECT {keys}, min(dauer) FILTER (WHERE s <= {HALF}) AS median, sum(c) AS n, sum(e) AS events FROM s GROUP BY ALL"""
 
 
 _EMPTY = {"stellen", "bezirke", "fall_handlungsfelder", "statuswechsel"}
