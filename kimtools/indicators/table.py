@@ -107,13 +107,28 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
               JOIN periods p USING (kommune))"""
 
 
-def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
+#: the parts of the wide pass beyond new cases and closures, and the indicators that need each
+_PARTS = {
+    "wieder": {"wiederaufnahmen"},
+    "ber": {"beratungen", "beratungen_je_fall"},
+    "stock": {"faelle_offen", "personen_erreicht", "beratungen_je_fall", "faelle_je_vzae", "reichweite_je_1000",
+              "reichweite_je_1000_auslaender", "inaktive_faelle"},
+    "act": {"inaktive_faelle"},
+    "posts": {"faelle_je_vzae"},
+    "pop": {"reichweite_je_1000", "reichweite_je_1000_auslaender"},
+}
+_NONE = "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::DATE AS ps"
+
+
+def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
+              wanted: Iterable[str] = KENNZAHLEN) -> str:
+    """The count pass; a part no ``wanted`` indicator needs is an empty relation (its counts come out 0)."""
     unit = period
+    need = {part for part, kennzahlen in _PARTS.items() if kennzahlen & set(wanted)}
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
     post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
-    no_posts = merkmal not in POST_MERKMALE or "zielgruppe" in filters
-    posts = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::DATE AS ps, "
-             "NULL::DOUBLE AS vzae WHERE false"
+    no_posts = merkmal not in POST_MERKMALE or "zielgruppe" in filters or "posts" not in need
+    posts = (f"{_NONE}, NULL::DOUBLE AS vzae WHERE false"
              if no_posts else
              f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal]} AS ausp, p.ps, sum(st.vzae) AS vzae
                  FROM periods p
@@ -123,19 +138,30 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
     # population belongs to a district: with the district as breakdown each row gets its own, else the group's
     pop_ausp = "stadtbezirk" if merkmal == "stadtbezirk" else "NULL::VARCHAR"
-    no_pop = by == "traeger" or "traeger" in filters
-    pop = ("SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::BIGINT AS einwohner, "
-           "NULL::BIGINT AS auslaender WHERE false"
+    no_pop = by == "traeger" or "traeger" in filters or "pop" not in need
+    pop = (f"{_NONE.replace(', NULL::DATE AS ps', '')}, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false"
            if no_pop else
            f"SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp, "
            f"sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender "
            f"FROM bezirke WHERE true {pop_filter} GROUP BY ALL")
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
-    return _ctes(by, period, merkmal, kommune_filter, filters) + f""",
+    consultations = ("UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 "
+                     "FROM beratungen b JOIN f USING (kommune, fall_id)") if "ber" in need else ""
+    stock = f"""SELECT a.kommune, a.grp, a.ausp, a.ps,
+               count(*) FILTER (WHERE a.ende IS NULL OR a.ende > p.pe) AS offen, count(*) AS aktiv,
+               count(DISTINCT a.person_pseudonym) AS personen
+        FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
+        GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS offen, 0 AS aktiv, 0 AS personen WHERE false"
+    act = f"""SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
+        FROM beratungen b JOIN f USING (kommune, fall_id)
+        JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
+        WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
+        GROUP BY ALL""" if "act" in need else f"{_NONE}, 0 AS n WHERE false"
+    return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
     ev AS (
         SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber FROM f
         UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0 FROM f WHERE ende IS NOT NULL
-        UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 FROM beratungen b JOIN f USING (kommune, fall_id)),
+        {consultations}),
     ev_counts AS (
         SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
                sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber
@@ -145,18 +171,8 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
                CAST(unnest(generate_series(date_trunc('{unit}', f.beginn), date_trunc('{unit}', coalesce(f.ende, span.d1)),
                                            INTERVAL 1 {unit})) AS DATE) AS ps
         FROM f JOIN span USING (kommune)),
-    stock AS (
-        SELECT a.kommune, a.grp, a.ausp, a.ps,
-               count(*) FILTER (WHERE a.ende IS NULL OR a.ende > p.pe) AS offen, count(*) AS aktiv,
-               count(DISTINCT a.person_pseudonym) AS personen
-        FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
-        GROUP BY ALL),
-    act AS (
-        SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
-        FROM beratungen b JOIN f USING (kommune, fall_id)
-        JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
-        WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
-        GROUP BY ALL),
+    stock AS ({stock}),
+    act AS ({act}),
     posts AS ({posts}),
     pop AS ({pop})
     SELECT s.kommune, s.grp, s.ausp, s.ps,
@@ -367,7 +383,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
 
     wides = []
     if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = run_query(source, _wide_sql(*args), params)
+        wide = run_query(source, _wide_sql(*args, wanted=wanted), params)
         if "verweildauer_median_tage" in wanted:
             wide = with_km(wide, _duration_sql(*args), "dauer")
         wides.append(wide)
