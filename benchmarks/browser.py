@@ -41,6 +41,21 @@ _WATCH = """() => {
 }"""
 
 
+def kernel_peak_mb() -> float:
+    """The largest peak resident memory (VmHWM) of any running Jupyter kernel process, in MB (Linux)."""
+    peak = 0.0
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"ipykernel" not in (proc / "cmdline").read_bytes():
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, ValueError):
+            continue
+    return peak
+
+
 def _drawn(page, figures: int) -> None:
     page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=180_000)
 
@@ -88,6 +103,7 @@ def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: di
                 page.wait_for_timeout(2000)
                 if last:
                     yield f"{name}: {label} change, all figures redrawn (browser, median of {len(last)})", statistics.median(last)
+            yield f"{name}: peak memory of a dashboard kernel so far (MB)", kernel_peak_mb()
             page.close()
         browser.close()
 

@@ -1,5 +1,10 @@
 """Benchmarks: run with `make bench`. Prints one table; asserts nothing.
 
+Per scale: demo and import, the indicator table, each indicator computation against hand-written SQL and
+straightforward pandas (``computations.py``), bundles (city), and the dashboards in chromium (``browser.py``:
+first render, filter changes, peak memory of a dashboard kernel), with preheated kernels
+(``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too).
+
 Import: demo generation, then `kimtools import` of the city-scale and the
 state-scale demo (about 200,000 cases, 1,000,000 consultations, 400,000
 referrals), each in a fresh process so that peak memory is that of the import
@@ -83,7 +88,8 @@ def _bundle_benchmarks(db: Path, env: dict[str, str], folder: Path) -> None:
 def _print(name: str, seconds: float, mem: float = float("nan"), target: str = "") -> None:
     """One result line, printed as soon as it is measured."""
     mem_text = "" if mem != mem else f"{mem:8.0f}"
-    print(f"{name.ljust(84)}  {seconds:8.2f}  {mem_text:>8}  {target}", flush=True)
+    seconds_text = "" if seconds != seconds else f"{seconds:8.2f}"
+    print(f"{name.ljust(84)}  {seconds_text:>8}  {mem_text:>8}  {target}", flush=True)
 
 
 def main() -> None:
@@ -100,15 +106,24 @@ def main() -> None:
                    _indicator_timings(db, env), target=target)
             _print(f"referral indicators + network graph {scale} (stadtbezirk × quarter, median of 5)",
                    _referral_timings(db, env), target=target)
-            if scale == "city":
-                _bundle_benchmarks(db, env, Path(tmp) / "bundles")
-                sys.path.insert(0, str(Path(__file__).parent))
-                from browser import browser_timings
+            sys.path.insert(0, str(Path(__file__).parent))
+            from browser import browser_timings
+            from computations import print_table
 
-                for preheat in ("0", "1"):
-                    print(f"  dashboards with kimtools serve --vorheizen {preheat}:", flush=True)
-                    for name, seconds in browser_timings(db, ["--vorheizen", preheat], env):
-                        _print(name, seconds, target="< 5 s" if "first render" in name else "< 0.3 s")
+            print(f"  each computation three ways ({scale}; seconds: median of 5; ratios; kimtools process peak MB;"
+                  " do the three agree); targets kimtools/SQL ≤ 1.5, pandas/kimtools ≥ 2:", flush=True)
+            print_table(db, scale, env)
+            bundles = Path(tmp) / f"{scale}-bundles"
+            _bundle_benchmarks(db, env, bundles)
+            serve_env = dict(env, KIMTOOLS_VERGLEICH=str(bundles / "merged"))   # the comparison page shows these
+            for preheat in os.environ.get("KIMTOOLS_BENCH_VORHEIZEN", "1").split():
+                print(f"  dashboards ({scale}) with kimtools serve --vorheizen {preheat}:", flush=True)
+                for name, value in browser_timings(db, ["--vorheizen", preheat], serve_env):
+                    if "memory" in name:
+                        _print(name, float("nan"), value, "< 1536 MB" if scale == "state" else "")
+                        continue
+                    target = {"city": ("< 5 s", "< 0.3 s"), "state": ("< 8 s", "< 0.5 s")}[scale]
+                    _print(name, value, target=target[0] if "first render" in name else target[1])
 
 
 if __name__ == "__main__":

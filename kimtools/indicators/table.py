@@ -147,12 +147,12 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
     consultations = ("UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 "
                      "FROM beratungen b JOIN f USING (kommune, fall_id)") if "ber" in need else ""
-    stock = f"""SELECT a.kommune, a.grp, a.ausp, a.ps,
+    stock = """SELECT a.kommune, a.grp, a.ausp, a.ps,
                count(*) FILTER (WHERE a.ende IS NULL OR a.ende > p.pe) AS offen, count(*) AS aktiv,
                count(DISTINCT a.person_pseudonym) AS personen
         FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
         GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS offen, 0 AS aktiv, 0 AS personen WHERE false"
-    act = f"""SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
+    act = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
         FROM beratungen b JOIN f USING (kommune, fall_id)
         JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
         WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
@@ -225,7 +225,7 @@ def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bo
     ausp = REFERRAL_MERKMALE[merkmal] if own else "f.ausp"
     partners = ""
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
-        partners = f"""UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
+        partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
     return _ctes(by, period, None if own else merkmal, kommune_filter, filters, readmissions=False) + f""",
     r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
