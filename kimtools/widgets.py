@@ -693,9 +693,8 @@ class LenkungskreisPanel(_FilteredPanel):
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
-        from .steering import kommune_views, select_district, window_views
-
         from .network import referral_months
+        from .steering import kommune_views, select_district, window_views
 
         k = v["kommune"]
         if k not in self._base:
