@@ -111,8 +111,7 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
 _PARTS = {
     "wieder": {"wiederaufnahmen"},
     "ber": {"beratungen", "beratungen_je_fall"},
-    "stock": {"faelle_offen", "personen_erreicht", "beratungen_je_fall", "faelle_je_vzae", "reichweite_je_1000",
-              "reichweite_je_1000_auslaender", "inaktive_faelle"},
+    "stock": {"personen_erreicht", "beratungen_je_fall", "reichweite_je_1000", "reichweite_je_1000_auslaender"},
     "act": {"inaktive_faelle"},
     "posts": {"faelle_je_vzae"},
     "pop": {"reichweite_je_1000", "reichweite_je_1000_auslaender"},
@@ -148,15 +147,18 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     consultations = ("UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 "
                      "FROM beratungen b JOIN f USING (kommune, fall_id)") if "ber" in need else ""
     stock = """SELECT a.kommune, a.grp, a.ausp, a.ps,
-               count(*) FILTER (WHERE a.ende IS NULL OR a.ende > p.pe) AS offen, count(*) AS aktiv,
-               count(DISTINCT a.person_pseudonym) AS personen
+               count(*) AS aktiv, count(DISTINCT a.person_pseudonym) AS personen
         FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
-        GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS offen, 0 AS aktiv, 0 AS personen WHERE false"
+        GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS aktiv, 0 AS personen WHERE false"
     act = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
         FROM beratungen b JOIN f USING (kommune, fall_id)
         JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
         WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
         GROUP BY ALL""" if "act" in need else f"{_NONE}, 0 AS n WHERE false"
+    # open on the last day of a period: begun by then minus ended by then (a case ended that day no longer counts);
+    # the spine runs from the kommune's first date, so the running sums see every case
+    open_ = ("CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp ORDER BY s.ps) "
+             "AS BIGINT)")
     return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
     ev AS (
         SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber FROM f
@@ -178,9 +180,9 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     SELECT s.kommune, s.grp, s.ausp, s.ps,
            coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
            coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen,
-           coalesce(st.offen, 0) AS faelle_offen, coalesce(st.aktiv, 0) AS aktiv,
+           {open_} AS faelle_offen, coalesce(st.aktiv, 0) AS aktiv,
            coalesce(st.personen, 0) AS personen_erreicht,
-           coalesce(st.offen, 0) - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
+           {open_} - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
     FROM spine s
     LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
     LEFT JOIN stock st ON {same.replace('x.', 'st.')}
