@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "peer_table", "bundle_units",
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units",
            "level_name", "LEVELS"]
 
 #: the two control levels of a funnel plot: about 2 and 3 standard deviations
@@ -128,6 +128,20 @@ def comparable_indicators() -> dict[str, tuple[str, float]]:
             continue
         out[k] = ("binomial" if doc["intervall"] == "wilson" else "poisson", 1000.0 if "_je_1000" in k else 1.0)
     return out
+
+
+def rate_text(value: float, kennzahl: str) -> str:
+    """A compared rate as the viewer reads it: shares in per cent, other rates with one decimal (German format
+    by default).
+
+    >>> rate_text(0.256, "annahmequote"), rate_text(12.34, "reichweite_je_1000")
+    ('25,6 %', '12,3')
+    """
+    from .i18n import fmt_number
+
+    if comparable_indicators().get(kennzahl, ("",))[0] == "binomial":
+        return f"{fmt_number(100 * value, 1)} %"
+    return fmt_number(value, 1)
 
 
 def peer_table(rows: pd.DataFrame, unit: str, kennzahlen: Iterable[str] | None = None,

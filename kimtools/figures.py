@@ -471,13 +471,18 @@ def bundle_breakdown(counts: pd.DataFrame, kennzahl: str, merkmal: str, zeitraum
     return apply_style(fig)
 
 
-def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | None = None, columns: int = 4) -> go.Figure:
+def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | None = None, columns: int = 4,
+                    max_panels: int = 16) -> go.Figure:
     """One small panel per unit (district or city): the rate over time with its 95 % interval, on a
-    shared scale, so that trends can be compared without ranking anybody."""
+    shared scale, so that trends can be compared without ranking anybody. More than ``max_panels`` units
+    (all KIM municipalities of the state) would be a wall of panels, slow to draw and to read: then one
+    heatmap, a row per unit in alphabetical order, the value and its interval on hover."""
     import plotly.express as px
 
     rows = rates.loc[rates["kennzahl"] == kennzahl].sort_values([unit, "zeitraum"])
     label = kennzahl_label(kennzahl)
+    if rows[unit].nunique() > max_panels:
+        return _rate_heatmap(rows, unit, kennzahl, title or label)
     fig = px.line(rows, x="zeitraum", y="wert", facet_col=unit, facet_col_wrap=columns, markers=True,
                   error_y=rows["oben"] - rows["wert"], error_y_minus=rows["wert"] - rows["unten"],
                   labels={"zeitraum": column_label("zeitraum"), "wert": label, unit: column_label(unit)},
@@ -487,6 +492,30 @@ def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | 
     fig.update_traces(line_color=PALETTE[0], marker_color=PALETTE[0])
     fig.update_xaxes(type="category", title_text="")
     fig.update_layout(title=title or label, height=220 * n_rows + 120, showlegend=False)
+    return apply_style(fig)
+
+
+def _rate_heatmap(rows: pd.DataFrame, unit: str, kennzahl: str, title: str) -> go.Figure:
+    """Units × quarters, coloured by the rate; hover: unit, quarter, value and 95 % interval (no value: empty)."""
+    from .comparison import rate_text
+
+    def text(r) -> str:
+        if pd.isna(r.wert):
+            return ""
+        if pd.isna(r.unten) or pd.isna(r.oben):
+            return rate_text(r.wert, kennzahl)
+        lo = rate_text(r.unten, kennzahl).removesuffix(" %")   # "20,1–31,0 %": the unit once
+        return f"{rate_text(r.wert, kennzahl)} ({lo}–{rate_text(r.oben, kennzahl)})"
+
+    rows = rows.assign(_text=[text(r) for r in rows.itertuples(index=False)])
+    units, periods = sorted(rows[unit].unique()), sorted(rows["zeitraum"].unique())
+    z = rows.pivot(index=unit, columns="zeitraum", values="wert").reindex(index=units, columns=periods)
+    hover = rows.pivot(index=unit, columns="zeitraum", values="_text").reindex(index=units, columns=periods).fillna("")
+    fig = go.Figure(go.Heatmap(z=z.to_numpy(dtype=float, na_value=np.nan), x=periods, y=units, text=hover.to_numpy(),
+                               colorscale="Cividis", colorbar=dict(title=kennzahl_label(kennzahl)), xgap=1, ygap=1,
+                               hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+    fig.update_layout(title=title, height=160 + 18 * len(units), yaxis_autorange="reversed", xaxis_type="category",
+                      xaxis_title=column_label("zeitraum"))
     return apply_style(fig)
 
 

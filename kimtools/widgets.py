@@ -805,26 +805,22 @@ class VergleichPanel:
             over_time = bundle_units(rates.loc[(rates["kennzahl"] == k) & (rates["zeitraum"].str.len() == 7)], "kommune")
             self.multiples.show(small_multiples(over_time, "einheit", k,
                                                 title=f"{kennzahl_label(k)} {tr({'de': 'je Quartal', 'en': 'by quarter'})}"))
-            self.table.value = self._peer_html(bundle_units(rates.loc[rates["zeitraum"] == period], level))
+            peers = (period, level, self.overdispersion.value)   # all indicators: the same whichever is chosen
+            if getattr(self, "_peers", None) != peers:
+                self.table.value = self._peer_html(bundle_units(rates.loc[rates["zeitraum"] == period], level))
+                self._peers = peers
             self.message.value = ""
         except Exception as exc:   # Voilà shows no traceback; a traceback could show data
             self.message.value = error_html(exc)
 
     def _peer_html(self, rows: pd.DataFrame) -> str:
-        from .comparison import peer_table
+        from .comparison import peer_table, rate_text
 
         t = peer_table(rows, "einheit", use_overdispersion=self.overdispersion.value)
         if t.empty:
             return ""
         marks = {"ueber_99,8": " ▲▲", "ueber_95": " ▲", "unter_95": " ▼", "unter_99,8": " ▼▼", "innerhalb": ""}
-
-        from .comparison import comparable_indicators
-
-        shares = {k for k, (kind, _) in comparable_indicators().items() if kind == "binomial"}
-
-        def num(v: float, k: str) -> str:   # shares in per cent, rates with one decimal
-            return f"{fmt_number(100 * v, 1)} %" if k in shares else fmt_number(v, 1)
-
+        num = rate_text
         wide = t.assign(text=[num(r.wert, r.kennzahl) + marks[r.lage] for r in t.itertuples()]).pivot(
             index="einheit", columns="kennzahl", values="text")
         spread = t.groupby("kennzahl")[["median", "q1", "q3"]].first()

@@ -142,3 +142,24 @@ def test_plotly_view_sends_plotly_js_once_asked_and_the_figure_as_json():
     view._on_message(view, {"kind": "need-plotly"}, [])
     assert sent[0]["kind"] == "plotly-source" and "plotly.js v" in sent[0]["source"][:200]
     assert len(sent[0]["source"]) > 1_000_000   # the whole library, not a CDN reference
+
+
+def test_small_multiples_become_one_heatmap_for_many_units():
+    """Ten cities keep a panel each; the state's 53 would be a wall of panels: one heatmap row per unit instead,
+    with the value and interval in German format on hover, and an empty cell where a value is protected."""
+    from kimtools.figures import small_multiples
+
+    def rates(n_units: int) -> pd.DataFrame:
+        rows = [{"einheit": f"Stadt {u:02d}", "kennzahl": "annahmequote", "zeitraum": q, "wert": 0.256, "unten": 0.201,
+                 "oben": 0.31} for u in range(n_units) for q in ("2024-Q1", "2024-Q2")]
+        frame = pd.DataFrame(rows)
+        frame.loc[0, ["wert", "unten", "oben"]] = float("nan")   # Stadt 00, 2024-Q1: protected in its bundle
+        return frame
+
+    few = small_multiples(rates(10), "einheit", "annahmequote")
+    assert len(few.data) == 10 and all(t.type == "scatter" for t in few.data)
+    many = small_multiples(rates(20), "einheit", "annahmequote")
+    assert len(many.data) == 1 and many.data[0].type == "heatmap"
+    heat = many.data[0]
+    assert list(heat.y) == [f"Stadt {u:02d}" for u in range(20)] and list(heat.x) == ["2024-Q1", "2024-Q2"]
+    assert heat.text[0][0] == "" and heat.text[0][1] == "25,6 % (20,1–31,0 %)"
