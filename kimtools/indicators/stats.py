@@ -55,17 +55,44 @@ def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: s
     return _km_steps(_counts(frame, keys, time, event), keys)
 
 
+def _group_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per row for its group, in sorted key order (the keys are factorised once; NaN is a group)."""
+    if not keys:
+        return np.zeros(len(frame), dtype=np.int64)
+    return frame.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
+
+
 def _counts(frame: pd.DataFrame, keys: list[str], time: str, event: str) -> pd.DataFrame:
-    """Ends ``d`` and cases ``c`` per group and distinct time, sorted by group and time."""
-    return (frame.assign(_e=frame[event].astype(int))
-            .groupby([*keys, time], dropna=False, sort=True)["_e"].agg(d="sum", c="size").reset_index())
+    """Ends ``d`` and cases ``c`` per group and distinct time, sorted by group and time (in numpy: the
+    dashboards call this on every filter change, and pandas' grouping by text keys costs more than the sums)."""
+    gid = _group_ids(frame, keys)
+    t = frame[time].to_numpy()
+    e = frame[event].astype(int).to_numpy()
+    order = np.lexsort((t, gid))
+    gid, t, e = gid[order], t[order], e[order]
+    first = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (t[1:] != t[:-1])]) if len(t) else np.zeros(0, int)
+    out = frame[keys].iloc[order[first]].reset_index(drop=True)
+    out[time] = t[first]
+    out["d"] = np.add.reduceat(e, first) if len(first) else np.zeros(0, np.int64)
+    out["c"] = np.diff(np.r_[first, len(t)]).astype(np.int64)
+    return out
 
 
 def _km_steps(g: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add ``at_risk`` and the survival ``s`` to counts sorted by group and time."""
-    by = g.groupby(keys, dropna=False, sort=False)
-    g["at_risk"] = by["c"].transform("sum") - by["c"].cumsum() + g["c"]
-    g["s"] = (1 - g["d"] / g["at_risk"]).groupby([g[k] for k in keys], dropna=False, sort=False).cumprod()
+    """Add ``at_risk`` and the survival ``s`` to counts sorted by group and time (each group's rows together)."""
+    gid = _group_ids(g, keys)
+    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if len(g) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(g)].astype(int)
+    c, d = g["c"].to_numpy(np.int64), g["d"].to_numpy(float)
+    running = np.cumsum(c)
+    before = np.repeat(running[starts] - c[starts], ends - starts)          # cases of the group before this time
+    totals = np.repeat(np.add.reduceat(c, starts) if len(starts) else c, ends - starts)
+    at_risk = totals - (running - before) + c
+    factor = 1 - d / at_risk
+    s = np.empty(len(g))
+    for a, b in zip(starts, ends):
+        s[a:b] = np.cumprod(factor[a:b])
+    g["at_risk"], g["s"] = at_risk, s
     return g
 
 
@@ -84,7 +111,7 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
         return frame[keys].iloc[:0].assign(median=pd.Series(dtype=float), n=pd.Series(dtype="int64"),
                                             events=pd.Series(dtype="int64"))
     g = km_curve(frame, keys, time, event)
-    sizes = g.groupby(keys, dropna=False).agg(n=("c", "sum"), events=("d", "sum"))
+    sizes = g.groupby(keys, dropna=False)[["c", "d"]].sum().rename(columns={"c": "n", "d": "events"})
     return sizes.join(_median_of(g, keys, time)).reset_index()
 
 
