@@ -36,7 +36,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "luecken": ("Lücken (4 Quartale)", "gaps (4 quarters)"),
     "bedarfsindex": ("Bedarfsindex", "need index"),
     "statuswechsel": ("Statuswechsel", "status changes"),
-    "bezirke": ("Bezirke", "districts"),
     "daten_von": ("Daten von", "data from"),
     "daten_bis": ("Daten bis", "data to"),
     "letzter_import": ("Letzter Import", "last import"),

@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import UsageError
 from .indicators.stats import km_median, km_median_others, wilson_interval
 from .indicators.table import referral_outcomes_sql, run_query, wait_sql
-from .store import DATA_SPAN_SQL
+from .store import DATA_SPAN_SQL, in_parallel
 
 __all__ = ["period_bounds", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
@@ -351,10 +351,10 @@ def referral_months(source, kommune: str | None = None) -> dict[str, pd.DataFram
     from contextlib import nullcontext
 
     with source.snapshot() if hasattr(source, "snapshot") else nullcontext():
-        return {"edges": referral_edges(source, kommune, monthly=True),
-                "waits": waiting_times(source, kommune, monthly=True),
-                "sankey": sankey_flows(source, kommune, monthly=True),
-                "domains": domain_matrix(source, kommune, monthly=True)}
+        return in_parallel({"edges": lambda: referral_edges(source, kommune, monthly=True),
+                            "waits": lambda: waiting_times(source, kommune, monthly=True),
+                            "sankey": lambda: sankey_flows(source, kommune, monthly=True),
+                            "domains": lambda: domain_matrix(source, kommune, monthly=True)})
 
 
 def _cut(frame: pd.DataFrame, von: dt.date, bis: dt.date, filters: Mapping[str, str] | None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from .disclosure import count_text
 from .i18n import current_lang, fmt_date, fmt_number, tr
 from .indicators import KENNZAHLEN, indicator_table
 from .markup import tile
-from .store import Store
+from .store import Store, in_parallel
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
            "steering_views", "key_figure_tiles", "steering_figures", "data_state", "EXPLAIN", "explain"]
@@ -58,8 +58,9 @@ def key_figures(table: pd.DataFrame, zeitraum: str) -> pd.DataFrame:
 def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
     """What does not depend on quarter or district: the indicator tables of the kommune and of its districts."""
     with store.snapshot():
-        return {"main": indicator_table(store, kommune, kennzahlen=list(_INDICATORS)),
-                "districts": indicator_table(store, kommune, by="stadtbezirk", kennzahlen=list(_INDICATORS))}
+        return in_parallel({"main": lambda: indicator_table(store, kommune, kennzahlen=list(_INDICATORS)),
+                            "districts": lambda: indicator_table(store, kommune, by="stadtbezirk",
+                                                                 kennzahlen=list(_INDICATORS))})
 
 
 def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
@@ -74,10 +75,12 @@ def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | N
     start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
     f = {"stadtbezirk": stadtbezirk}
     with store.snapshot():
-        window = N.referral_window(months if months is not None else N.referral_months(store, kommune), start, end, f)
-        partners = N.partner_table(store, kommune)
-        gaps = gap_table(store, kommune, filters=f)
-        transitions = status_transitions(store, kommune, start, end, f)
+        read = in_parallel({"partners": lambda: N.partner_table(store, kommune),
+                            "gaps": lambda: gap_table(store, kommune, filters=f),
+                            "transitions": lambda: status_transitions(store, kommune, start, end, f),
+                            "months": lambda: months if months is not None else N.referral_months(store, kommune)})
+    window = N.referral_window(read["months"], start, end, f)
+    partners, gaps, transitions = read["partners"], read["gaps"], read["transitions"]
     edges, waits = window["edges"], window["waits"]
     gaps = gaps.loc[gaps["ps"] <= pd.Timestamp(end)]   # the page looks back from its quarter, not from today
     return {"start": start, "end": end, "funnel": N.funnel(edges), "outliers": N.partner_outliers(edges, waits, partners),

@@ -25,7 +25,7 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -35,7 +35,7 @@ from .errors import StoreError
 from .i18n import fmt_date
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES"]
+__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "in_parallel"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
 SCHEMA: dict[str, dict[str, str]] = {
@@ -103,6 +103,8 @@ class ImportResult:
 # One read-only connection per file and process, reopened when the file was swapped.
 _READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 _READERS_LOCK = threading.Lock()
+#: connections some snapshot is reading (by id, with the number of snapshots): not closed under it
+_PINNED: dict[int, int] = {}
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -128,7 +130,10 @@ class Store:
         return self.path.exists()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the current state of the store."""
+        """A read-only connection to the current state of the store (inside :meth:`snapshot`: to its state)."""
+        pinned = getattr(self, "_pinned", None)
+        if pinned is not None:
+            return pinned
         if not self.exists():
             raise StoreError(
                 f"Unter {self.path} gibt es noch keinen Datenbestand. Erst einen Export importieren "
@@ -142,7 +147,9 @@ class Store:
                 cached = _READERS.get(key)
                 if cached and cached[0] == ident:
                     return cached[1]
-                if cached:
+                if cached and id(cached[1]) in _PINNED:   # a snapshot still reads the old state: so do we, until it ends
+                    return cached[1]
+                if cached:   # closed, or DuckDB's instance cache would hand the old file out again
                     cached[1].close()
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
@@ -156,12 +163,28 @@ class Store:
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One connection for several queries that must see the same state."""
-        yield self.connect()
+        """One state of the store for several queries, also from worker threads (:func:`in_parallel`): until the
+        block ends every query reads the state it began with, even if an import swaps the file meanwhile."""
+        if getattr(self, "_pinned", None) is not None:   # nested: the outer block's state
+            yield self._pinned
+            return
+        con = self.connect()
+        with _READERS_LOCK:
+            _PINNED[id(con)] = _PINNED.get(id(con), 0) + 1
+        self._pinned = con
+        try:
+            yield con
+        finally:
+            self._pinned = None
+            with _READERS_LOCK:
+                _PINNED[id(con)] -= 1
+                if not _PINNED[id(con)]:
+                    del _PINNED[id(con)]
 
     def query(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
-        """Run a read-only query; widget values go in ``params``, never into the SQL text."""
-        return self.connect().execute(sql, params or []).df()
+        """Run a read-only query; widget values go in ``params``, never into the SQL text. Safe from several
+        threads at once (each query has its own cursor)."""
+        return run_read(self.connect(), sql, params or [])
 
     def table(self, name: str, kommune: str | None = None) -> pd.DataFrame:
         if name not in SCHEMA and name != "import_log":
@@ -288,6 +311,25 @@ class Store:
         finally:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
+
+
+def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> pd.DataFrame:
+    """A query on its own cursor of ``con``: cursors of one connection may run at the same time."""
+    cursor = con.cursor()
+    try:
+        return cursor.execute(sql, params).df()
+    finally:
+        cursor.close()
+
+
+def in_parallel(jobs: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
+    """Independent reads at the same time (DuckDB runs a query without holding Python's lock): the results by
+    name, or the first job's error. Call inside :meth:`Store.snapshot` so that all jobs read one state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,7 +30,7 @@ from .indicators import indicator_table
 from .labels import column_label, kennzahl_label
 from .markup import error_html, gaps_html, html_table, outliers_html, tile, tiles
 from .quality import quality_summary
-from .store import Store
+from .store import Store, in_parallel
 
 __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
            "CaseloadPanel", "caseload_views", "NetworkPanel", "network_views", "network_fixed", "LenkungskreisPanel", "VergleichPanel",
@@ -279,26 +279,29 @@ def _kommune_views(store: Store, kommune: str, traeger: str | None, zielgruppe: 
 
     f = {"traeger": traeger, "zielgruppe": zielgruppe}
     with store.snapshot():
-        return {
-            "main": indicator_table(store, kommune, filters=f, kennzahlen=_CASELOAD_KENNZAHLEN),
-            "districts": indicator_table(store, kommune, by="stadtbezirk", filters=f, kennzahlen=_CASELOAD_KENNZAHLEN),
-            "needs": indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld", filters=f,
-                                     kennzahlen=["faelle_offen"]),
-            "closures": indicator_table(store, kommune, merkmal="abschlussgrund", filters=f, kennzahlen=["abschluesse"]),
-            "closures_by_district": indicator_table(store, kommune, by="stadtbezirk", merkmal="abschlussgrund", filters=f,
-                                                    kennzahlen=["abschluesse"]),
-            "durations": case_durations(store, kommune, merkmal="zielgruppe", filters=f),
-            "partner": store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
-        }
+        return in_parallel({
+            "main": lambda: indicator_table(store, kommune, filters=f, kennzahlen=_CASELOAD_KENNZAHLEN),
+            "districts": lambda: indicator_table(store, kommune, by="stadtbezirk", filters=f,
+                                                 kennzahlen=_CASELOAD_KENNZAHLEN),
+            "needs": lambda: indicator_table(store, kommune, by="stadtbezirk", merkmal="handlungsfeld", filters=f,
+                                             kennzahlen=["faelle_offen"]),
+            "closures": lambda: indicator_table(store, kommune, merkmal="abschlussgrund", filters=f,
+                                                kennzahlen=["abschluesse"]),
+            "closures_by_district": lambda: indicator_table(store, kommune, by="stadtbezirk", merkmal="abschlussgrund",
+                                                            filters=f, kennzahlen=["abschluesse"]),
+            "durations": lambda: case_durations(store, kommune, merkmal="zielgruppe", filters=f),
+            "partner": lambda: store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
+        })
 
 
 def _provider_views(store: Store, kommune: str, zielgruppe: str | None) -> dict[str, pd.DataFrame]:
     """Load per post of every provider, overall and in each district (never filtered by provider)."""
     f = {"zielgruppe": zielgruppe}
     with store.snapshot():
-        return {"providers": indicator_table(store, kommune, by="traeger", filters=f, kennzahlen=["faelle_je_vzae"]),
-                "providers_by_district": indicator_table(store, kommune, by="traeger", merkmal="stadtbezirk", filters=f,
-                                                         kennzahlen=["faelle_je_vzae"])}
+        return in_parallel({
+            "providers": lambda: indicator_table(store, kommune, by="traeger", filters=f, kennzahlen=["faelle_je_vzae"]),
+            "providers_by_district": lambda: indicator_table(store, kommune, by="traeger", merkmal="stadtbezirk",
+                                                             filters=f, kennzahlen=["faelle_je_vzae"])})
 
 
 def _select_district(base: dict[str, pd.DataFrame], providers: dict[str, pd.DataFrame],
@@ -547,9 +550,9 @@ def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) ->
     from .gaps import gap_table, top_gaps
 
     with store.snapshot():
-        return {"partners": N.partner_table(store, kommune),
-                "loops": indicator_table(store, kommune, filters=filters, kennzahlen=["offene_schleifen"]),
-                "gaps": top_gaps(gap_table(store, kommune, filters=filters))}
+        return in_parallel({"partners": lambda: N.partner_table(store, kommune),
+                            "loops": lambda: indicator_table(store, kommune, filters=filters, kennzahlen=["offene_schleifen"]),
+                            "gaps": lambda: top_gaps(gap_table(store, kommune, filters=filters))})
 
 
 class NetworkPanel(_FilteredPanel):

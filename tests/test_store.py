@@ -197,3 +197,18 @@ def test_concurrent_reader_never_sees_half_an_import(tmp_path_factory, sizes):
     for faelle, beratungen, logged, herne in seen:
         # a whole state: cases, consultations and the log entry all belong to one import
         assert faelle == beratungen == logged and faelle in sizes and herne == 2
+
+
+def test_a_snapshot_reads_one_state_also_from_worker_threads(tmp_path):
+    """Queries inside a snapshot, from this thread and from in_parallel's workers, keep reading the state the
+    snapshot began with while an import replaces the file; the first query after it sees the import."""
+    from kimtools.store import in_parallel
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
+    count = lambda: int(store.query("SELECT count(*) n FROM faelle WHERE kommune = 'Oberhausen'")["n"][0])  # noqa: E731
+    with store.snapshot():
+        assert count() == 3
+        import_export(write_export(tmp_path / "b", _oberhausen(BASE, 5)), Store(store.path), show_progress=False)
+        assert count() == 3 and in_parallel({"a": count, "b": count}) == {"a": 3, "b": 3}
+    assert count() == 5 and in_parallel({"a": count, "b": count}) == {"a": 5, "b": 5}

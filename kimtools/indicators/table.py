@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..store import DATA_SPAN_SQL
+from ..store import DATA_SPAN_SQL, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, poisson_interval, wilson_interval
 
@@ -284,7 +284,7 @@ def run_query(source, sql: str, params: dict) -> pd.DataFrame:
     """Run ``sql`` on a :class:`~kimtools.Store`, or on a mapping of frames loaded into an in-memory
     database with the store's column types (missing optional tables are empty)."""
     if not isinstance(source, Mapping):
-        return source.connect().execute(sql, params).df()
+        return run_read(source.connect(), sql, params)
     from ..store import SCHEMA
 
     con = duckdb.connect()
