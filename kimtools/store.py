@@ -86,6 +86,15 @@ CREATE TABLE IF NOT EXISTS import_log (
     """ + ", ".join(f"n_{t} BIGINT" for t in _LOG_COUNTS) + ")"
 
 
+#: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
+#: without reading every case; :func:`~kimtools.quality.quality_summary`)
+_QUALITY_DDL = """
+CREATE TABLE IF NOT EXISTS datenqualitaet (
+    kommune VARCHAR, stichtag DATE, faelle BIGINT, ohne_beratung BIGINT, vermittlungen_offen_30 BIGINT,
+    doku_luecken_monate BIGINT, parallele_faelle BIGINT, vollstaendigkeit DOUBLE)"""
+_QUALITY_TABLES = ("faelle", "beratungen", "vermittlungen")
+
+
 def default_db_path() -> Path:
     env = os.environ.get("KIMTOOLS_DB")
     return Path(env) if env else Path(__file__).resolve().parents[1] / "data" / "kim.duckdb"
@@ -200,6 +209,18 @@ class Store:
         with self.snapshot():
             return {name: self.table(name, kommune) for name in tables}
 
+    def quality(self, kommune: str) -> pd.DataFrame:
+        """The data-quality summary of ``kommune`` as recorded at its import; computed from its stored tables for a
+        store imported before kimtools recorded it."""
+        from .quality import quality_summary
+
+        with self.snapshot():
+            if not self.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'datenqualitaet'").empty:
+                rows = self.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
+                if len(rows):
+                    return rows
+            return quality_summary(self.load(kommune, _QUALITY_TABLES))
+
     def kommunen(self) -> list[str]:
         return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()
 
@@ -296,6 +317,7 @@ class Store:
                         f"INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' for _ in _LOG_COUNTS)})",
                         [next_id, now, export.source, export.sha256, k, stand.get(k), __version__,
                          *[int(row[t]) for t in _LOG_COUNTS]])
+                _record_quality(con, kommunen)
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
@@ -337,6 +359,22 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
     con.execute(_LOG_DDL)
+    con.execute(_QUALITY_DDL)
+
+
+def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
+    """Replace the quality summary of ``kommunen`` by one computed from what was just stored, one kommune at a time."""
+    from .quality import quality_summary
+
+    con.execute("DELETE FROM datenqualitaet WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
+    for k in kommunen:
+        tables = {t: con.execute(f"SELECT * FROM {t} WHERE kommune = ?", [k]).df() for t in _QUALITY_TABLES}
+        if tables["faelle"].empty:
+            continue
+        con.register("summary", quality_summary(tables))
+        con.execute("""INSERT INTO datenqualitaet SELECT kommune, stichtag, faelle, ohne_beratung, vermittlungen_offen_30,
+                       doku_luecken_monate, parallele_faelle, vollstaendigkeit FROM summary""")
+        con.unregister("summary")
 
 
 def _counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:

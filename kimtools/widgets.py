@@ -29,7 +29,6 @@ from .i18n import current_lang, fmt_date, fmt_number, tr
 from .indicators import indicator_table
 from .labels import column_label, kennzahl_label
 from .markup import error_html, gaps_html, html_table, outliers_html, tile, tiles
-from .quality import quality_summary
 from .store import Store, in_parallel
 
 __all__ = ["html_table", "PlotlyView", "error_html", "kommune_dropdown", "DatenstandPanel", "FilterBar",
@@ -113,21 +112,22 @@ def _small(value) -> str:
 class DatenstandPanel:
     """What the store holds per kommune: counts, data-quality summary, import log and intake over time.
 
-    Everything shown is aggregated; counts from 1 to 2 are shown as "< 3".
+    Everything shown is aggregated; counts from 1 to 2 are shown as "< 3". The data-quality summary is the one
+    recorded at each kommune's import (:meth:`~kimtools.Store.quality`): the page never reads every case of the
+    state (that took a gigabyte).
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
         self.store = store or Store()
         self.minimum = minimum
         self.message = widgets.HTML()
+        self._quality: dict[str, pd.DataFrame] = {}
         try:
             with self.store.snapshot():
                 self.info = self.store.info()
                 self.log = self.store.import_log()
-                tables = self.store.load(tables=("faelle", "beratungen", "vermittlungen"))
                 self.indicators = indicator_table(self.store, by="kommune", period="quarter",
                                                   kennzahlen=["neuzugaenge", "faelle_offen"])  # all the figure draws
-            self.quality = quality_summary(tables)
         except KimtoolsError as exc:
             self.info = pd.DataFrame(columns=["kommune"])
             self.message.value = error_html(exc)
@@ -159,7 +159,9 @@ class DatenstandPanel:
         info = self.info.loc[self.info["kommune"] == kommune]
         self.summary.value = html_table(info, ["faelle", "beratungen", "vermittlungen", "partner", "vzae_aktuell", "daten_von",
                                                "daten_bis", "letzter_import", "quelle"])
-        q = self.quality.loc[self.quality["kommune"] == kommune].copy()
+        if kommune not in self._quality:
+            self._quality[kommune] = self.store.quality(kommune)
+        q = self._quality[kommune].copy()
         counts = ["ohne_beratung", "vermittlungen_offen_30", "doku_luecken_monate", "parallele_faelle"]
         for c in counts:
             q[c] = mask_small(q[c], self.minimum)

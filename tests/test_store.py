@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import shutil
 import time
 from pathlib import Path
 
@@ -212,3 +213,30 @@ def test_a_snapshot_reads_one_state_also_from_worker_threads(tmp_path):
         import_export(write_export(tmp_path / "b", _oberhausen(BASE, 5)), Store(store.path), show_progress=False)
         assert count() == 3 and in_parallel({"a": count, "b": count}) == {"a": 3, "b": 3}
     assert count() == 5 and in_parallel({"a": count, "b": count}) == {"a": 5, "b": 5}
+
+
+def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path):
+    """The summary the data-state page shows is stored with each import (so that the page never reads every case);
+    it equals quality_summary of the stored tables, follows a re-import, and a store from before it was recorded
+    gets the live computation."""
+    import duckdb
+
+    from kimtools.quality import quality_summary
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
+    import_export(write_export(tmp_path / "b", _oberhausen(BASE, 5)), store, show_progress=False)
+
+    def live(k):
+        return quality_summary(store.load(k, ("faelle", "beratungen", "vermittlungen")))
+
+    for k in ("Herne", "Oberhausen"):
+        stored = store.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [k])
+        pd.testing.assert_frame_equal(stored, live(k), check_dtype=False)
+        pd.testing.assert_frame_equal(store.quality(k), live(k), check_dtype=False)
+    assert int(store.quality("Oberhausen")["faelle"][0]) == 5   # the re-import replaced the first summary
+    old = tmp_path / "old.duckdb"   # as a store written before the summary was recorded
+    shutil.copyfile(store.path, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE datenqualitaet")
+    pd.testing.assert_frame_equal(Store(old).quality("Herne"), live("Herne"), check_dtype=False)
