@@ -27,7 +27,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from .indicators.stats import HALF, km_curve
+from .indicators.stats import curve_median, km_curve
 from .indicators.table import run_query
 from .network import _scope
 from .store import DATA_SPAN_SQL
@@ -110,7 +110,7 @@ def opportunity_outcomes(spells: pd.DataFrame, by: list[str] | None = None) -> p
     persons["anteil"] = persons["zu_25a_25b"] / persons["personen"]
     curve = km_curve(spells, keys, time="dauer", event="uebergang")
     days = OPPORTUNITY_MONTHS * 365.25 / 12
-    median = curve.loc[curve["s"] <= HALF].groupby(keys, dropna=False)["dauer"].min() / (365.25 / 12)
+    median = curve_median(curve, keys) / (365.25 / 12)
     within = 1 - curve.loc[curve["dauer"] <= days].groupby(keys, dropna=False)["s"].min()
     out = persons.join(median.rename("median_monate")).join(within.rename("anteil_18_monate")).reset_index()
     out["anteil_18_monate"] = out["anteil_18_monate"].fillna(0.0)   # no event in 18 months: survival stays 1

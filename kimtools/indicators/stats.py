@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "HALF"]
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "curve_median", "HALF"]
 
 #: survival at or below this counts as "half have ended": 0.5 plus a margin for the rounding of the running
 #: product (12 of 24 ended gives 0.5000000000000001 in floating point, which must count as 0.5)
@@ -96,7 +96,8 @@ def _km_steps(g: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return g
 
 
-def _median_of(g: pd.DataFrame, keys: list[str], time: str) -> pd.Series:
+def curve_median(g: pd.DataFrame, keys: list[str], time: str = "dauer") -> pd.Series:
+    """The median per group from a :func:`km_curve`: the first time survival is at most one half (NaN if never)."""
     return g.loc[g["s"] <= HALF].groupby(keys, dropna=False)[time].min().rename("median")
 
 
@@ -112,7 +113,7 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
                                             events=pd.Series(dtype="int64"))
     g = km_curve(frame, keys, time, event)
     sizes = g.groupby(keys, dropna=False)[["c", "d"]].sum().rename(columns={"c": "n", "d": "events"})
-    return sizes.join(_median_of(g, keys, time)).reset_index()
+    return sizes.join(curve_median(g, keys, time)).reset_index()
 
 
 def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str = "dauer",
@@ -130,5 +131,5 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
     g["d"] -= g["d_own"].astype(int)
     g["c"] -= g["c_own"].astype(int)
     g = g.loc[g["c"] > 0].sort_values([*keys, group, time], ignore_index=True)
-    median = _median_of(_km_steps(g, [*keys, group]), [*keys, group], time)
+    median = curve_median(_km_steps(g, [*keys, group]), [*keys, group], time)
     return groups.merge(median.reset_index(), on=[*keys, group], how="left").reset_index(drop=True)
