@@ -43,9 +43,17 @@ def browser():
 def _open(browser, url: str):
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     requests: list[str] = []
+    console: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.goto(url)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    try:
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    except Exception as exc:   # rare in CI (twice in many runs): keep what the page showed for the next look
+        shot = ARTEFACTS / f"timeout-{url.rsplit('/', 1)[-1]}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"no figure drawn after 120 s ({shot}); page text: {page.inner_text('body')[:500]!r}; "
+                             f"console: {console[-20:]}; requests: {requests[-20:]}") from exc
     page.wait_for_function("document.querySelector('.js-plotly-plot').data && document.querySelector('.js-plotly-plot').data.length > 0",
                            timeout=60_000)
     return page, requests
