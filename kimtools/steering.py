@@ -71,8 +71,7 @@ def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | N
     from .gaps import gap_table, top_gaps
     from .pathways import status_transitions
 
-    end = N.period_bounds(zeitraum)[1]
-    start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
+    start, end = N.twelve_months(zeitraum)
     f = {"stadtbezirk": stadtbezirk}
     with store.snapshot():
         read = in_parallel({"partners": lambda: N.partner_table(store, kommune),

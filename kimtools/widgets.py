@@ -535,8 +535,7 @@ def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | 
     of the kommune) and ``fixed`` (:func:`network_fixed` of the kommune and filters) are read here when not given."""
     from . import network as N
 
-    end = N.period_bounds(zeitraum)[1]
-    start = (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date()
+    start, end = N.twelve_months(zeitraum)
     f = {"stadtbezirk": stadtbezirk, "traeger": traeger, "zielgruppe": zielgruppe}
     window = N.referral_window(months if months is not None else N.referral_months(store, kommune), start, end, f)
     fixed = fixed if fixed is not None else network_fixed(store, kommune, f)
