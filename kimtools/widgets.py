@@ -382,6 +382,15 @@ class _FilteredPanel:
     def _show_tables(self, v: dict) -> None:
         """Tiles and tables for the filter values ``v``."""
 
+    def _monthly_referrals(self, kommune: str) -> dict[str, pd.DataFrame]:
+        """The kommune's referrals by month (:func:`~kimtools.network.referral_months`), read once per kommune:
+        every window and filter of the referral pages is cut from them."""
+        from .network import referral_months
+
+        if getattr(self, "_months_of", None) != kommune:
+            self._months, self._months_of = referral_months(self.store, kommune), kommune
+        return self._months
+
     def show(self, v: dict) -> None:
         """Bring the panel to the filter values ``v``: the top of the page first, then only the figures whose
         inputs changed are rebuilt and sent."""
@@ -566,6 +575,7 @@ class NetworkPanel(_FilteredPanel):
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
+        self._fixed: dict[tuple, dict[str, object]] = {}   # quarter-independent views per filter combination
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()
         if not self._start(store, minimum):
@@ -584,17 +594,15 @@ class NetworkPanel(_FilteredPanel):
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
-        from . import network as N
-
         key = tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
         if getattr(self, "_key", None) != key:
             k, f = v["kommune"], {c: v[c] for c in ("stadtbezirk", "traeger", "zielgruppe")}
-            if getattr(self, "_months_of", None) != k:   # one kommune's monthly referrals: every window is cut from them
-                self._months, self._months_of, self._fixed = N.referral_months(self.store, k), k, {}
-            fixed_key = tuple(f.values())
+            fixed_key = (k, *f.values())
+            if self._fixed and next(iter(self._fixed))[0] != k:   # kept for one kommune at a time
+                self._fixed.clear()
             if fixed_key not in self._fixed:
                 self._fixed[fixed_key] = network_fixed(self.store, k, f)
-            self._data = network_views(self.store, k, v["zeitraum"], **f, months=self._months,
+            self._data = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
                                        fixed=self._fixed[fixed_key])
             self._key = key
         return self._data
@@ -697,7 +705,6 @@ class LenkungskreisPanel(_FilteredPanel):
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
-        from .network import referral_months
         from .steering import kommune_views, select_district, window_views
 
         k = v["kommune"]
@@ -707,9 +714,7 @@ class LenkungskreisPanel(_FilteredPanel):
         if key not in self._windows:
             if len(self._windows) >= 64:   # a long meeting must not fill the memory
                 self._windows.pop(next(iter(self._windows)))
-            if getattr(self, "_months_of", None) != k:   # every window is cut from the kommune's monthly referrals
-                self._months, self._months_of = referral_months(self.store, k), k
-            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"], self._months)
+            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
         base = self._base[k]
         return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
@@ -824,7 +829,7 @@ class VergleichPanel:
         if t.empty:
             return ""
         marks = {"ueber_99,8": " ▲▲", "ueber_95": " ▲", "unter_95": " ▼", "unter_99,8": " ▼▼", "innerhalb": ""}
-        num = rate_text
+        num = rate_text   # shares in per cent, rates with one decimal
         wide = t.assign(text=[num(r.wert, r.kennzahl) + marks[r.lage] for r in t.itertuples()]).pivot(
             index="einheit", columns="kennzahl", values="text")
         spread = t.groupby("kennzahl")[["median", "q1", "q3"]].first()
