@@ -45,7 +45,7 @@ from .disclosure import DEFAULT_MINIMUM, Sum, audit, protect
 from .errors import BundleError, DisclosureError, UsageError
 from .indicators.stats import poisson_interval, wilson_interval
 from .indicators.table import period_label
-from .store import DATA_SPAN_SQL, Store
+from .store import SPAN_TABLE, Store
 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
@@ -133,7 +133,7 @@ def _periods(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
 
 def _default_range(store: Store, kommune: str) -> tuple[str, str]:
     """The last complete quarter of the kommune's data and the quarters of the two calendar years before it."""
-    span = store.query(f"SELECT d1 FROM ({DATA_SPAN_SQL}) WHERE kommune = ?", [kommune])
+    span = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])
     if span.empty or pd.isna(span["d1"].iloc[0]):
         raise UsageError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
                          f"The store holds no data for the kommune {kommune!r}.")

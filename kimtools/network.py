@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import UsageError
 from .indicators.stats import km_median, km_median_others, wilson_interval
 from .indicators.table import referral_outcomes_sql, run_query, wait_sql
-from .store import DATA_SPAN_SQL, in_parallel
+from .store import SPAN_TABLE, in_parallel
 
 __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
@@ -221,7 +221,7 @@ def waiting_times(source, kommune: str | None = None, von: dt.date | None = None
     where, params = _scope(kommune, von, bis, filters, "v.datum")
     days, cohort = wait_sql("v", "e.d1")
     sql = f"""
-    WITH ende AS ({DATA_SPAN_SQL})
+    WITH ende AS (SELECT * FROM {SPAN_TABLE})
     SELECT f.kommune, v.an_partner, p.typ AS partner_typ, {days} AS dauer, v.erstkontakt IS NOT NULL AS beendet
            {_monthly_sql("v.datum") if monthly else ""}
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) JOIN ende e ON e.kommune = f.kommune

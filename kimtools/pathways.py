@@ -30,7 +30,7 @@ import pandas as pd
 from .indicators.stats import curve_median, km_curve
 from .indicators.table import run_query
 from .network import _scope
-from .store import DATA_SPAN_SQL
+from .store import SPAN_TABLE
 
 __all__ = ["status_transitions", "OPPORTUNITY_MONTHS", "opportunity_spells", "opportunity_outcomes",
            "opportunity_expiry"]
@@ -71,7 +71,7 @@ def opportunity_spells(source, kommune: str | None = None, filters: Mapping[str,
     """
     where, params = _scope(kommune, None, None, filters, "f.beginn")
     sql = f"""
-    WITH span AS ({DATA_SPAN_SQL}),
+    WITH span AS (SELECT * FROM {SPAN_TABLE}),
     h AS (SELECT kommune, fall_id, beginn AS datum, 0 AS seq, aufenthaltsstatus AS status FROM faelle
           UNION ALL SELECT kommune, fall_id, datum, 1, nach_status FROM statuswechsel),
     -- ties on one day are ordered by the status code, as in status_transitions

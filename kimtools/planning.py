@@ -25,7 +25,7 @@ import pandas as pd
 
 from .errors import UsageError
 from .indicators.table import period_label
-from .store import DATA_SPAN_SQL
+from .store import SPAN_TABLE
 
 __all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
            "staffing", "need_index"]
@@ -127,7 +127,7 @@ def current_posts(source, kommune: str) -> pd.DataFrame:
     the whole kommune have ``stadtbezirk`` missing."""
     from .indicators.table import run_query
 
-    sql = f"""WITH span AS ({DATA_SPAN_SQL})
+    sql = f"""WITH span AS (SELECT * FROM {SPAN_TABLE})
               SELECT s.stadtbezirk, sum(s.vzae) AS vzae FROM stellen s JOIN span USING (kommune)
               WHERE s.kommune = $kommune AND s.von <= span.d1 AND (s.bis IS NULL OR s.bis >= span.d1)
               GROUP BY ALL ORDER BY 1 NULLS LAST"""

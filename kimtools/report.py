@@ -252,9 +252,9 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
 def last_quarter(store, kommune: str) -> str:
     """The last quarter of the kommune's data (as offered first by the dashboards' quarter filter)."""
     from .indicators.table import period_label
-    from .store import DATA_SPAN_SQL
+    from .store import SPAN_TABLE
 
-    end = store.query(f"SELECT d1 FROM ({DATA_SPAN_SQL}) WHERE kommune = ?", [kommune])["d1"][0]
+    end = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])["d1"][0]
     return period_label(pd.Timestamp(end), "quarter")
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import fcntl
 import os
 import shutil
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,8 @@ from .errors import StoreError
 from .i18n import fmt_date
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "in_parallel"]
+__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "in_parallel",
+           "run_read"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
 SCHEMA: dict[str, dict[str, str]] = {
@@ -76,6 +78,10 @@ DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
     SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
     UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen)
     GROUP BY kommune"""
+#: the table holding :data:`DATA_SPAN_SQL`, written at every import (queries name it instead of scanning all four
+#: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
+SPAN_TABLE = "datenspanne"
+_SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
 
 _LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
 
@@ -114,6 +120,8 @@ _READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 _READERS_LOCK = threading.Lock()
 #: connections some snapshot is reading (by id, with the number of snapshots): not closed under it
 _PINNED: dict[int, int] = {}
+#: open readers (by id) of stores written before the data span was stored
+_SPANLESS: set[int] = set()
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -159,13 +167,17 @@ class Store:
                 if cached and id(cached[1]) in _PINNED:   # a snapshot still reads the old state: so do we, until it ends
                     return cached[1]
                 if cached:   # closed, or DuckDB's instance cache would hand the old file out again
+                    _SPANLESS.discard(id(cached[1]))
                     cached[1].close()
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
+                if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [SPAN_TABLE]).fetchall():
+                    _SPANLESS.add(id(con))
                 if _file_id(self.path) == ident:
                     _READERS[key] = (ident, con)
                     return con
+                _SPANLESS.discard(id(con))
                 con.close()
         raise StoreError(f"Der Datenbestand {self.path} ändert sich gerade ständig; bitte erneut versuchen.",
                          f"The store {self.path} keeps changing; please try again.")
@@ -230,7 +242,7 @@ class Store:
     def info(self) -> pd.DataFrame:
         """Per kommune: row counts, posts (full-time equivalents) active at the data end, date range, last import."""
         return self.query(f"""
-            WITH span AS (SELECT kommune, d0 AS daten_von, d1 AS daten_bis FROM ({DATA_SPAN_SQL})),
+            WITH span AS (SELECT kommune, d0 AS daten_von, d1 AS daten_bis FROM {SPAN_TABLE}),
             last AS (SELECT kommune, arg_max(zeitpunkt, import_id) AS letzter_import,
                             arg_max(quelle, import_id) AS quelle FROM import_log GROUP BY kommune)
             SELECT k.kommune,
@@ -318,6 +330,7 @@ class Store:
                         [next_id, now, export.source, export.sha256, k, stand.get(k), __version__,
                          *[int(row[t]) for t in _LOG_COUNTS]])
                 _record_quality(con, kommunen)
+                con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
@@ -337,6 +350,8 @@ class Store:
 
 def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> pd.DataFrame:
     """A query on its own cursor of ``con``: cursors of one connection may run at the same time."""
+    if id(con) in _SPANLESS:
+        sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
     cursor = con.cursor()
     try:
         return cursor.execute(sql, params).df()

@@ -240,3 +240,43 @@ def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path)
     with duckdb.connect(str(old)) as con:
         con.execute("DROP TABLE datenqualitaet")
     pd.testing.assert_frame_equal(Store(old).quality("Herne"), live("Herne"), check_dtype=False)
+
+
+def test_data_span_is_stored_at_import_and_older_stores_compute_it(tmp_path):
+    """Each kommune's first and last date (where open cases and waits are censored) is stored with the import instead
+    of being scanned from four tables by every query; a store written before that gets the same answers."""
+    import datetime as dt
+
+    import duckdb
+
+    from kimtools import indicator_table
+    from kimtools.indicators.table import case_durations
+    from kimtools.network import waiting_times
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
+    # Herne by hand: first case begins 01.02.2024, the last date is F2's end 30.06.2024 (later than every
+    # consultation and referral); Oberhausen's cases all begin 01.03.2024 and nothing else happens there
+    spans = store.query("SELECT kommune, d0, d1 FROM datenspanne ORDER BY kommune")
+    assert spans.values.tolist() == [["Herne", pd.Timestamp("2024-02-01"), pd.Timestamp("2024-06-30")],
+                                     ["Oberhausen", pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-01")]]
+    files = _oberhausen(BASE, 2)
+    files["faelle"] = files["faelle"].replace("O-F1;P-1;Oberhausen;Sterkrade;O-CM;01.03.2024;;",
+                                              "O-F1;P-1;Oberhausen;Sterkrade;O-CM;01.03.2024;31.08.2024;ziel_erreicht")
+    import_export(write_export(tmp_path / "b", files), store, show_progress=False)
+    assert store.query("SELECT d1 FROM datenspanne WHERE kommune = 'Oberhausen'")["d1"][0] == pd.Timestamp("2024-08-31")
+    assert store.info().set_index("kommune")["daten_bis"].dt.date.to_dict() == {
+        "Herne": dt.date(2024, 6, 30), "Oberhausen": dt.date(2024, 8, 31)}
+
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(store.path, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE datenspanne")
+    assert Store(old).query("SELECT count(*) n FROM information_schema.tables WHERE table_name = 'datenspanne'")["n"][0] == 0
+    pd.testing.assert_frame_equal(indicator_table(Store(old), by="stadtbezirk"), indicator_table(store, by="stadtbezirk"))
+    pd.testing.assert_frame_equal(waiting_times(Store(old), "Herne"), waiting_times(store, "Herne"))
+    pd.testing.assert_frame_equal(Store(old).info(), store.info())
+    # Herne's open case F1 runs from 01.02.2024 to the data end 30.06.2024: 150 days (29 + 31 + 30 + 31 + 29)
+    for source in (store, Store(old)):
+        durations = case_durations(source, "Herne").set_index("beendet")["dauer"]
+        assert durations[False] == 150 and durations[True] == 107   # F2: 15.03. to 30.06.2024

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..store import DATA_SPAN_SQL, run_read
+from ..store import DATA_SPAN_SQL, SPAN_TABLE, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, poisson_interval, wilson_interval
 
@@ -82,7 +82,7 @@ def _where(kommune_filter: bool, filters: dict[str, str], alias: str = "c") -> s
 def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
           readmissions: bool = True) -> str:
     """Cases of the scope (``base``, with ``wieder`` only if ``readmissions``: it costs a self-join), their
-    group and characteristic (``f``), the data span per kommune and the period spine."""
+    group and characteristic (``f``), the data span per kommune and its periods."""
     unit = period
     grp = "c.kommune" if by == "kommune" else f"c.{by}"
     join_h = "JOIN fall_handlungsfelder h USING (kommune, fall_id)" if merkmal == "handlungsfeld" else ""
@@ -98,17 +98,17 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
                  c.abschlussgrund, c.wieder
           FROM base c {join_h}),
     span AS (   -- the kommune's data, whatever the filters: one data end for censoring, one period grid
-        SELECT * FROM ({DATA_SPAN_SQL}) {"WHERE kommune = $kommune" if kommune_filter else ""}),
+        SELECT * FROM {SPAN_TABLE} {"WHERE kommune = $kommune" if kommune_filter else ""}),
     periods AS (
         SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
         FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
-                                                          INTERVAL 1 {unit})) AS ps)),
-    spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM f) g
-              JOIN periods p USING (kommune))"""
+                                                          INTERVAL 1 {unit})) AS ps))"""
 
 
 #: the parts of the wide pass beyond new cases and closures, and the indicators that need each
 _PARTS = {
+    "ab": {"abschluesse", "abschluesse_ziel_erreicht_quote", "faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
+    "open": {"faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
     "wieder": {"wiederaufnahmen"},
     "ber": {"beratungen", "beratungen_je_fall"},
     "stock": {"personen_erreicht", "beratungen_je_fall", "reichweite_je_1000", "reichweite_je_1000_auslaender"},
@@ -144,11 +144,11 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
            f"sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender "
            f"FROM bezirke WHERE true {pop_filter} GROUP BY ALL")
     same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
-    consultations = ("UNION ALL SELECT f.kommune, f.grp, f.ausp, b.datum, 0, 0, 0, 0, 1 "
-                     "FROM beratungen b JOIN f USING (kommune, fall_id)") if "ber" in need else ""
-    stock = """SELECT a.kommune, a.grp, a.ausp, a.ps,
-               count(*) AS aktiv, count(DISTINCT a.person_pseudonym) AS personen
-        FROM active a JOIN periods p ON p.kommune = a.kommune AND p.ps = a.ps
+    consultations = (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, count(*) AS n
+        FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""" if "ber" in need else f"{_NONE}, 0 AS n WHERE false")
+    # each case in every period it is open at some time
+    stock = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(*) AS aktiv, count(DISTINCT f.person_pseudonym) AS personen
+        FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
         GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS aktiv, 0 AS personen WHERE false"
     act = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
         FROM beratungen b JOIN f USING (kommune, fall_id)
@@ -158,39 +158,40 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     # open on the last day of a period: begun by then minus ended by then (a case ended that day no longer counts);
     # the spine runs from the kommune's first date, so the running sums see every case
     open_ = ("CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp ORDER BY s.ps) "
-             "AS BIGINT)")
+             "AS BIGINT)") if "open" in need else "0"
+    closures = ("UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0 "
+                "FROM f WHERE ende IS NOT NULL") if "ab" in need else ""
     return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
     ev AS (
-        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder, 0 AS ber FROM f
-        UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0, 0 FROM f WHERE ende IS NOT NULL
-        {consultations}),
+        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder FROM f
+        {closures}),
     ev_counts AS (
         SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
-               sum(ziel) AS ziel, sum(wieder) AS wieder, sum(ber) AS ber
+               sum(ziel) AS ziel, sum(wieder) AS wieder
         FROM ev GROUP BY ALL),
-    active AS (   -- each case once per period it is open in at some time: no range join over all periods
-        SELECT f.kommune, f.grp, f.ausp, f.person_pseudonym, f.ende,
-               CAST(unnest(generate_series(date_trunc('{unit}', f.beginn), date_trunc('{unit}', coalesce(f.ende, span.d1)),
-                                           INTERVAL 1 {unit})) AS DATE) AS ps
-        FROM f JOIN span USING (kommune)),
+    -- every group with a case (each case has its start among the events) in every period of its kommune
+    spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM ev_counts) g
+              JOIN periods p USING (kommune)),
+    ber AS ({consultations}),
     stock AS ({stock}),
     act AS ({act}),
     posts AS ({posts}),
     pop AS ({pop})
     SELECT s.kommune, s.grp, s.ausp, s.ps,
            coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
-           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(e.ber, 0) AS beratungen,
+           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(b.n, 0) AS beratungen,
            {open_} AS faelle_offen, coalesce(st.aktiv, 0) AS aktiv,
            coalesce(st.personen, 0) AS personen_erreicht,
            {open_} - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
     FROM spine s
     LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
+    LEFT JOIN ber b ON {same.replace('x.', 'b.')}
     LEFT JOIN stock st ON {same.replace('x.', 'st.')}
     LEFT JOIN act a ON {same.replace('x.', 'a.')}
     LEFT JOIN posts po ON {same.replace('x.', 'po.')}
     LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp
                         AND (pp.ausp IS NULL OR pp.ausp = s.ausp)
-    """
+    ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -225,34 +226,40 @@ def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bo
     """Referrals with the group of their case and the characteristic of the referral (or of its case)."""
     own = merkmal in REFERRAL_MERKMALE
     ausp = REFERRAL_MERKMALE[merkmal] if own else "f.ausp"
+    partner_join = ("LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner"
+                    if merkmal in ("partner_typ", "rechtskreis") else "")
+    return _ctes(by, period, None if own else merkmal, kommune_filter, filters, readmissions=False) + f""",
+    r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
+          FROM vermittlungen v JOIN f USING (kommune, fall_id) {partner_join})"""
+
+
+def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
+                  wanted: Iterable[str] = KENNZAHLEN) -> str:
+    """The referral counts; open loops (a range join over the periods) only if ``wanted``."""
+    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
+    loops = """SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
+              JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
+                     AND r.status = 'vermittelt' AND r.datum < s.pe - 30
+              GROUP BY ALL""" if "offene_schleifen" in wanted else f"{_NONE}, 0 AS n WHERE false"
     partners = ""
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
-    return _ctes(by, period, None if own else merkmal, kommune_filter, filters, readmissions=False) + f""",
-    r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
-          FROM vermittlungen v JOIN f USING (kommune, fall_id)
-          LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner),
-    rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
-               FROM (SELECT DISTINCT kommune, grp, ausp FROM r {partners}) g JOIN periods p USING (kommune))"""
-
-
-def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
-    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
     rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen,
                   {referral_outcomes_sql()}, count(luecke) AS luecken
            FROM r GROUP BY ALL),
-    loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
-              JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
-                     AND r.status = 'vermittelt' AND r.datum < s.pe - 30
-              GROUP BY ALL)
+    -- every group with a referral in every period of its kommune
+    rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
+               FROM (SELECT DISTINCT kommune, grp, ausp FROM rc {partners}) g JOIN periods p USING (kommune)),
+    loops AS ({loops})
     SELECT s.kommune, s.grp, s.ausp, s.ps, coalesce(c.vermittlungen, 0) AS vermittlungen,
            coalesce(c.beantwortet, 0) AS beantwortet, coalesce(c.angenommen, 0) AS angenommen,
            coalesce(c.abgeschlossen, 0) AS abgeschlossen, coalesce(c.abgelehnt, 0) AS abgelehnt,
            coalesce(c.nicht_wahrgenommen, 0) AS nicht_wahrgenommen, coalesce(c.luecken, 0) AS luecken,
            coalesce(l.n, 0) AS offene_schleifen
-    FROM rspine s LEFT JOIN rc c ON {same.replace('x.', 'c.')} LEFT JOIN loops l ON {same.replace('x.', 'l.')}"""
+    FROM rspine s LEFT JOIN rc c ON {same.replace('x.', 'c.')} LEFT JOIN loops l ON {same.replace('x.', 'l.')}
+    ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
 def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -299,6 +306,7 @@ def run_query(source, sql: str, params: dict) -> pd.DataFrame:
                 con.register(f"_{name}", frame)
                 select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
                 con.execute(f"CREATE TABLE {name} AS SELECT {select} FROM _{name}")
+        con.execute(f"CREATE VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
         return con.execute(sql, params).df()
     finally:
         con.close()
@@ -390,7 +398,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
             wide = with_km(wide, _duration_sql(*args), "dauer")
         wides.append(wide)
     if any(k in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = run_query(source, _referral_sql(*args), params)
+        wide = run_query(source, _referral_sql(*args, wanted=wanted), params)
         if "wartezeit_median_tage" in wanted:
             wide = with_km(wide, _waiting_sql(*args), "warte")
         wides.append(wide)
@@ -400,9 +408,9 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         not_counts = {*keys, "vzae", "einwohner", "auslaender"}
         counts = [c for c in wide.columns if c not in not_counts and not c.endswith(("_median", "_n", "_events"))]
         wide[counts] = wide[counts].fillna(0)
-    else:
+        wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
+    else:   # in key order from the query (nulls last, as pandas sorts)
         wide = wides[0]
-    wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
     long = _assemble(wide, by, merkmal, filters, set(wanted))
     labels = {p: period_label(p, period) for p in pd.to_datetime(wide["ps"].drop_duplicates())}
     long["zeitraum"] = pd.to_datetime(long.pop("ps")).map(labels)
@@ -434,6 +442,8 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
         values[kennzahl] = (z, n, np.asarray(wert, dtype=float), nan if lo is None else lo, nan if hi is None else hi)
 
     def share(kennzahl: str, part: str, whole: str):
+        if kennzahl not in wanted:
+            return
         lo, hi = wilson_interval(wide[part], wide[whole])
         add(kennzahl, f(part), f(whole), lo=lo, hi=hi)
 
@@ -442,15 +452,15 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
             add(kennzahl, np.nan_to_num(f(f"{prefix}_events")), np.nan_to_num(f(f"{prefix}_n")), f(f"{prefix}_median"))
 
     if has("faelle_offen"):
-        for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"):
+        for k in wanted & {"neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"}:
             add(k, f(k))
-    if has("vermittlungen"):
+    if has("vermittlungen") and "vermittlungen" in wanted:
         add("vermittlungen", f("vermittlungen"))
     if has("faelle_offen"):
         add("beratungen_je_fall", f("beratungen"), f("aktiv"))
         if merkmal in POST_MERKMALE and "zielgruppe" not in filters:
             add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
-        if by != "traeger" and "traeger" not in filters:
+        if by != "traeger" and "traeger" not in filters and wanted & {"reichweite_je_1000", "reichweite_je_1000_auslaender"}:
             reached = f("personen_erreicht")
             lo, hi = poisson_interval(reached)
             for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
