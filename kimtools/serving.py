@@ -4,7 +4,9 @@ background for browser tests, benchmarks and scripted checks.
 ``python -m kimtools.serving DASHBOARDS [voila options]`` is what ``kimtools serve`` runs: Voilà with the
 landing page (:func:`kimtools.pages.landing_html`) at the root and at ``/voila/tree`` instead of Voilà's file
 list, and plotly.js at :data:`PLOTLY_PATH` for the figures (a static, cacheable file instead of 4.8 MB through
-every page's kernel connection). Voilà itself strips sources, hides tracebacks, lets the browser send only widget messages to a
+every page's kernel connection). Voilà's page template asks a CDN for Font Awesome on every page; the server takes
+those two links out (Voilà's own bundle already carries Font Awesome), so that a dashboard loads nothing from any other
+host and tells no one outside who is viewing it. Voilà itself strips sources, hides tracebacks, lets the browser send only widget messages to a
 kernel (no code) and serves no files but images; the store is opened read-only by the dashboards.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +30,8 @@ __all__ = ["PLOTLY_PATH", "free_port", "running_server", "main"]
 
 #: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
 PLOTLY_PATH = "kimtools/plotly.js"
+#: the stylesheet links Voilà's lab template puts in every page, to a CDN
+_CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
 
 
 def free_port() -> int:
@@ -72,6 +77,7 @@ def _voila_app():
     from jupyter_server.utils import url_path_join
     from tornado import web
     from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler
 
     from .pages import landing_html
 
@@ -95,13 +101,20 @@ def _voila_app():
             self.set_header("Cache-Control", "private, max-age=86400")
             self.finish(plotly_source())
 
+    class DashboardHandler(TornadoVoilaHandler):
+        """Voilà's dashboard page without its links to a CDN."""
+
+        def write(self, chunk) -> None:
+            super().write(_CDN_LINK.sub("", chunk) if isinstance(chunk, str) else chunk)
+
     class KimVoila(Voila):
         def init_handlers(self):
             folder = {"folder": self.root_dir}
             ours = [(self.server_url, LandingHandler, folder),
                     (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder),
                     (url_path_join(self.server_url, PLOTLY_PATH), PlotlyHandler)]
-            return ours + super().init_handlers()   # the first match wins
+            theirs = [(h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h for h in super().init_handlers()]
+            return ours + theirs   # the first match wins
 
     return KimVoila
 
