@@ -484,6 +484,10 @@ def _cmd_serve(args) -> int:
     cmd = [sys.executable, "-m", "kimtools.serving", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
            f"--port={args.port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
            "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
+           # kernels talk over Unix sockets in Voilà's private directory, not TCP ports on localhost: no other local
+           # user can reach them, and kernels starting together cannot pick the same free port (seen: a preheated
+           # kernel's heartbeat failed with 'Address already in use', and its page drew no widgets)
+           "--KernelManager.transport=ipc",
            # plotly's own JupyterLab renderer (4.8 MB per page) is not used by the dashboards' figures
            "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
            f"--Voila.token={token}"]

@@ -130,6 +130,32 @@ def test_a_viewer_cannot_run_code_in_a_dashboard_kernel(server, tmp_path):
     assert not marker.exists()
 
 
+def test_dashboard_kernels_talk_over_private_unix_sockets(server):
+    """Kernels talk to the server over Unix sockets in its private directory, not over TCP ports on 127.0.0.1: no
+    other user of the machine can connect to a kernel's channels, and kernels started together cannot race for the
+    same free port. (ipykernel's own pipe for output of forked subprocesses stays on TCP: bound atomically, and it
+    drops whatever does not carry the kernel's secret.)"""
+    import os
+    import stat
+
+    import psutil
+
+    status, page = _get(server + "/voila/render/datenstand.ipynb")
+    assert status == 200
+    kernels = [p for p in psutil.process_iter(["cmdline"])   # Voilà keeps its kernels' connection files in /tmp/voila_*
+               if "ipykernel_launcher" in (p.info["cmdline"] or []) and "/voila_" in p.info["cmdline"][-1]]
+    assert kernels, "no dashboard kernel is running"
+    for kernel in kernels:
+        connection_file = Path(kernel.info["cmdline"][-1])
+        connection = json.loads(connection_file.read_text())
+        assert connection["transport"] == "ipc"
+        shell = Path(f"{connection['ip']}-{connection['shell_port']}")
+        assert stat.S_ISSOCK(shell.stat().st_mode) and shell.parent == connection_file.parent
+        assert stat.S_IMODE(os.stat(shell.parent).st_mode) & 0o077 == 0   # only the server's user may enter
+        listening = {c.laddr.port for c in kernel.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+        assert not listening & {connection[f"{ch}_port"] for ch in ("shell", "iopub", "stdin", "control", "hb")}
+
+
 def test_a_missing_store_shows_a_german_message(demo_store, tmp_path):
     from kimtools.serving import running_server
 
