@@ -26,12 +26,41 @@ from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "free_port", "running_server", "main"]
+__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "free_port", "running_server", "main"]
 
 #: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
 PLOTLY_PATH = "kimtools/plotly.js"
 #: the stylesheet links Voilà's lab template puts in every page, to a CDN
 _CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
+#: put into every dashboard page: if the widget manager reports a widget it cannot display (rarely, a page opened
+#: while Voilà was handing out or refilling its preheated kernels said "Error displaying widget: model not found"),
+#: load the page again, which gets a fresh kernel; at most once a minute per page, so a lasting fault cannot loop
+RECOVER_SCRIPT = """<script id="kimtools-recover">
+(function () {
+  var key = "kimtools-reloaded:" + location.pathname, started = Date.now(), pending = false;
+  function broken() {
+    var nodes = document.querySelectorAll(".jupyter-widgets");
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i].childElementCount === 0 && nodes[i].textContent.indexOf("Error displaying widget") === 0) return true;
+    }
+    return false;
+  }
+  function check() {
+    pending = false;
+    if (!broken()) return;
+    observer.disconnect();
+    if (Date.now() - Number(sessionStorage.getItem(key) || 0) < 60000) return;
+    sessionStorage.setItem(key, String(Date.now()));
+    location.reload();
+  }
+  var observer = new MutationObserver(function () {
+    if (Date.now() - started > 180000) return observer.disconnect();
+    if (!pending) { pending = true; setTimeout(check, 300); }
+  });
+  observer.observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();
+</script>
+"""
 
 
 def free_port() -> int:
@@ -102,10 +131,17 @@ def _voila_app():
             self.finish(plotly_source())
 
     class DashboardHandler(TornadoVoilaHandler):
-        """Voilà's dashboard page without its links to a CDN."""
+        """Voilà's dashboard page without its links to a CDN and with :data:`RECOVER_SCRIPT` in its head."""
+
+        head_done = False
 
         def write(self, chunk) -> None:
-            super().write(_CDN_LINK.sub("", chunk) if isinstance(chunk, str) else chunk)
+            if isinstance(chunk, str):
+                chunk = _CDN_LINK.sub("", chunk)
+                if not self.head_done and "</head>" in chunk:
+                    chunk = chunk.replace("</head>", RECOVER_SCRIPT + "</head>", 1)
+                    self.head_done = True
+            super().write(chunk)
 
     class KimVoila(Voila):
         def init_handlers(self):

@@ -351,3 +351,21 @@ def test_english_dashboards(demo_store, browser):
         page.goto(url + "/")
         assert "KIM dashboards" in page.inner_text("h1")
         page.close()
+
+
+def test_a_widget_that_cannot_be_displayed_reloads_the_page_once(server, browser):
+    """Rarely a page opened while Voilà handed out its preheated kernels said 'Error displaying widget: model not
+    found' instead of drawing. The server's pages then load themselves again (a fresh kernel), at most once a minute:
+    here the message is planted by hand, the page reloads and draws, and a second message right after does not
+    reload it again."""
+    page, _ = _open(browser, f"{server}/voila/render/datenstand.ipynb")
+    plant = """() => { const d = document.createElement('div'); d.className = 'jupyter-widgets';
+                       d.textContent = 'Error displaying widget: model not found'; document.body.appendChild(d); }"""
+    with page.expect_navigation(timeout=30_000):
+        page.evaluate(plant)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+    page.evaluate("window.kimMarker = 1")
+    page.evaluate(plant)
+    page.wait_for_timeout(3_000)
+    assert page.evaluate("window.kimMarker") == 1, "the page reloaded a second time within a minute"
+    page.close()
