@@ -483,6 +483,9 @@ def _cmd_serve(args) -> int:
     env["KIMTOOLS_PLOTLY_PATH"] = PLOTLY_PATH   # figures load plotly.js from the server, cached by the browser
     cmd = [sys.executable, "-m", "kimtools.serving", str(dashboards), "--no-browser", f"--Voila.ip={args.host}",
            f"--port={args.port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
+           # a cell's outputs may reach the executor seconds after the cell finished when kernels start together on a
+           # busy machine; after the default 4 s the executor moves on and the page lacks its widgets (seen under load)
+           "--VoilaExecutor.iopub_timeout=60",
            "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
            # kernels talk over Unix sockets in Voilà's private directory, not TCP ports on localhost: no other local
            # user can reach them, and kernels starting together cannot pick the same free port (seen: a preheated
