@@ -488,8 +488,8 @@ def _cmd_serve(args) -> int:
            "--VoilaExecutor.iopub_timeout=60",
            "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
            # kernels talk over Unix sockets in Voilà's private directory, not TCP ports on localhost: no other local
-           # user can reach them, and kernels starting together cannot pick the same free port (seen: a preheated
-           # kernel's heartbeat failed with 'Address already in use', and its page drew no widgets)
+           # user can reach them, and kernels starting together cannot pick the same free port (seen once while the
+           # pool refilled: a kernel's heartbeat failed with 'Address already in use')
            "--KernelManager.transport=ipc",
            # plotly's own JupyterLab renderer (4.8 MB per page) is not used by the dashboards' figures
            "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",

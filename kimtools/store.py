@@ -21,8 +21,8 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
-import shutil
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path

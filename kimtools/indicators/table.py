@@ -105,7 +105,8 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
                                                           INTERVAL 1 {unit})) AS ps))"""
 
 
-#: the parts of the wide pass beyond new cases and closures, and the indicators that need each
+#: the parts of the wide pass beyond new cases (closures, the running sum of open cases, …), and the indicators that
+#: need each
 _PARTS = {
     "ab": {"abschluesse", "abschluesse_ziel_erreicht_quote", "faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
     "open": {"faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
