@@ -60,8 +60,8 @@ def count_text(n, minimum: int = DEFAULT_MINIMUM) -> str:
     return f"< {minimum}" if 0 < n < minimum else fmt_number(n)
 
 
-def mask_small(values: pd.Series, minimum: int = DEFAULT_MINIMUM) -> pd.Series:
-    """Counts with ``0 < n < minimum`` become missing; zeros and larger counts stay."""
+def mask_small(values: pd.Series | pd.DataFrame, minimum: int = DEFAULT_MINIMUM) -> pd.Series | pd.DataFrame:
+    """Counts with ``0 < n < minimum`` become missing (cell by cell in a frame); zeros and larger counts stay."""
     values = values.astype("Int64")
     return values.mask((values > 0) & (values < minimum))
 

@@ -114,7 +114,7 @@ def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3
 
     grid = rows.pivot_table(index="stadtbezirk", columns="auspraegung", values="zaehler", aggfunc="sum")
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
-    values = grid.apply(lambda col: mask_small(col.astype("Int64"), minimum)).astype("Float64")
+    values = mask_small(grid, minimum).astype("Float64")   # cell by cell: the whole grid at once
     text = [["" if pd.isna(v) and pd.isna(o) else f"< {minimum}" if pd.isna(v) else f"{int(v)}"
              for v, o in zip(r_masked, r_orig)] for r_masked, r_orig in zip(values.to_numpy(), grid.to_numpy())]
     fig = go.Figure(go.Heatmap(
