@@ -172,7 +172,7 @@ class Store:
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [SPAN_TABLE]).fetchall():
+                if not _has_table(con, SPAN_TABLE):
                     _SPANLESS.add(id(con))
                 if _file_id(self.path) == ident:
                     _READERS[key] = (ident, con)
@@ -227,7 +227,7 @@ class Store:
         from .quality import quality_summary
 
         with self.snapshot():
-            if not self.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'datenqualitaet'").empty:
+            if _has_table(self.connect(), "datenqualitaet"):
                 rows = self.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
                 if len(rows):
                     return rows
@@ -357,6 +357,11 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> p
         return cursor.execute(sql, params).df()
     finally:
         cursor.close()
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has table ``name`` (tables added by later versions are missing in older stores)."""
+    return not run_read(con, "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]).empty
 
 
 def in_parallel(jobs: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
