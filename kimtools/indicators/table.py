@@ -117,49 +117,61 @@ _PARTS = {
     "posts": {"faelle_je_vzae"},
     "pop": {"reichweite_je_1000", "reichweite_je_1000_auslaender"},
 }
-_NONE = "SELECT NULL::VARCHAR AS kommune, NULL::VARCHAR AS grp, NULL::VARCHAR AS ausp, NULL::DATE AS ps"
+
+
+def _same(alias: str) -> str:
+    """``alias`` is the spine row ``s``'s cell: same kommune, group, characteristic (either may be NULL) and period."""
+    return (f"{alias}.kommune = s.kommune AND {alias}.grp IS NOT DISTINCT FROM s.grp "
+            f"AND {alias}.ausp IS NOT DISTINCT FROM s.ausp AND {alias}.ps = s.ps")
 
 
 def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
               wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The count pass; a part no ``wanted`` indicator needs is an empty relation (its counts come out 0)."""
+    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined: its counts are 0."""
     unit = period
     need = {part for part, kennzahlen in _PARTS.items() if kennzahlen & set(wanted)}
+    if merkmal not in POST_MERKMALE or "zielgruppe" in filters:
+        need.discard("posts")
+    if by == "traeger" or "traeger" in filters:
+        need.discard("pop")
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
     post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
-    no_posts = merkmal not in POST_MERKMALE or "zielgruppe" in filters or "posts" not in need
-    posts = (f"{_NONE}, NULL::DOUBLE AS vzae WHERE false"
-             if no_posts else
-             f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal]} AS ausp, p.ps, sum(st.vzae) AS vzae
-                 FROM periods p
-                 JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
-                                    {post_filter}
-                 GROUP BY ALL""")
     pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
     # population belongs to a district: with the district as breakdown each row gets its own, else the group's
     pop_ausp = "stadtbezirk" if merkmal == "stadtbezirk" else "NULL::VARCHAR"
-    no_pop = by == "traeger" or "traeger" in filters or "pop" not in need
-    pop = (f"{_NONE.replace(', NULL::DATE AS ps', '')}, NULL::BIGINT AS einwohner, NULL::BIGINT AS auslaender WHERE false"
-           if no_pop else
-           f"SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp, "
-           f"sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender "
-           f"FROM bezirke WHERE true {pop_filter} GROUP BY ALL")
-    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
-    consultations = (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, count(*) AS n
-        FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""" if "ber" in need else f"{_NONE}, 0 AS n WHERE false")
-    # each case in every period it is open at some time
-    stock = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(*) AS aktiv, count(DISTINCT f.person_pseudonym) AS personen
-        FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
-        GROUP BY ALL""" if "stock" in need else f"{_NONE}, 0 AS aktiv, 0 AS personen WHERE false"
-    act = """SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
-        FROM beratungen b JOIN f USING (kommune, fall_id)
-        JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
-        WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
-        GROUP BY ALL""" if "act" in need else f"{_NONE}, 0 AS n WHERE false"
+    parts = {   # name: (its relation, its alias)
+        "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, count(*) AS n
+                    FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b"),
+        # each case in every period it is open at some time
+        "stock": ("""SELECT f.kommune, f.grp, f.ausp, p.ps, count(*) AS aktiv, count(DISTINCT f.person_pseudonym) AS personen
+                     FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
+                     GROUP BY ALL""", "st"),
+        "act": ("""SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
+                   FROM beratungen b JOIN f USING (kommune, fall_id)
+                   JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
+                   WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
+                   GROUP BY ALL""", "a"),
+        "posts": (f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal] if merkmal in POST_MERKMALE else "NULL"} AS ausp,
+                            p.ps, sum(st.vzae) AS vzae
+                     FROM periods p
+                     JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
+                                        {post_filter}
+                     GROUP BY ALL""", "po"),
+        "pop": (f"""SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp,
+                          sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
+                   FROM bezirke WHERE true {pop_filter} GROUP BY ALL""", "pp"),
+    }
+    joins = {"pop": "LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp "
+                    "AND (pp.ausp IS NULL OR pp.ausp = s.ausp)"}
+    used = [name for name in parts if name in need]
+    ctes = "".join(f",\n    {name} AS ({parts[name][0]})" for name in used)
+    join_sql = "\n    ".join(joins.get(name, f"LEFT JOIN {name} {parts[name][1]} ON {_same(parts[name][1])}")
+                              for name in used)
+    col = lambda part, expr, absent: expr if part in need else absent  # noqa: E731
     # open on the last day of a period: begun by then minus ended by then (a case ended that day no longer counts);
     # the spine runs from the kommune's first date, so the running sums see every case
-    open_ = ("CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp ORDER BY s.ps) "
-             "AS BIGINT)") if "open" in need else "0"
+    open_ = col("open", "CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp "
+                        "ORDER BY s.ps) AS BIGINT)", "0")
     closures = ("UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0 "
                 "FROM f WHERE ende IS NOT NULL") if "ab" in need else ""
     return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
@@ -172,26 +184,17 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
         FROM ev GROUP BY ALL),
     -- every group with a case (each case has its start among the events) in every period of its kommune
     spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM ev_counts) g
-              JOIN periods p USING (kommune)),
-    ber AS ({consultations}),
-    stock AS ({stock}),
-    act AS ({act}),
-    posts AS ({posts}),
-    pop AS ({pop})
+              JOIN periods p USING (kommune)){ctes}
     SELECT s.kommune, s.grp, s.ausp, s.ps,
            coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
-           coalesce(e.wieder, 0) AS wiederaufnahmen, coalesce(b.n, 0) AS beratungen,
-           {open_} AS faelle_offen, coalesce(st.aktiv, 0) AS aktiv,
-           coalesce(st.personen, 0) AS personen_erreicht,
-           {open_} - coalesce(a.n, 0) AS inaktive_faelle, po.vzae, pp.einwohner, pp.auslaender
+           coalesce(e.wieder, 0) AS wiederaufnahmen, {col("ber", "coalesce(b.n, 0)", "0")} AS beratungen,
+           {open_} AS faelle_offen, {col("stock", "coalesce(st.aktiv, 0)", "0")} AS aktiv,
+           {col("stock", "coalesce(st.personen, 0)", "0")} AS personen_erreicht,
+           {open_} - {col("act", "coalesce(a.n, 0)", "0")} AS inaktive_faelle, {col("posts", "po.vzae", "NULL::DOUBLE")} AS vzae,
+           {col("pop", "pp.einwohner", "NULL::BIGINT")} AS einwohner, {col("pop", "pp.auslaender", "NULL::BIGINT")} AS auslaender
     FROM spine s
-    LEFT JOIN ev_counts e ON {same.replace('x.', 'e.')}
-    LEFT JOIN ber b ON {same.replace('x.', 'b.')}
-    LEFT JOIN stock st ON {same.replace('x.', 'st.')}
-    LEFT JOIN act a ON {same.replace('x.', 'a.')}
-    LEFT JOIN posts po ON {same.replace('x.', 'po.')}
-    LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp
-                        AND (pp.ausp IS NULL OR pp.ausp = s.ausp)
+    LEFT JOIN ev_counts e ON {_same("e")}
+    {join_sql}
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
@@ -237,11 +240,13 @@ def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bo
 def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
                   wanted: Iterable[str] = KENNZAHLEN) -> str:
     """The referral counts; open loops (a range join over the periods) only if ``wanted``."""
-    same = "x.kommune = s.kommune AND x.grp IS NOT DISTINCT FROM s.grp AND x.ausp IS NOT DISTINCT FROM s.ausp AND x.ps = s.ps"
-    loops = """SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
+    loops = ""
+    if "offene_schleifen" in wanted:
+        loops = """,
+    loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
               JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
                      AND r.status = 'vermittelt' AND r.datum < s.pe - 30
-              GROUP BY ALL""" if "offene_schleifen" in wanted else f"{_NONE}, 0 AS n WHERE false"
+              GROUP BY ALL)"""
     partners = ""
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
@@ -252,14 +257,13 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
            FROM r GROUP BY ALL),
     -- every group with a referral in every period of its kommune
     rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
-               FROM (SELECT DISTINCT kommune, grp, ausp FROM rc {partners}) g JOIN periods p USING (kommune)),
-    loops AS ({loops})
+               FROM (SELECT DISTINCT kommune, grp, ausp FROM rc {partners}) g JOIN periods p USING (kommune)){loops}
     SELECT s.kommune, s.grp, s.ausp, s.ps, coalesce(c.vermittlungen, 0) AS vermittlungen,
            coalesce(c.beantwortet, 0) AS beantwortet, coalesce(c.angenommen, 0) AS angenommen,
            coalesce(c.abgeschlossen, 0) AS abgeschlossen, coalesce(c.abgelehnt, 0) AS abgelehnt,
            coalesce(c.nicht_wahrgenommen, 0) AS nicht_wahrgenommen, coalesce(c.luecken, 0) AS luecken,
-           coalesce(l.n, 0) AS offene_schleifen
-    FROM rspine s LEFT JOIN rc c ON {same.replace('x.', 'c.')} LEFT JOIN loops l ON {same.replace('x.', 'l.')}
+           {"coalesce(l.n, 0)" if loops else "0"} AS offene_schleifen
+    FROM rspine s LEFT JOIN rc c ON {_same('c')} {f"LEFT JOIN loops l ON {_same('l')}" if loops else ""}
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
