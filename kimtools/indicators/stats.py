@@ -52,48 +52,62 @@ def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: s
     ``d`` ends and ``c`` cases at that time; ``event`` False means censored
     (a case censored at t is still at risk at t).
     """
-    return _km_steps(_counts(frame, keys, time, event), keys)
+    gid = _group_ids(frame, keys)
+    sg, st, d, c, rows = _steps(gid, frame[time].to_numpy(), frame[event].to_numpy(dtype=np.int64))
+    out = frame[keys].iloc[rows].reset_index(drop=True)
+    out[time], out["d"], out["c"] = st, d, c
+    out["at_risk"], out["s"] = _survival(sg, d, c)
+    return out
 
+
+# The estimates below work on integer group ids and numpy arrays and build one frame at the end: the dashboards
+# call them on every filter change, where pandas' grouping and merging of a few thousand rows costs more than the
+# arithmetic.
 
 def _group_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """One integer per row for its group, in sorted key order (the keys are factorised once; NaN is a group)."""
+    """One integer per row for its group, 0, 1, … in sorted key order (NaN is a group, sorted last)."""
     if not keys:
         return np.zeros(len(frame), dtype=np.int64)
     return frame.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
 
 
-def _counts(frame: pd.DataFrame, keys: list[str], time: str, event: str) -> pd.DataFrame:
-    """Ends ``d`` and cases ``c`` per group and distinct time, sorted by group and time (in numpy: the
-    dashboards call this on every filter change, and pandas' grouping by text keys costs more than the sums)."""
-    gid = _group_ids(frame, keys)
-    t = frame[time].to_numpy()
-    e = frame[event].astype(int).to_numpy()
+def _first_rows(gid: np.ndarray) -> np.ndarray:
+    """The first row of each group id 0, 1, …: where to read the group's key values."""
+    return np.unique(gid, return_index=True)[1]
+
+
+def _steps(gid: np.ndarray, t: np.ndarray, e: np.ndarray):
+    """Per group and distinct time, sorted by group and time: group id, time, ends ``d``, cases ``c``, and the
+    first input row of each step."""
     order = np.lexsort((t, gid))
     gid, t, e = gid[order], t[order], e[order]
     first = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (t[1:] != t[:-1])]) if len(t) else np.zeros(0, int)
-    out = frame[keys].iloc[order[first]].reset_index(drop=True)
-    out[time] = t[first]
-    out["d"] = np.add.reduceat(e, first) if len(first) else np.zeros(0, np.int64)
-    out["c"] = np.diff(np.r_[first, len(t)]).astype(np.int64)
-    return out
+    d = np.add.reduceat(e, first) if len(first) else np.zeros(0, np.int64)
+    return gid[first], t[first], d, np.diff(np.r_[first, len(t)]).astype(np.int64), order[first]
 
 
-def _km_steps(g: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add ``at_risk`` and the survival ``s`` to counts sorted by group and time (each group's rows together)."""
-    gid = _group_ids(g, keys)
-    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if len(g) else np.zeros(0, int)
-    ends = np.r_[starts[1:], len(g)].astype(int)
-    c, d = g["c"].to_numpy(np.int64), g["d"].to_numpy(float)
+def _survival(sg: np.ndarray, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At risk and survival at each step of :func:`_steps` (each group's steps together, in time order)."""
+    starts = np.flatnonzero(np.r_[True, sg[1:] != sg[:-1]]) if len(sg) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(sg)].astype(int)
     running = np.cumsum(c)
     before = np.repeat(running[starts] - c[starts], ends - starts)          # cases of the group before this time
     totals = np.repeat(np.add.reduceat(c, starts) if len(starts) else c, ends - starts)
     at_risk = totals - (running - before) + c
     factor = 1 - d / at_risk
-    s = np.empty(len(g))
+    s = np.empty(len(sg))
     for a, b in zip(starts, ends):
         s[a:b] = np.cumprod(factor[a:b])
-    g["at_risk"], g["s"] = at_risk, s
-    return g
+    return at_risk, s
+
+
+def _first_below_half(sg: np.ndarray, st: np.ndarray, s: np.ndarray, groups: int) -> np.ndarray:
+    """Per group id the first time its survival is at most one half; NaN if never."""
+    median = np.full(groups, np.nan)
+    below = np.flatnonzero(s <= HALF)
+    ids, first = np.unique(sg[below], return_index=True)
+    median[ids] = st[below[first]]
+    return median
 
 
 def curve_median(g: pd.DataFrame, keys: list[str], time: str = "dauer") -> pd.Series:
@@ -106,14 +120,17 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
 
     The median is the smallest time at which the estimated survival is ≤ 0.5;
     NaN where it never falls that low (too few cases have ended yet).
-    Returns ``keys + [median, n, events]``.
+    Returns ``keys + [n, events, median]``.
     """
-    if frame.empty:   # keep the key dtypes so that callers can merge on them
-        return frame[keys].iloc[:0].assign(median=pd.Series(dtype=float), n=pd.Series(dtype="int64"),
-                                            events=pd.Series(dtype="int64"))
-    g = km_curve(frame, keys, time, event)
-    sizes = g.groupby(keys, dropna=False)[["c", "d"]].sum().rename(columns={"c": "n", "d": "events"})
-    return sizes.join(curve_median(g, keys, time)).reset_index()
+    gid = _group_ids(frame, keys)
+    e = frame[event].to_numpy(dtype=np.int64)
+    sg, st, d, c, _ = _steps(gid, frame[time].to_numpy(), e)
+    groups = int(gid.max()) + 1 if len(gid) else 0
+    out = frame[keys].iloc[_first_rows(gid)].reset_index(drop=True)
+    out["n"] = np.bincount(gid, minlength=groups).astype(np.int64)
+    out["events"] = np.bincount(gid, weights=e, minlength=groups).astype(np.int64)
+    out["median"] = _first_below_half(sg, st, _survival(sg, d, c)[1], groups)
+    return out
 
 
 def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str = "dauer",
@@ -123,13 +140,30 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
     estimate per group: the others' counts at each time are the totals minus the group's own.
     Returns ``keys + [group, median]``; NaN where the others' survival never falls to 0.5 or there are none.
     """
-    own = _counts(frame, [*keys, group], time, event)
-    total = _counts(frame, keys, time, event)
-    groups = own[[*keys, group]].drop_duplicates()
-    g = (groups.merge(total, on=keys).merge(own, on=[*keys, group, time], how="left", suffixes=("", "_own"))
-         .fillna({"d_own": 0, "c_own": 0}))
-    g["d"] -= g["d_own"].astype(int)
-    g["c"] -= g["c_own"].astype(int)
-    g = g.loc[g["c"] > 0].sort_values([*keys, group, time], ignore_index=True)
-    median = curve_median(_km_steps(g, [*keys, group]), [*keys, group], time)
-    return groups.merge(median.reset_index(), on=[*keys, group], how="left").reset_index(drop=True)
+    t, e = frame[time].to_numpy(), frame[event].to_numpy(dtype=np.int64)
+    kid, gid = _group_ids(frame, keys), _group_ids(frame, [*keys, group])
+    rep = _first_rows(gid)
+    out = frame[[*keys, group]].iloc[rep].reset_index(drop=True)
+    if not len(frame):
+        return out.assign(median=pd.Series(dtype=float))
+    ks, kt, kd, kc, _ = _steps(kid, t, e)          # all rows of the keys, by time
+    gs, gt, gd, gc, _ = _steps(gid, t, e)          # each group's own
+    kstart = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    klen = np.diff(np.r_[kstart, len(ks)])
+    kof = kid[rep]                                 # the keys' id of each group
+    # every group gets the time steps of its keys: the totals, from which its own counts are taken away
+    length = klen[kof]
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    idx = np.arange(length.sum()) + np.repeat(kstart[kof] - offset, length)
+    og, ot, od, oc = np.repeat(np.arange(len(rep)), length), kt[idx], kd[idx].copy(), kc[idx].copy()
+    rank = np.unique(kt, return_inverse=True)[1]
+    step_key = ks * (rank.max() + 1) + rank        # increasing: steps are sorted by keys, then time
+    own_rank = np.searchsorted(np.unique(kt), gt)
+    at = np.searchsorted(step_key, kof[gs] * (rank.max() + 1) + own_rank)
+    at = offset[gs] + at - kstart[kof[gs]]
+    np.subtract.at(od, at, gd)
+    np.subtract.at(oc, at, gc)
+    keep = oc > 0
+    og, ot, od, oc = og[keep], ot[keep], od[keep], oc[keep]
+    out["median"] = _first_below_half(og, ot, _survival(og, od, oc)[1], len(rep))
+    return out
