@@ -19,6 +19,7 @@ from .disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from .errors import UsageError
 from .i18n import current_lang, fmt_date, tr
 from .indicators.table import period_label, run_query
+from .store import memory_cursor
 
 __all__ = ["gap_table", "top_gaps", "write_gap_register"]
 
@@ -47,28 +48,34 @@ def top_gaps(gaps: pd.DataFrame, recent: int = 4) -> pd.DataFrame:
     """The gaps by needs area and gap type with their evidence, most referrals first.
 
     ``vermittlungen`` and ``faelle`` in all periods; ``bezirke`` (districts, most
-    affected first); ``seit`` (first referral with this gap); ``letzte`` and
-    ``davor``: referrals in the last ``recent`` periods and in the ``recent``
-    before them; ``trend`` ``steigend``/``fallend``/``gleich``.
+    affected first, ties by name; referrals without a district count in the totals only); ``seit`` (first
+    referral with this gap); ``letzte`` and ``davor``: referrals in the last ``recent`` periods of ``gaps``
+    and in the ``recent`` before them; ``trend`` ``steigend``/``fallend``/``gleich``.
     """
     cols = ["kommune", "handlungsfeld", "luecke", "vermittlungen", "faelle", "bezirke", "seit", "letzte", "davor", "trend"]
     if gaps.empty:
         return pd.DataFrame(columns=cols)
-    periods = sorted(gaps["ps"].unique())
-    keys = ["kommune", "handlungsfeld", "luecke"]
-    g = gaps.assign(letzte=gaps["vermittlungen"].where(gaps["ps"].isin(periods[-recent:]), 0),
-                    davor=gaps["vermittlungen"].where(gaps["ps"].isin(periods[-2 * recent:-recent]), 0))
-    out = g.groupby(keys, as_index=False).agg(vermittlungen=("vermittlungen", "sum"), faelle=("faelle", "sum"),
-                                              seit=("erste", "min"), letzte=("letzte", "sum"), davor=("davor", "sum"))
-    by_district = (g.groupby([*keys, "stadtbezirk"], as_index=False)["vermittlungen"].sum()   # most affected first,
-                   .sort_values([*keys, "vermittlungen", "stadtbezirk"],                    # ties by name
-                                ascending=[True, True, True, False, True])
-                   .groupby(keys)["stadtbezirk"].agg(list).rename("bezirke"))
-    out = out.merge(by_district, on=keys)
+    # in DuckDB on the frame: the network page asks for this on every filter change, and pandas' grouped
+    # aggregations and lists per group cost several times more on a few hundred rows
+    sql = f"""WITH g AS (SELECT *, dense_rank() OVER (ORDER BY ps DESC) AS r FROM gaps),
+        d AS (SELECT kommune, handlungsfeld, luecke, stadtbezirk, sum(vermittlungen) AS n FROM g
+              WHERE stadtbezirk IS NOT NULL GROUP BY ALL)
+        SELECT g.kommune, g.handlungsfeld, g.luecke, CAST(sum(vermittlungen) AS BIGINT) AS vermittlungen,
+               CAST(sum(faelle) AS BIGINT) AS faelle, min(erste) AS seit,
+               CAST(sum(vermittlungen) FILTER (WHERE r <= {recent}) AS BIGINT) AS letzte,
+               CAST(sum(vermittlungen) FILTER (WHERE r > {recent} AND r <= {2 * recent}) AS BIGINT) AS davor,
+               any_value(b.bezirke) AS bezirke
+        FROM g LEFT JOIN (SELECT kommune, handlungsfeld, luecke, list(stadtbezirk ORDER BY n DESC, stadtbezirk) AS bezirke
+                          FROM d GROUP BY ALL) b USING (kommune, handlungsfeld, luecke)
+        GROUP BY ALL ORDER BY g.kommune, vermittlungen DESC, g.handlungsfeld, g.luecke"""
+    with memory_cursor() as con:
+        con.register("gaps", gaps[["kommune", "stadtbezirk", "handlungsfeld", "luecke", "ps", "erste",
+                                   "vermittlungen", "faelle"]])
+        out = con.execute(sql).df()
+    out[["letzte", "davor"]] = out[["letzte", "davor"]].fillna(0).astype(int)
+    out["bezirke"] = [list(b) if isinstance(b, (list, np.ndarray)) else [] for b in out["bezirke"]]
     out["trend"] = np.select([out["letzte"] > out["davor"], out["letzte"] < out["davor"]], ["steigend", "fallend"], "gleich")
-    out = out.astype({c: int for c in ("vermittlungen", "faelle", "letzte", "davor")})
-    return out[cols].sort_values(["kommune", "vermittlungen", "handlungsfeld", "luecke"],
-                                 ascending=[True, False, True, True], ignore_index=True)
+    return out.astype({c: int for c in ("vermittlungen", "faelle", "letzte", "davor")})[cols]
 
 
 _TREND = {"steigend": ("steigend", "rising"), "fallend": ("fallend", "falling"), "gleich": ("gleich", "level")}

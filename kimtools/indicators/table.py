@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..store import DATA_SPAN_SQL, SPAN_TABLE, run_read
+from ..store import DATA_SPAN_SQL, SPAN_TABLE, memory_cursor, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, poisson_interval, wilson_interval
 
@@ -299,22 +299,18 @@ def run_query(source, sql: str, params: dict) -> pd.DataFrame:
         return run_read(source.connect(), sql, params)
     from ..store import SCHEMA
 
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    try:
+    with memory_cursor() as con:
         for name in ("faelle", "beratungen", "vermittlungen", "partner", *_EMPTY):
             frame = source.get(name)
             if frame is None:
                 cols = ", ".join(f"{c} {t}" for c, t in SCHEMA[name].items())
-                con.execute(f"CREATE TABLE {name} ({cols})")
+                con.execute(f"CREATE TEMP TABLE {name} ({cols})")
             else:
                 con.register(f"_{name}", frame)
                 select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
-                con.execute(f"CREATE TABLE {name} AS SELECT {select} FROM _{name}")
-        con.execute(f"CREATE VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
+                con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select} FROM _{name}")
+        con.execute(f"CREATE TEMP VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
         return con.execute(sql, params).df()
-    finally:
-        con.close()
 
 
 def case_durations(source, kommune: str | None = None, merkmal: str | None = None,
