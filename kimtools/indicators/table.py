@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-import duckdb
 import numpy as np
 import pandas as pd
 
