@@ -1,7 +1,8 @@
 """Browser timings of every dashboard: first render and filter changes, measured in chromium.
 
-Run alone: ``python benchmarks/browser.py STORE [kimtools serve options …]`` (e.g. ``--vorheizen 0``);
-``benchmarks/run.py`` calls :func:`browser_timings`. Prints, asserts nothing.
+Run alone: ``python benchmarks/browser.py STORE [kimtools serve options …]`` (e.g. ``--vorheizen 0``;
+``ONLY=netzwerk,fallzahlen`` for some dashboards); ``benchmarks/run.py`` calls :func:`browser_timings`.
+Prints, asserts nothing.
 
 *First render*: from navigation until every figure of the dashboard is drawn, on a server that has been
 running for a while (as in a meeting): once for the first visitor and as the median of the later loads.
@@ -61,8 +62,10 @@ def _drawn(page, figures: int) -> None:
 
 
 def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: dict[str, str] | None = None,
-                    loads: int = 3, changes: int = 4, warm_up: float = 45.0) -> Iterator[tuple[str, float]]:
-    """(operation, seconds) for every dashboard present in ``dashboards/``, each as soon as it is measured."""
+                    loads: int = 3, changes: int = 4, warm_up: float = 45.0,
+                    only: set[str] | None = None) -> Iterator[tuple[str, float]]:
+    """(operation, seconds) for every dashboard present in ``dashboards/`` (or those ``only``), each as soon as
+    it is measured."""
     from playwright.sync_api import sync_playwright
 
     from kimtools.serving import running_server
@@ -73,7 +76,7 @@ def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: di
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         for name, (figures, filters) in DASHBOARDS.items():
-            if name not in present:
+            if name not in present or (only and name not in only):
                 continue
             times = []
             for i in range(loads):
@@ -109,5 +112,6 @@ def browser_timings(db: str | Path, serve_args: list[str] | None = None, env: di
 
 
 if __name__ == "__main__":
-    for operation, seconds in browser_timings(sys.argv[1], sys.argv[2:], loads=int(os.environ.get("LOADS", "3"))):
+    only = set(os.environ["ONLY"].split(",")) if os.environ.get("ONLY") else None
+    for operation, seconds in browser_timings(sys.argv[1], sys.argv[2:], loads=int(os.environ.get("LOADS", "3")), only=only):
         print(f"{operation.ljust(84)}  {seconds:8.2f}", flush=True)

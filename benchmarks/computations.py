@@ -3,14 +3,17 @@
 Each computation runs three ways on the same store, each in a fresh process (so that its peak memory is its own):
 
 * **kimtools** — the library call the notebooks and dashboards make (``indicator_table``), starting from the store;
-* **SQL** — a hand-written DuckDB query of the same numbers on the same store file (no spine, no intervals:
-  the practical limit);
+* **SQL** — a hand-written DuckDB query of the same numbers on the same store file, twice: *bare* (only the cells
+  with data, no intervals) and *full* — the same result as kimtools, every district in every quarter of its
+  kommune's data span with 0 where nothing happened (the bare query left-joined onto that grid, the grid read from
+  the store's data-span table). Full is what "a hand-written query of the same result" means: a dashboard needs the
+  zero cells (a district without new cases shows 0, not a gap). Both are printed; the target is judged on full;
 * **pandas** — the straightforward code an analyst would write (merge, groupby, a function per group), on frames
   already read from the store (reading them is timed separately and shown beside it: an analyst pays it once
   per session, a dashboard never).
 
 Run alone: ``python benchmarks/computations.py STORE``. Prints one line per computation: median seconds of each way,
-the ratios kimtools/SQL (target ≤ 1.5) and pandas/kimtools (target ≥ 2; the pandas time without reading, and in
+the ratios kimtools/SQL full (target ≤ 1.5; bare in brackets) and pandas/kimtools (target ≥ 2; the pandas time without reading, and in
 brackets with it), the peak memory of the kimtools process,
 and whether the three results agree (every key with a count or value in one agrees with the others — an
 independent check of the numbers, not only of the speed). Asserts nothing.
@@ -67,6 +70,21 @@ SQL = {
               FROM r)
         SELECT kommune, stadtbezirk, ps, min(t) AS wert FROM s WHERE s <= 0.5 + 1e-12 GROUP BY ALL""",
 }
+
+
+def same_result(name: str, bare: str) -> str:
+    """The bare hand query's result on the full grid: each of its (kommune, stadtbezirk) in every quarter of the
+    kommune's data span; counts 0, rates and medians empty where the bare query has no row."""
+    from kimtools.indicators.catalogue import COUNTS
+
+    wert = "coalesce(h.wert, 0)" if name in COUNTS else "h.wert"
+    return f"""WITH h AS ({bare}),
+        q AS (SELECT kommune, CAST(unnest(generate_series(date_trunc('quarter', d0), date_trunc('quarter', d1),
+                                                          INTERVAL 3 MONTH)) AS DATE) AS ps FROM datenspanne),
+        g AS (SELECT DISTINCT kommune, stadtbezirk FROM h)
+        SELECT g.kommune, g.stadtbezirk, q.ps, {wert} AS wert FROM g JOIN q USING (kommune)
+        LEFT JOIN h ON h.kommune = g.kommune AND h.stadtbezirk IS NOT DISTINCT FROM g.stadtbezirk AND h.ps = q.ps
+        ORDER BY ALL"""
 
 
 def _quarter_ends(faelle: pd.DataFrame) -> pd.DataFrame:
@@ -157,9 +175,10 @@ def _child(name: str, way: str, db: str, runs: int, out: str) -> None:
         con.close()
         reading = time.perf_counter() - t0
         run = lambda: _pandas(name, tables)  # noqa: E731
-    elif way == "sql":
+    elif way in ("sql", "sql_full"):
         con = duckdb.connect(db, read_only=True)
-        run = lambda: con.execute(SQL[name]).df()  # noqa: E731
+        sql = SQL[name] if way == "sql" else same_result(name, SQL[name])
+        run = lambda: con.execute(sql).df()  # noqa: E731
     else:
         run = lambda: _kimtools(name, store)  # noqa: E731
     times = []
@@ -181,13 +200,12 @@ def computation_timings(db: str | Path, env: dict[str, str] | None = None, runs:
     with tempfile.TemporaryDirectory(prefix="kim-comp-") as tmp:
         for name in SQL:
             got = {}
-            for way in ("kimtools", "sql", "pandas"):
+            for way in ("kimtools", "sql", "sql_full", "pandas"):
                 out = Path(tmp) / f"{name}-{way}.pickle"
                 subprocess.run([sys.executable, __file__, "--child", name, way, str(db), str(runs), str(out)],
                                check=True, env=env)
                 got[way] = pickle.loads(out.read_bytes())
-            same = _agree(got["kimtools"]["result"], got["sql"]["result"]) and \
-                _agree(got["kimtools"]["result"], got["pandas"]["result"])
+            same = all(_agree(got["kimtools"]["result"], got[way]["result"]) for way in ("sql", "sql_full", "pandas"))
             seconds = {w: g["seconds"] for w, g in got.items()}
             seconds["pandas_read"] = got["pandas"]["reading"]
             yield name, seconds, got["kimtools"]["peak_mb"], same
@@ -196,8 +214,8 @@ def computation_timings(db: str | Path, env: dict[str, str] | None = None, runs:
 def print_table(db: str | Path, label: str, env: dict[str, str] | None = None, runs: int = 5) -> None:
     for name, s, mb, same in computation_timings(db, env, runs):
         print(f"{(label + ': ' + name + ' by stadtbezirk × quarter').ljust(60)}  kimtools {s['kimtools']:6.3f}  "
-              f"SQL {s['sql']:6.3f}  pandas {s['pandas']:6.3f} (+{s['pandas_read']:5.2f} reading)  "
-              f"kimtools/SQL {s['kimtools'] / s['sql']:5.2f}  pandas/kimtools {s['pandas'] / s['kimtools']:5.1f} "
+              f"SQL {s['sql_full']:6.3f} (bare {s['sql']:6.3f})  pandas {s['pandas']:6.3f} (+{s['pandas_read']:5.2f} reading)  "
+              f"kimtools/SQL {s['kimtools'] / s['sql_full']:5.2f} (bare {s['kimtools'] / s['sql']:5.2f})  pandas/kimtools {s['pandas'] / s['kimtools']:5.1f} "
               f"(with reading {(s['pandas'] + s['pandas_read']) / s['kimtools']:5.1f})  {mb:6.0f} MB  "
               f"{'same' if same else 'DIFFERENT'}",
               flush=True)

@@ -111,7 +111,7 @@ def main() -> None:
             from computations import print_table
 
             print(f"  each computation three ways ({scale}; seconds: median of 5; ratios; kimtools process peak MB;"
-                  " do the three agree); targets kimtools/SQL ≤ 1.5, pandas/kimtools ≥ 2:", flush=True)
+                  " do they agree); targets kimtools/SQL ≤ 1.5 (same result), pandas/kimtools ≥ 2:", flush=True)
             print_table(db, scale, env)
             bundles = Path(tmp) / f"{scale}-bundles"
             _bundle_benchmarks(db, env, bundles)
