@@ -38,10 +38,21 @@ TEMPLATE = go.layout.Template(layout=dict(
 ))
 
 
+def _separators(lang: str | None = None) -> str:
+    return ",." if (lang or current_lang()) == "de" else ".,"
+
+
 def apply_style(fig: go.Figure, lang: str | None = None) -> go.Figure:
     """The shared template and number separators of the selected language."""
-    fig.update_layout(template=TEMPLATE, separators=",." if (lang or current_lang()) == "de" else ".,")
+    fig.update_layout(template=TEMPLATE, separators=_separators(lang))
     return fig
+
+
+def _figure(data: list, **layout) -> go.Figure:
+    """A figure with the shared template and separators, built in one go: plotly checks a constructor's traces
+    and layout about twice as fast as the same properties added trace by trace and set by ``update_layout``,
+    and the dashboards build several figures on every filter change."""
+    return go.Figure(data=data, layout={**layout, "template": TEMPLATE, "separators": _separators()})
 
 
 def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzugaenge", line: str = "faelle_offen",
@@ -51,7 +62,7 @@ def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzuga
     ``table`` holds the rows of one group (e.g. one kommune); counts from 1 to
     ``minimum - 1`` are not drawn (a gap instead of a bar).
     """
-    fig = go.Figure()
+    traces = []
     bars = (bars,) if isinstance(bars, str) else bars
     for kennzahl, kind in [*((b, "bar") for b in bars), (line, "line")]:
         rows = table.loc[table["kennzahl"] == kennzahl]
@@ -59,12 +70,11 @@ def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzuga
         name = kennzahl_label(kennzahl)
         hover = f"%{{x}}<br>{name}: %{{y:,.0f}}<extra></extra>"
         if kind == "bar":
-            fig.add_bar(x=rows["zeitraum"], y=y, name=name, hovertemplate=hover)
+            traces.append(go.Bar(x=rows["zeitraum"], y=y, name=name, hovertemplate=hover))
         else:
-            fig.add_scatter(x=rows["zeitraum"], y=y, name=name, mode="lines+markers", hovertemplate=hover)
-    fig.update_layout(title=title, xaxis_title=column_label("zeitraum"),
-                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category", barmode="group")
-    return apply_style(fig)
+            traces.append(go.Scatter(x=rows["zeitraum"], y=y, name=name, mode="lines+markers", hovertemplate=hover))
+    return _figure(traces, title=title, xaxis_title=column_label("zeitraum"),
+                   yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category", barmode="group")
 
 
 def _shown_rates(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
@@ -80,32 +90,30 @@ def load_per_post(rows: pd.DataFrame, names: dict[str, str] | None = None, band:
     names = names or {}
     label = [names.get(t, t) for t in rows["traeger"]]
     colour = [PALETTE[3] if v > band[1] else PALETTE[0] if v < band[0] else PALETTE[2] for v in rows["wert"]]
-    fig = go.Figure(go.Bar(
+    fig = _figure([go.Bar(
         x=rows["wert"].astype(float), y=label, orientation="h", marker_color=colour,
         customdata=list(zip(rows["zaehler"].astype(int), rows["nenner"].astype(float))),
         hovertemplate="%{y}<br>%{x:.1f} " + tr({"de": "Fälle je VZÄ", "en": "cases per FTE"})
-                      + "<br>%{customdata[0]} / %{customdata[1]:.1f}<extra></extra>"))
-    fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12, line_width=0,
-                  annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
-    fig.update_layout(title=title or tr({"de": "Fälle je Vollzeitstelle", "en": "cases per full-time post"}),
-                      xaxis_title=tr({"de": "offene Fälle je VZÄ", "en": "open cases per FTE"}),
-                      height=160 + 32 * max(len(rows), 1), showlegend=False)
-    return apply_style(fig)
+                      + "<br>%{customdata[0]} / %{customdata[1]:.1f}<extra></extra>")],
+        title=title or tr({"de": "Fälle je Vollzeitstelle", "en": "cases per full-time post"}),
+        xaxis_title=tr({"de": "offene Fälle je VZÄ", "en": "open cases per FTE"}),
+        height=160 + 32 * max(len(rows), 1), showlegend=False)
+    return fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12, line_width=0,
+                         annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
 
 
 def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
     """Persons reached per 1,000 inhabitants by district with 95 % intervals (rows of ``reichweite_je_1000``)."""
     rows = _shown_rates(rows, minimum).sort_values("wert")
-    fig = go.Figure(go.Scatter(
+    return _figure([go.Scatter(
         x=rows["wert"].astype(float), y=rows["stadtbezirk"], mode="markers", marker=dict(size=10, color=PALETTE[0]),
         error_x=dict(type="data", symmetric=False, array=(rows["ki_oben"] - rows["wert"]).astype(float),
                      arrayminus=(rows["wert"] - rows["ki_unten"]).astype(float), color=PALETTE[0]),
-        hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_layout(title=title or tr({"de": "Erreichte Personen je 1.000 Einwohner (95-%-Intervall)",
-                                         "en": "persons reached per 1,000 inhabitants (95 % interval)"}),
-                      xaxis_title=tr({"de": "je 1.000 Einwohner", "en": "per 1,000 inhabitants"}),
-                      height=160 + 32 * max(len(rows), 1), showlegend=False)
-    return apply_style(fig)
+        hovertemplate="%{y}: %{x:.2f}<extra></extra>")],
+        title=title or tr({"de": "Erreichte Personen je 1.000 Einwohner (95-%-Intervall)",
+                           "en": "persons reached per 1,000 inhabitants (95 % interval)"}),
+        xaxis_title=tr({"de": "je 1.000 Einwohner", "en": "per 1,000 inhabitants"}),
+        height=160 + 32 * max(len(rows), 1), showlegend=False)
 
 
 def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
@@ -117,23 +125,24 @@ def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3
     values = mask_small(grid, minimum).astype("Float64")   # cell by cell: the whole grid at once
     text = [["" if pd.isna(v) and pd.isna(o) else f"< {minimum}" if pd.isna(v) else f"{int(v)}"
              for v, o in zip(r_masked, r_orig)] for r_masked, r_orig in zip(values.to_numpy(), grid.to_numpy())]
-    fig = go.Figure(go.Heatmap(
+    return _figure([go.Heatmap(
         z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
         y=grid.index.tolist(), colorscale="Cividis", text=text, texttemplate="%{text}",
-        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Fälle", "en": "cases"}))))
-    fig.update_layout(title=title or tr({"de": "Bedarfe: offene Fälle je Handlungsfeld und Bezirk",
-                                         "en": "needs: open cases per needs area and district"}),
-                      height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
-    return apply_style(fig)
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Fälle", "en": "cases"})))],
+        title=title or tr({"de": "Bedarfe: offene Fälle je Handlungsfeld und Bezirk",
+                           "en": "needs: open cases per needs area and district"}),
+        height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
 
 
 def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: list[str] | None = None,
-                   title: str | None = None, minimum_cases: int = 20, max_days: int = 730) -> go.Figure:
+                   title: str | None = None, minimum_cases: int = 20, max_days: int = 730,
+                   label: Callable[[str], str] | None = None, **layout) -> go.Figure:
     """Share of cases still open by days since start (Kaplan–Meier), one line per group.
 
     There is one trace per entry of ``groups`` (default: the groups in the
     data), so that a figure widget can be updated in place; a group with fewer
-    than ``minimum_cases`` cases gets a hidden trace.
+    than ``minimum_cases`` cases gets a hidden trace. ``label`` names a group (default: target groups by
+    their label, ``Gesamt`` as all cases); ``layout`` replaces layout settings (axis titles, legend, …).
     """
     from .indicators.stats import km_curve
 
@@ -141,24 +150,26 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
     sizes = durations.groupby(group).size()
     keep = sizes[sizes >= minimum_cases].index
     curve = km_curve(durations.loc[durations[group].isin(keep)], [group])
-    fig = go.Figure()
+    label = label or (lambda value: _group_label(group, value))
+    traces = []
+    of, days, still = curve[group].to_numpy(dtype=object), curve["dauer"].to_numpy(), curve["s"].to_numpy()
     for i, name in enumerate(groups):
-        part = curve.loc[curve[group] == name]
-        x = np.r_[0, part["dauer"].to_numpy()] if len(part) else np.array([])
-        y = np.r_[1.0, part["s"].to_numpy()] * 100 if len(part) else np.array([])
+        part = of == name
+        x = np.r_[0, days[part]] if part.any() else np.array([])
+        y = np.r_[1.0, still[part]] * 100 if part.any() else np.array([])
         shown = x <= max_days
         # one trace per group whatever the filter: colours and legend order stay put when groups come and go
-        fig.add_scatter(x=x[shown], y=y[shown], mode="lines", line_shape="hv", name=_group_label(group, name),
-                        visible=bool(len(part)), line_color=PALETTE[i % len(PALETTE)],
-                        hovertemplate=f"{_group_label(group, name)}<br>%{{x}} " + tr({"de": "Tage", "en": "days"})
-                                      + ": %{y:.0f} %<extra></extra>")
-    fig.update_layout(title=title or tr({"de": "Wie lange Fälle offen bleiben (Kaplan–Meier)",
-                                         "en": "how long cases stay open (Kaplan–Meier)"}),
-                      xaxis_title=tr({"de": "Tage seit Fallbeginn", "en": "days since case start"}),
-                      yaxis_title=tr({"de": "noch offen in %", "en": "still open in %"}), yaxis_range=[0, 100],
-                      # five groups wrap in a half-width figure: below the axis they cannot cover the title
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0), margin_b=110)
-    return apply_style(fig)
+        traces.append(go.Scatter(x=x[shown], y=y[shown], mode="lines", line_shape="hv", name=label(name),
+                                 visible=bool(part.any()), line_color=PALETTE[i % len(PALETTE)],
+                                 hovertemplate=f"{label(name)}<br>%{{x}} " + tr({"de": "Tage", "en": "days"})
+                                               + ": %{y:.0f} %<extra></extra>"))
+    return _figure(traces, **{
+        "title": title or tr({"de": "Wie lange Fälle offen bleiben (Kaplan–Meier)",
+                              "en": "how long cases stay open (Kaplan–Meier)"}),
+        "xaxis_title": tr({"de": "Tage seit Fallbeginn", "en": "days since case start"}),
+        "yaxis_title": tr({"de": "noch offen in %", "en": "still open in %"}), "yaxis_range": [0, 100],
+        # five groups wrap in a half-width figure: below the axis they cannot cover the title
+        "legend": dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0), "margin_b": 110, **layout})
 
 
 def _group_label(group: str, value: str) -> str:
@@ -176,11 +187,10 @@ def closure_reasons(rows: pd.DataFrame, title: str | None = None, minimum: int =
     rows = rows.loc[rows["auspraegung"] != "offen"].groupby("auspraegung")["zaehler"].sum()
     rows = rows.reindex([c for c in codes.ABSCHLUSSGRUND if c in rows.index])
     y = mask_small(rows.astype("Int64"), minimum).astype(float)
-    fig = go.Figure(go.Bar(x=[codes.label("abschlussgrund", c) for c in rows.index], y=y, marker_color=PALETTE[0],
-                           hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.update_layout(title=title or tr({"de": "Abschlüsse nach Grund", "en": "closures by reason"}),
-                      yaxis_title=tr({"de": "Anzahl", "en": "count"}), showlegend=False)
-    return apply_style(fig)
+    return _figure([go.Bar(x=[codes.label("abschlussgrund", c) for c in rows.index], y=y, marker_color=PALETTE[0],
+                           hovertemplate="%{x}: %{y:,.0f}<extra></extra>")],
+                   title=title or tr({"de": "Abschlüsse nach Grund", "en": "closures by reason"}),
+                   yaxis_title=tr({"de": "Anzahl", "en": "count"}), showlegend=False)
 
 
 def completeness_heatmap(frame: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -241,46 +251,50 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
     side = lambda n: "middle right" if pos[n][0] > 0.05 else "middle left" if pos[n][0] < -0.05 else (  # noqa: E731
         "top center" if pos[n][1] > 0 else "bottom center")
     edges = [(u, v, d) for u, v, d in g.edges(data=True) if d["n"] >= minimum]
-    fig = go.Figure()
+    traces = []
+    width_class = np.zeros(0, int)
     if edges:
         volumes = np.array([d["n"] for _, _, d in edges], dtype=float)
         bounds = np.unique(np.quantile(volumes, [0.5, 0.8, 0.95]))
         width_class = np.searchsorted(bounds, volumes, side="right")
+    rates = [d["angenommen"] / d["beantwortet"] if d.get("beantwortet") else None for _, _, d in edges]
+    acceptance_class = [len(_ACCEPTANCE) if rate is None else next(i for i, a in enumerate(_ACCEPTANCE) if rate < a[0])
+                        for rate in rates]
     for cls, (upper, colour, de, en) in enumerate(_ACCEPTANCE + [(None, "#999999", "in das Case-Management / offen",
                                                                   "into case management / open")]):
         for w in range(4):
             xs, ys = [], []
-            for (u, v, d), wc in zip(edges, width_class if edges else []):
-                rate = d["angenommen"] / d["beantwortet"] if d.get("beantwortet") else None
-                k = len(_ACCEPTANCE) if rate is None else next(i for i, a in enumerate(_ACCEPTANCE) if rate < a[0])
+            for (u, v, _), wc, k in zip(edges, width_class, acceptance_class):
                 if k != cls or wc != w:
                     continue
                 xs += [pos[u][0], pos[v][0], None]
                 ys += [pos[u][1], pos[v][1], None]
-            fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1 + 2.5 * w), hoverinfo="skip",
-                            opacity=0.75, name=tr({"de": f"Annahme {de}", "en": f"acceptance {en}"}) if upper else
-                            tr({"de": de, "en": en}), legendgroup=str(cls), showlegend=w == 0)
+            if w and not xs:   # the thinnest line of each class carries its legend entry, the others only edges
+                continue
+            traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1 + 2.5 * w),
+                                     hoverinfo="skip", opacity=0.75,
+                                     name=tr({"de": f"Annahme {de}", "en": f"acceptance {en}"}) if upper else
+                                     tr({"de": de, "en": en}), legendgroup=str(cls), showlegend=w == 0))
     # nodes: one trace per legal domain so that the legend explains the sectors
     domains = sorted({a["rechtskreis"] for _, a in nodes}, key=lambda r: (r == "ohne", r))
     for i, rk in enumerate(domains):
         members = [n for n, a in nodes if a["rechtskreis"] == rk and not a["case_management"]]
-        fig.add_scatter(
+        traces.append(go.Scatter(
             x=[pos[n][0] for n in members], y=[pos[n][1] for n in members], mode="markers+text",
             marker=dict(size=[10 + 3 * np.sqrt(g.degree(n, weight="n")) ** 0.5 for n in members],
                         color=_RK_COLOURS.get(rk, "#777777"), line=dict(color="#555", width=1)),
             text=[g.nodes[n]["name"] for n in members], textposition=[side(n) for n in members], textfont=dict(size=10),
             customdata=[codes.label("partnertyp", g.nodes[n]["typ"]) for n in members],
-            hovertemplate="%{text}<br>%{customdata}<extra></extra>", name=_rk_label(rk))
-    fig.add_scatter(x=[pos[n][0] for n in centre], y=[pos[n][1] for n in centre], mode="markers+text",
-                    marker=dict(size=22, color="#0072B2", symbol="diamond", line=dict(color="white", width=1)),
-                    text=[g.nodes[n]["name"] for n in centre], textposition="bottom center", textfont=dict(size=11),
-                    hovertemplate="%{text}<extra></extra>",
-                    name=tr({"de": "Case-Management-Träger", "en": "case-management providers"}))
-    fig.update_layout(title=title or tr({"de": "Vermittlungsnetz", "en": "referral network"}), height=height,
-                      xaxis=dict(visible=False, range=[-2.4, 2.4]), yaxis=dict(visible=False, range=[-1.12, 1.12]),
-                      legend=dict(orientation="h", x=0.5, y=-0.02, xanchor="center", yanchor="top"),
-                      margin=dict(l=10, r=10, t=60, b=90))
-    return apply_style(fig)
+            hovertemplate="%{text}<br>%{customdata}<extra></extra>", name=_rk_label(rk)))
+    traces.append(go.Scatter(x=[pos[n][0] for n in centre], y=[pos[n][1] for n in centre], mode="markers+text",
+                             marker=dict(size=22, color="#0072B2", symbol="diamond", line=dict(color="white", width=1)),
+                             text=[g.nodes[n]["name"] for n in centre], textposition="bottom center",
+                             textfont=dict(size=11), hovertemplate="%{text}<extra></extra>",
+                             name=tr({"de": "Case-Management-Träger", "en": "case-management providers"})))
+    return _figure(traces, title=title or tr({"de": "Vermittlungsnetz", "en": "referral network"}), height=height,
+                   xaxis=dict(visible=False, range=[-2.4, 2.4]), yaxis=dict(visible=False, range=[-1.12, 1.12]),
+                   legend=dict(orientation="h", x=0.5, y=-0.02, xanchor="center", yanchor="top"),
+                   margin=dict(l=10, r=10, t=60, b=90))
 
 
 def sankey(flows: pd.DataFrame, stages: list[tuple[str, Callable[[str], str]]], title: str, minimum: int = 3,
@@ -298,11 +312,9 @@ def sankey(flows: pd.DataFrame, stages: list[tuple[str, Callable[[str], str]]], 
                     labels.append(fn(code))
             links.append((index[(a, getattr(row, a))], index[(b, getattr(row, b))], int(row.n)))
     src, dst, val = (list(x) for x in zip(*links)) if links else ([], [], [])
-    fig = go.Figure(go.Sankey(node=dict(label=labels, pad=12, thickness=14, color="#56B4E9"),
+    return _figure([go.Sankey(node=dict(label=labels, pad=12, thickness=14, color="#56B4E9"),
                               link=dict(source=src, target=dst, value=val, color="rgba(0,114,178,0.25)"),
-                              valueformat=",d"))
-    fig.update_layout(title=title, height=height)
-    return apply_style(fig)
+                              valueformat=",d")], title=title, height=height)
 
 
 def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, title: str | None = None,
@@ -344,14 +356,13 @@ def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int 
     values = suppress_table(grid, minimum).astype("Float64")
     text = [[str(shown_cell(v, o, minimum)) for v, o in zip(row, orig)]
             for row, orig in zip(values.to_numpy(), grid.to_numpy())]
-    fig = go.Figure(go.Heatmap(
+    return _figure([go.Heatmap(
         z=values.to_numpy(dtype=float, na_value=np.nan), x=[codes.label("handlungsfeld", c) for c in grid.columns],
         y=[_rk_label(r) for r in grid.index], colorscale="Cividis", text=text, texttemplate="%{text}",
-        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Vermittl.", "en": "referrals"}))))
-    fig.update_layout(title=title or tr({"de": "Vermittlungen nach Rechtskreis und Handlungsfeld",
-                                         "en": "referrals by legal domain and needs area"}),
-                      height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
-    return apply_style(fig)
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>", colorbar=dict(title=tr({"de": "Vermittl.", "en": "referrals"})))],
+        title=title or tr({"de": "Vermittlungen nach Rechtskreis und Handlungsfeld",
+                           "en": "referrals by legal domain and needs area"}),
+        height=160 + 36 * max(len(grid), 1), yaxis_autorange="reversed")
 
 
 _FUNNEL = {"vermittelt": ("vermittelt", "sent"), "beantwortet": ("beantwortet", "answered"),
@@ -362,13 +373,11 @@ _FUNNEL = {"vermittelt": ("vermittelt", "sent"), "beantwortet": ("beantwortet", 
 def referral_funnel(steps: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
     """The referral funnel (from :func:`kimtools.network.funnel`); steps below ``minimum`` show as "< minimum"."""
     n = mask_small(steps["n"], minimum)
-    fig = go.Figure(go.Funnel(
+    return _figure([go.Funnel(
         y=[tr({"de": _FUNNEL[s][0], "en": _FUNNEL[s][1]}) for s in steps["stufe"]],
         x=n.astype("Float64").fillna(0).to_numpy(dtype=float),
-        text=[count_text(v, minimum) for v in steps["n"]], textinfo="text+percent initial", marker=dict(color=PALETTE[0])))
-    fig.update_layout(title=title or tr({"de": "Was aus Vermittlungen wird", "en": "what becomes of referrals"}),
-                      height=380)
-    return apply_style(fig)
+        text=[count_text(v, minimum) for v in steps["n"]], textinfo="text+percent initial", marker=dict(color=PALETTE[0]))],
+        title=title or tr({"de": "Was aus Vermittlungen wird", "en": "what becomes of referrals"}), height=380)
 
 
 def waiting_curves(waits: pd.DataFrame, title: str | None = None, minimum_cases: int = 20) -> go.Figure:
@@ -379,16 +388,14 @@ def waiting_curves(waits: pd.DataFrame, title: str | None = None, minimum_cases:
     counts = waits["partner_typ"].value_counts()
     top = set(counts.index[:len(PALETTE)])   # the types with most referrals, one colour each
     groups = [t for t in codes.PARTNERTYP if t in top]
-    fig = survival_curve(waits, group="partner_typ", groups=groups, minimum_cases=minimum_cases, max_days=180,
-                         title=title or tr({"de": "Wie lange Vermittelte auf den Ersttermin warten (Kaplan–Meier)",
-                                            "en": "how long referred persons wait for a first appointment (Kaplan–Meier)"}))
-    for trace, code in zip(fig.data, groups):
-        trace.name = codes.label("partnertyp", code)
-        trace.hovertemplate = trace.name + "<br>%{x} " + tr({"de": "Tage", "en": "days"}) + ": %{y:.0f} %<extra></extra>"
-    fig.update_layout(xaxis_title=tr({"de": "Tage seit der Vermittlung", "en": "days since referral"}),
-                      yaxis_title=tr({"de": "wartet noch, in %", "en": "still waiting, in %"}), height=520,
-                      legend=dict(y=-0.3), margin_b=170)
-    return fig
+    return survival_curve(
+        waits, group="partner_typ", groups=groups, minimum_cases=minimum_cases, max_days=180,
+        title=title or tr({"de": "Wie lange Vermittelte auf den Ersttermin warten (Kaplan–Meier)",
+                           "en": "how long referred persons wait for a first appointment (Kaplan–Meier)"}),
+        label=lambda code: codes.label("partnertyp", code),
+        xaxis_title=tr({"de": "Tage seit der Vermittlung", "en": "days since referral"}),
+        yaxis_title=tr({"de": "wartet noch, in %", "en": "still waiting, in %"}), height=520,
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0), margin_b=170)
 
 
 # ----------------------------------------------------------------------------- comparison
