@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .indicators.stats import km_median, km_median_others, wilson_interval
+from .indicators.stats import group_ids, km_median, km_median_others, wilson_interval
 from .indicators.table import referral_outcomes_sql, run_query, wait_sql
 from .store import SPAN_TABLE, in_parallel
 
@@ -238,11 +238,11 @@ def km_median_ci(frame: pd.DataFrame) -> tuple[float, float, float]:
     return (float(median), *_median_interval(frame))
 
 
-def _median_interval(frame: pd.DataFrame) -> tuple[float, float]:
+def _median_interval(days: np.ndarray, ended: np.ndarray) -> tuple[float, float]:
     """95 % interval of the median wait (Brookmeyer–Crowley, statsmodels); NaN where it cannot be given."""
     from statsmodels.duration.survfunc import SurvfuncRight
 
-    sf = SurvfuncRight(frame["dauer"].to_numpy(float), frame["beendet"].to_numpy(int))
+    sf = SurvfuncRight(days.astype(float), ended.astype(int))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")   # all waits equal: no interval (NaN), not a warning for the user
         lo, hi = sf.quantile_ci(0.5)
@@ -269,16 +269,19 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
                                       ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")
     keys = ["kommune", "an_partner"]
-    w = km_median(waits, keys).rename(columns={"n": "wartende", "median": "wartezeit_median"})
-    w = w.merge(km_median_others(waits, ["kommune"], "an_partner").rename(columns={"median": "wartezeit_uebrige"}),
-                on=keys, how="left")
-    w.loc[w["wartende"] < minimum, "wartezeit_median"] = np.nan
-    w["wartezeit_ki_unten"], w["wartezeit_ki_oben"] = np.nan, np.nan
-    judged = w["wartezeit_median"].notna()
+    w = km_median_others(waits, ["kommune"], "an_partner").rename(columns={
+        "median": "wartezeit_uebrige", "eigen_median": "wartezeit_median", "eigen_n": "wartende"})
+    w["wartezeit_median"] = w["wartezeit_median"].where(w["wartende"] >= minimum)
+    judged = w["wartezeit_median"].notna().to_numpy()
+    interval = np.full((len(w), 2), np.nan)
     if judged.any():   # intervals only where there is a median to judge
-        parts = dict(iter(waits.groupby(keys, dropna=False)))
-        w.loc[judged, ["wartezeit_ki_unten", "wartezeit_ki_oben"]] = [
-            _median_interval(parts[k]) for k in zip(w.loc[judged, "kommune"], w.loc[judged, "an_partner"])]
+        gid = group_ids(waits, keys)   # numbered in w's order
+        order = np.argsort(gid, kind="stable")
+        bounds = np.searchsorted(gid[order], np.arange(len(w) + 1))
+        days, ended = waits["dauer"].to_numpy()[order], waits["beendet"].to_numpy()[order]
+        for i in np.flatnonzero(judged):
+            interval[i] = _median_interval(days[bounds[i]:bounds[i + 1]], ended[bounds[i]:bounds[i + 1]])
+    w["wartezeit_ki_unten"], w["wartezeit_ki_oben"] = interval[:, 0], interval[:, 1]
     lo_w, hi_w, rest = w["wartezeit_ki_unten"], w["wartezeit_ki_oben"], w["wartezeit_uebrige"]
     w["wartezeit_befund"] = np.select(
         [~judged, lo_w > rest, hi_w < rest, lo_w.notna() & hi_w.notna()],

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "curve_median", "HALF"]
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "curve_median", "group_ids",
+           "HALF"]
 
 #: survival at or below this counts as "half have ended": 0.5 plus a margin for the rounding of the running
 #: product (12 of 24 ended gives 0.5000000000000001 in floating point, which must count as 0.5)
@@ -52,7 +53,7 @@ def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: s
     ``d`` ends and ``c`` cases at that time; ``event`` False means censored
     (a case censored at t is still at risk at t).
     """
-    gid = _group_ids(frame, keys)
+    gid = group_ids(frame, keys)
     sg, st, d, c, rows = _steps(gid, frame[time].to_numpy(), frame[event].to_numpy(dtype=np.int64))
     out = frame[keys].iloc[rows].reset_index(drop=True)
     out[time], out["d"], out["c"] = st, d, c
@@ -64,7 +65,7 @@ def km_curve(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: s
 # call them on every filter change, where pandas' grouping and merging of a few thousand rows costs more than the
 # arithmetic.
 
-def _group_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+def group_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """One integer per row for its group, 0, 1, … in sorted key order (NaN is a group, sorted last)."""
     if not keys:
         return np.zeros(len(frame), dtype=np.int64)
@@ -122,7 +123,7 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
     NaN where it never falls that low (too few cases have ended yet).
     Returns ``keys + [n, events, median]``.
     """
-    gid = _group_ids(frame, keys)
+    gid = group_ids(frame, keys)
     e = frame[event].to_numpy(dtype=np.int64)
     sg, st, d, c, _ = _steps(gid, frame[time].to_numpy(), e)
     groups = int(gid.max()) + 1 if len(gid) else 0
@@ -138,14 +139,16 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
     """For each ``group`` value within ``keys``, the Kaplan–Meier median of all *other* rows with the same keys
     (e.g. the median wait at every partner of the kommune except this one), in one pass instead of one
     estimate per group: the others' counts at each time are the totals minus the group's own.
-    Returns ``keys + [group, median]``; NaN where the others' survival never falls to 0.5 or there are none.
+    Returns ``keys + [group, median]``; NaN where the others' survival never falls to 0.5 or there are none;
+    and the group's own ``eigen_median``, ``eigen_n``, ``eigen_events`` (as :func:`km_median` gives them).
     """
     t, e = frame[time].to_numpy(), frame[event].to_numpy(dtype=np.int64)
-    kid, gid = _group_ids(frame, keys), _group_ids(frame, [*keys, group])
+    kid, gid = group_ids(frame, keys), group_ids(frame, [*keys, group])
     rep = _first_rows(gid)
     out = frame[[*keys, group]].iloc[rep].reset_index(drop=True)
     if not len(frame):
-        return out.assign(median=pd.Series(dtype=float))
+        return out.assign(median=pd.Series(dtype=float), eigen_median=pd.Series(dtype=float),
+                          eigen_n=pd.Series(dtype="int64"), eigen_events=pd.Series(dtype="int64"))
     ks, kt, kd, kc, _ = _steps(kid, t, e)          # all rows of the keys, by time
     gs, gt, gd, gc, _ = _steps(gid, t, e)          # each group's own
     kstart = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
@@ -166,4 +169,7 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
     keep = oc > 0
     og, ot, od, oc = og[keep], ot[keep], od[keep], oc[keep]
     out["median"] = _first_below_half(og, ot, _survival(og, od, oc)[1], len(rep))
+    out["eigen_median"] = _first_below_half(gs, gt, _survival(gs, gd, gc)[1], len(rep))
+    out["eigen_n"] = np.bincount(gid, minlength=len(rep)).astype(np.int64)
+    out["eigen_events"] = np.bincount(gid, weights=e, minlength=len(rep)).astype(np.int64)
     return out
