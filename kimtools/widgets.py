@@ -13,6 +13,7 @@ import functools
 import html
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -541,7 +542,8 @@ def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | 
                   fixed: dict[str, object] | None = None) -> dict[str, object]:
     """What the network view needs for the twelve months up to the end of quarter ``zeitraum`` (aggregates,
     and the waits only as input of curves and intervals). ``months`` (:func:`~kimtools.network.referral_months`
-    of the kommune) and ``fixed`` (:func:`network_fixed` of the kommune and filters) are read here when not given."""
+    of the kommune) and ``fixed`` (:func:`network_fixed` of the kommune and filters) are read here when not given;
+    of ``fixed`` only the partners are needed here (the rest is passed through)."""
     from . import network as N
 
     start, end = N.twelve_months(zeitraum)
@@ -575,7 +577,9 @@ class NetworkPanel(_FilteredPanel):
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
-        self._fixed: dict[tuple, dict[str, object]] = {}   # quarter-independent views per filter combination
+        self._fixed: dict[tuple, Future] = {}   # quarter-independent views per filter combination
+        self._partners: dict[str, pd.DataFrame] = {}
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network")
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()
         if not self._start(store, minimum):
@@ -600,10 +604,16 @@ class NetworkPanel(_FilteredPanel):
             fixed_key = (k, *f.values())
             if self._fixed and next(iter(self._fixed))[0] != k:   # kept for one kommune at a time
                 self._fixed.clear()
-            if fixed_key not in self._fixed:
-                self._fixed[fixed_key] = network_fixed(self.store, k, f)
-            self._data = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
-                                       fixed=self._fixed[fixed_key])
+                self._partners.clear()
+            if fixed_key not in self._fixed:   # the database works on these while Python cuts out the window
+                self._fixed[fixed_key] = self._reader.submit(network_fixed, self.store, k, f)
+            if k not in self._partners:
+                from .network import partner_table
+
+                self._partners[k] = partner_table(self.store, k)
+            window = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
+                                   fixed={"partners": self._partners[k]})
+            self._data = {**self._fixed[fixed_key].result(), **window}
             self._key = key
         return self._data
 
