@@ -383,6 +383,10 @@ class _FilteredPanel:
     def _show_tables(self, v: dict) -> None:
         """Tiles and tables for the filter values ``v``."""
 
+    def _show_below(self, v: dict) -> None:
+        """Tables further down the page, brought up to date after the figures (the browser draws those while
+        the kernel works on these)."""
+
     def _monthly_referrals(self, kommune: str) -> dict[str, pd.DataFrame]:
         """The kommune's referrals by month (:func:`~kimtools.network.referral_months`), read once per kommune:
         every window and filter of the referral pages is cut from them."""
@@ -394,7 +398,7 @@ class _FilteredPanel:
 
     def show(self, v: dict) -> None:
         """Bring the panel to the filter values ``v``: the top of the page first, then only the figures whose
-        inputs changed are rebuilt and sent."""
+        inputs changed are rebuilt and sent, then the tables below them."""
         try:
             keys = self._keys(v)
             stale = [name for name in keys if keys[name] != self._shown.get(name)]
@@ -403,6 +407,7 @@ class _FilteredPanel:
                 self._shown.pop(name, None)   # counted as shown again only once the update went through
                 self.figures[name].show(fig)
                 self._shown[name] = keys[name]
+            self._show_below(v)
             self.message.value = ""
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
@@ -539,11 +544,12 @@ class CaseloadPanel(_FilteredPanel):
 # ----------------------------------------------------------------------------- referral network
 def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None, traeger: str | None = None,
                   zielgruppe: str | None = None, months: dict[str, pd.DataFrame] | None = None,
-                  fixed: dict[str, object] | None = None) -> dict[str, object]:
+                  fixed: dict[str, object] | None = None, outliers: bool = True) -> dict[str, object]:
     """What the network view needs for the twelve months up to the end of quarter ``zeitraum`` (aggregates,
     and the waits only as input of curves and intervals). ``months`` (:func:`~kimtools.network.referral_months`
     of the kommune) and ``fixed`` (:func:`network_fixed` of the kommune and filters) are read here when not given;
-    of ``fixed`` only the partners are needed here (the rest is passed through)."""
+    of ``fixed`` only the partners are needed here (the rest is passed through). ``outliers``: also the partner
+    verdicts (:func:`~kimtools.network.partner_outliers`)."""
     from . import network as N
 
     start, end = N.twelve_months(zeitraum)
@@ -551,9 +557,11 @@ def network_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | 
     window = N.referral_window(months if months is not None else N.referral_months(store, kommune), start, end, f)
     fixed = fixed if fixed is not None else network_fixed(store, kommune, f)
     edges, partners, waits = window["edges"], fixed["partners"], window["waits"]
-    return {**fixed, "start": start, "end": end, "edges": edges, "waits": waits, "sankey": window["sankey"],
-            "domains": window["domains"], "graph": N.referral_graph(edges, partners),
-            "outliers": N.partner_outliers(edges, waits, partners)}
+    views = {**fixed, "start": start, "end": end, "edges": edges, "waits": waits, "sankey": window["sankey"],
+             "domains": window["domains"], "graph": N.referral_graph(edges, partners)}
+    if outliers:
+        views["outliers"] = N.partner_outliers(edges, waits, partners)
+    return views
 
 
 def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) -> dict[str, object]:
@@ -596,6 +604,7 @@ class NetworkPanel(_FilteredPanel):
             heading("Wartezeit bis zum Ersttermin", "Wait for a first appointment"), f["waits"],
         ])
         self._show_tables(self.filters.value)
+        self._show_below(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
         key = tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
@@ -612,7 +621,7 @@ class NetworkPanel(_FilteredPanel):
 
                 self._partners[k] = partner_table(self.store, k)
             window = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
-                                   fixed={"partners": self._partners[k]})
+                                   fixed={"partners": self._partners[k]}, outliers=False)
             self._data = {**self._fixed[fixed_key].result(), **window}
             self._key = key
         return self._data
@@ -667,7 +676,13 @@ class NetworkPanel(_FilteredPanel):
                            KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))
         self.tiles.value = tiles(items)
 
+    def _show_below(self, v: dict) -> None:
+        from .network import partner_outliers
+
+        d = self._views(v)
         self.gaps_html.value = gaps_html(d["gaps"].head(8), self.minimum)
+        if "outliers" not in d:   # below the figures: computed while the browser draws them
+            d["outliers"] = partner_outliers(d["edges"], d["waits"], d["partners"])
         self.outliers_html.value = outliers_html(d["outliers"])
 
 
