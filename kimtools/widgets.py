@@ -473,8 +473,7 @@ class CaseloadPanel(_FilteredPanel):
         year = q[:4] if q else ""
 
         def survival():
-            fig = F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE))
-            return fig.update_layout(height=420)
+            return F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE), height=420)
 
         def closures():
             c = d["closures"]
