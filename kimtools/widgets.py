@@ -574,16 +574,44 @@ def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) ->
                             "gaps": lambda: top_gaps(gap_table(store, kommune, filters=filters))})
 
 
+def _network_base(store: Store, kommune: str, filters: dict[str, str | None]) -> dict[str, pd.DataFrame]:
+    """The kommune's open loops, overall and by district, and its gap table with the districts, under the
+    provider and target-group ``filters``: every district's share of :func:`network_fixed` is cut from these."""
+    from .gaps import gap_table
+
+    with store.snapshot():
+        return in_parallel({
+            "loops": lambda: indicator_table(store, kommune, filters=filters, kennzahlen=["offene_schleifen"]),
+            "loops_by_district": lambda: indicator_table(store, kommune, by="stadtbezirk", filters=filters,
+                                                         kennzahlen=["offene_schleifen"]),
+            "gaps": lambda: gap_table(store, kommune, filters=filters)})
+
+
+def _district_fixed(base: dict[str, pd.DataFrame], stadtbezirk: str | None) -> dict[str, pd.DataFrame]:
+    """Open loops and top gaps of one district (or the whole kommune) out of :func:`_network_base`, without
+    asking the database: filtering cases to a district equals grouping them by district."""
+    from .gaps import top_gaps
+
+    loops, gaps = base["loops"], base["gaps"]
+    if stadtbezirk is not None:
+        by = base["loops_by_district"]
+        loops = by.loc[by["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk").reset_index(drop=True)
+        gaps = gaps.loc[gaps["stadtbezirk"] == stadtbezirk].reset_index(drop=True)
+    return {"loops": loops, "gaps": top_gaps(gaps)}
+
+
 class NetworkPanel(_FilteredPanel):
     """Who refers to whom and what becomes of it: tiles, network, funnel, gaps, partners that stand out,
     flows, legal domains and waiting times, for the twelve months up to the chosen quarter.
 
     Counts from 1 to ``minimum - 1`` are not shown; links under ``minimum`` are not drawn. The kommune's
     referrals are read once by month (:func:`~kimtools.network.referral_months`); a quarter or filter change
-    cuts its window out of them, and only a filter change asks the database (for gaps and open loops).
+    cuts its window out of them. Open loops and gaps are read for the kommune and all its districts at once, per
+    provider and target group; a district change asks the database nothing.
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
+        self._bases: dict[tuple, Future] = {}   # open loops and gaps of every district, per kommune and filters
         self._fixed: dict[tuple, Future] = {}   # quarter-independent views per filter combination
         self._partners: dict[str, pd.DataFrame] = {}
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network")
@@ -612,16 +640,22 @@ class NetworkPanel(_FilteredPanel):
             fixed_key = (k, *f.values())
             if self._fixed and next(iter(self._fixed))[0] != k:   # kept for one kommune at a time
                 self._fixed.clear()
+                self._bases.clear()
                 self._partners.clear()
-            if fixed_key not in self._fixed:   # the database works on these while Python cuts out the window
-                self._fixed[fixed_key] = self._reader.submit(network_fixed, self.store, k, f)
+            base_key = (k, f["traeger"], f["zielgruppe"])
+            if base_key not in self._bases:   # the database works on these while Python cuts out the window
+                self._bases[base_key] = self._reader.submit(
+                    _network_base, self.store, k, {"traeger": f["traeger"], "zielgruppe": f["zielgruppe"]})
+            if fixed_key not in self._fixed:   # after the base in the same single worker, so it is there
+                base = self._bases[base_key]
+                self._fixed[fixed_key] = self._reader.submit(lambda: _district_fixed(base.result(), f["stadtbezirk"]))
             if k not in self._partners:
                 from .network import partner_table
 
                 self._partners[k] = partner_table(self.store, k)
             window = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
                                    fixed={"partners": self._partners[k]}, outliers=False)
-            self._data = {**self._fixed[fixed_key].result(), **window}
+            self._data = {"partners": self._partners[k], **self._fixed[fixed_key].result(), **window}
             self._key = key
         return self._data
 

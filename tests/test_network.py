@@ -210,3 +210,24 @@ def test_the_monthly_cut_counts_by_hand_and_refuses_part_months(tables):
     assert q(dt.date(2024, 4, 1), dt.date(2024, 6, 30))[("CM1", "JC", "aus")] == 2
     with pytest.raises(UsageError, match="ganzen Monaten"):
         N.referral_window(months, dt.date(2024, 1, 15), dt.date(2024, 3, 31))
+
+
+def test_a_districts_loops_and_gaps_cut_from_the_kommunes_equal_the_filtered_queries(demo_store):
+    """The network page reads open loops and gaps once for the kommune and all districts and cuts a district's out
+    of them; the direct queries with the district filter (network_fixed) give the same tables."""
+    from kimtools import Store
+    from kimtools.widgets import _district_fixed, _network_base, network_fixed
+
+    store = Store(demo_store)
+    kommune = store.kommunen()[0]
+    districts = store.query("SELECT DISTINCT stadtbezirk FROM faelle WHERE kommune = ? ORDER BY 1", [kommune])
+    provider = store.query("SELECT traeger FROM faelle WHERE kommune = ? GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+                           [kommune])["traeger"][0]
+    for traeger in (None, provider):
+        base = _network_base(store, kommune, {"traeger": traeger, "zielgruppe": None})
+        for district in [None, *districts["stadtbezirk"].dropna()[:3]]:
+            direct = network_fixed(store, kommune, {"stadtbezirk": district, "traeger": traeger, "zielgruppe": None})
+            cut = _district_fixed(base, district)
+            assert len(direct["loops"]) > 0
+            pd.testing.assert_frame_equal(cut["loops"], direct["loops"].reset_index(drop=True))
+            pd.testing.assert_frame_equal(cut["gaps"], direct["gaps"])
