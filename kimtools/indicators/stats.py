@@ -111,6 +111,15 @@ def _first_below_half(sg: np.ndarray, st: np.ndarray, s: np.ndarray, groups: int
     return median
 
 
+def _own(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int):
+    """Each group's own estimate: its steps (:func:`_steps`), ``n``, ``events`` and median per group id."""
+    steps = _steps(gid, t, e)
+    sg, st, d, c, _ = steps
+    n = np.bincount(gid, minlength=groups).astype(np.int64)
+    events = np.bincount(gid, weights=e, minlength=groups).astype(np.int64)
+    return steps, n, events, _first_below_half(sg, st, _survival(sg, d, c)[1], groups)
+
+
 def curve_median(g: pd.DataFrame, keys: list[str], time: str = "dauer") -> pd.Series:
     """The median per group from a :func:`km_curve`: the first time survival is at most one half (NaN if never)."""
     return g.loc[g["s"] <= HALF].groupby(keys, dropna=False)[time].min().rename("median")
@@ -124,13 +133,10 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
     Returns ``keys + [n, events, median]``.
     """
     gid = group_ids(frame, keys)
-    e = frame[event].to_numpy(dtype=np.int64)
-    sg, st, d, c, _ = _steps(gid, frame[time].to_numpy(), e)
     groups = int(gid.max()) + 1 if len(gid) else 0
     out = frame[keys].iloc[_first_rows(gid)].reset_index(drop=True)
-    out["n"] = np.bincount(gid, minlength=groups).astype(np.int64)
-    out["events"] = np.bincount(gid, weights=e, minlength=groups).astype(np.int64)
-    out["median"] = _first_below_half(sg, st, _survival(sg, d, c)[1], groups)
+    _, out["n"], out["events"], out["median"] = _own(gid, frame[time].to_numpy(),
+                                                     frame[event].to_numpy(dtype=np.int64), groups)
     return out
 
 
@@ -150,7 +156,7 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
         return out.assign(median=pd.Series(dtype=float), eigen_median=pd.Series(dtype=float),
                           eigen_n=pd.Series(dtype="int64"), eigen_events=pd.Series(dtype="int64"))
     ks, kt, kd, kc, _ = _steps(kid, t, e)          # all rows of the keys, by time
-    gs, gt, gd, gc, _ = _steps(gid, t, e)          # each group's own
+    (gs, gt, gd, gc, _), out["eigen_n"], out["eigen_events"], out["eigen_median"] = _own(gid, t, e, len(rep))
     kstart = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
     klen = np.diff(np.r_[kstart, len(ks)])
     kof = kid[rep]                                 # the keys' id of each group
@@ -159,17 +165,13 @@ def km_median_others(frame: pd.DataFrame, keys: list[str], group: str, time: str
     offset = np.r_[0, np.cumsum(length)[:-1]]
     idx = np.arange(length.sum()) + np.repeat(kstart[kof] - offset, length)
     og, ot, od, oc = np.repeat(np.arange(len(rep)), length), kt[idx], kd[idx].copy(), kc[idx].copy()
-    rank = np.unique(kt, return_inverse=True)[1]
-    step_key = ks * (rank.max() + 1) + rank        # increasing: steps are sorted by keys, then time
-    own_rank = np.searchsorted(np.unique(kt), gt)
-    at = np.searchsorted(step_key, kof[gs] * (rank.max() + 1) + own_rank)
+    times, rank = np.unique(kt, return_inverse=True)
+    step_key = ks * len(times) + rank              # increasing: steps are sorted by keys, then time
+    at = np.searchsorted(step_key, kof[gs] * len(times) + np.searchsorted(times, gt))
     at = offset[gs] + at - kstart[kof[gs]]
     np.subtract.at(od, at, gd)
     np.subtract.at(oc, at, gc)
     keep = oc > 0
     og, ot, od, oc = og[keep], ot[keep], od[keep], oc[keep]
-    out["median"] = _first_below_half(og, ot, _survival(og, od, oc)[1], len(rep))
-    out["eigen_median"] = _first_below_half(gs, gt, _survival(gs, gd, gc)[1], len(rep))
-    out["eigen_n"] = np.bincount(gid, minlength=len(rep)).astype(np.int64)
-    out["eigen_events"] = np.bincount(gid, weights=e, minlength=len(rep)).astype(np.int64)
+    out.insert(len(keys) + 1, "median", _first_below_half(og, ot, _survival(og, od, oc)[1], len(rep)))
     return out
