@@ -126,7 +126,8 @@ def _same(alias: str) -> str:
 
 def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
               wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined: its counts are 0."""
+    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined, and its columns are
+    left out of the result."""
     unit = period
     need = {part for part, kennzahlen in _PARTS.items() if kennzahlen & set(wanted)}
     if merkmal not in POST_MERKMALE or "zielgruppe" in filters:
@@ -166,31 +167,37 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     ctes = "".join(f",\n    {name} AS ({parts[name][0]})" for name in used)
     join_sql = "\n    ".join(joins.get(name, f"LEFT JOIN {name} {parts[name][1]} ON {_same(parts[name][1])}")
                               for name in used)
-    col = lambda part, expr, absent: expr if part in need else absent  # noqa: E731
     # open on the last day of a period: begun by then minus ended by then (a case ended that day no longer counts);
     # the spine runs from the kommune's first date, so the running sums see every case
-    open_ = col("open", "CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp "
-                        "ORDER BY s.ps) AS BIGINT)", "0")
-    closures = ("UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0 "
-                "FROM f WHERE ende IS NOT NULL") if "ab" in need else ""
+    open_ = ("CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp "
+             "ORDER BY s.ps) AS BIGINT)")
+    # the output: new cases always, every other column only with its part (a column costs its conversion to pandas)
+    columns = ["coalesce(e.neu, 0) AS neuzugaenge"] + [column for part, part_columns in (
+        ("ab", ["coalesce(e.ab, 0) AS abschluesse", "coalesce(e.ziel, 0) AS ziel"]),
+        ("wieder", ["coalesce(e.wieder, 0) AS wiederaufnahmen"]),
+        ("ber", ["coalesce(b.n, 0) AS beratungen"]),
+        ("open", [f"{open_} AS faelle_offen"]),
+        ("stock", ["coalesce(st.aktiv, 0) AS aktiv", "coalesce(st.personen, 0) AS personen_erreicht"]),
+        ("act", [f"{open_} - coalesce(a.n, 0) AS inaktive_faelle"]),
+        ("posts", ["po.vzae"]),
+        ("pop", ["pp.einwohner", "pp.auslaender"])) if part in need for column in part_columns]
+    if "ab" in need:   # the events are starts and ends of cases
+        closures = ("UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0 "
+                    "FROM f WHERE ende IS NOT NULL")
+        sums = "sum(neu) AS neu, sum(ab) AS ab, sum(ziel) AS ziel, sum(wieder) AS wieder"
+    else:   # only starts
+        closures, sums = "", "count(*) AS neu, sum(wieder) AS wieder" if "wieder" in need else "count(*) AS neu"
     return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
     ev AS (
         SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder FROM f
         {closures}),
     ev_counts AS (
-        SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, sum(neu) AS neu, sum(ab) AS ab,
-               sum(ziel) AS ziel, sum(wieder) AS wieder
+        SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, {sums}
         FROM ev GROUP BY ALL),
     -- every group with a case (each case has its start among the events) in every period of its kommune
     spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM ev_counts) g
               JOIN periods p USING (kommune)){ctes}
-    SELECT s.kommune, s.grp, s.ausp, s.ps,
-           coalesce(e.neu, 0) AS neuzugaenge, coalesce(e.ab, 0) AS abschluesse, coalesce(e.ziel, 0) AS ziel,
-           coalesce(e.wieder, 0) AS wiederaufnahmen, {col("ber", "coalesce(b.n, 0)", "0")} AS beratungen,
-           {open_} AS faelle_offen, {col("stock", "coalesce(st.aktiv, 0)", "0")} AS aktiv,
-           {col("stock", "coalesce(st.personen, 0)", "0")} AS personen_erreicht,
-           {open_} - {col("act", "coalesce(a.n, 0)", "0")} AS inaktive_faelle, {col("posts", "po.vzae", "NULL::DOUBLE")} AS vzae,
-           {col("pop", "pp.einwohner", "NULL::BIGINT")} AS einwohner, {col("pop", "pp.auslaender", "NULL::BIGINT")} AS auslaender
+    SELECT s.kommune, s.grp, s.ausp, s.ps, {", ".join(columns)}
     FROM spine s
     LEFT JOIN ev_counts e ON {_same("e")}
     {join_sql}
@@ -411,19 +418,12 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
     else:   # in key order from the query (nulls last, as pandas sorts)
         wide = wides[0]
-    long = _assemble(wide, by, merkmal, filters, set(wanted))
-    labels = {p: period_label(p, period) for p in pd.to_datetime(wide["ps"].drop_duplicates())}
-    long["zeitraum"] = pd.to_datetime(long.pop("ps")).map(labels)
-    cols = ["kommune"] + ([by] if by != "kommune" else []) + (["merkmal", "auspraegung"] if merkmal else []) + \
-        ["zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"]
-    long = long.rename(columns={"grp": by} if by != "kommune" else {}).rename(columns={"ausp": "auspraegung"})
-    if merkmal:
-        long["merkmal"] = merkmal
-    return long[cols]
+    return _assemble(wide, by, period, merkmal, filters, set(wanted))
 
 
-def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[str, str], wanted: set[str]) -> pd.DataFrame:
-    """Long rows from the wide counts: for each wide row its indicators in catalogue order.
+def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],
+              wanted: set[str]) -> pd.DataFrame:
+    """The indicator table from the wide counts: for each wide row its indicators in catalogue order.
 
     An indicator whose inputs the wide frame lacks (the other pass did not run) is left out.
     """
@@ -451,14 +451,17 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
         if f"{prefix}_median" in wide.columns:
             add(kennzahl, np.nan_to_num(f(f"{prefix}_events")), np.nan_to_num(f(f"{prefix}_n")), f(f"{prefix}_median"))
 
-    if has("faelle_offen"):
-        for k in wanted & {"neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"}:
-            add(k, f(k))
-    if has("vermittlungen") and "vermittlungen" in wanted:
+    want = wanted.__contains__   # the count pass has the columns of the wanted indicators only
+    if has("neuzugaenge"):   # the count pass ran
+        for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"):
+            if want(k):
+                add(k, f(k))
+    if has("vermittlungen") and want("vermittlungen"):
         add("vermittlungen", f("vermittlungen"))
-    if has("faelle_offen"):
-        add("beratungen_je_fall", f("beratungen"), f("aktiv"))
-        if merkmal in POST_MERKMALE and "zielgruppe" not in filters:
+    if has("neuzugaenge"):
+        if want("beratungen_je_fall"):
+            add("beratungen_je_fall", f("beratungen"), f("aktiv"))
+        if want("faelle_je_vzae") and merkmal in POST_MERKMALE and "zielgruppe" not in filters:
             add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
         if by != "traeger" and "traeger" not in filters and wanted & {"reichweite_je_1000", "reichweite_je_1000_auslaender"}:
             reached = f("personen_erreicht")
@@ -469,8 +472,9 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
                 add(k, reached, n, reached * scale, lo * scale, hi * scale)
         km("verweildauer_median_tage", "dauer")
         share("abschluesse_ziel_erreicht_quote", "ziel", "abschluesse")
-        add("inaktive_faelle", f("inaktive_faelle"))
-        add("wiederaufnahmen", f("wiederaufnahmen"))
+        for k in ("inaktive_faelle", "wiederaufnahmen"):
+            if want(k):
+                add(k, f(k))
     if has("vermittlungen"):
         share("annahmequote", "angenommen", "beantwortet")
         share("abschlussquote", "abgeschlossen", "beantwortet")
@@ -484,9 +488,14 @@ def _assemble(wide: pd.DataFrame, by: str, merkmal: str | None, filters: dict[st
     # rows × indicators, flattened row by row: each wide row's indicators stay together, in catalogue order
     stack = lambda i: np.column_stack([values[k][i] for k in names]).ravel() if names else np.empty(0)  # noqa: E731
     idx = np.repeat(np.arange(len(wide)), len(names))
-    long = wide[["kommune", "grp", "ausp", "ps"]].iloc[idx].reset_index(drop=True)
-    long["kennzahl"] = np.tile(np.array(names, dtype=object), len(wide))
-    long["zaehler"] = pd.array(stack(0), dtype="Float64").round().astype("Int64")
+    take = lambda col: wide[col].array.take(idx)  # noqa: E731
+    starts, period_of_row = np.unique(wide["ps"].to_numpy(), return_inverse=True)
+    labels = np.array([period_label(pd.Timestamp(p), period) for p in starts], dtype=object)
+    long = {"kommune": take("kommune"), **({by: take("grp")} if by != "kommune" else {}),
+            **({"merkmal": np.full(len(idx), merkmal, dtype=object), "auspraegung": take("ausp")} if merkmal else {}),
+            "zeitraum": labels[period_of_row.reshape(-1)][idx],
+            "kennzahl": np.tile(np.array(names, dtype=object), len(wide)),
+            "zaehler": pd.array(stack(0), dtype="Float64").round().astype("Int64")}
     for i, col in enumerate(("nenner", "wert", "ki_unten", "ki_oben"), start=1):
         long[col] = pd.array(stack(i), dtype="Float64")
-    return long
+    return pd.DataFrame(long)
