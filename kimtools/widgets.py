@@ -13,6 +13,7 @@ import functools
 import html
 import json
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -574,6 +575,24 @@ def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) ->
                             "gaps": lambda: top_gaps(gap_table(store, kommune, filters=filters))})
 
 
+#: views prepared ahead that the network page keeps (each well under a megabyte at city scale)
+_AHEAD_KEPT = 32
+
+
+def _network_key(v: dict) -> tuple:
+    return tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
+
+
+def _network_window(store: Store, v: dict, months: dict[str, pd.DataFrame], partners: pd.DataFrame,
+                    fixed: Callable[[], dict[str, pd.DataFrame]]) -> dict[str, object]:
+    """The network page's views for filter values ``v``: the window cut from ``months``, then the quarter-independent
+    part ``fixed()`` (asked for last: it may still be under way in another thread)."""
+    f = {c: v[c] for c in ("stadtbezirk", "traeger", "zielgruppe")}
+    window = network_views(store, v["kommune"], v["zeitraum"], **f, months=months, fixed={"partners": partners},
+                           outliers=False)
+    return {"partners": partners, **fixed(), **window}
+
+
 def _network_base(store: Store, kommune: str, filters: dict[str, str | None]) -> dict[str, pd.DataFrame]:
     """The kommune's open loops, overall and by district, and its gap table with the districts, under the
     provider and target-group ``filters``: every district's share of :func:`network_fixed` is cut from these."""
@@ -607,7 +626,9 @@ class NetworkPanel(_FilteredPanel):
     Counts from 1 to ``minimum - 1`` are not shown; links under ``minimum`` are not drawn. The kommune's
     referrals are read once by month (:func:`~kimtools.network.referral_months`); a quarter or filter change
     cuts its window out of them. Open loops and gaps are read for the kommune and all its districts at once, per
-    provider and target group; a district change asks the database nothing.
+    provider and target group; a district change asks the database nothing. After each change, once the page is
+    drawn, the other districts and the neighbouring quarters are prepared in the background (:meth:`_look_ahead`),
+    so that stepping through them only sends figures.
     """
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
@@ -615,6 +636,8 @@ class NetworkPanel(_FilteredPanel):
         self._fixed: dict[tuple, Future] = {}   # quarter-independent views per filter combination
         self._partners: dict[str, pd.DataFrame] = {}
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network")
+        self._ahead: dict[tuple, Future] = {}   # views prepared in a pause, by filter values (:meth:`_look_ahead`)
+        self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network-ahead")
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()
         if not self._start(store, minimum):
@@ -634,15 +657,22 @@ class NetworkPanel(_FilteredPanel):
         self._show_below(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
-        key = tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
+        key = _network_key(v)
         if getattr(self, "_key", None) != key:
             k, f = v["kommune"], {c: v[c] for c in ("stadtbezirk", "traeger", "zielgruppe")}
-            fixed_key = (k, *f.values())
             if self._fixed and next(iter(self._fixed))[0] != k:   # kept for one kommune at a time
                 self._fixed.clear()
                 self._bases.clear()
                 self._partners.clear()
-            base_key = (k, f["traeger"], f["zielgruppe"])
+                self._ahead.clear()
+            for guess, future in list(self._ahead.items()):   # guesses not yet started wait for the next pause
+                if future.cancel():
+                    del self._ahead[guess]
+            ahead = self._ahead.pop(key, None)
+            if ahead is not None and not ahead.exception():   # prepared during the pause (or being so: wait for it)
+                self._data, self._key = ahead.result(), key
+                return self._data
+            fixed_key, base_key = (k, *f.values()), (k, f["traeger"], f["zielgruppe"])
             if base_key not in self._bases:   # the database works on these while Python cuts out the window
                 self._bases[base_key] = self._reader.submit(
                     _network_base, self.store, k, {"traeger": f["traeger"], "zielgruppe": f["zielgruppe"]})
@@ -653,11 +683,32 @@ class NetworkPanel(_FilteredPanel):
                 from .network import partner_table
 
                 self._partners[k] = partner_table(self.store, k)
-            window = network_views(self.store, k, v["zeitraum"], **f, months=self._monthly_referrals(k),
-                                   fixed={"partners": self._partners[k]}, outliers=False)
-            self._data = {"partners": self._partners[k], **self._fixed[fixed_key].result(), **window}
+            self._data = _network_window(self.store, v, self._monthly_referrals(k), self._partners[k],
+                                         self._fixed[fixed_key].result)
             self._key = key
         return self._data
+
+    def _look_ahead(self, v: dict) -> None:
+        """Prepare, in the background and after a pause, the views a viewer is likely to ask for next: the other
+        districts in this quarter, and this district in the quarters before and after. A change to one of them
+        then only sends figures; a change elsewhere cancels the guesses not yet started."""
+        k = v["kommune"]
+        base = self._bases.get((k, v["traeger"], v["zielgruppe"]))
+        if base is None or not base.done() or base.exception():
+            return
+        quarters = list(self.filters.zeitraum.options)
+        i = quarters.index(v["zeitraum"]) if v["zeitraum"] in quarters else 0
+        guesses = [{**v, "stadtbezirk": d} for _, d in self.filters.stadtbezirk.options] + \
+                  [{**v, "zeitraum": q} for q in quarters[max(i - 1, 0):i + 2]]
+        months, partners = self._monthly_referrals(k), self._partners[k]
+        self._ahead_pool.submit(time.sleep, 0.5)   # the browser draws the page meanwhile: leave it the processor
+        for guess in guesses:
+            key = _network_key(guess)
+            if key != self._key and key not in self._ahead:
+                fixed = functools.partial(_district_fixed, base.result(), guess["stadtbezirk"])
+                self._ahead[key] = self._ahead_pool.submit(_network_window, self.store, guess, months, partners, fixed)
+        for key in list(self._ahead)[:-_AHEAD_KEPT]:   # the oldest go: a long meeting must not fill the memory
+            self._ahead.pop(key).cancel()
 
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
         from . import figures as F
@@ -717,6 +768,7 @@ class NetworkPanel(_FilteredPanel):
         if "outliers" not in d:   # below the figures: computed while the browser draws them
             d["outliers"] = partner_outliers(d["edges"], d["waits"], d["partners"])
         self.outliers_html.value = outliers_html(d["outliers"])
+        self._look_ahead(v)
 
 
 def _note(text: str) -> widgets.HTML:

@@ -231,3 +231,34 @@ def test_a_districts_loops_and_gaps_cut_from_the_kommunes_equal_the_filtered_que
             assert len(direct["loops"]) > 0
             pd.testing.assert_frame_equal(cut["loops"], direct["loops"].reset_index(drop=True))
             pd.testing.assert_frame_equal(cut["gaps"], direct["gaps"])
+
+
+def test_views_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_store):
+    """After a change the network page prepares the other districts and the neighbouring quarters in the
+    background; choosing one of them shows exactly what the direct, district-filtered queries give."""
+    import networkx as nx
+
+    from kimtools import Store
+    from kimtools.widgets import NetworkPanel, network_fixed, network_views
+
+    store = Store(demo_store)
+    panel = NetworkPanel(store)
+    v = panel.filters.value
+    quarters = list(panel.filters.zeitraum.options)
+    districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
+    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead.items())}
+    expected = {(v["kommune"], v["zeitraum"], d, None, None) for d in districts} | \
+               {(v["kommune"], quarters[1], None, None, None)}
+    assert expected <= set(prepared)
+    for district, zeitraum in ((districts[-1], v["zeitraum"]), (None, quarters[1])):
+        key = (v["kommune"], zeitraum, district, None, None)
+        panel.filters.zeitraum.value = zeitraum
+        panel.filters.stadtbezirk.value = district
+        assert panel._data is prepared[key] and panel.message.value == ""
+        f = {"stadtbezirk": district, "traeger": None, "zielgruppe": None}
+        direct = {**network_fixed(store, v["kommune"], f), **network_views(store, v["kommune"], zeitraum, **f)}
+        for name in ("edges", "waits", "sankey", "domains", "loops", "partners"):
+            pd.testing.assert_frame_equal(panel._data[name].reset_index(drop=True), direct[name].reset_index(drop=True))
+        pd.testing.assert_frame_equal(panel._data["gaps"], direct["gaps"])
+        assert nx.utils.graphs_equal(panel._data["graph"], direct["graph"])
+        assert (panel._data["start"], panel._data["end"]) == (direct["start"], direct["end"])
