@@ -231,6 +231,14 @@ class FilterBar:
     def observe(self, callback: Callable[[dict], None]) -> None:
         self._callbacks.append(callback)
 
+    def neighbours(self, v: dict) -> list[dict]:
+        """The filter values a viewer is likely to choose next after ``v``: each other district in the same quarter,
+        and the same district in the quarters just before and after (those a viewer steps through)."""
+        quarters = list(self.zeitraum.options)
+        i = quarters.index(v["zeitraum"]) if v["zeitraum"] in quarters else 0
+        return [{**v, "stadtbezirk": d} for _, d in self.stadtbezirk.options if d != v["stadtbezirk"]] + \
+               [{**v, "zeitraum": q} for q in quarters[max(i - 1, 0):i + 2] if q != v["zeitraum"]]
+
     def _refresh_options(self) -> None:
         k = self.kommune.value
         if k is None:
@@ -341,6 +349,39 @@ _DEPENDS = {
 
 def _heading(de: str, en: str) -> widgets.HTML:
     return widgets.HTML(f"<h3>{html.escape(tr({'de': de, 'en': en}))}</h3>")
+
+
+class _LookAhead:
+    """Views prepared in a background thread during a pause, by key: what a viewer is likely to ask for next
+    (:meth:`FilterBar.neighbours`). Only views are prepared, never widgets; at most ``kept`` are kept."""
+
+    def __init__(self, kept: int = 32):
+        self.kept = kept
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kimtools-ahead")
+        self._futures: dict[tuple, Future] = {}
+
+    def take(self, key: tuple) -> object | None:
+        """The views prepared for ``key`` (waiting for them if under way), or None. Guesses not yet started are
+        dropped: the viewer's choice goes first, and the guesses follow from it."""
+        for guess, future in list(self._futures.items()):
+            if future.cancel():
+                del self._futures[guess]
+        future = self._futures.pop(key, None)
+        return None if future is None or future.exception() else future.result()
+
+    def prepare(self, jobs: dict[tuple, Callable[[], object]]) -> None:
+        """Run ``jobs`` (key: views) not yet prepared, after half a second in which the browser draws the page."""
+        self._pool.submit(time.sleep, 0.5)
+        for key, job in jobs.items():
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(job)
+        for key in list(self._futures)[:-self.kept]:   # the oldest go: a long meeting must not fill the memory
+            self._futures.pop(key).cancel()
+
+    def clear(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._futures.clear()
 
 
 class _FilteredPanel:
@@ -575,10 +616,6 @@ def network_fixed(store: Store, kommune: str, filters: dict[str, str | None]) ->
                             "gaps": lambda: top_gaps(gap_table(store, kommune, filters=filters))})
 
 
-#: views prepared ahead that the network page keeps (each well under a megabyte at city scale)
-_AHEAD_KEPT = 32
-
-
 def _network_key(v: dict) -> tuple:
     return tuple(v[k] for k in ("kommune", "zeitraum", "stadtbezirk", "traeger", "zielgruppe"))
 
@@ -636,8 +673,7 @@ class NetworkPanel(_FilteredPanel):
         self._fixed: dict[tuple, Future] = {}   # quarter-independent views per filter combination
         self._partners: dict[str, pd.DataFrame] = {}
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network")
-        self._ahead: dict[tuple, Future] = {}   # views prepared in a pause, by filter values (:meth:`_look_ahead`)
-        self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network-ahead")
+        self._ahead = _LookAhead()
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()
         if not self._start(store, minimum):
@@ -665,12 +701,9 @@ class NetworkPanel(_FilteredPanel):
                 self._bases.clear()
                 self._partners.clear()
                 self._ahead.clear()
-            for guess, future in list(self._ahead.items()):   # guesses not yet started wait for the next pause
-                if future.cancel():
-                    del self._ahead[guess]
-            ahead = self._ahead.pop(key, None)
-            if ahead is not None and not ahead.exception():   # prepared during the pause (or being so: wait for it)
-                self._data, self._key = ahead.result(), key
+            prepared = self._ahead.take(key)
+            if prepared is not None:
+                self._data, self._key = prepared, key
                 return self._data
             fixed_key, base_key = (k, *f.values()), (k, f["traeger"], f["zielgruppe"])
             if base_key not in self._bases:   # the database works on these while Python cuts out the window
@@ -689,26 +722,15 @@ class NetworkPanel(_FilteredPanel):
         return self._data
 
     def _look_ahead(self, v: dict) -> None:
-        """Prepare, in the background and after a pause, the views a viewer is likely to ask for next: the other
-        districts in this quarter, and this district in the quarters before and after. A change to one of them
-        then only sends figures; a change elsewhere cancels the guesses not yet started."""
+        """Prepare the views of the neighbouring filter values in the background (with this page's loops and gaps)."""
         k = v["kommune"]
         base = self._bases.get((k, v["traeger"], v["zielgruppe"]))
         if base is None or not base.done() or base.exception():
             return
-        quarters = list(self.filters.zeitraum.options)
-        i = quarters.index(v["zeitraum"]) if v["zeitraum"] in quarters else 0
-        guesses = [{**v, "stadtbezirk": d} for _, d in self.filters.stadtbezirk.options] + \
-                  [{**v, "zeitraum": q} for q in quarters[max(i - 1, 0):i + 2]]
         months, partners = self._monthly_referrals(k), self._partners[k]
-        self._ahead_pool.submit(time.sleep, 0.5)   # the browser draws the page meanwhile: leave it the processor
-        for guess in guesses:
-            key = _network_key(guess)
-            if key != self._key and key not in self._ahead:
-                fixed = functools.partial(_district_fixed, base.result(), guess["stadtbezirk"])
-                self._ahead[key] = self._ahead_pool.submit(_network_window, self.store, guess, months, partners, fixed)
-        for key in list(self._ahead)[:-_AHEAD_KEPT]:   # the oldest go: a long meeting must not fill the memory
-            self._ahead.pop(key).cancel()
+        self._ahead.prepare({_network_key(g): functools.partial(
+            _network_window, self.store, g, months, partners,
+            functools.partial(_district_fixed, base.result(), g["stadtbezirk"])) for g in self.filters.neighbours(v)})
 
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
         from . import figures as F
@@ -782,7 +804,8 @@ class LenkungskreisPanel(_FilteredPanel):
 
     Counts from 1 to ``minimum - 1`` are not shown. The kommune's indicator tables and monthly referrals are
     loaded once; a district or quarter change asks the database only for the gaps and status changes of the
-    twelve-month window, and each window once.
+    twelve-month window, and each window once. After each change, once the page is drawn, the windows of the
+    other districts and the neighbouring quarters are prepared in the background.
     """
 
     fields = ("kommune", "stadtbezirk", "zeitraum")
@@ -794,6 +817,7 @@ class LenkungskreisPanel(_FilteredPanel):
         self._base: dict[str, dict] = {}
         self._state: dict[str, str] = {}
         self._windows: dict[tuple, dict] = {}
+        self._ahead = _LookAhead()
         self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.footer = widgets.HTML()
         if not self._start(store, minimum):
@@ -813,6 +837,7 @@ class LenkungskreisPanel(_FilteredPanel):
             self.printable, self.footer,
         ])
         self._show_tables(self.filters.value)
+        self._show_below(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, object]:
         from .steering import kommune_views, select_district, window_views
@@ -824,10 +849,21 @@ class LenkungskreisPanel(_FilteredPanel):
         if key not in self._windows:
             if len(self._windows) >= 64:   # a long meeting must not fill the memory
                 self._windows.pop(next(iter(self._windows)))
-            self._windows[key] = window_views(self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
+            prepared = self._ahead.take(key)
+            self._windows[key] = prepared if prepared is not None else window_views(
+                self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
         base = self._base[k]
         return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
+
+    def _show_below(self, v: dict) -> None:
+        """Once the page is drawn, prepare the windows of the neighbouring districts and quarters."""
+        from .steering import window_views
+
+        k, months = v["kommune"], self._monthly_referrals(v["kommune"])
+        self._ahead.prepare({key: functools.partial(window_views, self.store, *key, months)
+                             for key in ((k, g["zeitraum"], g["stadtbezirk"]) for g in self.filters.neighbours(v))
+                             if key not in self._windows})
 
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
         from .steering import steering_figures

@@ -246,7 +246,7 @@ def test_views_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_st
     v = panel.filters.value
     quarters = list(panel.filters.zeitraum.options)
     districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
-    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead.items())}
+    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead._futures.items())}
     expected = {(v["kommune"], v["zeitraum"], d, None, None) for d in districts} | \
                {(v["kommune"], quarters[1], None, None, None)}
     assert expected <= set(prepared)

@@ -96,3 +96,31 @@ def test_tiles_hide_small_counts_and_compute_no_change_from_them():
     assert "|45,0|" in _text(load) and "kim-tile over" in load   # above the band of 30–40
     assert "Vorquartal 2025-Q2: –" in _text(load)            # a load on 2 cases is not shown
     assert "title='Fälle mit Beginn in P.'" in new           # the definition on hover
+
+
+def test_windows_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_store):
+    """After a change the steering page prepares the other districts and the neighbouring quarters in the background;
+    choosing one of them shows exactly the window the page would read for it."""
+    from kimtools import Store
+    from kimtools.steering import window_views
+    from kimtools.widgets import LenkungskreisPanel
+
+    store = Store(demo_store)
+    panel = LenkungskreisPanel(store)
+    v = panel.filters.value
+    quarters = list(panel.filters.zeitraum.options)
+    districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
+    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead._futures.items())}
+    assert {(v["kommune"], v["zeitraum"], d) for d in districts} | {(v["kommune"], quarters[1], None)} <= set(prepared)
+    for district, zeitraum in ((districts[0], v["zeitraum"]), (None, quarters[1])):
+        key = (v["kommune"], zeitraum, district)
+        panel.filters.zeitraum.value = zeitraum
+        panel.filters.stadtbezirk.value = district
+        assert panel._windows[key] is prepared[key] and panel.message.value == ""
+        direct = window_views(store, v["kommune"], zeitraum, district)
+        assert set(direct) == set(prepared[key])
+        for name, value in direct.items():
+            if isinstance(value, pd.DataFrame):
+                pd.testing.assert_frame_equal(prepared[key][name], value)
+            else:
+                assert prepared[key][name] == value
