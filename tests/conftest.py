@@ -63,6 +63,15 @@ def indicator_count(table, kennzahl: str, **where) -> int:
     return int(indicator_row(table, kennzahl, **where)["zaehler"])
 
 
+def prepared_views(panel) -> tuple[dict, list[str], list[str], dict[tuple, object]]:
+    """A dashboard panel's filter values, quarters (newest first), districts, and the views it prepared in the
+    background after its first view (waited for)."""
+    v = panel.filters.value
+    quarters = list(panel.filters.zeitraum.options)
+    districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
+    return v, quarters, districts, {key: future.result(timeout=60) for key, future in list(panel._ahead._futures.items())}
+
+
 def write_export(folder: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():

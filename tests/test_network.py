@@ -14,7 +14,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from conftest import write_export
+from conftest import prepared_views, write_export
 from kimtools import read_export
 from kimtools import network as N
 from kimtools.errors import UsageError
@@ -243,10 +243,7 @@ def test_views_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_st
 
     store = Store(demo_store)
     panel = NetworkPanel(store)
-    v = panel.filters.value
-    quarters = list(panel.filters.zeitraum.options)
-    districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
-    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead._futures.items())}
+    v, quarters, districts, prepared = prepared_views(panel)
     expected = {(v["kommune"], v["zeitraum"], d, None, None) for d in districts} | \
                {(v["kommune"], quarters[1], None, None, None)}
     assert expected <= set(prepared)

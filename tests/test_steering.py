@@ -25,7 +25,7 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import write_export
+from conftest import prepared_views, write_export
 from kimtools import read_export
 from kimtools.pathways import status_transitions
 from kimtools.steering import comparison_periods, key_figure_tiles, key_figures
@@ -107,10 +107,7 @@ def test_windows_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_
 
     store = Store(demo_store)
     panel = LenkungskreisPanel(store)
-    v = panel.filters.value
-    quarters = list(panel.filters.zeitraum.options)
-    districts = [d for _, d in panel.filters.stadtbezirk.options if d is not None]
-    prepared = {key: future.result(timeout=60) for key, future in list(panel._ahead._futures.items())}
+    v, quarters, districts, prepared = prepared_views(panel)
     assert {(v["kommune"], v["zeitraum"], d) for d in districts} | {(v["kommune"], quarters[1], None)} <= set(prepared)
     for district, zeitraum in ((districts[0], v["zeitraum"]), (None, quarters[1])):
         key = (v["kommune"], zeitraum, district)
