@@ -211,15 +211,22 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
-def referral_outcomes_sql(status: str = "status") -> str:
-    """The outcome counts of referrals as the catalogue defines them (status as exported), for a
-    ``SELECT`` over referrals whose status column is ``status``: answered (anything but 'vermittelt',
-    a waiting list included), accepted or completed, completed, refused, not taken up."""
-    return f"""count(*) FILTER (WHERE {status} <> 'vermittelt') AS beantwortet,
-               count(*) FILTER (WHERE {status} IN ('angenommen', 'abgeschlossen')) AS angenommen,
-               count(*) FILTER (WHERE {status} = 'abgeschlossen') AS abgeschlossen,
-               count(*) FILTER (WHERE {status} = 'abgelehnt') AS abgelehnt,
-               count(*) FILTER (WHERE {status} = 'nicht_wahrgenommen') AS nicht_wahrgenommen"""
+#: the outcome counts of referrals as the catalogue defines them (status as exported): answered (anything but
+#: 'vermittelt', a waiting list included), accepted or completed, completed, refused, not taken up
+_OUTCOMES = {"beantwortet": "<> 'vermittelt'", "angenommen": "IN ('angenommen', 'abgeschlossen')",
+             "abgeschlossen": "= 'abgeschlossen'", "abgelehnt": "= 'abgelehnt'", "nicht_wahrgenommen": "= 'nicht_wahrgenommen'"}
+#: the referral counts beyond the number of referrals, and the indicators that need each
+_REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote"},
+                    "angenommen": {"annahmequote"}, "abgeschlossen": {"abschlussquote"},
+                    "abgelehnt": {"ablehnungsquote"}, "nicht_wahrgenommen": {"nicht_wahrgenommen_quote"},
+                    "luecken": {"luecken"}}
+
+
+def referral_outcomes_sql(status: str = "status", only: Iterable[str] | None = None) -> str:
+    """The outcome counts of referrals (:data:`_OUTCOMES`, or those of them named in ``only``) for a ``SELECT``
+    over referrals whose status column is ``status``."""
+    return ",\n               ".join(f"count(*) FILTER (WHERE {status} {condition}) AS {name}"
+                                    for name, condition in _OUTCOMES.items() if only is None or name in only)
 
 
 def wait_sql(alias: str, data_end: str) -> tuple[str, str]:
@@ -245,7 +252,8 @@ def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bo
 
 def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
                   wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The referral counts; open loops (a range join over the periods) only if ``wanted``."""
+    """The referral counts; of the outcomes, gaps and open loops (a range join over the periods) only those some
+    ``wanted`` indicator needs."""
     loops = ""
     if "offene_schleifen" in wanted:
         loops = """,
@@ -257,17 +265,17 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
+    counts = [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & set(wanted)]
+    outcomes = referral_outcomes_sql(only=counts)
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
-    rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen,
-                  {referral_outcomes_sql()}, count(luecke) AS luecken
+    rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen
+                  {", " + outcomes if outcomes else ""} {", count(luecke) AS luecken" if "luecken" in counts else ""}
            FROM r GROUP BY ALL),
     -- every group with a referral in every period of its kommune
     rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
                FROM (SELECT DISTINCT kommune, grp, ausp FROM rc {partners}) g JOIN periods p USING (kommune)){loops}
     SELECT s.kommune, s.grp, s.ausp, s.ps, coalesce(c.vermittlungen, 0) AS vermittlungen,
-           coalesce(c.beantwortet, 0) AS beantwortet, coalesce(c.angenommen, 0) AS angenommen,
-           coalesce(c.abgeschlossen, 0) AS abgeschlossen, coalesce(c.abgelehnt, 0) AS abgelehnt,
-           coalesce(c.nicht_wahrgenommen, 0) AS nicht_wahrgenommen, coalesce(c.luecken, 0) AS luecken,
+           {"".join(f"coalesce(c.{name}, 0) AS {name}, " for name in counts)}
            {"coalesce(l.n, 0)" if loops else "0"} AS offene_schleifen
     FROM rspine s LEFT JOIN rc c ON {_same('c')} {f"LEFT JOIN loops l ON {_same('l')}" if loops else ""}
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
@@ -482,7 +490,8 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, fil
         share("nicht_wahrgenommen_quote", "nicht_wahrgenommen", "beantwortet")
         add("offene_schleifen", f("offene_schleifen"))
         km("wartezeit_median_tage", "warte")
-        add("luecken", f("luecken"))
+        if want("luecken"):
+            add("luecken", f("luecken"))
 
     names = [k for k in KENNZAHLEN if k in values]
     # rows × indicators, flattened row by row: each wide row's indicators stay together, in catalogue order
