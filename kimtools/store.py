@@ -36,7 +36,7 @@ from .errors import StoreError
 from .i18n import fmt_date
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -82,6 +82,29 @@ DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
 #: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
 SPAN_TABLE = "datenspanne"
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
+#: case cells, written at every import for the counts views ask for most (the indicator table's count pass reads them
+#: instead of every case when they hold all it needs): ``fallgruppen`` numbers each combination of the dimensions
+#: cases are grouped and filtered by; ``fallzellen`` has per group (``gid``) and calendar month (``monat``: year × 12 +
+#: month − 1) the cases begun (``neu``), ended (``ab``), ended with their goal reached (``ziel``) and the consultations
+#: held (``beratungen``, of the group's cases). Months without any of these have no row.
+CELL_TABLES = {
+    "fallgruppen": """SELECT CAST(row_number() OVER (ORDER BY kommune, stadtbezirk, traeger, zielgruppe) AS INTEGER) AS gid,
+                             kommune, stadtbezirk, traeger, zielgruppe
+                      FROM (SELECT DISTINCT kommune, stadtbezirk, traeger, zielgruppe FROM faelle)""",
+    "fallzellen": """
+        WITH c AS (SELECT g.gid, f.kommune, f.fall_id, f.beginn, f.ende, f.abschlussgrund FROM faelle f
+                   JOIN fallgruppen g ON g.kommune = f.kommune AND g.stadtbezirk IS NOT DISTINCT FROM f.stadtbezirk
+                        AND g.traeger IS NOT DISTINCT FROM f.traeger AND g.zielgruppe IS NOT DISTINCT FROM f.zielgruppe),
+        ev AS (SELECT gid, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, 0 AS ber FROM c
+               UNION ALL SELECT gid, ende, 0, 1, CASE WHEN abschlussgrund = 'ziel_erreicht' THEN 1 ELSE 0 END, 0
+                         FROM c WHERE ende IS NOT NULL
+               UNION ALL SELECT c.gid, b.datum, 0, 0, 0, 1 FROM beratungen b JOIN c USING (kommune, fall_id))
+        SELECT gid, CAST(year(d) * 12 + month(d) - 1 AS INTEGER) AS monat, CAST(sum(neu) AS INTEGER) AS neu,
+               CAST(sum(ab) AS INTEGER) AS ab, CAST(sum(ziel) AS INTEGER) AS ziel, CAST(sum(ber) AS INTEGER) AS beratungen
+        FROM ev WHERE d IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+}
+#: tables derived from the data at import, which stores written by earlier versions may lack
+_DERIVED = (SPAN_TABLE, *CELL_TABLES)
 
 _LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
 
@@ -120,8 +143,10 @@ _READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 _READERS_LOCK = threading.Lock()
 #: connections some snapshot is reading (by id, with the number of snapshots): not closed under it
 _PINNED: dict[int, int] = {}
-#: open readers (by id) of stores written before the data span was stored
-_SPANLESS: set[int] = set()
+#: open readers (by id) of stores written before some derived tables existed: the ones they lack
+_MISSING: dict[int, frozenset[str]] = {}
+#: per open reader (by id): what :func:`reader_memo` keeps for it
+_MEMO: dict[int, dict] = {}
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -167,17 +192,19 @@ class Store:
                 if cached and id(cached[1]) in _PINNED:   # a snapshot still reads the old state: so do we, until it ends
                     return cached[1]
                 if cached:   # closed, or DuckDB's instance cache would hand the old file out again
-                    _SPANLESS.discard(id(cached[1]))
+                    _MISSING.pop(id(cached[1]), None)
+                    _MEMO.pop(id(cached[1]), None)
                     cached[1].close()
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                if not _has_table(con, SPAN_TABLE):
-                    _SPANLESS.add(id(con))
+                missing = frozenset(name for name in _DERIVED if not _has_table(con, name))
+                if missing:
+                    _MISSING[id(con)] = missing
                 if _file_id(self.path) == ident:
                     _READERS[key] = (ident, con)
                     return con
-                _SPANLESS.discard(id(con))
+                _MISSING.pop(id(con), None)
                 con.close()
         raise StoreError(f"Der Datenbestand {self.path} ändert sich gerade ständig; bitte erneut versuchen.",
                          f"The store {self.path} keeps changing; please try again.")
@@ -331,6 +358,8 @@ class Store:
                          *[int(row[t]) for t in _LOG_COUNTS]])
                 _record_quality(con, kommunen)
                 con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
+                for name, sql in CELL_TABLES.items():
+                    con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
@@ -348,13 +377,15 @@ class Store:
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
-def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> pd.DataFrame:
-    """A query on its own cursor of ``con``: cursors of one connection may run at the same time."""
-    if id(con) in _SPANLESS:
+def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, numpy: bool = False) -> pd.DataFrame | dict:
+    """A query on its own cursor of ``con``: cursors of one connection may run at the same time. A frame, or with
+    ``numpy`` a dict of arrays by column (no frame to build: for results that are only computed with)."""
+    if SPAN_TABLE in _MISSING.get(id(con), ()):
         sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
     cursor = con.cursor()
     try:
-        return cursor.execute(sql, params).df()
+        result = cursor.execute(sql, params)
+        return result.fetchnumpy() if numpy else result.df()
     finally:
         cursor.close()
 
@@ -380,6 +411,17 @@ def memory_cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         yield cursor
     finally:
         cursor.close()
+
+
+def reader_memo(con: duckdb.DuckDBPyConnection) -> dict:
+    """A dict living as long as the reader ``con`` (from :meth:`Store.connect`), which reads one state of the store:
+    for small tables derived at import that a view would otherwise read again at every change of a filter."""
+    return _MEMO.setdefault(id(con), {})
+
+
+def has_derived(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store read by ``con`` (from :meth:`Store.connect`) has the derived table ``name``."""
+    return name not in _MISSING.get(id(con), ())
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

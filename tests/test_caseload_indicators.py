@@ -305,3 +305,58 @@ def test_median_where_exactly_half_have_ended_despite_rounding():
     assert km_median(frame, ["g"])["median"].iloc[0] == 12
     rows = "SELECT 'K' AS kommune, 'g' AS grp, 'a' AS ausp, DATE '2024-01-01' AS ps, t AS dauer, true AS beendet FROM range(1, 25) r(t)"
     assert duckdb.sql(_km_median_sql(rows)).df()["median"].iloc[0] == 12
+
+
+def test_counts_from_the_case_cells_stored_at_import_are_the_hand_worked_ones(tmp_path):
+    """A store answers new, ended and open cases and consultations from the case cells written at import; the
+    same hand-worked numbers as the pass over every case (module docstring), by kommune, district, month and
+    with a filter."""
+    from kimtools import Store, import_export
+    from kimtools.indicators.table import _cell_counts
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "edge", EDGE), store, show_progress=False)
+    counts = ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote"]
+    assert _cell_counts(store, "kommune", "quarter", None, None, {}, counts) is not None   # the cells answer
+    t = indicator_table(store, kennzahlen=counts)
+    assert [[_z(t, k, zeitraum=q) for k in counts[:4]] for q in ("2024-Q1", "2024-Q2")] == [[2, 0, 2, 2], [2, 2, 2, 2]]
+    r = _row(t, "abschluesse_ziel_erreicht_quote", zeitraum="2024-Q2")
+    assert (r["zaehler"], r["nenner"], r["ki_unten"]) == (1, 2, pytest.approx(0.0945, abs=1e-4))
+    # by district: Q1 F1 (Herne-Mitte, seen 05.02.) and F2 (Sodingen, seen 20.03.) begin; Q2 F3 begins and ends in
+    # Herne-Mitte, F2 ends in Sodingen, F4 begins in Wanne (seen 30.06.), F1 is seen 01.04.
+    d = indicator_table(store, by="stadtbezirk", kennzahlen=counts[:4])
+    expected = {("Herne-Mitte", "2024-Q1"): [1, 0, 1, 1], ("Sodingen", "2024-Q1"): [1, 0, 1, 1], ("Wanne", "2024-Q1"): [0, 0, 0, 0],
+                ("Herne-Mitte", "2024-Q2"): [1, 1, 1, 1], ("Sodingen", "2024-Q2"): [0, 1, 0, 0], ("Wanne", "2024-Q2"): [1, 0, 1, 1]}
+    assert {key: [_z(d, k, stadtbezirk=key[0], zeitraum=key[1]) for k in counts[:4]] for key in expected} == expected
+    assert len(d) == 6 * 4   # three districts in two quarters, none left out for having nothing
+    # months: February (F1 begins, is seen 05.02.) to June; in May F3 begins and ends, nothing else happens
+    m = indicator_table(store, period="month", kennzahlen=counts[:4])
+    assert sorted(set(m["zeitraum"])) == ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    assert [_z(m, k, zeitraum="2024-05") for k in counts[:4]] == [1, 1, 2, 0]
+    assert [_z(m, k, zeitraum="2024-04") for k in counts[:4]] == [0, 0, 2, 1]
+    f = indicator_table(store, filters={"zielgruppe": "sonstige"}, kennzahlen=counts[:4])   # F3 only
+    assert [[_z(f, k, zeitraum=q) for k in counts[:4]] for q in ("2024-Q1", "2024-Q2")] == [[0, 0, 0, 0], [1, 1, 0, 0]]
+
+
+@pytest.mark.parametrize("by", ["kommune", "stadtbezirk", "traeger"])
+def test_case_cells_give_the_table_of_the_pass_over_every_case(demo_store, monkeypatch, by):
+    """The independent route for the cells: the pass over every case (hand-checked above), on the demo store for
+    each breakdown and period the cells hold, with and without a kommune and filters."""
+    from kimtools import Store
+    from kimtools.indicators import table
+
+    store = Store(demo_store)
+    one = store.query("SELECT kommune, stadtbezirk, traeger, zielgruppe FROM faelle ORDER BY fall_id LIMIT 1").iloc[0]
+    counts = ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote"]
+    cases = [dict(period=p, merkmal=m, kommune=k, filters=f)
+             for p in ("month", "quarter", "year") for m in (None, "stadtbezirk", "traeger", "zielgruppe")
+             for k, f in ((None, {}), (one.kommune, {}), (one.kommune, {"stadtbezirk": one.stadtbezirk}),
+                          (None, {"traeger": one.traeger, "zielgruppe": one.zielgruppe}))]
+    from_cells = []
+    for case in cases:
+        assert table._cell_counts(store, by, case["period"], case["merkmal"], case["kommune"], case["filters"], counts) is not None
+        from_cells.append(indicator_table(store, by=by, kennzahlen=counts, **case))
+    monkeypatch.setattr(table, "_cell_counts", lambda *args: None)
+    for case, got in zip(cases, from_cells):
+        pd.testing.assert_frame_equal(got, indicator_table(store, by=by, kennzahlen=counts, **case))
+    assert sum(len(t) for t in from_cells) > 10_000

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BASE, write_export
+from conftest import BASE, indicator_count, write_export
 from kimtools import ImportValidationError, Store, StoreError, import_export
 from kimtools.store import SCHEMA
 
@@ -242,9 +242,10 @@ def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path)
     pd.testing.assert_frame_equal(Store(old).quality("Herne"), live("Herne"), check_dtype=False)
 
 
-def test_data_span_is_stored_at_import_and_older_stores_compute_it(tmp_path):
-    """Each kommune's first and last date (where open cases and waits are censored) is stored with the import instead
-    of being scanned from four tables by every query; a store written before that gets the same answers."""
+def test_data_span_and_case_cells_are_stored_at_import_and_older_stores_compute_them(tmp_path):
+    """Each kommune's first and last date (where open cases and waits are censored) and its case cells (new, ended
+    and open cases) are stored with the import instead of being computed from every row by every query; they follow
+    a re-import, and a store written before them gets the same answers."""
     import datetime as dt
 
     import duckdb
@@ -267,13 +268,20 @@ def test_data_span_is_stored_at_import_and_older_stores_compute_it(tmp_path):
     assert store.query("SELECT d1 FROM datenspanne WHERE kommune = 'Oberhausen'")["d1"][0] == pd.Timestamp("2024-08-31")
     assert store.info().set_index("kommune")["daten_bis"].dt.date.to_dict() == {
         "Herne": dt.date(2024, 6, 30), "Oberhausen": dt.date(2024, 8, 31)}
+    # the re-import left Oberhausen two cases begun 01.03.2024, O-F1 ended 31.08.2024
+    counts = ["neuzugaenge", "abschluesse", "faelle_offen"]
+    cells = indicator_table(store, "Oberhausen", kennzahlen=counts)
+    assert [[indicator_count(cells, k, zeitraum=q) for k in counts] for q in ("2024-Q1", "2024-Q2", "2024-Q3")] == [
+        [2, 0, 2], [0, 0, 2], [0, 1, 1]]
 
     old = tmp_path / "old.duckdb"
     shutil.copyfile(store.path, old)
     with duckdb.connect(str(old)) as con:
-        con.execute("DROP TABLE datenspanne")
+        con.execute("DROP TABLE datenspanne; DROP TABLE fallzellen; DROP TABLE fallgruppen")
     assert Store(old).query("SELECT count(*) n FROM information_schema.tables WHERE table_name = 'datenspanne'")["n"][0] == 0
     pd.testing.assert_frame_equal(indicator_table(Store(old), by="stadtbezirk"), indicator_table(store, by="stadtbezirk"))
+    pd.testing.assert_frame_equal(indicator_table(Store(old), by="stadtbezirk", kennzahlen=counts),
+                                  indicator_table(store, by="stadtbezirk", kennzahlen=counts))
     pd.testing.assert_frame_equal(waiting_times(Store(old), "Herne"), waiting_times(store, "Herne"))
     pd.testing.assert_frame_equal(Store(old).info(), store.info())
     # Herne's open case F1 runs from 01.02.2024 to the data end 30.06.2024: 150 days (29 + 31 + 30 + 31 + 29)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..store import DATA_SPAN_SQL, SPAN_TABLE, memory_cursor, run_read
+from ..store import CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, poisson_interval, wilson_interval
 
@@ -124,16 +124,23 @@ def _same(alias: str) -> str:
             f"AND {alias}.ausp IS NOT DISTINCT FROM s.ausp AND {alias}.ps = s.ps")
 
 
-def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
-              wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined, and its columns are
-    left out of the result."""
-    unit = period
+def _needed_parts(by: str, merkmal: str | None, filters: dict[str, str], wanted: Iterable[str]) -> set[str]:
+    """The parts of the count pass (:data:`_PARTS`) that the ``wanted`` indicators need and that exist for this
+    breakdown and these filters."""
     need = {part for part, kennzahlen in _PARTS.items() if kennzahlen & set(wanted)}
     if merkmal not in POST_MERKMALE or "zielgruppe" in filters:
         need.discard("posts")
     if by == "traeger" or "traeger" in filters:
         need.discard("pop")
+    return need
+
+
+def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
+              wanted: Iterable[str] = KENNZAHLEN) -> str:
+    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined, and its columns are
+    left out of the result."""
+    unit = period
+    need = _needed_parts(by, merkmal, filters, wanted)
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
     post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
     pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
@@ -202,6 +209,97 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     LEFT JOIN ev_counts e ON {_same("e")}
     {join_sql}
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
+
+
+#: what the case cells stored at import (:data:`~kimtools.store.CELL_TABLES`) hold: the count-pass parts beyond new
+#: cases, and the breakdowns (each a dimension of the cells; filters always are)
+_CELL_PARTS = {"ab", "open", "ber"}
+_CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def _cell_layout(con, by: str, merkmal: str | None) -> dict:
+    """The groups of the case cells for this grouping and breakdown, read once per state of the store: each cell
+    group's (``gid``) group number in key order (``code``), its dimensions (for filters), and per group number
+    ``kommune, grp, ausp`` and the months of its kommune's data span (``m0``, ``m1``)."""
+    memo = reader_memo(con)
+    if "fallgruppen" not in memo:
+        memo["fallgruppen"] = run_read(con, f"""
+            SELECT g.*, year(s.d0) * 12 + month(s.d0) - 1 AS m0, year(s.d1) * 12 + month(s.d1) - 1 AS m1
+            FROM fallgruppen g JOIN {SPAN_TABLE} s USING (kommune) WHERE s.d0 IS NOT NULL ORDER BY g.gid""", [])
+    key = ("cells", by, merkmal)
+    if key not in memo:
+        g = memo["fallgruppen"]
+        keys = pd.DataFrame({"kommune": g["kommune"], "grp": g[by], "ausp": "Gesamt" if merkmal is None else g[merkmal]})
+        order = keys.sort_values(["kommune", "grp", "ausp"], na_position="last", kind="stable").index.to_numpy()
+        first = ~keys.iloc[order].duplicated().to_numpy()
+        code = np.empty(len(g), dtype=np.int64)
+        code[order] = np.cumsum(first) - 1
+        of_gid = np.full(int(g["gid"].max()) + 1 if len(g) else 1, -1)
+        of_gid[g["gid"].to_numpy()] = code
+        heads = order[first]
+        memo[key] = {"gid": g["gid"].to_numpy(), "code": code, "of_gid": of_gid,
+                     "dims": {c: g[c].to_numpy() for c in ("kommune", *FILTERS)},
+                     "rows": {c: keys[c].array.take(heads) for c in ("kommune", "grp", "ausp")},
+                     "m0": g["m0"].to_numpy(dtype=np.int64)[heads], "m1": g["m1"].to_numpy(dtype=np.int64)[heads]}
+    return memo[key]
+
+
+def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
+                 filters: dict[str, str], wanted: Iterable[str]) -> pd.DataFrame | None:
+    """The count pass (the frame :func:`_wide_sql` gives) from the case cells stored at import, or ``None`` where
+    they do not hold all it needs (other parts or breakdowns, frames instead of a store, a store written before).
+
+    The cells (integers only) are summed here into the grid of every group in every period of its kommune, laid
+    out from the groups, which are read once per state of the store; so is the running sum of open cases. That
+    makes the counts views ask for most cost a fraction of a pass over every case.
+    """
+    need = _needed_parts(by, merkmal, filters, wanted)
+    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not need <= _CELL_PARTS:
+        return None
+    step = _MONTHS[period]
+    columns = {"neu": "neuzugaenge", **({"ab": "abschluesse", "ziel": "ziel"} if "ab" in need else {}),
+               **({"beratungen": "beratungen"} if "ber" in need else {})}
+    with source.snapshot() as con:
+        if not all(has_derived(con, name) for name in CELL_TABLES):
+            return None
+        layout = _cell_layout(con, by, merkmal)
+        chosen = np.ones(len(layout["gid"]), dtype=bool)
+        for col, value in {**({"kommune": kommune} if kommune is not None else {}), **filters}.items():
+            chosen &= layout["dims"][col] == value
+        gids = layout["gid"][chosen]
+        # a kommune's cell groups are numbered one after another: read only its range. The cells are summed into
+        # the grid below (a count per position), faster than grouping them in the database first
+        cells = run_read(con, f"SELECT gid, monat, {', '.join(columns)} FROM fallzellen WHERE gid BETWEEN $lo AND $hi",
+                         {"lo": int(gids.min()) if len(gids) else 0, "hi": int(gids.max()) if len(gids) else -1}, numpy=True)
+    groups = np.unique(layout["code"][chosen])   # the chosen groups, in key order
+    renumber = np.full(len(layout["m0"]), -1)
+    renumber[groups] = np.arange(len(groups))
+    cell_group = np.full(len(layout["of_gid"]), -1)
+    cell_group[gids] = renumber[layout["of_gid"][gids]]
+    p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
+    n = p1 - p0 + 1
+    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    group_of_row = np.repeat(np.arange(len(groups)), n)
+    p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
+    of_cell = cell_group[np.asarray(cells["gid"])]
+    cell_p = np.asarray(cells["monat"], dtype=np.int64) // step
+    inside = of_cell >= 0
+    pos = start[of_cell[inside]] + cell_p[inside] - p0[of_cell[inside]]
+
+    def total(column: str) -> np.ndarray:
+        weights = np.asarray(cells[column], dtype=np.float64)[inside]
+        return np.bincount(pos, weights=weights, minlength=len(p)).astype(np.int64)
+
+    take = group_of_row if len(groups) == len(layout["m0"]) else groups[group_of_row]
+    wide = {**{c: layout["rows"][c].take(take) for c in ("kommune", "grp", "ausp")},
+            "ps": (p * step - 1970 * 12).astype("datetime64[M]").astype("datetime64[us]"),
+            **{name: total(c) for c, name in columns.items()}}
+    if "open" in need:   # begun minus ended up to each period, within each group
+        change = wide["neuzugaenge"] - wide["abschluesse"]
+        running = np.cumsum(change)
+        wide["faelle_offen"] = running - np.repeat(running[start] - change[start], n)
+    return pd.DataFrame(wide)
 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -408,7 +506,9 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
 
     wides = []
     if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = run_query(source, _wide_sql(*args, wanted=wanted), params)
+        wide = _cell_counts(source, by, period, merkmal, kommune, filters, wanted)
+        if wide is None:
+            wide = run_query(source, _wide_sql(*args, wanted=wanted), params)
         if "verweildauer_median_tage" in wanted:
             wide = with_km(wide, _duration_sql(*args), "dauer")
         wides.append(wide)
