@@ -336,6 +336,8 @@ def test_counts_from_the_case_cells_stored_at_import_are_the_hand_worked_ones(tm
     assert [_z(m, k, zeitraum="2024-04") for k in counts[:4]] == [0, 0, 2, 1]
     f = indicator_table(store, filters={"zielgruppe": "sonstige"}, kennzahlen=counts[:4])   # F3 only
     assert [[_z(f, k, zeitraum=q) for k in counts[:4]] for q in ("2024-Q1", "2024-Q2")] == [[0, 0, 0, 0], [1, 1, 0, 0]]
+    none = indicator_table(store, by="stadtbezirk", filters={"traeger": "KEIN-TRAEGER"}, kennzahlen=counts)
+    assert none.empty and list(none.columns) == list(d.columns)
 
 
 @pytest.mark.parametrize("by", ["kommune", "stadtbezirk", "traeger"])

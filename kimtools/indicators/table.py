@@ -18,7 +18,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..store import CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, poisson_interval, wilson_interval
@@ -279,13 +279,18 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
     cell_group[gids] = renumber[layout["of_gid"][gids]]
     p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
     n = p1 - p0 + 1
-    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    start = np.cumsum(n) - n   # each group's first row
     group_of_row = np.repeat(np.arange(len(groups)), n)
     p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
     of_cell = cell_group[np.asarray(cells["gid"])]
     cell_p = np.asarray(cells["monat"], dtype=np.int64) // step
-    inside = of_cell >= 0
-    pos = start[of_cell[inside]] + cell_p[inside] - p0[of_cell[inside]]
+    inside = of_cell >= 0   # a chosen group's cell (the data span holds every date, so its period is a row of the group)
+    of_cell, cell_p = of_cell[inside], cell_p[inside]
+    if not ((cell_p >= p0[of_cell]) & (cell_p <= p1[of_cell])).all():
+        raise StoreError("Der Datenbestand ist uneinheitlich (Fallzellen außerhalb der Datenspanne): den Export "
+                         "erneut importieren.", "The store is inconsistent (case cells outside the data span): "
+                         "import the export again.")
+    pos = start[of_cell] + cell_p - p0[of_cell]
 
     def total(column: str) -> np.ndarray:
         weights = np.asarray(cells[column], dtype=np.float64)[inside]
@@ -599,11 +604,13 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, fil
     idx = np.repeat(np.arange(len(wide)), len(names))
     take = lambda col: wide[col].array.take(idx)  # noqa: E731
     starts, period_of_row = np.unique(wide["ps"].to_numpy(), return_inverse=True)
-    labels = np.array([period_label(pd.Timestamp(p), period) for p in starts], dtype=object)
+    # text columns as takes from their few distinct values (converting thousands of Python strings costs more)
+    labels = pd.array([period_label(pd.Timestamp(p), period) for p in starts], dtype="str")
     long = {"kommune": take("kommune"), **({by: take("grp")} if by != "kommune" else {}),
-            **({"merkmal": np.full(len(idx), merkmal, dtype=object), "auspraegung": take("ausp")} if merkmal else {}),
-            "zeitraum": labels[period_of_row.reshape(-1)][idx],
-            "kennzahl": np.tile(np.array(names, dtype=object), len(wide)),
+            **({"merkmal": pd.array([merkmal], dtype="str").take(np.zeros(len(idx), dtype=np.intp)),
+                "auspraegung": take("ausp")} if merkmal else {}),
+            "zeitraum": labels.take(period_of_row.reshape(-1)[idx]),
+            "kennzahl": pd.array(names, dtype="str").take(np.tile(np.arange(len(names)), len(wide))),
             "zaehler": pd.array(stack(0), dtype="Float64").round().astype("Int64")}
     for i, col in enumerate(("nenner", "wert", "ki_unten", "ki_oben"), start=1):
         long[col] = pd.array(stack(i), dtype="Float64")
