@@ -157,8 +157,14 @@ def _normal(name: str, frame: pd.DataFrame) -> pd.Series:
     return s[s.notna() & (s != 0)].sort_index()
 
 
+#: quick ways run until this many seconds have passed (at least ``runs`` times): the median of a few runs of a
+#: 10 ms query moves with every hiccup of a shared machine
+MIN_SECONDS = 1.0
+
+
 def _child(name: str, way: str, db: str, runs: int, out: str) -> None:
-    """One way of one computation, timed ``runs`` times in this process; result and timings to ``out``."""
+    """One way of one computation, timed ``runs`` times and for at least :data:`MIN_SECONDS` in this process;
+    result and timings to ``out``."""
     import resource
     import time
 
@@ -182,7 +188,8 @@ def _child(name: str, way: str, db: str, runs: int, out: str) -> None:
     else:
         run = lambda: _kimtools(name, store)  # noqa: E731
     times = []
-    for _ in range(runs):
+    began = time.perf_counter()
+    while len(times) < runs or time.perf_counter() - began < MIN_SECONDS:
         t0 = time.perf_counter()
         result = run()
         times.append(time.perf_counter() - t0)

@@ -110,7 +110,7 @@ def main() -> None:
             from browser import browser_timings
             from computations import print_table
 
-            print(f"  each computation three ways ({scale}; seconds: median of 5; ratios; kimtools process peak MB;"
+            print(f"  each computation three ways ({scale}; seconds: median of at least 5 runs and 1 s; ratios; kimtools process peak MB;"
                   " do they agree); targets kimtools/SQL ≤ 1.5 (same result), pandas/kimtools ≥ 2:", flush=True)
             print_table(db, scale, env)
             bundles = Path(tmp) / f"{scale}-bundles"
