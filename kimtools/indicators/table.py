@@ -219,11 +219,19 @@ _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def _cell_layout(con, by: str, merkmal: str | None) -> dict:
-    """The groups of the case cells for this grouping and breakdown, read once per state of the store: each cell
-    group's (``gid``) group number in key order (``code``), its dimensions (for filters), and per group number
-    ``kommune, grp, ausp`` and the months of its kommune's data span (``m0``, ``m1``)."""
+    """The groups of the case cells for this grouping and breakdown, read once per state of the store (which is
+    checked then: every cell in its kommune's data span): each cell group's (``gid``) group number in key order
+    (``code``), its dimensions (for filters), and per group number ``kommune, grp, ausp`` and the months of its
+    kommune's data span (``m0``, ``m1``)."""
     memo = reader_memo(con)
     if "fallgruppen" not in memo:
+        outside = run_read(con, f"""
+            SELECT count(*) AS n FROM fallzellen z JOIN fallgruppen g USING (gid) JOIN {SPAN_TABLE} s USING (kommune)
+            WHERE z.monat < year(s.d0) * 12 + month(s.d0) - 1 OR z.monat > year(s.d1) * 12 + month(s.d1) - 1""", [])
+        if outside["n"][0]:
+            raise StoreError("Der Datenbestand ist uneinheitlich (Fallzellen außerhalb der Datenspanne): den Export "
+                             "erneut importieren.", "The store is inconsistent (case cells outside the data span): "
+                             "import the export again.")
         memo["fallgruppen"] = run_read(con, f"""
             SELECT g.*, year(s.d0) * 12 + month(s.d0) - 1 AS m0, year(s.d1) * 12 + month(s.d1) - 1 AS m1
             FROM fallgruppen g JOIN {SPAN_TABLE} s USING (kommune) WHERE s.d0 IS NOT NULL ORDER BY g.gid""", [])
@@ -275,26 +283,21 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
     groups = np.unique(layout["code"][chosen])   # the chosen groups, in key order
     renumber = np.full(len(layout["m0"]), -1)
     renumber[groups] = np.arange(len(groups))
-    cell_group = np.full(len(layout["of_gid"]), -1)
-    cell_group[gids] = renumber[layout["of_gid"][gids]]
     p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
     n = p1 - p0 + 1
     start = np.cumsum(n) - n   # each group's first row
     group_of_row = np.repeat(np.arange(len(groups)), n)
     p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
-    of_cell = cell_group[np.asarray(cells["gid"])]
-    cell_p = np.asarray(cells["monat"], dtype=np.int64) // step
-    inside = of_cell >= 0   # a chosen group's cell (the data span holds every date, so its period is a row of the group)
-    of_cell, cell_p = of_cell[inside], cell_p[inside]
-    if not ((cell_p >= p0[of_cell]) & (cell_p <= p1[of_cell])).all():
-        raise StoreError("Der Datenbestand ist uneinheitlich (Fallzellen außerhalb der Datenspanne): den Export "
-                         "erneut importieren.", "The store is inconsistent (case cells outside the data span): "
-                         "import the export again.")
-    pos = start[of_cell] + cell_p - p0[of_cell]
+    # per cell group the row of period 0 (its cells' periods lie in its kommune's data span, checked once per state);
+    # cells of groups not chosen go past the grid's end
+    base = np.full(len(layout["of_gid"]), len(p), dtype=np.int64)
+    group = renumber[layout["of_gid"][gids]]
+    base[gids] = start[group] - p0[group]
+    pos = base[np.asarray(cells["gid"])] + np.asarray(cells["monat"], dtype=np.int64) // step
 
     def total(column: str) -> np.ndarray:
-        weights = np.asarray(cells[column], dtype=np.float64)[inside]
-        return np.bincount(pos, weights=weights, minlength=len(p)).astype(np.int64)
+        weights = np.asarray(cells[column], dtype=np.float64)
+        return np.bincount(pos, weights=weights, minlength=len(p))[:len(p)].astype(np.int64)
 
     take = group_of_row if len(groups) == len(layout["m0"]) else groups[group_of_row]
     wide = {**{c: layout["rows"][c].take(take) for c in ("kommune", "grp", "ausp")},
