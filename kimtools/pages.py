@@ -8,6 +8,7 @@ The dashboard notebooks show these texts (``intro``, ``reading_help``) instead o
 from __future__ import annotations
 
 import html
+import json
 import os
 from pathlib import Path
 
@@ -200,10 +201,15 @@ def _plotly_early() -> str:
     path = os.environ.get("KIMTOOLS_PLOTLY_PATH")
     if not path:
         return ""
-    # dashboards are served at <base>/voila/render/<name>.ipynb; the figures wait for this element
-    src = html.escape(f"../../{path}", quote=True)
-    return (f"<script id='kimtools-plotly' async src='{src}' onload='this.dataset.state=\"ok\"' "
-            "onerror='this.dataset.state=\"failed\"'></script>")
+    # dashboards are served at <base>/voila/render/<name>.ipynb. This starter adds the element the figures wait for;
+    # where the page inserts it as markup it never runs, the element does not exist and the figures load plotly.js
+    # themselves at once (an element of its own as markup would never fire an event: they could only guess how long
+    # to wait, and a guess too short on a busy machine loads plotly.js twice)
+    src = json.dumps(f"../../{path}").replace("<", "\\u003c")
+    return ("<script>(() => { if (document.getElementById('kimtools-plotly')) return;"
+            " const s = document.createElement('script'); s.id = 'kimtools-plotly'; s.async = true;"
+            f" s.src = {src}; s.onload = () => (s.dataset.state = 'ok');"
+            " s.onerror = () => (s.dataset.state = 'failed'); document.head.appendChild(s); })();</script>")
 
 
 def reading_help(name: str) -> _Html:

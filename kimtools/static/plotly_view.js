@@ -42,23 +42,16 @@ function addScript(path) {
 }
 
 function fromServer(path) {
-  // The dashboard's introduction starts loading plotly.js as the page opens (element kimtools-plotly).
-  // Where the page inserted that element as markup it never runs and fires no event: after a few
-  // seconds without one, load it here (from the browser's cache if the first copy did arrive).
+  // The dashboard's introduction starts loading plotly.js as the page opens: its starter script adds the
+  // element kimtools-plotly. Where the page inserted the starter as markup it never ran and there is no
+  // element: load plotly.js here (from the browser's cache if it has it).
   const early = document.getElementById("kimtools-plotly");
   if (!early) return addScript(path);
   if (early.dataset.state) return globalThis.Plotly ? Promise.resolve(globalThis.Plotly) : addScript(path);
   return new Promise((resolve, reject) => {
     const fallback = () => addScript(path).then(resolve, reject);
-    const timer = setTimeout(fallback, 3000);
-    early.addEventListener("load", () => {
-      clearTimeout(timer);
-      globalThis.Plotly ? resolve(globalThis.Plotly) : fallback();
-    });
-    early.addEventListener("error", () => {
-      clearTimeout(timer);
-      fallback();
-    });
+    early.addEventListener("load", () => (globalThis.Plotly ? resolve(globalThis.Plotly) : fallback()));
+    early.addEventListener("error", fallback);
   });
 }
 
