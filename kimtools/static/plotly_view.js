@@ -34,6 +34,9 @@ function addScript(path) {
   const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
+    // named as the page's early load is: where a figure comes first, the page's starter then finds it and
+    // loads nothing more
+    if (!document.getElementById("kimtools-plotly")) script.id = "kimtools-plotly";
     script.src = base.replace(/\/?$/, "/") + path;
     script.onload = () => (globalThis.Plotly ? resolve(globalThis.Plotly) : reject(new Error("plotly.js did not load")));
     script.onerror = () => reject(new Error("plotly.js did not load"));
