@@ -243,10 +243,8 @@ def _cell_layout(con, by: str, merkmal: str | None) -> dict:
         first = ~keys.iloc[order].duplicated().to_numpy()
         code = np.empty(len(g), dtype=np.int64)
         code[order] = np.cumsum(first) - 1
-        of_gid = np.full(int(g["gid"].max()) + 1 if len(g) else 1, -1)
-        of_gid[g["gid"].to_numpy()] = code
         heads = order[first]
-        memo[key] = {"gid": g["gid"].to_numpy(), "code": code, "of_gid": of_gid,
+        memo[key] = {"gid": g["gid"].to_numpy(), "code": code,
                      "dims": {c: g[c].to_numpy() for c in ("kommune", *FILTERS)},
                      "rows": {c: keys[c].array.take(heads) for c in ("kommune", "grp", "ausp")},
                      "m0": g["m0"].to_numpy(dtype=np.int64)[heads], "m1": g["m1"].to_numpy(dtype=np.int64)[heads]}
@@ -280,7 +278,8 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
         # the grid below (a count per position), faster than grouping them in the database first
         cells = run_read(con, f"SELECT gid, monat, {', '.join(columns)} FROM fallzellen WHERE gid BETWEEN $lo AND $hi",
                          {"lo": int(gids.min()) if len(gids) else 0, "hi": int(gids.max()) if len(gids) else -1}, numpy=True)
-    groups = np.unique(layout["code"][chosen])   # the chosen groups, in key order
+    code = layout["code"][chosen]
+    groups = np.unique(code)   # the chosen groups, in key order
     renumber = np.full(len(layout["m0"]), -1)
     renumber[groups] = np.arange(len(groups))
     p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
@@ -290,8 +289,8 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
     p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
     # per cell group the row of period 0 (its cells' periods lie in its kommune's data span, checked once per state);
     # cells of groups not chosen go past the grid's end
-    base = np.full(len(layout["of_gid"]), len(p), dtype=np.int64)
-    group = renumber[layout["of_gid"][gids]]
+    base = np.full(int(gids.max()) + 1 if len(gids) else 1, len(p), dtype=np.int64)   # the cells read go up to it
+    group = renumber[code]
     base[gids] = start[group] - p0[group]
     pos = base[np.asarray(cells["gid"])] + np.asarray(cells["monat"], dtype=np.int64) // step
 
