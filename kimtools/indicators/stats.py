@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_median_others", "curve_median", "group_ids",
+__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_medians", "km_median_others", "curve_median", "group_ids",
            "HALF"]
 
 #: survival at or below this counts as "half have ended": 0.5 plus a margin for the rounding of the running
@@ -77,14 +77,28 @@ def _first_rows(gid: np.ndarray) -> np.ndarray:
     return np.unique(gid, return_index=True)[1]
 
 
-def _steps(gid: np.ndarray, t: np.ndarray, e: np.ndarray):
+def _by_group_and_time(gid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The order of rows by group, then time. For integer times one sort of a combined key (rows of the same group
+    and time may come in any order: they make one step), else a sort by both."""
+    if len(t) and np.issubdtype(t.dtype, np.integer):
+        t0, width = int(t.min()), int(t.max()) - int(t.min()) + 1
+        if (int(gid.max()) + 1) * width < 2 ** 62:
+            return np.argsort(gid.astype(np.int64) * width + (t.astype(np.int64) - t0))
+    return np.lexsort((t, gid))
+
+
+def _steps(gid: np.ndarray, t: np.ndarray, e: np.ndarray, weights: np.ndarray | None = None):
     """Per group and distinct time, sorted by group and time: group id, time, ends ``d``, cases ``c``, and the
-    first input row of each step."""
-    order = np.lexsort((t, gid))
+    first input row of each step. With ``weights`` each input row stands for that many cases (``e`` of them ended)."""
+    order = _by_group_and_time(gid, t)
     gid, t, e = gid[order], t[order], e[order]
     first = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (t[1:] != t[:-1])]) if len(t) else np.zeros(0, int)
     d = np.add.reduceat(e, first) if len(first) else np.zeros(0, np.int64)
-    return gid[first], t[first], d, np.diff(np.r_[first, len(t)]).astype(np.int64), order[first]
+    if weights is None:
+        c = np.diff(np.r_[first, len(t)]).astype(np.int64)
+    else:
+        c = np.add.reduceat(weights[order].astype(np.int64), first) if len(first) else np.zeros(0, np.int64)
+    return gid[first], t[first], d, c, order[first]
 
 
 def _survival(sg: np.ndarray, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,10 +109,8 @@ def _survival(sg: np.ndarray, d: np.ndarray, c: np.ndarray) -> tuple[np.ndarray,
     before = np.repeat(running[starts] - c[starts], ends - starts)          # cases of the group before this time
     totals = np.repeat(np.add.reduceat(c, starts) if len(starts) else c, ends - starts)
     at_risk = totals - (running - before) + c
-    factor = 1 - d / at_risk
-    s = np.empty(len(sg))
-    for a, b in zip(starts, ends):
-        s[a:b] = np.cumprod(factor[a:b])
+    # the running product of each group (the same numbers as one product per group, in one pass)
+    s = pd.Series(1 - d / at_risk).groupby(sg, sort=False).cumprod().to_numpy()
     return at_risk, s
 
 
@@ -111,13 +123,22 @@ def _first_below_half(sg: np.ndarray, st: np.ndarray, s: np.ndarray, groups: int
     return median
 
 
-def _own(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int):
+def _own(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int, weights: np.ndarray | None = None):
     """Each group's own estimate: its steps (:func:`_steps`), ``n``, ``events`` and median per group id."""
-    steps = _steps(gid, t, e)
+    steps = _steps(gid, t, e, weights)
     sg, st, d, c, _ = steps
-    n = np.bincount(gid, minlength=groups).astype(np.int64)
+    n = np.bincount(gid, weights=weights, minlength=groups).astype(np.int64)
     events = np.bincount(gid, weights=e, minlength=groups).astype(np.int64)
     return steps, n, events, _first_below_half(sg, st, _survival(sg, d, c)[1], groups)
+
+
+def km_medians(gid: np.ndarray, t: np.ndarray, e: np.ndarray, groups: int,
+               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n``, ``events`` and the Kaplan–Meier median (as :func:`km_median`) for each group id ``0 … groups − 1``
+    (0, 0 and NaN for a group without rows), from rows of group id ``gid``, time ``t`` and ``e`` ended; with
+    ``weights`` each row stands for that many (``e`` of them ended, the others censored)."""
+    _, n, events, median = _own(gid, t, e, groups, weights)
+    return n, events, median
 
 
 def curve_median(g: pd.DataFrame, keys: list[str], time: str = "dauer") -> pd.Series:
@@ -135,8 +156,8 @@ def km_median(frame: pd.DataFrame, keys: list[str], time: str = "dauer", event: 
     gid = group_ids(frame, keys)
     groups = int(gid.max()) + 1 if len(gid) else 0
     out = frame[keys].iloc[_first_rows(gid)].reset_index(drop=True)
-    _, out["n"], out["events"], out["median"] = _own(gid, frame[time].to_numpy(),
-                                                     frame[event].to_numpy(dtype=np.int64), groups)
+    out["n"], out["events"], out["median"] = km_medians(gid, frame[time].to_numpy(), frame[event].to_numpy(dtype=np.int64),
+                                                        groups)
     return out
 
 
