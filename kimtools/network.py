@@ -20,8 +20,8 @@ import pandas as pd
 
 from .errors import UsageError
 from .indicators.stats import group_ids, km_median, km_median_others, wilson_interval
-from .indicators.table import referral_outcomes_sql, run_query, wait_sql
-from .store import SPAN_TABLE, in_parallel
+from .indicators.table import referral_outcomes_sql, run_query
+from .store import SPAN_TABLE, in_parallel, wait_sql
 
 __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]

@@ -32,11 +32,12 @@ import duckdb
 import pandas as pd
 
 from . import __version__
+from .codes import VERMITTLUNGSSTATUS
 from .errors import StoreError
 from .i18n import fmt_date
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -82,26 +83,60 @@ DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
 #: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
 SPAN_TABLE = "datenspanne"
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
-#: case cells, written at every import for the counts views ask for most (the indicator table's count pass reads them
-#: instead of every case when they hold all it needs): ``fallgruppen`` numbers each combination of the dimensions
-#: cases are grouped and filtered by; ``fallzellen`` has per group (``gid``) and calendar month (``monat``: year × 12 +
-#: month − 1) the cases begun (``neu``), ended (``ab``), ended with their goal reached (``ziel``) and the consultations
-#: held (``beratungen``, of the group's cases). Months without any of these have no row.
+
+
+def wait_sql(alias: str, data_end: str) -> tuple[str, str]:
+    """Days waited for a first appointment and the condition of belonging to the waiting cohort, as the
+    catalogue defines them, for referrals ``alias`` (with ``datum``, ``erstkontakt``, ``status``): with a
+    first appointment the days until it; still waiting ('vermittelt', 'warteliste', 'angenommen' without
+    one) the days until ``data_end`` (censored); refused, not taken up and completed without a date are out."""
+    days = f"date_diff('day', {alias}.datum, coalesce({alias}.erstkontakt, greatest({data_end}, {alias}.datum)))"
+    cohort = f"({alias}.erstkontakt IS NOT NULL OR {alias}.status IN ('vermittelt', 'warteliste', 'angenommen'))"
+    return days, cohort
+
+
+#: cases with the number of their cell group (``gid``, from ``fallgruppen``)
+_GROUPED_CASES = """(SELECT g.gid, f.* FROM faelle f
+    JOIN fallgruppen g ON g.kommune = f.kommune AND g.stadtbezirk IS NOT DISTINCT FROM f.stadtbezirk
+         AND g.traeger IS NOT DISTINCT FROM f.traeger AND g.zielgruppe IS NOT DISTINCT FROM f.zielgruppe)"""
+_MONTH = "CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER)"
+_WAIT_DAYS, _WAIT_COHORT = wait_sql("v", "s.d1")
+#: cells, written at every import for what views ask for most (the indicator table reads them instead of every case
+#: or referral when they hold all it needs). ``fallgruppen`` numbers each combination of the dimensions cases are
+#: grouped and filtered by; the cells have per group (``gid``, of the case) and calendar month (``monat``: year × 12
+#: + month − 1) their counts, and no row where all would be 0:
+#:
+#: * ``fallzellen``: the cases begun (``neu``), ended (``ab``), ended with their goal reached (``ziel``) and the
+#:   consultations held (``beratungen``) in the month;
+#: * ``vermittlungszellen``: the referrals made in the month, one column per status (the codes of
+#:   :data:`~kimtools.codes.VERMITTLUNGSSTATUS`), and those of them marking a gap (``luecken``);
+#: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`wait_sql`) by days
+#:   waited (``tage``): how many (``n``) and how many of them have had their first appointment (``beendet``; the
+#:   others are censored at the data end).
 CELL_TABLES = {
     "fallgruppen": """SELECT CAST(row_number() OVER (ORDER BY kommune, stadtbezirk, traeger, zielgruppe) AS INTEGER) AS gid,
                              kommune, stadtbezirk, traeger, zielgruppe
                       FROM (SELECT DISTINCT kommune, stadtbezirk, traeger, zielgruppe FROM faelle)""",
-    "fallzellen": """
-        WITH c AS (SELECT g.gid, f.kommune, f.fall_id, f.beginn, f.ende, f.abschlussgrund FROM faelle f
-                   JOIN fallgruppen g ON g.kommune = f.kommune AND g.stadtbezirk IS NOT DISTINCT FROM f.stadtbezirk
-                        AND g.traeger IS NOT DISTINCT FROM f.traeger AND g.zielgruppe IS NOT DISTINCT FROM f.zielgruppe),
+    "fallzellen": f"""
+        WITH c AS {_GROUPED_CASES},
         ev AS (SELECT gid, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, 0 AS ber FROM c
                UNION ALL SELECT gid, ende, 0, 1, CASE WHEN abschlussgrund = 'ziel_erreicht' THEN 1 ELSE 0 END, 0
                          FROM c WHERE ende IS NOT NULL
                UNION ALL SELECT c.gid, b.datum, 0, 0, 0, 1 FROM beratungen b JOIN c USING (kommune, fall_id))
-        SELECT gid, CAST(year(d) * 12 + month(d) - 1 AS INTEGER) AS monat, CAST(sum(neu) AS INTEGER) AS neu,
+        SELECT gid, {_MONTH.format(d="d")} AS monat, CAST(sum(neu) AS INTEGER) AS neu,
                CAST(sum(ab) AS INTEGER) AS ab, CAST(sum(ziel) AS INTEGER) AS ziel, CAST(sum(ber) AS INTEGER) AS beratungen
         FROM ev WHERE d IS NOT NULL GROUP BY ALL ORDER BY ALL""",
+    "vermittlungszellen": f"""
+        SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat,
+               {", ".join(f"CAST(count(*) FILTER (WHERE v.status = '{code}') AS INTEGER) AS {code}"
+                          for code in VERMITTLUNGSSTATUS)},
+               CAST(count(v.luecke) AS INTEGER) AS luecken
+        FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) GROUP BY ALL ORDER BY ALL""",
+    "wartezellen": f"""
+        SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat, CAST({_WAIT_DAYS} AS INTEGER) AS tage,
+               CAST(count(v.erstkontakt) AS INTEGER) AS beendet, CAST(count(*) AS INTEGER) AS n
+        FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) JOIN {SPAN_TABLE} s ON s.kommune = v.kommune
+        WHERE {_WAIT_COHORT} GROUP BY ALL ORDER BY ALL""",
 }
 #: tables derived from the data at import, which stores written by earlier versions may lack
 _DERIVED = (SPAN_TABLE, *CELL_TABLES)

@@ -149,6 +149,29 @@ def test_km_median_agrees_with_statsmodels():
         assert ours[g] == sf.quantile(0.5)
 
 
+def test_medians_of_weighted_rows_agree_with_statsmodels_on_the_rows_they_stand_for():
+    """km_medians as the waiting cells use it (one row per group, time and end with a count) against statsmodels on
+    the rows expanded; times as integers and as floats (two ways of sorting) give the same."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    from kimtools.indicators.stats import km_medians
+
+    rng = np.random.default_rng(5)
+    gid, t, n = rng.integers(0, 8, 300), rng.integers(-3, 400, 300), rng.integers(1, 6, 300)
+    ended = np.minimum(rng.integers(0, 6, 300), n)                       # of each row's n, this many ended
+    ended[gid == 7] = 0                                                  # a group without a single end
+    expected_n, expected_events = np.bincount(gid, weights=n, minlength=9), np.bincount(gid, weights=ended, minlength=9)
+    for times in (t, t.astype(float)):
+        got_n, got_events, got = km_medians(gid, times, ended, 9, n)
+        assert got_n.tolist() == expected_n.tolist() and got_events.tolist() == expected_events.tolist()
+        assert got_n[8] == 0 and np.isnan(got[8]) and np.isnan(got[7])   # group 8 has no rows
+        for g in range(7):
+            rows = gid == g
+            durations = np.repeat(t[rows], n[rows]).astype(float)
+            events = np.concatenate([[1] * e + [0] * (k - e) for e, k in zip(ended[rows], n[rows])])
+            assert got[g] == SurvfuncRight(durations, events).quantile(0.5), g
+
+
 def test_median_of_all_others_agrees_with_statsmodels_on_the_complement():
     """km_median_others in one pass against statsmodels on each explicit complement (the route it replaces)."""
     from statsmodels.duration.survfunc import SurvfuncRight
@@ -340,25 +363,30 @@ def test_counts_from_the_case_cells_stored_at_import_are_the_hand_worked_ones(tm
     assert none.empty and list(none.columns) == list(d.columns)
 
 
+@pytest.mark.parametrize("route, kennzahlen", [
+    ("_cell_counts", ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote"]),
+    ("_cell_referrals", ["vermittlungen", "annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote",
+                         "wartezeit_median_tage", "luecken"])], ids=["cases", "referrals"])
 @pytest.mark.parametrize("by", ["kommune", "stadtbezirk", "traeger"])
-def test_case_cells_give_the_table_of_the_pass_over_every_case(demo_store, monkeypatch, by):
-    """The independent route for the cells: the pass over every case (hand-checked above), on the demo store for
-    each breakdown and period the cells hold, with and without a kommune and filters."""
+def test_cells_give_the_table_of_the_pass_over_every_case_or_referral(demo_store, monkeypatch, by, route, kennzahlen):
+    """The independent route for the cells: the pass over every case or referral (hand-checked above and in
+    test_referrals), on the demo store for each breakdown and period the cells hold, with and without a kommune and
+    filters."""
     from kimtools import Store
     from kimtools.indicators import table
 
     store = Store(demo_store)
     one = store.query("SELECT kommune, stadtbezirk, traeger, zielgruppe FROM faelle ORDER BY fall_id LIMIT 1").iloc[0]
-    counts = ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote"]
     cases = [dict(period=p, merkmal=m, kommune=k, filters=f)
              for p in ("month", "quarter", "year") for m in (None, "stadtbezirk", "traeger", "zielgruppe")
              for k, f in ((None, {}), (one.kommune, {}), (one.kommune, {"stadtbezirk": one.stadtbezirk}),
                           (None, {"traeger": one.traeger, "zielgruppe": one.zielgruppe}))]
     from_cells = []
     for case in cases:
-        assert table._cell_counts(store, by, case["period"], case["merkmal"], case["kommune"], case["filters"], counts) is not None
-        from_cells.append(indicator_table(store, by=by, kennzahlen=counts, **case))
-    monkeypatch.setattr(table, "_cell_counts", lambda *args: None)
+        assert getattr(table, route)(store, by, case["period"], case["merkmal"], case["kommune"], case["filters"],
+                                     kennzahlen) is not None
+        from_cells.append(indicator_table(store, by=by, kennzahlen=kennzahlen, **case))
+    monkeypatch.setattr(table, route, lambda *args: None)
     for case, got in zip(cases, from_cells):
-        pd.testing.assert_frame_equal(got, indicator_table(store, by=by, kennzahlen=counts, **case))
+        pd.testing.assert_frame_equal(got, indicator_table(store, by=by, kennzahlen=kennzahlen, **case))
     assert sum(len(t) for t in from_cells) > 10_000

@@ -153,3 +153,52 @@ def test_referral_to_a_partner_of_another_kommune_is_refused(tmp_path):
     assert len(hit) == 1
     assert (hit.iloc[0]["zeile"], hit.iloc[0]["wert"]) == (10, "BO-JC")
     assert "Kommune des Falls" in hit.iloc[0]["grund_de"]
+
+
+def test_referral_and_waiting_cells_stored_at_import_give_the_hand_worked_numbers(tmp_path):
+    """A store answers the referral indicators (open loops aside) from the cells written at import: the numbers of
+    the module docstring by quarter, district and provider; and by month, worked out here:
+
+    February V1 (accepted, first appointment after 10 days), V2 (still 'vermittelt', censored at 136 days): 2
+    referrals, 1 answered and accepted; S(10) = 1/2 exactly → median 10. March V3 (refused, a gap), V4 (completed
+    after 11 days): 2, both answered, 1 accepted, 1 refused, 1 gap; cohort V4 alone → 11. April V5 (waiting list,
+    a gap): 1 answered, 0 accepted; cohort 1 without an event. May V8 accepted: 1 of 1; cohort 1 (censored).
+    June V6 not taken up, V7 still 'vermittelt': 2 referrals, 1 answered, 0 accepted, 1 not taken up; cohort V7.
+    """
+    from kimtools import Store, import_export
+    from kimtools.indicators.table import _cell_referrals
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "ref", REF), store, show_progress=False)
+    wanted = ["vermittlungen", "annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote",
+              "wartezeit_median_tage", "luecken"]
+    assert _cell_referrals(store, "kommune", "quarter", None, None, {}, wanted) is not None   # the cells answer
+    assert _cell_referrals(store, "kommune", "quarter", None, None, {}, [*wanted, "offene_schleifen"]) is None
+    t = indicator_table(store, kennzahlen=wanted)
+    assert [[_z(t, k, zeitraum=q) for k in wanted if k != "wartezeit_median_tage"] for q in ("2024-Q1", "2024-Q2")] == [
+        [4, 2, 1, 1, 0, 1], [4, 1, 0, 0, 1, 1]]
+    a = _row(t, "annahmequote", zeitraum="2024-Q1")
+    assert (a["nenner"], a["ki_unten"], a["ki_oben"]) == (3, pytest.approx(0.2077, abs=1e-4), pytest.approx(0.9385, abs=1e-4))
+    q1, q2 = (_row(t, "wartezeit_median_tage", zeitraum=q) for q in ("2024-Q1", "2024-Q2"))
+    assert (q1["wert"], q1["zaehler"], q1["nenner"]) == (11, 2, 3)
+    assert pd.isna(q2["wert"]) and (q2["zaehler"], q2["nenner"]) == (0, 3)
+    d = indicator_table(store, by="stadtbezirk", kennzahlen=["vermittlungen"])
+    assert _z(d, "vermittlungen", stadtbezirk="Herne-Mitte", zeitraum="2024-Q1") == 2   # V1, V2
+    assert _z(d, "vermittlungen", stadtbezirk="Sodingen", zeitraum="2024-Q1") == 2      # V3, V4
+    assert _z(d, "vermittlungen", stadtbezirk="Sodingen", zeitraum="2024-Q2") == 0      # a zero row, not a gap
+    cm2 = indicator_table(store, filters={"traeger": "CM2"}, kennzahlen=wanted)
+    assert _row(cm2, "wartezeit_median_tage", zeitraum="2024-Q1")["wert"] == 11         # V4 alone: 11 days
+    m = indicator_table(store, period="month", kennzahlen=wanted)
+    months = ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    assert sorted(set(m["zeitraum"])) == months
+    by_month = {mo: [_z(m, k, zeitraum=mo) for k in ("vermittlungen", "annahmequote", "ablehnungsquote",
+                                                      "nicht_wahrgenommen_quote", "luecken")]
+                + [_row(m, "annahmequote", zeitraum=mo)["nenner"]] for mo in months}
+    assert by_month == {"2024-02": [2, 1, 0, 0, 0, 1], "2024-03": [2, 1, 1, 0, 1, 2], "2024-04": [1, 0, 0, 0, 1, 1],
+                        "2024-05": [1, 1, 0, 0, 0, 1], "2024-06": [2, 0, 0, 1, 0, 1]}
+    waits = {mo: (_row(m, "wartezeit_median_tage", zeitraum=mo)["wert"], _row(m, "wartezeit_median_tage", zeitraum=mo)["zaehler"],
+                  _row(m, "wartezeit_median_tage", zeitraum=mo)["nenner"]) for mo in months}
+    assert {mo: (None if pd.isna(w) else w, e, n) for mo, (w, e, n) in waits.items()} == {
+        "2024-02": (10, 1, 2), "2024-03": (11, 1, 1), "2024-04": (None, 0, 1), "2024-05": (None, 0, 1), "2024-06": (None, 0, 1)}
+    none = indicator_table(store, by="stadtbezirk", filters={"traeger": "KEIN-TRAEGER"}, kennzahlen=wanted)
+    assert none.empty

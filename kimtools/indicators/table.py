@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StoreError, UsageError
-from ..store import CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
+from ..codes import VERMITTLUNGSSTATUS
+from ..store import (CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read,
+                     wait_sql)
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
-from .stats import HALF, poisson_interval, wilson_interval
+from .stats import HALF, km_medians, poisson_interval, wilson_interval
 
-__all__ = ["indicator_table", "run_query", "referral_outcomes_sql", "wait_sql", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
+__all__ = ["indicator_table", "run_query", "referral_outcomes_sql", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
@@ -211,26 +213,29 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
-#: what the case cells stored at import (:data:`~kimtools.store.CELL_TABLES`) hold: the count-pass parts beyond new
-#: cases, and the breakdowns (each a dimension of the cells; filters always are)
+#: what the cells stored at import (:data:`~kimtools.store.CELL_TABLES`) hold: the count-pass parts beyond new cases,
+#: the referral indicators (open loops need days, not months), and the breakdowns (each a dimension of the cells;
+#: filters always are)
 _CELL_PARTS = {"ab", "open", "ber"}
+_CELL_REFERRALS = set(REFERRAL_KENNZAHLEN) - {"offene_schleifen"}
 _CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def _cell_layout(con, by: str, merkmal: str | None) -> dict:
-    """The groups of the case cells for this grouping and breakdown, read once per state of the store (which is
-    checked then: every cell in its kommune's data span): each cell group's (``gid``) group number in key order
-    (``code``), its dimensions (for filters), and per group number ``kommune, grp, ausp`` and the months of its
+    """The groups of the cells for this grouping and breakdown, read once per state of the store (which is checked
+    then: every cell in its kommune's data span): per cell group number (``gid``) its group number in key order
+    (``code``) and its dimensions (for filters), and per group number ``kommune, grp, ausp`` and the months of its
     kommune's data span (``m0``, ``m1``)."""
     memo = reader_memo(con)
     if "fallgruppen" not in memo:
-        outside = run_read(con, f"""
-            SELECT count(*) AS n FROM fallzellen z JOIN fallgruppen g USING (gid) JOIN {SPAN_TABLE} s USING (kommune)
-            WHERE z.monat < year(s.d0) * 12 + month(s.d0) - 1 OR z.monat > year(s.d1) * 12 + month(s.d1) - 1""", [])
-        if outside["n"][0]:
-            raise StoreError("Der Datenbestand ist uneinheitlich (Fallzellen außerhalb der Datenspanne): den Export "
-                             "erneut importieren.", "The store is inconsistent (case cells outside the data span): "
+        outside = run_read(con, " UNION ALL ".join(f"""
+            SELECT count(*) AS n FROM {table} z JOIN fallgruppen g USING (gid) JOIN {SPAN_TABLE} s USING (kommune)
+            WHERE z.monat < year(s.d0) * 12 + month(s.d0) - 1 OR z.monat > year(s.d1) * 12 + month(s.d1) - 1"""
+                                                       for table in CELL_TABLES if table != "fallgruppen"), [])
+        if outside["n"].any():
+            raise StoreError("Der Datenbestand ist uneinheitlich (Zellen außerhalb der Datenspanne): den Export "
+                             "erneut importieren.", "The store is inconsistent (cells outside the data span): "
                              "import the export again.")
         memo["fallgruppen"] = run_read(con, f"""
             SELECT g.*, year(s.d0) * 12 + month(s.d0) - 1 AS m0, year(s.d1) * 12 + month(s.d1) - 1 AS m1
@@ -241,14 +246,71 @@ def _cell_layout(con, by: str, merkmal: str | None) -> dict:
         keys = pd.DataFrame({"kommune": g["kommune"], "grp": g[by], "ausp": "Gesamt" if merkmal is None else g[merkmal]})
         order = keys.sort_values(["kommune", "grp", "ausp"], na_position="last", kind="stable").index.to_numpy()
         first = ~keys.iloc[order].duplicated().to_numpy()
-        code = np.empty(len(g), dtype=np.int64)
-        code[order] = np.cumsum(first) - 1
+        gid = g["gid"].to_numpy()
+        code = np.full(int(gid.max()) + 1 if len(gid) else 1, -1, dtype=np.int64)   # by cell group number
+        code[gid[order]] = np.cumsum(first) - 1
+        dims = {c: np.full(len(code), None, dtype=object) for c in ("kommune", *FILTERS)}
+        for c, values in dims.items():
+            values[gid] = g[c].to_numpy()
         heads = order[first]
-        memo[key] = {"gid": g["gid"].to_numpy(), "code": code,
-                     "dims": {c: g[c].to_numpy() for c in ("kommune", *FILTERS)},
-                     "rows": {c: keys[c].array.take(heads) for c in ("kommune", "grp", "ausp")},
+        memo[key] = {"code": code, "dims": dims, "rows": {c: keys[c].array.take(heads) for c in ("kommune", "grp", "ausp")},
                      "m0": g["m0"].to_numpy(dtype=np.int64)[heads], "m1": g["m1"].to_numpy(dtype=np.int64)[heads]}
     return memo[key]
+
+
+def _read_cells(source, by: str, merkmal: str | None, kommune: str | None, filters: dict[str, str],
+                tables: dict[str, list[str]]) -> tuple[dict, dict[str, dict]] | None:
+    """The cell layout (:func:`_cell_layout`) and, per cell table named in ``tables``, the listed columns and the
+    group number (``code``) of its cells in the scope (kommune and filters); ``None`` for a store written before
+    the cells existed."""
+    with source.snapshot() as con:
+        if not all(has_derived(con, name) for name in CELL_TABLES):
+            return None
+        layout = _cell_layout(con, by, merkmal)
+        chosen = layout["code"] >= 0
+        for col, value in {**({"kommune": kommune} if kommune is not None else {}), **filters}.items():
+            chosen &= layout["dims"][col] == value
+        gids = np.flatnonzero(chosen)
+        # a kommune's cell groups are numbered one after another: read only its range; the cells are summed into
+        # the grid (:func:`_grid`), faster than grouping them in the database first
+        bounds = {"lo": int(gids.min()) if len(gids) else 0, "hi": int(gids.max()) if len(gids) else -1}
+        read = {name: run_read(con, f"SELECT gid, {', '.join(columns)} FROM {name} WHERE gid BETWEEN $lo AND $hi",
+                               bounds, numpy=True) for name, columns in tables.items()}
+    cells = {}
+    for name, columns in read.items():
+        gid = np.asarray(columns.pop("gid"))
+        inside = chosen[gid]
+        if not inside.all():   # groups in the range that the filters leave out
+            gid, columns = gid[inside], {c: np.asarray(v)[inside] for c, v in columns.items()}
+        cells[name] = {**{c: np.asarray(v) for c, v in columns.items()}, "code": layout["code"][gid]}
+    return layout, {**cells, "chosen": {"code": layout["code"][gids]}}
+
+
+def _grid(layout: dict, codes: np.ndarray, step: int) -> dict:
+    """Every group of ``codes`` (group numbers) in every period of ``step`` months of its kommune's data span:
+    ``kommune, grp, ausp, ps`` by row (groups in key order, periods in time order), each group's first row
+    (``start``) and number of rows (``n``), and ``place(code, monat)``: the row of cells."""
+    groups = np.unique(codes)
+    renumber = np.full(len(layout["m0"]), -1)
+    renumber[groups] = np.arange(len(groups))
+    p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
+    n = p1 - p0 + 1
+    start = np.cumsum(n) - n
+    group_of_row = np.repeat(np.arange(len(groups)), n)
+    p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
+    base = start - p0   # per group the row of period 0 (its cells lie in its kommune's data span: checked per state)
+    take = groups[group_of_row]
+    return {"keys": {**{c: layout["rows"][c].take(take) for c in ("kommune", "grp", "ausp")},
+                     "ps": (p * step - 1970 * 12).astype("datetime64[M]").astype("datetime64[us]")},
+            "start": start, "n": n, "rows": len(p),
+            "place": lambda code, monat: base[renumber[code]] + monat.astype(np.int64) // step}
+
+
+def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndarray]:
+    """The cells' ``columns`` (name in the cells: name in the result) summed per row of ``grid``."""
+    rows = grid["place"](cells["code"], cells["monat"])
+    return {name: np.bincount(rows, weights=cells[c], minlength=grid["rows"]).astype(np.int64)
+            for c, name in columns.items()}
 
 
 def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
@@ -263,49 +325,50 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
     need = _needed_parts(by, merkmal, filters, wanted)
     if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not need <= _CELL_PARTS:
         return None
-    step = _MONTHS[period]
     columns = {"neu": "neuzugaenge", **({"ab": "abschluesse", "ziel": "ziel"} if "ab" in need else {}),
                **({"beratungen": "beratungen"} if "ber" in need else {})}
-    with source.snapshot() as con:
-        if not all(has_derived(con, name) for name in CELL_TABLES):
-            return None
-        layout = _cell_layout(con, by, merkmal)
-        chosen = np.ones(len(layout["gid"]), dtype=bool)
-        for col, value in {**({"kommune": kommune} if kommune is not None else {}), **filters}.items():
-            chosen &= layout["dims"][col] == value
-        gids = layout["gid"][chosen]
-        # a kommune's cell groups are numbered one after another: read only its range. The cells are summed into
-        # the grid below (a count per position), faster than grouping them in the database first
-        cells = run_read(con, f"SELECT gid, monat, {', '.join(columns)} FROM fallzellen WHERE gid BETWEEN $lo AND $hi",
-                         {"lo": int(gids.min()) if len(gids) else 0, "hi": int(gids.max()) if len(gids) else -1}, numpy=True)
-    code = layout["code"][chosen]
-    groups = np.unique(code)   # the chosen groups, in key order
-    renumber = np.full(len(layout["m0"]), -1)
-    renumber[groups] = np.arange(len(groups))
-    p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
-    n = p1 - p0 + 1
-    start = np.cumsum(n) - n   # each group's first row
-    group_of_row = np.repeat(np.arange(len(groups)), n)
-    p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
-    # per cell group the row of period 0 (its cells' periods lie in its kommune's data span, checked once per state);
-    # cells of groups not chosen go past the grid's end
-    base = np.full(int(gids.max()) + 1 if len(gids) else 1, len(p), dtype=np.int64)   # the cells read go up to it
-    group = renumber[code]
-    base[gids] = start[group] - p0[group]
-    pos = base[np.asarray(cells["gid"])] + np.asarray(cells["monat"], dtype=np.int64) // step
-
-    def total(column: str) -> np.ndarray:
-        weights = np.asarray(cells[column], dtype=np.float64)
-        return np.bincount(pos, weights=weights, minlength=len(p))[:len(p)].astype(np.int64)
-
-    take = group_of_row if len(groups) == len(layout["m0"]) else groups[group_of_row]
-    wide = {**{c: layout["rows"][c].take(take) for c in ("kommune", "grp", "ausp")},
-            "ps": (p * step - 1970 * 12).astype("datetime64[M]").astype("datetime64[us]"),
-            **{name: total(c) for c, name in columns.items()}}
+    got = _read_cells(source, by, merkmal, kommune, filters, {"fallzellen": ["monat", *columns]})
+    if got is None:
+        return None
+    layout, cells = got
+    grid = _grid(layout, cells["chosen"]["code"], _MONTHS[period])   # every group of the scope has a case
+    wide = {**grid["keys"], **_sums(grid, cells["fallzellen"], columns)}
     if "open" in need:   # begun minus ended up to each period, within each group
         change = wide["neuzugaenge"] - wide["abschluesse"]
         running = np.cumsum(change)
-        wide["faelle_offen"] = running - np.repeat(running[start] - change[start], n)
+        start = grid["start"]
+        wide["faelle_offen"] = running - np.repeat(running[start] - change[start], grid["n"])
+    return pd.DataFrame(wide)
+
+
+def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None,
+                    filters: dict[str, str], wanted: Iterable[str]) -> pd.DataFrame | None:
+    """The referral pass (the frame :func:`_referral_sql` gives, with the median wait as :func:`_km_median_sql`
+    adds it) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it needs
+    (open loops, other breakdowns, frames instead of a store, a store written before)."""
+    wanted = set(wanted) & set(REFERRAL_KENNZAHLEN)
+    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not wanted <= _CELL_REFERRALS:
+        return None
+    counts = [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & wanted]
+    tables = {"vermittlungszellen": ["monat", *VERMITTLUNGSSTATUS, *(["luecken"] if "luecken" in counts else [])]}
+    if "wartezeit_median_tage" in wanted:
+        tables["wartezellen"] = ["monat", "tage", "beendet", "n"]
+    got = _read_cells(source, by, merkmal, kommune, filters, tables)
+    if got is None:
+        return None
+    layout, cells = got
+    referrals = cells["vermittlungszellen"]
+    grid = _grid(layout, referrals["code"], _MONTHS[period])   # every group with a referral
+    sums = _sums(grid, referrals, {c: c for c in tables["vermittlungszellen"][1:]})
+    wide = {**grid["keys"], "vermittlungen": sum(sums[code] for code in VERMITTLUNGSSTATUS)}
+    for name in counts:
+        wide[name] = sums[name] if name == "luecken" else sum(sums[code] for code in _OUTCOMES[name])
+    wide["offene_schleifen"] = np.zeros(grid["rows"], dtype=np.int64)
+    if "wartezellen" in cells:
+        waits = cells["wartezellen"]
+        wide["warte_n"], wide["warte_events"], wide["warte_median"] = km_medians(
+            grid["place"](waits["code"], waits["monat"]), waits["tage"], waits["beendet"].astype(np.int64), grid["rows"],
+            waits["n"])
     return pd.DataFrame(wide)
 
 
@@ -316,10 +379,11 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
-#: the outcome counts of referrals as the catalogue defines them (status as exported): answered (anything but
+#: the outcome counts of referrals as the catalogue defines them, by the statuses each counts: answered (anything but
 #: 'vermittelt', a waiting list included), accepted or completed, completed, refused, not taken up
-_OUTCOMES = {"beantwortet": "<> 'vermittelt'", "angenommen": "IN ('angenommen', 'abgeschlossen')",
-             "abgeschlossen": "= 'abgeschlossen'", "abgelehnt": "= 'abgelehnt'", "nicht_wahrgenommen": "= 'nicht_wahrgenommen'"}
+_OUTCOMES = {"beantwortet": tuple(code for code in VERMITTLUNGSSTATUS if code != "vermittelt"),
+             "angenommen": ("angenommen", "abgeschlossen"), "abgeschlossen": ("abgeschlossen",),
+             "abgelehnt": ("abgelehnt",), "nicht_wahrgenommen": ("nicht_wahrgenommen",)}
 #: the referral counts beyond the number of referrals, and the indicators that need each
 _REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote"},
                     "angenommen": {"annahmequote"}, "abgeschlossen": {"abschlussquote"},
@@ -330,18 +394,8 @@ _REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnung
 def referral_outcomes_sql(status: str = "status", only: Iterable[str] | None = None) -> str:
     """The outcome counts of referrals (:data:`_OUTCOMES`, or those of them named in ``only``) for a ``SELECT``
     over referrals whose status column is ``status``."""
-    return ",\n               ".join(f"count(*) FILTER (WHERE {status} {condition}) AS {name}"
-                                    for name, condition in _OUTCOMES.items() if only is None or name in only)
-
-
-def wait_sql(alias: str, data_end: str) -> tuple[str, str]:
-    """Days waited for a first appointment and the condition of belonging to the waiting cohort, as the
-    catalogue defines them, for referrals ``alias`` (with ``datum``, ``erstkontakt``, ``status``): with a
-    first appointment the days until it; still waiting ('vermittelt', 'warteliste', 'angenommen' without
-    one) the days until ``data_end`` (censored); refused, not taken up and completed without a date are out."""
-    days = f"date_diff('day', {alias}.datum, coalesce({alias}.erstkontakt, greatest({data_end}, {alias}.datum)))"
-    cohort = f"({alias}.erstkontakt IS NOT NULL OR {alias}.status IN ('vermittelt', 'warteliste', 'angenommen'))"
-    return days, cohort
+    return ",\n               ".join(f"count(*) FILTER (WHERE {status} IN ({', '.join(repr(c) for c in codes)})) AS {name}"
+                                    for name, codes in _OUTCOMES.items() if only is None or name in only)
 
 
 def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -520,9 +574,11 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
             wide = with_km(wide, _duration_sql(*args), "dauer")
         wides.append(wide)
     if any(k in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = run_query(source, _referral_sql(*args, wanted=wanted), params)
-        if "wartezeit_median_tage" in wanted:
-            wide = with_km(wide, _waiting_sql(*args), "warte")
+        wide = _cell_referrals(source, by, period, merkmal, kommune, filters, wanted)
+        if wide is None:
+            wide = run_query(source, _referral_sql(*args, wanted=wanted), params)
+            if "wartezeit_median_tage" in wanted:
+                wide = with_km(wide, _waiting_sql(*args), "warte")
         wides.append(wide)
     if len(wides) == 2:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
         a, b = wides
