@@ -112,7 +112,9 @@ _WAIT_DAYS, _WAIT_COHORT = wait_sql("v", "s.d1")
 #:   :data:`~kimtools.codes.VERMITTLUNGSSTATUS`), and those of them marking a gap (``luecken``);
 #: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`wait_sql`) by days
 #:   waited (``tage``): how many (``n``) and how many of them have had their first appointment (``beendet``; the
-#:   others are censored at the data end).
+#:   others are censored at the data end);
+#: * ``fallspannen``: per case the month it began (``monat``), the last month it is open (``bis``: the month it
+#:   ended, or the data end's), and its person (``person``, a number standing for the pseudonym).
 CELL_TABLES = {
     "fallgruppen": """SELECT CAST(row_number() OVER (ORDER BY kommune, stadtbezirk, traeger, zielgruppe) AS INTEGER) AS gid,
                              kommune, stadtbezirk, traeger, zielgruppe
@@ -137,6 +139,10 @@ CELL_TABLES = {
                CAST(count(v.erstkontakt) AS INTEGER) AS beendet, CAST(count(*) AS INTEGER) AS n
         FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) JOIN {SPAN_TABLE} s ON s.kommune = v.kommune
         WHERE {_WAIT_COHORT} GROUP BY ALL ORDER BY ALL""",
+    "fallspannen": f"""
+        SELECT c.gid, {_MONTH.format(d="c.beginn")} AS monat, {_MONTH.format(d="coalesce(c.ende, s.d1)")} AS bis,
+               CAST(dense_rank() OVER (ORDER BY c.person_pseudonym) AS INTEGER) AS person
+        FROM {_GROUPED_CASES} c JOIN {SPAN_TABLE} s ON s.kommune = c.kommune ORDER BY ALL""",
 }
 #: tables derived from the data at import, which stores written by earlier versions may lack
 _DERIVED = (SPAN_TABLE, *CELL_TABLES)

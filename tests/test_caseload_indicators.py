@@ -363,8 +363,37 @@ def test_counts_from_the_case_cells_stored_at_import_are_the_hand_worked_ones(tm
     assert none.empty and list(none.columns) == list(d.columns)
 
 
+def test_persons_reached_and_cases_active_from_the_case_spans_stored_at_import(tmp_path):
+    """Persons reached and consultations per active case from the case spans written at import, by hand (module
+    docstring): PERS-0002's three cases overlap in Q2 and in June (F2 in Sodingen to 30.06., F4 in Wanne from
+    30.06.) and count once there, but once in each district."""
+    from kimtools import Store, import_export
+    from kimtools.indicators.table import _cell_counts
+
+    store = Store(tmp_path / "kim.duckdb")
+    import_export(write_export(tmp_path / "edge", EDGE), store, show_progress=False)
+    wanted = ["personen_erreicht", "beratungen_je_fall"]
+    assert _cell_counts(store, "kommune", "quarter", None, None, {}, wanted) is not None   # the cells answer
+    t = indicator_table(store, kennzahlen=wanted)
+    assert [(_z(t, "personen_erreicht", zeitraum=q), _row(t, "beratungen_je_fall", zeitraum=q)["nenner"],
+             _row(t, "beratungen_je_fall", zeitraum=q)["wert"]) for q in ("2024-Q1", "2024-Q2")] == [(2, 2, 1.0), (2, 4, 0.5)]
+    # months: February F1; March and April F1, F2; May F1, F2, F3; June F1, F2, F4
+    m = indicator_table(store, period="month", kennzahlen=wanted)
+    assert {mo: (_z(m, "personen_erreicht", zeitraum=mo), _row(m, "beratungen_je_fall", zeitraum=mo)["nenner"])
+            for mo in ("2024-02", "2024-03", "2024-04", "2024-05", "2024-06")} == {
+        "2024-02": (1, 1), "2024-03": (2, 2), "2024-04": (2, 2), "2024-05": (2, 3), "2024-06": (2, 3)}
+    d = indicator_table(store, by="stadtbezirk", kennzahlen=["personen_erreicht"])
+    assert {(b, q): _z(d, "personen_erreicht", stadtbezirk=b, zeitraum=q) for b in ("Herne-Mitte", "Sodingen", "Wanne")
+            for q in ("2024-Q1", "2024-Q2")} == {
+        ("Herne-Mitte", "2024-Q1"): 1, ("Sodingen", "2024-Q1"): 1, ("Wanne", "2024-Q1"): 0,
+        ("Herne-Mitte", "2024-Q2"): 2, ("Sodingen", "2024-Q2"): 1, ("Wanne", "2024-Q2"): 1}
+    g = indicator_table(store, merkmal="zielgruppe", filters={"stadtbezirk": "Herne-Mitte"}, kennzahlen=["personen_erreicht"])
+    assert _z(g, "personen_erreicht", auspraegung="sonstige", zeitraum="2024-Q2") == 1   # F3 alone
+
+
 @pytest.mark.parametrize("route, kennzahlen", [
-    ("_cell_counts", ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote"]),
+    ("_cell_counts", ["neuzugaenge", "abschluesse", "faelle_offen", "beratungen", "abschluesse_ziel_erreicht_quote",
+                      "personen_erreicht", "beratungen_je_fall"]),
     ("_cell_referrals", ["vermittlungen", "annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote",
                          "wartezeit_median_tage", "luecken"])], ids=["cases", "referrals"])
 @pytest.mark.parametrize("by", ["kommune", "stadtbezirk", "traeger"])

@@ -216,7 +216,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
 #: what the cells stored at import (:data:`~kimtools.store.CELL_TABLES`) hold: the count-pass parts beyond new cases,
 #: the referral indicators (open loops need days, not months), and the breakdowns (each a dimension of the cells;
 #: filters always are)
-_CELL_PARTS = {"ab", "open", "ber"}
+_CELL_PARTS = {"ab", "open", "ber", "stock"}
 _CELL_REFERRALS = set(REFERRAL_KENNZAHLEN) - {"offene_schleifen"}
 _CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -327,7 +327,8 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
         return None
     columns = {"neu": "neuzugaenge", **({"ab": "abschluesse", "ziel": "ziel"} if "ab" in need else {}),
                **({"beratungen": "beratungen"} if "ber" in need else {})}
-    got = _read_cells(source, by, merkmal, kommune, filters, {"fallzellen": ["monat", *columns]})
+    tables = {"fallzellen": ["monat", *columns], **({"fallspannen": ["monat", "bis", "person"]} if "stock" in need else {})}
+    got = _read_cells(source, by, merkmal, kommune, filters, tables)
     if got is None:
         return None
     layout, cells = got
@@ -338,7 +339,36 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
         running = np.cumsum(change)
         start = grid["start"]
         wide["faelle_offen"] = running - np.repeat(running[start] - change[start], grid["n"])
+    if "stock" in need:
+        wide["aktiv"], wide["personen_erreicht"] = _open_in_period(grid, cells["fallspannen"])
     return pd.DataFrame(wide)
+
+
+def _open_in_period(grid: dict, spans: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``grid``: the cases open at some time in its period, and their distinct persons, from the cases'
+    spans (``fallspannen``: month begun, last month open, person).
+
+    A case covers the rows from its first period to its last; the count per row is a running sum of +1 where
+    spans begin and −1 after they end. Persons: the spans of one person in one group are first merged where they
+    overlap, so that each person covers each row at most once and the same running sum counts them."""
+    rows = grid["rows"]
+    first, last = grid["place"](spans["code"], spans["monat"]), grid["place"](spans["code"], spans["bis"])
+
+    def covered(begins: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        change = np.bincount(begins, minlength=rows + 1) - np.bincount(ends + 1, minlength=rows + 1)
+        return np.cumsum(change)[:rows]
+
+    # by person, then by first row: a group's rows are one range, so each person's spans in one group come together
+    person = spans["person"].astype(np.int64)
+    order = np.argsort(person * (rows + 1) + first)
+    person, b, e = person[order], first[order], last[order]
+    group = np.searchsorted(grid["start"], b, side="right") - 1
+    same = np.r_[False, (group[1:] == group[:-1]) & (person[1:] == person[:-1])]
+    owner = np.cumsum(~same)                        # 1, 2, … per (group, person), increasing
+    reach = np.maximum.accumulate(owner * (rows + 1) + e) - owner * (rows + 1)   # the furthest end so far, per owner
+    starts = ~same | np.r_[True, b[1:] > reach[:-1]]   # a span not overlapping the ones before begins a merged one
+    at = np.flatnonzero(starts)
+    return covered(first, last), covered(b[at], reach[np.r_[at[1:] - 1, len(b) - 1]])
 
 
 def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None,
