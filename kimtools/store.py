@@ -239,7 +239,9 @@ class Store:
                     del _READERS[key]
                 con = duckdb.connect(key, read_only=True)
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                missing = frozenset(name for name in _DERIVED if not _has_table(con, name))
+                present = run_read(con, "SELECT table_name FROM information_schema.tables WHERE table_name IN "
+                                        f"({', '.join('?' for _ in _DERIVED)})", list(_DERIVED))["table_name"]
+                missing = frozenset(_DERIVED) - set(present)
                 if missing:
                     _MISSING[id(con)] = missing
                 if _file_id(self.path) == ident:

@@ -6,6 +6,11 @@ database (so the function has no side effects either way). Rates keep their
 numerator and denominator; the Kaplan–Meier median comes from a second query
 over the same definitions. Definitions: :data:`~kimtools.indicators.catalogue.KENNZAHLEN`.
 
+A store also holds cells written at import (:data:`~kimtools.store.CELL_TABLES`):
+where they hold everything a call asks for (the counts views ask for most), the
+same frames come from them in numpy instead (:func:`_cell_counts`,
+:func:`_cell_referrals`); tests compare both routes.
+
 With a breakdown (``merkmal``) every case is counted under its characteristic;
 multi-valued needs areas count once per case **and** area, so the areas of a
 period add up to more than its cases.
@@ -315,12 +320,14 @@ def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndar
 
 def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
                  filters: dict[str, str], wanted: Iterable[str]) -> pd.DataFrame | None:
-    """The count pass (the frame :func:`_wide_sql` gives) from the case cells stored at import, or ``None`` where
-    they do not hold all it needs (other parts or breakdowns, frames instead of a store, a store written before).
+    """The count pass (the frame :func:`_wide_sql` gives) from the case cells and case spans stored at import, or
+    ``None`` where they do not hold all it needs (other parts or breakdowns, frames instead of a store, a store
+    written before).
 
     The cells (integers only) are summed here into the grid of every group in every period of its kommune, laid
-    out from the groups, which are read once per state of the store; so is the running sum of open cases. That
-    makes the counts views ask for most cost a fraction of a pass over every case.
+    out from the groups, which are read once per state of the store; so is the running sum of open cases, and the
+    cases and persons open in a period come from the spans (:func:`_open_in_period`). That makes the counts views
+    ask for most cost a fraction of a pass over every case.
     """
     need = _needed_parts(by, merkmal, filters, wanted)
     if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not need <= _CELL_PARTS:
