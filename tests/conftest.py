@@ -1,7 +1,9 @@
-"""Shared test set-up: a test key, a small hand-written export, and one demo store per session.
+"""Shared test set-up: a test key, a small hand-written export, and one demo store per run.
 
-The demo store is built in ``pytest_configure`` because nbval starts notebook
-kernels outside any fixture; ``KIMTOOLS_DB`` points them at it.
+The demo store and the demo comparison (ten bundles) take about a minute to build, so they are built once per
+run and only when a test needs them: a test using the ``demo_store``/``demo_export``/``demo_comparison``
+fixtures, a notebook or dashboard run by nbval (whose kernels start outside any fixture and find the store
+through ``KIMTOOLS_DB``), or a browser test. A single file of unit tests starts in seconds.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "build" / "test"
+BUILD = ROOT / "build" / f"test-{os.getpid()}"   # one per run: two runs at once do not remove each other's demo
 TEST_KEY = "kimtools-test-key-not-secret-0123456789"
 
 # The base export: Herne, two cases, written by hand. Row numbers as a person sees them (header = 1).
@@ -83,23 +85,55 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["KIMTOOLS_KEY"] = TEST_KEY
     os.environ.pop("KIMTOOLS_LANG", None)
     os.environ.setdefault("KIMTOOLS_KEY_FILE", str(BUILD / "no-key-file-used"))
-    if hasattr(config, "workerinput"):
-        return
-    from kimtools import import_export
-    from kimtools.demo import write_demo
-
-    store = BUILD / "demo.duckdb"
-    shutil.rmtree(BUILD, ignore_errors=True)
-    export = write_demo(BUILD / "demo-export", show_progress=False)
-    import_export(export, store, show_progress=False)
-    os.environ["KIMTOOLS_DB"] = str(store)
-    # the demo comparison for notebook 04 and the comparison dashboard: one year of every city, merged
-    from kimtools.exchange import export_bundles, merge_bundles, write_merged
-    from kimtools.store import Store
-
-    written = export_bundles(Store(store), BUILD / "vergleich" / "pakete", first="2025", last="2025", show_progress=False)
-    write_merged(merge_bundles(written["zip"]), BUILD / "vergleich")
+    os.environ["KIMTOOLS_DB"] = str(BUILD / "demo.duckdb")
     os.environ["KIMTOOLS_VERGLEICH"] = str(BUILD / "vergleich")
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(BUILD, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(BUILD, ignore_errors=True)
+
+
+_BUILT: set[str] = set()
+
+
+def ensure_demo() -> Path:
+    """The demo store of this run, built on first use."""
+    store = BUILD / "demo.duckdb"
+    if "store" not in _BUILT:
+        from kimtools import import_export
+        from kimtools.demo import write_demo
+
+        export = write_demo(BUILD / "demo-export", show_progress=False)
+        import_export(export, store, show_progress=False)
+        _BUILT.add("store")
+    return store
+
+
+def ensure_comparison() -> Path:
+    """The demo comparison for notebook 04 and the comparison dashboard (one year of every city, merged), built
+    on first use."""
+    folder = BUILD / "vergleich"
+    if "comparison" not in _BUILT:
+        from kimtools.exchange import export_bundles, merge_bundles, write_merged
+        from kimtools.store import Store
+
+        written = export_bundles(Store(ensure_demo()), folder / "pakete", first="2025", last="2025", show_progress=False)
+        write_merged(merge_bundles(written["zip"]), folder)
+        _BUILT.add("comparison")
+    return folder
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Notebooks, dashboards and browser tests read the demo store and comparison through the environment:
+    build them before the item (and its notebook's kernel) starts."""
+    parts = Path(str(item.path)).parts
+    if "notebooks" in parts or "dashboards" in parts or item.get_closest_marker("browser"):
+        ensure_demo()
+        ensure_comparison()
 
 
 @pytest.fixture
@@ -114,9 +148,15 @@ def base_export(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_store() -> Path:
-    return BUILD / "demo.duckdb"
+    return ensure_demo()
 
 
 @pytest.fixture(scope="session")
 def demo_export() -> Path:
+    ensure_demo()
     return BUILD / "demo-export"
+
+
+@pytest.fixture(scope="session")
+def demo_comparison() -> Path:
+    return ensure_comparison()
