@@ -7,6 +7,8 @@ what is wrong and how to fix it, German first with the English text kept in
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .i18n import current_lang
@@ -14,7 +16,8 @@ from .i18n import current_lang
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "DisclosureError", "BundleError"]
+__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "DisclosureError", "BundleError",
+           "DeliveryRefused", "from_os_error"]
 
 
 class KimtoolsError(Exception):
@@ -64,3 +67,45 @@ class ImportValidationError(KimtoolsError):
             f"Der Export {source} verletzt das Exportformat an {n} Stelle(n); nichts wurde gespeichert.",
             f"The export {source} breaks the export format in {n} place(s); nothing was stored.",
         )
+
+
+class DeliveryRefused(StoreError):
+    """A delivery would make stored figures shrink sharply (or looks cut off); nothing was stored.
+
+    ``findings`` is the frame of :func:`kimtools.delivery.delivery_findings` (every finding, German and English).
+    """
+
+    def __init__(self, findings: "pd.DataFrame", summary_de: str, summary_en: str):
+        self.findings = findings
+        super().__init__(summary_de, summary_en)
+
+
+#: what an operating-system error means for a person, by errno: (German, English), with {path}
+_OS_REASONS = {
+    errno.ENOSPC: ("auf dem Datenträger ist kein Platz mehr", "the disk is full"),
+    errno.EDQUOT: ("das Speicherkontingent ist erschöpft", "the disk quota is exhausted"),
+    errno.EACCES: ("keine Berechtigung (Rechte der Datei oder des Ordners prüfen)",
+                   "permission denied (check the rights of the file or folder)"),
+    errno.EPERM: ("keine Berechtigung (Rechte der Datei oder des Ordners prüfen)",
+                  "permission denied (check the rights of the file or folder)"),
+    errno.EROFS: ("der Datenträger ist schreibgeschützt", "the disk is read-only"),
+    errno.ENOENT: ("die Datei oder der Ordner existiert nicht", "the file or folder does not exist"),
+    errno.ENOTDIR: ("ein Teil des Pfades ist kein Ordner", "part of the path is not a folder"),
+    errno.EISDIR: ("das ist ein Ordner, erwartet wird eine Datei", "that is a folder, a file is expected"),
+    errno.ENAMETOOLONG: ("der Pfad ist zu lang", "the path is too long"),
+    errno.EIO: ("Lesefehler des Datenträgers", "the disk reported an input/output error"),
+}
+
+
+def from_os_error(exc: OSError, path: str | Path | None = None, doing_de: str = "", doing_en: str = "") -> KimtoolsError:
+    """A :class:`KimtoolsError` naming ``path`` (else the error's own file) and what the error means.
+
+    >>> e = from_os_error(OSError(errno.ENOSPC, "No space left on device"), "/data/kim.duckdb", "speichern", "store")
+    >>> e.message("de")
+    '/data/kim.duckdb: speichern ging nicht – auf dem Datenträger ist kein Platz mehr. Nichts wurde geändert.'
+    """
+    where = str(path or exc.filename or "")
+    de, en = _OS_REASONS.get(exc.errno, (exc.strerror or type(exc).__name__, exc.strerror or type(exc).__name__))
+    what_de = f"{doing_de} ging nicht – " if doing_de else ""
+    what_en = f"could not {doing_en} – " if doing_en else ""
+    return KimtoolsError(f"{where}: {what_de}{de}. Nichts wurde geändert.", f"{where}: {what_en}{en}. Nothing was changed.")

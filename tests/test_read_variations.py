@@ -217,3 +217,9 @@ def test_crlf_line_ends_and_trailing_delimiters(tmp_path):
     export = _read(tmp_path, files)
     _same_as_base(export)
     assert len(export.warnings) == 0
+
+
+def test_delimiters_at_the_end_of_data_rows_only(tmp_path):
+    """Some tools end every data row with a delimiter but not the header: the empty last field is no extra value."""
+    files = {k: v.splitlines()[0] + "\n" + "".join(line + ";;\n" for line in v.splitlines()[1:]) for k, v in BASE.items()}
+    _same_as_base(_read(tmp_path, files))
