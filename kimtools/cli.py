@@ -1,4 +1,4 @@
-"""The ``kimtools`` command: import, info, demo, indicators, luecken, export, compare, report, serve.
+"""The ``kimtools`` command: import, info, loeschen, demo, indicators, luecken, export, compare, report, serve.
 
 Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
 to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
@@ -15,8 +15,10 @@ import re
 import sys
 from pathlib import Path
 
+import duckdb
+
 from . import __version__
-from .errors import ImportValidationError, KimtoolsError, UsageError
+from .errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
 from .i18n import current_lang, fmt_date, fmt_number, set_lang, tr
 from .indicators.table import MERKMALE
 
@@ -37,11 +39,21 @@ _T = {
     "import": ("einen Fallexport (CSV-Ordner oder XLSX) prüfen und speichern",
                "check and store a case export (CSV folder or XLSX)"),
     "source": ("Ordner mit CSV-Dateien oder .xlsx-Arbeitsmappe", "folder of CSV files or .xlsx workbook"),
-    "force": ("auch einen älteren Export importieren, der neuere Daten ersetzt",
-              "import an older export even though it replaces newer data"),
+    "force": ("auch einen Export importieren, der gespeicherte Zahlen stark verringert oder unvollständig aussieht",
+              "import an export even though it makes stored figures shrink sharply or looks incomplete"),
+    "dry_run": ("nur zeigen, was der Import ändern würde; nichts speichern",
+                "only show what the import would change; store nothing"),
+    "new_key": ("bewusst mit einem neuen Pseudonymisierungsschlüssel neu beginnen (wird protokolliert)",
+                "start over with a new pseudonymisation key on purpose (logged)"),
     "problem_report": ("Fehlerbericht hierhin schreiben (.xlsx oder .csv); Standard: bei mehr als 20 Fehlern automatisch",
                "write the problem report here (.xlsx or .csv); default: automatically above 20 problems"),
     "info": ("je Kommune zeigen, was der Datenbestand enthält", "show per kommune what the store holds"),
+    "loeschen": ("die Daten einer Kommune oder eines Trägers aus dem Datenbestand löschen",
+                 "delete a kommune's or a provider's data from the store"),
+    "loeschen_kommune": ("die Kommune", "the kommune"),
+    "loeschen_traeger": ("nur die Fälle (mit Beratungen, Vermittlungen, Statuswechseln) und Stellen dieses Trägers",
+                         "only this provider's cases (with consultations, referrals, status changes) and posts"),
+    "loeschen_ja": ("wirklich löschen (ohne: nur zeigen, was gelöscht würde)", "really delete (without: only show what would be deleted)"),
     "demo": ("den synthetischen Demo-Export schreiben", "write the synthetic demo export"),
     "out_dir": ("Zielordner", "target folder"),
     "seed": ("Zufallsstartwert (Standard 2024)", "random seed (default 2024)"),
@@ -150,9 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="QUELLE", help=_t("source"))
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("force"))
+    p.add_argument("--probelauf", "--dry-run", dest="dry_run", action="store_true", help=_t("dry_run"))
+    p.add_argument("--neuer-schluessel", "--new-key", dest="new_key", action="store_true", help=_t("new_key"))
     p.add_argument("--fehlerbericht", "--report", dest="report", help=_t("problem_report"))
 
     p = command("info")
+    p.add_argument("--db", help=_t("db"))
+
+    p = command("loeschen")
+    p.add_argument("--kommune", required=True, help=_t("loeschen_kommune"))
+    p.add_argument("--traeger", help=_t("loeschen_traeger"))
+    p.add_argument("--ja", "--yes", dest="yes", action="store_true", help=_t("loeschen_ja"))
     p.add_argument("--db", help=_t("db"))
 
     p = command("demo")
@@ -218,13 +238,16 @@ def _say(de: str, en: str, file=None) -> None:
 
 
 def _cmd_import(args) -> int:
+    from .delivery import findings_text, overview_text
+    from .errors import DeliveryRefused
     from .importer import import_export, write_problem_report
     from .read import problems_text
 
+    lang = current_lang()
     try:
-        result, warnings = import_export(args.source, args.db, force=args.force)
+        result, warnings = import_export(args.source, args.db, force=args.force, dry_run=args.dry_run,
+                                         new_key=args.new_key)
     except ImportValidationError as exc:
-        lang = current_lang()
         print(exc.message(), file=sys.stderr)
         print(problems_text(exc.problems, lang=lang, limit=50), file=sys.stderr)
         report = args.report
@@ -232,24 +255,74 @@ def _cmd_import(args) -> int:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             report = f"fehlerbericht_{Path(args.source).stem}_{stamp}.xlsx"
         if report:
-            path = write_problem_report(exc.problems, report, lang=lang)
+            path = write_problem_report(exc.problems, _out_file(report), lang=lang)
             _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
                  f"Full problem report for the provider of the export: {path}", file=sys.stderr)
         return 1
+    except DeliveryRefused as exc:
+        print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)
+        return 1
+    for leftover in result.leftovers:
+        _say(f"Hinweis: Reste eines abgebrochenen Imports {'gefunden' if result.dry_run else 'entfernt'}: {leftover}",
+             f"Note: leftovers of an interrupted import {'found' if result.dry_run else 'removed'}: {leftover}",
+             file=sys.stderr)
+    if result.key_created:
+        _say(f"Neuer Pseudonymisierungsschlüssel angelegt: {result.key_created}. Bitte sicher aufbewahren (Sicherung "
+             "getrennt vom Datenbestand): ohne ihn erhalten dieselben Personen beim nächsten Import andere Pseudonyme.",
+             f"New pseudonymisation key created: {result.key_created}. Keep it safe (backed up apart from the store): "
+             "without it the same persons get other pseudonyms at the next import.", file=sys.stderr)
     if len(warnings):
         _say("Hinweise:", "Warnings:", file=sys.stderr)
-        print(problems_text(warnings, lang=current_lang(), limit=20), file=sys.stderr)
+        print(problems_text(warnings, lang=lang, limit=20), file=sys.stderr)
     names = ", ".join(result.kommunen)
     if result.unchanged:
         _say(f"Unverändert: dieser Export ist bereits der gespeicherte Stand für {names}. Nichts wurde geändert.",
              f"Unchanged: this export already is the stored state for {names}. Nothing was changed.")
         return 0
+    if result.dry_run:
+        _say("Probelauf – nichts wurde gespeichert. Der Import würde ändern (gespeichert → neu):",
+             "Dry run – nothing was stored. The import would change (stored → new):")
+        print(overview_text(result.overview, lang))
+        if len(result.findings):
+            _say("Der Import würde abgelehnt (mit --erzwingen ginge er durch), denn:",
+                 "The import would be refused (it would go through with --force), because:")
+            print(findings_text(result.findings, lang))
+            return 1
+        _say("Keine Auffälligkeiten: der Import ginge so durch.", "Nothing stands out: the import would go through.")
+        return 0
+    if len(result.findings):
+        _say("Trotz dieser Auffälligkeiten importiert (--erzwingen, im Importprotokoll vermerkt):",
+             "Imported despite these findings (--force, recorded in the import log):", file=sys.stderr)
+        print(findings_text(result.findings, lang), file=sys.stderr)
     for k, row in result.counts.iterrows():
         _say(f"Importiert {k}: {fmt_number(row['faelle'])} Fälle, {fmt_number(row['beratungen'])} Beratungen, "
              f"{fmt_number(row['vermittlungen'])} Vermittlungen, {fmt_number(row['partner'])} Partner",
              f"Imported {k}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
              f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
     return 0
+
+
+def _out_file(path: str | Path) -> Path:
+    """An output file's path, its folder created (and said so) if missing."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path} ist ein Ordner; bitte einen Dateinamen angeben.", f"{path} is a folder; please give a file name.")
+    _out_dir(path.parent)
+    return path
+
+
+def _out_dir(path: str | Path) -> Path:
+    """An output folder, created (and said so) if missing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} ist eine Datei, erwartet wird ein Ordner.", f"{path} is a file, a folder is expected.")
+    if not path.exists():
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise from_os_error(exc, path, "den Ordner anlegen", "create the folder") from None
+        _say(f"Ordner {path} angelegt.", f"Folder {path} created.", file=sys.stderr)
+    return path
 
 
 def _cmd_info(args) -> int:
@@ -270,6 +343,31 @@ def _cmd_info(args) -> int:
                      f"{fmt_date(r.letzter_import.date())} {r.letzter_import:%H:%M}"])
     _print_table(headers, rows)
     _say(f"Datenbestand: {store.path}", f"Store: {store.path}")
+    return 0
+
+
+def _cmd_loeschen(args) -> int:
+    from .store import Store
+
+    store = Store(args.db)
+    what_de = f"{args.kommune}, Träger {args.traeger}" if args.traeger else args.kommune
+    what_en = f"{args.kommune}, provider {args.traeger}" if args.traeger else args.kommune
+    if not args.yes:
+        counts = store.removal_counts(args.kommune, args.traeger)
+        _say(f"Gelöscht würden ({what_de}):", f"This would be deleted ({what_en}):")
+        for r in counts.itertuples():
+            print(f"  {r.tabelle}: {fmt_number(r.zeilen)}")
+        _say("Nichts wurde gelöscht. Zum Löschen: derselbe Befehl mit --ja.",
+             "Nothing was deleted. To delete: the same command with --yes.")
+        return 0
+    deleted = store.remove(args.kommune, args.traeger)
+    n = int(deleted.set_index("tabelle").loc["faelle", "zeilen"])
+    _say(f"Gelöscht ({what_de}): {fmt_number(n)} Fälle mit ihren Beratungen, Vermittlungen und Statuswechseln"
+         f"{'' if args.traeger else ', Partner, Stellen und Bezirkszahlen'}; im Importprotokoll vermerkt. "
+         "Sicherungen des Datenbestands enthalten die Daten weiter.",
+         f"Deleted ({what_en}): {fmt_number(n)} cases with their consultations, referrals and status changes"
+         f"{'' if args.traeger else ', partners, posts and district figures'}; recorded in the import log. "
+         "Backups of the store still hold the data.")
     return 0
 
 
@@ -297,6 +395,8 @@ def _cmd_indicators(args) -> int:
     from .store import Store
 
     table = indicator_table(Store(args.db), kommune=args.kommune, by=args.by, period=args.period, merkmal=args.merkmal)
+    if args.out:
+        args.out = _out_file(args.out)
     if args.format == "xlsx":
         if not args.out:
             raise KimtoolsError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
@@ -339,7 +439,7 @@ def _cmd_luecken(args) -> int:
         raise UsageError("--minimum muss mindestens 1 sein.", "--minimum must be at least 1.")
     if not str(args.out).lower().endswith(".xlsx"):
         raise UsageError("--out muss auf .xlsx enden.", "--out must end in .xlsx.")
-    path = write_gap_register(args.out, store, kommune, minimum=args.minimum)
+    path = write_gap_register(_out_file(args.out), store, kommune, minimum=args.minimum)
     _say(f"Lückenregister {kommune} geschrieben: {path}", f"Gap register {kommune} written: {path}")
     return 0
 
@@ -360,6 +460,7 @@ def _cmd_export(args) -> int:
 
     store = Store(args.db)
     kommune = None if args.all else _kommune(store, args.kommune)
+    _out_dir(args.out)
     merkmale = {m for spec in BUNDLE_KENNZAHLEN.values() for m in spec["merkmale"]}
     per_merkmal = {}
     for item in args.minimum_merkmal:
@@ -397,7 +498,7 @@ def _cmd_compare(args) -> int:
     _say(f"{len(rows)} Pakete geprüft: Format, Prüfsummen und Schutzprüfung in Ordnung.",
          f"{len(rows)} bundles checked: format, checksums and disclosure audit fine.")
     if args.out:
-        folder = write_merged(merged, args.out)
+        folder = write_merged(merged, _out_dir(args.out))
         _say(f"Zusammengeführte Tabellen: {folder}", f"Merged tables: {folder}")
     return 0
 
@@ -411,6 +512,7 @@ def _cmd_report(args) -> int:
         return _lenkungskreis(store, args)
     first, last = (args.period, args.period) if args.period else (args.first, args.last)
     lang = current_lang()
+    _out_dir(args.out) if args.all else _out_file(args.out)
     if args.all:
         result = render_reports(store.path, store.kommunen(), args.out, first, last, lang)
         return _batch_summary(result, ("Bericht", "report"), ("Berichten", "reports"), args.out)
@@ -431,6 +533,7 @@ def _lenkungskreis(store, args) -> int:
         raise UsageError(f"--period {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
                          f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
     pdf = not args.no_pdf
+    _out_dir(args.out) if args.all else _out_file(args.out)
     if pdf and chromium() is None:
         _say("Hinweis: kein chromium gefunden, daher nur HTML (im Browser mit Strg+P als PDF druckbar).",
              "Note: no chromium found, so HTML only (printable to PDF from a browser with Ctrl+P).", file=sys.stderr)
@@ -514,12 +617,17 @@ def _pre_lang(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every failure reaches the user as a message (German, or English with ``--lang en``) and
+    an exit status, never as a traceback: a traceback can show data. ``KIMTOOLS_DEBUG=1`` lets unexpected
+    errors through, for developers. Every file the command creates is readable by its owner only."""
     argv = list(sys.argv[1:] if argv is None else argv)
     set_lang(_pre_lang(argv))
+    umask = os.umask(0o077)
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "info": _cmd_info, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)
@@ -527,8 +635,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        _say("Abgebrochen; ein unterbrochener Import hat nichts geändert.", "Interrupted; an interrupted import changed nothing.",
+             file=sys.stderr)
         return 130
+    except OSError as exc:
+        print(f"{_t('error').capitalize()}: {from_os_error(exc).message()}", file=sys.stderr)
+        return 1
+    except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
+        from .store import default_db_path, unreadable
+
+        db = getattr(args, "db", None)
+        print(f"{_t('error').capitalize()}: {unreadable(Path(db) if db else default_db_path(), exc).message()}",
+              file=sys.stderr)
+        return 1
+    except MemoryError:
+        _say("Fehler: zu wenig Arbeitsspeicher für diesen Befehl. Nichts wurde geändert.",
+             "Error: not enough memory for this command. Nothing was changed.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a traceback
+        if os.environ.get("KIMTOOLS_DEBUG"):
+            raise
+        _say(f"Fehler: unerwarteter Fehler ({type(exc).__name__}) – das ist ein Fehler in kimtools, bitte mit dem "
+             "Befehl melden. Gespeicherte Daten wurden nicht verändert. Einzelheiten für Entwickler: mit "
+             "KIMTOOLS_DEBUG=1 erneut aufrufen.",
+             f"Error: unexpected error ({type(exc).__name__}) – this is a bug in kimtools, please report it with the "
+             "command. Stored data was not changed. Details for developers: run again with KIMTOOLS_DEBUG=1.",
+             file=sys.stderr)
+        return 1
     finally:
+        os.umask(umask)
         set_lang(None)
 
 

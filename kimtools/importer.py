@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from pathlib import Path
 
 import pandas as pd
 
+from .errors import StoreError, from_os_error
+from .pseudonym import ensure_key, key_location
 from .read import PROBLEM_COLUMNS, read_export
-from .store import ImportResult, Store
+from .store import ImportResult, Store, key_mismatch_text, owner_only
 
 __all__ = ["import_export", "write_problem_report"]
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
-                  key: bytes | None = None, show_progress: bool = True) -> tuple[ImportResult, pd.DataFrame]:
+                  key: bytes | None = None, show_progress: bool = True, dry_run: bool = False,
+                  new_key: bool = False) -> tuple[ImportResult, pd.DataFrame]:
     """Import ``source`` into the store; return the result and the warnings.
 
-    Raises :class:`~kimtools.errors.ImportValidationError` (every problem at
-    once) or :class:`~kimtools.errors.StoreError`; in both cases the store is
-    exactly as it was.
+    Raises :class:`~kimtools.errors.ImportValidationError` (every problem at once),
+    :class:`~kimtools.errors.DeliveryRefused` (the delivery would make stored figures shrink sharply or looks
+    cut off; ``force`` imports it all the same) or :class:`~kimtools.errors.StoreError`; in each case the store is
+    exactly as it was. With ``dry_run`` nothing is stored: the result says what would change. A store
+    pseudonymised under another key is refused unless ``new_key``; a missing key file is then not created.
     """
     store = db if isinstance(db, Store) else Store(db)
+    store.check_writable()
+    created = None
+    if key is None:
+        stored = store.key_fingerprint()
+        key, made = ensure_key(create=not dry_run and (stored is None or new_key))
+        if key is None and stored is None:   # a dry run before the very first import: a key made only for it
+            key = secrets.token_hex(32).encode()
+        elif key is None:
+            raise StoreError(key_mismatch_text("de", store.path, stored, None),
+                             key_mismatch_text("en", store.path, stored, None))
+        created = key_location() if made else None
     export = read_export(source, key=key, show_progress=show_progress)
-    return store.replace_kommunen(export, force=force), export.warnings
+    result = store.replace_kommunen(export, force=force, new_key=new_key, dry_run=dry_run)
+    return dataclasses.replace(result, key_created=created), export.warnings
 
 
 _REPORT_HEADERS = {
@@ -40,6 +59,14 @@ def write_problem_report(problems: pd.DataFrame, path: str | Path, lang: str = "
     Rows above Excel's limit go to CSV (``;``, UTF-8 with BOM, opens in Excel).
     """
     path = Path(path)
+    try:
+        with owner_only():
+            return _write_problem_report(problems, path, lang)
+    except OSError as exc:
+        raise from_os_error(exc, path, "den Fehlerbericht schreiben", "write the problem report") from None
+
+
+def _write_problem_report(problems: pd.DataFrame, path: Path, lang: str) -> Path:
     first, second = ("grund_en", "grund_de") if lang == "en" else ("grund_de", "grund_en")
     frame = problems[[c for c in PROBLEM_COLUMNS if c not in ("grund_de", "grund_en")] + [first, second]]
     frame = frame.rename(columns=_REPORT_HEADERS[lang])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import os
 import re
@@ -33,11 +34,12 @@ import pandas as pd
 
 from . import __version__
 from .codes import VERMITTLUNGSSTATUS
-from .errors import StoreError
-from .i18n import fmt_date
+from .delivery import PROFILE_SQL, PROFILE_TABLES, UNCONSULTED_SQL, delivery_findings, delivery_overview, findings_text
+from .errors import DeliveryRefused, StoreError, from_os_error
+from .i18n import fmt_number
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -146,6 +148,8 @@ CELL_TABLES = {
 }
 #: tables derived from the data at import, which stores written by earlier versions may lack
 _DERIVED = (SPAN_TABLE, *CELL_TABLES)
+#: the tables a reader looks for when it opens a store: the two every store has, and the derived ones
+_OWN = ("faelle", "import_log", *_DERIVED)
 
 _LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
 
@@ -154,6 +158,14 @@ CREATE TABLE IF NOT EXISTS import_log (
     import_id INTEGER, zeitpunkt TIMESTAMP, quelle VARCHAR, sha256 VARCHAR, kommune VARCHAR,
     datenstand DATE, kimtools_version VARCHAR,
     """ + ", ".join(f"n_{t} BIGINT" for t in _LOG_COUNTS) + ")"
+#: columns the import log gained later (added to older stores at their next import): the fingerprint of the
+#: pseudonymisation key (:func:`~kimtools.pseudonym.key_fingerprint`, never the key), whether the import started
+#: over with a new key on purpose, and whether it was forced past the look before replacing
+_LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen": "BOOLEAN"}
+#: DuckDB would download an extension to open, say, a SQLite file given as the store: never
+_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+#: room an import needs beside a copy of the store and its growth (write-ahead log, checkpoint)
+_SPARE_BYTES = 32 * 2**20
 
 
 #: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
@@ -172,11 +184,67 @@ def default_db_path() -> Path:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: per kommune the stored row counts, or ``unchanged``."""
+    """What an import did (or, with ``dry_run``, would do): per kommune the row counts, or ``unchanged``.
+
+    ``findings`` are the reasons to look before replacing (:func:`~kimtools.delivery.delivery_findings`; an import
+    with findings went through only when forced), ``overview`` what changes per kommune and table
+    (:func:`~kimtools.delivery.delivery_overview`), ``leftovers`` the temporary copies of killed imports that
+    were removed.
+    """
 
     kommunen: tuple[str, ...]
     unchanged: bool
     counts: pd.DataFrame  # kommune × table row counts
+    findings: pd.DataFrame | None = None
+    overview: pd.DataFrame | None = None
+    dry_run: bool = False
+    leftovers: tuple[str, ...] = ()
+    key_created: str | None = None   # the key file the import created (a first import without a key)
+
+
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """Files created inside the block are readable by their owner only (umask 077), then the umask is restored."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def unreadable(path: Path, exc: Exception) -> StoreError:
+    """Why the file at ``path`` cannot be opened as a store, and what to do."""
+    fix_de = ("Nichts wurde geändert. Abhilfe: die letzte Sicherung des Datenbestands zurückspielen, oder die Datei "
+              "beiseitelegen (umbenennen) und die Exporte neu importieren.")
+    fix_en = ("Nothing was changed. To fix it: restore the last backup of the store, or move the file aside (rename "
+              "it) and import the exports again.")
+    if path.is_dir():
+        return StoreError(f"{path} ist ein Ordner; als Datenbestand wird eine Datei erwartet, z. B. {path / 'kim.duckdb'}.",
+                          f"{path} is a folder; the store must be a file, e.g. {path / 'kim.duckdb'}.")
+    if path.exists() and path.stat().st_size == 0:
+        return StoreError(f"Der Datenbestand {path} ist leer (0 Bytes), vermutlich ein abgebrochenes Kopieren. {fix_de}",
+                          f"The store {path} is empty (0 bytes), probably an interrupted copy. {fix_en}")
+    with contextlib.suppress(OSError), open(path, "rb") as fh:
+        if fh.read(16) == b"SQLite format 3\0":
+            return StoreError(f"{path} ist eine SQLite-Datenbank, kein kimtools-Datenbestand. Nichts wurde geändert. "
+                              "Bitte --db auf den Datenbestand (.duckdb) richten.",
+                              f"{path} is a SQLite database, not a kimtools store. Nothing was changed. Point --db at "
+                              "the store (.duckdb).")
+    if "not a valid DuckDB database" in str(exc):
+        return StoreError(f"{path} ist keine DuckDB-Datei und damit kein kimtools-Datenbestand (oder sie ist beschädigt). {fix_de}",
+                          f"{path} is no DuckDB file and so no kimtools store (or it is damaged). {fix_en}")
+    return StoreError(f"Der Datenbestand {path} lässt sich nicht lesen: er ist beschädigt oder unvollständig kopiert. {fix_de}",
+                      f"The store {path} cannot be read: it is damaged or incompletely copied. {fix_en}")
+
+
+def connect_file(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to ``path`` that loads no extension, or a :class:`StoreError` saying why not."""
+    if path.is_dir():
+        raise unreadable(path, IsADirectoryError(str(path)))
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=_DUCKDB_CONFIG)
+    except duckdb.Error as exc:
+        raise unreadable(path, exc) from None
 
 
 # One read-only connection per file and process, reopened when the file was swapped.
@@ -188,6 +256,8 @@ _PINNED: dict[int, int] = {}
 _MISSING: dict[int, frozenset[str]] = {}
 #: per open reader (by id): what :func:`reader_memo` keeps for it
 _MEMO: dict[int, dict] = {}
+#: per open reader (by id): the store's path, for messages
+_PATHS: dict[int, Path] = {}
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -235,13 +305,27 @@ class Store:
                 if cached:   # closed, or DuckDB's instance cache would hand the old file out again
                     _MISSING.pop(id(cached[1]), None)
                     _MEMO.pop(id(cached[1]), None)
+                    _PATHS.pop(id(cached[1]), None)
                     cached[1].close()
                     del _READERS[key]
-                con = duckdb.connect(key, read_only=True)
-                con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                present = run_read(con, "SELECT table_name FROM information_schema.tables WHERE table_name IN "
-                                        f"({', '.join('?' for _ in _DERIVED)})", list(_DERIVED))["table_name"]
-                missing = frozenset(_DERIVED) - set(present)
+                con = connect_file(Path(key))
+                try:
+                    con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
+                    present = set(con.execute("SELECT table_name FROM information_schema.tables WHERE table_name IN "
+                                              f"({', '.join('?' for _ in _OWN)})", list(_OWN)).df()["table_name"])
+                except duckdb.Error as exc:
+                    con.close()
+                    raise unreadable(self.path, exc) from None
+                if not {"faelle", "import_log"} <= present:
+                    con.close()
+                    raise StoreError(
+                        f"{self.path} ist eine DuckDB-Datenbank, aber kein kimtools-Datenbestand (es fehlen die Tabellen "
+                        "faelle und import_log). Nichts wurde geändert. Bitte --db auf den Datenbestand richten "
+                        "oder einen neuen Dateinamen wählen.",
+                        f"{self.path} is a DuckDB database but no kimtools store (the tables faelle and import_log are "
+                        "missing). Nothing was changed. Point --db at the store or choose a new file name.")
+                _PATHS[id(con)] = self.path
+                missing = frozenset(_DERIVED) - present
                 if missing:
                     _MISSING[id(con)] = missing
                 if _file_id(self.path) == ident:
@@ -325,99 +409,315 @@ class Store:
             ORDER BY k.kommune""")
 
     # ------------------------------------------------------------------ writing
+    def check_writable(self) -> None:
+        """Refuse, before any work, a store that an import could not or should not replace: a folder, a file or
+        folder marked read-only (by its mode bits, which also bind root), a damaged or foreign file."""
+        path, parent = self.path, self.path.parent
+        if path.is_dir():
+            raise unreadable(path, IsADirectoryError(str(path)))
+        if parent.exists() and not parent.is_dir():
+            raise StoreError(f"{parent} ist kein Ordner; der Datenbestand {path} kann dort nicht liegen.",
+                             f"{parent} is not a folder; the store {path} cannot lie there.")
+        if path.exists() and not path.stat().st_mode & 0o200:
+            mode = path.stat().st_mode & 0o777
+            raise StoreError(
+                f"Der Datenbestand {path} ist schreibgeschützt (Modus {mode:o}); ein Import ersetzt ihn nicht. Nichts "
+                f"wurde geändert. Wenn er geändert werden soll: 'chmod u+w {path}'.",
+                f"The store {path} is marked read-only (mode {mode:o}); an import does not replace it. Nothing was "
+                f"changed. If it is to change: 'chmod u+w {path}'.")
+        if parent.exists() and (not parent.stat().st_mode & 0o200 or not os.access(parent, os.W_OK | os.X_OK)):
+            raise StoreError(
+                f"Der Ordner {parent} ist schreibgeschützt; ein Import legt dort seine Kopie des Datenbestands an. "
+                "Nichts wurde geändert. Schreibrechte geben oder --db auf einen anderen Ordner richten.",
+                f"The folder {parent} is read-only; an import writes its copy of the store there. Nothing was changed. "
+                "Grant write access or point --db at another folder.")
+        if path.exists():
+            self.connect()   # a damaged or foreign file is refused here
+
+    def key_fingerprint(self) -> str | None:
+        """The fingerprint of the pseudonymisation key of the store's latest import (``None``: no store, or
+        none recorded yet)."""
+        if not self.exists():
+            return None
+        with self.snapshot() as con:
+            if run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
+                             "AND column_name = 'schluessel'", []).empty:
+                return None
+            row = self.query("SELECT arg_max(schluessel, import_id) AS fp FROM import_log WHERE schluessel IS NOT NULL")
+        return None if row.empty or pd.isna(row["fp"].iloc[0]) else str(row["fp"].iloc[0])
+
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        with open(lock_path, "a") as fh:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_name(f".{self.path.name}.lock")
+            fh = open(lock_path, "a")
+        except OSError as exc:
+            raise from_os_error(exc, self.path.parent, "den Datenbestand anlegen", "create the store") from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def replace_kommunen(self, export, force: bool = False) -> ImportResult:
+    def _leftovers(self) -> list[Path]:
+        """Temporary copies of the store left by imports that were killed (only an import holds the writer lock,
+        so under it every such file is a leftover)."""
+        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp")) + \
+            sorted(self.path.parent.glob(f".{self.path.name}.*.tmp.wal"))
+
+    def replace_kommunen(self, export, force: bool = False, new_key: bool = False, dry_run: bool = False) -> ImportResult:
         """Store a validated :class:`~kimtools.read.Export`, replacing each of its kommunen as one whole.
 
-        Importing the same source again (same SHA-256 as the last import of
-        every kommune in it) changes nothing. A source whose data end earlier
-        than what is stored for a kommune is refused unless ``force``.
+        Importing the same source again (same SHA-256 as the last import of every kommune in it) changes
+        nothing. Before replacing, the store looks at what would change (:mod:`kimtools.delivery`): a delivery
+        that would make stored figures shrink sharply, or that looks cut off, is refused with
+        :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
+        than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
+        nothing is written: the result says what the import would change and find.
         """
         kommunen = tuple(export.kommunen)
         counts = _counts(export.tables, kommunen)
-        with self._writer_lock():
-            stored = self._stored_state(kommunen)
-            if kommunen and all(stored.get(k, (None, None))[0] == export.sha256 for k in kommunen):
-                return ImportResult(kommunen, True, counts)
+        self.check_writable()
+        with owner_only(), self._writer_lock():
+            leftovers = self._leftovers()
+            if not dry_run:
+                for leftover in leftovers:
+                    leftover.unlink(missing_ok=True)
+            stored_sha = self._stored_sha(kommunen)
+            if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
+                return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)))
+            self._check_key(export, new_key)
+            stored = self._profile(kommunen) if self.exists() else None
+            incoming = _export_profile(export.tables, list(kommunen))
+            findings = delivery_findings(stored, incoming)
+            result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
+                                  tuple(map(str, leftovers)))
+            if dry_run:
+                return result
+            if len(findings) and not force:
+                raise DeliveryRefused(
+                    findings,
+                    "Der Export würde gespeicherte Zahlen stark verringern oder sieht unvollständig aus; nichts wurde "
+                    "gespeichert:\n" + findings_text(findings, "de") + "\nWenn das so gewollt ist (z. B. eine Löschung "
+                    "nach Aufbewahrungsfrist): mit --erzwingen importieren. Alles ansehen, ohne zu speichern: --probelauf.",
+                    "The export would make stored figures shrink sharply or looks incomplete; nothing was stored:\n"
+                    + findings_text(findings, "en") + "\nIf this is intended (e.g. a deletion after the retention "
+                    "period): import with --force. To see everything without storing: --dry-run.")
             stand = {k: v.date() for k, v in stichtage(export.tables).items()}
-            if not force:
-                older = [(k, stand[k], stored[k][1]) for k in kommunen
-                         if k in stored and stored[k][1] is not None and stand.get(k) and stand[k] < stored[k][1]]
-                if older:
-                    lines_de = "; ".join(f"{k}: Export bis {fmt_date(a, 'de')}, gespeichert bis {fmt_date(b, 'de')}" for k, a, b in older)
-                    lines_en = "; ".join(f"{k}: export up to {fmt_date(a, 'en')}, stored up to {fmt_date(b, 'en')}" for k, a, b in older)
-                    raise StoreError(
-                        f"Der Export ist älter als der gespeicherte Stand ({lines_de}) und würde neuere Daten ersetzen. "
-                        "Nichts wurde geändert. Wenn das gewollt ist: mit --erzwingen importieren.",
-                        f"The export is older than the stored data ({lines_en}) and would replace newer data. "
-                        "Nothing was changed. If intended, import with --force.")
-            self._swap_in(export, kommunen, counts, stand)
-        return ImportResult(kommunen, False, counts)
+            self._check_room(int(getattr(export, 'size_bytes', 0)))
+            self._swap_in(export, kommunen, counts, stand, force=force and bool(len(findings)), new_key=new_key)
+        return result
 
-    def _stored_state(self, kommunen: tuple[str, ...]) -> dict[str, tuple[str, dt.date | None]]:
+    def _stored_sha(self, kommunen: tuple[str, ...]) -> dict[str, str]:
         if not self.exists():
             return {}
-        rows = self.query("""SELECT kommune, arg_max(sha256, import_id) AS sha, arg_max(datenstand, import_id) AS stand
-                             FROM import_log GROUP BY kommune""")
-        return {r.kommune: (r.sha, None if pd.isna(r.stand) else pd.Timestamp(r.stand).date())
-                for r in rows.itertuples() if r.kommune in kommunen}
+        rows = self.query("SELECT kommune, arg_max(sha256, import_id) AS sha FROM import_log GROUP BY kommune")
+        return {r.kommune: r.sha for r in rows.itertuples() if r.kommune in kommunen}
 
-    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict) -> None:
+    def _check_key(self, export, new_key: bool) -> None:
+        stored = self.key_fingerprint()
+        mine = getattr(export, "key_fingerprint", None)
+        if stored is None or mine is None or stored == mine or new_key:
+            return
+        raise StoreError(key_mismatch_text("de", self.path, stored, mine), key_mismatch_text("en", self.path, stored, mine))
+
+    def _profile(self, kommunen: tuple[str, ...]) -> pd.DataFrame:
+        return _profile_from(self.query, list(kommunen))
+
+    def _need_bytes(self, extra: int = 0) -> int:
+        return (self.path.stat().st_size if self.exists() else 0) + extra + _SPARE_BYTES
+
+    def _room_error(self, extra: int = 0, free: int | None = None) -> StoreError:
+        need = self._need_bytes(extra)
+        store = self.path.stat().st_size if self.exists() else 0
+        mb = lambda b: fmt_number(b / 2**20, 0, "de")   # noqa: E731
+        mb_en = lambda b: fmt_number(b / 2**20, 0, "en")   # noqa: E731
+        free_de = f"frei sind {mb(free)} MB, " if free is not None else ""
+        free_en = f"{mb_en(free)} MB are free, " if free is not None else ""
+        return StoreError(
+            f"Zu wenig Platz auf dem Datenträger von {self.path.parent}: {free_de}kimtools braucht dafür etwa {mb(need)} MB "
+            f"(eine Kopie des Datenbestands, {mb(store)} MB, dazu die neuen Daten und Reserve). Nichts wurde geändert. "
+            "Platz schaffen oder den Datenbestand auf einen anderen Datenträger legen (--db).",
+            f"Not enough room on the disk of {self.path.parent}: {free_en}kimtools needs about {mb_en(need)} MB (a copy "
+            f"of the store, {mb_en(store)} MB, plus the new data and a reserve). Nothing was changed. Free some space or "
+            "put the store on another disk (--db).")
+
+    def _check_room(self, extra: int = 0) -> None:
+        free = shutil.disk_usage(self.path.parent).free
+        if free < self._need_bytes(extra):
+            raise self._room_error(extra, free)
+
+    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict, force: bool = False,
+                 new_key: bool = False) -> None:
+        """Replace ``kommunen`` by the export's rows and log the import."""
+        def change(con: duckdb.DuckDBPyConnection) -> None:
+            for name, columns in SCHEMA.items():
+                con.execute(f"DELETE FROM {name} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
+                frame = export.tables.get(name)
+                if frame is None or frame.empty:
+                    continue
+                con.register("incoming", frame)
+                select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
+                con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
+                con.unregister("incoming")
+            _log(con, kommunen, export.source, export.sha256, stand, counts, getattr(export, "key_fingerprint", None),
+                 new_key, force)
+
+        self._swap(change, kommunen, int(getattr(export, "size_bytes", 0)))
+
+    def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], kommunen, extra: int = 0) -> None:
+        """Apply ``change`` to a copy of the store in one transaction, derive the tables of ``kommunen`` anew and
+        put the copy in place of the store (mode kept). On any failure the store is as it was and the copy gone."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)
+        mode = (self.path.stat().st_mode & 0o777) if self.exists() else 0o600
         try:
-            if self.exists():
-                shutil.copyfile(self.path, tmp)
-            con = duckdb.connect(str(tmp))
             try:
-                _ensure_schema(con)
-                con.execute("BEGIN TRANSACTION")
-                for name, columns in SCHEMA.items():
-                    con.execute(f"DELETE FROM {name} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
-                    frame = export.tables.get(name)
-                    if frame is None or frame.empty:
-                        continue
-                    con.register("incoming", frame)
-                    select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
-                    con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
-                    con.unregister("incoming")
-                next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
-                now = dt.datetime.now().replace(microsecond=0)
-                for k in kommunen:
-                    row = counts.loc[k]
-                    con.execute(
-                        f"INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' for _ in _LOG_COUNTS)})",
-                        [next_id, now, export.source, export.sha256, k, stand.get(k), __version__,
-                         *[int(row[t]) for t in _LOG_COUNTS]])
-                _record_quality(con, kommunen)
-                con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
-                for name, sql in CELL_TABLES.items():
-                    con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
-                con.execute("COMMIT")
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+                self._write_copy(tmp, mode, change, kommunen)
+                os.replace(tmp, self.path)
+                dir_fd = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise self._room_error(extra) from None
+                raise from_os_error(exc, self.path, "den Datenbestand speichern", "store the data") from None
+            except duckdb.IOException as exc:
+                if "space" in str(exc).lower() or "full" in str(exc).lower():
+                    raise self._room_error(extra) from None
+                raise StoreError(f"Der Datenbestand {self.path} konnte nicht gespeichert werden ({exc}). Nichts wurde geändert.",
+                                 f"The store {self.path} could not be written ({exc}). Nothing was changed.") from None
         finally:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
+
+    def _write_copy(self, tmp: Path, mode: int, change: Callable[[duckdb.DuckDBPyConnection], None], kommunen) -> None:
+        """The store after ``change``, with the derived tables written anew, at ``tmp`` (mode ``mode``), synced."""
+        tmp.unlink(missing_ok=True)
+        if self.exists():
+            shutil.copyfile(self.path, tmp)
+        con = duckdb.connect(str(tmp), config=_DUCKDB_CONFIG)
+        os.chmod(tmp, mode)
+        try:
+            _ensure_schema(con)
+            con.execute("BEGIN TRANSACTION")
+            change(con)
+            _record_quality(con, kommunen)
+            con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
+            for name, sql in CELL_TABLES.items():
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+
+    # ------------------------------------------------------------------ deleting
+    def removal_counts(self, kommune: str, traeger: str | None = None) -> pd.DataFrame:
+        """What :meth:`remove` would delete: rows per table (``tabelle``, ``zeilen``)."""
+        where, params = _removal_where(kommune, traeger)
+        return self.query(" UNION ALL ".join(f"SELECT '{t}' AS tabelle, count(*) AS zeilen FROM {t} WHERE {where[t]}"
+                                             for t in where), params)
+
+    def remove(self, kommune: str, traeger: str | None = None) -> pd.DataFrame:
+        """Delete a kommune's data (or one provider's: its cases with their consultations, referrals and status
+        changes, and its posts) from the store, as one whole, and log the deletion; the import log keeps the
+        fact and the counts, no case data. Returns what was deleted (:meth:`removal_counts`)."""
+        if kommune not in self.kommunen():
+            raise StoreError(f"{kommune} ist nicht im Datenbestand {self.path}; dort sind: {', '.join(self.kommunen())}.",
+                             f"{kommune} is not in the store {self.path}; it holds: {', '.join(self.kommunen())}.")
+        where, params = _removal_where(kommune, traeger)
+        self.check_writable()
+        with owner_only(), self._writer_lock():
+            deleted = self.removal_counts(kommune, traeger)
+            if traeger is not None and deleted.set_index("tabelle").loc["faelle", "zeilen"] == 0 and \
+                    deleted.set_index("tabelle").loc["stellen", "zeilen"] == 0:
+                raise StoreError(f"{kommune} hat keine Fälle und Stellen des Trägers {traeger}.",
+                                 f"{kommune} has no cases and posts of provider {traeger}.")
+            self._check_room()
+
+            def change(con: duckdb.DuckDBPyConnection) -> None:
+                for table in where:   # dependent tables first: they find their cases through faelle
+                    con.execute(f"DELETE FROM {table} WHERE {where[table]}", params)
+                left = {t: con.execute(f"SELECT count(*) FROM {t} WHERE kommune = ?", [kommune]).fetchone()[0]
+                        for t in _LOG_COUNTS}
+                what = f"Löschung Träger {traeger}" if traeger else "Löschung"
+                _log(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False)
+
+            self._swap(change, (kommune,))
+        return deleted
+
+
+def _removal_where(kommune: str, traeger: str | None) -> tuple[dict[str, str], list]:
+    """Per table the condition of the rows a removal deletes (dependent tables first) and its parameters."""
+    if traeger is None:
+        return {t: "kommune = $1" for t in reversed(SCHEMA)}, [kommune]
+    dependent = "kommune = $1 AND fall_id IN (SELECT fall_id FROM faelle WHERE kommune = $1 AND traeger = $2)"
+    own = "kommune = $1 AND traeger = $2"
+    return {"beratungen": dependent, "vermittlungen": dependent, "statuswechsel": dependent,
+            "fall_handlungsfelder": dependent, "faelle": own, "stellen": own}, [kommune, traeger]
+
+
+def _log(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,
+         fingerprint: str | None, new_key: bool, force: bool) -> None:
+    """One entry of the import log per kommune (``counts``: rows per table and kommune)."""
+    next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
+    now = dt.datetime.now().replace(microsecond=0)
+    columns = ["import_id", "zeitpunkt", "quelle", "sha256", "kommune", "datenstand", "kimtools_version",
+               *[f"n_{t}" for t in _LOG_COUNTS], *_LOG_LATER]
+    for k in kommunen:
+        row = counts.loc[k]
+        con.execute(f"INSERT INTO import_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                    [next_id, now, source, sha256, k, stand.get(k), __version__, *[int(row[t]) for t in _LOG_COUNTS],
+                     fingerprint, new_key, force])
+
+
+def key_mismatch_text(lang: str, path: Path, stored: str, mine: str | None) -> str:
+    """Why an import under another pseudonymisation key is refused, and how to restore the key."""
+    from .pseudonym import key_file, key_location
+
+    where = key_location()
+    env = where == "KIMTOOLS_KEY"
+    if lang == "en":
+        restore = ("set KIMTOOLS_KEY to the old key, or unset it to use the key file " + str(key_file()) if env else
+                   f"copy the backup of the key file to {where} (mode 600) or set KIMTOOLS_KEY to the old key")
+        return (f"The store {path} was pseudonymised with another key (fingerprint {stored}) than the one in force "
+                f"now ({where}{', fingerprint ' + mine if mine else ', missing'}). Imported like this, every person would "
+                f"get a new pseudonym and nobody would notice. Nothing was changed. Restore the key: {restore}. To start "
+                "over on purpose (every kommune imported from now on gets new pseudonyms; logged): --new-key.")
+    restore = ("KIMTOOLS_KEY auf den alten Schlüssel setzen, oder die Variable entfernen, um die Schlüsseldatei "
+               f"{key_file()} zu verwenden" if env else
+               f"die Sicherung der Schlüsseldatei nach {where} kopieren (Modus 600) oder KIMTOOLS_KEY auf den alten "
+               "Schlüssel setzen")
+    return (f"Der Datenbestand {path} wurde mit einem anderen Pseudonymisierungsschlüssel angelegt (Fingerabdruck "
+            f"{stored}) als dem jetzt gültigen ({where}{', Fingerabdruck ' + mine if mine else ', fehlt'}). So importiert "
+            f"bekäme jede Person unbemerkt ein neues Pseudonym. Nichts wurde geändert. Schlüssel wiederherstellen: "
+            f"{restore}. Bewusst neu beginnen (jede ab jetzt importierte Kommune erhält neue Pseudonyme; wird "
+            "protokolliert): --neuer-schluessel.")
+
+
+def _profile_from(query: Callable[[str, dict], pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+    """The delivery profile (:data:`~kimtools.delivery.PROFILE_SQL` and the cases without consultation) of
+    ``kommunen``, asked through ``query``: of a store, or of a cursor with a delivery's frames registered."""
+    cells = query(PROFILE_SQL, {"kommunen": kommunen})
+    unconsulted = query(UNCONSULTED_SQL, {"kommunen": kommunen})
+    out = pd.concat([cells.assign(nenner=float("nan")), unconsulted], ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    for c in ("d0", "d1"):
+        out[c] = pd.to_datetime(out[c])
+    return out
+
+
+def _export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+    """The delivery profile of a delivery's frames, by the same SQL the store answers it with."""
+    with memory_cursor() as cur:
+        for name in PROFILE_TABLES:
+            cur.register(name, tables[name])
+        return _profile_from(lambda sql, params: cur.execute(sql, params).df(), kommunen)
 
 
 def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, numpy: bool = False) -> pd.DataFrame | dict:
@@ -429,6 +729,11 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, nump
     try:
         result = cursor.execute(sql, params)
         return result.fetchnumpy() if numpy else result.df()
+    except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
+        path = _PATHS.get(id(con))
+        if path is None:
+            raise
+        raise unreadable(path, exc) from None
     finally:
         cursor.close()
 
@@ -487,6 +792,8 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
     con.execute(_LOG_DDL)
+    for column, kind in _LOG_LATER.items():
+        con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
     con.execute(_QUALITY_DDL)
 
 

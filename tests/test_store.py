@@ -80,7 +80,7 @@ def test_older_export_is_refused_unless_forced(tmp_path):
     older["faelle"] = older["faelle"].replace("30.06.2024;ziel_erreicht", "30.04.2024;ziel_erreicht")
     older["statuswechsel"] = "fall_id;datum;nach_status\n"
     before = _digest(store.path)
-    with pytest.raises(StoreError, match="älter als der gespeicherte Stand"):
+    with pytest.raises(StoreError, match="faelle.csv endet am 30.04.2024, gespeichert bis 30.06.2024"):
         import_export(write_export(tmp_path / "old", older), store, show_progress=False)
     assert _digest(store.path) == before
     import_export(tmp_path / "old", store, force=True, show_progress=False)
@@ -181,14 +181,14 @@ def test_concurrent_reader_never_sees_half_an_import(tmp_path_factory, sizes):
         files["beratungen"] += "".join(f"O-B{i};O-F{i};02.03.2024;;aufsuchend;\n" for i in range(n))
         return write_export(tmp / tag, files)
 
-    import_export(export(sizes[0], "s0"), store, show_progress=False)
+    import_export(export(sizes[0], "s0"), store, force=True, show_progress=False)   # Oberhausen has no referrals
     ctx = mp.get_context("spawn")
     stop, ready, results = ctx.Event(), ctx.Event(), ctx.Queue()
     proc = ctx.Process(target=_reader, args=(str(store.path), stop, ready, results))
     proc.start()
     assert ready.wait(timeout=120), "the reader process did not start reading"
-    for i, n in enumerate(sizes[1:], start=1):
-        import_export(export(n, f"s{i}"), store, show_progress=False)
+    for i, n in enumerate(sizes[1:], start=1):   # forced: a shrinking state is one of those to switch between
+        import_export(export(n, f"s{i}"), store, force=True, show_progress=False)
         time.sleep(0.2)
     stop.set()
     seen, errors = results.get(timeout=60)
