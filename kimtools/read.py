@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .errors import ImportValidationError, UsageError, from_os_error
+from .errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
 from .progress import progress
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 from .reference import Reference, load_reference, match_key
@@ -196,9 +196,14 @@ def _read_source_files(source: Path) -> tuple[dict[str, tuple[str, object]], lis
 
         try:
             wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook
-            raise UsageError(f"{source.name} ist keine lesbare XLSX-Arbeitsmappe ({exc}).",
-                             f"{source.name} is not a readable XLSX workbook ({exc}).") from None
+        except Exception:  # noqa: BLE001 - any unreadable workbook
+            raise KimtoolsError(
+                f"{source} ist keine lesbare XLSX-Arbeitsmappe: unvollständig kopiert, beschädigt oder eine Datei "
+                "anderen Formats mit der Endung .xlsx. Nichts wurde gespeichert. Bitte in Excel öffnen und als "
+                "„Excel-Arbeitsmappe (.xlsx)“ neu speichern, oder die Tabellen als CSV liefern.",
+                f"{source} is not a readable XLSX workbook: incompletely copied, damaged, or a file of another format "
+                "named .xlsx. Nothing was stored. Please open it in Excel and save it again as 'Excel Workbook "
+                "(.xlsx)', or deliver the tables as CSV.") from None
         for ws in wb.worksheets:
             name = ws.title.strip().lower()
             if name in TABLES:
