@@ -264,5 +264,8 @@ def overview_text(overview: pd.DataFrame, lang: str = "de") -> str:
         lines.append(f"  {r.kommune}, {_TABLE_FILES[r.tabelle]}: {fmt_number(r.n_alt, 0, lang)} → "
                      f"{fmt_number(r.n_neu, 0, lang)} {word}{span}")
     if same:
-        lines.append(f"  ({same} {'tables unchanged' if lang == 'en' else 'Tabellen unverändert'})")
+        if lang == "en":
+            lines.append(f"  ({same} {'table' if same == 1 else 'tables'} unchanged)")
+        else:
+            lines.append(f"  ({same} {'Tabelle' if same == 1 else 'Tabellen'} unverändert)")
     return "\n".join(lines)
