@@ -641,9 +641,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{_t('error').capitalize()}: {from_os_error(exc).message()}", file=sys.stderr)
         return 1
-    except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
-        from .store import default_db_path, unreadable
+    except duckdb.Error as exc:
+        from .store import default_db_path, is_damage, unreadable
 
+        if not is_damage(exc):
+            return _unexpected(exc)
         db = getattr(args, "db", None)
         print(f"{_t('error').capitalize()}: {unreadable(Path(db) if db else default_db_path(), exc).message()}",
               file=sys.stderr)
@@ -653,18 +655,23 @@ def main(argv: list[str] | None = None) -> int:
              "Error: not enough memory for this command. Nothing was changed.", file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, never a traceback
-        if os.environ.get("KIMTOOLS_DEBUG"):
-            raise
-        _say(f"Fehler: unerwarteter Fehler ({type(exc).__name__}) – das ist ein Fehler in kimtools, bitte mit dem "
-             "Befehl melden. Gespeicherte Daten wurden nicht verändert. Einzelheiten für Entwickler: mit "
-             "KIMTOOLS_DEBUG=1 erneut aufrufen.",
-             f"Error: unexpected error ({type(exc).__name__}) – this is a bug in kimtools, please report it with the "
-             "command. Stored data was not changed. Details for developers: run again with KIMTOOLS_DEBUG=1.",
-             file=sys.stderr)
-        return 1
+        return _unexpected(exc)
     finally:
         os.umask(umask)
         set_lang(None)
+
+
+def _unexpected(exc: Exception) -> int:
+    """An error kimtools did not foresee: a message without a traceback (it could show data), exit 1."""
+    if os.environ.get("KIMTOOLS_DEBUG"):
+        raise exc
+    _say(f"Fehler: unerwarteter Fehler ({type(exc).__name__}) – das ist ein Fehler in kimtools, bitte mit dem "
+         "Befehl melden. Gespeicherte Daten wurden nicht verändert. Einzelheiten für Entwickler: mit "
+         "KIMTOOLS_DEBUG=1 erneut aufrufen.",
+         f"Error: unexpected error ({type(exc).__name__}) – this is a bug in kimtools, please report it with the "
+         "command. Stored data was not changed. Details for developers: run again with KIMTOOLS_DEBUG=1.",
+         file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

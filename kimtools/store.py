@@ -39,7 +39,7 @@ from .errors import DeliveryRefused, StoreError, from_os_error
 from .i18n import fmt_number
 from .quality import stichtage
 
-__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -235,6 +235,13 @@ def unreadable(path: Path, exc: Exception) -> StoreError:
                           f"{path} is no DuckDB file and so no kimtools store (or it is damaged). {fix_en}")
     return StoreError(f"Der Datenbestand {path} lässt sich nicht lesen: er ist beschädigt oder unvollständig kopiert. {fix_de}",
                       f"The store {path} cannot be read: it is damaged or incompletely copied. {fix_en}")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a DuckDB error says that the file cannot be read (damaged, cut off, not a database), as opposed to
+    a query that is wrong. DuckDB raises its bare ``Error`` for a block whose checksum does not match."""
+    return isinstance(exc, (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException,
+                            duckdb.FatalException)) or type(exc) is duckdb.Error or "corrupt" in str(exc).lower()
 
 
 def connect_file(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -585,11 +592,12 @@ class Store:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise self._room_error(extra) from None
                 raise from_os_error(exc, self.path, "den Datenbestand speichern", "store the data") from None
-            except duckdb.IOException as exc:
+            except duckdb.Error as exc:
                 if "space" in str(exc).lower() or "full" in str(exc).lower():
                     raise self._room_error(extra) from None
-                raise StoreError(f"Der Datenbestand {self.path} konnte nicht gespeichert werden ({exc}). Nichts wurde geändert.",
-                                 f"The store {self.path} could not be written ({exc}). Nothing was changed.") from None
+                if not is_damage(exc):
+                    raise
+                raise unreadable(self.path, exc) from None   # the copy of the store could not be read: it is damaged
         finally:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
@@ -729,9 +737,9 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, nump
     try:
         result = cursor.execute(sql, params)
         return result.fetchnumpy() if numpy else result.df()
-    except (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException) as exc:
+    except duckdb.Error as exc:
         path = _PATHS.get(id(con))
-        if path is None:
+        if path is None or not is_damage(exc):
             raise
         raise unreadable(path, exc) from None
     finally:

@@ -517,3 +517,19 @@ def test_a_truncated_workbook_is_refused(tmp_path, base_export, capsys):
         assert code == 1 and f"{source} ist keine lesbare XLSX-Arbeitsmappe" in err and "Traceback" not in err
         assert not (tmp_path / "k.duckdb").exists()
     assert run(capsys, "import", book, "--db", tmp_path / "k.duckdb")[0] == 0
+
+
+def test_a_store_with_a_damaged_block_is_refused(demo_store, tmp_path, base_export, capsys):
+    """The file opens, but a block of it was overwritten (a disk error): DuckDB finds the checksum wrong."""
+    db = tmp_path / "kim.duckdb"
+    data = bytearray(demo_store.read_bytes())
+    third = len(data) // 3
+    data[third: third + 2_000_000] = bytes(2_000_000)
+    db.write_bytes(bytes(data))
+    old = digest(db)
+    for args in (["info"], ["indicators"], ["import", base_export, "--erzwingen"]):
+        code, out, err = run(capsys, *args, "--db", db)
+        assert code == 1, (args, err)
+        assert f"Der Datenbestand {db} lässt sich nicht lesen: er ist beschädigt" in err and "Traceback" not in err
+        assert digest(db) == old
+    assert not list(tmp_path.glob(".kim.duckdb.*.tmp*"))
