@@ -399,11 +399,13 @@ def _csv_frame(file: str, data: bytes, problems: _Problems, table: str) -> pd.Da
                          f"Die Zeile hat {len(rec)} Felder, die Kopfzeile nur {len(header)} (Trennzeichen oder Anführungszeichen prüfen).",
                          f"The row has {len(rec)} fields, the header only {len(header)} (check delimiters and quotes).")
         elif rec and len(rec) < len(header) and required & set(names[len(rec):]):
+            cut = i == len(records) and not text.endswith(("\n", "\r"))
             problems.add(file, table, [i], "", [_echo(rec, header, sep)],
                          f"Die Zeile hat nur {len(rec)} Felder, die Kopfzeile {len(header)}: es fehlen Pflichtspalten "
-                         "(Trennzeichen oder Anführungszeichen prüfen).",
+                         + ("– die letzte Zeile endet mitten im Satz: Datei abgeschnitten?" if cut else
+                            "(Trennzeichen oder Anführungszeichen prüfen)."),
                          f"The row has only {len(rec)} fields, the header {len(header)}: required columns are missing "
-                         "(check delimiters and quotes).")
+                         + ("– the last line ends mid-record: file cut off?" if cut else "(check delimiters and quotes)."))
         else:
             good.append(rec + [""] * (len(header) - len(rec)))
             rows.append(i)

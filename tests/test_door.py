@@ -533,3 +533,14 @@ def test_a_store_with_a_damaged_block_is_refused(demo_store, tmp_path, base_expo
         assert f"Der Datenbestand {db} lässt sich nicht lesen: er ist beschädigt" in err and "Traceback" not in err
         assert digest(db) == old
     assert not list(tmp_path.glob(".kim.duckdb.*.tmp*"))
+
+
+def test_a_file_cut_off_in_the_middle_of_a_line(stored, tmp_path, capsys):
+    source = write_export(tmp_path / "mitten", LATER)
+    text = (source / "faelle.csv").read_text()
+    (source / "faelle.csv").write_text(text[: text.rindex("\n", 0, len(text) - 1) + 25])   # F3's line, 24 characters
+    old = digest(stored)
+    code, out, err = run(capsys, "import", source, "--db", stored)
+    assert code == 1 and digest(stored) == old
+    assert "faelle.csv, Zeile 4, Wert '(nicht angezeigt);(nicht angezeigt);Herne;Wanne': Die Zeile hat nur 4 Felder" in err
+    assert "Datei abgeschnitten?" in err and "PERS-0003" not in err
