@@ -460,7 +460,6 @@ def _cmd_export(args) -> int:
 
     store = Store(args.db)
     kommune = None if args.all else _kommune(store, args.kommune)
-    _out_dir(args.out)
     merkmale = {m for spec in BUNDLE_KENNZAHLEN.values() for m in spec["merkmale"]}
     per_merkmal = {}
     for item in args.minimum_merkmal:
@@ -471,6 +470,7 @@ def _cmd_export(args) -> int:
                              f"--minimum-merkmal {item!r}: expected MERKMAL=N with N ≥ --minimum and MERKMAL one of "
                              f"{', '.join(sorted(merkmale))}.")
         per_merkmal[name] = int(value)
+    _out_dir(args.out)
     if args.all:
         table = export_bundles(store, args.out, None, args.first, args.last, args.minimum, per_merkmal)
         return _batch_summary(table, ("Paket", "bundle"), ("Vergleichspaketen", "comparison bundles"), args.out)
@@ -512,7 +512,10 @@ def _cmd_report(args) -> int:
         return _lenkungskreis(store, args)
     first, last = (args.period, args.period) if args.period else (args.first, args.last)
     lang = current_lang()
-    _out_dir(args.out) if args.all else _out_file(args.out)
+    if args.all:
+        _out_dir(args.out)
+    else:
+        _out_file(args.out)
     if args.all:
         result = render_reports(store.path, store.kommunen(), args.out, first, last, lang)
         return _batch_summary(result, ("Bericht", "report"), ("Berichten", "reports"), args.out)
@@ -533,7 +536,10 @@ def _lenkungskreis(store, args) -> int:
         raise UsageError(f"--period {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
                          f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
     pdf = not args.no_pdf
-    _out_dir(args.out) if args.all else _out_file(args.out)
+    if args.all:
+        _out_dir(args.out)
+    else:
+        _out_file(args.out)
     if pdf and chromium() is None:
         _say("Hinweis: kein chromium gefunden, daher nur HTML (im Browser mit Strg+P als PDF druckbar).",
              "Note: no chromium found, so HTML only (printable to PDF from a browser with Ctrl+P).", file=sys.stderr)

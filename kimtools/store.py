@@ -627,6 +627,9 @@ class Store:
     # ------------------------------------------------------------------ deleting
     def removal_counts(self, kommune: str, traeger: str | None = None) -> pd.DataFrame:
         """What :meth:`remove` would delete: rows per table (``tabelle``, ``zeilen``)."""
+        if kommune not in self.kommunen():
+            raise StoreError(f"{kommune} ist nicht im Datenbestand {self.path}; dort sind: {', '.join(self.kommunen())}.",
+                             f"{kommune} is not in the store {self.path}; it holds: {', '.join(self.kommunen())}.")
         where, params = _removal_where(kommune, traeger)
         return self.query(" UNION ALL ".join(f"SELECT '{t}' AS tabelle, count(*) AS zeilen FROM {t} WHERE {where[t]}"
                                              for t in where), params)
@@ -635,9 +638,6 @@ class Store:
         """Delete a kommune's data (or one provider's: its cases with their consultations, referrals and status
         changes, and its posts) from the store, as one whole, and log the deletion; the import log keeps the
         fact and the counts, no case data. Returns what was deleted (:meth:`removal_counts`)."""
-        if kommune not in self.kommunen():
-            raise StoreError(f"{kommune} ist nicht im Datenbestand {self.path}; dort sind: {', '.join(self.kommunen())}.",
-                             f"{kommune} is not in the store {self.path}; it holds: {', '.join(self.kommunen())}.")
         where, params = _removal_where(kommune, traeger)
         self.check_writable()
         with owner_only(), self._writer_lock():

@@ -544,3 +544,12 @@ def test_a_file_cut_off_in_the_middle_of_a_line(stored, tmp_path, capsys):
     assert code == 1 and digest(stored) == old
     assert "faelle.csv, Zeile 4, Wert '(nicht angezeigt);(nicht angezeigt);Herne;Wanne': Die Zeile hat nur 4 Felder" in err
     assert "Datei abgeschnitten?" in err and "PERS-0003" not in err
+
+
+def test_deleting_what_is_not_there(stored, capsys):
+    for args in (["loeschen", "--kommune", "Bochum"], ["loeschen", "--kommune", "Bochum", "--ja"]):
+        code, out, err = run(capsys, *args, "--db", stored)
+        assert code == 1 and "Bochum ist nicht im Datenbestand" in err and "dort sind: Herne" in err
+    code, out, err = run(capsys, "loeschen", "--kommune", "Herne", "--traeger", "CM9", "--ja", "--db", stored)
+    assert code == 1 and "Herne hat keine Fälle und Stellen des Trägers CM9" in err
+    assert len(Store(stored).table("faelle")) == 2
