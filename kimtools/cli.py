@@ -239,7 +239,6 @@ def _say(de: str, en: str, file=None) -> None:
 
 def _cmd_import(args) -> int:
     from .delivery import findings_text, overview_text
-    from .errors import DeliveryRefused
     from .importer import import_export, write_problem_report
     from .read import problems_text
 
@@ -247,7 +246,10 @@ def _cmd_import(args) -> int:
     try:
         result, warnings = import_export(args.source, args.db, force=args.force, dry_run=args.dry_run,
                                          new_key=args.new_key)
-    except ImportValidationError as exc:
+    except KimtoolsError as exc:
+        _key_note(getattr(exc, "key_created", None))
+        if not isinstance(exc, ImportValidationError):
+            raise
         print(exc.message(), file=sys.stderr)
         print(problems_text(exc.problems, lang=lang, limit=50), file=sys.stderr)
         report = args.report
@@ -259,18 +261,11 @@ def _cmd_import(args) -> int:
             _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
                  f"Full problem report for the provider of the export: {path}", file=sys.stderr)
         return 1
-    except DeliveryRefused as exc:
-        print(f"{_t('error').capitalize()}: {exc.message()}", file=sys.stderr)
-        return 1
     for leftover in result.leftovers:
         _say(f"Hinweis: Reste eines abgebrochenen Imports {'gefunden' if result.dry_run else 'entfernt'}: {leftover}",
              f"Note: leftovers of an interrupted import {'found' if result.dry_run else 'removed'}: {leftover}",
              file=sys.stderr)
-    if result.key_created:
-        _say(f"Neuer Pseudonymisierungsschlüssel angelegt: {result.key_created}. Bitte sicher aufbewahren (Sicherung "
-             "getrennt vom Datenbestand): ohne ihn erhalten dieselben Personen beim nächsten Import andere Pseudonyme.",
-             f"New pseudonymisation key created: {result.key_created}. Keep it safe (backed up apart from the store): "
-             "without it the same persons get other pseudonyms at the next import.", file=sys.stderr)
+    _key_note(result.key_created)
     if len(warnings):
         _say("Hinweise:", "Warnings:", file=sys.stderr)
         print(problems_text(warnings, lang=lang, limit=20), file=sys.stderr)
@@ -300,6 +295,14 @@ def _cmd_import(args) -> int:
              f"Imported {k}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
              f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
     return 0
+
+
+def _key_note(created: str | None) -> None:
+    if created:
+        _say(f"Neuer Pseudonymisierungsschlüssel angelegt: {created}. Bitte sicher aufbewahren (Sicherung getrennt "
+             "vom Datenbestand): ohne ihn erhalten dieselben Personen beim nächsten Import andere Pseudonyme.",
+             f"New pseudonymisation key created: {created}. Keep it safe (backed up apart from the store): without it "
+             "the same persons get other pseudonyms at the next import.", file=sys.stderr)
 
 
 def _out_file(path: str | Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import StoreError, from_os_error
+from .errors import KimtoolsError, StoreError, from_os_error
 from .pseudonym import ensure_key, key_location
 from .read import PROBLEM_COLUMNS, read_export
 from .store import ImportResult, Store, key_mismatch_text, owner_only
@@ -33,14 +33,18 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
     if key is None:
         stored = store.key_fingerprint()
         key, made = ensure_key(create=not dry_run and (stored is None or new_key))
-        if key is None and stored is None:   # a dry run before the very first import: a key made only for it
+        if key is None and (stored is None or new_key):   # a dry run without a key file: a key made only for it
             key = secrets.token_hex(32).encode()
         elif key is None:
             raise StoreError(key_mismatch_text("de", store.path, stored, None),
                              key_mismatch_text("en", store.path, stored, None))
         created = key_location() if made else None
-    export = read_export(source, key=key, show_progress=show_progress)
-    result = store.replace_kommunen(export, force=force, new_key=new_key, dry_run=dry_run)
+    try:
+        export = read_export(source, key=key, show_progress=show_progress)
+        result = store.replace_kommunen(export, force=force, new_key=new_key, dry_run=dry_run)
+    except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
+        exc.key_created = created
+        raise
     return dataclasses.replace(result, key_created=created), export.warnings
 
 

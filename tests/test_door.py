@@ -553,3 +553,16 @@ def test_deleting_what_is_not_there(stored, capsys):
     code, out, err = run(capsys, "loeschen", "--kommune", "Herne", "--traeger", "CM9", "--ja", "--db", stored)
     assert code == 1 and "Herne hat keine Fälle und Stellen des Trägers CM9" in err
     assert len(Store(stored).table("faelle")) == 2
+
+
+def test_a_key_file_created_by_a_failed_first_import_is_announced(tmp_path, capsys, monkeypatch):
+    """The key is made before the export is read; when the import then fails, the key file stays (it is the
+    store's key from now on) and the message says so, since a later import will not create it again."""
+    monkeypatch.delenv("KIMTOOLS_KEY")
+    key_file = tmp_path / "config" / "pseudonym.key"
+    monkeypatch.setenv("KIMTOOLS_KEY_FILE", str(key_file))
+    files = dict(BASE, beratungen=BASE["beratungen"].replace(";45;", ";601;"))
+    code, out, err = run(capsys, "import", write_export(tmp_path / "bad", files), "--db", tmp_path / "k.duckdb")
+    assert code == 1 and key_file.exists() and f"Neuer Pseudonymisierungsschlüssel angelegt: {key_file}" in err
+    code, out, err = run(capsys, "import", write_export(tmp_path / "ok", BASE), "--db", tmp_path / "k.duckdb")
+    assert code == 0 and "Neuer Pseudonymisierungsschlüssel" not in err
