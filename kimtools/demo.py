@@ -3,7 +3,7 @@
 Every value is invented; nothing describes a real person. The structure
 follows the seeds in ``shared/seeds/``:
 
-* ``--scale city``: the nine Integration.Interkommunal cities plus Düsseldorf,
+* ``--scale city``: the eight Integration.Interkommunal cities plus Bottrop and Düsseldorf,
   with their real districts and the shipped district figures;
 * ``--scale state``: all 53 KIM municipalities of NRW, about 200,000 cases,
   1,000,000 consultations and 400,000 referrals (districts of municipalities
