@@ -33,7 +33,6 @@ Herne had 100 cases of provider ``CM1`` and 30 of ``CM2``; a delivery holds 40 o
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .i18n import fmt_date, fmt_number

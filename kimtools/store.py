@@ -471,8 +471,7 @@ class Store:
     def _leftovers(self) -> list[Path]:
         """Temporary copies of the store left by imports that were killed (only an import holds the writer lock,
         so under it every such file is a leftover)."""
-        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp")) + \
-            sorted(self.path.parent.glob(f".{self.path.name}.*.tmp.wal"))
+        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp*"))   # the copy and its write-ahead log
 
     def replace_kommunen(self, export, force: bool = False, new_key: bool = False, dry_run: bool = False) -> ImportResult:
         """Store a validated :class:`~kimtools.read.Export`, replacing each of its kommunen as one whole.
@@ -513,7 +512,7 @@ class Store:
                     + findings_text(findings, "en") + "\nIf this is intended (e.g. a deletion after the retention "
                     "period): import with --force. To see everything without storing: --dry-run.")
             stand = {k: v.date() for k, v in stichtage(export.tables).items()}
-            self._check_room(int(getattr(export, 'size_bytes', 0)))
+            self._check_room(export.size_bytes)
             self._swap_in(export, kommunen, counts, stand, force=force and bool(len(findings)), new_key=new_key)
         return result
 
@@ -525,7 +524,7 @@ class Store:
 
     def _check_key(self, export, new_key: bool) -> None:
         stored = self.key_fingerprint()
-        mine = getattr(export, "key_fingerprint", None)
+        mine = export.key_fingerprint
         if stored is None or mine is None or stored == mine or new_key:
             return
         raise StoreError(key_mismatch_text("de", self.path, stored, mine), key_mismatch_text("en", self.path, stored, mine))
@@ -537,19 +536,20 @@ class Store:
         return (self.path.stat().st_size if self.exists() else 0) + extra + _SPARE_BYTES
 
     def _room_error(self, extra: int = 0, free: int | None = None) -> StoreError:
-        need = self._need_bytes(extra)
-        store = self.path.stat().st_size if self.exists() else 0
-        mb = lambda b: fmt_number(b / 2**20, 0, "de")   # noqa: E731
-        mb_en = lambda b: fmt_number(b / 2**20, 0, "en")   # noqa: E731
-        free_de = f"frei sind {mb(free)} MB, " if free is not None else ""
-        free_en = f"{mb_en(free)} MB are free, " if free is not None else ""
+        need, store = self._need_bytes(extra), self._need_bytes() - _SPARE_BYTES
+
+        def mb(n: int, lang: str) -> str:
+            return fmt_number(n / 2**20, 0, lang)
+
+        free_de = f"frei sind {mb(free, 'de')} MB, " if free is not None else ""
+        free_en = f"{mb(free, 'en')} MB are free, " if free is not None else ""
         return StoreError(
-            f"Zu wenig Platz auf dem Datenträger von {self.path.parent}: {free_de}kimtools braucht dafür etwa {mb(need)} MB "
-            f"(eine Kopie des Datenbestands, {mb(store)} MB, dazu die neuen Daten und Reserve). Nichts wurde geändert. "
-            "Platz schaffen oder den Datenbestand auf einen anderen Datenträger legen (--db).",
-            f"Not enough room on the disk of {self.path.parent}: {free_en}kimtools needs about {mb_en(need)} MB (a copy "
-            f"of the store, {mb_en(store)} MB, plus the new data and a reserve). Nothing was changed. Free some space or "
-            "put the store on another disk (--db).")
+            f"Zu wenig Platz auf dem Datenträger von {self.path.parent}: {free_de}kimtools braucht dafür etwa "
+            f"{mb(need, 'de')} MB (eine Kopie des Datenbestands, {mb(store, 'de')} MB, dazu die neuen Daten und Reserve). "
+            "Nichts wurde geändert. Platz schaffen oder den Datenbestand auf einen anderen Datenträger legen (--db).",
+            f"Not enough room on the disk of {self.path.parent}: {free_en}kimtools needs about {mb(need, 'en')} MB (a "
+            f"copy of the store, {mb(store, 'en')} MB, plus the new data and a reserve). Nothing was changed. Free some "
+            "space or put the store on another disk (--db).")
 
     def _check_room(self, extra: int = 0) -> None:
         free = shutil.disk_usage(self.path.parent).free
@@ -569,10 +569,9 @@ class Store:
                 select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
                 con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
                 con.unregister("incoming")
-            _log(con, kommunen, export.source, export.sha256, stand, counts, getattr(export, "key_fingerprint", None),
-                 new_key, force)
+            _log(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, force)
 
-        self._swap(change, kommunen, int(getattr(export, "size_bytes", 0)))
+        self._swap(change, kommunen, export.size_bytes)
 
     def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], kommunen, extra: int = 0) -> None:
         """Apply ``change`` to a copy of the store in one transaction, derive the tables of ``kommunen`` anew and
