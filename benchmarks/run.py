@@ -37,7 +37,7 @@ def _run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 _REFERRALS = (
-    "import time, statistics; from kimtools import Store, indicator_table; from kimtools import network as N\n"
+    "import time, statistics; from kimtools import Store, indicator_table; from kimtools.analysis import network as N\n"
     "from kimtools.indicators.catalogue import REFERRAL_KENNZAHLEN\n"
     "s = Store(%r); t = []\n"
     "for _ in range(%d):\n"

@@ -20,6 +20,7 @@ import duckdb
 from . import __version__
 from .errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
 from .i18n import current_lang, fmt_date, fmt_number, set_lang, tr
+from .paths import DASHBOARDS
 from .indicators.table import MERKMALE
 
 __all__ = ["main", "build_parser"]
@@ -238,9 +239,9 @@ def _say(de: str, en: str, file=None) -> None:
 
 
 def _cmd_import(args) -> int:
-    from .delivery import findings_text, overview_text
-    from .importer import import_export, write_problem_report
-    from .read import problems_text
+    from .ingest.delivery import findings_text, overview_text
+    from .ingest.importer import import_export, write_problem_report
+    from .ingest.read import problems_text
 
     lang = current_lang()
     try:
@@ -383,7 +384,7 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from .demo import write_demo
+    from .ingest.demo import write_demo
 
     path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx)
     _say(f"Demo-Export geschrieben: {path} (einlesen mit 'kimtools import {path}')",
@@ -433,7 +434,7 @@ def _kommune(store, name: str | None) -> str:
 
 
 def _cmd_luecken(args) -> int:
-    from .gaps import write_gap_register
+    from .analysis.gaps import write_gap_register
     from .store import Store
 
     store = Store(args.db)
@@ -458,7 +459,7 @@ def _batch_summary(table, one: tuple[str, str], many: tuple[str, str], out: str)
 
 
 def _cmd_export(args) -> int:
-    from .exchange import BUNDLE_KENNZAHLEN, export_bundle, export_bundles
+    from .exchange.bundle import BUNDLE_KENNZAHLEN, export_bundle, export_bundles
     from .store import Store
 
     store = Store(args.db)
@@ -489,7 +490,7 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from .exchange import merge_bundles, write_merged
+    from .exchange.bundle import merge_bundles, write_merged
 
     merged = merge_bundles(args.bundles)
     en = current_lang() == "en"
@@ -507,7 +508,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import render_report, render_reports
+    from .present.report import render_report, render_reports
     from .store import Store
 
     store = Store(args.db)
@@ -530,7 +531,7 @@ def _cmd_report(args) -> int:
 
 
 def _lenkungskreis(store, args) -> int:
-    from .report import chromium, lenkungskreis_name, write_lenkungskreis
+    from .present.report import chromium, lenkungskreis_name, write_lenkungskreis
 
     if args.first or args.last:
         raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --period JJJJ-Qn statt --from/--to.",
@@ -573,7 +574,7 @@ def _cmd_serve(args) -> int:
 
     store = Store(args.db)
     store.connect()  # a clear message now instead of an error page later
-    dashboards = Path(args.dashboards) if args.dashboards else Path(__file__).resolve().parents[1] / "dashboards"
+    dashboards = Path(args.dashboards) if args.dashboards else DASHBOARDS
     if not dashboards.is_dir():
         raise KimtoolsError(f"Dashboard-Ordner {dashboards} gibt es nicht.", f"Dashboards folder {dashboards} does not exist.")
     token = args.token or os.environ.get("KIMTOOLS_TOKEN") or ""

@@ -55,7 +55,7 @@ class BundleError(KimtoolsError):
 class ImportValidationError(KimtoolsError):
     """An export breaks the contract. ``problems`` holds every violation at once.
 
-    ``problems`` is a frame with the columns of :data:`kimtools.read.PROBLEM_COLUMNS`
+    ``problems`` is a frame with the columns of :data:`kimtools.ingest.read.PROBLEM_COLUMNS`
     (file, table, row, column, value, reason in German and English).
     """
 
@@ -72,7 +72,7 @@ class ImportValidationError(KimtoolsError):
 class DeliveryRefused(StoreError):
     """A delivery would make stored figures shrink sharply (or looks cut off); nothing was stored.
 
-    ``findings`` is the frame of :func:`kimtools.delivery.delivery_findings` (every finding, German and English).
+    ``findings`` is the frame of :func:`kimtools.ingest.delivery.delivery_findings` (every finding, German and English).
     """
 
     def __init__(self, findings: "pd.DataFrame", summary_de: str, summary_en: str):

@@ -2,7 +2,7 @@
 background for browser tests, benchmarks and scripted checks.
 
 ``python -m kimtools.serving DASHBOARDS [voila options]`` is what ``kimtools serve`` runs: Voilà with the
-landing page (:func:`kimtools.pages.landing_html`) at the root and at ``/voila/tree`` instead of Voilà's file
+landing page (:func:`kimtools.present.pages.landing_html`) at the root and at ``/voila/tree`` instead of Voilà's file
 list, and plotly.js at :data:`PLOTLY_PATH` for the figures (a static, cacheable file instead of 4.8 MB through
 every page's kernel connection). Voilà's page template asks a CDN for Font Awesome on every page; the server takes
 those two links out (Voilà's own bundle already carries Font Awesome), so that a dashboard loads nothing from any other
@@ -108,7 +108,7 @@ def _voila_app():
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
-    from .pages import landing_html
+    from .present.pages import landing_html
 
     class LandingHandler(JupyterHandler):
         def initialize(self, folder: str) -> None:
@@ -124,7 +124,7 @@ def _voila_app():
 
         @web.authenticated
         def get(self) -> None:
-            from .widgets import plotly_source
+            from .panels.plotview import plotly_source
 
             self.set_header("Content-Type", "text/javascript; charset=utf-8")
             self.set_header("Cache-Control", "private, max-age=86400")

@@ -104,7 +104,7 @@ def ensure_demo() -> Path:
     store = BUILD / "demo.duckdb"
     if "store" not in _BUILT:
         from kimtools import import_export
-        from kimtools.demo import write_demo
+        from kimtools.ingest.demo import write_demo
 
         export = write_demo(BUILD / "demo-export", show_progress=False)
         import_export(export, store, show_progress=False)
@@ -117,7 +117,7 @@ def ensure_comparison() -> Path:
     on first use."""
     folder = BUILD / "vergleich"
     if "comparison" not in _BUILT:
-        from kimtools.exchange import export_bundles, merge_bundles, write_merged
+        from kimtools.exchange.bundle import export_bundles, merge_bundles, write_merged
         from kimtools.store import Store
 
         written = export_bundles(Store(ensure_demo()), folder / "pakete", first="2025", last="2025", show_progress=False)

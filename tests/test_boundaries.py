@@ -15,9 +15,9 @@ import pytest
 
 from conftest import BASE, indicator_row, write_export
 from kimtools import ImportValidationError, Store, import_export, indicator_table, read_export
-from kimtools import quality
-from kimtools.disclosure import exposed
-from kimtools.exchange import _periods, bundle_reference, parse_period
+from kimtools.ingest import quality
+from kimtools.exchange.disclosure import exposed
+from kimtools.exchange.bundle import _periods, bundle_reference, parse_period
 
 
 def _read(tmp_path, files, **kw):

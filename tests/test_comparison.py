@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kimtools.comparison import funnel_limits, funnel_table, overdispersion
+from kimtools.analysis.comparison import funnel_limits, funnel_table, overdispersion
 
 
 def test_exact_poisson_limits_for_a_small_count():
@@ -69,7 +69,7 @@ def test_a_small_district_with_an_extreme_rate_is_not_flagged():
 
 
 def test_funnel_plot_draws_limits_and_colours_only_clear_deviations():
-    from kimtools.figures import PALETTE, funnel_plot
+    from kimtools.present.figures import PALETTE, funnel_plot
 
     units = pd.DataFrame({"bezirk": ["klein", "gross", "a", "b"], "zaehler": [3, 300, 100, 100],
                           "nenner": [500, 50_000, 50_000, 50_000]})
@@ -91,7 +91,7 @@ def test_peer_table_marks_only_clear_deviations():
     outside). Goal reached: 5/10, 6/10, 5/10, 4/10 — pooled 0.5, all inside (n = 10 is wide).
     Reach per 1,000: 6, 6, 2, 2 → median 4, quartiles 2 and 6. Shares 0.5, 0.6, 0.5, 0.4 → median 0.5,
     quartiles 0.475 and 0.525 (linear interpolation)."""
-    from kimtools.comparison import comparable_indicators, peer_table
+    from kimtools.analysis.comparison import comparable_indicators, peer_table
 
     rows = pd.DataFrame({
         "bezirk": ["klein", "gross", "a", "b"] * 2,

@@ -1,4 +1,4 @@
-"""Look before replacing: each rule of :mod:`kimtools.delivery` on both sides of its boundary, on hand-made profiles.
+"""Look before replacing: each rule of :mod:`kimtools.ingest.delivery` on both sides of its boundary, on hand-made profiles.
 
 A profile row is (kommune, table, provider, month, rows, first date, last date); months count as year × 12 +
 month − 1, so September 2026 is 2026 × 12 + 8 = 24320.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kimtools.delivery import delivery_findings, delivery_overview
+from kimtools.ingest.delivery import delivery_findings, delivery_overview
 
 SEP = 2026 * 12 + 8   # September 2026
 COLUMNS = ["kommune", "tabelle", "traeger", "monat", "n", "d0", "d1", "nenner"]

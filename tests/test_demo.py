@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 
 from kimtools import Store
-from kimtools.demo import CITY_SCALE_KOMMUNEN, generate_demo
+from kimtools.ingest.demo import CITY_SCALE_KOMMUNEN, generate_demo
 
 
 def test_demo_store_holds_all_ten_cities(demo_store):

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kimtools import import_export
-from kimtools.disclosure import Sum, audit, protect
+from kimtools.exchange.disclosure import Sum, audit, protect
 from kimtools.errors import BundleError, DisclosureError
-from kimtools.exchange import bundle_counts, export_bundle, merge_bundles, read_bundle, read_merged, write_merged
+from kimtools.exchange.bundle import bundle_counts, export_bundle, merge_bundles, read_bundle, read_merged, write_merged
 from kimtools.store import Store
 
 from conftest import BASE, write_export

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from kimtools import figures as F
+from kimtools.present import figures as F
 
 
 def _rows(kennzahl, groups, values, by="stadtbezirk", zaehler=None, nenner=None, lo=None, hi=None, **extra):
@@ -84,7 +84,7 @@ def test_closure_reasons_in_code_order():
 
 def test_filter_bar_starts_on_all_and_resets_with_the_kommune(demo_store):
     from kimtools import Store
-    from kimtools.widgets import FilterBar
+    from kimtools.panels import FilterBar
 
     bar = FilterBar(Store(demo_store))
     assert (bar.stadtbezirk.label, bar.traeger.label, bar.zielgruppe.label) == ("alle", "alle", "alle")
@@ -99,7 +99,7 @@ def test_filter_bar_starts_on_all_and_resets_with_the_kommune(demo_store):
 
 def test_a_failing_callback_shows_a_german_message(demo_store, monkeypatch):
     from kimtools import Store
-    from kimtools.widgets import CaseloadPanel
+    from kimtools.panels import CaseloadPanel
 
     panel = CaseloadPanel(Store(demo_store))
     monkeypatch.setattr(panel, "_iter_figures", lambda *args: 1 / 0)
@@ -112,7 +112,7 @@ def test_a_failing_callback_shows_a_german_message(demo_store, monkeypatch):
 def test_panel_after_filter_changes_shows_what_a_fresh_panel_shows(demo_store, panel_class):
     """Figures skipped on a change (they do not depend on it) must still be right after every change."""
     from kimtools import Store
-    from kimtools import widgets as W
+    import kimtools.panels as W
 
     panel, fresh = getattr(W, panel_class)(Store(demo_store)), getattr(W, panel_class)(Store(demo_store))
     bar = panel.filters
@@ -131,7 +131,7 @@ def test_panel_after_filter_changes_shows_what_a_fresh_panel_shows(demo_store, p
 def test_plotly_view_sends_plotly_js_once_asked_and_the_figure_as_json():
     import plotly.graph_objects as go
 
-    from kimtools.widgets import PlotlyView
+    from kimtools.panels import PlotlyView
 
     view = PlotlyView(go.Figure(go.Bar(x=["a", "b"], y=[3, 4]), layout_title_text="Titel"))
     assert view.figure["layout"]["title"]["text"] == "Titel" and view.figure["data"][0]["type"] == "bar"
@@ -147,7 +147,7 @@ def test_plotly_view_sends_plotly_js_once_asked_and_the_figure_as_json():
 def test_small_multiples_become_one_heatmap_for_many_units():
     """Ten cities keep a panel each; the state's 53 would be a wall of panels: one heatmap row per unit instead,
     with the value and interval in German format on hover, and an empty cell where a value is protected."""
-    from kimtools.figures import small_multiples
+    from kimtools.present.figures import small_multiples
 
     def rates(n_units: int) -> pd.DataFrame:
         rows = [{"einheit": f"Stadt {u:02d}", "kennzahl": "annahmequote", "zeitraum": q, "wert": 0.256, "unten": 0.201,

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import prepared_views, write_export
 from kimtools import read_export
-from kimtools import network as N
+from kimtools.analysis import network as N
 from kimtools.errors import UsageError
 from test_referrals import REF
 
@@ -145,7 +145,7 @@ def _drawn_edges(fig):
 
 
 def test_network_figure_hides_small_links_and_labels_partners(graph):
-    from kimtools import figures as F
+    from kimtools.present import figures as F
 
     assert _drawn_edges(F.network_figure(graph, minimum=1)) == 7      # 5 out + 2 in
     assert _drawn_edges(F.network_figure(graph, minimum=3)) == 1      # only CM1→JC (3)
@@ -158,7 +158,7 @@ def test_network_figure_hides_small_links_and_labels_partners(graph):
 
 
 def test_referral_figures_mask_small_counts(tables):
-    from kimtools import figures as F
+    from kimtools.present import figures as F
 
     edges = N.referral_edges(tables)
     funnel = F.referral_funnel(N.funnel(edges))             # 8, 6, 3, 2, 1
@@ -173,7 +173,7 @@ def test_referral_figures_mask_small_counts(tables):
 
 
 def test_waiting_curves_per_partner_type():
-    from kimtools import figures as F
+    from kimtools.present import figures as F
 
     waits = pd.DataFrame({"kommune": "K", "an_partner": "X", "partner_typ": ["jobcenter"] * 30 + ["vhs"] * 5,
                           "dauer": list(range(30)) + list(range(5)), "beendet": True})
@@ -216,7 +216,7 @@ def test_a_districts_loops_and_gaps_cut_from_the_kommunes_equal_the_filtered_que
     """The network page reads open loops and gaps once for the kommune and all districts and cuts a district's out
     of them; the direct queries with the district filter (network_fixed) give the same tables."""
     from kimtools import Store
-    from kimtools.widgets import _district_fixed, _network_base, network_fixed
+    from kimtools.views.netzwerk import district_fixed, network_base, network_fixed
 
     store = Store(demo_store)
     kommune = store.kommunen()[0]
@@ -224,10 +224,10 @@ def test_a_districts_loops_and_gaps_cut_from_the_kommunes_equal_the_filtered_que
     provider = store.query("SELECT traeger FROM faelle WHERE kommune = ? GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
                            [kommune])["traeger"][0]
     for traeger in (None, provider):
-        base = _network_base(store, kommune, {"traeger": traeger, "zielgruppe": None})
+        base = network_base(store, kommune, {"traeger": traeger, "zielgruppe": None})
         for district in [None, *districts["stadtbezirk"].dropna()[:3]]:
             direct = network_fixed(store, kommune, {"stadtbezirk": district, "traeger": traeger, "zielgruppe": None})
-            cut = _district_fixed(base, district)
+            cut = district_fixed(base, district)
             assert len(direct["loops"]) > 0
             pd.testing.assert_frame_equal(cut["loops"], direct["loops"].reset_index(drop=True))
             pd.testing.assert_frame_equal(cut["gaps"], direct["gaps"])
@@ -239,7 +239,7 @@ def test_views_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_st
     import networkx as nx
 
     from kimtools import Store
-    from kimtools.widgets import NetworkPanel, network_fixed, network_views
+    from kimtools.panels import NetworkPanel, network_fixed, network_views
 
     store = Store(demo_store)
     panel = NetworkPanel(store)

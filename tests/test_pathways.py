@@ -22,7 +22,7 @@ import datetime as dt
 
 import pytest
 
-from kimtools.pathways import opportunity_expiry, opportunity_outcomes, opportunity_spells
+from kimtools.analysis.pathways import opportunity_expiry, opportunity_outcomes, opportunity_spells
 from test_steering import tables  # noqa: F401 - the fixture
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kimtools import planning as P
+from kimtools.analysis import planning as P
 from kimtools.errors import UsageError
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from kimtools import read_export
 from kimtools.errors import KimtoolsError
-from kimtools.pseudonym import load_key, pseudonymise
+from kimtools.ingest.pseudonym import load_key, pseudonymise
 
 
 def test_pseudonym_is_hmac_sha256_of_kommune_and_id():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kimtools import quality as q
+from kimtools.ingest import quality as q
 
 
 def _tables():

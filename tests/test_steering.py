@@ -27,8 +27,8 @@ import pytest
 
 from conftest import prepared_views, write_export
 from kimtools import read_export
-from kimtools.pathways import status_transitions
-from kimtools.steering import comparison_periods, key_figure_tiles, key_figures
+from kimtools.analysis.pathways import status_transitions
+from kimtools.views.steering import comparison_periods, key_figure_tiles, key_figures
 from test_referrals import REF
 
 STATUS = """\
@@ -102,8 +102,8 @@ def test_windows_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_
     """After a change the steering page prepares the other districts and the neighbouring quarters in the background;
     choosing one of them shows exactly the window the page would read for it."""
     from kimtools import Store
-    from kimtools.steering import window_views
-    from kimtools.widgets import LenkungskreisPanel
+    from kimtools.views.steering import window_views
+    from kimtools.panels import LenkungskreisPanel
 
     store = Store(demo_store)
     panel = LenkungskreisPanel(store)

@@ -221,7 +221,7 @@ def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path)
     gets the live computation."""
     import duckdb
 
-    from kimtools.quality import quality_summary
+    from kimtools.ingest.quality import quality_summary
 
     store = Store(tmp_path / "kim.duckdb")
     import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
@@ -252,7 +252,7 @@ def test_data_span_and_cells_are_stored_at_import_and_older_stores_compute_them(
 
     from kimtools import indicator_table
     from kimtools.indicators.table import case_durations
-    from kimtools.network import waiting_times
+    from kimtools.analysis.network import waiting_times
     from kimtools.store import CELL_TABLES
 
     store = Store(tmp_path / "kim.duckdb")

@@ -208,8 +208,7 @@ def catalogue_markdown(lang: str = "de") -> str:
 
 
 if __name__ == "__main__":  # python -m kimtools.indicators.catalogue writes docs/kennzahlen*.md
-    from pathlib import Path
+    from ..paths import DOCS as docs
 
-    docs = Path(__file__).resolve().parents[2] / "docs"
     (docs / "kennzahlen.md").write_text(catalogue_markdown("de"), encoding="utf-8")
     (docs / "kennzahlen.en.md").write_text(catalogue_markdown("en"), encoding="utf-8")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StoreError, UsageError
-from ..codes import VERMITTLUNGSSTATUS
+from ..contract.codes import VERMITTLUNGSSTATUS
 from ..store import (CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read,
                      wait_sql)
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN

@@ -1,0 +1,184 @@
+"""Fair comparison of districts and cities: funnel plots instead of league tables.
+
+A funnel plot puts each unit's rate against its denominator, with control
+limits around the group's overall rate that narrow as the denominator grows
+(Spiegelhalter 2005, *Funnel plots for comparing institutional performance*).
+A small district with an extreme rate then lies inside the wide part of the
+funnel instead of at the top of a ranking. Limits are exact for small counts
+(Poisson for rates per inhabitant, binomial for shares), interpolated so that
+they are smooth; with ``overdispersion=True`` they widen by the multiplicative
+factor estimated from winsorised z-scores, for when units differ by more than
+chance.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units",
+           "level_name", "LEVELS"]
+
+#: the two control levels of a funnel plot: about 2 and 3 standard deviations
+LEVELS = (0.95, 0.998)
+
+
+def level_name(level: float) -> str:
+    """The suffix of a level's limit columns, as Germans write it: ``95``, ``99,8``."""
+    return f"{100 * level:g}".replace(".", ",")
+
+
+def _exact_limit(p: float, target: float, n: np.ndarray, kind: str) -> np.ndarray:
+    """The p-quantile of the count under the target, interpolated (Spiegelhalter 2005, appendix A.1.1),
+    on the rate scale: (r_p − α) / n with α = (F(r_p) − p) / (F(r_p) − F(r_p − 1))."""
+    n = np.asarray(n, dtype=float)
+    dist = stats.poisson(target * n) if kind == "poisson" else stats.binom(np.round(n).astype(int), target)
+    r = dist.ppf(p)
+    f_r, f_below = dist.cdf(r), dist.cdf(r - 1)
+    alpha = np.where(f_r > f_below, (f_r - p) / np.where(f_r > f_below, f_r - f_below, 1), 0)
+    return np.clip(r - alpha, 0, None) / n
+
+
+def funnel_limits(target: float, denominators: Iterable[float], kind: str = "poisson",
+                  levels: Iterable[float] = LEVELS, phi: float = 1.0) -> pd.DataFrame:
+    """Control limits around ``target`` for each denominator, on the rate scale.
+
+    ``kind`` is ``poisson`` (events per unit of the denominator, e.g. per inhabitant) or ``binomial``
+    (a share of the denominator). With ``phi`` > 1 (over-dispersion) the limits are the normal ones
+    widened by √phi: target ± z·√(phi·V/n). Columns: ``nenner`` and ``unten_XX``/``oben_XX`` per level
+    (``XX`` = 95, 99.8).
+
+    >>> funnel_limits(0.5, [10], kind="binomial", levels=[0.95])["oben_95"].round(4).tolist()
+    [0.7676]
+    """
+    if kind not in ("poisson", "binomial"):
+        raise ValueError("kind must be 'poisson' or 'binomial'")
+    n = np.asarray(list(denominators), dtype=float)
+    out = pd.DataFrame({"nenner": n})
+    variance = target if kind == "poisson" else target * (1 - target)
+    for level in levels:
+        name = level_name(level)
+        tail = (1 - level) / 2
+        if phi > 1:
+            z = stats.norm.ppf(1 - tail)
+            half = z * np.sqrt(phi * variance / n)
+            lo, hi = np.clip(target - half, 0, None), target + half
+            if kind == "binomial":
+                hi = np.clip(hi, None, 1)
+        else:
+            lo, hi = _exact_limit(tail, target, n, kind), _exact_limit(1 - tail, target, n, kind)
+        out[f"unten_{name}"], out[f"oben_{name}"] = lo, hi
+    return out
+
+
+def overdispersion(counts: Iterable[float], denominators: Iterable[float], target: float, kind: str = "poisson",
+                   winsor: float = 0.1) -> float:
+    """Multiplicative over-dispersion φ: the mean squared z-score after winsorising the most extreme
+    ``winsor`` share at each end (Spiegelhalter 2005, section 3.4.2). Below 1 there is none."""
+    y, n = np.asarray(list(counts), dtype=float), np.asarray(list(denominators), dtype=float)
+    variance = target if kind == "poisson" else target * (1 - target)
+    z = (y / n - target) / np.sqrt(variance / n)
+    lo, hi = np.quantile(z, [winsor, 1 - winsor])
+    return float(np.mean(np.clip(z, lo, hi) ** 2))
+
+
+def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: Iterable[float] = LEVELS,
+                 use_overdispersion: bool = False, scale: float = 1.0) -> pd.DataFrame:
+    """Where each unit lies in the funnel.
+
+    ``rows`` has one row per unit with ``unit``, ``zaehler`` and ``nenner`` (e.g. the indicator table
+    for one indicator and period). The target is the pooled rate Σ zaehler / Σ nenner. Returns the
+    unit, ``zaehler``, ``nenner``, ``wert`` and the limits (times ``scale``, e.g. 1000 for per 1,000),
+    ``phi`` and ``lage``: ``ueber_99,8``/``ueber_95``/``innerhalb``/``unter_95``/``unter_99,8`` — a
+    deviation is named only where the unit lies outside a limit.
+    """
+    levels = sorted(levels)
+    rows = rows.loc[rows["nenner"].astype(float) > 0]
+    z, n = rows["zaehler"].astype(float).to_numpy(), rows["nenner"].astype(float).to_numpy()
+    target = z.sum() / n.sum() if n.sum() > 0 else np.nan
+    phi = overdispersion(z, n, target, kind) if use_overdispersion and len(rows) > 2 else 1.0
+    limits = funnel_limits(target, n, kind, levels, phi if phi > 1 else 1.0)
+    out = pd.DataFrame({unit: rows[unit].to_numpy(), "zaehler": z, "nenner": n, "wert": z / n * scale,
+                        "ziel": target * scale, "phi": phi})
+    lage = np.full(len(out), "innerhalb", dtype=object)
+    for level in levels:   # the wider limit last, so that it wins
+        name = level_name(level)
+        lo, hi = limits[f"unten_{name}"].to_numpy(), limits[f"oben_{name}"].to_numpy()
+        out[f"unten_{name}"], out[f"oben_{name}"] = lo * scale, hi * scale
+        lage = np.where(z / n > hi, f"ueber_{name}", np.where(z / n < lo, f"unter_{name}", lage))
+    out["lage"] = lage
+    return out
+
+
+def comparable_indicators() -> dict[str, tuple[str, float]]:
+    """Rate indicators that can be compared in a funnel: kind of limits and display scale.
+
+    Shares with a Wilson interval are binomial; every other rate with a denominator is treated as
+    events per unit of it (Poisson); rates per 1,000 are shown per 1,000. Counts and medians are not
+    rates and are left out.
+    """
+    from ..indicators.catalogue import COUNTS, KENNZAHLEN
+
+    out = {}
+    for k, doc in KENNZAHLEN.items():
+        if k in COUNTS or k.endswith("_median_tage"):
+            continue
+        out[k] = ("binomial" if doc["intervall"] == "wilson" else "poisson", 1000.0 if "_je_1000" in k else 1.0)
+    return out
+
+
+def rate_text(value: float, kennzahl: str) -> str:
+    """A compared rate as the viewer reads it: shares in per cent, other rates with one decimal (German format
+    by default).
+
+    >>> rate_text(0.256, "annahmequote"), rate_text(12.34, "reichweite_je_1000")
+    ('25,6 %', '12,3')
+    """
+    from ..i18n import fmt_number
+
+    if comparable_indicators().get(kennzahl, ("",))[0] == "binomial":
+        return f"{fmt_number(100 * value, 1)} %"
+    return fmt_number(value, 1)
+
+
+def peer_table(rows: pd.DataFrame, unit: str, kennzahlen: Iterable[str] | None = None,
+               use_overdispersion: bool = False) -> pd.DataFrame:
+    """Units × indicators for one period, each value with its place in the funnel and the peers' spread.
+
+    ``rows``: indicator-table rows of one period with a ``unit`` column. Returns per unit and
+    indicator ``wert``, ``lage`` (see :func:`funnel_table`) and the peers' ``median``, ``q1``, ``q3``
+    (unweighted, over the units with a value) — a table that marks a deviation only where it is clear.
+    """
+    kinds = comparable_indicators()
+    wanted = [k for k in (kennzahlen or kinds) if k in kinds]
+    parts = []
+    for k in wanted:
+        sel = rows.loc[(rows["kennzahl"] == k) & rows["nenner"].notna()]
+        if sel.empty:
+            continue
+        kind, scale = kinds[k]
+        t = funnel_table(sel, unit, kind, LEVELS, use_overdispersion, scale)
+        values = t["wert"]
+        parts.append(t[[unit, "wert", "lage"]].assign(kennzahl=k, median=values.median(), q1=values.quantile(0.25),
+                                                      q3=values.quantile(0.75)))
+    cols = [unit, "kennzahl", "wert", "lage", "median", "q1", "q3"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def bundle_units(rates: pd.DataFrame, level: str = "kommune") -> pd.DataFrame:
+    """Rows of merged bundles' ``kennzahlen`` as units of comparison, with a column ``einheit``:
+    ``level='kommune'`` the cities (their ``Gesamt`` rows), ``'stadtbezirk'`` every district of every
+    city (``"Kommune: Bezirk"``).
+
+    >>> r = pd.DataFrame({"kommune": ["A", "A", "B"], "stadtbezirk": ["Gesamt", "Nord", "Gesamt"]})
+    >>> bundle_units(r, "stadtbezirk")["einheit"].tolist()
+    ['A: Nord']
+    """
+    if level == "kommune":
+        rows = rates.loc[rates["stadtbezirk"] == "Gesamt"]
+        return rows.assign(einheit=rows["kommune"])
+    rows = rates.loc[rates["stadtbezirk"] != "Gesamt"]
+    return rows.assign(einheit=rows["kommune"] + ": " + rows["stadtbezirk"])

@@ -1,0 +1,148 @@
+"""The panel of ``dashboards/fallzahlen.ipynb``: whom KIM reaches, where, with which needs, at what load."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..contract import codes
+from ..exchange.disclosure import count_text
+from ..i18n import current_lang, fmt_number, tr
+from ..indicators import KENNZAHLEN
+from ..present import figures as F
+from ..present.figures import DEFAULT_BAND
+from ..present.markup import tile, tiles
+from ..store import Store
+from ..views.fallzahlen import caseload_base, caseload_district, provider_views
+from .base import _built, _FilteredPanel, _heading
+
+#: the filter values each caseload figure depends on
+_DEPENDS = {
+    "trend": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
+    "load": ("kommune", "stadtbezirk", "zielgruppe", "zeitraum"),
+    "reach": ("kommune", "traeger", "zielgruppe", "zeitraum"),
+    "needs": ("kommune", "traeger", "zielgruppe", "zeitraum"),
+    "survival": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
+    "closures": ("kommune", "stadtbezirk", "traeger", "zielgruppe", "zeitraum"),
+}
+
+
+class CaseloadPanel(_FilteredPanel):
+    """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
+
+    Counts from 1 to ``minimum - 1`` are shown as "< minimum"; rates resting on
+    such counts are not shown. ``band`` is the target band of cases per post.
+    A filter change recomputes and re-sends only the figures that depend on it;
+    a district change needs no database query (the by-district tables hold it).
+    """
+
+    depends = _DEPENDS
+
+    def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
+
+        self.band = band or DEFAULT_BAND
+        self._cache: dict[tuple, object] = {}
+        if not self._start(store, minimum):
+            return
+        heading, f = _heading, self.figures
+        self.widget = widgets.VBox([
+            self.filters.widget, self.message, self.tiles,
+            heading("Verlauf", "Trend"), f["trend"],
+            heading("Belastung der Träger", "Load of the providers"), f["load"],
+            heading("Reichweite in den Bezirken", "Reach in the districts"), f["reach"],
+            heading("Bedarfe", "Needs"), f["needs"],
+            heading("Verweildauer und Abschlüsse", "Duration and closures"), widgets.HBox([f["survival"], f["closures"]]),
+        ])
+        self._show_tables(self.filters.value)
+
+    def _views(self, v: dict) -> dict[str, pd.DataFrame]:
+        key = ("views", v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
+        if key not in self._cache:
+            self._cache[key] = self._select(v)
+        return self._cache[key]
+
+    def _select(self, v: dict) -> dict[str, pd.DataFrame]:
+        base_key = ("base", v["kommune"], v["traeger"], v["zielgruppe"])
+        if base_key not in self._cache:
+            self._cache[base_key] = caseload_base(self.store, v["kommune"], v["traeger"], v["zielgruppe"])
+        prov_key = ("providers", v["kommune"], v["zielgruppe"])
+        if prov_key not in self._cache:
+            self._cache[prov_key] = provider_views(self.store, v["kommune"], v["zielgruppe"])
+        return caseload_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
+
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
+
+        d, q = self._views(v), v["zeitraum"]
+        pick = lambda t, k: t.loc[(t["kennzahl"] == k) & (t["zeitraum"] == q)]  # noqa: E731
+        scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
+        where = f", {v['stadtbezirk']}" if v["stadtbezirk"] else ""
+        year = q[:4] if q else ""
+
+        def survival():
+            return F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE), height=420)
+
+        def closures():
+            c = d["closures"]
+            c = c.loc[(c["kennzahl"] == "abschluesse") & c["zeitraum"].str.startswith(year)]
+            fig = F.closure_reasons(c, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
+                                    minimum=self.minimum)
+            return fig.update_layout(height=420)
+
+        builders = {
+            "trend": lambda: F.counts_over_time(
+                d["main"], bars=("neuzugaenge", "abschluesse"), minimum=self.minimum,
+                title=tr({"de": f"{scope}: Neuzugänge, Abschlüsse und offene Fälle je Quartal",
+                          "en": f"{scope}: new, closed and open cases per quarter"})),
+            "load": lambda: F.load_per_post(
+                pick(d["providers"], "faelle_je_vzae"), dict(zip(d["partner"]["partner_id"], d["partner"]["name"])),
+                self.band, minimum=self.minimum,
+                title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}{where}",
+                          "en": f"cases per full-time post at the end of {q}{where}"})),
+            "reach": lambda: F.reach_by_district(
+                pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum,
+                title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
+                          "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
+            "needs": lambda: F.needs_heatmap(
+                pick(d["needs"], "faelle_offen"), minimum=self.minimum,
+                title=tr({"de": f"Offene Fälle je Handlungsfeld und Bezirk am Ende von {q}",
+                          "en": f"open cases per needs area and district at the end of {q}"})),
+            "survival": survival,
+            "closures": closures,
+        }
+        return _built(builders, names)
+
+    def _show_tables(self, v: dict) -> None:
+
+        main, q = self._views(v)["main"], v["zeitraum"]
+        periods = sorted(main["zeitraum"].unique())
+        prev = periods[periods.index(q) - 1] if q in periods and periods.index(q) > 0 else None
+        rows = {(r.kennzahl, r.zeitraum): r for r in main.loc[main["zeitraum"].isin([q, prev])].itertuples(index=False)}
+
+        def get(k, period):
+            r = rows.get((k, period))
+            return None if r is None else {"zaehler": r.zaehler, "wert": r.wert}
+
+        def count(k, period):
+            row = get(k, period)
+            if row is None:
+                return "–"
+            return count_text(row["zaehler"], self.minimum)
+
+        lang = current_lang()
+        items = []
+        for k, note in (("personen_erreicht", tr({"de": f"im {q}", "en": f"in {q}"})),
+                        ("faelle_offen", tr({"de": f"am Ende von {q}", "en": f"at the end of {q}"})),
+                        ("neuzugaenge", tr({"de": f"im {q}; Vorquartal {count('neuzugaenge', prev)}",
+                                            "en": f"in {q}; previous quarter {count('neuzugaenge', prev)}"}))):
+            items.append(tile(KENNZAHLEN[k][lang], count(k, q), note, KENNZAHLEN[k]["definition_" + lang]))
+        load = get("faelle_je_vzae", q)
+        shown = load is not None and pd.notna(load["wert"]) and int(load["zaehler"]) >= self.minimum
+        items.append(tile(KENNZAHLEN["faelle_je_vzae"][lang], fmt_number(float(load["wert"]), 1) if shown else "–",
+                           tr({"de": f"Zielkorridor {fmt_number(self.band[0])}–{fmt_number(self.band[1])}",
+                               "en": f"target band {fmt_number(self.band[0])}–{fmt_number(self.band[1])}"}),
+                           KENNZAHLEN["faelle_je_vzae"]["definition_" + lang],
+                           over=shown and float(load["wert"]) > self.band[1]))
+        self.tiles.value = tiles(items)

@@ -1,0 +1,115 @@
+"""The panel of ``dashboards/lenkungskreis.ipynb``: one page for the steering committee."""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Iterable, Iterator
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from ..i18n import tr
+from ..present.markup import gaps_html, outliers_html, tiles
+from ..present.report import lenkungskreis_html, lenkungskreis_name
+from ..store import Store
+from ..views.steering import (
+    data_state,
+    explain,
+    key_figure_tiles,
+    kommune_views,
+    no_status_changes,
+    select_district,
+    steering_figures,
+    window_views,
+)
+from .base import _FilteredPanel, _heading, _note
+from .cache import _LookAhead
+from .plotview import DownloadButton
+
+
+class LenkungskreisPanel(_FilteredPanel):
+    """One page for the steering committee: key figures against the previous quarter and the previous year,
+    reach in the districts, the referral funnel and where referrals stall, the top service gaps and the
+    residence-status changes, for one kommune, quarter and (optionally) district; and a printable version.
+
+    Counts from 1 to ``minimum - 1`` are not shown. The kommune's indicator tables and monthly referrals are
+    loaded once; a district or quarter change asks the database only for the gaps and status changes of the
+    twelve-month window, and each window once. After each change, once the page is drawn, the windows of the
+    other districts and the neighbouring quarters are prepared in the background.
+    """
+
+    fields = ("kommune", "stadtbezirk", "zeitraum")
+    depends = {"reach": ("kommune", "zeitraum")}   # every district on one view
+
+    def __init__(self, store: Store | None = None, minimum: int = 3):
+
+        self._base: dict[str, dict] = {}
+        self._state: dict[str, str] = {}
+        self._windows: dict[tuple, dict] = {}
+        self._ahead = _LookAhead()
+        self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.footer = widgets.HTML()
+        if not self._start(store, minimum):
+            return
+        self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
+                                            "en": "download printable version (A4, HTML)"}), self._printable)
+        heading, f = _heading, self.figures
+        self.widget = widgets.VBox([
+            self.filters.widget, self.message, self.tiles,
+            heading("Verlauf", "Trend"), f["trend"], _note(explain("trend")),
+            heading("Die Stadtbezirke", "The districts"), f["reach"], _note(explain("reach")),
+            heading("Vermittlungen", "Referrals"), f["funnel"], _note(explain("funnel")),
+            heading("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall"), self.stalls_html,
+            _note(explain("stalls")),
+            heading("Die größten Angebotslücken", "The largest service gaps"), self.gaps_html, _note(explain("gaps")),
+            heading("Aufenthaltsstatus", "Residence status"), f["status"], self.status_note,
+            self.printable, self.footer,
+        ])
+        self._show_tables(self.filters.value)
+        self._show_below(self.filters.value)
+
+    def _views(self, v: dict) -> dict[str, object]:
+
+        k = v["kommune"]
+        if k not in self._base:
+            self._base[k] = kommune_views(self.store, k)
+        key = (k, v["zeitraum"], v["stadtbezirk"])
+        if key not in self._windows:
+            if len(self._windows) >= 64:   # a long meeting must not fill the memory
+                self._windows.pop(next(iter(self._windows)))
+            prepared = self._ahead.take(key)
+            self._windows[key] = prepared if prepared is not None else window_views(
+                self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
+        base = self._base[k]
+        return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
+                "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
+
+    def _show_below(self, v: dict) -> None:
+        """Once the page is drawn, prepare the windows of the neighbouring districts and quarters."""
+
+        k, months = v["kommune"], self._monthly_referrals(v["kommune"])
+        self._ahead.prepare({key: functools.partial(window_views, self.store, *key, months)
+                             for key in ((k, g["zeitraum"], g["stadtbezirk"]) for g in self.filters.neighbours(v))
+                             if key not in self._windows})
+
+    def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
+
+        return steering_figures(self._views(v), self.minimum, names).items()
+
+    def _show_tables(self, v: dict) -> None:
+
+        d = self._views(v)
+        self.tiles.value = tiles(key_figure_tiles(d["main"], v["zeitraum"], self.minimum))
+        self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
+        self.gaps_html.value = gaps_html(d["gaps"], self.minimum)
+        self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
+        if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
+            self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])
+        self.footer.value = f"<p class='kim-note'>{html.escape(self._state[v['kommune']])}</p>"
+
+    def _printable(self) -> tuple[str, str, str]:
+
+        v = self.filters.value
+        page = lenkungskreis_html(self.store, v["kommune"], v["zeitraum"], v["stadtbezirk"], self.minimum)
+        return lenkungskreis_name(v["kommune"], v["zeitraum"], v["stadtbezirk"]) + ".html", "text/html", page

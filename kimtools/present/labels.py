@@ -1,0 +1,97 @@
+"""Labels for users: column and indicator names in German (default) or English, one place for all views.
+
+>>> column_label("stadtbezirk")
+'Stadtbezirk'
+>>> kennzahl_label("faelle_offen", lang="en")
+'open cases'
+"""
+
+from __future__ import annotations
+
+from ..i18n import current_lang
+from ..indicators import KENNZAHLEN
+
+__all__ = ["column_label", "kennzahl_label", "COLUMNS"]
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "kommune": ("Kommune", "municipality"),
+    "stadtbezirk": ("Stadtbezirk", "district"),
+    "traeger": ("Träger", "provider"),
+    "zeitraum": ("Zeitraum", "period"),
+    "kennzahl": ("Kennzahl", "indicator"),
+    "wert": ("Wert", "value"),
+    "faelle": ("Fälle", "cases"),
+    "beratungen": ("Beratungen", "consultations"),
+    "vermittlungen": ("Vermittlungen", "referrals"),
+    "partner": ("Partner", "partners"),
+    "stellen": ("Stellenzeilen", "post rows"),
+    "vzae_aktuell": ("Stellen (VZÄ)", "posts (FTE)"),
+    "vzae": ("Stellen heute (VZÄ)", "posts today (FTE)"),
+    "vzae_noetig": ("Stellen nötig (VZÄ)", "posts needed (FTE)"),
+    "vzae_noetig_oben": ("nötig, obere Grenze", "needed, upper bound"),
+    "luecke_vzae": ("Differenz (VZÄ)", "gap (FTE)"),
+    "faelle_prognose": ("offene Fälle (Prognose)", "open cases (forecast)"),
+    "auslaender": ("Ausländer", "foreign nationals"),
+    "reichweite_je_1000": ("Erreichte je 1.000 Einw.", "reached per 1,000 inh."),
+    "luecken": ("Lücken (4 Quartale)", "gaps (4 quarters)"),
+    "bedarfsindex": ("Bedarfsindex", "need index"),
+    "statuswechsel": ("Statuswechsel", "status changes"),
+    "daten_von": ("Daten von", "data from"),
+    "daten_bis": ("Daten bis", "data to"),
+    "letzter_import": ("Letzter Import", "last import"),
+    "quelle": ("Quelle", "source"),
+    "zeitpunkt": ("Zeitpunkt", "time"),
+    "datenstand": ("Datenstand", "data as of"),
+    "kimtools_version": ("kimtools-Version", "kimtools version"),
+    "stichtag": ("Stichtag", "reference day"),
+    "ohne_beratung": ("Fälle ohne Beratung", "cases without consultation"),
+    "vermittlungen_offen_30": ("Vermittlungen > 30 Tage ohne Rückmeldung", "referrals unanswered > 30 days"),
+    "doku_luecken_monate": ("Monate ohne Dokumentation (Träger)", "months without documentation (provider)"),
+    "parallele_faelle": ("Parallele Fälle einer Person", "parallel cases of one person"),
+    "vollstaendigkeit": ("Vollständigkeit optionaler Angaben", "completeness of optional fields"),
+    "sha256": ("SHA-256 der Quelle", "SHA-256 of the source"),
+    "n_faelle": ("Fälle", "cases"),
+    "n_beratungen": ("Beratungen", "consultations"),
+    "n_vermittlungen": ("Vermittlungen", "referrals"),
+    "handlungsfeld": ("Handlungsfeld", "needs area"),
+    "luecke": ("Lücke", "gap"),
+    "zielgruppe": ("Zielgruppe", "target group"),
+    "von": ("von", "from"),
+    "bis": ("bis", "to"),
+    "zellen": ("Zellen", "cells"),
+    "geschuetzt": ("geschützt", "protected"),
+    "anteil": ("Anteil geschützt", "share protected"),
+    "aufenthaltsstatus": ("Aufenthaltsstatus", "residence status"),
+    "abschlussgrund": ("Abschlussgrund", "closure reason"),
+    "partnertyp": ("Partnertyp", "partner type"),
+    "vermittlungsstatus": ("Vermittlungsstatus", "referral status"),
+    "bezirke": ("Bezirke (am stärksten betroffen zuerst)", "districts (most affected first)"),
+    "seit": ("seit", "since"),
+    "trend": ("Trend (letzte 4 Quartale zu den 4 davor)", "trend (last 4 quarters against the 4 before)"),
+    "name": ("Partner", "partner"),
+    "typ": ("Art", "type"),
+    "annahme": ("Annahmequote (95-%-Intervall)", "acceptance (95 % interval)"),
+    "annahme_uebrige": ("übrige Partner", "other partners"),
+    "annahme_befund": ("Befund Annahme", "finding acceptance"),
+    "wartezeit": ("Wartezeit in Tagen, Median (95-%-Intervall)", "wait in days, median (95 % interval)"),
+    "wartezeit_uebrige": ("übrige Partner", "other partners"),
+    "wartezeit_befund": ("Befund Wartezeit", "finding wait"),
+}
+
+
+def column_label(name: str, lang: str | None = None) -> str:
+    pair = COLUMNS.get(name)
+    if pair is None:
+        return name
+    return pair[1] if (lang or current_lang()) == "en" else pair[0]
+
+
+#: counts of the comparison bundle that the catalogue knows under another name
+_BUNDLE_NAMES = {"faelle_neu": "neuzugaenge", "faelle_abgeschlossen": "abschluesse"}
+
+
+def kennzahl_label(name: str, lang: str | None = None) -> str:
+    doc = KENNZAHLEN.get(_BUNDLE_NAMES.get(name, name))
+    if doc is None:
+        return name
+    return doc["en"] if (lang or current_lang()) == "en" else doc["de"]

@@ -1,0 +1,299 @@
+"""The per-city report: ``notebooks/05-bericht.ipynb`` run by papermill, rendered by nbconvert to one HTML file.
+
+The report is built from the city's comparison bundle (:func:`kimtools.exchange.bundle.build_bundle`): only
+protected counts and rates derived from them, so it can go to another city or the Lenkungskreis as it
+is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads nothing from the net.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..errors import KimtoolsError, UsageError
+from ..i18n import tr
+from ..paths import NOTEBOOKS
+
+__all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
+           "write_lenkungskreis", "lenkungskreis_name", "last_quarter"]
+
+TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+class _Html:
+    def __init__(self, html: str, extra: dict | None = None):
+        self.html, self.extra = html, extra or {}
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, **self.extra}
+
+
+def start() -> _Html:
+    """Put plotly.js (the copy bundled with plotly, no CDN) into the report once, before any figure."""
+    from plotly.offline import get_plotlyjs
+
+    return _Html(f'<script type="text/javascript">{get_plotlyjs()}</script>')
+
+
+def show(fig: go.Figure) -> _Html:
+    """A figure as HTML that draws with the plotly.js of :func:`start` (and as plotly JSON for JupyterLab)."""
+    html = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
+    return _Html(html, {"application/vnd.plotly.v1+json": fig.to_plotly_json()})
+
+
+def table(frame: pd.DataFrame) -> _Html:
+    """A small table as plain HTML (already formatted strings), without the index."""
+    return _Html(frame.to_html(index=False, escape=True, border=0, classes="kim-tabelle"))
+
+
+_STYLE = """<style>
+.kim-tabelle { border-collapse: collapse; font-size: 0.9em; }
+.kim-tabelle th, .kim-tabelle td { padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+.kim-tabelle th:first-child, .kim-tabelle td:first-child { text-align: left; }
+</style>"""
+
+
+def _html(notebook) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(notebook)
+    # nothing from the net: the template's MathJax and require.js tags go (the report uses neither)
+    body = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<link[^>]+href="https?://[^"]+"[^>]*>', "", body)
+    return body.replace("</head>", _STYLE + "</head>", 1)
+
+
+def render_report(db: str | Path, kommune: str, out: str | Path, first: str | None = None, last: str | None = None,
+                  lang: str = "de") -> Path:
+    """Run the report notebook for ``kommune`` and write the HTML to ``out``."""
+    import papermill as pm
+
+    out = Path(out)
+    if out.suffix.lower() != ".html":
+        raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / "bericht.ipynb"
+        try:
+            nb = pm.execute_notebook(str(TEMPLATE), str(executed), kernel_name="python3", progress_bar=False,
+                                     parameters={"KOMMUNE": kommune, "VON": first, "BIS": last,
+                                                 "DB": str(Path(db).resolve()), "SPRACHE": lang},
+                                     cwd=str(TEMPLATE.parent))
+        except pm.PapermillExecutionError as e:
+            raise KimtoolsError(f"Der Bericht für {kommune} ließ sich nicht erstellen: {e.evalue}",
+                                f"The report for {kommune} could not be made: {e.evalue}") from None
+    out.write_text(_html(nb), encoding="utf-8")
+    return out
+
+
+def render_reports(db: str | Path, kommunen: Iterable[str], folder: str | Path, first: str | None = None,
+                   last: str | None = None, lang: str = "de", show_progress: bool = True) -> pd.DataFrame:
+    """Batch mode: one report per kommune into ``folder`` (``bericht_<kommune>.html``). A kommune whose
+    report fails (e.g. too few cases to protect) is listed with the reason; the others are written."""
+    from ..progress import progress
+
+    folder = Path(folder)
+    rows = []
+    kommunen = list(kommunen)
+    for kommune in progress(kommunen, tr({"de": "Berichte", "en": "reports"}), disable=not show_progress,
+                            unit=tr({"de": "Kommune", "en": "kommune"})):
+        target = folder / f"bericht_{re.sub(r'[^0-9A-Za-zÄÖÜäöüß-]+', '-', kommune)}.html"
+        try:
+            render_report(db, kommune, target, first, last, lang)
+            rows.append((kommune, str(target), ""))
+        except KimtoolsError as e:
+            rows.append((kommune, "", e.message()))
+    return pd.DataFrame(rows, columns=["kommune", "datei", "fehler"])
+
+
+# ----------------------------------------------------------------------------- building blocks of 05-bericht
+def latest_period(bundle) -> str:
+    """The last whole year of a bundle, else its last quarter."""
+    periods = bundle.metadaten["zeitraeume"]["liste"]
+    years = [p for p in periods if len(p) == 4]
+    return years[-1] if years else periods[-1]
+
+
+def header(bundle) -> str:
+    """The report's title block (Markdown): kommune, periods, protection."""
+    from ..i18n import fmt_date, fmt_number
+
+    m, s = bundle.metadaten, bundle.metadaten["schutz"]
+    created = fmt_date(pd.Timestamp(m["erstellt"]).date())
+    share = fmt_number(100 * s["geschuetzt"] / max(s["zellen"], 1), 1)
+    return tr({
+        "de": f"# KIM-Bericht {m['kommune']}\n\n**Zeitraum** {m['zeitraeume']['von']} bis {m['zeitraeume']['bis']} · "
+              f"**erstellt** {created} mit kimtools {m['kimtools_version']}\n\n"
+              f"Alle Zahlen stammen aus dem Vergleichspaket der Kommune: Zahlen von 1 bis {s['mindestanzahl'] - 1} und "
+              f"Zellen, aus denen sie sich berechnen ließen, sind geschützt ({share} % der Zellen, im Text als „x“, in "
+              "Diagrammen als Lücke). Der Bericht kann so an andere Kommunen und den Lenkungskreis gehen.",
+        "en": f"# KIM report {m['kommune']}\n\n**Period** {m['zeitraeume']['von']} to {m['zeitraeume']['bis']} · "
+              f"**created** {created} with kimtools {m['kimtools_version']}\n\n"
+              f"All figures come from the kommune's comparison bundle: counts from 1 to {s['mindestanzahl'] - 1} and "
+              f"cells they could be computed from are protected ({share} % of cells, shown as 'x' in tables and as gaps "
+              "in charts). The report can go to other kommunen and the steering committee as it is.",
+    })
+
+
+def district_table(bundle, zeitraum: str) -> pd.DataFrame:
+    """Districts × the bundle's counts (and reach per 1,000 inhabitants) for one period, formatted for
+    reading: German numbers, ``x`` where protected."""
+    from ..exchange.disclosure import HIDDEN
+    from ..i18n import fmt_number
+    from .labels import column_label, kennzahl_label
+
+    c = bundle.zaehlungen
+    rows = c.loc[(c["merkmal"] == "keins") & (c["zeitraum"] == zeitraum)]
+    wide = rows.pivot(index="stadtbezirk", columns="kennzahl", values="anzahl")
+    order = [k for k in ("faelle_neu", "faelle_abgeschlossen", "faelle_offen", "personen_erreicht", "beratungen",
+                         "vermittlungen") if k in wide.columns]
+    shown = wide[order].apply(lambda col: col.map(lambda v: HIDDEN if pd.isna(v) else fmt_number(v)))
+    shown.columns = [kennzahl_label(k) for k in order]
+    rates = bundle.kennzahlen
+    reach = rates.loc[(rates["kennzahl"] == "reichweite_je_1000") & (rates["zeitraum"] == zeitraum)]
+    shown[kennzahl_label("reichweite_je_1000")] = reach.set_index("stadtbezirk")["wert"].reindex(shown.index).map(
+        lambda v: HIDDEN if pd.isna(v) else fmt_number(v, 1))
+    districts = sorted(i for i in shown.index if i != "Gesamt") + (["Gesamt"] if "Gesamt" in shown.index else [])
+    shown = shown.loc[districts].reset_index().rename(columns={"stadtbezirk": column_label("stadtbezirk")})
+    return shown
+
+
+# ----------------------------------------------------------------------------- the steering committee's page
+_PRINT_WIDTH = 700   # px: the printable width of A4 with 12 mm margins, so that figures are drawn for paper
+
+_PRINT_CSS = """<style>
+@page { size: A4; margin: 12mm 12mm 10mm 12mm; }
+body { font-family: Arial, Helvetica, sans-serif; font-size: 10.5pt; color: #111; max-width: 186mm; margin: 0 auto; }
+h1 { font-size: 17pt; margin: 0 0 2mm 0; }
+h2 { font-size: 12.5pt; margin: 5mm 0 1mm 0; border-bottom: 1px solid #999; }
+.kim-block { break-inside: avoid; page-break-inside: avoid; }
+.kim-note { color: #444; font-size: 9pt; margin: 1mm 0 2mm 0; }
+.kim-tiles { gap: 3mm !important; }
+.kim-tile { min-width: 80mm !important; width: 80mm; padding: 2mm 3mm !important; }
+.kim-tile-value { font-size: 20pt !important; }
+.kim-table { font-size: 9pt !important; }
+table.kim-page { border-collapse: collapse; width: 100%; }
+table.kim-page > tbody > tr > td, table.kim-page > tfoot > tr > td { padding: 0; }
+.kim-footer { font-size: 8pt; color: #333; border-top: 1px solid #999; padding-top: 1mm; text-align: left; }
+@media screen { body { margin: 10mm auto; } .kim-footer { padding-top: 4mm; } }
+</style>"""
+
+
+def lenkungskreis_name(kommune: str, zeitraum: str, stadtbezirk: str | None = None) -> str:
+    """File name stem: ``lenkungskreis_<kommune>[_<bezirk>]_<quartal>``."""
+    parts = [kommune, *([stadtbezirk] if stadtbezirk else []), zeitraum]
+    return "lenkungskreis_" + "_".join(re.sub(r"[^0-9A-Za-zÄÖÜäöüß-]+", "-", p) for p in parts)
+
+
+def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbezirk: str | None = None,
+                       minimum: int = 3) -> str:
+    """The steering committee's page as one printable HTML document (A4, plotly.js embedded once, no code,
+    nothing from the net), dated, with the data state of the kommune in the footer of every printed page.
+    ``zeitraum`` defaults to the last quarter with data."""
+    import html as H
+
+    from ..i18n import fmt_date
+    from .markup import gaps_html, outliers_html, tiles
+    from ..views.steering import (data_state, explain, key_figure_tiles, no_status_changes, steering_figures,
+                           steering_views)
+    from ..store import Store
+
+    store = store if isinstance(store, Store) else Store(store)
+    if kommune not in store.kommunen():
+        raise UsageError(f"Die Kommune {kommune!r} ist nicht im Datenbestand.", f"Kommune {kommune!r} is not in the store.")
+    zeitraum = zeitraum or last_quarter(store, kommune)
+    views = steering_views(store, kommune, zeitraum, stadtbezirk)
+    figures = steering_figures(views, minimum)
+    where = kommune + (f", {stadtbezirk}" if stadtbezirk else "")
+    created = fmt_date(pd.Timestamp.now().date())
+
+    def figure(name: str) -> str:
+        fig = figures[name].update_layout(width=_PRINT_WIDTH)
+        return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True})
+
+    def block(title_de: str, title_en: str, *parts: str) -> str:
+        return f"<section class='kim-block'><h2>{H.escape(tr({'de': title_de, 'en': title_en}))}</h2>{''.join(parts)}</section>"
+
+    note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
+    status = (figure("status") + note(explain("status"))) if len(views["transitions"]) else note(no_status_changes())
+    body = "".join([
+        f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",
+        note(tr({"de": f"Stand {created}. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis {minimum - 1} erscheinen als "
+                       f"„< {minimum}“. Vermittlungen, Lücken und Statuswechsel: zwölf Monate bis zum Ende von {zeitraum}.",
+                 "en": f"As of {created}. All figures are aggregated; counts from 1 to {minimum - 1} appear as "
+                       f"'< {minimum}'. Referrals, gaps and status changes: twelve months up to the end of {zeitraum}."})),
+        tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
+        block("Verlauf", "Trend", figure("trend"), note(explain("trend"))),
+        block("Die Stadtbezirke", "The districts", figure("reach"), note(explain("reach"))),
+        block("Vermittlungen", "Referrals", figure("funnel"), note(explain("funnel"))),
+        block("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall",
+              outliers_html(views["outliers"], stalls_only=True), note(explain("stalls"))),
+        block("Die größten Angebotslücken", "The largest service gaps", gaps_html(views["gaps"], minimum),
+              note(explain("gaps"))),
+        block("Aufenthaltsstatus", "Residence status", status),
+    ])
+    footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",
+                 "en": f"KIM steering committee {where}, {zeitraum} · created {created} · "}) + data_state(store, [kommune])
+    title = tr({"de": f"KIM-Lenkungskreis {where} {zeitraum}", "en": f"KIM steering committee {where} {zeitraum}"})
+    return (f"<!DOCTYPE html><html lang='{'en' if tr({'de': 'de', 'en': 'en'}) == 'en' else 'de'}'><head><meta charset='utf-8'>"
+            f"<title>{H.escape(title)}</title>{start().html}{_PRINT_CSS}</head><body>"
+            # a table's footer is repeated on every printed page: the date and data state on each sheet
+            f"<table class='kim-page'><tfoot><tr><td class='kim-footer'>{H.escape(footer)}</td></tr></tfoot>"
+            f"<tbody><tr><td>{body}</td></tr></tbody></table></body></html>")
+
+
+def last_quarter(store, kommune: str) -> str:
+    """The last quarter of the kommune's data (as offered first by the dashboards' quarter filter)."""
+    from ..indicators.table import period_label
+    from ..store import SPAN_TABLE
+
+    end = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])["d1"][0]
+    return period_label(pd.Timestamp(end), "quarter")
+
+
+def chromium() -> str | None:
+    """Debian's chromium (or Chrome) for PDF output, if installed."""
+    import shutil
+
+    return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+
+def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | None = None, stadtbezirk: str | None = None,
+                        minimum: int = 3, pdf: bool = True) -> list[Path]:
+    """Write the page to ``out`` (.html) and, where chromium is installed and ``pdf``, the same page as PDF beside it
+    (printed by headless chromium with the print styles). Returns the files written."""
+    import subprocess
+
+    out = Path(out)
+    if out.suffix.lower() != ".html":
+        raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    written = [out]
+    browser = chromium() if pdf else None
+    if browser:
+        target = out.with_suffix(".pdf")
+        with tempfile.TemporaryDirectory() as profile:
+            done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                                   "--disable-background-networking", f"--user-data-dir={profile}",
+                                   "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
+                                   f"--print-to-pdf={target}", out.resolve().as_uri()],
+                                  capture_output=True, text=True, timeout=180)
+        if done.returncode != 0 or not target.exists():
+            raise KimtoolsError(f"Das PDF ließ sich nicht erstellen (chromium: {done.stderr.strip()[-300:]}); "
+                                f"die HTML-Datei {out} ist geschrieben und lässt sich im Browser drucken.",
+                                f"The PDF could not be made (chromium: {done.stderr.strip()[-300:]}); the HTML file "
+                                f"{out} is written and can be printed from a browser.")
+        written.append(target)
+    return written

@@ -1,0 +1,225 @@
+"""The steering committee's page (Lenkungskreis): where KIM stands and what needs a decision.
+
+One kommune, one quarter, optionally one district: the key figures against the
+previous quarter and the same quarter a year before, reach in every district
+with intervals, the referral funnel and the partners where referrals stall, the
+top service gaps with their evidence, and residence-status changes where the
+export documents them. Referrals, gaps and status changes cover the twelve
+months up to the end of the quarter. Everything is aggregated; the dashboard
+(:class:`kimtools.panels.LenkungskreisPanel`) and the printable page
+(:func:`kimtools.present.report.render_lenkungskreis`) show the same pieces.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..analysis import network as N
+from ..analysis.gaps import gap_table, top_gaps
+from ..analysis.pathways import status_transitions
+from ..exchange.disclosure import count_text
+from ..i18n import current_lang, fmt_date, fmt_number, tr
+from ..indicators import KENNZAHLEN, indicator_table
+from ..present import figures as F
+from ..present.figures import DEFAULT_BAND
+from ..present.markup import tile
+from ..store import Store, in_parallel
+
+__all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
+           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "EXPLAIN", "explain"]
+
+#: the key figures of the page, in the order of the tiles
+KEY_FIGURES = ("personen_erreicht", "faelle_offen", "faelle_je_vzae", "neuzugaenge")
+_INDICATORS = (*KEY_FIGURES, "abschluesse", "reichweite_je_1000")
+
+
+def comparison_periods(zeitraum: str) -> dict[str, str]:
+    """The quarter, the quarter before it and the same quarter a year before.
+
+    >>> comparison_periods("2025-Q1")
+    {'aktuell': '2025-Q1', 'vorquartal': '2024-Q4', 'vorjahr': '2024-Q1'}
+    """
+    q = pd.Period(zeitraum.replace("-", ""), freq="Q")
+    label = lambda p: f"{p.year}-Q{p.quarter}"  # noqa: E731
+    return {"aktuell": label(q), "vorquartal": label(q - 1), "vorjahr": label(q - 4)}
+
+
+def key_figures(table: pd.DataFrame, zeitraum: str) -> pd.DataFrame:
+    """Each key figure in the quarter and its two comparison quarters (tidy): ``kennzahl, vergleich, zeitraum,
+    zaehler, wert``. A comparison quarter outside the data has no row."""
+    periods = comparison_periods(zeitraum)
+    role = {v: k for k, v in periods.items()}
+    rows = table.loc[table["kennzahl"].isin(KEY_FIGURES) & table["zeitraum"].isin(periods.values()),
+                     ["kennzahl", "zeitraum", "zaehler", "wert"]]
+    rows = rows.assign(vergleich=rows["zeitraum"].map(role))
+    order = {k: i for i, k in enumerate(KEY_FIGURES)}
+    return rows.sort_values(["kennzahl", "vergleich"], key=lambda c: c.map(order) if c.name == "kennzahl" else c) \
+        [["kennzahl", "vergleich", "zeitraum", "zaehler", "wert"]].reset_index(drop=True)
+
+
+def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
+    """What does not depend on quarter or district: the indicator tables of the kommune and of its districts."""
+    with store.snapshot():
+        return in_parallel({"main": lambda: indicator_table(store, kommune, kennzahlen=list(_INDICATORS)),
+                            "districts": lambda: indicator_table(store, kommune, by="stadtbezirk",
+                                                                 kennzahlen=list(_INDICATORS))})
+
+
+def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
+                 months: dict[str, pd.DataFrame] | None = None) -> dict[str, object]:
+    """Referrals, stalling partners, gaps and status changes in the twelve months up to the end of ``zeitraum``;
+    the referrals cut out of ``months`` (:func:`~kimtools.analysis.network.referral_months` of the kommune) when given."""
+
+    start, end = N.twelve_months(zeitraum)
+    f = {"stadtbezirk": stadtbezirk}
+    with store.snapshot():
+        read = in_parallel({"partners": lambda: N.partner_table(store, kommune),
+                            "gaps": lambda: gap_table(store, kommune, filters=f),
+                            "transitions": lambda: status_transitions(store, kommune, start, end, f),
+                            "months": lambda: months if months is not None else N.referral_months(store, kommune)})
+    window = N.referral_window(read["months"], start, end, f)
+    partners, gaps, transitions = read["partners"], read["gaps"], read["transitions"]
+    edges, waits = window["edges"], window["waits"]
+    gaps = gaps.loc[gaps["ps"] <= pd.Timestamp(end)]   # the page looks back from its quarter, not from today
+    return {"start": start, "end": end, "funnel": N.funnel(edges), "outliers": N.partner_outliers(edges, waits, partners),
+            "gaps": top_gaps(gaps).head(5), "transitions": transitions}
+
+
+def select_district(base: dict[str, pd.DataFrame], stadtbezirk: str | None) -> pd.DataFrame:
+    """The indicator table of the kommune, or of one district out of the by-district table."""
+    if stadtbezirk is None:
+        return base["main"]
+    d = base["districts"]
+    return d.loc[d["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
+
+
+def steering_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None) -> dict[str, object]:
+    """Everything the page shows for one kommune, quarter and district (``None``: the whole kommune)."""
+    base = kommune_views(store, kommune)
+    return {**window_views(store, kommune, zeitraum, stadtbezirk), "kommune": kommune, "zeitraum": zeitraum,
+            "stadtbezirk": stadtbezirk, "main": select_district(base, stadtbezirk), "districts": base["districts"]}
+
+
+def _change(now, before) -> str:
+    if before is None or pd.isna(before) or before == 0 or pd.isna(now):
+        return ""
+    return f" ({'+' if now >= before else '−'}{fmt_number(abs(100 * (now / before - 1)), 0)} %)"
+
+
+def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
+                     band: tuple[float, float] | None = None) -> list[str]:
+    """One tile per key figure: its value in ``zeitraum`` and, below, the previous quarter and the same quarter a
+    year before with the change in per cent; the definition on hover. Counts under ``minimum`` show as "< minimum",
+    a load per post resting on fewer cases is not shown, and no change is computed from a hidden value."""
+
+    band = band or DEFAULT_BAND
+    lang = current_lang()
+    figures = key_figures(main, zeitraum)
+    value = {(r.kennzahl, r.vergleich): (r.zaehler, r.wert) for r in figures.itertuples(index=False)}
+    periods = comparison_periods(zeitraum)
+    items = []
+    for k in KEY_FIGURES:
+        rate = k == "faelle_je_vzae"
+
+        def shown(role):   # (value for the change, text)
+            z, w = value.get((k, role), (None, None))
+            if z is None or pd.isna(z):
+                return None, "–"
+            if int(z) < minimum:
+                return None, "–" if rate else count_text(z, minimum)
+            if rate:
+                return (None, "–") if pd.isna(w) else (float(w), fmt_number(float(w), 1))
+            return int(z), fmt_number(int(z))
+
+        now, text = shown("aktuell")
+        notes = []
+        for role, name in (("vorquartal", tr({"de": "Vorquartal", "en": "previous quarter"})),
+                           ("vorjahr", tr({"de": "Vorjahresquartal", "en": "same quarter last year"}))):
+            before, before_text = shown(role)
+            notes.append(f"{name} {periods[role]}: {before_text}{_change(now, before) if now is not None else ''}")
+        when = (tr({"de": f"am Ende von {zeitraum}", "en": f"at the end of {zeitraum}"})
+                if k in ("faelle_offen", "faelle_je_vzae") else tr({"de": f"im {zeitraum}", "en": f"in {zeitraum}"}))
+        if rate:
+            when += tr({"de": f"; Zielkorridor {fmt_number(band[0])}–{fmt_number(band[1])}",
+                        "en": f"; target band {fmt_number(band[0])}–{fmt_number(band[1])}"})
+        items.append(tile(KENNZAHLEN[k][lang], text, [when, *notes], KENNZAHLEN[k]["definition_" + lang],
+                          over=rate and now is not None and now > band[1]))
+    return items
+
+
+def steering_figures(views: dict[str, object], minimum: int = 3,
+                     names: Iterable[str] | None = None) -> dict[str, go.Figure]:
+    """The page's figures: trend, reach by district, referral funnel and status changes (or only ``names``)."""
+
+    q, where = views["zeitraum"], views["kommune"] + (f", {views['stadtbezirk']}" if views["stadtbezirk"] else "")
+    window = tr({"de": f"{fmt_date(views['start'])} bis {fmt_date(views['end'])}",
+                 "en": f"{fmt_date(views['start'])} to {fmt_date(views['end'])}"})
+    main = views["main"]
+    main = main.loc[main["zeitraum"] <= q]   # the page looks back from its quarter
+    d = views["districts"]
+    reach = d.loc[(d["kennzahl"] == "reichweite_je_1000") & (d["zeitraum"] == q)]
+    builders = {
+        "trend": lambda: F.counts_over_time(main, bars=("neuzugaenge", "abschluesse"), minimum=minimum, title=tr(
+            {"de": f"{where}: Neuzugänge, Abschlüsse und offene Fälle je Quartal bis {q}",
+             "en": f"{where}: new, closed and open cases per quarter up to {q}"})).update_layout(height=360),
+        "reach": lambda: F.reach_by_district(reach, minimum=minimum, title=tr(
+            {"de": f"{views['kommune']}: erreichte Personen je 1.000 Einwohner in {q} (95-%-Intervall)",
+             "en": f"{views['kommune']}: persons reached per 1,000 inhabitants in {q} (95 % interval)"})),
+        "funnel": lambda: F.referral_funnel(views["funnel"], minimum=minimum, title=tr(
+            {"de": f"{where}: was aus Vermittlungen wird, {window}",
+             "en": f"{where}: what becomes of referrals, {window}"})).update_layout(height=340),
+        "status": lambda: F.status_sankey(views["transitions"], minimum=minimum, title=tr(
+            {"de": f"{where}: Wechsel des Aufenthaltsstatus, {window}",
+             "en": f"{where}: changes of residence status, {window}"})),
+    }
+    return {name: builders[name]() for name in (builders if names is None else names)}
+
+
+def data_state(store: Store, kommunen: list[str] | None = None) -> str:
+    """"Datenstand" line: per kommune the data end and the time of the last import."""
+    info = store.info()
+    if kommunen is not None:
+        info = info.loc[info["kommune"].isin(kommunen)]
+    parts = [tr({"de": f"{r.kommune}: Daten bis {fmt_date(r.daten_bis)}, letzter Import {fmt_date(r.letzter_import)}",
+                 "en": f"{r.kommune}: data up to {fmt_date(r.daten_bis)}, last import {fmt_date(r.letzter_import)}"})
+             for r in info.itertuples(index=False)]
+    return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts)
+
+
+
+#: one line under each part of the page: what it shows and how to read it
+EXPLAIN = {
+    "trend": ("Balken: Neuzugänge und Abschlüsse im Quartal; Linie: offene Fälle am Quartalsende.",
+              "Bars: new and closed cases in the quarter; line: open cases at the end of the quarter."),
+    "reach": ("Erreichte Personen je 1.000 Einwohner in jedem Stadtbezirk; überlappende 95-%-Intervalle bedeuten keinen "
+              "klaren Unterschied.",
+              "Persons reached per 1,000 inhabitants in each district; overlapping 95 % intervals mean no clear difference."),
+    "funnel": ("Vermittlungen der letzten zwölf Monate bis zum Quartalsende und wie weit sie gekommen sind; Prozent vom "
+               "Ausgangswert.",
+               "Referrals of the twelve months up to the end of the quarter and how far they got; per cent of the start."),
+    "stalls": ("Partner mit klar niedrigerer Annahmequote oder klar längerer Wartezeit als alle übrigen (95-%-Intervall); "
+               "keine Rangliste.",
+               "Partners with a clearly lower acceptance rate or clearly longer wait than all others (95 % interval); "
+               "no ranking."),
+    "gaps": ("Vermittlungen, bei denen eine Angebotslücke dokumentiert wurde, nach Handlungsfeld; Trend: letzte vier "
+             "Quartale / vier davor.",
+             "Referrals with a documented service gap, by needs area; trend: last four quarters / the four before."),
+    "status": ("Dokumentierte Wechsel des Aufenthaltsstatus in zwölf Monaten, vom bisherigen zum neuen Status; "
+               "Verbindungen mit weniger als drei Wechseln sind nicht gezeichnet.",
+               "Documented changes of residence status in twelve months, from the previous to the new status; links "
+               "with fewer than three changes are not drawn."),
+}
+
+
+def explain(part: str) -> str:
+    """The explanation line of one part of the page, in the current language."""
+    de, en = EXPLAIN[part]
+    return tr({"de": de, "en": en})
+
+
+def no_status_changes() -> str:
+    return tr({"de": "In diesem Zeitraum sind keine Wechsel des Aufenthaltsstatus dokumentiert.",
+               "en": "No changes of residence status are documented in this period."})
