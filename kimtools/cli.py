@@ -19,7 +19,7 @@ import duckdb
 
 from . import __version__
 from .errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
-from .i18n import current_lang, fmt_date, fmt_number, set_lang, tr
+from .i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, set_lang, tr
 from .paths import DASHBOARDS
 from .indicators.table import MERKMALE
 
@@ -344,7 +344,7 @@ def _cmd_info(args) -> int:
     for r in info.itertuples():
         rows.append([r.kommune, fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen),
                      fmt_number(r.partner), fmt_number(r.vzae_aktuell, 1), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
-                     f"{fmt_date(r.letzter_import.date())} {r.letzter_import:%H:%M}"])
+                     fmt_datetime(r.letzter_import)])
     _print_table(headers, rows)
     _say(f"Datenbestand: {store.path}", f"Store: {store.path}")
     return 0
@@ -479,12 +479,12 @@ def _cmd_export(args) -> int:
         table = export_bundles(store, args.out, None, args.first, args.last, args.minimum, per_merkmal)
         return _batch_summary(table, ("Paket", "bundle"), ("Vergleichspaketen", "comparison bundles"), args.out)
     result = export_bundle(store, kommune, args.out, args.first, args.last, args.minimum, per_merkmal)
-    share = fmt_number(100 * result.anteil_geschuetzt, 1)
+    share = fmt_percent(result.anteil_geschuetzt, 1)
     _say(f"Vergleichspaket {kommune} geschrieben: {result.folder} und {result.zip.name}\n"
-         f"{fmt_number(result.zellen)} Zellen, davon {fmt_number(result.geschuetzt)} geschützt ({share} %); "
+         f"{fmt_number(result.zellen)} Zellen, davon {fmt_number(result.geschuetzt)} geschützt ({share}); "
          "Schutzprüfung bestanden.",
          f"Comparison bundle {kommune} written: {result.folder} and {result.zip.name}\n"
-         f"{fmt_number(result.zellen)} cells, {fmt_number(result.geschuetzt)} of them protected ({share} %); "
+         f"{fmt_number(result.zellen)} cells, {fmt_number(result.geschuetzt)} of them protected ({share}); "
          "disclosure audit passed.")
     return 0
 
@@ -497,7 +497,7 @@ def _cmd_compare(args) -> int:
     headers = (["kommune", "from", "to", "cells", "protected", "share", "minimum"] if en
                else ["Kommune", "von", "bis", "Zellen", "geschützt", "Anteil", "Mindestanzahl"])
     rows = [[r.kommune, r.von, r.bis, fmt_number(r.zellen), fmt_number(r.geschuetzt),
-             f"{fmt_number(100 * r.anteil_geschuetzt, 1)} %", str(r.mindestanzahl)] for r in merged.pakete.itertuples()]
+             fmt_percent(r.anteil_geschuetzt, 1), str(r.mindestanzahl)] for r in merged.pakete.itertuples()]
     _print_table(headers, rows)
     _say(f"{len(rows)} Pakete geprüft: Format, Prüfsummen und Schutzprüfung in Ordnung.",
          f"{len(rows)} bundles checked: format, checksums and disclosure audit fine.")

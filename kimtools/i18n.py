@@ -8,6 +8,13 @@ Examples
 '1.234,5'
 >>> fmt_date("2024-12-31")
 '31.12.2024'
+>>> fmt_percent(0.256, 1)
+'25,6\xa0%'
+>>> fmt_number(1234.5, 1, lang="en"), fmt_percent(0.256, 1, lang="en"), fmt_date("2024-12-31", lang="en")
+('1,234.5', '25.6%', '31 Dec 2024')
+
+Numbers, percentages and dates come from Babel (CLDR data for ``de_DE`` and ``en_GB``): rounding half to even,
+a no-break space before ``%`` in German.
 """
 
 from __future__ import annotations
@@ -15,9 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-__all__ = ["current_lang", "set_lang", "tr", "fmt_number", "fmt_date", "LANGS"]
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal, format_percent
+
+__all__ = ["current_lang", "set_lang", "tr", "fmt_number", "fmt_percent", "fmt_date", "fmt_datetime", "locale_of", "LANGS"]
 
 LANGS = ("de", "en")
+#: the Babel locale of each language
+LOCALES = {"de": "de_DE", "en": "en_GB"}
 _override: str | None = None
 
 
@@ -42,22 +55,39 @@ def tr(texts: dict[str, str], lang: str | None = None) -> str:
     return texts[lang or current_lang()]
 
 
+def locale_of(lang: str | None = None) -> str:
+    """The Babel locale of a language: ``de_DE`` or ``en_GB``."""
+    return LOCALES[lang or current_lang()]
+
+
 def fmt_number(value: float | int | None, decimals: int = 0, lang: str | None = None) -> str:
-    """Format a number the German way (``1.234,5``) unless English is selected."""
+    """A number with exactly ``decimals`` decimals in the language's format (``1.234,5``; English ``1,234.5``)."""
     if value is None or value != value:  # None or NaN
         return "–"
-    text = f"{value:,.{decimals}f}"
-    if (lang or current_lang()) == "de":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=locale_of(lang))
+
+
+def fmt_percent(share: float | None, decimals: int = 0, lang: str | None = None) -> str:
+    """A share (0.256) as a percentage in the language's format (``25,6 %`` with a no-break space; ``25.6%``)."""
+    if share is None or share != share:
+        return "–"
+    locale = Locale.parse(locale_of(lang))
+    pattern = locale.percent_formats[None].pattern
+    if decimals:
+        pattern = pattern.replace("0", "0." + "0" * decimals, 1)
+    return format_percent(share, format=pattern, locale=locale)
 
 
 def fmt_date(value: dt.date | str | None, lang: str | None = None) -> str:
-    """Format a date as ``31.12.2024`` (German) or ``2024-12-31`` (English)."""
+    """A date in the language's medium format: ``31.12.2024``; English ``31 Dec 2024``."""
     if value is None or value != value:
         return "–"
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
-    if (lang or current_lang()) == "de":
-        return value.strftime("%d.%m.%Y")
-    return value.isoformat()
+    return format_date(value, format="medium", locale=locale_of(lang))
+
+
+def fmt_datetime(value: dt.datetime, lang: str | None = None) -> str:
+    """A date with its time of day to the minute: ``31.12.2024 14:05``; English ``31 Dec 2024 14:05``."""
+    return f"{fmt_date(value, lang)} {format_time(value, format='short', locale=locale_of(lang))}"

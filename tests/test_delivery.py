@@ -53,7 +53,7 @@ def test_a_table_losing_more_than_a_fifth_of_its_rows(after, found):
     assert arts(f) == ([("faelle", None, "zeilen")] if found else [])
     if found:
         assert (f["vorher"].iloc[0], f["nachher"].iloc[0]) == (100, 79)
-        assert f["grund_de"].iloc[0] == "faelle.csv: 100 → 79 Zeilen (-21 %)"
+        assert f["grund_de"].iloc[0] == "faelle.csv: 100 → 79 Zeilen (-21\u00a0%)"
 
 
 @pytest.mark.parametrize("before, after, found", [(5, 2, True), (4, 2, False)])

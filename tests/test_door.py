@@ -94,11 +94,11 @@ def test_a_cut_off_file_is_refused_with_what_would_change(cut_export, demo_copy,
     gone = [k for k in before if after[k] == 0]
     partly = [k for k in before if 0 < after[k] < before[k]]
     assert gone and len(partly) == 1
-    for k in gone:   # e.g. "Essen: beratungen.csv: 29.276 → 0 Zeilen (-100 %)"
-        assert f"{k}: beratungen.csv: {german(before[k])} → 0 Zeilen (-100 %)" in err
+    for k in gone:   # e.g. "Essen: beratungen.csv: 29.276 → 0 Zeilen (-100 %)", a no-break space before %
+        assert f"{k}: beratungen.csv: {german(before[k])} → 0 Zeilen (-100\u00a0%)" in err
     k = partly[0]
     share = round(100 * (after[k] - before[k]) / before[k])
-    assert f"{k}: beratungen.csv: {german(before[k])} → {german(after[k])} Zeilen ({share} %)" in err
+    assert f"{k}: beratungen.csv: {german(before[k])} → {german(after[k])} Zeilen ({share}\u00a0%)" in err
 
 
 def test_a_dry_run_shows_the_same_and_stores_nothing(cut_export, demo_copy, demo_export, tmp_path, capsys):
@@ -154,7 +154,7 @@ def test_one_providers_own_export_does_not_replace_the_kommune(demo_export, demo
     assert code == 1 and digest(demo_copy) == old
     total = sum(per_provider.values())
     share = round(100 * (per_provider[mine] - total) / total)
-    assert f"Herne: faelle.csv: {german(total)} → {german(per_provider[mine])} Zeilen ({share} %)" in err
+    assert f"Herne: faelle.csv: {german(total)} → {german(per_provider[mine])} Zeilen ({share}\u00a0%)" in err
     for other, n in per_provider.items():
         if other != mine:
             assert f"Herne: Träger {other}: {german(n)} Fälle → keiner" in err

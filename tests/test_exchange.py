@@ -200,7 +200,7 @@ def test_bundle_counts_by_hand(hand_store):
 
 
 def test_an_export_that_cannot_be_made_safe_is_refused_and_writes_nothing(hand_store, tmp_path):
-    with pytest.raises(DisclosureError, match=r"Herne 2024 bis 2024 wird nicht geschrieben: \d+ % der Zellen"):
+    with pytest.raises(DisclosureError, match=r"Herne 2024 bis 2024 wird nicht geschrieben: \d+\xa0% der Zellen"):
         export_bundle(hand_store, "Herne", tmp_path / "out", "2024", "2024")
     assert not any((tmp_path / "out").glob("kim-vergleich*"))
 

@@ -162,4 +162,4 @@ def test_small_multiples_become_one_heatmap_for_many_units():
     assert len(many.data) == 1 and many.data[0].type == "heatmap"
     heat = many.data[0]
     assert list(heat.y) == [f"Stadt {u:02d}" for u in range(20)] and list(heat.x) == ["2024-Q1", "2024-Q2"]
-    assert heat.text[0][0] == "" and heat.text[0][1] == "25,6 % (20,1–31,0 %)"
+    assert heat.text[0][0] == "" and heat.text[0][1] == "25,6\u00a0% (20,1–31,0\u00a0%)"

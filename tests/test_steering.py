@@ -91,7 +91,7 @@ def test_tiles_hide_small_counts_and_compute_no_change_from_them():
     text = _text(persons)
     assert "|10|" in text
     assert "Vorquartal 2025-Q2: &lt; 3|" in text            # hidden, and no per cent from it
-    assert "Vorjahresquartal 2024-Q3: 8 (+25 %)" in text    # 10 against 8
+    assert "Vorjahresquartal 2024-Q3: 8 (+25\u00a0%)" in text    # 10 against 8
     assert "|–|" in _text(open_cases)                        # no row at all
     assert "|45,0|" in _text(load) and "kim-tile over" in load   # above the band of 30–40
     assert "Vorquartal 2025-Q2: –" in _text(load)            # a load on 2 cases is not shown

@@ -59,6 +59,37 @@ def test_import_replaces_each_kommune_as_a_whole(tmp_path):
     assert log.iloc[0]["n_faelle"] == 3 and log.iloc[0]["quelle"] == "b"
 
 
+def _hold_lock(path: str, held, release) -> None:
+    from filelock import FileLock
+
+    with FileLock(path):
+        held.set()
+        release.wait(60)
+
+
+def test_an_import_waits_while_another_process_holds_the_writer_lock(tmp_path, base_export):
+    """Only one writer at a time, across processes: the lock beside the store (``filelock``, which also works on
+    Windows) keeps an import from starting until the other writer lets go."""
+    import threading
+
+    store = Store(tmp_path / "kim.duckdb")
+    held, release = mp.Event(), mp.Event()
+    holder = mp.get_context("fork").Process(target=_hold_lock, args=(str(tmp_path / ".kim.duckdb.lock"), held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        importing = threading.Thread(target=import_export, args=(base_export, store), kwargs={"show_progress": False})
+        importing.start()
+        importing.join(2)
+        assert importing.is_alive() and not store.exists()   # waiting, nothing written
+        release.set()
+        importing.join(60)
+        assert not importing.is_alive() and store.kommunen() == ["Herne"]
+    finally:
+        release.set()
+        holder.join(10)
+
+
 def test_import_log_records_source_checksum_and_counts(tmp_path, base_export):
     store = Store(tmp_path / "kim.duckdb")
     import_export(base_export, store, show_progress=False)

@@ -130,17 +130,19 @@ def comparable_indicators() -> dict[str, tuple[str, float]]:
     return out
 
 
-def rate_text(value: float, kennzahl: str) -> str:
+def rate_text(value: float, kennzahl: str, unit: bool = True) -> str:
     """A compared rate as the viewer reads it: shares in per cent, other rates with one decimal (German format
-    by default).
+    by default); without the ``unit`` a share is the number of per cent alone (the lower end of a range).
 
     >>> rate_text(0.256, "annahmequote"), rate_text(12.34, "reichweite_je_1000")
-    ('25,6 %', '12,3')
+    ('25,6\xa0%', '12,3')
+    >>> rate_text(0.201, "annahmequote", unit=False)
+    '20,1'
     """
-    from ..i18n import fmt_number
+    from ..i18n import fmt_number, fmt_percent
 
     if comparable_indicators().get(kennzahl, ("",))[0] == "binomial":
-        return f"{fmt_number(100 * value, 1)} %"
+        return fmt_percent(value, 1) if unit else fmt_number(100 * value, 1)
     return fmt_number(value, 1)
 
 

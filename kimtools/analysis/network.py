@@ -18,10 +18,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from ..contract.outcomes import REFERRAL_RATES, outcomes_sql, wait_sql
 from ..errors import UsageError
-from ..indicators.stats import group_ids, km_median, km_median_others, wilson_interval
-from ..indicators.table import referral_outcomes_sql, run_query
-from ..store import SPAN_TABLE, in_parallel, wait_sql
+from ..indicators.stats import group_ids, km_median, km_median_others, share
+from ..indicators.table import run_query
+from ..store import SPAN_TABLE, in_parallel
 
 __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
@@ -97,7 +98,7 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     extra_v, extra_f = (_monthly_sql("v.datum"), _monthly_sql("f.beginn")) if monthly else ("", "")
     sql = f"""
     SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung{extra_v}, count(*) AS n,
-           {referral_outcomes_sql("v.status")}, count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
+           {outcomes_sql("v.status")}, count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) {where_v}
     GROUP BY ALL
     UNION ALL
@@ -111,10 +112,7 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
 
 def _with_rates(edges: pd.DataFrame) -> pd.DataFrame:
     """The acceptance rate of each edge (of answered referrals) with its Wilson 95 % interval."""
-    lo, hi = wilson_interval(edges["angenommen"].fillna(0), edges["beantwortet"].fillna(0))
-    answered = edges["beantwortet"].astype(float)
-    edges["annahmequote"] = edges["angenommen"].astype(float) / answered.where(answered > 0)
-    edges["ki_unten"], edges["ki_oben"] = lo, hi
+    edges["annahmequote"], edges["ki_unten"], edges["ki_oben"] = share(*(edges[c] for c in REFERRAL_RATES["annahmequote"]))
     return edges
 
 
@@ -263,8 +261,7 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     totals = out.groupby("kommune")[["beantwortet", "angenommen"]].transform("sum")
     others = ((totals["angenommen"] - out["angenommen"]) /
               (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)).astype(float)
-    lo, hi = wilson_interval(out["angenommen"], out["beantwortet"])
-    out["annahmequote"] = out["angenommen"] / out["beantwortet"].replace(0, np.nan)
+    out["annahmequote"], lo, hi = share(*(out[c] for c in REFERRAL_RATES["annahmequote"]))
     out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others
     out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
                                       ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")

@@ -41,8 +41,10 @@ import pandas as pd
 
 from .. import __version__
 from ..contract.codes import CODE_LISTS
+from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
 from .disclosure import DEFAULT_MINIMUM, Sum, audit, protect
 from ..errors import BundleError, DisclosureError, UsageError
+from ..i18n import fmt_percent
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..indicators.table import period_label
 from ..store import SPAN_TABLE, Store
@@ -71,7 +73,6 @@ BUNDLE_KENNZAHLEN: dict[str, dict] = {
 #: the code list behind each breakdown
 _CODE_LIST = {"zielgruppe": "zielgruppe", "aufenthaltsstatus": "aufenthaltsstatus", "handlungsfeld": "handlungsfeld",
               "abschlussgrund": "abschlussgrund", "vermittlungsstatus": "vermittlungsstatus", "partnertyp": "partnertyp"}
-_ANSWERED = ("warteliste", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen")
 
 #: rates of ``kennzahlen.csv``: numerator and denominator as (kennzahl, merkmal, codes) of published
 #: counts or ("bezug", reference figure); the interval; the scale. Names as in the indicator catalogue.
@@ -85,15 +86,9 @@ BUNDLE_RATES: dict[str, dict] = {
     "abschluesse_ziel_erreicht_quote": {"zaehler": ("faelle_abgeschlossen", "abschlussgrund", ("ziel_erreicht",)),
                                         "nenner": ("faelle_abgeschlossen", KEINS, (GESAMT,)),
                                         "art": "binomial", "faktor": 1.0},
-    "annahmequote": {"zaehler": ("vermittlungen", "vermittlungsstatus", ("angenommen", "abgeschlossen")),
-                     "nenner": ("vermittlungen", "vermittlungsstatus", _ANSWERED), "art": "binomial", "faktor": 1.0},
-    "abschlussquote": {"zaehler": ("vermittlungen", "vermittlungsstatus", ("abgeschlossen",)),
-                       "nenner": ("vermittlungen", "vermittlungsstatus", _ANSWERED), "art": "binomial", "faktor": 1.0},
-    "ablehnungsquote": {"zaehler": ("vermittlungen", "vermittlungsstatus", ("abgelehnt",)),
-                        "nenner": ("vermittlungen", "vermittlungsstatus", _ANSWERED), "art": "binomial", "faktor": 1.0},
-    "nicht_wahrgenommen_quote": {"zaehler": ("vermittlungen", "vermittlungsstatus", ("nicht_wahrgenommen",)),
-                                 "nenner": ("vermittlungen", "vermittlungsstatus", _ANSWERED),
-                                 "art": "binomial", "faktor": 1.0},
+    **{kennzahl: {"zaehler": ("vermittlungen", "vermittlungsstatus", OUTCOMES[part]),
+                  "nenner": ("vermittlungen", "vermittlungsstatus", OUTCOMES[whole]), "art": "binomial", "faktor": 1.0}
+       for kennzahl, (part, whole) in REFERRAL_RATES.items()},
 }
 
 COUNT_COLUMNS = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "merkmal", "auspraegung", "anzahl", "geschuetzt"]
@@ -436,13 +431,12 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
     positive = int((true["anzahl"] > 0).sum())
     share = (counts["geschuetzt"] == "ja").sum() / max(positive, 1)
     if share > MAX_SHARE_PROTECTED:
-        pct = f"{100 * share:.0f}".replace(".", ",")
         raise DisclosureError(
-            f"Das Vergleichspaket {kommune} {first} bis {last} wird nicht geschrieben: {pct} % der Zellen mit Fällen "
-            f"müssten geschützt werden (höchstens {100 * MAX_SHARE_PROTECTED:.0f} %), zu wenige Fälle für eine sichere "
-            "und aussagekräftige Weitergabe. Wählen Sie einen längeren Zeitraum (ganze Jahre).",
-            f"The comparison bundle {kommune} {first} to {last} is not written: {100 * share:.0f} % of the cells with "
-            f"cases would have to be protected (at most {100 * MAX_SHARE_PROTECTED:.0f} %), too few cases for a safe "
+            f"Das Vergleichspaket {kommune} {first} bis {last} wird nicht geschrieben: {fmt_percent(share, 0, 'de')} der "
+            f"Zellen mit Fällen müssten geschützt werden (höchstens {fmt_percent(MAX_SHARE_PROTECTED, 0, 'de')}), zu "
+            "wenige Fälle für eine sichere und aussagekräftige Weitergabe. Wählen Sie einen längeren Zeitraum (ganze Jahre).",
+            f"The comparison bundle {kommune} {first} to {last} is not written: {fmt_percent(share, 0, 'en')} of the "
+            f"cells with cases would have to be protected (at most {fmt_percent(MAX_SHARE_PROTECTED, 0, 'en')}), too few cases for a safe "
             "and meaningful exchange. Choose a longer period (whole years).")
     reference = bundle_reference(store, kommune, periods)
     rates = bundle_rates(counts, reference)

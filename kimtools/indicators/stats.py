@@ -17,12 +17,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["wilson_interval", "poisson_interval", "km_curve", "km_median", "km_medians", "km_median_others", "curve_median", "group_ids",
+__all__ = ["share", "wilson_interval", "poisson_interval", "km_curve", "km_median", "km_medians", "km_median_others", "curve_median", "group_ids",
            "HALF"]
 
 #: survival at or below this counts as "half have ended": 0.5 plus a margin for the rounding of the running
 #: product (12 of 24 ended gives 0.5000000000000001 in floating point, which must count as 0.5)
 HALF = 0.5 + 1e-9
+
+
+def share(part, whole, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A rate of ``part`` in ``whole`` (NaN where ``whole`` is 0 or missing) with its Wilson interval.
+
+    >>> rate, lo, hi = share([5, 0, 1], [10, 0, np.nan])
+    >>> float(rate[0]), bool(np.isnan(rate[1:]).all()), round(float(lo[0]), 3), bool(np.isnan(lo[1:]).all())
+    (0.5, True, 0.237, True)
+    """
+    k = np.asarray(part, dtype=float)
+    n = np.asarray(whole, dtype=float)
+    lo, hi = wilson_interval(k, n)
+    return k / np.where(n > 0, n, np.nan), lo, hi
 
 
 def wilson_interval(successes: pd.Series, trials: pd.Series, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

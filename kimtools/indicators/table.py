@@ -25,12 +25,12 @@ import pandas as pd
 
 from ..errors import StoreError, UsageError
 from ..contract.codes import VERMITTLUNGSSTATUS
-from ..store import (CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read,
-                     wait_sql)
+from ..contract.outcomes import OPEN_LOOP_DAYS, OUTCOMES, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
+from ..store import CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
-from .stats import HALF, km_medians, poisson_interval, wilson_interval
+from .stats import HALF, km_medians, poisson_interval, share
 
-__all__ = ["indicator_table", "run_query", "referral_outcomes_sql", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
+__all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 PERIOD_CHOICES = ("month", "quarter", "year")
@@ -399,7 +399,7 @@ def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: 
     sums = _sums(grid, referrals, {c: c for c in tables["vermittlungszellen"][1:]})
     wide = {**grid["keys"], "vermittlungen": sum(sums[code] for code in VERMITTLUNGSSTATUS)}
     for name in counts:
-        wide[name] = sums[name] if name == "luecken" else sum(sums[code] for code in _OUTCOMES[name])
+        wide[name] = sums[name] if name == "luecken" else sum(sums[code] for code in OUTCOMES[name])
     wide["offene_schleifen"] = np.zeros(grid["rows"], dtype=np.int64)
     if "wartezellen" in cells:
         waits = cells["wartezellen"]
@@ -416,23 +416,11 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
-#: the outcome counts of referrals as the catalogue defines them, by the statuses each counts: answered (anything but
-#: 'vermittelt', a waiting list included), accepted or completed, completed, refused, not taken up
-_OUTCOMES = {"beantwortet": tuple(code for code in VERMITTLUNGSSTATUS if code != "vermittelt"),
-             "angenommen": ("angenommen", "abgeschlossen"), "abgeschlossen": ("abgeschlossen",),
-             "abgelehnt": ("abgelehnt",), "nicht_wahrgenommen": ("nicht_wahrgenommen",)}
 #: the referral counts beyond the number of referrals, and the indicators that need each
 _REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote"},
                     "angenommen": {"annahmequote"}, "abgeschlossen": {"abschlussquote"},
                     "abgelehnt": {"ablehnungsquote"}, "nicht_wahrgenommen": {"nicht_wahrgenommen_quote"},
                     "luecken": {"luecken"}}
-
-
-def referral_outcomes_sql(status: str = "status", only: Iterable[str] | None = None) -> str:
-    """The outcome counts of referrals (:data:`_OUTCOMES`, or those of them named in ``only``) for a ``SELECT``
-    over referrals whose status column is ``status``."""
-    return ",\n               ".join(f"count(*) FILTER (WHERE {status} IN ({', '.join(repr(c) for c in codes)})) AS {name}"
-                                    for name, codes in _OUTCOMES.items() if only is None or name in only)
 
 
 def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -452,17 +440,17 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     ``wanted`` indicator needs."""
     loops = ""
     if "offene_schleifen" in wanted:
-        loops = """,
+        loops = f""",
     loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
               JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
-                     AND r.status = 'vermittelt' AND r.datum < s.pe - 30
+                     AND r.status = '{SENT}' AND r.datum < s.pe - {OPEN_LOOP_DAYS}
               GROUP BY ALL)"""
     partners = ""
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
     counts = [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & set(wanted)]
-    outcomes = referral_outcomes_sql(only=counts)
+    outcomes = outcomes_sql(only=counts)
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
     rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen
                   {", " + outcomes if outcomes else ""} {", count(luecke) AS luecken" if "luecken" in counts else ""}
@@ -649,11 +637,11 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, fil
             wert = z if kennzahl in COUNTS else z / np.where(n > 0, n, np.nan)
         values[kennzahl] = (z, n, np.asarray(wert, dtype=float), nan if lo is None else lo, nan if hi is None else hi)
 
-    def share(kennzahl: str, part: str, whole: str):
+    def share_of(kennzahl: str, part: str, whole: str):
         if kennzahl not in wanted:
             return
-        lo, hi = wilson_interval(wide[part], wide[whole])
-        add(kennzahl, f(part), f(whole), lo=lo, hi=hi)
+        wert, lo, hi = share(f(part), f(whole))
+        add(kennzahl, f(part), f(whole), wert, lo, hi)
 
     def km(kennzahl: str, prefix: str):
         if f"{prefix}_median" in wide.columns:
@@ -679,15 +667,13 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, fil
                 scale = 1000 / np.where(n > 0, n, np.nan)
                 add(k, reached, n, reached * scale, lo * scale, hi * scale)
         km("verweildauer_median_tage", "dauer")
-        share("abschluesse_ziel_erreicht_quote", "ziel", "abschluesse")
+        share_of("abschluesse_ziel_erreicht_quote", "ziel", "abschluesse")
         for k in ("inaktive_faelle", "wiederaufnahmen"):
             if want(k):
                 add(k, f(k))
     if has("vermittlungen"):
-        share("annahmequote", "angenommen", "beantwortet")
-        share("abschlussquote", "abgeschlossen", "beantwortet")
-        share("ablehnungsquote", "abgelehnt", "beantwortet")
-        share("nicht_wahrgenommen_quote", "nicht_wahrgenommen", "beantwortet")
+        for kennzahl, (part, whole) in REFERRAL_RATES.items():
+            share_of(kennzahl, part, whole)
         add("offene_schleifen", f("offene_schleifen"))
         km("wartezeit_median_tage", "warte")
         if want("luecken"):

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..i18n import fmt_date, fmt_number
+from ..i18n import fmt_date, fmt_number, fmt_percent
 
 __all__ = ["PROFILE_SQL", "UNCONSULTED_SQL", "PROFILE_TABLES", "DROP_SHARE", "MIN_DROP", "RECENT_MONTHS",
            "EARLY_END_DAYS", "NO_CONSULTATION_SHARE", "MIN_CASES", "delivery_findings", "delivery_overview", "findings_text", "overview_text", "FINDING_COLUMNS"]
@@ -112,7 +112,7 @@ def _finding(kommune, tabelle, traeger, art, vorher, nachher, de, en) -> dict:
 
 
 def _pct(before: int, after: int, lang: str) -> str:
-    return fmt_number(100 * (after - before) / before, 0, lang) + " %"
+    return fmt_percent((after - before) / before, 0, lang)
 
 
 def _comparison(stored: pd.DataFrame, incoming: pd.DataFrame) -> list[dict]:

@@ -20,6 +20,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from ..contract.outcomes import FIRST_CONTACT_EXPECTED, OPEN_LOOP_DAYS, SENT
+
 __all__ = ["stichtage", "completeness", "cases_without_consultation", "stale_referrals",
            "documentation_gaps", "parallel_cases", "quality_summary", "name_partners", "COMPLETENESS_COLUMNS"]
 
@@ -58,7 +60,7 @@ def completeness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if table != "faelle":
             frame = frame.merge(case_provider, on=["kommune", "fall_id"], how="left")
         if table == "vermittlungen":
-            frame = frame.loc[frame["status"].isin(["angenommen", "abgeschlossen"])]
+            frame = frame.loc[frame["status"].isin(FIRST_CONTACT_EXPECTED)]
         for column in columns:
             filled = frame[column].notna() & (frame[column].astype(str) != "")
             g = filled.groupby([frame["kommune"], frame["traeger"]]).agg(["sum", "size"]).reset_index()
@@ -81,14 +83,14 @@ def cases_without_consultation(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["kommune", "beginn"]).reset_index(drop=True)
 
 
-def stale_referrals(tables: dict[str, pd.DataFrame], days: int = 30) -> pd.DataFrame:
+def stale_referrals(tables: dict[str, pd.DataFrame], days: int = OPEN_LOOP_DAYS) -> pd.DataFrame:
     """Referrals still ``vermittelt`` more than ``days`` days after their date, at the kommune's reference day.
 
     Returns ``kommune, vermittlung_id, fall_id, an_partner, handlungsfeld, datum, tage_offen``.
     """
     v = tables["vermittlungen"]
     ref = stichtage(tables)
-    open_ = v.loc[v["status"] == "vermittelt"].copy()
+    open_ = v.loc[v["status"] == SENT].copy()
     open_["tage_offen"] = (open_["kommune"].map(ref) - pd.to_datetime(open_["datum"])).dt.days
     out = open_.loc[open_["tage_offen"] > days,
                     ["kommune", "vermittlung_id", "fall_id", "an_partner", "handlungsfeld", "datum", "tage_offen"]]

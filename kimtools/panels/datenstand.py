@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..errors import KimtoolsError
 from ..exchange.disclosure import mask_small
-from ..i18n import current_lang, fmt_number, tr
+from ..i18n import fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
 from ..present.figures import counts_over_time
 from ..present.markup import error_html, html_table
@@ -74,7 +76,7 @@ class DatenstandPanel:
         counts = ["ohne_beratung", "vermittlungen_offen_30", "doku_luecken_monate", "parallele_faelle"]
         for c in counts:
             q[c] = mask_small(q[c], self.minimum)
-        pct = {"de": lambda v: fmt_number(100 * v, 1) + " %", "en": lambda v: fmt_number(100 * v, 1) + " %"}[current_lang()]
+        pct = functools.partial(fmt_percent, decimals=1)
         self.quality_html.value = html_table(q, ["stichtag", *counts, "vollstaendigkeit"],
                                              {**{c: _small for c in counts}, "vollstaendigkeit": pct})
         log = self.log.loc[self.log["kommune"] == kommune].head(10)

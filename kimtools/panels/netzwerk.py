@@ -13,9 +13,10 @@ import plotly.graph_objects as go
 from ..analysis import network as N
 from ..analysis.network import partner_outliers, partner_table
 from ..exchange.disclosure import count_text
-from ..i18n import current_lang, fmt_date, fmt_number, tr
+from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import KENNZAHLEN
-from ..indicators.stats import km_median, wilson_interval
+from ..contract.outcomes import REFERRAL_RATES
+from ..indicators.stats import km_median, share
 from ..present import figures as F
 from ..present.markup import gaps_html, outliers_html, tile, tiles
 from ..store import Store
@@ -124,14 +125,14 @@ class NetworkPanel(_FilteredPanel):
 
         d, lang = self._views(v), current_lang()
         out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
-        sent, answered, accepted = (int(out[c].sum()) for c in ("n", "beantwortet", "angenommen"))
+        part, whole = REFERRAL_RATES["annahmequote"]
+        sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
         items = [tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
                        tr({"de": "in 12 Monaten", "en": "in 12 months"}), KENNZAHLEN["vermittlungen"]["definition_" + lang])]
         if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
-            lo, hi = wilson_interval(pd.Series([accepted]), pd.Series([answered]))
-            rate = fmt_number(100 * accepted / answered, 0) + " %"
-            note = tr({"de": f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_number(100 * hi[0], 0)} %",
-                       "en": f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_number(100 * hi[0], 0)} %"})
+            value, lo, hi = share([accepted], [answered])
+            rate = fmt_percent(value[0])
+            note = f"95 %: {fmt_percent(lo[0])}–{fmt_percent(hi[0])}"
         else:
             rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
         items.append(tile(KENNZAHLEN["annahmequote"][lang], rate, note, KENNZAHLEN["annahmequote"]["definition_" + lang]))

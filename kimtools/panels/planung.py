@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from ..analysis.pathways import opportunity_expiry, opportunity_outcomes
 from ..analysis.planning import forecast_of, need_index, planning_views, staffing
 from ..exchange.disclosure import count_text
-from ..i18n import fmt_date, fmt_number, tr
+from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.markup import error_html, html_table, tile, tiles
@@ -174,12 +174,12 @@ class PlanungPanel(_FilteredPanel):
                          "en": "Persons who held the opportunity residence right (at intake or by a change)."})),
                 tile(tr({"de": "zu § 25a/§ 25b gewechselt", "en": "moved to § 25a/§ 25b"}),
                      count_text(r["zu_25a_25b"], self.minimum),
-                     tr({"de": f"{fmt_number(100 * r['anteil'], 0)} % der Personen", "en": f"{fmt_number(100 * r['anteil'], 0)} % of the persons"})
+                     tr({"de": f"{fmt_percent(r['anteil'])} der Personen", "en": f"{fmt_percent(r['anteil'])} of the persons"})
                      if moved_ok else "–",
                      tr({"de": "Personen, deren § 104c in eine Aufenthaltserlaubnis nach § 25a oder § 25b überging.",
                          "en": "Persons whose § 104c turned into a residence permit under § 25a or § 25b."})),
                 tile(tr({"de": "binnen 18 Monaten (geschätzt)", "en": "within 18 months (estimated)"}),
-                     fmt_number(100 * r["anteil_18_monate"], 0) + " %" if moved_ok else "–",
+                     fmt_percent(r["anteil_18_monate"]) if moved_ok else "–",
                      tr({"de": "Kaplan–Meier; noch Wartende zählen bis heute mit", "en": "Kaplan–Meier; those still waiting count until today"}),
                      tr({"de": "Geschätzter Anteil, der innerhalb von 18 Monaten zu § 25a/§ 25b wechselt; laufende und "
                                "anders endende Zeiten gehen bis zu ihrem Ende ein (zensiert).",

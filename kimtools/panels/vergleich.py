@@ -16,7 +16,7 @@ from ..analysis.comparison import (
 )
 from ..errors import KimtoolsError
 from ..exchange.bundle import default_comparison_dir, read_merged
-from ..i18n import fmt_number, tr
+from ..i18n import fmt_percent, tr
 from ..indicators import KENNZAHLEN
 from ..present.figures import funnel_plot, small_multiples
 from ..present.labels import column_label, kennzahl_label
@@ -71,7 +71,7 @@ class VergleichPanel:
             _heading("Verglichene Pakete", "Bundles compared"), self.bundles])
 
     def _bundles_html(self) -> str:
-        p = self.data.pakete.assign(anteil=lambda f: f["anteil_geschuetzt"].map(lambda v: f"{fmt_number(100 * v, 1)} %"))
+        p = self.data.pakete.assign(anteil=lambda f: f["anteil_geschuetzt"].map(lambda v: fmt_percent(v, 1)))
         return html_table(p, ["kommune", "von", "bis", "zellen", "geschuetzt", "anteil"])
 
     def show(self, _change=None) -> None:

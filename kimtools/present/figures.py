@@ -532,7 +532,7 @@ def _rate_heatmap(rows: pd.DataFrame, unit: str, kennzahl: str, title: str) -> g
             return ""
         if pd.isna(r.unten) or pd.isna(r.oben):
             return rate_text(r.wert, kennzahl)
-        lo = rate_text(r.unten, kennzahl).removesuffix(" %")   # "20,1–31,0 %": the unit once
+        lo = rate_text(r.unten, kennzahl, unit=False)   # "20,1–31,0 %": the unit once
         return f"{rate_text(r.wert, kennzahl)} ({lo}–{rate_text(r.oben, kennzahl)})"
 
     rows = rows.assign(_text=[text(r) for r in rows.itertuples(index=False)])

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..exchange.disclosure import count_text
 from ..errors import KimtoolsError
-from ..i18n import current_lang, fmt_date, fmt_number, tr
+from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from .labels import column_label
 
 __all__ = ["CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html"]
@@ -32,7 +32,7 @@ def _cell(value) -> tuple[str, bool]:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "–", True
     if isinstance(value, pd.Timestamp):
-        return (fmt_date(value.date()) if value == value.normalize() else f"{fmt_date(value.date())} {value:%H:%M}"), False
+        return (fmt_date(value.date()) if value == value.normalize() else fmt_datetime(value)), False
     if isinstance(value, bool):
         return tr({"de": "ja", "en": "yes"}) if value else tr({"de": "nein", "en": "no"}), False
     if isinstance(value, int) or (hasattr(value, "dtype") and "int" in str(getattr(value, "dtype", ""))):
@@ -136,7 +136,7 @@ def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False) -> str:
         return "<p class='kim-note'>" + tr({
             "de": "Kein Partner weicht bei Annahme oder Wartezeit deutlich (95-%-Intervall) von den übrigen ab.",
             "en": "No partner differs clearly (95 % interval) from the others in acceptance or waiting time."}) + "</p>"
-    pct = lambda x: "–" if pd.isna(x) else fmt_number(100 * x, 0) + " %"  # noqa: E731
+    pct = fmt_percent
     days = lambda x: "–" if pd.isna(x) else fmt_number(x, 0)  # noqa: E731
     o["typ"] = o["typ"].map(lambda c: codes.label("partnertyp", c))
     o["annahme"] = [f"{pct(r)} ({pct(a)}–{pct(b)})" for r, a, b in zip(o["annahmequote"], o["annahme_ki_unten"], o["annahme_ki_oben"])]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import os
 import re
 import shutil
@@ -31,16 +30,18 @@ from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
+from filelock import FileLock
 
 from .. import __version__
 from ..contract.codes import VERMITTLUNGSSTATUS
+from ..contract.outcomes import wait_sql
 from ..ingest.delivery import PROFILE_SQL, PROFILE_TABLES, UNCONSULTED_SQL, delivery_findings, delivery_overview, findings_text
 from ..errors import DeliveryRefused, StoreError, from_os_error
 from ..i18n import fmt_number
 from ..ingest.quality import stichtage
 from ..paths import DATA
 
-__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "wait_sql", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -88,16 +89,6 @@ SPAN_TABLE = "datenspanne"
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
 
 
-def wait_sql(alias: str, data_end: str) -> tuple[str, str]:
-    """Days waited for a first appointment and the condition of belonging to the waiting cohort, as the
-    catalogue defines them, for referrals ``alias`` (with ``datum``, ``erstkontakt``, ``status``): with a
-    first appointment the days until it; still waiting ('vermittelt', 'warteliste', 'angenommen' without
-    one) the days until ``data_end`` (censored); refused, not taken up and completed without a date are out."""
-    days = f"date_diff('day', {alias}.datum, coalesce({alias}.erstkontakt, greatest({data_end}, {alias}.datum)))"
-    cohort = f"({alias}.erstkontakt IS NOT NULL OR {alias}.status IN ('vermittelt', 'warteliste', 'angenommen'))"
-    return days, cohort
-
-
 #: cases with the number of their cell group (``gid``, from ``fallgruppen``)
 _GROUPED_CASES = """(SELECT g.gid, f.* FROM faelle f
     JOIN fallgruppen g ON g.kommune = f.kommune AND g.stadtbezirk IS NOT DISTINCT FROM f.stadtbezirk
@@ -113,7 +104,7 @@ _WAIT_DAYS, _WAIT_COHORT = wait_sql("v", "s.d1")
 #:   consultations held (``beratungen``) in the month;
 #: * ``vermittlungszellen``: the referrals made in the month, one column per status (the codes of
 #:   :data:`~kimtools.contract.codes.VERMITTLUNGSSTATUS`), and those of them marking a gap (``luecken``);
-#: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`wait_sql`) by days
+#: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`~kimtools.contract.outcomes.wait_sql`) by days
 #:   waited (``tage``): how many (``n``) and how many of them have had their first appointment (``beendet``; the
 #:   others are censored at the data end);
 #: * ``fallspannen``: per case the month it began (``monat``), the last month it is open (``bis``: the month it
@@ -456,18 +447,18 @@ class Store:
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
+        """One writer at a time, across processes, on Linux, macOS and Windows (``filelock``: ``flock`` or
+        ``msvcrt.locking`` on a file beside the store)."""
+        lock = FileLock(self.path.with_name(f".{self.path.name}.lock"), mode=0o600)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock_path = self.path.with_name(f".{self.path.name}.lock")
-            fh = open(lock_path, "a")
+            lock.acquire()
         except OSError as exc:
             raise from_os_error(exc, self.path.parent, "den Datenbestand anlegen", "create the store") from None
-        with fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _leftovers(self) -> list[Path]:
         """Temporary copies of the store left by imports that were killed (only an import holds the writer lock,

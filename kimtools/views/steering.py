@@ -21,7 +21,7 @@ from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
 from ..analysis.pathways import status_transitions
 from ..exchange.disclosure import count_text
-from ..i18n import current_lang, fmt_date, fmt_number, tr
+from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import KENNZAHLEN, indicator_table
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
@@ -106,7 +106,7 @@ def steering_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str |
 def _change(now, before) -> str:
     if before is None or pd.isna(before) or before == 0 or pd.isna(now):
         return ""
-    return f" ({'+' if now >= before else '−'}{fmt_number(abs(100 * (now / before - 1)), 0)} %)"
+    return f" ({'+' if now >= before else '−'}{fmt_percent(abs(now / before - 1))})"
 
 
 def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
