@@ -30,3 +30,42 @@ def test_no_store_or_raw_export_in_git():
     allowed = [p for p in data if p.endswith("README.md") or p.startswith("data/reference/")]
     assert data == allowed, f"only reference data and READMEs belong under data/: {sorted(set(data) - set(allowed))}"
     assert not _tracked("*.duckdb")
+
+
+#: The only imports inside functions, each on purpose (docs/architecture.md, "Imports"): a dashboard kernel and the
+#: ``kimtools`` command start without what they do not need. Every other import stands at the top of its module.
+LAZY_IMPORTS = {
+    # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
+    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".store", "pandas",
+               ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".progress", ".serving"},
+    # the server's own stack only when serving
+    "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
+                   "voila.tornado.handler", ".present.pages", ".panels.plotview"},
+    # report rendering (papermill, nbconvert) and workbooks (openpyxl): only when a file is written or read
+    "present/report.py": {"nbconvert", "papermill"},
+    "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
+    "ingest/read.py": {"openpyxl"},
+    # statsmodels takes about a second to import: only when a forecast, a wait interval or a Wilson interval is asked
+    "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
+    "analysis/network.py": {"statsmodels.duration.survfunc"},
+    "indicators/stats.py": {"statsmodels.stats.proportion"},
+}
+
+
+def test_imports_stand_at_the_top_of_each_module_but_the_listed_lazy_ones():
+    import ast
+
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "kimtools").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.ImportFrom):
+                        name = "." * node.level + (node.module or "")
+                    elif isinstance(node, ast.Import):
+                        name = node.names[0].name
+                    else:
+                        continue
+                    found.setdefault(path.relative_to(ROOT / "kimtools").as_posix(), set()).add(name)
+    assert found == LAZY_IMPORTS

@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..i18n import fmt_number, fmt_percent
+from ..indicators.catalogue import COUNTS, KENNZAHLEN
+
 __all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units",
            "level_name", "LEVELS"]
 
@@ -120,7 +123,6 @@ def comparable_indicators() -> dict[str, tuple[str, float]]:
     events per unit of it (Poisson); rates per 1,000 are shown per 1,000. Counts and medians are not
     rates and are left out.
     """
-    from ..indicators.catalogue import COUNTS, KENNZAHLEN
 
     out = {}
     for k, doc in KENNZAHLEN.items():
@@ -139,7 +141,6 @@ def rate_text(value: float, kennzahl: str, unit: bool = True) -> str:
     >>> rate_text(0.201, "annahmequote", unit=False)
     '20,1'
     """
-    from ..i18n import fmt_number, fmt_percent
 
     if comparable_indicators().get(kennzahl, ("",))[0] == "binomial":
         return fmt_percent(value, 1) if unit else fmt_number(100 * value, 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from contextlib import nullcontext
 from typing import Mapping
 
 import networkx as nx
@@ -358,7 +359,6 @@ def referral_months(source, kommune: str | None = None) -> dict[str, pd.DataFram
     """Edges, waits, sankey flows and legal-domain counts of ``kommune`` in their monthly form (by month, district,
     provider and target group), read in one snapshot. A dashboard reads them once per kommune and cuts every
     window and filter out of them with :func:`referral_window`, without asking the database again."""
-    from contextlib import nullcontext
 
     with source.snapshot() if hasattr(source, "snapshot") else nullcontext():
         return in_parallel({"edges": lambda: referral_edges(source, kommune, monthly=True),

@@ -24,8 +24,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
-from ..indicators.table import period_label
+from ..indicators import indicator_table
+from ..indicators.table import period_label, run_query
 from ..store import SPAN_TABLE
+from .gaps import gap_table
+from .pathways import opportunity_spells, status_transitions
 
 __all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
            "staffing", "need_index"]
@@ -125,7 +128,6 @@ def backtest_summary(results: pd.DataFrame) -> pd.DataFrame:
 def current_posts(source, kommune: str) -> pd.DataFrame:
     """Posts (full-time equivalents) held at the data end per ``stadtbezirk`` of the posts; posts that serve
     the whole kommune have ``stadtbezirk`` missing."""
-    from ..indicators.table import run_query
 
     sql = f"""WITH span AS (SELECT * FROM {SPAN_TABLE})
               SELECT s.stadtbezirk, sum(s.vzae) AS vzae FROM stellen s JOIN span USING (kommune)
@@ -198,9 +200,6 @@ def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> di
     kommune and of open cases for each district (``forecast_of`` adds any other), a short
     back-test of the kommune's forecasts (the last ``recent`` origins), posts held, the districts' population,
     reach and gaps for the need index, and the § 104c spells and status changes."""
-    from .gaps import gap_table
-    from ..indicators import indicator_table
-    from .pathways import opportunity_spells, status_transitions
 
     with store.snapshot():
         end = store.info().set_index("kommune")["daten_bis"].get(kommune)

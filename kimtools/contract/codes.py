@@ -19,6 +19,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
+from ..i18n import current_lang
+
 __all__ = [
     "ABSCHLUSSGRUND", "ZIELGRUPPE", "HANDLUNGSFELD", "AUFENTHALTSSTATUS",
     "GESCHLECHT", "FORM", "VERMITTLUNGSSTATUS", "LUECKE", "PARTNERTYP",
@@ -161,7 +163,6 @@ def label(code_list: str, code: str, lang: str | None = None) -> str:
 
     An unknown code is returned unchanged, so that a label lookup never hides data.
     """
-    from ..i18n import current_lang
 
     pair = CODE_LISTS[code_list].get(code)
     if pair is None:

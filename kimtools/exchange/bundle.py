@@ -42,13 +42,15 @@ import pandas as pd
 from .. import __version__
 from ..contract.codes import CODE_LISTS
 from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
-from .disclosure import DEFAULT_MINIMUM, Sum, audit, protect
-from ..errors import BundleError, DisclosureError, UsageError
+from ..contract.reference import load_reference
+from ..errors import BundleError, DisclosureError, KimtoolsError, UsageError
 from ..i18n import fmt_percent
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..indicators.table import period_label
-from ..store import SPAN_TABLE, Store
 from ..paths import DATA
+from ..progress import progress
+from ..store import SPAN_TABLE, Store
+from .disclosure import DEFAULT_MINIMUM, Sum, audit, protect
 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
@@ -440,7 +442,6 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
             "and meaningful exchange. Choose a longer period (whole years).")
     reference = bundle_reference(store, kommune, periods)
     rates = bundle_rates(counts, reference)
-    from ..contract.reference import load_reference
 
     meta = {
         "format": FORMAT, "version": VERSION, "kommune": kommune, "ags": load_reference().ags(kommune) or "",
@@ -719,8 +720,6 @@ def export_bundles(store: Store, out: str | Path, kommunen: Sequence[str] | None
                    show_progress: bool = True) -> pd.DataFrame:
     """One bundle per kommune (all of the store by default), for a state-level or demo comparison:
     ``kommune, zip, zellen, geschuetzt, fehler`` — a kommune that cannot be made safe is listed, not written."""
-    from ..errors import KimtoolsError
-    from ..progress import progress
 
     rows = []
     for kommune in progress(kommunen or store.kommunen(), "Vergleichspakete", disable=not show_progress, unit="Kommune"):

@@ -23,10 +23,10 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import StoreError, UsageError
 from ..contract.codes import VERMITTLUNGSSTATUS
 from ..contract.outcomes import OPEN_LOOP_DAYS, OUTCOMES, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
-from ..store import CELL_TABLES, DATA_SPAN_SQL, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
+from ..errors import StoreError, UsageError
+from ..store import CELL_TABLES, DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .stats import HALF, km_medians, poisson_interval, share
 
@@ -495,7 +495,6 @@ def run_query(source, sql: str, params: dict) -> pd.DataFrame:
     database with the store's column types (missing optional tables are empty)."""
     if not isinstance(source, Mapping):
         return run_read(source.connect(), sql, params)
-    from ..store import SCHEMA
 
     with memory_cursor() as con:
         for name in ("faelle", "beratungen", "vermittlungen", "partner", *_EMPTY):

@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..analysis.comparison import LEVELS, comparable_indicators, funnel_limits, funnel_table, level_name, rate_text
+from ..contract import codes
 from ..exchange.disclosure import HIDDEN, count_text, mask_small, shown_cell, suppress_table
 from ..i18n import current_lang, fmt_number, tr
+from ..indicators.stats import km_curve
 from .labels import column_label, kennzahl_label
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
@@ -118,7 +121,6 @@ def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int
 
 def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
     """District × needs area: open cases per area (rows by ``stadtbezirk`` with ``merkmal = handlungsfeld``)."""
-    from ..contract import codes
 
     grid = rows.pivot_table(index="stadtbezirk", columns="auspraegung", values="zaehler", aggfunc="sum")
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
@@ -144,7 +146,6 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
     than ``minimum_cases`` cases gets a hidden trace. ``label`` names a group (default: target groups by
     their label, ``Gesamt`` as all cases); ``layout`` replaces layout settings (axis titles, legend, …).
     """
-    from ..indicators.stats import km_curve
 
     groups = groups if groups is not None else sorted(durations[group].dropna().unique())
     sizes = durations.groupby(group).size()
@@ -173,7 +174,6 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
 
 
 def _group_label(group: str, value: str) -> str:
-    from ..contract import codes
 
     if group in ("auspraegung", "zielgruppe") and value in codes.ZIELGRUPPE:
         return codes.label("zielgruppe", value)
@@ -182,7 +182,6 @@ def _group_label(group: str, value: str) -> str:
 
 def closure_reasons(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
     """Closures by reason (rows of ``abschluesse`` with ``merkmal = abschlussgrund``), small counts not drawn."""
-    from ..contract import codes
 
     rows = rows.loc[rows["auspraegung"] != "offen"].groupby("auspraegung")["zaehler"].sum()
     rows = rows.reindex([c for c in codes.ABSCHLUSSGRUND if c in rows.index])
@@ -209,7 +208,6 @@ def completeness_heatmap(frame: pd.DataFrame, title: str | None = None) -> go.Fi
 
 # ----------------------------------------------------------------------------- referrals
 def _rk_label(code: str) -> str:
-    from ..contract import codes
 
     return tr({"de": "ohne Rechtskreis", "en": "no legal domain"}) if code == "ohne" else codes.label("rechtskreis", code)
 
@@ -232,7 +230,6 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
     on the edge (three classes; grey for referrals into case management or
     without answers). Edges with fewer than ``minimum`` referrals are not drawn.
     """
-    from ..contract import codes
 
     nodes = list(g.nodes(data=True))
     centre = [n for n, a in nodes if a["case_management"]]
@@ -321,7 +318,6 @@ def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, ti
                     minimum: int = 3) -> go.Figure:
     """Provider → needs area → receiving partner type → outcome, from :func:`kimtools.analysis.network.sankey_flows`.
     Links with fewer than ``minimum`` referrals are left out."""
-    from ..contract import codes
 
     names = names or {}
     stages = [("traeger", lambda c: names.get(c, c)), ("handlungsfeld", lambda c: codes.label("handlungsfeld", c)),
@@ -334,7 +330,6 @@ def referral_sankey(flows: pd.DataFrame, names: dict[str, str] | None = None, ti
 def status_sankey(transitions: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
     """Residence-status changes from the status held before to the new one (from
     :func:`kimtools.analysis.pathways.status_transitions`); links with fewer than ``minimum`` changes are left out."""
-    from ..contract import codes
 
     label = lambda c: codes.label("aufenthaltsstatus", c)  # noqa: E731
     return sankey(transitions, [("von_status", label), ("nach_status", label)],
@@ -348,7 +343,6 @@ def domain_heatmap(matrix: pd.DataFrame, title: str | None = None, minimum: int 
 
     Small cells show as "< minimum"; cells hidden so that a small one cannot be recomputed from the
     total show as "x"."""
-    from ..contract import codes
 
     grid = matrix.pivot_table(index="rechtskreis", columns="handlungsfeld", values="n", aggfunc="sum", fill_value=0)
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
@@ -383,7 +377,6 @@ def referral_funnel(steps: pd.DataFrame, title: str | None = None, minimum: int 
 def waiting_curves(waits: pd.DataFrame, title: str | None = None, minimum_cases: int = 20) -> go.Figure:
     """Share of referrals still waiting for a first appointment by days, one line per partner type (Kaplan–Meier);
     the eight types with most referrals, each with at least ``minimum_cases``."""
-    from ..contract import codes
 
     counts = waits["partner_typ"].value_counts()
     top = set(counts.index[:len(PALETTE)])   # the types with most referrals, one colour each
@@ -405,7 +398,6 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: fl
     """A funnel plot from :func:`kimtools.analysis.comparison.funnel_table` input (``unit``, ``zaehler``, ``nenner``):
     each unit's rate against its denominator, the pooled rate, and the 95 % and 99.8 % limits drawn over
     the whole range of denominators. Points outside a limit are coloured; nobody is ranked."""
-    from ..analysis.comparison import LEVELS, funnel_limits, funnel_table, level_name
 
     t = funnel_table(table, unit, kind, LEVELS, use_overdispersion, scale)
     fig = go.Figure()
@@ -437,7 +429,6 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: fl
 
 
 def _bundle_code_label(merkmal: str, code: str) -> str:
-    from ..contract import codes
 
     if code == "ohne_angabe":
         return tr({"de": "ohne Angabe", "en": "not given"})
@@ -489,7 +480,6 @@ def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | 
     label = kennzahl_label(kennzahl)
     if rows[unit].nunique() > max_panels:
         return _rate_heatmap(rows, unit, kennzahl, title or label)
-    from ..analysis.comparison import comparable_indicators
 
     share = comparable_indicators().get(kennzahl, ("",))[0] == "binomial"
     fmt = ".1%" if share else ",.1f"   # shares in per cent, as in the peer table
@@ -525,7 +515,6 @@ def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | 
 
 def _rate_heatmap(rows: pd.DataFrame, unit: str, kennzahl: str, title: str) -> go.Figure:
     """Units × quarters, coloured by the rate; hover: unit, quarter, value and 95 % interval (no value: empty)."""
-    from ..analysis.comparison import rate_text
 
     def text(r) -> str:
         if pd.isna(r.wert):

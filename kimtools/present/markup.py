@@ -11,8 +11,9 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from ..exchange.disclosure import count_text
+from ..contract import codes
 from ..errors import KimtoolsError
+from ..exchange.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from .labels import column_label
 
@@ -105,7 +106,6 @@ _BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
 
 def gaps_html(gaps: pd.DataFrame, minimum: int = 3) -> str:
     """Service gaps with their evidence (rows of :func:`kimtools.analysis.gaps.top_gaps`); small counts as "< minimum"."""
-    from ..contract import codes
 
     if gaps.empty:
         return f"<p class='kim-note'>{tr({'de': 'Keine Lücken dokumentiert.', 'en': 'No gaps documented.'})}</p>"
@@ -123,7 +123,6 @@ def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False) -> str:
     """Partners whose acceptance or waiting time differs clearly (rows of :func:`kimtools.analysis.network.partner_outliers`);
     partners without a clear difference are left out, and there is no ranking. ``stalls_only``: only partners
     where referrals stall (acceptance lower or wait longer than at the others)."""
-    from ..contract import codes
 
     lang = current_lang()
     o = outliers

@@ -7,17 +7,28 @@ is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads n
 
 from __future__ import annotations
 
+import html as H
 import re
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
 
 from ..errors import KimtoolsError, UsageError
-from ..i18n import tr
+from ..exchange.disclosure import HIDDEN
+from ..i18n import fmt_date, fmt_number, tr
+from ..indicators.table import period_label
 from ..paths import NOTEBOOKS
+from ..progress import progress
+from ..store import SPAN_TABLE, Store
+from ..views.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures, steering_views
+from .labels import column_label, kennzahl_label
+from .markup import gaps_html, outliers_html, tiles
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
            "write_lenkungskreis", "lenkungskreis_name", "last_quarter"]
@@ -36,7 +47,6 @@ class _Html:
 
 def start() -> _Html:
     """Put plotly.js (the copy bundled with plotly, no CDN) into the report once, before any figure."""
-    from plotly.offline import get_plotlyjs
 
     return _Html(f'<script type="text/javascript">{get_plotlyjs()}</script>')
 
@@ -98,7 +108,6 @@ def render_reports(db: str | Path, kommunen: Iterable[str], folder: str | Path, 
                    last: str | None = None, lang: str = "de", show_progress: bool = True) -> pd.DataFrame:
     """Batch mode: one report per kommune into ``folder`` (``bericht_<kommune>.html``). A kommune whose
     report fails (e.g. too few cases to protect) is listed with the reason; the others are written."""
-    from ..progress import progress
 
     folder = Path(folder)
     rows = []
@@ -124,7 +133,6 @@ def latest_period(bundle) -> str:
 
 def header(bundle) -> str:
     """The report's title block (Markdown): kommune, periods, protection."""
-    from ..i18n import fmt_date, fmt_number
 
     m, s = bundle.metadaten, bundle.metadaten["schutz"]
     created = fmt_date(pd.Timestamp(m["erstellt"]).date())
@@ -146,9 +154,6 @@ def header(bundle) -> str:
 def district_table(bundle, zeitraum: str) -> pd.DataFrame:
     """Districts × the bundle's counts (and reach per 1,000 inhabitants) for one period, formatted for
     reading: German numbers, ``x`` where protected."""
-    from ..exchange.disclosure import HIDDEN
-    from ..i18n import fmt_number
-    from .labels import column_label, kennzahl_label
 
     c = bundle.zaehlungen
     rows = c.loc[(c["merkmal"] == "keins") & (c["zeitraum"] == zeitraum)]
@@ -198,13 +203,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     """The steering committee's page as one printable HTML document (A4, plotly.js embedded once, no code,
     nothing from the net), dated, with the data state of the kommune in the footer of every printed page.
     ``zeitraum`` defaults to the last quarter with data."""
-    import html as H
 
-    from ..i18n import fmt_date
-    from .markup import gaps_html, outliers_html, tiles
-    from ..views.steering import (data_state, explain, key_figure_tiles, no_status_changes, steering_figures,
-                           steering_views)
-    from ..store import Store
 
     store = store if isinstance(store, Store) else Store(store)
     if kommune not in store.kommunen():
@@ -252,8 +251,6 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
 
 def last_quarter(store, kommune: str) -> str:
     """The last quarter of the kommune's data (as offered first by the dashboards' quarter filter)."""
-    from ..indicators.table import period_label
-    from ..store import SPAN_TABLE
 
     end = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])["d1"][0]
     return period_label(pd.Timestamp(end), "quarter")
@@ -261,7 +258,6 @@ def last_quarter(store, kommune: str) -> str:
 
 def chromium() -> str | None:
     """Debian's chromium (or Chrome) for PDF output, if installed."""
-    import shutil
 
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
@@ -270,7 +266,6 @@ def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | No
                         minimum: int = 3, pdf: bool = True) -> list[Path]:
     """Write the page to ``out`` (.html) and, where chromium is installed and ``pdf``, the same page as PDF beside it
     (printed by headless chromium with the print styles). Returns the files written."""
-    import subprocess
 
     out = Path(out)
     if out.suffix.lower() != ".html":

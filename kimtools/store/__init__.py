@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -35,10 +36,18 @@ from filelock import FileLock
 from .. import __version__
 from ..contract.codes import VERMITTLUNGSSTATUS
 from ..contract.outcomes import wait_sql
-from ..ingest.delivery import PROFILE_SQL, PROFILE_TABLES, UNCONSULTED_SQL, delivery_findings, delivery_overview, findings_text
 from ..errors import DeliveryRefused, StoreError, from_os_error
 from ..i18n import fmt_number
-from ..ingest.quality import stichtage
+from ..ingest.delivery import (
+    PROFILE_SQL,
+    PROFILE_TABLES,
+    UNCONSULTED_SQL,
+    delivery_findings,
+    delivery_overview,
+    findings_text,
+)
+from ..ingest.pseudonym import key_file, key_location
+from ..ingest.quality import quality_summary, stichtage
 from ..paths import DATA
 
 __all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "has_derived", "reader_memo", "in_parallel",
@@ -156,6 +165,8 @@ CREATE TABLE IF NOT EXISTS import_log (
 _LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen": "BOOLEAN"}
 #: DuckDB would download an extension to open, say, a SQLite file given as the store: never
 _DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+#: the errors of a full disk or an exhausted quota (Windows has no EDQUOT)
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 #: room an import needs beside a copy of the store and its growth (write-ahead log, checkpoint)
 _SPARE_BYTES = 32 * 2**20
 
@@ -377,7 +388,6 @@ class Store:
     def quality(self, kommune: str) -> pd.DataFrame:
         """The data-quality summary of ``kommune`` as recorded at its import; computed from its stored tables for a
         store imported before kimtools recorded it."""
-        from ..ingest.quality import quality_summary
 
         with self.snapshot():
             if _has_table(self.connect(), "datenqualitaet"):
@@ -574,13 +584,14 @@ class Store:
             try:
                 self._write_copy(tmp, mode, change, kommunen)
                 os.replace(tmp, self.path)
-                dir_fd = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+                if os.name == "posix":   # the rename itself made durable; Windows cannot open a folder for it
+                    dir_fd = os.open(self.path.parent, os.O_RDONLY)
+                    try:
+                        os.fsync(dir_fd)
+                    finally:
+                        os.close(dir_fd)
             except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                if exc.errno in _DISK_FULL:
                     raise self._room_error(extra) from None
                 raise from_os_error(exc, self.path, "den Datenbestand speichern", "store the data") from None
             except duckdb.Error as exc:
@@ -677,7 +688,6 @@ def _log(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | No
 
 def key_mismatch_text(lang: str, path: Path, stored: str, mine: str | None) -> str:
     """Why an import under another pseudonymisation key is refused, and how to restore the key."""
-    from ..ingest.pseudonym import key_file, key_location
 
     where = key_location()
     env = where == "KIMTOOLS_KEY"
@@ -779,7 +789,6 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def in_parallel(jobs: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
     """Independent reads at the same time (DuckDB runs a query without holding Python's lock): the results by
     name, or the first job's error. Call inside :meth:`Store.snapshot` so that all jobs read one state."""
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -798,7 +807,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
     """Replace the quality summary of ``kommunen`` by one computed from what was just stored, one kommune at a time."""
-    from ..ingest.quality import quality_summary
 
     con.execute("DELETE FROM datenqualitaet WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
     for k in kommunen:
