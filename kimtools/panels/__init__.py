@@ -11,14 +11,18 @@ from ..present.markup import error_html, html_table
 from ..views.fallzahlen import caseload_views
 from ..views.netzwerk import network_fixed, network_views
 from .datenstand import DatenstandPanel
-from .fallzahlen import CaseloadPanel
+from .fallzahlen import FallzahlenPanel
 from .filterbar import FilterBar, kommune_dropdown
 from .lenkungskreis import LenkungskreisPanel
-from .netzwerk import NetworkPanel
+from .netzwerk import NetzwerkPanel
 from .planung import PlanungPanel
 from .plotview import DownloadButton, PlotlyView
 from .vergleich import VergleichPanel
 
-__all__ = ["DatenstandPanel", "CaseloadPanel", "NetworkPanel", "LenkungskreisPanel", "VergleichPanel", "PlanungPanel",
+#: the names of earlier releases, before panels were named after their dashboard
+CaseloadPanel, NetworkPanel = FallzahlenPanel, NetzwerkPanel
+
+__all__ = ["DatenstandPanel", "FallzahlenPanel", "NetzwerkPanel", "LenkungskreisPanel", "VergleichPanel", "PlanungPanel",
+           "CaseloadPanel", "NetworkPanel",
            "FilterBar", "kommune_dropdown", "PlotlyView", "DownloadButton", "caseload_views", "network_views",
            "network_fixed", "html_table", "error_html"]

@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, Hashable
+
+__all__ = ["ViewCache"]
+
+
+class ViewCache:
+    """Views by key, at most ``kept`` of them: the least recently used goes first, so that a long meeting clicking
+    through every district and quarter does not fill the kernel's memory. Every panel keeps its views here.
+
+    >>> cache = ViewCache(kept=2)
+    >>> [cache.get(k, lambda: k * 10) for k in (1, 2, 1, 3)]
+    [10, 20, 10, 30]
+    >>> 2 in cache, 1 in cache, len(cache)
+    (False, True, 2)
+    """
+
+    def __init__(self, kept: int = 64):
+        self.kept = kept
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], object]) -> object:
+        """The views kept for ``key``, or ``compute()`` kept for it."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.kept:
+                self._items.popitem(last=False)
+        return value
+
+    def __getitem__(self, key: Hashable) -> object:
+        """The views kept for ``key`` (``KeyError`` if none are)."""
+        return self._items[key]
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class _LookAhead:

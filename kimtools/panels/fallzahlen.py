@@ -18,6 +18,7 @@ from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
 from .base import _built, _FilteredPanel, _heading
+from .cache import ViewCache
 
 #: the filter values each caseload figure depends on
 _DEPENDS = {
@@ -30,7 +31,7 @@ _DEPENDS = {
 }
 
 
-class CaseloadPanel(_FilteredPanel):
+class FallzahlenPanel(_FilteredPanel):
     """Whom KIM reaches, where, with which needs, at what load: tiles and six figures under one filter bar.
 
     Counts from 1 to ``minimum - 1`` are shown as "< minimum"; rates resting on
@@ -44,7 +45,7 @@ class CaseloadPanel(_FilteredPanel):
     def __init__(self, store: Store | None = None, minimum: int = 3, band: tuple[float, float] | None = None):
 
         self.band = band or DEFAULT_BAND
-        self._cache: dict[tuple, object] = {}
+        self._cache = ViewCache()
         if not self._start(store, minimum):
             return
         heading, f = _heading, self.figures
@@ -59,19 +60,15 @@ class CaseloadPanel(_FilteredPanel):
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:
-        key = ("views", v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"])
-        if key not in self._cache:
-            self._cache[key] = self._select(v)
-        return self._cache[key]
+        return self._cache.get(("views", v["kommune"], v["stadtbezirk"], v["traeger"], v["zielgruppe"]),
+                               lambda: self._select(v))
 
     def _select(self, v: dict) -> dict[str, pd.DataFrame]:
-        base_key = ("base", v["kommune"], v["traeger"], v["zielgruppe"])
-        if base_key not in self._cache:
-            self._cache[base_key] = caseload_base(self.store, v["kommune"], v["traeger"], v["zielgruppe"])
-        prov_key = ("providers", v["kommune"], v["zielgruppe"])
-        if prov_key not in self._cache:
-            self._cache[prov_key] = provider_views(self.store, v["kommune"], v["zielgruppe"])
-        return caseload_district(self._cache[base_key], self._cache[prov_key], v["stadtbezirk"])
+        base = self._cache.get(("base", v["kommune"], v["traeger"], v["zielgruppe"]),
+                               lambda: caseload_base(self.store, v["kommune"], v["traeger"], v["zielgruppe"]))
+        providers = self._cache.get(("providers", v["kommune"], v["zielgruppe"]),
+                                    lambda: provider_views(self.store, v["kommune"], v["zielgruppe"]))
+        return caseload_district(base, providers, v["stadtbezirk"])
 
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
 

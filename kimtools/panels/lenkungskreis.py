@@ -24,7 +24,7 @@ from ..views.steering import (
     window_views,
 )
 from .base import _FilteredPanel, _heading, _note
-from .cache import _LookAhead
+from .cache import ViewCache, _LookAhead
 from .plotview import DownloadButton
 
 
@@ -44,9 +44,9 @@ class LenkungskreisPanel(_FilteredPanel):
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
 
-        self._base: dict[str, dict] = {}
+        self._base = ViewCache(kept=16)
         self._state: dict[str, str] = {}
-        self._windows: dict[tuple, dict] = {}
+        self._windows = ViewCache()
         self._ahead = _LookAhead()
         self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.footer = widgets.HTML()
@@ -72,17 +72,15 @@ class LenkungskreisPanel(_FilteredPanel):
     def _views(self, v: dict) -> dict[str, object]:
 
         k = v["kommune"]
-        if k not in self._base:
-            self._base[k] = kommune_views(self.store, k)
+        base = self._base.get(k, lambda: kommune_views(self.store, k))
         key = (k, v["zeitraum"], v["stadtbezirk"])
-        if key not in self._windows:
-            if len(self._windows) >= 64:   # a long meeting must not fill the memory
-                self._windows.pop(next(iter(self._windows)))
+
+        def window() -> dict:
             prepared = self._ahead.take(key)
-            self._windows[key] = prepared if prepared is not None else window_views(
+            return prepared if prepared is not None else window_views(
                 self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
-        base = self._base[k]
-        return {**self._windows[key], "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
+
+        return {**self._windows.get(key, window), "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
 
     def _show_below(self, v: dict) -> None:

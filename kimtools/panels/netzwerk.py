@@ -25,7 +25,7 @@ from .base import _built, _FilteredPanel, _heading
 from .cache import _LookAhead
 
 
-class NetworkPanel(_FilteredPanel):
+class NetzwerkPanel(_FilteredPanel):
     """Who refers to whom and what becomes of it: tiles, network, funnel, gaps, partners that stand out,
     flows, legal domains and waiting times, for the twelve months up to the chosen quarter.
 

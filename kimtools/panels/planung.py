@@ -18,6 +18,7 @@ from ..present.figures import DEFAULT_BAND
 from ..present.markup import error_html, html_table, tile, tiles
 from ..store import Store
 from .base import _built, _FilteredPanel, _heading
+from .cache import ViewCache
 
 
 class PlanungPanel(_FilteredPanel):
@@ -35,7 +36,7 @@ class PlanungPanel(_FilteredPanel):
     def __init__(self, store: Store | None = None, minimum: int = 3, horizon: int = 8):
 
         self.horizon = horizon
-        self._views_cache: dict[str, dict] = {}
+        self._views_cache = ViewCache(kept=1)   # one kommune at a time: forecasts are cheap to redo, memory is not
         style = {"description_width": "initial"}
         self.target = widgets.FloatSlider(value=sum(DEFAULT_BAND) / 2, min=10, max=80, step=1, style=style,
                                           description=tr({"de": "Ziel: Fälle je Vollzeitstelle", "en": "target: cases per FTE"}),
@@ -67,11 +68,11 @@ class PlanungPanel(_FilteredPanel):
 
     def _views(self, kommune: str) -> dict[str, object]:
 
-        if kommune not in self._views_cache:
-            self._views_cache.clear()   # one kommune at a time: forecasts are cheap to redo, memory is not
-            self._views_cache[kommune] = planning_views(self.store, kommune, self.horizon)
-            self._prepare_scenario(self._views_cache[kommune])
-        return self._views_cache[kommune]
+        if kommune in self._views_cache:
+            return self._views_cache.get(kommune, dict)
+        views = self._views_cache.get(kommune, lambda: planning_views(self.store, kommune, self.horizon))
+        self._prepare_scenario(views)
+        return views
 
     def _prepare_scenario(self, d: dict) -> None:
         """Quarters to plan for and one posts field per district, filled with the posts held today."""
