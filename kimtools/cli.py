@@ -351,6 +351,7 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_loeschen(args) -> int:
+    from .ingest.importer import derive_tables
     from .store import Store
 
     store = Store(args.db)
@@ -364,7 +365,7 @@ def _cmd_loeschen(args) -> int:
         _say("Nichts wurde gelöscht. Zum Löschen: derselbe Befehl mit --ja.",
              "Nothing was deleted. To delete: the same command with --yes.")
         return 0
-    deleted = store.remove(args.kommune, args.traeger)
+    deleted = store.remove(args.kommune, args.traeger, derive=derive_tables)
     n = int(deleted.set_index("tabelle").loc["faelle", "zeilen"])
     _say(f"Gelöscht ({what_de}): {fmt_number(n)} Fälle mit ihren Beratungen, Vermittlungen und Statuswechseln"
          f"{'' if args.traeger else ', Partner, Stellen und Bezirkszahlen'}; im Importprotokoll vermerkt. "

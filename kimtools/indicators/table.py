@@ -6,10 +6,10 @@ database (so the function has no side effects either way). Rates keep their
 numerator and denominator; the Kaplan–Meier median comes from a second query
 over the same definitions. Definitions: :data:`~kimtools.indicators.catalogue.KENNZAHLEN`.
 
-A store also holds cells written at import (:data:`~kimtools.store.CELL_TABLES`):
+A store also holds cells written at import (:data:`~kimtools.indicators.cells.CELL_TABLES`):
 where they hold everything a call asks for (the counts views ask for most), the
-same frames come from them in numpy instead (:func:`_cell_counts`,
-:func:`_cell_referrals`); tests compare both routes.
+same frames come from them in numpy instead (:func:`~kimtools.indicators.cells.cell_counts`,
+:func:`~kimtools.indicators.cells.cell_referrals`); tests compare both routes.
 
 With a breakdown (``merkmal``) every case is counted under its characteristic;
 multi-valued needs areas count once per case **and** area, so the areas of a
@@ -23,12 +23,12 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..contract.codes import VERMITTLUNGSSTATUS
-from ..contract.outcomes import OPEN_LOOP_DAYS, OUTCOMES, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
-from ..errors import StoreError, UsageError
-from ..store import CELL_TABLES, DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, has_derived, memory_cursor, reader_memo, run_read
+from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
+from ..errors import UsageError
+from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
-from .stats import HALF, km_medians, poisson_interval, share
+from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
+from .stats import HALF, poisson_interval, share
 
 __all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
@@ -76,7 +76,7 @@ def period_label(start: pd.Timestamp, period: str) -> str:
     return f"{start.year}"
 
 
-FILTERS = ("stadtbezirk", "traeger", "zielgruppe")
+FILTERS = GROUP_COLUMNS[1:]
 
 
 def _where(kommune_filter: bool, filters: dict[str, str], alias: str = "c") -> str:
@@ -218,195 +218,18 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
 
-#: what the cells stored at import (:data:`~kimtools.store.CELL_TABLES`) hold: the count-pass parts beyond new cases,
-#: the referral indicators (open loops need days, not months), and the breakdowns (each a dimension of the cells;
-#: filters always are)
-_CELL_PARTS = {"ab", "open", "ber", "stock"}
-_CELL_REFERRALS = set(REFERRAL_KENNZAHLEN) - {"offene_schleifen"}
-_CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None, filters: dict[str, str],
+                 wanted: Iterable[str]) -> pd.DataFrame | None:
+    """The count pass for the ``wanted`` indicators from the cells (:func:`~kimtools.indicators.cells.cell_counts`),
+    or ``None`` where they do not hold all it needs."""
+    return cell_counts(source, by, period, merkmal, kommune, filters, _needed_parts(by, merkmal, filters, wanted))
 
 
-def _cell_layout(con, by: str, merkmal: str | None) -> dict:
-    """The groups of the cells for this grouping and breakdown, read once per state of the store (which is checked
-    then: every cell in its kommune's data span): per cell group number (``gid``) its group number in key order
-    (``code``) and its dimensions (for filters), and per group number ``kommune, grp, ausp`` and the months of its
-    kommune's data span (``m0``, ``m1``)."""
-    memo = reader_memo(con)
-    if "fallgruppen" not in memo:
-        outside = run_read(con, " UNION ALL ".join(f"""
-            SELECT count(*) AS n FROM {table} z JOIN fallgruppen g USING (gid) JOIN {SPAN_TABLE} s USING (kommune)
-            WHERE z.monat < year(s.d0) * 12 + month(s.d0) - 1 OR z.monat > year(s.d1) * 12 + month(s.d1) - 1"""
-                                                       for table in CELL_TABLES if table != "fallgruppen"), [])
-        if outside["n"].any():
-            raise StoreError("Der Datenbestand ist uneinheitlich (Zellen außerhalb der Datenspanne): den Export "
-                             "erneut importieren.", "The store is inconsistent (cells outside the data span): "
-                             "import the export again.")
-        memo["fallgruppen"] = run_read(con, f"""
-            SELECT g.*, year(s.d0) * 12 + month(s.d0) - 1 AS m0, year(s.d1) * 12 + month(s.d1) - 1 AS m1
-            FROM fallgruppen g JOIN {SPAN_TABLE} s USING (kommune) WHERE s.d0 IS NOT NULL ORDER BY g.gid""", [])
-    key = ("cells", by, merkmal)
-    if key not in memo:
-        g = memo["fallgruppen"]
-        keys = pd.DataFrame({"kommune": g["kommune"], "grp": g[by], "ausp": "Gesamt" if merkmal is None else g[merkmal]})
-        order = keys.sort_values(["kommune", "grp", "ausp"], na_position="last", kind="stable").index.to_numpy()
-        first = ~keys.iloc[order].duplicated().to_numpy()
-        gid = g["gid"].to_numpy()
-        code = np.full(int(gid.max()) + 1 if len(gid) else 1, -1, dtype=np.int64)   # by cell group number
-        code[gid[order]] = np.cumsum(first) - 1
-        dims = {c: np.full(len(code), None, dtype=object) for c in ("kommune", *FILTERS)}
-        for c, values in dims.items():
-            values[gid] = g[c].to_numpy()
-        heads = order[first]
-        memo[key] = {"code": code, "dims": dims, "rows": {c: keys[c].array.take(heads) for c in ("kommune", "grp", "ausp")},
-                     "m0": g["m0"].to_numpy(dtype=np.int64)[heads], "m1": g["m1"].to_numpy(dtype=np.int64)[heads]}
-    return memo[key]
-
-
-def _read_cells(source, by: str, merkmal: str | None, kommune: str | None, filters: dict[str, str],
-                tables: dict[str, list[str]]) -> tuple[dict, dict[str, dict]] | None:
-    """The cell layout (:func:`_cell_layout`) and, per cell table named in ``tables``, the listed columns and the
-    group number (``code``) of its cells in the scope (kommune and filters); ``None`` for a store written before
-    the cells existed."""
-    with source.snapshot() as con:
-        if not all(has_derived(con, name) for name in CELL_TABLES):
-            return None
-        layout = _cell_layout(con, by, merkmal)
-        chosen = layout["code"] >= 0
-        for col, value in {**({"kommune": kommune} if kommune is not None else {}), **filters}.items():
-            chosen &= layout["dims"][col] == value
-        gids = np.flatnonzero(chosen)
-        # a kommune's cell groups are numbered one after another: read only its range; the cells are summed into
-        # the grid (:func:`_grid`), faster than grouping them in the database first
-        bounds = {"lo": int(gids.min()) if len(gids) else 0, "hi": int(gids.max()) if len(gids) else -1}
-        read = {name: run_read(con, f"SELECT gid, {', '.join(columns)} FROM {name} WHERE gid BETWEEN $lo AND $hi",
-                               bounds, numpy=True) for name, columns in tables.items()}
-    cells = {}
-    for name, columns in read.items():
-        gid = np.asarray(columns.pop("gid"))
-        inside = chosen[gid]
-        if not inside.all():   # groups in the range that the filters leave out
-            gid, columns = gid[inside], {c: np.asarray(v)[inside] for c, v in columns.items()}
-        cells[name] = {**{c: np.asarray(v) for c, v in columns.items()}, "code": layout["code"][gid]}
-    return layout, {**cells, "chosen": {"code": layout["code"][gids]}}
-
-
-def _grid(layout: dict, codes: np.ndarray, step: int) -> dict:
-    """Every group of ``codes`` (group numbers) in every period of ``step`` months of its kommune's data span:
-    ``kommune, grp, ausp, ps`` by row (groups in key order, periods in time order), each group's first row
-    (``start``) and number of rows (``n``), and ``place(code, monat)``: the row of cells."""
-    groups = np.unique(codes)
-    renumber = np.full(len(layout["m0"]), -1)
-    renumber[groups] = np.arange(len(groups))
-    p0, p1 = layout["m0"][groups] // step, layout["m1"][groups] // step
-    n = p1 - p0 + 1
-    start = np.cumsum(n) - n
-    group_of_row = np.repeat(np.arange(len(groups)), n)
-    p = p0[group_of_row] + np.arange(int(n.sum())) - start[group_of_row]
-    base = start - p0   # per group the row of period 0 (its cells lie in its kommune's data span: checked per state)
-    take = groups[group_of_row]
-    return {"keys": {**{c: layout["rows"][c].take(take) for c in ("kommune", "grp", "ausp")},
-                     "ps": (p * step - 1970 * 12).astype("datetime64[M]").astype("datetime64[us]")},
-            "start": start, "n": n, "rows": len(p),
-            "place": lambda code, monat: base[renumber[code]] + monat.astype(np.int64) // step}
-
-
-def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndarray]:
-    """The cells' ``columns`` (name in the cells: name in the result) summed per row of ``grid``."""
-    rows = grid["place"](cells["code"], cells["monat"])
-    return {name: np.bincount(rows, weights=cells[c], minlength=grid["rows"]).astype(np.int64)
-            for c, name in columns.items()}
-
-
-def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
-                 filters: dict[str, str], wanted: Iterable[str]) -> pd.DataFrame | None:
-    """The count pass (the frame :func:`_wide_sql` gives) from the case cells and case spans stored at import, or
-    ``None`` where they do not hold all it needs (other parts or breakdowns, frames instead of a store, a store
-    written before).
-
-    The cells (integers only) are summed here into the grid of every group in every period of its kommune, laid
-    out from the groups, which are read once per state of the store; so is the running sum of open cases, and the
-    cases and persons open in a period come from the spans (:func:`_open_in_period`). That makes the counts views
-    ask for most cost a fraction of a pass over every case.
-    """
-    need = _needed_parts(by, merkmal, filters, wanted)
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not need <= _CELL_PARTS:
-        return None
-    columns = {"neu": "neuzugaenge", **({"ab": "abschluesse", "ziel": "ziel"} if "ab" in need else {}),
-               **({"beratungen": "beratungen"} if "ber" in need else {})}
-    tables = {"fallzellen": ["monat", *columns], **({"fallspannen": ["monat", "bis", "person"]} if "stock" in need else {})}
-    got = _read_cells(source, by, merkmal, kommune, filters, tables)
-    if got is None:
-        return None
-    layout, cells = got
-    grid = _grid(layout, cells["chosen"]["code"], _MONTHS[period])   # every group of the scope has a case
-    wide = {**grid["keys"], **_sums(grid, cells["fallzellen"], columns)}
-    if "open" in need:   # begun minus ended up to each period, within each group
-        change = wide["neuzugaenge"] - wide["abschluesse"]
-        running = np.cumsum(change)
-        start = grid["start"]
-        wide["faelle_offen"] = running - np.repeat(running[start] - change[start], grid["n"])
-    if "stock" in need:
-        wide["aktiv"], wide["personen_erreicht"] = _open_in_period(grid, cells["fallspannen"])
-    return pd.DataFrame(wide)
-
-
-def _open_in_period(grid: dict, spans: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``grid``: the cases open at some time in its period, and their distinct persons, from the cases'
-    spans (``fallspannen``: month begun, last month open, person).
-
-    A case covers the rows from its first period to its last; the count per row is a running sum of +1 where
-    spans begin and −1 after they end. Persons: the spans of one person in one group are first merged where they
-    overlap, so that each person covers each row at most once and the same running sum counts them."""
-    rows = grid["rows"]
-    first, last = grid["place"](spans["code"], spans["monat"]), grid["place"](spans["code"], spans["bis"])
-
-    def covered(begins: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        change = np.bincount(begins, minlength=rows + 1) - np.bincount(ends + 1, minlength=rows + 1)
-        return np.cumsum(change)[:rows]
-
-    # by person, then by first row: a group's rows are one range, so each person's spans in one group come together
-    person = spans["person"].astype(np.int64)
-    order = np.argsort(person * (rows + 1) + first)
-    person, b, e = person[order], first[order], last[order]
-    group = np.searchsorted(grid["start"], b, side="right") - 1
-    same = np.r_[False, (group[1:] == group[:-1]) & (person[1:] == person[:-1])]
-    owner = np.cumsum(~same)                        # 1, 2, … per (group, person), increasing
-    reach = np.maximum.accumulate(owner * (rows + 1) + e) - owner * (rows + 1)   # the furthest end so far, per owner
-    starts = ~same | np.r_[True, b[1:] > reach[:-1]]   # a span not overlapping the ones before begins a merged one
-    at = np.flatnonzero(starts)
-    return covered(first, last), covered(b[at], reach[np.r_[at[1:] - 1, len(b) - 1]])
-
-
-def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None,
-                    filters: dict[str, str], wanted: Iterable[str]) -> pd.DataFrame | None:
-    """The referral pass (the frame :func:`_referral_sql` gives, with the median wait as :func:`_km_median_sql`
-    adds it) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it needs
-    (open loops, other breakdowns, frames instead of a store, a store written before)."""
-    wanted = set(wanted) & set(REFERRAL_KENNZAHLEN)
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not wanted <= _CELL_REFERRALS:
-        return None
-    counts = [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & wanted]
-    tables = {"vermittlungszellen": ["monat", *VERMITTLUNGSSTATUS, *(["luecken"] if "luecken" in counts else [])]}
-    if "wartezeit_median_tage" in wanted:
-        tables["wartezellen"] = ["monat", "tage", "beendet", "n"]
-    got = _read_cells(source, by, merkmal, kommune, filters, tables)
-    if got is None:
-        return None
-    layout, cells = got
-    referrals = cells["vermittlungszellen"]
-    grid = _grid(layout, referrals["code"], _MONTHS[period])   # every group with a referral
-    sums = _sums(grid, referrals, {c: c for c in tables["vermittlungszellen"][1:]})
-    wide = {**grid["keys"], "vermittlungen": sum(sums[code] for code in VERMITTLUNGSSTATUS)}
-    for name in counts:
-        wide[name] = sums[name] if name == "luecken" else sum(sums[code] for code in OUTCOMES[name])
-    wide["offene_schleifen"] = np.zeros(grid["rows"], dtype=np.int64)
-    if "wartezellen" in cells:
-        waits = cells["wartezellen"]
-        wide["warte_n"], wide["warte_events"], wide["warte_median"] = km_medians(
-            grid["place"](waits["code"], waits["monat"]), waits["tage"], waits["beendet"].astype(np.int64), grid["rows"],
-            waits["n"])
-    return pd.DataFrame(wide)
+def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None, filters: dict[str, str],
+                    wanted: Iterable[str]) -> pd.DataFrame | None:
+    """The referral pass for the ``wanted`` indicators from the cells
+    (:func:`~kimtools.indicators.cells.cell_referrals`), or ``None`` where they do not hold all it needs."""
+    return cell_referrals(source, by, period, merkmal, kommune, filters, wanted, _referral_counts(wanted))
 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -421,6 +244,12 @@ _REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnung
                     "angenommen": {"annahmequote"}, "abgeschlossen": {"abschlussquote"},
                     "abgelehnt": {"ablehnungsquote"}, "nicht_wahrgenommen": {"nicht_wahrgenommen_quote"},
                     "luecken": {"luecken"}}
+
+
+def _referral_counts(wanted: Iterable[str]) -> list[str]:
+    """The referral counts (:data:`_REFERRAL_COUNTS`) some ``wanted`` indicator needs."""
+    wanted = set(wanted)
+    return [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & wanted]
 
 
 def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -449,7 +278,7 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
-    counts = [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & set(wanted)]
+    counts = _referral_counts(wanted)
     outcomes = outcomes_sql(only=counts)
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
     rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen

@@ -6,14 +6,43 @@ import dataclasses
 import secrets
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from ..errors import KimtoolsError, StoreError, from_os_error
+from ..indicators.cells import CELL_TABLES
+from ..store import DATA_SPAN_SQL, SPAN_TABLE, ImportResult, Store, key_mismatch_text, owner_only
 from .pseudonym import ensure_key, key_location
+from .quality import QUALITY_TABLES, quality_summary
 from .read import PROBLEM_COLUMNS, read_export
-from ..store import ImportResult, Store, key_mismatch_text, owner_only
 
-__all__ = ["import_export", "write_problem_report"]
+__all__ = ["import_export", "derive_tables", "write_problem_report"]
+
+
+def derive_tables(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
+    """Write the tables derived from the data into the store's copy ``con`` after ``kommunen`` changed (what an
+    import or a deletion hands :meth:`Store.replace_kommunen` and :meth:`Store.remove`): the data-quality summary
+    of ``kommunen`` (what the data-state page shows without reading every case), every kommune's data span
+    (:data:`~kimtools.store.SPAN_TABLE`) and the cells of the indicator table
+    (:data:`~kimtools.indicators.cells.CELL_TABLES`)."""
+    _record_quality(con, kommunen)
+    con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
+    for name, sql in CELL_TABLES.items():
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+
+def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
+    """Replace the quality summary of ``kommunen`` by one computed from what was just stored, one kommune at a time."""
+
+    con.execute("DELETE FROM datenqualitaet WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
+    for k in kommunen:
+        tables = {t: con.execute(f"SELECT * FROM {t} WHERE kommune = ?", [k]).df() for t in QUALITY_TABLES}
+        if tables["faelle"].empty:
+            continue
+        con.register("summary", quality_summary(tables))
+        con.execute("""INSERT INTO datenqualitaet SELECT kommune, stichtag, faelle, ohne_beratung, vermittlungen_offen_30,
+                       doku_luecken_monate, parallele_faelle, vollstaendigkeit FROM summary""")
+        con.unregister("summary")
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
@@ -41,7 +70,7 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
         created = key_location() if made else None
     try:
         export = read_export(source, key=key, show_progress=show_progress)
-        result = store.replace_kommunen(export, force=force, new_key=new_key, dry_run=dry_run)
+        result = store.replace_kommunen(export, derive=derive_tables, force=force, new_key=new_key, dry_run=dry_run)
     except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
         exc.key_created = created
         raise

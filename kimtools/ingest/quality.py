@@ -23,8 +23,11 @@ import pandas as pd
 from ..contract.outcomes import FIRST_CONTACT_EXPECTED, OPEN_LOOP_DAYS, SENT
 
 __all__ = ["stichtage", "completeness", "cases_without_consultation", "stale_referrals",
-           "documentation_gaps", "parallel_cases", "quality_summary", "name_partners", "COMPLETENESS_COLUMNS"]
+           "documentation_gaps", "parallel_cases", "quality_summary", "name_partners", "COMPLETENESS_COLUMNS",
+           "QUALITY_TABLES"]
 
+#: the tables the quality summary is computed from
+QUALITY_TABLES = ("faelle", "beratungen", "vermittlungen")
 #: optional columns whose completeness matters for later analysis
 COMPLETENESS_COLUMNS = {
     "faelle": ["zugang_ueber", "geschlecht", "geburtsjahr", "haushalt_personen"],

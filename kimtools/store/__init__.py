@@ -34,8 +34,6 @@ import pandas as pd
 from filelock import FileLock
 
 from .. import __version__
-from ..contract.codes import VERMITTLUNGSSTATUS
-from ..contract.outcomes import wait_sql
 from ..errors import DeliveryRefused, StoreError, from_os_error
 from ..i18n import fmt_number
 from ..ingest.delivery import (
@@ -47,10 +45,10 @@ from ..ingest.delivery import (
     findings_text,
 )
 from ..ingest.pseudonym import key_file, key_location
-from ..ingest.quality import quality_summary, stichtage
+from ..ingest.quality import QUALITY_TABLES, quality_summary, stichtage
 from ..paths import DATA
 
-__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "CELL_TABLES", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -96,61 +94,11 @@ DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
 #: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
 SPAN_TABLE = "datenspanne"
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
+#: what an import or a deletion hands the store to write the tables derived from the data (data quality, data
+#: span, cells) into its copy, for the kommunen it changed: the store knows tables, not indicators
+Derive = Callable[[duckdb.DuckDBPyConnection, tuple[str, ...]], None]
 
 
-#: cases with the number of their cell group (``gid``, from ``fallgruppen``)
-_GROUPED_CASES = """(SELECT g.gid, f.* FROM faelle f
-    JOIN fallgruppen g ON g.kommune = f.kommune AND g.stadtbezirk IS NOT DISTINCT FROM f.stadtbezirk
-         AND g.traeger IS NOT DISTINCT FROM f.traeger AND g.zielgruppe IS NOT DISTINCT FROM f.zielgruppe)"""
-_MONTH = "CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER)"
-_WAIT_DAYS, _WAIT_COHORT = wait_sql("v", "s.d1")
-#: cells, written at every import for what views ask for most (the indicator table reads them instead of every case
-#: or referral when they hold all it needs). ``fallgruppen`` numbers each combination of the dimensions cases are
-#: grouped and filtered by; the cells have per group (``gid``, of the case) and calendar month (``monat``: year × 12
-#: + month − 1) their counts, and no row where all would be 0:
-#:
-#: * ``fallzellen``: the cases begun (``neu``), ended (``ab``), ended with their goal reached (``ziel``) and the
-#:   consultations held (``beratungen``) in the month;
-#: * ``vermittlungszellen``: the referrals made in the month, one column per status (the codes of
-#:   :data:`~kimtools.contract.codes.VERMITTLUNGSSTATUS`), and those of them marking a gap (``luecken``);
-#: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`~kimtools.contract.outcomes.wait_sql`) by days
-#:   waited (``tage``): how many (``n``) and how many of them have had their first appointment (``beendet``; the
-#:   others are censored at the data end);
-#: * ``fallspannen``: per case the month it began (``monat``), the last month it is open (``bis``: the month it
-#:   ended, or the data end's), and its person (``person``, a number standing for the pseudonym).
-CELL_TABLES = {
-    "fallgruppen": """SELECT CAST(row_number() OVER (ORDER BY kommune, stadtbezirk, traeger, zielgruppe) AS INTEGER) AS gid,
-                             kommune, stadtbezirk, traeger, zielgruppe
-                      FROM (SELECT DISTINCT kommune, stadtbezirk, traeger, zielgruppe FROM faelle)""",
-    "fallzellen": f"""
-        WITH c AS {_GROUPED_CASES},
-        ev AS (SELECT gid, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, 0 AS ber FROM c
-               UNION ALL SELECT gid, ende, 0, 1, CASE WHEN abschlussgrund = 'ziel_erreicht' THEN 1 ELSE 0 END, 0
-                         FROM c WHERE ende IS NOT NULL
-               UNION ALL SELECT c.gid, b.datum, 0, 0, 0, 1 FROM beratungen b JOIN c USING (kommune, fall_id))
-        SELECT gid, {_MONTH.format(d="d")} AS monat, CAST(sum(neu) AS INTEGER) AS neu,
-               CAST(sum(ab) AS INTEGER) AS ab, CAST(sum(ziel) AS INTEGER) AS ziel, CAST(sum(ber) AS INTEGER) AS beratungen
-        FROM ev WHERE d IS NOT NULL GROUP BY ALL ORDER BY ALL""",
-    "vermittlungszellen": f"""
-        SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat,
-               {", ".join(f"CAST(count(*) FILTER (WHERE v.status = '{code}') AS INTEGER) AS {code}"
-                          for code in VERMITTLUNGSSTATUS)},
-               CAST(count(v.luecke) AS INTEGER) AS luecken
-        FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) GROUP BY ALL ORDER BY ALL""",
-    "wartezellen": f"""
-        SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat, CAST({_WAIT_DAYS} AS INTEGER) AS tage,
-               CAST(count(v.erstkontakt) AS INTEGER) AS beendet, CAST(count(*) AS INTEGER) AS n
-        FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) JOIN {SPAN_TABLE} s ON s.kommune = v.kommune
-        WHERE {_WAIT_COHORT} GROUP BY ALL ORDER BY ALL""",
-    "fallspannen": f"""
-        SELECT c.gid, {_MONTH.format(d="c.beginn")} AS monat, {_MONTH.format(d="coalesce(c.ende, s.d1)")} AS bis,
-               CAST(dense_rank() OVER (ORDER BY c.person_pseudonym) AS INTEGER) AS person
-        FROM {_GROUPED_CASES} c JOIN {SPAN_TABLE} s ON s.kommune = c.kommune ORDER BY ALL""",
-}
-#: tables derived from the data at import, which stores written by earlier versions may lack
-_DERIVED = (SPAN_TABLE, *CELL_TABLES)
-#: the tables a reader looks for when it opens a store: the two every store has, and the derived ones
-_OWN = ("faelle", "import_log", *_DERIVED)
 
 _LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
 
@@ -177,7 +125,20 @@ _QUALITY_DDL = """
 CREATE TABLE IF NOT EXISTS datenqualitaet (
     kommune VARCHAR, stichtag DATE, faelle BIGINT, ohne_beratung BIGINT, vermittlungen_offen_30 BIGINT,
     doku_luecken_monate BIGINT, parallele_faelle BIGINT, vollstaendigkeit DOUBLE)"""
-_QUALITY_TABLES = ("faelle", "beratungen", "vermittlungen")
+
+
+def __getattr__(name: str):
+    """Names that moved out of the store, still importable from here for code written against earlier releases:
+    the cells are the indicator table's (:mod:`kimtools.indicators.cells`), the wait is a contract definition."""
+    if name == "CELL_TABLES":
+        from ..indicators.cells import CELL_TABLES
+
+        return CELL_TABLES
+    if name == "wait_sql":
+        from ..contract.outcomes import wait_sql
+
+        return wait_sql
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_db_path() -> Path:
@@ -262,8 +223,8 @@ _READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
 _READERS_LOCK = threading.Lock()
 #: connections some snapshot is reading (by id, with the number of snapshots): not closed under it
 _PINNED: dict[int, int] = {}
-#: open readers (by id) of stores written before some derived tables existed: the ones they lack
-_MISSING: dict[int, frozenset[str]] = {}
+#: per open reader (by id): the tables its store has (stores written by earlier versions lack some derived ones)
+_PRESENT: dict[int, frozenset[str]] = {}
 #: per open reader (by id): what :func:`reader_memo` keeps for it
 _MEMO: dict[int, dict] = {}
 #: per open reader (by id): the store's path, for messages
@@ -313,7 +274,7 @@ class Store:
                 if cached and id(cached[1]) in _PINNED:   # a snapshot still reads the old state: so do we, until it ends
                     return cached[1]
                 if cached:   # closed, or DuckDB's instance cache would hand the old file out again
-                    _MISSING.pop(id(cached[1]), None)
+                    _PRESENT.pop(id(cached[1]), None)
                     _MEMO.pop(id(cached[1]), None)
                     _PATHS.pop(id(cached[1]), None)
                     cached[1].close()
@@ -321,8 +282,7 @@ class Store:
                 con = connect_file(Path(key))
                 try:
                     con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                    present = set(con.execute("SELECT table_name FROM information_schema.tables WHERE table_name IN "
-                                              f"({', '.join('?' for _ in _OWN)})", list(_OWN)).df()["table_name"])
+                    present = frozenset(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
                 except duckdb.Error as exc:
                     con.close()
                     raise unreadable(self.path, exc) from None
@@ -335,13 +295,11 @@ class Store:
                         f"{self.path} is a DuckDB database but no kimtools store (the tables faelle and import_log are "
                         "missing). Nothing was changed. Point --db at the store or choose a new file name.")
                 _PATHS[id(con)] = self.path
-                missing = frozenset(_DERIVED) - present
-                if missing:
-                    _MISSING[id(con)] = missing
+                _PRESENT[id(con)] = present
                 if _file_id(self.path) == ident:
                     _READERS[key] = (ident, con)
                     return con
-                _MISSING.pop(id(con), None)
+                _PRESENT.pop(id(con), None)
                 con.close()
         raise StoreError(f"Der Datenbestand {self.path} ändert sich gerade ständig; bitte erneut versuchen.",
                          f"The store {self.path} keeps changing; please try again.")
@@ -394,7 +352,7 @@ class Store:
                 rows = self.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
                 if len(rows):
                     return rows
-            return quality_summary(self.load(kommune, _QUALITY_TABLES))
+            return quality_summary(self.load(kommune, QUALITY_TABLES))
 
     def kommunen(self) -> list[str]:
         return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()
@@ -475,7 +433,8 @@ class Store:
         so under it every such file is a leftover)."""
         return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp*"))   # the copy and its write-ahead log
 
-    def replace_kommunen(self, export, force: bool = False, new_key: bool = False, dry_run: bool = False) -> ImportResult:
+    def replace_kommunen(self, export, *, derive: Derive, force: bool = False, new_key: bool = False,
+                         dry_run: bool = False) -> ImportResult:
         """Store a validated :class:`~kimtools.ingest.read.Export`, replacing each of its kommunen as one whole.
 
         Importing the same source again (same SHA-256 as the last import of every kommune in it) changes
@@ -483,7 +442,8 @@ class Store:
         that would make stored figures shrink sharply, or that looks cut off, is refused with
         :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
         than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
-        nothing is written: the result says what the import would change and find.
+        nothing is written: the result says what the import would change and find. ``derive`` writes the tables
+        derived from the data (:func:`kimtools.ingest.importer.derive_tables`) into the copy before it is swapped in.
         """
         kommunen = tuple(export.kommunen)
         counts = _counts(export.tables, kommunen)
@@ -515,7 +475,7 @@ class Store:
                     "period): import with --force. To see everything without storing: --dry-run.")
             stand = {k: v.date() for k, v in stichtage(export.tables).items()}
             self._check_room(export.size_bytes)
-            self._swap_in(export, kommunen, counts, stand, force=force and bool(len(findings)), new_key=new_key)
+            self._swap_in(export, kommunen, counts, stand, derive, force=force and bool(len(findings)), new_key=new_key)
         return result
 
     def _stored_sha(self, kommunen: tuple[str, ...]) -> dict[str, str]:
@@ -558,7 +518,7 @@ class Store:
         if free < self._need_bytes(extra):
             raise self._room_error(extra, free)
 
-    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict, force: bool = False,
+    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict, derive: Derive, force: bool = False,
                  new_key: bool = False) -> None:
         """Replace ``kommunen`` by the export's rows and log the import."""
         def change(con: duckdb.DuckDBPyConnection) -> None:
@@ -573,16 +533,17 @@ class Store:
                 con.unregister("incoming")
             _log(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, force)
 
-        self._swap(change, kommunen, export.size_bytes)
+        self._swap(change, derive, kommunen, export.size_bytes)
 
-    def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], kommunen, extra: int = 0) -> None:
-        """Apply ``change`` to a copy of the store in one transaction, derive the tables of ``kommunen`` anew and
+    def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], derive: Derive, kommunen,
+              extra: int = 0) -> None:
+        """Apply ``change`` to a copy of the store in one transaction, ``derive`` the tables of ``kommunen`` anew and
         put the copy in place of the store (mode kept). On any failure the store is as it was and the copy gone."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         mode = (self.path.stat().st_mode & 0o777) if self.exists() else 0o600
         try:
             try:
-                self._write_copy(tmp, mode, change, kommunen)
+                self._write_copy(tmp, mode, change, derive, kommunen)
                 os.replace(tmp, self.path)
                 if os.name == "posix":   # the rename itself made durable; Windows cannot open a folder for it
                     dir_fd = os.open(self.path.parent, os.O_RDONLY)
@@ -604,7 +565,8 @@ class Store:
             tmp.unlink(missing_ok=True)
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
-    def _write_copy(self, tmp: Path, mode: int, change: Callable[[duckdb.DuckDBPyConnection], None], kommunen) -> None:
+    def _write_copy(self, tmp: Path, mode: int, change: Callable[[duckdb.DuckDBPyConnection], None], derive: Derive,
+                    kommunen) -> None:
         """The store after ``change``, with the derived tables written anew, at ``tmp`` (mode ``mode``), synced."""
         tmp.unlink(missing_ok=True)
         if self.exists():
@@ -615,10 +577,7 @@ class Store:
             _ensure_schema(con)
             con.execute("BEGIN TRANSACTION")
             change(con)
-            _record_quality(con, kommunen)
-            con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
-            for name, sql in CELL_TABLES.items():
-                con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+            derive(con, tuple(kommunen))
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:
@@ -636,10 +595,11 @@ class Store:
         return self.query(" UNION ALL ".join(f"SELECT '{t}' AS tabelle, count(*) AS zeilen FROM {t} WHERE {where[t]}"
                                              for t in where), params)
 
-    def remove(self, kommune: str, traeger: str | None = None) -> pd.DataFrame:
+    def remove(self, kommune: str, traeger: str | None = None, *, derive: Derive) -> pd.DataFrame:
         """Delete a kommune's data (or one provider's: its cases with their consultations, referrals and status
         changes, and its posts) from the store, as one whole, and log the deletion; the import log keeps the
-        fact and the counts, no case data. Returns what was deleted (:meth:`removal_counts`)."""
+        fact and the counts, no case data; ``derive`` writes the derived tables anew. Returns what was deleted
+        (:meth:`removal_counts`)."""
         where, params = _removal_where(kommune, traeger)
         self.check_writable()
         with owner_only(), self._writer_lock():
@@ -658,7 +618,7 @@ class Store:
                 what = f"Löschung Träger {traeger}" if traeger else "Löschung"
                 _log(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False)
 
-            self._swap(change, (kommune,))
+            self._swap(change, derive, (kommune,))
         return deleted
 
 
@@ -732,7 +692,7 @@ def _export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.
 def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, numpy: bool = False) -> pd.DataFrame | dict:
     """A query on its own cursor of ``con``: cursors of one connection may run at the same time. A frame, or with
     ``numpy`` a dict of arrays by column (no frame to build: for results that are only computed with)."""
-    if SPAN_TABLE in _MISSING.get(id(con), ()):
+    if SPAN_TABLE not in _PRESENT.get(id(con), (SPAN_TABLE,)):
         sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
     cursor = con.cursor()
     try:
@@ -778,7 +738,7 @@ def reader_memo(con: duckdb.DuckDBPyConnection) -> dict:
 
 def has_derived(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the store read by ``con`` (from :meth:`Store.connect`) has the derived table ``name``."""
-    return name not in _MISSING.get(id(con), ())
+    return name in _PRESENT.get(id(con), (name,))
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -803,20 +763,6 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for column, kind in _LOG_LATER.items():
         con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
     con.execute(_QUALITY_DDL)
-
-
-def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
-    """Replace the quality summary of ``kommunen`` by one computed from what was just stored, one kommune at a time."""
-
-    con.execute("DELETE FROM datenqualitaet WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
-    for k in kommunen:
-        tables = {t: con.execute(f"SELECT * FROM {t} WHERE kommune = ?", [k]).df() for t in _QUALITY_TABLES}
-        if tables["faelle"].empty:
-            continue
-        con.register("summary", quality_summary(tables))
-        con.execute("""INSERT INTO datenqualitaet SELECT kommune, stichtag, faelle, ohne_beratung, vermittlungen_offen_30,
-                       doku_luecken_monate, parallele_faelle, vollstaendigkeit FROM summary""")
-        con.unregister("summary")
 
 
 def _counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
