@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ..contract import codes
-from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from ..errors import UsageError
+from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from ..i18n import current_lang, fmt_date, tr
-from ..indicators.table import period_label, run_query
+from ..indicators.table import run_query
+from ..periods import period_label
 from ..store import memory_cursor
 
 __all__ = ["gap_table", "top_gaps", "write_gap_register"]

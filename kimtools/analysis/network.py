@@ -23,34 +23,11 @@ from ..contract.outcomes import REFERRAL_RATES, outcomes_sql, wait_sql
 from ..errors import UsageError
 from ..indicators.stats import group_ids, km_median, km_median_others, share
 from ..indicators.table import run_query
+from ..periods import period_bounds, twelve_months
 from ..store import SPAN_TABLE, in_parallel
 
 __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
-
-
-def period_bounds(label: str) -> tuple[dt.date, dt.date]:
-    """First and last day of ``2024``, ``2024-Q2`` or ``2024-05``.
-
-    >>> period_bounds("2024-Q2")
-    (datetime.date(2024, 4, 1), datetime.date(2024, 6, 30))
-    """
-    try:
-        p = pd.Period(label, freq="Q" if "Q" in label else ("M" if "-" in label else "Y"))
-    except ValueError as exc:
-        raise UsageError(f"Zeitraum {label!r} nicht erkannt; erwartet z. B. 2024, 2024-Q2 oder 2024-05.",
-                         f"Period {label!r} not understood; expected e.g. 2024, 2024-Q2 or 2024-05.") from exc
-    return p.start_time.date(), p.end_time.date()
-
-
-def twelve_months(quarter: str) -> tuple[dt.date, dt.date]:
-    """The twelve months up to the end of ``quarter``: the window the referral pages look at.
-
-    >>> twelve_months("2025-Q1")
-    (datetime.date(2024, 4, 1), datetime.date(2025, 3, 31))
-    """
-    end = period_bounds(quarter)[1]
-    return (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date(), end
 
 
 def _scope(kommune: str | None, von: dt.date | None, bis: dt.date | None, filters: Mapping[str, str] | None,

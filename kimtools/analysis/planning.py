@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..errors import UsageError
 from ..indicators import indicator_table
-from ..indicators.table import period_label, run_query
+from ..indicators.table import run_query
+from ..periods import period_label, quarter
 from ..store import SPAN_TABLE
 from .gaps import gap_table
 from .pathways import opportunity_spells, status_transitions
@@ -38,10 +39,6 @@ MIN_QUARTERS = 8
 _SEASON = 4
 
 
-def _quarter(label: str) -> pd.Period:
-    return pd.Period(label.replace("-", ""), freq="Q")
-
-
 def series(table: pd.DataFrame, kennzahl: str, by: str | None = None, data_end=None) -> dict[tuple, pd.Series]:
     """Quarterly series of one indicator out of an indicator table (``kommune``, ``by`` if given, ``zeitraum``,
     ``kennzahl``, ``wert``): one float series with a quarterly ``PeriodIndex`` per kommune (and ``by`` value).
@@ -51,7 +48,7 @@ def series(table: pd.DataFrame, kennzahl: str, by: str | None = None, data_end=N
     out = {}
     for key, part in rows.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        s = pd.Series(part["wert"].astype(float).to_numpy(), index=pd.PeriodIndex([_quarter(z) for z in part["zeitraum"]]))
+        s = pd.Series(part["wert"].astype(float).to_numpy(), index=pd.PeriodIndex([quarter(z) for z in part["zeitraum"]]))
         s = s.sort_index()
         end = data_end.get(key[0]) if isinstance(data_end, dict) else data_end
         if end is not None:
@@ -222,7 +219,7 @@ def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> di
         if y is not None and len(y.dropna()) >= MIN_QUARTERS + 1:
             checks[kennzahl] = backtest_summary(backtest(y, min_train=max(MIN_QUARTERS, len(y.dropna()) - recent)))
     last = sorted(districts["zeitraum"].unique())
-    last_quarters = [z for z in last if _quarter(z).end_time.normalize() <= pd.Timestamp(end)][-recent:] if end else []
+    last_quarters = [z for z in last if quarter(z).end_time.normalize() <= pd.Timestamp(end)][-recent:] if end else []
     reach = districts.loc[(districts["kennzahl"] == "reichweite_je_1000") & (districts["zeitraum"] == last_quarters[-1])] \
         if last_quarters else districts.iloc[:0]
     for key, y in history.items():   # what staffing needs now; a district's intake when it is asked for

@@ -46,8 +46,8 @@ from ..contract.reference import load_reference
 from ..errors import BundleError, DisclosureError, KimtoolsError, UsageError
 from ..i18n import fmt_percent
 from ..indicators.stats import poisson_interval, wilson_interval
-from ..indicators.table import period_label
 from ..paths import DATA
+from ..periods import YEAR_OR_QUARTER, last_complete_quarter, parse_period, period_label, quarter
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
 from .disclosure import DEFAULT_MINIMUM, Sum, audit, protect
@@ -97,21 +97,6 @@ COUNT_COLUMNS = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "merkmal", "a
 RATE_COLUMNS = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "unten", "oben"]
 REFERENCE_COLUMNS = ["kommune", "stadtbezirk", "bezugsgroesse", "zeitraum", "wert", "stand", "quelle"]
 _FILES = {"zaehlungen.csv": COUNT_COLUMNS, "kennzahlen.csv": RATE_COLUMNS, "bezirke.csv": REFERENCE_COLUMNS}
-_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
-
-
-# ----------------------------------------------------------------------------- periods
-def parse_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last day of ``JJJJ`` or ``JJJJ-Qn``."""
-    m = _PERIOD.match(str(text).strip())
-    if not m:
-        raise UsageError(f"Zeitraum {text!r} ist weder JJJJ noch JJJJ-Qn (z. B. 2025 oder 2025-Q3).",
-                         f"Period {text!r} is neither YYYY nor YYYY-Qn (e.g. 2025 or 2025-Q3).")
-    year, q = int(m.group(1)), m.group(2)
-    if q is None:
-        return pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
-    start = pd.Timestamp(year, 3 * int(q) - 2, 1)
-    return start, start + pd.offsets.QuarterEnd(0)
 
 
 def bundle_name(kommune: str, first: str, last: str) -> str:
@@ -135,9 +120,8 @@ def _default_range(store: Store, kommune: str) -> tuple[str, str]:
     if span.empty or pd.isna(span["d1"].iloc[0]):
         raise UsageError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
                          f"The store holds no data for the kommune {kommune!r}.")
-    d1 = pd.Timestamp(span["d1"].iloc[0])
-    last = (d1 + pd.Timedelta(days=1)).to_period("Q") - 1
-    return f"{last.year - 2}-Q1", f"{last.year}-Q{last.quarter}"
+    last = last_complete_quarter(span["d1"].iloc[0])
+    return f"{quarter(last).year - 2}-Q1", last
 
 
 # ----------------------------------------------------------------------------- counting
@@ -626,7 +610,7 @@ def read_bundle(path: str | Path) -> Bundle:
     _numbers(counts, ["anzahl"], "zaehlungen.csv", problems, integer=True)
     _numbers(rates, ["zaehler", "nenner", "wert", "unten", "oben"], "rates", problems)
     _numbers(reference, ["wert"], "bezirke.csv", problems)
-    bad_period = ~counts["zeitraum"].str.match(_PERIOD)
+    bad_period = ~counts["zeitraum"].str.match(YEAR_OR_QUARTER)
     for i in np.flatnonzero(bad_period.to_numpy())[:5]:
         problems.append(f"zaehlungen.csv, Zeile {i + 2}, Spalte zeitraum: {counts['zeitraum'].iloc[i]!r} ist weder JJJJ noch JJJJ-Qn")
     flag = counts["geschuetzt"]

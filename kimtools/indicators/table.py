@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
 from ..errors import UsageError
+from ..periods import PERIOD_CHOICES, period_label
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
@@ -33,7 +34,6 @@ from .stats import HALF, poisson_interval, share
 __all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
-PERIOD_CHOICES = ("month", "quarter", "year")
 MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger",
             "stadtbezirk", "an_partner", "partner_typ", "rechtskreis", "luecke")
 #: breakdowns of a referral by its own attributes (receiving partner, its type and legal domain, needs area, gap);
@@ -61,19 +61,6 @@ _AUSP = {
                             WHEN year(c.beginn) - c.geburtsjahr < 45 THEN '25_44'
                             WHEN year(c.beginn) - c.geburtsjahr < 65 THEN '45_64' ELSE '65_plus' END""",
 }
-
-
-def period_label(start: pd.Timestamp, period: str) -> str:
-    """``2024-03``, ``2024-Q1`` or ``2024`` for the period starting at ``start``.
-
-    >>> period_label(pd.Timestamp("2024-04-01"), "quarter")
-    '2024-Q2'
-    """
-    if period == "month":
-        return f"{start.year}-{start.month:02d}"
-    if period == "quarter":
-        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    return f"{start.year}"
 
 
 FILTERS = GROUP_COLUMNS[1:]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 import ipywidgets as widgets
-import pandas as pd
 
 from ..contract import codes
 from ..i18n import tr
+from ..periods import quarter_labels
 from ..present.labels import column_label
 from ..store import Store
 
@@ -81,8 +81,7 @@ class FilterBar:
                                             ON f.kommune = p.kommune AND f.traeger = p.partner_id
                                             WHERE p.kommune = ? ORDER BY p.name""", [k])
             span = self.store.query("SELECT min(beginn) a, greatest(max(beginn), max(ende)) b FROM faelle WHERE kommune = ?", [k])
-        quarters = pd.period_range(span["a"][0], span["b"][0], freq="Q")
-        labels = [f"{q.year}-Q{q.quarter}" for q in quarters][::-1]
+        labels = quarter_labels(span["a"][0], span["b"][0])[::-1]
         self._quiet = True
         try:
             self.stadtbezirk.options = [(_alle(), None)] + [(d, d) for d in districts["stadtbezirk"]]

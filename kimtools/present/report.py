@@ -22,8 +22,8 @@ from plotly.offline import get_plotlyjs
 from ..errors import KimtoolsError, UsageError
 from ..exchange.disclosure import HIDDEN
 from ..i18n import fmt_date, fmt_number, tr
-from ..indicators.table import period_label
 from ..paths import NOTEBOOKS
+from ..periods import period_label
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
 from ..views.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures, steering_views

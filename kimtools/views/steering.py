@@ -23,6 +23,7 @@ from ..analysis.pathways import status_transitions
 from ..exchange.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import KENNZAHLEN, indicator_table
+from ..periods import quarter, quarter_label
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.markup import tile
@@ -42,9 +43,8 @@ def comparison_periods(zeitraum: str) -> dict[str, str]:
     >>> comparison_periods("2025-Q1")
     {'aktuell': '2025-Q1', 'vorquartal': '2024-Q4', 'vorjahr': '2024-Q1'}
     """
-    q = pd.Period(zeitraum.replace("-", ""), freq="Q")
-    label = lambda p: f"{p.year}-Q{p.quarter}"  # noqa: E731
-    return {"aktuell": label(q), "vorquartal": label(q - 1), "vorjahr": label(q - 4)}
+    q = quarter(zeitraum)
+    return {"aktuell": quarter_label(q), "vorquartal": quarter_label(q - 1), "vorjahr": quarter_label(q - 4)}
 
 
 def key_figures(table: pd.DataFrame, zeitraum: str) -> pd.DataFrame:

@@ -1,0 +1,94 @@
+"""Periods as kimtools names them: months ``2024-03``, quarters ``2024-Q1``, years ``2024``; one place for all.
+
+Examples
+--------
+>>> period_label(pd.Timestamp("2024-04-01"), "quarter")
+'2024-Q2'
+>>> period_bounds("2024-Q2")
+(datetime.date(2024, 4, 1), datetime.date(2024, 6, 30))
+>>> quarter_label(quarter("2025-Q1") - 1)
+'2024-Q4'
+>>> twelve_months("2025-Q1")
+(datetime.date(2024, 4, 1), datetime.date(2025, 3, 31))
+>>> last_complete_quarter(pd.Timestamp("2025-03-31")), last_complete_quarter(pd.Timestamp("2025-03-30"))
+('2025-Q1', '2024-Q4')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from .errors import UsageError
+
+__all__ = ["PERIOD_CHOICES", "YEAR_OR_QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
+           "parse_period", "twelve_months", "last_complete_quarter"]
+
+#: the periods an indicator table is counted by
+PERIOD_CHOICES = ("month", "quarter", "year")
+#: the labels a comparison bundle holds: years and quarters
+YEAR_OR_QUARTER = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+
+
+def period_label(start: pd.Timestamp, period: str) -> str:
+    """``2024-03``, ``2024-Q1`` or ``2024`` for the period (``month``, ``quarter``, ``year``) starting at ``start``."""
+    if period == "month":
+        return f"{start.year}-{start.month:02d}"
+    if period == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year}"
+
+
+def quarter(label: str) -> pd.Period:
+    """The quarter ``2024-Q2`` as a pandas period (for arithmetic: the quarter before is ``quarter(label) - 1``)."""
+    return pd.Period(label.replace("-", ""), freq="Q")
+
+
+def quarter_label(q: pd.Period) -> str:
+    """``2024-Q2`` for a quarterly pandas period."""
+    return f"{q.year}-Q{q.quarter}"
+
+
+def quarter_labels(first, last) -> list[str]:
+    """The quarters from the one holding ``first`` to the one holding ``last`` (dates), oldest first."""
+    return [quarter_label(q) for q in pd.period_range(first, last, freq="Q")]
+
+
+def period_bounds(label: str) -> tuple[dt.date, dt.date]:
+    """First and last day of ``2024``, ``2024-Q2`` or ``2024-05``."""
+    try:
+        p = pd.Period(label, freq="Q" if "Q" in label else ("M" if "-" in label else "Y"))
+    except ValueError as exc:
+        raise UsageError(f"Zeitraum {label!r} nicht erkannt; erwartet z. B. 2024, 2024-Q2 oder 2024-05.",
+                         f"Period {label!r} not understood; expected e.g. 2024, 2024-Q2 or 2024-05.") from exc
+    return p.start_time.date(), p.end_time.date()
+
+
+def parse_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of ``JJJJ`` or ``JJJJ-Qn`` (the periods a comparison bundle holds; no months).
+
+    >>> parse_period("2024-Q2")
+    (Timestamp('2024-04-01 00:00:00'), Timestamp('2024-06-30 00:00:00'))
+    """
+    m = YEAR_OR_QUARTER.match(str(text).strip())
+    if not m:
+        raise UsageError(f"Zeitraum {text!r} ist weder JJJJ noch JJJJ-Qn (z. B. 2025 oder 2025-Q3).",
+                         f"Period {text!r} is neither YYYY nor YYYY-Qn (e.g. 2025 or 2025-Q3).")
+    year, q = int(m.group(1)), m.group(2)
+    if q is None:
+        return pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    start = pd.Timestamp(year, 3 * int(q) - 2, 1)
+    return start, start + pd.offsets.QuarterEnd(0)
+
+
+def twelve_months(label: str) -> tuple[dt.date, dt.date]:
+    """The twelve months up to the end of the quarter ``label``: the window the referral pages look at."""
+    end = period_bounds(label)[1]
+    return (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date(), end
+
+
+def last_complete_quarter(data_end: pd.Timestamp) -> str:
+    """The last quarter whose last day the data reach (``data_end`` on or after it)."""
+    return quarter_label((pd.Timestamp(data_end) + pd.Timedelta(days=1)).to_period("Q") - 1)
