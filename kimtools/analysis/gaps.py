@@ -20,7 +20,7 @@ from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_
 from ..i18n import current_lang, fmt_date, tr
 from ..indicators.table import run_query
 from ..periods import period_label
-from ..store import memory_cursor
+from ..store import memory_cursor, scope_sql
 
 __all__ = ["gap_table", "top_gaps", "write_gap_register"]
 
@@ -31,15 +31,12 @@ def gap_table(source, kommune: str | None = None, period: str = "quarter",
     ``vermittlungen`` (referrals) and ``faelle`` (distinct cases). Only combinations that occur."""
     if period not in ("month", "quarter", "year"):
         raise UsageError(f"Zeitraum {period!r} unbekannt (month, quarter, year).", f"Unknown period {period!r}.")
-    filters = {k: v for k, v in (filters or {}).items() if v is not None}
-    clauses = ["v.luecke IS NOT NULL"] + (["f.kommune = $kommune"] if kommune is not None else []) + \
-        [f"f.{c} = ${c}" for c in filters]
-    params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    where, params = scope_sql("f", kommune, filters, ["v.luecke IS NOT NULL"])
     sql = f"""SELECT f.kommune, f.stadtbezirk, v.handlungsfeld, v.luecke,
                      CAST(date_trunc('{period}', v.datum) AS DATE) AS ps, min(v.datum) AS erste,
                      count(*) AS vermittlungen, count(DISTINCT v.fall_id) AS faelle
               FROM vermittlungen v JOIN faelle f USING (kommune, fall_id)
-              WHERE {" AND ".join(clauses)} GROUP BY ALL ORDER BY ALL"""
+              {where} GROUP BY ALL ORDER BY ALL"""
     out = run_query(source, sql, params)
     out["zeitraum"] = [period_label(p, period) for p in pd.to_datetime(out["ps"])]
     return out[["kommune", "stadtbezirk", "handlungsfeld", "luecke", "zeitraum", "ps", "erste", "vermittlungen", "faelle"]]

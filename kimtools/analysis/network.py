@@ -22,9 +22,9 @@ import pandas as pd
 from ..contract.outcomes import REFERRAL_RATES, outcomes_sql, wait_sql
 from ..errors import UsageError
 from ..indicators.stats import group_ids, km_median, km_median_others, share
-from ..indicators.table import run_query
+from ..indicators.table import FILTERS, run_query
 from ..periods import period_bounds, twelve_months
-from ..store import SPAN_TABLE, in_parallel
+from ..store import SPAN_TABLE, in_parallel, scope_params, scope_sql
 
 __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", "referral_months", "referral_window", "referral_graph", "km_median_ci", "partner_flows", "domain_bridges", "domain_brokers", "partner_outliers",
            "network_change", "waiting_times", "funnel", "sankey_flows", "domain_matrix"]
@@ -32,22 +32,12 @@ __all__ = ["period_bounds", "twelve_months", "partner_table", "referral_edges", 
 
 def _scope(kommune: str | None, von: dt.date | None, bis: dt.date | None, filters: Mapping[str, str] | None,
            date: str) -> tuple[str, dict]:
-    filters = {k: v for k, v in (filters or {}).items() if v is not None}
-    unknown = set(filters) - {"stadtbezirk", "traeger", "zielgruppe"}
+    unknown = set(scope_params(None, filters)) - set(FILTERS)
     if unknown:
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}.", f"Unknown filter {sorted(unknown)}.")
-    clauses, params = [], dict(filters)
-    if kommune is not None:
-        clauses.append("f.kommune = $kommune")
-        params["kommune"] = kommune
-    clauses += [f"f.{c} = ${c}" for c in filters]
-    if von is not None:
-        clauses.append(f"{date} >= $von")
-        params["von"] = von
-    if bis is not None:
-        clauses.append(f"{date} <= $bis")
-        params["bis"] = bis
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+    dates = {name: value for name, value in (("von", von), ("bis", bis)) if value is not None}
+    where, params = scope_sql("f", kommune, filters, [f"{date} {'>=' if name == 'von' else '<='} ${name}" for name in dates])
+    return where, {**params, **dates}
 
 
 #: what the monthly form of the referral queries keeps besides their own keys: the month and each dashboard filter

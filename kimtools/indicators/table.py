@@ -26,7 +26,7 @@ import pandas as pd
 from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
 from ..errors import UsageError
 from ..periods import PERIOD_CHOICES, period_label
-from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read
+from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read, scope_params, where_sql
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
 from .stats import HALF, poisson_interval, share
@@ -66,12 +66,6 @@ _AUSP = {
 FILTERS = GROUP_COLUMNS[1:]
 
 
-def _where(kommune_filter: bool, filters: dict[str, str], alias: str = "c") -> str:
-    clauses = [f"{alias}.kommune = $kommune"] if kommune_filter else []
-    clauses += [f"{alias}.{col} = ${col}" for col in filters]
-    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
-
-
 def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
           readmissions: bool = True) -> str:
     """Cases of the scope (``base``, with ``wieder`` only if ``readmissions``: it costs a self-join), their
@@ -79,7 +73,7 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
     unit = period
     grp = "c.kommune" if by == "kommune" else f"c.{by}"
     join_h = "JOIN fall_handlungsfelder h USING (kommune, fall_id)" if merkmal == "handlungsfeld" else ""
-    where = _where(kommune_filter, filters)
+    where = where_sql("c", [*(["kommune"] if kommune_filter else []), *filters])
     wieder = ("""EXISTS (SELECT 1 FROM faelle o WHERE o.kommune = c.kommune AND o.person_pseudonym = c.person_pseudonym
                          AND o.fall_id <> c.fall_id AND o.ende IS NOT NULL AND o.ende <= c.beginn)"""
               if readmissions else "false")
@@ -91,7 +85,7 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
                  c.abschlussgrund, c.wieder
           FROM base c {join_h}),
     span AS (   -- the kommune's data, whatever the filters: one data end for censoring, one period grid
-        SELECT * FROM {SPAN_TABLE} {"WHERE kommune = $kommune" if kommune_filter else ""}),
+        SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])}),
     periods AS (
         SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
         FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
@@ -336,7 +330,7 @@ def case_durations(source, kommune: str | None = None, merkmal: str | None = Non
     aggregation only, never to be shown as it is.
     """
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
-    params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    params = scope_params(kommune, filters)
     out = run_query(source, _duration_sql("stadtbezirk", "quarter", merkmal, kommune is not None, filters), params)
     out = out.rename(columns={"ausp": "auspraegung", "grp": "stadtbezirk"})
     return out[["kommune", "stadtbezirk", "auspraegung", "ps", "dauer", "beendet"]]
@@ -391,7 +385,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if unknown:
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
                          f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
-    params = {**({"kommune": kommune} if kommune is not None else {}), **filters}
+    params = scope_params(kommune, filters)
     wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
     unknown_k = set(wanted) - set(KENNZAHLEN)
     if unknown_k:

@@ -27,7 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import duckdb
 import pandas as pd
@@ -49,7 +49,7 @@ from ..ingest.quality import QUALITY_TABLES, quality_summary, stichtage
 from ..paths import DATA
 
 __all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
-           "run_read", "memory_cursor"]
+           "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
 SCHEMA: dict[str, dict[str, str]] = {
@@ -687,6 +687,35 @@ def _export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.
         for name in PROFILE_TABLES:
             cur.register(name, tables[name])
         return _profile_from(lambda sql, params: cur.execute(sql, params).df(), kommunen)
+
+
+def scope_params(kommune: str | None, filters: Mapping[str, str | None] | None = None) -> dict:
+    """The parameters of a scope: the kommune (``None``: all) and the filters that are set (``None``: not set)."""
+    return {**({"kommune": kommune} if kommune is not None else {}),
+            **{c: v for c, v in (filters or {}).items() if v is not None}}
+
+
+def where_sql(alias: str | None, columns: Iterable[str], conditions: Iterable[str] = ()) -> str:
+    """``WHERE`` each of ``columns`` (of the table ``alias``) equals the parameter of its name, and every further
+    condition; empty where there is nothing to require. Values travel as parameters, never in the SQL text.
+
+    >>> where_sql("f", ["kommune", "stadtbezirk"], ["v.datum >= $von"])
+    'WHERE f.kommune = $kommune AND f.stadtbezirk = $stadtbezirk AND v.datum >= $von'
+    """
+    clauses = [f"{alias + '.' if alias else ''}{c} = ${c}" for c in columns] + list(conditions)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def scope_sql(alias: str | None, kommune: str | None, filters: Mapping[str, str | None] | None = None,
+              conditions: Iterable[str] = ()) -> tuple[str, dict]:
+    """The ``WHERE`` clause of a kommune (or all) and filters (:func:`where_sql`) with its parameters
+    (:func:`scope_params`).
+
+    >>> scope_sql("f", "Herne", {"stadtbezirk": "Sodingen", "traeger": None})
+    ('WHERE f.kommune = $kommune AND f.stadtbezirk = $stadtbezirk', {'kommune': 'Herne', 'stadtbezirk': 'Sodingen'})
+    """
+    params = scope_params(kommune, filters)
+    return where_sql(alias, params, conditions), params
 
 
 def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, numpy: bool = False) -> pd.DataFrame | dict:
