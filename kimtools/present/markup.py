@@ -17,7 +17,7 @@ from ..exchange.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from .labels import column_label
 
-__all__ = ["CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html"]
+__all__ = ["Html", "CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html"]
 
 CSS = """<style>
 .kim-table {border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0}
@@ -27,6 +27,21 @@ CSS = """<style>
 .kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00}
 .kim-note {color: #555; font-size: 13px}
 </style>"""
+
+
+class Html:
+    """A piece of HTML that a notebook shows as such (and a report keeps): ``extra`` adds further mime types,
+    e.g. a figure's JSON beside its HTML.
+
+    >>> Html("<b>x</b>")._repr_mimebundle_()
+    {'text/html': '<b>x</b>'}
+    """
+
+    def __init__(self, html: str, extra: dict | None = None):
+        self.html, self.extra = html, extra or {}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self.html, **self.extra}
 
 
 def _cell(value) -> tuple[str, bool]:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ..i18n import current_lang, tr
+from .markup import Html
 
 __all__ = ["DASHBOARDS", "intro", "reading_help", "landing_html", "PAGE_CSS"]
 
@@ -179,21 +180,13 @@ def _text(name: str, part: str) -> str:
     return en if current_lang() == "en" else de
 
 
-class _Html:
-    def __init__(self, html_text: str):
-        self.html = html_text
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-
-def intro(name: str) -> _Html:
+def intro(name: str) -> Html:
     """The dashboard's title and introduction (and the shared page style), in the current language.
 
     Under ``kimtools serve`` it also starts loading plotly.js as the page opens, while the widgets are still
     being set up, instead of when the first figure asks for it (a second or more sooner on a laptop).
     """
-    return _Html(f"{PAGE_CSS}{_plotly_early()}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
+    return Html(f"{PAGE_CSS}{_plotly_early()}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
                  f"<p>{_text(name, 'einleitung')}</p></div>")
 
 
@@ -212,9 +205,9 @@ def _plotly_early() -> str:
             " s.onerror = () => (s.dataset.state = 'failed'); document.head.appendChild(s); })();</script>")
 
 
-def reading_help(name: str) -> _Html:
+def reading_help(name: str) -> Html:
     """The dashboard's reading help below the figures."""
-    return _Html(f"<div class='kim-help'><strong>{html.escape(tr({'de': 'Lesehilfe.', 'en': 'How to read.'}))}</strong> "
+    return Html(f"<div class='kim-help'><strong>{html.escape(tr({'de': 'Lesehilfe.', 'en': 'How to read.'}))}</strong> "
                  f"{_text(name, 'lesehilfe')}</div>")
 
 

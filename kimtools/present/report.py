@@ -28,7 +28,7 @@ from ..progress import progress
 from ..store import SPAN_TABLE, Store
 from ..views.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures, steering_views
 from .labels import column_label, kennzahl_label
-from .markup import gaps_html, outliers_html, tiles
+from .markup import Html, gaps_html, outliers_html, tiles
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
            "write_lenkungskreis", "lenkungskreis_name", "last_quarter"]
@@ -37,29 +37,21 @@ TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
 _CONFIG = {"displaylogo": False, "responsive": True}
 
 
-class _Html:
-    def __init__(self, html: str, extra: dict | None = None):
-        self.html, self.extra = html, extra or {}
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.html, **self.extra}
-
-
-def start() -> _Html:
+def start() -> Html:
     """Put plotly.js (the copy bundled with plotly, no CDN) into the report once, before any figure."""
 
-    return _Html(f'<script type="text/javascript">{get_plotlyjs()}</script>')
+    return Html(f'<script type="text/javascript">{get_plotlyjs()}</script>')
 
 
-def show(fig: go.Figure) -> _Html:
+def show(fig: go.Figure) -> Html:
     """A figure as HTML that draws with the plotly.js of :func:`start` (and as plotly JSON for JupyterLab)."""
     html = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
-    return _Html(html, {"application/vnd.plotly.v1+json": fig.to_plotly_json()})
+    return Html(html, {"application/vnd.plotly.v1+json": fig.to_plotly_json()})
 
 
-def table(frame: pd.DataFrame) -> _Html:
+def table(frame: pd.DataFrame) -> Html:
     """A small table as plain HTML (already formatted strings), without the index."""
-    return _Html(frame.to_html(index=False, escape=True, border=0, classes="kim-tabelle"))
+    return Html(frame.to_html(index=False, escape=True, border=0, classes="kim-tabelle"))
 
 
 _STYLE = """<style>
