@@ -121,8 +121,7 @@ _T = {
 
 
 def _t(key: str) -> str:
-    de, en = _T[key]
-    return en if current_lang() == "en" else de
+    return tr(_T[key])
 
 
 class _Parser(argparse.ArgumentParser):
@@ -235,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _say(de: str, en: str, file=None) -> None:
-    print(en if current_lang() == "en" else de, file=file or sys.stdout)
+    print(tr((de, en)), file=file or sys.stdout)
 
 
 def _cmd_import(args) -> int:
@@ -337,9 +336,10 @@ def _cmd_info(args) -> int:
     if info.empty:
         _say(f"Der Datenbestand {store.path} ist leer.", f"The store {store.path} is empty.")
         return 0
-    en = current_lang() == "en"
-    headers = (["kommune", "cases", "consultations", "referrals", "partners", "posts (FTE)", "data from", "data to", "last import"]
-               if en else ["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen (VZÄ)", "Daten von", "Daten bis", "Letzter Import"])
+    headers = tr((["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen (VZÄ)", "Daten von", "Daten bis",
+                   "Letzter Import"],
+                  ["kommune", "cases", "consultations", "referrals", "partners", "posts (FTE)", "data from", "data to",
+                   "last import"]))
     rows = []
     for r in info.itertuples():
         rows.append([r.kommune, fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen),
@@ -494,9 +494,8 @@ def _cmd_compare(args) -> int:
     from .exchange.bundle import merge_bundles, write_merged
 
     merged = merge_bundles(args.bundles)
-    en = current_lang() == "en"
-    headers = (["kommune", "from", "to", "cells", "protected", "share", "minimum"] if en
-               else ["Kommune", "von", "bis", "Zellen", "geschützt", "Anteil", "Mindestanzahl"])
+    headers = tr((["Kommune", "von", "bis", "Zellen", "geschützt", "Anteil", "Mindestanzahl"],
+                  ["kommune", "from", "to", "cells", "protected", "share", "minimum"]))
     rows = [[r.kommune, r.von, r.bis, fmt_number(r.zellen), fmt_number(r.geschuetzt),
              fmt_percent(r.anteil_geschuetzt, 1), str(r.mindestanzahl)] for r in merged.pakete.itertuples()]
     _print_table(headers, rows)

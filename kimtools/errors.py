@@ -11,7 +11,7 @@ import errno
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .i18n import current_lang
+from .i18n import tr
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -31,7 +31,7 @@ class KimtoolsError(Exception):
         super().__init__(self.message())
 
     def message(self, lang: str | None = None) -> str:
-        return self.message_en if (lang or current_lang()) == "en" else self.message_de
+        return tr((self.message_de, self.message_en), lang)
 
 
 class UsageError(KimtoolsError):

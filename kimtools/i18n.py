@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Mapping
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -50,8 +51,15 @@ def set_lang(lang: str | None) -> None:
     _override = lang
 
 
-def tr(texts: dict[str, str], lang: str | None = None) -> str:
-    """Pick the text of the current language from ``{'de': …, 'en': …}``."""
+def tr(texts: Mapping[str, str] | tuple[str, str], lang: str | None = None) -> str:
+    """The text of the current language (or ``lang``) from ``{'de': …, 'en': …}`` or a pair ``(de, en)``: the one
+    way kimtools chooses between its German and English words.
+
+    >>> tr(("Fälle", "cases"), lang="en")
+    'cases'
+    """
+    if isinstance(texts, tuple):
+        texts = dict(zip(LANGS, texts))
     return texts[lang or current_lang()]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from ..i18n import current_lang
+from ..i18n import tr
 
 __all__ = [
     "ABSCHLUSSGRUND", "ZIELGRUPPE", "HANDLUNGSFELD", "AUFENTHALTSSTATUS",
@@ -167,4 +167,4 @@ def label(code_list: str, code: str, lang: str | None = None) -> str:
     pair = CODE_LISTS[code_list].get(code)
     if pair is None:
         return code
-    return pair[1] if (lang or current_lang()) == "en" else pair[0]
+    return tr(pair, lang)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..i18n import fmt_date, fmt_number, fmt_percent
+from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 
 __all__ = ["PROFILE_SQL", "UNCONSULTED_SQL", "PROFILE_TABLES", "DROP_SHARE", "MIN_DROP", "RECENT_MONTHS",
            "EARLY_END_DAYS", "NO_CONSULTATION_SHARE", "MIN_CASES", "delivery_findings", "delivery_overview", "findings_text", "overview_text", "FINDING_COLUMNS"]
@@ -132,11 +132,11 @@ def _comparison(stored: pd.DataFrame, incoming: pd.DataFrame) -> list[dict]:
                                 f"({_pct(r.vorher, r.nachher, 'en')})"))
     cases_s = cells_s.loc[cells_s["tabelle"] == "faelle"].groupby(["kommune", "traeger"])["n"].sum()
     cases_i = cells_i.loc[cells_i["tabelle"] == "faelle"].groupby(["kommune", "traeger"])["n"].sum()
-    for (k, tr), n in cases_s.items():
-        if k in kommunen and n > 0 and cases_i.get((k, tr), 0) == 0:
-            out.append(_finding(k, "faelle", tr, "traeger", int(n), 0,
-                                f"Träger {tr}: {fmt_number(n, 0, 'de')} Fälle → keiner",
-                                f"provider {tr}: {fmt_number(n, 0, 'en')} cases → none"))
+    for (k, traeger), n in cases_s.items():
+        if k in kommunen and n > 0 and cases_i.get((k, traeger), 0) == 0:
+            out.append(_finding(k, "faelle", traeger, "traeger", int(n), 0,
+                                f"Träger {traeger}: {fmt_number(n, 0, 'de')} Fälle → keiner",
+                                f"provider {traeger}: {fmt_number(n, 0, 'en')} cases → none"))
     for k in kommunen:
         dated_s = cells_s.loc[(cells_s["kommune"] == k) & cells_s["tabelle"].isin(_DATED)]
         if dated_s.empty:
@@ -244,7 +244,7 @@ def delivery_overview(stored: pd.DataFrame | None, incoming: pd.DataFrame) -> pd
 
 def findings_text(findings: pd.DataFrame, lang: str = "de") -> str:
     """The findings as lines, one per finding: ``  Herne: faelle.csv: 1.280 → 269 Zeilen (-79 %)``."""
-    reason = "grund_en" if lang == "en" else "grund_de"
+    reason = tr(("grund_de", "grund_en"), lang)
     return "\n".join(f"  {r.kommune}: {getattr(r, reason)}" for r in findings.itertuples())
 
 
@@ -252,7 +252,7 @@ def overview_text(overview: pd.DataFrame, lang: str = "de") -> str:
     """What the delivery would change, a line per kommune and table whose rows or dates change (stored → new),
     and how many tables stay as they are."""
     lines, same = [], 0
-    word = "rows" if lang == "en" else "Zeilen"
+    word = tr(("Zeilen", "rows"), lang)
     for r in overview.itertuples():
         span_old = f"{fmt_date(r.von_alt, lang)}–{fmt_date(r.bis_alt, lang)}" if pd.notna(r.bis_alt) else "–"
         span_new = f"{fmt_date(r.von_neu, lang)}–{fmt_date(r.bis_neu, lang)}" if pd.notna(r.bis_neu) else "–"
@@ -263,8 +263,6 @@ def overview_text(overview: pd.DataFrame, lang: str = "de") -> str:
         lines.append(f"  {r.kommune}, {_TABLE_FILES[r.tabelle]}: {fmt_number(r.n_alt, 0, lang)} → "
                      f"{fmt_number(r.n_neu, 0, lang)} {word}{span}")
     if same:
-        if lang == "en":
-            lines.append(f"  ({same} {'table' if same == 1 else 'tables'} unchanged)")
-        else:
-            lines.append(f"  ({same} {'Tabelle' if same == 1 else 'Tabellen'} unverändert)")
+        lines.append(tr((f"  ({same} {'Tabelle' if same == 1 else 'Tabellen'} unverändert)",
+                         f"  ({same} {'table' if same == 1 else 'tables'} unchanged)"), lang))
     return "\n".join(lines)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..contract import codes
 from ..errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
+from ..i18n import tr
 from ..progress import progress
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 from ..contract.reference import Reference, load_reference, match_key
@@ -125,14 +126,12 @@ class _Problems:
 
 def problems_text(problems: pd.DataFrame, lang: str = "de", limit: int | None = 50) -> str:
     """Problems as readable lines: ``faelle.csv, Zeile 4, Spalte beginn, Wert '31.02.2024': …``."""
-    if lang == "en":
-        head, row_w, col_w, val_w, reason = "{}", "row", "column", "value", "grund_en"
-    else:
-        head, row_w, col_w, val_w, reason = "{}", "Zeile", "Spalte", "Wert", "grund_de"
+    row_w, col_w, val_w, reason = (tr(pair, lang) for pair in (("Zeile", "row"), ("Spalte", "column"), ("Wert", "value"),
+                                                               ("grund_de", "grund_en")))
     shown = problems if limit is None else problems.head(limit)
     lines = []
     for p in shown.itertuples(index=False):
-        where = [head.format(p.datei)]
+        where = [p.datei]
         if p.zeile and int(p.zeile) > 0:
             where.append(f"{row_w} {int(p.zeile)}")
         if p.spalte:

@@ -10,10 +10,10 @@ import plotly.graph_objects as go
 
 from ..contract import codes
 from ..exchange.disclosure import count_text
-from ..i18n import current_lang, fmt_number, tr
-from ..indicators import KENNZAHLEN
+from ..i18n import fmt_number, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
+from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
@@ -128,18 +128,17 @@ class FallzahlenPanel(_FilteredPanel):
                 return "–"
             return count_text(row["zaehler"], self.minimum)
 
-        lang = current_lang()
         items = []
         for k, note in (("personen_erreicht", tr({"de": f"im {q}", "en": f"in {q}"})),
                         ("faelle_offen", tr({"de": f"am Ende von {q}", "en": f"at the end of {q}"})),
                         ("neuzugaenge", tr({"de": f"im {q}; Vorquartal {count('neuzugaenge', prev)}",
                                             "en": f"in {q}; previous quarter {count('neuzugaenge', prev)}"}))):
-            items.append(tile(KENNZAHLEN[k][lang], count(k, q), note, KENNZAHLEN[k]["definition_" + lang]))
+            items.append(tile(kennzahl_label(k), count(k, q), note, kennzahl_definition(k)))
         load = get("faelle_je_vzae", q)
         shown = load is not None and pd.notna(load["wert"]) and int(load["zaehler"]) >= self.minimum
-        items.append(tile(KENNZAHLEN["faelle_je_vzae"][lang], fmt_number(float(load["wert"]), 1) if shown else "–",
+        items.append(tile(kennzahl_label("faelle_je_vzae"), fmt_number(float(load["wert"]), 1) if shown else "–",
                            tr({"de": f"Zielkorridor {fmt_number(self.band[0])}–{fmt_number(self.band[1])}",
                                "en": f"target band {fmt_number(self.band[0])}–{fmt_number(self.band[1])}"}),
-                           KENNZAHLEN["faelle_je_vzae"]["definition_" + lang],
+                           kennzahl_definition("faelle_je_vzae"),
                            over=shown and float(load["wert"]) > self.band[1]))
         self.tiles.value = tiles(items)

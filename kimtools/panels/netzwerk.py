@@ -12,12 +12,12 @@ import plotly.graph_objects as go
 
 from ..analysis import network as N
 from ..analysis.network import partner_outliers, partner_table
-from ..exchange.disclosure import count_text
-from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, tr
-from ..indicators import KENNZAHLEN
 from ..contract.outcomes import REFERRAL_RATES
+from ..exchange.disclosure import count_text
+from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..indicators.stats import km_median, share
 from ..present import figures as F
+from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import gaps_html, outliers_html, tile, tiles
 from ..store import Store
 from ..views.netzwerk import district_fixed, network_base, network_key, network_window
@@ -123,27 +123,27 @@ class NetzwerkPanel(_FilteredPanel):
 
     def _show_tables(self, v: dict) -> None:
 
-        d, lang = self._views(v), current_lang()
+        d = self._views(v)
         out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
         part, whole = REFERRAL_RATES["annahmequote"]
         sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
         items = [tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
-                       tr({"de": "in 12 Monaten", "en": "in 12 months"}), KENNZAHLEN["vermittlungen"]["definition_" + lang])]
+                       tr({"de": "in 12 Monaten", "en": "in 12 months"}), kennzahl_definition("vermittlungen"))]
         if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
             value, lo, hi = share([accepted], [answered])
             rate = fmt_percent(value[0])
             note = f"95 %: {fmt_percent(lo[0])}–{fmt_percent(hi[0])}"
         else:
             rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
-        items.append(tile(KENNZAHLEN["annahmequote"][lang], rate, note, KENNZAHLEN["annahmequote"]["definition_" + lang]))
+        items.append(tile(kennzahl_label("annahmequote"), rate, note, kennzahl_definition("annahmequote")))
         loops = d["loops"].loc[d["loops"]["zeitraum"] == v["zeitraum"], "zaehler"]
-        items.append(tile(KENNZAHLEN["offene_schleifen"][lang], self._count(loops.iloc[0]) if len(loops) else "–",
+        items.append(tile(kennzahl_label("offene_schleifen"), self._count(loops.iloc[0]) if len(loops) else "–",
                            tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
-                           KENNZAHLEN["offene_schleifen"]["definition_" + lang]))
+                           kennzahl_definition("offene_schleifen")))
         med = km_median(d["waits"].assign(_all=0), ["_all"])["median"].iloc[0] if len(d["waits"]) >= 20 else float("nan")
-        items.append(tile(KENNZAHLEN["wartezeit_median_tage"][lang], "–" if pd.isna(med) else fmt_number(med, 0),
+        items.append(tile(kennzahl_label("wartezeit_median_tage"), "–" if pd.isna(med) else fmt_number(med, 0),
                            tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
-                           KENNZAHLEN["wartezeit_median_tage"]["definition_" + lang]))
+                           kennzahl_definition("wartezeit_median_tage")))
         self.tiles.value = tiles(items)
 
     def _show_below(self, v: dict) -> None:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ..i18n import current_lang
+from ..i18n import tr
 from ..indicators import KENNZAHLEN
 
 __all__ = ["column_label", "kennzahl_label", "COLUMNS"]
@@ -83,7 +83,7 @@ def column_label(name: str, lang: str | None = None) -> str:
     pair = COLUMNS.get(name)
     if pair is None:
         return name
-    return pair[1] if (lang or current_lang()) == "en" else pair[0]
+    return tr(pair, lang)
 
 
 #: counts of the comparison bundle that the catalogue knows under another name
@@ -94,4 +94,10 @@ def kennzahl_label(name: str, lang: str | None = None) -> str:
     doc = KENNZAHLEN.get(_BUNDLE_NAMES.get(name, name))
     if doc is None:
         return name
-    return doc["en"] if (lang or current_lang()) == "en" else doc["de"]
+    return tr(doc, lang)
+
+
+def kennzahl_definition(name: str, lang: str | None = None) -> str:
+    """The definition of an indicator from the catalogue (the tooltip of a tile), in the current language."""
+    doc = KENNZAHLEN[_BUNDLE_NAMES.get(name, name)]
+    return tr((doc["definition_de"], doc["definition_en"]), lang)

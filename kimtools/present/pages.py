@@ -176,8 +176,7 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon { font-family: Arial, Helvetica, sans
 
 
 def _text(name: str, part: str) -> str:
-    de, en = DASHBOARDS[name][part]
-    return en if current_lang() == "en" else de
+    return tr(DASHBOARDS[name][part])
 
 
 def intro(name: str) -> Html:

@@ -21,7 +21,7 @@ from plotly.offline import get_plotlyjs
 
 from ..errors import KimtoolsError, UsageError
 from ..exchange.disclosure import HIDDEN
-from ..i18n import fmt_date, fmt_number, tr
+from ..i18n import current_lang, fmt_date, fmt_number, tr
 from ..paths import NOTEBOOKS
 from ..periods import period_label
 from ..progress import progress
@@ -234,7 +234,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",
                  "en": f"KIM steering committee {where}, {zeitraum} · created {created} · "}) + data_state(store, [kommune])
     title = tr({"de": f"KIM-Lenkungskreis {where} {zeitraum}", "en": f"KIM steering committee {where} {zeitraum}"})
-    return (f"<!DOCTYPE html><html lang='{'en' if tr({'de': 'de', 'en': 'en'}) == 'en' else 'de'}'><head><meta charset='utf-8'>"
+    return (f"<!DOCTYPE html><html lang='{current_lang()}'><head><meta charset='utf-8'>"
             f"<title>{H.escape(title)}</title>{start().html}{_PRINT_CSS}</head><body>"
             # a table's footer is repeated on every printed page: the date and data state on each sheet
             f"<table class='kim-page'><tfoot><tr><td class='kim-footer'>{H.escape(footer)}</td></tr></tfoot>"

@@ -21,11 +21,12 @@ from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
 from ..analysis.pathways import status_transitions
 from ..exchange.disclosure import count_text
-from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, tr
-from ..indicators import KENNZAHLEN, indicator_table
+from ..i18n import fmt_date, fmt_number, fmt_percent, tr
+from ..indicators import indicator_table
 from ..periods import quarter, quarter_label
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
+from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
 from ..store import Store, in_parallel
 
@@ -116,7 +117,6 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
     a load per post resting on fewer cases is not shown, and no change is computed from a hidden value."""
 
     band = band or DEFAULT_BAND
-    lang = current_lang()
     figures = key_figures(main, zeitraum)
     value = {(r.kennzahl, r.vergleich): (r.zaehler, r.wert) for r in figures.itertuples(index=False)}
     periods = comparison_periods(zeitraum)
@@ -145,7 +145,7 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
         if rate:
             when += tr({"de": f"; Zielkorridor {fmt_number(band[0])}–{fmt_number(band[1])}",
                         "en": f"; target band {fmt_number(band[0])}–{fmt_number(band[1])}"})
-        items.append(tile(KENNZAHLEN[k][lang], text, [when, *notes], KENNZAHLEN[k]["definition_" + lang],
+        items.append(tile(kennzahl_label(k), text, [when, *notes], kennzahl_definition(k),
                           over=rate and now is not None and now > band[1]))
     return items
 
