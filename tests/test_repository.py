@@ -44,7 +44,7 @@ LAZY_IMPORTS = {
     # report rendering (papermill, nbconvert) and workbooks (openpyxl): only when a file is written or read
     "present/report.py": {"nbconvert", "papermill"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
-    "ingest/read.py": {"openpyxl"},
+    "ingest/files.py": {"openpyxl"},
     # statsmodels takes about a second to import: only when a forecast, a wait interval or a Wilson interval is asked
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},

@@ -18,22 +18,17 @@ explicit path overrides it.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import errno
 import os
-import re
 import shutil
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
 from filelock import FileLock
 
-from .. import __version__
 from ..errors import DeliveryRefused, StoreError, from_os_error
 from ..i18n import fmt_number
 from ..ingest.delivery import (
@@ -46,85 +41,40 @@ from ..ingest.delivery import (
 )
 from ..ingest.pseudonym import key_file, key_location
 from ..ingest.quality import QUALITY_TABLES, quality_summary, stichtage
-from ..paths import DATA
+from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, unreadable
+from .queries import (
+    has_derived,
+    has_table,
+    in_parallel,
+    memory_cursor,
+    open_reader,
+    pin,
+    reader_memo,
+    run_read,
+    scope_params,
+    scope_sql,
+    unpin,
+    where_sql,
+)
+from .tables import (
+    DATA_SPAN_SQL,
+    DATA_TABLES,
+    LOG_COUNTS,
+    SCHEMA,
+    SPAN_TABLE,
+    Derive,
+    ensure_schema,
+    log_import,
+    row_counts,
+)
 
 __all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql"]
 
-#: Column types of every stored table. ``kommune`` leads every data table.
-SCHEMA: dict[str, dict[str, str]] = {
-    "faelle": {
-        "kommune": "VARCHAR", "fall_id": "VARCHAR", "person_pseudonym": "VARCHAR", "stadtbezirk": "VARCHAR",
-        "traeger": "VARCHAR", "beginn": "DATE", "ende": "DATE", "abschlussgrund": "VARCHAR",
-        "zielgruppe": "VARCHAR", "handlungsfelder": "VARCHAR", "aufenthaltsstatus": "VARCHAR",
-        "zugang_ueber": "VARCHAR", "geschlecht": "VARCHAR", "geburtsjahr": "INTEGER", "haushalt_personen": "INTEGER",
-    },
-    "fall_handlungsfelder": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "handlungsfeld": "VARCHAR"},
-    "beratungen": {
-        "kommune": "VARCHAR", "beratung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
-        "dauer_min": "INTEGER", "form": "VARCHAR", "handlungsfeld": "VARCHAR",
-    },
-    "vermittlungen": {
-        "kommune": "VARCHAR", "vermittlung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
-        "an_partner": "VARCHAR", "handlungsfeld": "VARCHAR", "status": "VARCHAR", "erstkontakt": "DATE",
-        "luecke": "VARCHAR",
-    },
-    "partner": {
-        "kommune": "VARCHAR", "partner_id": "VARCHAR", "name": "VARCHAR", "typ": "VARCHAR",
-        "rechtskreis": "VARCHAR", "case_management": "BOOLEAN", "stadtbezirk": "VARCHAR",
-    },
-    "stellen": {
-        "kommune": "VARCHAR", "traeger": "VARCHAR", "stadtbezirk": "VARCHAR", "vzae": "DOUBLE",
-        "von": "DATE", "bis": "DATE",
-    },
-    "statuswechsel": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE", "nach_status": "VARCHAR"},
-    "bezirke": {
-        "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
-        "stand": "DATE", "quelle": "VARCHAR", "herkunft": "VARCHAR",
-    },
-}
-DATA_TABLES = tuple(SCHEMA)
-#: per kommune the first and the last date in its data (``kommune, d0, d1``): case starts and ends,
-#: consultations, referrals. ``d1`` is the data end, where open cases and waits are censored.
-DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
-    SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
-    UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen)
-    GROUP BY kommune"""
-#: the table holding :data:`DATA_SPAN_SQL`, written at every import (queries name it instead of scanning all four
-#: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
-SPAN_TABLE = "datenspanne"
-_SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
-#: what an import or a deletion hands the store to write the tables derived from the data (data quality, data
-#: span, cells) into its copy, for the kommunen it changed: the store knows tables, not indicators
-Derive = Callable[[duckdb.DuckDBPyConnection, tuple[str, ...]], None]
-
-
-
-_LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
-
-_LOG_DDL = """
-CREATE TABLE IF NOT EXISTS import_log (
-    import_id INTEGER, zeitpunkt TIMESTAMP, quelle VARCHAR, sha256 VARCHAR, kommune VARCHAR,
-    datenstand DATE, kimtools_version VARCHAR,
-    """ + ", ".join(f"n_{t} BIGINT" for t in _LOG_COUNTS) + ")"
-#: columns the import log gained later (added to older stores at their next import): the fingerprint of the
-#: pseudonymisation key (:func:`~kimtools.ingest.pseudonym.key_fingerprint`, never the key), whether the import started
-#: over with a new key on purpose, and whether it was forced past the look before replacing
-_LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen": "BOOLEAN"}
-#: DuckDB would download an extension to open, say, a SQLite file given as the store: never
-_DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 #: the errors of a full disk or an exhausted quota (Windows has no EDQUOT)
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 #: room an import needs beside a copy of the store and its growth (write-ahead log, checkpoint)
 _SPARE_BYTES = 32 * 2**20
-
-
-#: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
-#: without reading every case; :func:`~kimtools.ingest.quality.quality_summary`)
-_QUALITY_DDL = """
-CREATE TABLE IF NOT EXISTS datenqualitaet (
-    kommune VARCHAR, stichtag DATE, faelle BIGINT, ohne_beratung BIGINT, vermittlungen_offen_30 BIGINT,
-    doku_luecken_monate BIGINT, parallele_faelle BIGINT, vollstaendigkeit DOUBLE)"""
 
 
 def __getattr__(name: str):
@@ -139,11 +89,6 @@ def __getattr__(name: str):
 
         return wait_sql
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def default_db_path() -> Path:
-    env = os.environ.get("KIMTOOLS_DB")
-    return Path(env) if env else DATA / "kim.duckdb"
 
 
 @dataclass(frozen=True)
@@ -164,76 +109,6 @@ class ImportResult:
     dry_run: bool = False
     leftovers: tuple[str, ...] = ()
     key_created: str | None = None   # the key file the import created (a first import without a key)
-
-
-@contextlib.contextmanager
-def owner_only() -> Iterator[None]:
-    """Files created inside the block are readable by their owner only (umask 077), then the umask is restored."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
-
-
-def unreadable(path: Path, exc: Exception) -> StoreError:
-    """Why the file at ``path`` cannot be opened as a store, and what to do."""
-    fix_de = ("Nichts wurde geändert. Abhilfe: die letzte Sicherung des Datenbestands zurückspielen, oder die Datei "
-              "beiseitelegen (umbenennen) und die Exporte neu importieren.")
-    fix_en = ("Nothing was changed. To fix it: restore the last backup of the store, or move the file aside (rename "
-              "it) and import the exports again.")
-    if path.is_dir():
-        return StoreError(f"{path} ist ein Ordner; als Datenbestand wird eine Datei erwartet, z. B. {path / 'kim.duckdb'}.",
-                          f"{path} is a folder; the store must be a file, e.g. {path / 'kim.duckdb'}.")
-    if path.exists() and path.stat().st_size == 0:
-        return StoreError(f"Der Datenbestand {path} ist leer (0 Bytes), vermutlich ein abgebrochenes Kopieren. {fix_de}",
-                          f"The store {path} is empty (0 bytes), probably an interrupted copy. {fix_en}")
-    with contextlib.suppress(OSError), open(path, "rb") as fh:
-        if fh.read(16) == b"SQLite format 3\0":
-            return StoreError(f"{path} ist eine SQLite-Datenbank, kein kimtools-Datenbestand. Nichts wurde geändert. "
-                              "Bitte --db auf den Datenbestand (.duckdb) richten.",
-                              f"{path} is a SQLite database, not a kimtools store. Nothing was changed. Point --db at "
-                              "the store (.duckdb).")
-    if "not a valid DuckDB database" in str(exc):
-        return StoreError(f"{path} ist keine DuckDB-Datei und damit kein kimtools-Datenbestand (oder sie ist beschädigt). {fix_de}",
-                          f"{path} is no DuckDB file and so no kimtools store (or it is damaged). {fix_en}")
-    return StoreError(f"Der Datenbestand {path} lässt sich nicht lesen: er ist beschädigt oder unvollständig kopiert. {fix_de}",
-                      f"The store {path} cannot be read: it is damaged or incompletely copied. {fix_en}")
-
-
-def is_damage(exc: BaseException) -> bool:
-    """Whether a DuckDB error says that the file cannot be read (damaged, cut off, not a database), as opposed to
-    a query that is wrong. DuckDB raises its bare ``Error`` for a block whose checksum does not match."""
-    return isinstance(exc, (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException,
-                            duckdb.FatalException)) or type(exc) is duckdb.Error or "corrupt" in str(exc).lower()
-
-
-def connect_file(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection to ``path`` that loads no extension, or a :class:`StoreError` saying why not."""
-    if path.is_dir():
-        raise unreadable(path, IsADirectoryError(str(path)))
-    try:
-        return duckdb.connect(str(path), read_only=read_only, config=_DUCKDB_CONFIG)
-    except duckdb.Error as exc:
-        raise unreadable(path, exc) from None
-
-
-# One read-only connection per file and process, reopened when the file was swapped.
-_READERS: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
-_READERS_LOCK = threading.Lock()
-#: connections some snapshot is reading (by id, with the number of snapshots): not closed under it
-_PINNED: dict[int, int] = {}
-#: per open reader (by id): the tables its store has (stores written by earlier versions lack some derived ones)
-_PRESENT: dict[int, frozenset[str]] = {}
-#: per open reader (by id): what :func:`reader_memo` keeps for it
-_MEMO: dict[int, dict] = {}
-#: per open reader (by id): the store's path, for messages
-_PATHS: dict[int, Path] = {}
-
-
-def _file_id(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return (st.st_ino, st.st_mtime_ns)
 
 
 class Store:
@@ -264,45 +139,7 @@ class Store:
                 "('kimtools import ORDNER') oder die Demodaten bauen ('make demo').",
                 f"There is no store at {self.path} yet. Import an export first ('kimtools import FOLDER') "
                 "or build the demo store ('make demo').")
-        key = str(self.path.resolve())
-        with _READERS_LOCK:
-            for _ in range(5):  # the file may be swapped between stat and open
-                ident = _file_id(self.path)
-                cached = _READERS.get(key)
-                if cached and cached[0] == ident:
-                    return cached[1]
-                if cached and id(cached[1]) in _PINNED:   # a snapshot still reads the old state: so do we, until it ends
-                    return cached[1]
-                if cached:   # closed, or DuckDB's instance cache would hand the old file out again
-                    _PRESENT.pop(id(cached[1]), None)
-                    _MEMO.pop(id(cached[1]), None)
-                    _PATHS.pop(id(cached[1]), None)
-                    cached[1].close()
-                    del _READERS[key]
-                con = connect_file(Path(key))
-                try:
-                    con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
-                    present = frozenset(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
-                except duckdb.Error as exc:
-                    con.close()
-                    raise unreadable(self.path, exc) from None
-                if not {"faelle", "import_log"} <= present:
-                    con.close()
-                    raise StoreError(
-                        f"{self.path} ist eine DuckDB-Datenbank, aber kein kimtools-Datenbestand (es fehlen die Tabellen "
-                        "faelle und import_log). Nichts wurde geändert. Bitte --db auf den Datenbestand richten "
-                        "oder einen neuen Dateinamen wählen.",
-                        f"{self.path} is a DuckDB database but no kimtools store (the tables faelle and import_log are "
-                        "missing). Nothing was changed. Point --db at the store or choose a new file name.")
-                _PATHS[id(con)] = self.path
-                _PRESENT[id(con)] = present
-                if _file_id(self.path) == ident:
-                    _READERS[key] = (ident, con)
-                    return con
-                _PRESENT.pop(id(con), None)
-                con.close()
-        raise StoreError(f"Der Datenbestand {self.path} ändert sich gerade ständig; bitte erneut versuchen.",
-                         f"The store {self.path} keeps changing; please try again.")
+        return open_reader(self.path)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -312,17 +149,13 @@ class Store:
             yield self._pinned
             return
         con = self.connect()
-        with _READERS_LOCK:
-            _PINNED[id(con)] = _PINNED.get(id(con), 0) + 1
+        pin(con)
         self._pinned = con
         try:
             yield con
         finally:
             self._pinned = None
-            with _READERS_LOCK:
-                _PINNED[id(con)] -= 1
-                if not _PINNED[id(con)]:
-                    del _PINNED[id(con)]
+            unpin(con)
 
     def query(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a read-only query; widget values go in ``params``, never into the SQL text. Safe from several
@@ -348,7 +181,7 @@ class Store:
         store imported before kimtools recorded it."""
 
         with self.snapshot():
-            if _has_table(self.connect(), "datenqualitaet"):
+            if has_table(self.connect(), "datenqualitaet"):
                 rows = self.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
                 if len(rows):
                     return rows
@@ -367,7 +200,7 @@ class Store:
             last AS (SELECT kommune, arg_max(zeitpunkt, import_id) AS letzter_import,
                             arg_max(quelle, import_id) AS quelle FROM import_log GROUP BY kommune)
             SELECT k.kommune,
-                   {", ".join(f"(SELECT count(*) FROM {t} x WHERE x.kommune = k.kommune) AS {t}" for t in _LOG_COUNTS if t != "bezirke")},
+                   {", ".join(f"(SELECT count(*) FROM {t} x WHERE x.kommune = k.kommune) AS {t}" for t in LOG_COUNTS if t != "bezirke")},
                    (SELECT coalesce(sum(s.vzae), 0) FROM stellen s WHERE s.kommune = k.kommune AND s.von <= span.daten_bis
                       AND (s.bis IS NULL OR s.bis >= span.daten_bis)) AS vzae_aktuell,
                    span.daten_von, span.daten_bis, last.letzter_import, last.quelle
@@ -446,7 +279,7 @@ class Store:
         derived from the data (:func:`kimtools.ingest.importer.derive_tables`) into the copy before it is swapped in.
         """
         kommunen = tuple(export.kommunen)
-        counts = _counts(export.tables, kommunen)
+        counts = row_counts(export.tables, kommunen)
         self.check_writable()
         with owner_only(), self._writer_lock():
             leftovers = self._leftovers()
@@ -531,7 +364,7 @@ class Store:
                 select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
                 con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
                 con.unregister("incoming")
-            _log(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, force)
+            log_import(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, force)
 
         self._swap(change, derive, kommunen, export.size_bytes)
 
@@ -571,10 +404,10 @@ class Store:
         tmp.unlink(missing_ok=True)
         if self.exists():
             shutil.copyfile(self.path, tmp)
-        con = duckdb.connect(str(tmp), config=_DUCKDB_CONFIG)
+        con = duckdb.connect(str(tmp), config=DUCKDB_CONFIG)
         os.chmod(tmp, mode)
         try:
-            _ensure_schema(con)
+            ensure_schema(con)
             con.execute("BEGIN TRANSACTION")
             change(con)
             derive(con, tuple(kommunen))
@@ -614,9 +447,9 @@ class Store:
                 for table in where:   # dependent tables first: they find their cases through faelle
                     con.execute(f"DELETE FROM {table} WHERE {where[table]}", params)
                 left = {t: con.execute(f"SELECT count(*) FROM {t} WHERE kommune = ?", [kommune]).fetchone()[0]
-                        for t in _LOG_COUNTS}
+                        for t in LOG_COUNTS}
                 what = f"Löschung Träger {traeger}" if traeger else "Löschung"
-                _log(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False)
+                log_import(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False)
 
             self._swap(change, derive, (kommune,))
         return deleted
@@ -630,20 +463,6 @@ def _removal_where(kommune: str, traeger: str | None) -> tuple[dict[str, str], l
     own = "kommune = $1 AND traeger = $2"
     return {"beratungen": dependent, "vermittlungen": dependent, "statuswechsel": dependent,
             "fall_handlungsfelder": dependent, "faelle": own, "stellen": own}, [kommune, traeger]
-
-
-def _log(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,
-         fingerprint: str | None, new_key: bool, force: bool) -> None:
-    """One entry of the import log per kommune (``counts``: rows per table and kommune)."""
-    next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
-    now = dt.datetime.now().replace(microsecond=0)
-    columns = ["import_id", "zeitpunkt", "quelle", "sha256", "kommune", "datenstand", "kimtools_version",
-               *[f"n_{t}" for t in _LOG_COUNTS], *_LOG_LATER]
-    for k in kommunen:
-        row = counts.loc[k]
-        con.execute(f"INSERT INTO import_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                    [next_id, now, source, sha256, k, stand.get(k), __version__, *[int(row[t]) for t in _LOG_COUNTS],
-                     fingerprint, new_key, force])
 
 
 def key_mismatch_text(lang: str, path: Path, stored: str, mine: str | None) -> str:
@@ -689,111 +508,3 @@ def _export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.
         return _profile_from(lambda sql, params: cur.execute(sql, params).df(), kommunen)
 
 
-def scope_params(kommune: str | None, filters: Mapping[str, str | None] | None = None) -> dict:
-    """The parameters of a scope: the kommune (``None``: all) and the filters that are set (``None``: not set)."""
-    return {**({"kommune": kommune} if kommune is not None else {}),
-            **{c: v for c, v in (filters or {}).items() if v is not None}}
-
-
-def where_sql(alias: str | None, columns: Iterable[str], conditions: Iterable[str] = ()) -> str:
-    """``WHERE`` each of ``columns`` (of the table ``alias``) equals the parameter of its name, and every further
-    condition; empty where there is nothing to require. Values travel as parameters, never in the SQL text.
-
-    >>> where_sql("f", ["kommune", "stadtbezirk"], ["v.datum >= $von"])
-    'WHERE f.kommune = $kommune AND f.stadtbezirk = $stadtbezirk AND v.datum >= $von'
-    """
-    clauses = [f"{alias + '.' if alias else ''}{c} = ${c}" for c in columns] + list(conditions)
-    return ("WHERE " + " AND ".join(clauses)) if clauses else ""
-
-
-def scope_sql(alias: str | None, kommune: str | None, filters: Mapping[str, str | None] | None = None,
-              conditions: Iterable[str] = ()) -> tuple[str, dict]:
-    """The ``WHERE`` clause of a kommune (or all) and filters (:func:`where_sql`) with its parameters
-    (:func:`scope_params`).
-
-    >>> scope_sql("f", "Herne", {"stadtbezirk": "Sodingen", "traeger": None})
-    ('WHERE f.kommune = $kommune AND f.stadtbezirk = $stadtbezirk', {'kommune': 'Herne', 'stadtbezirk': 'Sodingen'})
-    """
-    params = scope_params(kommune, filters)
-    return where_sql(alias, params, conditions), params
-
-
-def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, numpy: bool = False) -> pd.DataFrame | dict:
-    """A query on its own cursor of ``con``: cursors of one connection may run at the same time. A frame, or with
-    ``numpy`` a dict of arrays by column (no frame to build: for results that are only computed with)."""
-    if SPAN_TABLE not in _PRESENT.get(id(con), (SPAN_TABLE,)):
-        sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
-    cursor = con.cursor()
-    try:
-        result = cursor.execute(sql, params)
-        return result.fetchnumpy() if numpy else result.df()
-    except duckdb.Error as exc:
-        path = _PATHS.get(id(con))
-        if path is None or not is_damage(exc):
-            raise
-        raise unreadable(path, exc) from None
-    finally:
-        cursor.close()
-
-
-_MEMORY: list[duckdb.DuckDBPyConnection] = []
-_MEMORY_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def memory_cursor() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection of its own to one in-memory database shared by the process, for queries over frames.
-
-    Opening an in-memory database costs about 25 ms, a cursor of an open one nothing; frames registered and
-    ``TEMP`` tables created on the cursor are its own and go with it, so calls at the same time do not meet.
-    Create only temporary objects on it.
-    """
-    with _MEMORY_LOCK:
-        if not _MEMORY:
-            _MEMORY.append(duckdb.connect(":memory:"))
-            _MEMORY[0].execute("SET enable_progress_bar = false")
-        cursor = _MEMORY[0].cursor()
-    try:
-        yield cursor
-    finally:
-        cursor.close()
-
-
-def reader_memo(con: duckdb.DuckDBPyConnection) -> dict:
-    """A dict living as long as the reader ``con`` (from :meth:`Store.connect`), which reads one state of the store:
-    for small tables derived at import that a view would otherwise read again at every change of a filter."""
-    return _MEMO.setdefault(id(con), {})
-
-
-def has_derived(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the store read by ``con`` (from :meth:`Store.connect`) has the derived table ``name``."""
-    return name in _PRESENT.get(id(con), (name,))
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the store has table ``name`` (tables added by later versions are missing in older stores)."""
-    return not run_read(con, "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]).empty
-
-
-def in_parallel(jobs: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
-    """Independent reads at the same time (DuckDB runs a query without holding Python's lock): the results by
-    name, or the first job's error. Call inside :meth:`Store.snapshot` so that all jobs read one state."""
-
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {name: pool.submit(job) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
-
-
-def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for name, columns in SCHEMA.items():
-        cols = ", ".join(f"{c} {t}" for c, t in columns.items())
-        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
-    con.execute(_LOG_DDL)
-    for column, kind in _LOG_LATER.items():
-        con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
-    con.execute(_QUALITY_DDL)
-
-
-def _counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
-    data = {t: tables[t]["kommune"].value_counts().reindex(list(kommunen), fill_value=0) for t in _LOG_COUNTS}
-    return pd.DataFrame(data, index=list(kommunen)).astype("int64")

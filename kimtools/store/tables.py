@@ -1,0 +1,115 @@
+"""The store's tables: their columns and types, the import log, and the data span every reader relies on.
+
+The store knows tables, not indicators: the tables derived from the data at import (data quality, data span, the
+indicator table's cells) are written by what the importer hands it (:data:`Derive`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from .. import __version__
+
+__all__ = ["SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "Derive", "ensure_schema", "log_import",
+           "row_counts"]
+
+#: Column types of every stored table. ``kommune`` leads every data table.
+SCHEMA: dict[str, dict[str, str]] = {
+    "faelle": {
+        "kommune": "VARCHAR", "fall_id": "VARCHAR", "person_pseudonym": "VARCHAR", "stadtbezirk": "VARCHAR",
+        "traeger": "VARCHAR", "beginn": "DATE", "ende": "DATE", "abschlussgrund": "VARCHAR",
+        "zielgruppe": "VARCHAR", "handlungsfelder": "VARCHAR", "aufenthaltsstatus": "VARCHAR",
+        "zugang_ueber": "VARCHAR", "geschlecht": "VARCHAR", "geburtsjahr": "INTEGER", "haushalt_personen": "INTEGER",
+    },
+    "fall_handlungsfelder": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "handlungsfeld": "VARCHAR"},
+    "beratungen": {
+        "kommune": "VARCHAR", "beratung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
+        "dauer_min": "INTEGER", "form": "VARCHAR", "handlungsfeld": "VARCHAR",
+    },
+    "vermittlungen": {
+        "kommune": "VARCHAR", "vermittlung_id": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE",
+        "an_partner": "VARCHAR", "handlungsfeld": "VARCHAR", "status": "VARCHAR", "erstkontakt": "DATE",
+        "luecke": "VARCHAR",
+    },
+    "partner": {
+        "kommune": "VARCHAR", "partner_id": "VARCHAR", "name": "VARCHAR", "typ": "VARCHAR",
+        "rechtskreis": "VARCHAR", "case_management": "BOOLEAN", "stadtbezirk": "VARCHAR",
+    },
+    "stellen": {
+        "kommune": "VARCHAR", "traeger": "VARCHAR", "stadtbezirk": "VARCHAR", "vzae": "DOUBLE",
+        "von": "DATE", "bis": "DATE",
+    },
+    "statuswechsel": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE", "nach_status": "VARCHAR"},
+    "bezirke": {
+        "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
+        "stand": "DATE", "quelle": "VARCHAR", "herkunft": "VARCHAR",
+    },
+}
+DATA_TABLES = tuple(SCHEMA)
+#: per kommune the first and the last date in its data (``kommune, d0, d1``): case starts and ends,
+#: consultations, referrals. ``d1`` is the data end, where open cases and waits are censored.
+DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
+    SELECT kommune, beginn AS d FROM faelle UNION ALL SELECT kommune, ende FROM faelle
+    UNION ALL SELECT kommune, datum FROM beratungen UNION ALL SELECT kommune, datum FROM vermittlungen)
+    GROUP BY kommune"""
+#: the table holding :data:`DATA_SPAN_SQL`, written at every import (queries name it instead of scanning all four
+#: tables each time); :func:`run_read` puts the query in its place for a store written before it existed
+SPAN_TABLE = "datenspanne"
+#: what an import or a deletion hands the store to write the tables derived from the data (data quality, data
+#: span, cells) into its copy, for the kommunen it changed: the store knows tables, not indicators
+Derive = Callable[[duckdb.DuckDBPyConnection, tuple[str, ...]], None]
+
+
+
+LOG_COUNTS = ("faelle", "beratungen", "vermittlungen", "partner", "stellen", "statuswechsel", "bezirke")
+
+_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS import_log (
+    import_id INTEGER, zeitpunkt TIMESTAMP, quelle VARCHAR, sha256 VARCHAR, kommune VARCHAR,
+    datenstand DATE, kimtools_version VARCHAR,
+    """ + ", ".join(f"n_{t} BIGINT" for t in LOG_COUNTS) + ")"
+#: columns the import log gained later (added to older stores at their next import): the fingerprint of the
+#: pseudonymisation key (:func:`~kimtools.ingest.pseudonym.key_fingerprint`, never the key), whether the import started
+#: over with a new key on purpose, and whether it was forced past the look before replacing
+_LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen": "BOOLEAN"}
+
+
+#: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
+#: without reading every case; :func:`~kimtools.ingest.quality.quality_summary`)
+_QUALITY_DDL = """
+CREATE TABLE IF NOT EXISTS datenqualitaet (
+    kommune VARCHAR, stichtag DATE, faelle BIGINT, ohne_beratung BIGINT, vermittlungen_offen_30 BIGINT,
+    doku_luecken_monate BIGINT, parallele_faelle BIGINT, vollstaendigkeit DOUBLE)"""
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, columns in SCHEMA.items():
+        cols = ", ".join(f"{c} {t}" for c, t in columns.items())
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    con.execute(_LOG_DDL)
+    for column, kind in _LOG_LATER.items():
+        con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
+    con.execute(_QUALITY_DDL)
+
+
+def log_import(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,
+         fingerprint: str | None, new_key: bool, force: bool) -> None:
+    """One entry of the import log per kommune (``counts``: rows per table and kommune)."""
+    next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
+    now = dt.datetime.now().replace(microsecond=0)
+    columns = ["import_id", "zeitpunkt", "quelle", "sha256", "kommune", "datenstand", "kimtools_version",
+               *[f"n_{t}" for t in LOG_COUNTS], *_LOG_LATER]
+    for k in kommunen:
+        row = counts.loc[k]
+        con.execute(f"INSERT INTO import_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                    [next_id, now, source, sha256, k, stand.get(k), __version__, *[int(row[t]) for t in LOG_COUNTS],
+                     fingerprint, new_key, force])
+
+
+def row_counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
+    data = {t: tables[t]["kommune"].value_counts().reindex(list(kommunen), fill_value=0) for t in LOG_COUNTS}
+    return pd.DataFrame(data, index=list(kommunen)).astype("int64")
