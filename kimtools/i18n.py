@@ -25,9 +25,9 @@ from typing import Mapping
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
-__all__ = ["current_lang", "set_lang", "tr", "fmt_number", "fmt_percent", "fmt_date", "fmt_datetime", "locale_of", "LANGS"]
+__all__ = ["current_lang", "set_lang", "tr", "fmt_number", "fmt_percent", "fmt_date", "fmt_datetime", "plotly_separators", "locale_of", "LANGS"]
 
 LANGS = ("de", "en")
 #: the Babel locale of each language
@@ -85,6 +85,16 @@ def fmt_percent(share: float | None, decimals: int = 0, lang: str | None = None)
     if decimals:
         pattern = pattern.replace("0", "0." + "0" * decimals, 1)
     return format_percent(share, format=pattern, locale=locale)
+
+
+def plotly_separators(lang: str | None = None) -> str:
+    """The decimal and the thousands separator of the language, as plotly's ``layout.separators`` takes them.
+
+    >>> plotly_separators("de"), plotly_separators("en")
+    (',.', '.,')
+    """
+    locale = locale_of(lang)
+    return get_decimal_symbol(locale) + get_group_symbol(locale)
 
 
 def fmt_date(value: dt.date | str | None, lang: str | None = None) -> str:

@@ -1,0 +1,37 @@
+"""Plotly figure builders: tidy frame in, ``go.Figure`` out, German labels by default (one public function per
+chart, as plotly express has them).
+
+All figures share one template (:data:`TEMPLATE`): a palette safe for colour-blind readers (Okabe–Ito), the
+number separators of the language (``1.234,5`` in German). The builders live by subject: :mod:`.caseload`,
+:mod:`.referrals`, :mod:`.comparison`, :mod:`.planning`; every one is importable from here.
+"""
+
+from __future__ import annotations
+
+from .caseload import (
+                       closure_reasons,
+                       completeness_heatmap,
+                       counts_over_time,
+                       load_per_post,
+                       needs_heatmap,
+                       reach_by_district,
+                       survival_curve,
+)
+from .comparison import bundle_breakdown, bundle_trend, funnel_plot, small_multiples
+from .planning import expiry_figure, forecast_figure, need_index_figure, staffing_figure
+from .referrals import (
+                       domain_heatmap,
+                       network_figure,
+                       referral_funnel,
+                       referral_sankey,
+                       sankey,
+                       status_sankey,
+                       waiting_curves,
+)
+from .style import DEFAULT_BAND, PALETTE, TEMPLATE, apply_style
+
+__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
+           "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
+           "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot",
+           "forecast_figure", "expiry_figure", "staffing_figure", "need_index_figure", "bundle_trend", "bundle_breakdown",
+           "small_multiples"]
