@@ -399,21 +399,23 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         return wide.merge(km.rename(columns={"median": f"{prefix}_median", "n": f"{prefix}_n", "events": f"{prefix}_events"}),
                           on=keys, how="left")
 
+    def one_pass(cells, sql, median: tuple[str, object, str], cells_hold_median: bool) -> pd.DataFrame:
+        """A pass from the cells where they answer it, else from its SQL; with its Kaplan–Meier median if wanted
+        (the referral cells hold the median wait, the case cells no durations)."""
+        wide = cells(source, by, period, merkmal, kommune, filters, wanted)
+        from_cells = wide is not None
+        if not from_cells:
+            wide = run_query(source, sql(*args, wanted=wanted), params)
+        kennzahl, median_sql, prefix = median
+        if kennzahl in wanted and not (from_cells and cells_hold_median):
+            wide = with_km(wide, median_sql(*args), prefix)
+        return wide
+
     wides = []
     if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = _cell_counts(source, by, period, merkmal, kommune, filters, wanted)
-        if wide is None:
-            wide = run_query(source, _wide_sql(*args, wanted=wanted), params)
-        if "verweildauer_median_tage" in wanted:
-            wide = with_km(wide, _duration_sql(*args), "dauer")
-        wides.append(wide)
+        wides.append(one_pass(_cell_counts, _wide_sql, ("verweildauer_median_tage", _duration_sql, "dauer"), False))
     if any(k in REFERRAL_KENNZAHLEN for k in wanted):
-        wide = _cell_referrals(source, by, period, merkmal, kommune, filters, wanted)
-        if wide is None:
-            wide = run_query(source, _referral_sql(*args, wanted=wanted), params)
-            if "wartezeit_median_tage" in wanted:
-                wide = with_km(wide, _waiting_sql(*args), "warte")
-        wides.append(wide)
+        wides.append(one_pass(_cell_referrals, _referral_sql, ("wartezeit_median_tage", _waiting_sql, "warte"), True))
     if len(wides) == 2:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
         a, b = wides
         wide = a.merge(b, on=keys, how="outer")
