@@ -10,6 +10,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ..i18n import tr
+
 __all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "CATALOGUE_FILE", "catalogue_markdown"]
 
 
@@ -34,37 +36,33 @@ REFERRAL_KENNZAHLEN = tuple(code for code, entry in _CATALOGUE.items() if entry[
 COUNTS = tuple(code for code, entry in _CATALOGUE.items() if entry["anzahl"])
 
 
-_HEAD = {
-    "de": ("# Kennzahlenkatalog", "Erzeugt aus `kimtools/indicators/kennzahlen.toml` – bitte dort ändern, nicht hier. "
-           "Zeitraum P reicht vom ersten bis zum letzten Tag; der Bezirk eines Falls ist sein `stadtbezirk`; "
-           "Beratungen und Vermittlungen zählen für Bezirk und Träger ihres Falls. Mit einem Merkmal "
-           "(`--merkmal`) zählt jeder Fall unter seiner Ausprägung; Handlungsfelder zählen je Fall und Feld, "
-           "ihre Summe ist daher größer als die Zahl der Fälle.",
-           ("Definition", "Zähler", "Nenner", "Einheit", "Hinweise", "Intervall"),
-           {"poisson": "exaktes Poisson-Intervall (Garwood), 95 %", "wilson": "Wilson-Intervall, 95 %", "": "–"}),
-    "en": ("# Indicator catalogue", "Generated from `kimtools/indicators/kennzahlen.toml` – change it there, not here. "
-           "Period P runs from its first to its last day; a case's district is its `stadtbezirk`; consultations "
-           "and referrals count for their case's district and provider. With a breakdown (`--merkmal`) every "
-           "case counts under its characteristic; needs areas count once per case and area, so they add up to "
-           "more than the cases.",
-           ("Definition", "Numerator", "Denominator", "Unit", "Caveats", "Interval"),
-           {"poisson": "exact Poisson (Garwood) interval, 95 %", "wilson": "Wilson interval, 95 %", "": "–"}),
-}
+#: the catalogue's own words, each as (German, English)
+_TITLE = ("# Kennzahlenkatalog", "# Indicator catalogue")
+_INTRO = ("Erzeugt aus `kimtools/indicators/kennzahlen.toml` – bitte dort ändern, nicht hier. Zeitraum P reicht vom "
+          "ersten bis zum letzten Tag; der Bezirk eines Falls ist sein `stadtbezirk`; Beratungen und Vermittlungen "
+          "zählen für Bezirk und Träger ihres Falls. Mit einem Merkmal (`--merkmal`) zählt jeder Fall unter seiner "
+          "Ausprägung; Handlungsfelder zählen je Fall und Feld, ihre Summe ist daher größer als die Zahl der Fälle.",
+          "Generated from `kimtools/indicators/kennzahlen.toml` – change it there, not here. Period P runs from its "
+          "first to its last day; a case's district is its `stadtbezirk`; consultations and referrals count for "
+          "their case's district and provider. With a breakdown (`--merkmal`) every case counts under its "
+          "characteristic; needs areas count once per case and area, so they add up to more than the cases.")
+#: the lines of an entry: its heading and the field it shows, in this order; the caveats only where there are any
+_LINES = (("Definition", "Definition", "definition"), ("Zähler", "Numerator", "zaehler"),
+          ("Nenner", "Denominator", "nenner"), ("Einheit", "Unit", "einheit"), ("Intervall", "Interval", None),
+          ("Hinweise", "Caveats", "hinweis"))
+_INTERVALS = {"poisson": ("exaktes Poisson-Intervall (Garwood), 95 %", "exact Poisson (Garwood) interval, 95 %"),
+              "wilson": ("Wilson-Intervall, 95 %", "Wilson interval, 95 %"), "": ("–", "–")}
 
 
 def catalogue_markdown(lang: str = "de") -> str:
     """The user catalogue of all indicators as Markdown, in German or English."""
-    title, intro, names, intervals = _HEAD[lang]
-    lines = [title, "", intro, ""]
+    lines = [tr(_TITLE, lang), "", tr(_INTRO, lang), ""]
     for code, k in KENNZAHLEN.items():
-        lines += [f"## {k[lang]} (`{code}`)", "",
-                  f"- **{names[0]}:** {k['definition_' + lang]}",
-                  f"- **{names[1]}:** {k['zaehler_' + lang]}",
-                  f"- **{names[2]}:** {k['nenner_' + lang]}",
-                  f"- **{names[3]}:** {k['einheit_' + lang]}",
-                  f"- **{names[5]}:** {intervals[k['intervall']]}"]
-        if k["hinweis_" + lang]:
-            lines.append(f"- **{names[4]}:** {k['hinweis_' + lang]}")
+        lines += [f"## {k[lang]} (`{code}`)", ""]
+        for de, en, field in _LINES:
+            text = tr(_INTERVALS[k["intervall"]], lang) if field is None else k[f"{field}_{lang}"]
+            if text or field != "hinweis":
+                lines.append(f"- **{tr((de, en), lang)}:** {text}")
         lines.append("")
     return "\n".join(lines)
 

@@ -62,6 +62,14 @@ class _FilteredPanel:
         self.filters.observe(self.show)
         return True
 
+    def _page(self, *sections: tuple, end: tuple[widgets.Widget, ...] = ()) -> widgets.VBox:
+        """The page: filter bar, message line and tiles, then each section ``(German heading, English heading,
+        widget, …)`` under its heading, then ``end``."""
+        children = [self.filters.widget, self.message, self.tiles]
+        for de, en, *content in sections:
+            children += [_heading(de, en), *content]
+        return widgets.VBox([*children, *end])
+
     def _keys(self, v: dict) -> dict[str, tuple]:
         return {name: tuple(v[k] for k in self.depends.get(name, self.fields)) for name in self.figures}
 

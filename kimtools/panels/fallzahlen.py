@@ -17,7 +17,7 @@ from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
-from .base import _built, _FilteredPanel, _heading
+from .base import _built, _FilteredPanel
 from .cache import ViewCache
 
 #: the filter values each caseload figure depends on
@@ -48,15 +48,13 @@ class FallzahlenPanel(_FilteredPanel):
         self._cache = ViewCache()
         if not self._start(store, minimum):
             return
-        heading, f = _heading, self.figures
-        self.widget = widgets.VBox([
-            self.filters.widget, self.message, self.tiles,
-            heading("Verlauf", "Trend"), f["trend"],
-            heading("Belastung der Träger", "Load of the providers"), f["load"],
-            heading("Reichweite in den Bezirken", "Reach in the districts"), f["reach"],
-            heading("Bedarfe", "Needs"), f["needs"],
-            heading("Verweildauer und Abschlüsse", "Duration and closures"), widgets.HBox([f["survival"], f["closures"]]),
-        ])
+        f = self.figures
+        self.widget = self._page(
+            ("Verlauf", "Trend", f["trend"]),
+            ("Belastung der Träger", "Load of the providers", f["load"]),
+            ("Reichweite in den Bezirken", "Reach in the districts", f["reach"]),
+            ("Bedarfe", "Needs", f["needs"]),
+            ("Verweildauer und Abschlüsse", "Duration and closures", widgets.HBox([f["survival"], f["closures"]])))
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:

@@ -23,7 +23,7 @@ from ..views.steering import (
     steering_figures,
     window_views,
 )
-from .base import _FilteredPanel, _heading, _note
+from .base import _FilteredPanel, _note
 from .cache import ViewCache, _LookAhead
 from .plotview import DownloadButton
 
@@ -54,18 +54,16 @@ class LenkungskreisPanel(_FilteredPanel):
             return
         self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
                                             "en": "download printable version (A4, HTML)"}), self._printable)
-        heading, f = _heading, self.figures
-        self.widget = widgets.VBox([
-            self.filters.widget, self.message, self.tiles,
-            heading("Verlauf", "Trend"), f["trend"], _note(explain("trend")),
-            heading("Die Stadtbezirke", "The districts"), f["reach"], _note(explain("reach")),
-            heading("Vermittlungen", "Referrals"), f["funnel"], _note(explain("funnel")),
-            heading("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall"), self.stalls_html,
-            _note(explain("stalls")),
-            heading("Die größten Angebotslücken", "The largest service gaps"), self.gaps_html, _note(explain("gaps")),
-            heading("Aufenthaltsstatus", "Residence status"), f["status"], self.status_note,
-            self.printable, self.footer,
-        ])
+        f = self.figures
+        self.widget = self._page(
+            ("Verlauf", "Trend", f["trend"], _note(explain("trend"))),
+            ("Die Stadtbezirke", "The districts", f["reach"], _note(explain("reach"))),
+            ("Vermittlungen", "Referrals", f["funnel"], _note(explain("funnel"))),
+            ("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall", self.stalls_html,
+             _note(explain("stalls"))),
+            ("Die größten Angebotslücken", "The largest service gaps", self.gaps_html, _note(explain("gaps"))),
+            ("Aufenthaltsstatus", "Residence status", f["status"], self.status_note),
+            end=(self.printable, self.footer))
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)
 

@@ -21,7 +21,7 @@ from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import gaps_html, outliers_html, tile, tiles
 from ..store import Store
 from ..views.netzwerk import district_fixed, network_base, network_key, network_window
-from .base import _built, _FilteredPanel, _heading
+from .base import _built, _FilteredPanel
 from .cache import _LookAhead
 
 
@@ -47,17 +47,15 @@ class NetzwerkPanel(_FilteredPanel):
         self.outliers_html = widgets.HTML()
         if not self._start(store, minimum):
             return
-        heading, f = _heading, self.figures
-        self.widget = widgets.VBox([
-            self.filters.widget, self.message, self.tiles,
-            heading("Netz der Vermittlungen", "Referral network"), f["network"],
-            heading("Was aus Vermittlungen wird", "What becomes of referrals"), f["funnel"],
-            heading("Angebotslücken", "Service gaps"), self.gaps_html,
-            heading("Partner, die sich abheben", "Partners that stand out"), self.outliers_html,
-            heading("Wege der Vermittlungen", "Referral paths"), f["sankey"],
-            heading("Rechtskreise und Handlungsfelder", "Legal domains and needs areas"), f["domains"],
-            heading("Wartezeit bis zum Ersttermin", "Wait for a first appointment"), f["waits"],
-        ])
+        f = self.figures
+        self.widget = self._page(
+            ("Netz der Vermittlungen", "Referral network", f["network"]),
+            ("Was aus Vermittlungen wird", "What becomes of referrals", f["funnel"]),
+            ("Angebotslücken", "Service gaps", self.gaps_html),
+            ("Partner, die sich abheben", "Partners that stand out", self.outliers_html),
+            ("Wege der Vermittlungen", "Referral paths", f["sankey"]),
+            ("Rechtskreise und Handlungsfelder", "Legal domains and needs areas", f["domains"]),
+            ("Wartezeit bis zum Ersttermin", "Wait for a first appointment", f["waits"]))
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)
 
