@@ -1,7 +1,7 @@
 """kimtools: planning and monitoring workbench for Kommunales Integrationsmanagement (KIM NRW).
 
-The public surface is assembled here; each stage lives in its own module:
-read → store → indicators → figures/widgets → exchange.
+The public surface is assembled here; each stage lives in its own folder (docs/architecture.md):
+contract → ingest → store → indicators → analysis → exchange / views → present → panels.
 """
 
 from __future__ import annotations

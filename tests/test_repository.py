@@ -49,8 +49,10 @@ LAZY_IMPORTS = {
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},
     "indicators/stats.py": {"statsmodels.stats.proportion"},
-    # names that moved out of the store, importable from it as before (the store does not depend on them)
-    "store/__init__.py": {"..indicators.cells", "..contract.outcomes"},
+    # names that moved out of the store, importable from it as before (the store does not depend on them), and the
+    # quality summary of a store written before it was recorded at import
+    "store/__init__.py": {"..indicators.cells", "..contract.outcomes", "..ingest.importer", "..ingest.pseudonym",
+                          "..ingest.quality"},
 }
 
 

@@ -21,7 +21,9 @@ Examples
 --------
 Herne had 100 cases of provider ``CM1`` and 30 of ``CM2``; a delivery holds 40 of ``CM1`` only:
 
->>> import pandas as pd
+>>> from typing import Callable
+
+import pandas as pd
 >>> def cells(rows):
 ...     return pd.DataFrame(rows, columns=["kommune", "tabelle", "traeger", "monat", "n", "d0", "d1"])
 >>> d = pd.Timestamp("2026-09-30")
@@ -33,9 +35,12 @@ Herne had 100 cases of provider ``CM1`` and 30 of ``CM2``; a delivery holds 40 o
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
+from ..store.queries import memory_cursor
 
 __all__ = ["PROFILE_SQL", "UNCONSULTED_SQL", "PROFILE_TABLES", "DROP_SHARE", "MIN_DROP", "RECENT_MONTHS",
            "EARLY_END_DAYS", "NO_CONSULTATION_SHARE", "MIN_CASES", "delivery_findings", "delivery_overview", "findings_text", "overview_text", "FINDING_COLUMNS"]
@@ -266,3 +271,23 @@ def overview_text(overview: pd.DataFrame, lang: str = "de") -> str:
         lines.append(tr((f"  ({same} {'Tabelle' if same == 1 else 'Tabellen'} unverändert)",
                          f"  ({same} {'table' if same == 1 else 'tables'} unchanged)"), lang))
     return "\n".join(lines)
+
+
+def delivery_profile(query: Callable[[str, dict], pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+    """The delivery profile (:data:`~kimtools.ingest.delivery.PROFILE_SQL` and the cases without consultation) of
+    ``kommunen``, asked through ``query``: of a store, or of a cursor with a delivery's frames registered."""
+    cells = query(PROFILE_SQL, {"kommunen": kommunen})
+    unconsulted = query(UNCONSULTED_SQL, {"kommunen": kommunen})
+    out = pd.concat([cells.assign(nenner=float("nan")), unconsulted], ignore_index=True)
+    out["n"] = out["n"].astype("int64")
+    for c in ("d0", "d1"):
+        out[c] = pd.to_datetime(out[c])
+    return out
+
+
+def export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+    """The delivery profile of a delivery's frames, by the same SQL the store answers it with."""
+    with memory_cursor() as cur:
+        for name in PROFILE_TABLES:
+            cur.register(name, tables[name])
+        return delivery_profile(lambda sql, params: cur.execute(sql, params).df(), kommunen)

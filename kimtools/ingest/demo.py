@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ..contract import codes
+from ..contract.reference import load_reference
 from ..errors import UsageError
 from ..progress import progress
-from ..contract.reference import load_reference
 
 __all__ = ["generate_demo", "write_demo", "DEMO_START", "DEMO_END", "CITY_SCALE_KOMMUNEN"]
 

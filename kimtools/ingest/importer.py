@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from ..errors import KimtoolsError, StoreError, from_os_error
+from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..indicators.cells import CELL_TABLES
-from ..store import DATA_SPAN_SQL, SPAN_TABLE, ImportResult, Store, key_mismatch_text, owner_only
-from .pseudonym import ensure_key, key_location
-from .quality import QUALITY_TABLES, quality_summary
-from .read import PROBLEM_COLUMNS, read_export
+from ..store import DATA_SPAN_SQL, SPAN_TABLE, Derive, Store, owner_only
+from ..store.tables import log_import, row_counts
+from .delivery import delivery_findings, delivery_overview, delivery_profile, export_profile, findings_text
+from .pseudonym import ensure_key, key_location, key_mismatch_text
+from .quality import QUALITY_TABLES, quality_summary, stichtage
+from .read import PROBLEM_COLUMNS, Export, read_export
 
-__all__ = ["import_export", "derive_tables", "write_problem_report"]
+__all__ = ["import_export", "replace_kommunen", "derive_tables", "ImportResult", "write_problem_report"]
 
 
 def derive_tables(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
@@ -45,6 +48,26 @@ def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -
         con.unregister("summary")
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did (or, with ``dry_run``, would do): per kommune the row counts, or ``unchanged``.
+
+    ``findings`` are the reasons to look before replacing (:func:`~kimtools.ingest.delivery.delivery_findings`; an import
+    with findings went through only when forced), ``overview`` what changes per kommune and table
+    (:func:`~kimtools.ingest.delivery.delivery_overview`), ``leftovers`` the temporary copies of killed imports that
+    were removed.
+    """
+
+    kommunen: tuple[str, ...]
+    unchanged: bool
+    counts: pd.DataFrame  # kommune × table row counts
+    findings: pd.DataFrame | None = None
+    overview: pd.DataFrame | None = None
+    dry_run: bool = False
+    leftovers: tuple[str, ...] = ()
+    key_created: str | None = None   # the key file the import created (a first import without a key)
+
+
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
                   key: bytes | None = None, show_progress: bool = True, dry_run: bool = False,
                   new_key: bool = False) -> tuple[ImportResult, pd.DataFrame]:
@@ -70,7 +93,7 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
         created = key_location() if made else None
     try:
         export = read_export(source, key=key, show_progress=show_progress)
-        result = store.replace_kommunen(export, derive=derive_tables, force=force, new_key=new_key, dry_run=dry_run)
+        result = replace_kommunen(store, export, force=force, new_key=new_key, dry_run=dry_run)
     except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
         exc.key_created = created
         raise
@@ -116,3 +139,58 @@ def _write_problem_report(problems: pd.DataFrame, path: Path, lang: str) -> Path
     path = path.with_suffix(".csv")
     frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     return path
+
+
+def replace_kommunen(store: Store, export: Export, derive: Derive | None = None, force: bool = False, new_key: bool = False,
+                     dry_run: bool = False) -> ImportResult:
+    """Store a validated :class:`~kimtools.ingest.read.Export`, replacing each of its kommunen as one whole.
+
+    Importing the same source again (same SHA-256 as the last import of every kommune in it) changes
+    nothing. Before replacing, the store looks at what would change (:mod:`kimtools.ingest.delivery`): a delivery
+    that would make stored figures shrink sharply, or that looks cut off, is refused with
+    :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
+    than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
+    nothing is written: the result says what the import would change and find. ``derive`` writes the tables
+    derived from the data (:func:`kimtools.ingest.importer.derive_tables`) into the copy before it is swapped in.
+    """
+    kommunen = tuple(export.kommunen)
+    counts = row_counts(export.tables, kommunen)
+    store.check_writable()
+    derive = derive or derive_tables
+    with store.writing(keep_leftovers=dry_run) as leftovers:
+        stored_sha = store.stored_sha(kommunen)
+        if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
+            return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)))
+        _check_key(store, export, new_key)
+        stored = delivery_profile(store.query, list(kommunen)) if store.exists() else None
+        incoming = export_profile(export.tables, list(kommunen))
+        findings = delivery_findings(stored, incoming)
+        result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
+                              tuple(map(str, leftovers)))
+        if dry_run:
+            return result
+        if len(findings) and not force:
+            raise DeliveryRefused(
+                findings,
+                "Der Export würde gespeicherte Zahlen stark verringern oder sieht unvollständig aus; nichts wurde "
+                "gespeichert:\n" + findings_text(findings, "de") + "\nWenn das so gewollt ist (z. B. eine Löschung "
+                "nach Aufbewahrungsfrist): mit --erzwingen importieren. Alles ansehen, ohne zu speichern: --probelauf.",
+                "The export would make stored figures shrink sharply or looks incomplete; nothing was stored:\n"
+                + findings_text(findings, "en") + "\nIf this is intended (e.g. a deletion after the retention "
+                "period): import with --force. To see everything without storing: --dry-run.")
+        stand = {k: v.date() for k, v in stichtage(export.tables).items()}
+        store.check_room(export.size_bytes)
+        forced = force and bool(len(findings))
+        store.replace(kommunen, export.tables, derive, lambda con: log_import(
+            con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, forced),
+            export.size_bytes)
+    return result
+
+
+def _check_key(store: Store, export: Export, new_key: bool) -> None:
+    """Refuse a delivery pseudonymised under another key than the store's, unless ``new_key``."""
+    stored = store.key_fingerprint()
+    mine = export.key_fingerprint
+    if stored is None or mine is None or stored == mine or new_key:
+        return
+    raise StoreError(key_mismatch_text("de", store.path, stored, mine), key_mismatch_text("en", store.path, stored, mine))

@@ -106,3 +106,26 @@ def pseudonymise(person_ids: pd.Series, kommunen: pd.Series, key: bytes | None =
         h.update(f"{kommune}\x1f{pid}".encode("utf-8"))
         out.append(h.hexdigest()[:PSEUDONYM_LENGTH])
     return pd.Series(out, index=person_ids.index, dtype=object)
+
+
+def key_mismatch_text(lang: str, path: Path, stored: str, mine: str | None) -> str:
+    """Why an import under another pseudonymisation key is refused, and how to restore the key."""
+
+    where = key_location()
+    env = where == "KIMTOOLS_KEY"
+    if lang == "en":
+        restore = ("set KIMTOOLS_KEY to the old key, or unset it to use the key file " + str(key_file()) if env else
+                   f"copy the backup of the key file to {where} (mode 600) or set KIMTOOLS_KEY to the old key")
+        return (f"The store {path} was pseudonymised with another key (fingerprint {stored}) than the one in force "
+                f"now ({where}{', fingerprint ' + mine if mine else ', missing'}). Imported like this, every person would "
+                f"get a new pseudonym and nobody would notice. Nothing was changed. Restore the key: {restore}. To start "
+                "over on purpose (every kommune imported from now on gets new pseudonyms; logged): --new-key.")
+    restore = ("KIMTOOLS_KEY auf den alten Schlüssel setzen, oder die Variable entfernen, um die Schlüsseldatei "
+               f"{key_file()} zu verwenden" if env else
+               f"die Sicherung der Schlüsseldatei nach {where} kopieren (Modus 600) oder KIMTOOLS_KEY auf den alten "
+               "Schlüssel setzen")
+    return (f"Der Datenbestand {path} wurde mit einem anderen Pseudonymisierungsschlüssel angelegt (Fingerabdruck "
+            f"{stored}) als dem jetzt gültigen ({where}{', Fingerabdruck ' + mine if mine else ', fehlt'}). So importiert "
+            f"bekäme jede Person unbemerkt ein neues Pseudonym. Nichts wurde geändert. Schlüssel wiederherstellen: "
+            f"{restore}. Bewusst neu beginnen (jede ab jetzt importierte Kommune erhält neue Pseudonyme; wird "
+            "protokolliert): --neuer-schluessel.")

@@ -21,7 +21,6 @@ import contextlib
 import errno
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,18 +28,8 @@ import duckdb
 import pandas as pd
 from filelock import FileLock
 
-from ..errors import DeliveryRefused, StoreError, from_os_error
+from ..errors import StoreError, from_os_error
 from ..i18n import fmt_number
-from ..ingest.delivery import (
-    PROFILE_SQL,
-    PROFILE_TABLES,
-    UNCONSULTED_SQL,
-    delivery_findings,
-    delivery_overview,
-    findings_text,
-)
-from ..ingest.pseudonym import key_file, key_location
-from ..ingest.quality import QUALITY_TABLES, quality_summary, stichtage
 from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, unreadable
 from .queries import (
     has_derived,
@@ -56,19 +45,9 @@ from .queries import (
     unpin,
     where_sql,
 )
-from .tables import (
-    DATA_SPAN_SQL,
-    DATA_TABLES,
-    LOG_COUNTS,
-    SCHEMA,
-    SPAN_TABLE,
-    Derive,
-    ensure_schema,
-    log_import,
-    row_counts,
-)
+from .tables import DATA_SPAN_SQL, DATA_TABLES, LOG_COUNTS, SCHEMA, SPAN_TABLE, Derive, ensure_schema, log_import
 
-__all__ = ["Store", "ImportResult", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
+__all__ = ["Store", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql"]
 
 #: the errors of a full disk or an exhausted quota (Windows has no EDQUOT)
@@ -79,7 +58,8 @@ _SPARE_BYTES = 32 * 2**20
 
 def __getattr__(name: str):
     """Names that moved out of the store, still importable from here for code written against earlier releases:
-    the cells are the indicator table's (:mod:`kimtools.indicators.cells`), the wait is a contract definition."""
+    the cells are the indicator table's (:mod:`kimtools.indicators.cells`), the wait is a contract definition, an
+    import's result and the key check are the importer's."""
     if name == "CELL_TABLES":
         from ..indicators.cells import CELL_TABLES
 
@@ -88,27 +68,15 @@ def __getattr__(name: str):
         from ..contract.outcomes import wait_sql
 
         return wait_sql
+    if name == "ImportResult":
+        from ..ingest.importer import ImportResult
+
+        return ImportResult
+    if name == "key_mismatch_text":
+        from ..ingest.pseudonym import key_mismatch_text
+
+        return key_mismatch_text
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an import did (or, with ``dry_run``, would do): per kommune the row counts, or ``unchanged``.
-
-    ``findings`` are the reasons to look before replacing (:func:`~kimtools.ingest.delivery.delivery_findings`; an import
-    with findings went through only when forced), ``overview`` what changes per kommune and table
-    (:func:`~kimtools.ingest.delivery.delivery_overview`), ``leftovers`` the temporary copies of killed imports that
-    were removed.
-    """
-
-    kommunen: tuple[str, ...]
-    unchanged: bool
-    counts: pd.DataFrame  # kommune × table row counts
-    findings: pd.DataFrame | None = None
-    overview: pd.DataFrame | None = None
-    dry_run: bool = False
-    leftovers: tuple[str, ...] = ()
-    key_created: str | None = None   # the key file the import created (a first import without a key)
 
 
 class Store:
@@ -178,7 +146,8 @@ class Store:
 
     def quality(self, kommune: str) -> pd.DataFrame:
         """The data-quality summary of ``kommune`` as recorded at its import; computed from its stored tables for a
-        store imported before kimtools recorded it."""
+        store imported before kimtools recorded it (as the importer would record it)."""
+        from ..ingest.quality import QUALITY_TABLES, quality_summary
 
         with self.snapshot():
             if has_table(self.connect(), "datenqualitaet"):
@@ -261,71 +230,29 @@ class Store:
         finally:
             lock.release()
 
+    @contextlib.contextmanager
+    def writing(self, keep_leftovers: bool = False) -> Iterator[list[Path]]:
+        """The store's writer: files created owner-only, the writer lock held (one writer at a time, across
+        processes). Yields the temporary copies that killed imports left behind, removed unless
+        ``keep_leftovers`` (a dry run only reports them)."""
+        with owner_only(), self._writer_lock():
+            leftovers = self._leftovers()
+            if not keep_leftovers:
+                for leftover in leftovers:
+                    leftover.unlink(missing_ok=True)
+            yield leftovers
+
     def _leftovers(self) -> list[Path]:
         """Temporary copies of the store left by imports that were killed (only an import holds the writer lock,
         so under it every such file is a leftover)."""
         return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp*"))   # the copy and its write-ahead log
 
-    def replace_kommunen(self, export, *, derive: Derive, force: bool = False, new_key: bool = False,
-                         dry_run: bool = False) -> ImportResult:
-        """Store a validated :class:`~kimtools.ingest.read.Export`, replacing each of its kommunen as one whole.
-
-        Importing the same source again (same SHA-256 as the last import of every kommune in it) changes
-        nothing. Before replacing, the store looks at what would change (:mod:`kimtools.ingest.delivery`): a delivery
-        that would make stored figures shrink sharply, or that looks cut off, is refused with
-        :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
-        than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
-        nothing is written: the result says what the import would change and find. ``derive`` writes the tables
-        derived from the data (:func:`kimtools.ingest.importer.derive_tables`) into the copy before it is swapped in.
-        """
-        kommunen = tuple(export.kommunen)
-        counts = row_counts(export.tables, kommunen)
-        self.check_writable()
-        with owner_only(), self._writer_lock():
-            leftovers = self._leftovers()
-            if not dry_run:
-                for leftover in leftovers:
-                    leftover.unlink(missing_ok=True)
-            stored_sha = self._stored_sha(kommunen)
-            if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
-                return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)))
-            self._check_key(export, new_key)
-            stored = self._profile(kommunen) if self.exists() else None
-            incoming = _export_profile(export.tables, list(kommunen))
-            findings = delivery_findings(stored, incoming)
-            result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
-                                  tuple(map(str, leftovers)))
-            if dry_run:
-                return result
-            if len(findings) and not force:
-                raise DeliveryRefused(
-                    findings,
-                    "Der Export würde gespeicherte Zahlen stark verringern oder sieht unvollständig aus; nichts wurde "
-                    "gespeichert:\n" + findings_text(findings, "de") + "\nWenn das so gewollt ist (z. B. eine Löschung "
-                    "nach Aufbewahrungsfrist): mit --erzwingen importieren. Alles ansehen, ohne zu speichern: --probelauf.",
-                    "The export would make stored figures shrink sharply or looks incomplete; nothing was stored:\n"
-                    + findings_text(findings, "en") + "\nIf this is intended (e.g. a deletion after the retention "
-                    "period): import with --force. To see everything without storing: --dry-run.")
-            stand = {k: v.date() for k, v in stichtage(export.tables).items()}
-            self._check_room(export.size_bytes)
-            self._swap_in(export, kommunen, counts, stand, derive, force=force and bool(len(findings)), new_key=new_key)
-        return result
-
-    def _stored_sha(self, kommunen: tuple[str, ...]) -> dict[str, str]:
+    def stored_sha(self, kommunen: tuple[str, ...]) -> dict[str, str]:
+        """The SHA-256 of the source of each of ``kommunen``'s last import."""
         if not self.exists():
             return {}
         rows = self.query("SELECT kommune, arg_max(sha256, import_id) AS sha FROM import_log GROUP BY kommune")
         return {r.kommune: r.sha for r in rows.itertuples() if r.kommune in kommunen}
-
-    def _check_key(self, export, new_key: bool) -> None:
-        stored = self.key_fingerprint()
-        mine = export.key_fingerprint
-        if stored is None or mine is None or stored == mine or new_key:
-            return
-        raise StoreError(key_mismatch_text("de", self.path, stored, mine), key_mismatch_text("en", self.path, stored, mine))
-
-    def _profile(self, kommunen: tuple[str, ...]) -> pd.DataFrame:
-        return _profile_from(self.query, list(kommunen))
 
     def _need_bytes(self, extra: int = 0) -> int:
         return (self.path.stat().st_size if self.exists() else 0) + extra + _SPARE_BYTES
@@ -346,27 +273,30 @@ class Store:
             f"copy of the store, {mb(store, 'en')} MB, plus the new data and a reserve). Nothing was changed. Free some "
             "space or put the store on another disk (--db).")
 
-    def _check_room(self, extra: int = 0) -> None:
+    def check_room(self, extra: int = 0) -> None:
+        """Refuse, before writing, when the disk lacks room for a copy of the store, ``extra`` bytes and a reserve."""
         free = shutil.disk_usage(self.path.parent).free
         if free < self._need_bytes(extra):
             raise self._room_error(extra, free)
 
-    def _swap_in(self, export, kommunen, counts: pd.DataFrame, stand: dict, derive: Derive, force: bool = False,
-                 new_key: bool = False) -> None:
-        """Replace ``kommunen`` by the export's rows and log the import."""
+    def replace(self, kommunen: tuple[str, ...], tables: dict[str, pd.DataFrame], derive: Derive,
+                log: Callable[[duckdb.DuckDBPyConnection], None], extra: int = 0) -> None:
+        """Replace every row of ``kommunen`` by those of ``tables`` (frames by stored table; a missing table is
+        emptied for them), ``log`` the change and ``derive`` the derived tables, as one whole: on any failure the
+        store is as it was. Call inside :meth:`writing`."""
         def change(con: duckdb.DuckDBPyConnection) -> None:
             for name, columns in SCHEMA.items():
                 con.execute(f"DELETE FROM {name} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
-                frame = export.tables.get(name)
+                frame = tables.get(name)
                 if frame is None or frame.empty:
                     continue
                 con.register("incoming", frame)
                 select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
                 con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
                 con.unregister("incoming")
-            log_import(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, force)
+            log(con)
 
-        self._swap(change, derive, kommunen, export.size_bytes)
+        self._swap(change, derive, kommunen, extra)
 
     def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], derive: Derive, kommunen,
               extra: int = 0) -> None:
@@ -435,13 +365,13 @@ class Store:
         (:meth:`removal_counts`)."""
         where, params = _removal_where(kommune, traeger)
         self.check_writable()
-        with owner_only(), self._writer_lock():
+        with self.writing(keep_leftovers=True):   # a deletion leaves the next import to report them
             deleted = self.removal_counts(kommune, traeger)
             if traeger is not None and deleted.set_index("tabelle").loc["faelle", "zeilen"] == 0 and \
                     deleted.set_index("tabelle").loc["stellen", "zeilen"] == 0:
                 raise StoreError(f"{kommune} hat keine Fälle und Stellen des Trägers {traeger}.",
                                  f"{kommune} has no cases and posts of provider {traeger}.")
-            self._check_room()
+            self.check_room()
 
             def change(con: duckdb.DuckDBPyConnection) -> None:
                 for table in where:   # dependent tables first: they find their cases through faelle
@@ -463,48 +393,3 @@ def _removal_where(kommune: str, traeger: str | None) -> tuple[dict[str, str], l
     own = "kommune = $1 AND traeger = $2"
     return {"beratungen": dependent, "vermittlungen": dependent, "statuswechsel": dependent,
             "fall_handlungsfelder": dependent, "faelle": own, "stellen": own}, [kommune, traeger]
-
-
-def key_mismatch_text(lang: str, path: Path, stored: str, mine: str | None) -> str:
-    """Why an import under another pseudonymisation key is refused, and how to restore the key."""
-
-    where = key_location()
-    env = where == "KIMTOOLS_KEY"
-    if lang == "en":
-        restore = ("set KIMTOOLS_KEY to the old key, or unset it to use the key file " + str(key_file()) if env else
-                   f"copy the backup of the key file to {where} (mode 600) or set KIMTOOLS_KEY to the old key")
-        return (f"The store {path} was pseudonymised with another key (fingerprint {stored}) than the one in force "
-                f"now ({where}{', fingerprint ' + mine if mine else ', missing'}). Imported like this, every person would "
-                f"get a new pseudonym and nobody would notice. Nothing was changed. Restore the key: {restore}. To start "
-                "over on purpose (every kommune imported from now on gets new pseudonyms; logged): --new-key.")
-    restore = ("KIMTOOLS_KEY auf den alten Schlüssel setzen, oder die Variable entfernen, um die Schlüsseldatei "
-               f"{key_file()} zu verwenden" if env else
-               f"die Sicherung der Schlüsseldatei nach {where} kopieren (Modus 600) oder KIMTOOLS_KEY auf den alten "
-               "Schlüssel setzen")
-    return (f"Der Datenbestand {path} wurde mit einem anderen Pseudonymisierungsschlüssel angelegt (Fingerabdruck "
-            f"{stored}) als dem jetzt gültigen ({where}{', Fingerabdruck ' + mine if mine else ', fehlt'}). So importiert "
-            f"bekäme jede Person unbemerkt ein neues Pseudonym. Nichts wurde geändert. Schlüssel wiederherstellen: "
-            f"{restore}. Bewusst neu beginnen (jede ab jetzt importierte Kommune erhält neue Pseudonyme; wird "
-            "protokolliert): --neuer-schluessel.")
-
-
-def _profile_from(query: Callable[[str, dict], pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
-    """The delivery profile (:data:`~kimtools.ingest.delivery.PROFILE_SQL` and the cases without consultation) of
-    ``kommunen``, asked through ``query``: of a store, or of a cursor with a delivery's frames registered."""
-    cells = query(PROFILE_SQL, {"kommunen": kommunen})
-    unconsulted = query(UNCONSULTED_SQL, {"kommunen": kommunen})
-    out = pd.concat([cells.assign(nenner=float("nan")), unconsulted], ignore_index=True)
-    out["n"] = out["n"].astype("int64")
-    for c in ("d0", "d1"):
-        out[c] = pd.to_datetime(out[c])
-    return out
-
-
-def _export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
-    """The delivery profile of a delivery's frames, by the same SQL the store answers it with."""
-    with memory_cursor() as cur:
-        for name in PROFILE_TABLES:
-            cur.register(name, tables[name])
-        return _profile_from(lambda sql, params: cur.execute(sql, params).df(), kommunen)
-
-
