@@ -8,7 +8,13 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Hashable
 
-__all__ = ["ViewCache"]
+__all__ = ["ViewCache", "page_worker"]
+
+
+def page_worker() -> ThreadPoolExecutor:
+    """One worker thread of a page's own, for a read the page starts and collects later (the network page's open
+    loops and gaps while Python cuts out its window); every thread a panel starts is made here."""
+    return ThreadPoolExecutor(1, thread_name_prefix="kimtools-page")
 
 
 class ViewCache:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Iterable, Iterator
 
 import ipywidgets as widgets
@@ -22,7 +22,7 @@ from ..present.markup import gaps_html, outliers_html, tile, tiles
 from ..store import Store
 from ..views.netzwerk import district_fixed, network_base, network_key, network_window
 from .base import _built, _FilteredPanel
-from .cache import _LookAhead
+from .cache import _LookAhead, page_worker
 
 
 class NetzwerkPanel(_FilteredPanel):
@@ -41,7 +41,7 @@ class NetzwerkPanel(_FilteredPanel):
         self._bases: dict[tuple, Future] = {}   # open loops and gaps of every district, per kommune and filters
         self._fixed: dict[tuple, Future] = {}   # quarter-independent views per filter combination
         self._partners: dict[str, pd.DataFrame] = {}
-        self._reader = ThreadPoolExecutor(1, thread_name_prefix="kimtools-network")
+        self._reader = page_worker()
         self._ahead = _LookAhead()
         self.gaps_html = widgets.HTML()
         self.outliers_html = widgets.HTML()

@@ -185,10 +185,31 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return not run_read(con, "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]).empty
 
 
-def in_parallel(jobs: dict[str, Callable[[], object]], workers: int = 2) -> dict[str, object]:
-    """Independent reads at the same time (DuckDB runs a query without holding Python's lock): the results by
-    name, or the first job's error. Call inside :meth:`Store.snapshot` so that all jobs read one state."""
+#: the process's worker threads for independent reads, created once: two, as many as the cores a dashboard server
+#: is sized for (DuckDB parallelises each query on its own)
+_WORKERS = ThreadPoolExecutor(2, thread_name_prefix="kimtools-read")
+_IN_WORKER = threading.local()
 
-    with ThreadPoolExecutor(workers) as pool:
-        futures = {name: pool.submit(job) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+
+def in_parallel(jobs: dict[str, Callable[[], object]]) -> dict[str, object]:
+    """Independent reads at the same time (DuckDB runs a query without holding Python's lock): the results by
+    name, or the first job's error. Call inside :meth:`Store.snapshot` so that all jobs read one state.
+
+    The jobs run on the process's two shared worker threads; a job that itself calls :func:`in_parallel` runs its
+    jobs one after another in its own thread, so that no worker waits for a place in its own pool.
+
+    >>> in_parallel({"a": lambda: 1, "b": lambda: in_parallel({"c": lambda: 2, "d": lambda: 3})})
+    {'a': 1, 'b': {'c': 2, 'd': 3}}
+    """
+    if getattr(_IN_WORKER, "active", False) or len(jobs) < 2:
+        return {name: job() for name, job in jobs.items()}
+    futures = {name: _WORKERS.submit(_as_worker, job) for name, job in jobs.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def _as_worker(job: Callable[[], object]) -> object:
+    _IN_WORKER.active = True
+    try:
+        return job()
+    finally:
+        _IN_WORKER.active = False
