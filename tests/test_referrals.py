@@ -202,3 +202,33 @@ def test_referral_and_waiting_cells_stored_at_import_give_the_hand_worked_number
         "2024-02": (10, 1, 2), "2024-03": (11, 1, 1), "2024-04": (None, 0, 1), "2024-05": (None, 0, 1), "2024-06": (None, 0, 1)}
     none = indicator_table(store, by="stadtbezirk", filters={"traeger": "KEIN-TRAEGER"}, kennzahlen=wanted)
     assert none.empty
+
+
+def test_referral_outcomes_come_from_the_catalogue_and_contradictions_are_refused(tmp_path):
+    """The rates' numerator and denominator statuses are defined once, in the catalogue; answered is every status
+    but 'vermittelt' (the contract's code list, worked out by hand), and an outcome that counts other statuses in
+    another rate, or a status the contract does not know, is refused when the catalogue is read."""
+    from kimtools.contract import outcomes
+
+    assert outcomes.OUTCOMES["beantwortet"] == ("warteliste", "angenommen", "abgeschlossen", "abgelehnt",
+                                                "nicht_wahrgenommen")
+    assert outcomes.REFERRAL_RATES["annahmequote"] == ("angenommen", "beantwortet")
+    assert outcomes.OUTCOMES["angenommen"] == ("angenommen", "abgeschlossen")
+
+    def catalogue(second_answered: str) -> object:
+        path = tmp_path / "kennzahlen.toml"
+        path.write_text(
+            '[a]\nzaehler_ergebnis = "angenommen"\nzaehler_status = ["angenommen"]\n'
+            'nenner_ergebnis = "beantwortet"\nnenner_status = ["angenommen", "abgelehnt"]\n'
+            f'[b]\nzaehler_ergebnis = "abgelehnt"\nzaehler_status = ["abgelehnt"]\n'
+            f'nenner_ergebnis = "beantwortet"\nnenner_status = {second_answered}\n', encoding="utf-8")
+        return path
+
+    found, rates = outcomes._rates(catalogue('["angenommen", "abgelehnt"]'))
+    assert found == {"beantwortet": ("angenommen", "abgelehnt"), "angenommen": ("angenommen",),
+                     "abgelehnt": ("abgelehnt",)} and rates == {"a": ("angenommen", "beantwortet"),
+                                                                "b": ("abgelehnt", "beantwortet")}
+    with pytest.raises(ValueError, match="'beantwortet' zählt anderswo"):
+        outcomes._rates(catalogue('["angenommen"]'))
+    with pytest.raises(ValueError, match="unbekannter Status"):
+        outcomes._rates(catalogue('["angenommen", "erledigt"]'))

@@ -1,7 +1,7 @@
 """What every indicator means: the single source for docstrings, labels, tooltips and the user catalogue.
 
 Each entry has German and English name, definition, numerator, denominator, unit and caveats; the entries are
-data, in ``kennzahlen.toml`` beside this module. Period P runs from its first to its last day; a case's district
+data, in ``kimtools/contract/kennzahlen.toml``. Period P runs from its first to its last day; a case's district
 is its ``stadtbezirk``; consultations count for their case's district and provider.
 """
 
@@ -10,13 +10,12 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ..contract.outcomes import CATALOGUE_FILE
 from ..i18n import tr
 
 __all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "CATALOGUE_FILE", "catalogue_markdown"]
 
 
-#: the catalogue as data: one table per indicator, in the order of the indicator table
-CATALOGUE_FILE = Path(__file__).with_name("kennzahlen.toml")
 _TEXTS = ("de", "en", "definition_de", "definition_en", "zaehler_de", "zaehler_en", "nenner_de", "nenner_en",
           "einheit_de", "einheit_en", "hinweis_de", "hinweis_en", "intervall")
 
@@ -38,11 +37,11 @@ COUNTS = tuple(code for code, entry in _CATALOGUE.items() if entry["anzahl"])
 
 #: the catalogue's own words, each as (German, English)
 _TITLE = ("# Kennzahlenkatalog", "# Indicator catalogue")
-_INTRO = ("Erzeugt aus `kimtools/indicators/kennzahlen.toml` – bitte dort ändern, nicht hier. Zeitraum P reicht vom "
+_INTRO = ("Erzeugt aus `kimtools/contract/kennzahlen.toml` – bitte dort ändern, nicht hier. Zeitraum P reicht vom "
           "ersten bis zum letzten Tag; der Bezirk eines Falls ist sein `stadtbezirk`; Beratungen und Vermittlungen "
           "zählen für Bezirk und Träger ihres Falls. Mit einem Merkmal (`--merkmal`) zählt jeder Fall unter seiner "
           "Ausprägung; Handlungsfelder zählen je Fall und Feld, ihre Summe ist daher größer als die Zahl der Fälle.",
-          "Generated from `kimtools/indicators/kennzahlen.toml` – change it there, not here. Period P runs from its "
+          "Generated from `kimtools/contract/kennzahlen.toml` – change it there, not here. Period P runs from its "
           "first to its last day; a case's district is its `stadtbezirk`; consultations and referrals count for "
           "their case's district and provider. With a breakdown (`--merkmal`) every case counts under its "
           "characteristic; needs areas count once per case and area, so they add up to more than the cases.")

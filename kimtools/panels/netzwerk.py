@@ -130,7 +130,7 @@ class NetzwerkPanel(_FilteredPanel):
         if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
             value, lo, hi = share([accepted], [answered])
             rate = fmt_percent(value[0])
-            note = f"95 %: {fmt_percent(lo[0])}–{fmt_percent(hi[0])}"
+            note = f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_percent(hi[0])}"   # the unit once: 74–78 %
         else:
             rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
         items.append(tile(kennzahl_label("annahmequote"), rate, note, kennzahl_definition("annahmequote")))
