@@ -24,7 +24,7 @@ __all__ = ["import_export", "replace_kommunen", "derive_tables", "ImportResult",
 
 def derive_tables(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
     """Write the tables derived from the data into the store's copy ``con`` after ``kommunen`` changed (what an
-    import or a deletion hands :meth:`Store.replace_kommunen` and :meth:`Store.remove`): the data-quality summary
+    import or a deletion hands :meth:`Store.replace` and :meth:`Store.remove`): the data-quality summary
     of ``kommunen`` (what the data-state page shows without reading every case), every kommune's data span
     (:data:`~kimtools.store.SPAN_TABLE`) and the cells of the indicator table
     (:data:`~kimtools.indicators.cells.CELL_TABLES`)."""
@@ -151,7 +151,7 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
     :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
     than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
     nothing is written: the result says what the import would change and find. ``derive`` writes the tables
-    derived from the data (:func:`kimtools.ingest.importer.derive_tables`) into the copy before it is swapped in.
+    derived from the data into the store's copy before it is swapped in (default :func:`derive_tables`).
     """
     kommunen = tuple(export.kommunen)
     counts = row_counts(export.tables, kommunen)

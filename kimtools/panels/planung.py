@@ -68,11 +68,9 @@ class PlanungPanel(_FilteredPanel):
 
     def _views(self, kommune: str) -> dict[str, object]:
 
-        if kommune in self._views_cache:
-            return self._views_cache.get(kommune, dict)
-        views = self._views_cache.get(kommune, lambda: planning_views(self.store, kommune, self.horizon))
-        self._prepare_scenario(views)
-        return views
+        if kommune not in self._views_cache:   # a new kommune: its forecasts, and the scenario's fields for them
+            self._prepare_scenario(self._views_cache.get(kommune, lambda: planning_views(self.store, kommune, self.horizon)))
+        return self._views_cache[kommune]
 
     def _prepare_scenario(self, d: dict) -> None:
         """Quarters to plan for and one posts field per district, filled with the posts held today."""
