@@ -4,9 +4,9 @@ Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
 to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
 2 usage error.
 
-Longer than the 500 lines a module keeps to, on purpose: the parser with every option's German and English help
-(about 200 lines) and one short function per subcommand, which imports its stage only when it runs. Split, a
-subcommand's words would stand apart from what it does.
+Longer than the 500 lines a module keeps to, on purpose: the parser (about 130 lines) and one short function per
+subcommand, which imports its stage only when it runs. Split, a subcommand's options would stand apart from what
+it does. The words of the help, German and English, are data in ``cli_help.toml``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -29,99 +30,9 @@ from .indicators.table import MERKMALE
 
 __all__ = ["main", "build_parser"]
 
-_T = {
-    "prog": ("Planungs- und Monitoring-Werkzeug für das Kommunale Integrationsmanagement (KIM NRW).",
-             "Planning and monitoring workbench for Kommunales Integrationsmanagement (KIM NRW)."),
-    "usage": ("Aufruf: ", "usage: "),
-    "pos": ("Argumente", "arguments"),
-    "opt": ("Optionen", "options"),
-    "cmds": ("Befehle", "commands"),
-    "help": ("diese Hilfe zeigen und beenden", "show this help and exit"),
-    "version": ("Version zeigen und beenden", "show the version and exit"),
-    "lang": ("Sprache der Ausgaben: de (Standard) oder en", "language of output: de (default) or en"),
-    "db": ("DuckDB-Datenbestand (Standard: KIMTOOLS_DB oder data/kim.duckdb)",
-           "DuckDB store (default: KIMTOOLS_DB or data/kim.duckdb)"),
-    "import": ("einen Fallexport (CSV-Ordner oder XLSX) prüfen und speichern",
-               "check and store a case export (CSV folder or XLSX)"),
-    "source": ("Ordner mit CSV-Dateien oder .xlsx-Arbeitsmappe", "folder of CSV files or .xlsx workbook"),
-    "force": ("auch einen Export importieren, der gespeicherte Zahlen stark verringert oder unvollständig aussieht",
-              "import an export even though it makes stored figures shrink sharply or looks incomplete"),
-    "dry_run": ("nur zeigen, was der Import ändern würde; nichts speichern",
-                "only show what the import would change; store nothing"),
-    "new_key": ("bewusst mit einem neuen Pseudonymisierungsschlüssel neu beginnen (wird protokolliert)",
-                "start over with a new pseudonymisation key on purpose (logged)"),
-    "problem_report": ("Fehlerbericht hierhin schreiben (.xlsx oder .csv); Standard: bei mehr als 20 Fehlern automatisch",
-               "write the problem report here (.xlsx or .csv); default: automatically above 20 problems"),
-    "info": ("je Kommune zeigen, was der Datenbestand enthält", "show per kommune what the store holds"),
-    "loeschen": ("die Daten einer Kommune oder eines Trägers aus dem Datenbestand löschen",
-                 "delete a kommune's or a provider's data from the store"),
-    "loeschen_kommune": ("die Kommune", "the kommune"),
-    "loeschen_traeger": ("nur die Fälle (mit Beratungen, Vermittlungen, Statuswechseln) und Stellen dieses Trägers",
-                         "only this provider's cases (with consultations, referrals, status changes) and posts"),
-    "loeschen_ja": ("wirklich löschen (ohne: nur zeigen, was gelöscht würde)", "really delete (without: only show what would be deleted)"),
-    "demo": ("den synthetischen Demo-Export schreiben", "write the synthetic demo export"),
-    "out_dir": ("Zielordner", "target folder"),
-    "seed": ("Zufallsstartwert (Standard 2024)", "random seed (default 2024)"),
-    "scale": ("city: zehn Ruhr-/Rheinstädte; state: alle KIM-Kommunen in NRW",
-              "city: ten Ruhr/Rhine cities; state: all KIM municipalities of NRW"),
-    "xlsx": ("eine XLSX-Arbeitsmappe statt CSV-Dateien schreiben", "write one XLSX workbook instead of CSV files"),
-    "indicators": ("die Kennzahlentabelle ausgeben", "output the indicator table"),
-    "kommune": ("nur diese Kommune", "only this kommune"),
-    "by": ("Gliederung: kommune, stadtbezirk oder traeger", "breakdown: kommune, stadtbezirk or traeger"),
-    "period": ("Zeitraum: month, quarter oder year", "period: month, quarter or year"),
-    "format": ("Ausgabeformat: csv, xlsx oder table", "output format: csv, xlsx or table"),
-    "merkmal": ("Aufgliederung nach einem Merkmal (fügt die Spalten merkmal und auspraegung an)",
-                "breakdown by a characteristic (adds the columns merkmal and auspraegung)"),
-    "out_file": ("Ausgabedatei (Standard: Bildschirm)", "output file (default: screen)"),
-    "serve": ("die Dashboards mit Voilà bereitstellen", "serve the dashboards with Voilà"),
-    "luecken": ("das Lückenregister (Angebotslücken) als XLSX für Planungskonferenz oder Lenkungskreis schreiben",
-                "write the gap register (service gaps) as XLSX for a planning conference or the steering committee"),
-    "luecken_out": ("Ziel-Datei (.xlsx)", "target file (.xlsx)"),
-    "luecken_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält)",
-                        "the kommune (needed when the store holds several)"),
-    "minimum": ("kleinste gezeigte Zahl (Standard 3): kleinere erscheinen als „< 3“",
-                "smallest count shown (default 3): smaller ones appear as '< 3'"),
-    "export": ("das Vergleichspaket einer Kommune schreiben (geschützte Zählungen für andere Städte)",
-               "write a kommune's comparison bundle (protected counts for other cities)"),
-    "export_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält)",
-                       "the kommune (needed when the store holds several)"),
-    "export_from": ("erster Zeitraum, JJJJ oder JJJJ-Qn (Standard: 1. Quartal zwei Jahre vor dem letzten vollständigen)",
-                    "first period, YYYY or YYYY-Qn (default: Q1 two years before the last complete one)"),
-    "export_to": ("letzter Zeitraum, JJJJ oder JJJJ-Qn (Standard: letztes vollständiges Quartal)",
-                  "last period, YYYY or YYYY-Qn (default: last complete quarter)"),
-    "export_out": ("Zielordner: dort entstehen Paketordner und .zip", "target folder: the bundle folder and .zip go there"),
-    "export_minimum": ("Mindestanzahl (Standard 3): kleinere Zahlen werden geschützt",
-                       "minimum count (default 3): smaller counts are protected"),
-    "export_minimum_merkmal": ("höhere Mindestanzahl für ein sensibles Merkmal, z. B. aufenthaltsstatus=5 (mehrfach möglich)",
-                               "higher minimum for a sensitive breakdown, e.g. aufenthaltsstatus=5 (repeatable)"),
-    "export_all": ("für jede Kommune des Datenbestands ein Paket (Landesvergleich, Demo)",
-                   "one bundle for every kommune of the store (state comparison, demo)"),
-    "compare": ("Vergleichspakete prüfen und zusammenführen", "check and merge comparison bundles"),
-    "bundles": ("Paketordner oder .zip-Dateien", "bundle folders or .zip files"),
-    "compare_out": ("Ordner für die zusammengeführten Tabellen (für Notebook 04 und das Vergleichs-Dashboard)",
-                    "folder for the merged tables (for notebook 04 and the comparison dashboard)"),
-    "report": ("den Bericht einer Kommune als eigenständige HTML-Datei schreiben (aus ihrem Vergleichspaket)",
-               "write a kommune's report as one self-contained HTML file (from its comparison bundle)"),
-    "report_kommune": ("die Kommune (nötig, wenn der Datenbestand mehrere enthält und --alle fehlt)",
-                       "the kommune (needed when the store holds several and --alle is not given)"),
-    "report_period": ("ein Zeitraum, JJJJ oder JJJJ-Qn (statt --from/--to)", "one period, YYYY or YYYY-Qn (instead of --from/--to)"),
-    "report_out": ("Ziel-Datei .html; mit --alle ein Ordner", "target file .html; with --alle a folder"),
-    "report_all": ("für jede Kommune des Datenbestands einen Bericht", "one report for every kommune in the store"),
-    "host": ("Adresse (Standard 127.0.0.1: nur dieser Rechner); jede andere verlangt --token",
-             "address (default 127.0.0.1: this machine only); any other requires --token"),
-    "token": ("Zugangsschlüssel, den Betrachter einmal eingeben (Standard: KIMTOOLS_TOKEN); nötig außer auf 127.0.0.1",
-              "access token viewers enter once (default: KIMTOOLS_TOKEN); required unless on 127.0.0.1"),
-    "preheat": ("so viele Kernel je Dashboard vorab rechnen (Standard 1; 0 aus): schnellere erste Anzeige, mehr Speicher",
-                "kernels computed in advance per dashboard (default 1; 0 off): faster first view, more memory"),
-    "lenkungskreis": ("die Seite für den Lenkungskreis drucken (A4, HTML und PDF) statt des Vergleichsberichts",
-                      "print the steering committee's page (A4, HTML and PDF) instead of the comparison report"),
-    "report_bezirk": ("mit --lenkungskreis: nur dieser Stadtbezirk", "with --lenkungskreis: only this district"),
-    "no_pdf": ("mit --lenkungskreis: kein PDF, nur HTML", "with --lenkungskreis: no PDF, only HTML"),
-    "port": ("Port (Standard 8866)", "port (default 8866)"),
-    "dashboards": ("Ordner der Dashboards (Standard: dashboards/ des Projekts)",
-                   "dashboards folder (default: the project's dashboards/)"),
-    "error": ("Fehler", "error"),
-}
+#: every subcommand's and option's help, German and English, from ``cli_help.toml``
+_T: dict[str, tuple[str, str]] = {key: tuple(words) for key, words in tomllib.loads(
+    (Path(__file__).parent / "cli_help.toml").read_text(encoding="utf-8")).items()}
 
 
 def _t(key: str) -> str:

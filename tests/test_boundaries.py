@@ -17,7 +17,7 @@ from conftest import BASE, indicator_row, write_export
 from kimtools import ImportValidationError, Store, import_export, indicator_table, read_export
 from kimtools.ingest import quality
 from kimtools.exchange.disclosure import exposed
-from kimtools.exchange.bundle import _periods, bundle_reference, parse_period
+from kimtools.exchange.bundle import bundle_periods, bundle_reference, parse_period
 
 
 def _read(tmp_path, files, **kw):
@@ -47,7 +47,7 @@ def test_a_post_ending_on_the_quarters_last_day_is_active_that_day(tmp_path, bis
 def test_a_bundles_posts_count_a_post_ending_on_the_quarters_last_day(tmp_path, bis, active):
     """The same boundary in the comparison bundle's denominators (``bis >= pe`` there too)."""
     store = _store(tmp_path, dict(BASE, stellen=BASE["stellen"].replace("01.01.2024;", f"01.01.2024;{bis}")))
-    ref = bundle_reference(store, "Herne", _periods(*parse_period("2024-Q1")))
+    ref = bundle_reference(store, "Herne", bundle_periods(*parse_period("2024-Q1")))
     posts = ref.loc[(ref["bezugsgroesse"] == "vzae") & (ref["zeitraum"] == "2024-Q1")]
     assert posts["wert"].tolist() == ([1.5, 1.5] if active else [])   # Herne-Mitte and the total
 

@@ -43,14 +43,14 @@ from .content import (
     REFERENCE_COLUMNS,
     VERSION,
     Cells,
-    _default_range,
-    _events,
-    _periods,
     bundle_counts,
     bundle_name,
+    bundle_periods,
     bundle_rates,
     bundle_reference,
     bundle_sums,
+    default_range,
+    event_kennzahlen,
     protect_counts,
 )
 from .disclosure import DEFAULT_MINIMUM, audit
@@ -97,9 +97,9 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
     if kommune not in kommunen:
         raise UsageError(f"Die Kommune {kommune!r} ist nicht im Datenbestand; vorhanden: {', '.join(kommunen)}.",
                          f"The kommune {kommune!r} is not in the store; present: {', '.join(kommunen)}.")
-    default_first, default_last = _default_range(store, kommune)
+    default_first, default_last = default_range(store, kommune)
     first, last = first or default_first, last or default_last
-    periods = _periods(parse_period(first)[0], parse_period(last)[1])
+    periods = bundle_periods(parse_period(first)[0], parse_period(last)[1])
     first_label, last_label = periods["zeitraum"].iloc[0], periods.loc[periods["art"] == "quartal", "zeitraum"].iloc[-1]
     true = bundle_counts(store, kommune, first, last)
     counts = protect_counts(true, minimum, per_merkmal)
@@ -129,7 +129,7 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
             "zellen": int(len(counts)), "geschuetzt": int((counts["geschuetzt"] == "ja").sum()),
         },
         "summen": {"stadtbezirke_ergeben_gesamt": True, "einwertige_merkmale": sorted(CODE_LIST_OF),
-                   "quartale_ergeben_jahr": _events()},
+                   "quartale_ergeben_jahr": event_kennzahlen()},
         "kennzahlen": {k: {"ereignis": v["ereignis"], "merkmale": list(v["merkmale"])}
                        for k, v in BUNDLE_KENNZAHLEN.items()},
     }
@@ -213,7 +213,7 @@ def _audit_problems(counts: pd.DataFrame, meta: dict) -> list[str]:
         problems.append(f"Zeile {r.Index + 2}: veröffentlichte kleine Zahl {r.anzahl} "
                         f"({r.kennzahl}/{r.stadtbezirk}/{r.zeitraum}/{r.merkmal}={r.auspraegung})")
     c = Cells(counts, minimum, per_merkmal, summen.get("einwertige_merkmale", CODE_LIST_OF),
-               summen.get("quartale_ergeben_jahr", _events()))
+               summen.get("quartale_ergeben_jahr", event_kennzahlen()))
     status = counts.groupby(c.ids.to_numpy())["anzahl"].agg(lambda s: s.isna().nunique() > 1)
     if status.any():
         problems.append(f"{int(status.sum())} Zellen stehen doppelt, einmal geschützt und einmal veröffentlicht")

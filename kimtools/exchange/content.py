@@ -35,7 +35,7 @@ from .disclosure import DEFAULT_MINIMUM, Sum, protect
 
 __all__ = ["FORMAT", "VERSION", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
            "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS", "CODE_LIST_OF", "Cells", "bundle_name", "bundle_counts", "bundle_sums",
-           "protect_counts", "bundle_reference", "bundle_rates"]
+           "protect_counts", "bundle_reference", "bundle_rates", "bundle_periods", "default_range", "event_kennzahlen"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
 GESAMT, KEINS = "Gesamt", "keins"
@@ -83,7 +83,7 @@ def bundle_name(kommune: str, first: str, last: str) -> str:
     return f"kim-vergleich_{slug}_{first}_{last}"
 
 
-def _periods(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+def bundle_periods(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     """The quarters from ``first`` to ``last`` and the calendar years wholly inside: ``zeitraum, ps, pe, jahr, art``."""
     quarters = pd.date_range(first, last, freq="QS")
     rows = [(period_label(q, "quarter"), q, q + pd.offsets.QuarterEnd(0), q.year, "quartal") for q in quarters]
@@ -93,7 +93,7 @@ def _periods(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["zeitraum", "ps", "pe", "jahr", "art"])
 
 
-def _default_range(store: Store, kommune: str) -> tuple[str, str]:
+def default_range(store: Store, kommune: str) -> tuple[str, str]:
     """The last complete quarter of the kommune's data and the quarters of the two calendar years before it."""
     span = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])
     if span.empty or pd.isna(span["d1"].iloc[0]):
@@ -152,7 +152,7 @@ def bundle_counts(store: Store, kommune: str, first: str, last: str) -> pd.DataF
     """The true (unprotected) counts of a bundle, long: one row per cell of :data:`COUNT_COLUMNS`
     without ``geschuetzt``. Every district and every code appears, zeros included, so that the sums
     between the rows hold; breakdowns by district only for whole years."""
-    periods = _periods(parse_period(first)[0], parse_period(last)[1])
+    periods = bundle_periods(parse_period(first)[0], parse_period(last)[1])
     if periods.empty:
         raise UsageError(f"Der Zeitraum {first} bis {last} ist leer.", f"The period {first} to {last} is empty.")
     con = store.connect().cursor()
@@ -245,7 +245,7 @@ def protect_counts(counts: pd.DataFrame, minimum: int = DEFAULT_MINIMUM,
                    per_merkmal: dict[str, int] | None = None) -> pd.DataFrame:
     """``counts`` with ``anzahl`` emptied and ``geschuetzt = 'ja'`` where protected
     (:func:`kimtools.exchange.disclosure.protect` over every sum of :func:`bundle_sums`)."""
-    c = Cells(counts, minimum, per_merkmal or {}, CODE_LIST_OF, _events())
+    c = Cells(counts, minimum, per_merkmal or {}, CODE_LIST_OF, event_kennzahlen())
     mask = protect(c.values.to_numpy(), c.sums, c.minimums, c.names.tolist())
     hidden = mask[c.ids.to_numpy()]
     out = counts.copy()
@@ -272,7 +272,8 @@ class Cells:
                                index=self.ids[first.index].to_numpy()).sort_index()
 
 
-def _events() -> list[str]:
+def event_kennzahlen() -> list[str]:
+    """The bundle's indicators that count events, so that four quarters add up to their year."""
     return [k for k, spec in BUNDLE_KENNZAHLEN.items() if spec["ereignis"]]
 
 

@@ -13,13 +13,27 @@ from ..analysis.network import referral_months
 from ..errors import KimtoolsError
 from ..i18n import fmt_number, tr
 from ..present.markup import error_html
+from ..present.pages import SECTIONS, section_title
 from ..store import Store
 from .filterbar import FilterBar
 from .plotview import PlotlyView
 
 
-def _heading(de: str, en: str) -> widgets.HTML:
-    return widgets.HTML(f"<h3>{html.escape(tr({'de': de, 'en': en}))}</h3>")
+def _heading(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<h3>{html.escape(text)}</h3>")
+
+
+def sections(dashboard: str, **content: widgets.Widget | tuple[widgets.Widget, ...]) -> list[widgets.Widget]:
+    """The dashboard's sections in the order of :data:`~kimtools.present.pages.SECTIONS`, each under its
+    heading: the widget (or widgets) given for its key. Every section needs its content, and nothing else is taken."""
+    keys = SECTIONS[dashboard]
+    if set(content) != set(keys):
+        raise ValueError(f"sections of {dashboard}: expected {sorted(keys)}, got {sorted(content)}")
+    children: list[widgets.Widget] = []
+    for key in keys:
+        part = content[key]
+        children += [_heading(section_title(dashboard, key)), *(part if isinstance(part, tuple) else (part,))]
+    return children
 
 
 def _note(text: str) -> widgets.HTML:
@@ -62,13 +76,9 @@ class _FilteredPanel:
         self.filters.observe(self.show)
         return True
 
-    def _page(self, *sections: tuple, end: tuple[widgets.Widget, ...] = ()) -> widgets.VBox:
-        """The page: filter bar, message line and tiles, then each section ``(German heading, English heading,
-        widget, …)`` under its heading, then ``end``."""
-        children = [self.filters.widget, self.message, self.tiles]
-        for de, en, *content in sections:
-            children += [_heading(de, en), *content]
-        return widgets.VBox([*children, *end])
+    def _page(self, dashboard: str, end: tuple[widgets.Widget, ...] = (), **content) -> widgets.VBox:
+        """The page: filter bar, message line and tiles, then the dashboard's :func:`sections`, then ``end``."""
+        return widgets.VBox([self.filters.widget, self.message, self.tiles, *sections(dashboard, **content), *end])
 
     def _keys(self, v: dict) -> dict[str, tuple]:
         return {name: tuple(v[k] for k in self.depends.get(name, self.fields)) for name in self.figures}

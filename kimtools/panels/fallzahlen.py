@@ -49,12 +49,8 @@ class FallzahlenPanel(_FilteredPanel):
         if not self._start(store, minimum):
             return
         f = self.figures
-        self.widget = self._page(
-            ("Verlauf", "Trend", f["trend"]),
-            ("Belastung der Träger", "Load of the providers", f["load"]),
-            ("Reichweite in den Bezirken", "Reach in the districts", f["reach"]),
-            ("Bedarfe", "Needs", f["needs"]),
-            ("Verweildauer und Abschlüsse", "Duration and closures", widgets.HBox([f["survival"], f["closures"]])))
+        self.widget = self._page("fallzahlen", trend=f["trend"], load=f["load"], reach=f["reach"], needs=f["needs"],
+                                 survival=widgets.HBox([f["survival"], f["closures"]]))
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:

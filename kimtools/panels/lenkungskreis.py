@@ -55,15 +55,11 @@ class LenkungskreisPanel(_FilteredPanel):
         self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
                                             "en": "download printable version (A4, HTML)"}), self._printable)
         f = self.figures
-        self.widget = self._page(
-            ("Verlauf", "Trend", f["trend"], _note(explain("trend"))),
-            ("Die Stadtbezirke", "The districts", f["reach"], _note(explain("reach"))),
-            ("Vermittlungen", "Referrals", f["funnel"], _note(explain("funnel"))),
-            ("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall", self.stalls_html,
-             _note(explain("stalls"))),
-            ("Die größten Angebotslücken", "The largest service gaps", self.gaps_html, _note(explain("gaps"))),
-            ("Aufenthaltsstatus", "Residence status", f["status"], self.status_note),
-            end=(self.printable, self.footer))
+        explained = {k: (w, _note(explain(k))) for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
+                                                             ("funnel", f["funnel"]), ("stalls", self.stalls_html),
+                                                             ("gaps", self.gaps_html))}
+        self.widget = self._page("lenkungskreis", **explained, status=(f["status"], self.status_note),
+                                 end=(self.printable, self.footer))
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)
 

@@ -48,14 +48,8 @@ class NetzwerkPanel(_FilteredPanel):
         if not self._start(store, minimum):
             return
         f = self.figures
-        self.widget = self._page(
-            ("Netz der Vermittlungen", "Referral network", f["network"]),
-            ("Was aus Vermittlungen wird", "What becomes of referrals", f["funnel"]),
-            ("Angebotslücken", "Service gaps", self.gaps_html),
-            ("Partner, die sich abheben", "Partners that stand out", self.outliers_html),
-            ("Wege der Vermittlungen", "Referral paths", f["sankey"]),
-            ("Rechtskreise und Handlungsfelder", "Legal domains and needs areas", f["domains"]),
-            ("Wartezeit bis zum Ersttermin", "Wait for a first appointment", f["waits"]))
+        self.widget = self._page("netzwerk", network=f["network"], funnel=f["funnel"], gaps=self.gaps_html,
+                                 outliers=self.outliers_html, sankey=f["sankey"], domains=f["domains"], waits=f["waits"])
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)
 

@@ -17,7 +17,7 @@ from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.markup import error_html, html_table, tile, tiles
 from ..store import Store
-from .base import _built, _FilteredPanel, _heading
+from .base import _built, _FilteredPanel, sections
 from .cache import ViewCache
 
 
@@ -54,16 +54,13 @@ class PlanungPanel(_FilteredPanel):
             return
         for w in (self.target, self.growth, self.quarter):
             w.observe(self._scenario_changed, names="value")
-        heading, f = _heading, self.figures
-        self.widget = widgets.VBox([
-            self.filters.widget, self.message,
-            heading("Aufenthaltsstatus", "Residence status"), self.pathway_tiles, f["status"], f["expiry"],
-            heading("Prognose", "Forecast"), widgets.HBox([f["intake"], f["open"]]), self.forecast_note,
-            heading("Stellenplanung", "Staffing"), widgets.HBox([self.target, self.growth, self.quarter],
-                                                               layout=widgets.Layout(flex_flow="row wrap")),
-            self.posts, f["staffing"], self.staffing_table,
-            heading("Bedarfsindex der Stadtbezirke", "Need index of the districts"), f["need"], self.need_table,
-        ])
+        f = self.figures
+        scenario = widgets.HBox([self.target, self.growth, self.quarter], layout=widgets.Layout(flex_flow="row wrap"))
+        self.widget = widgets.VBox([self.filters.widget, self.message, *sections(
+            "planung", status=(self.pathway_tiles, f["status"], f["expiry"]),
+            forecast=(widgets.HBox([f["intake"], f["open"]]), self.forecast_note),
+            staffing=(scenario, self.posts, f["staffing"], self.staffing_table),
+            need=(f["need"], self.need_table))])
         self._show_tables(self.filters.value)
 
     def _views(self, kommune: str) -> dict[str, object]:

@@ -21,7 +21,7 @@ from ..indicators import KENNZAHLEN
 from ..present.figures import funnel_plot, small_multiples
 from ..present.labels import column_label, kennzahl_label
 from ..present.markup import error_html, html_table
-from .base import _heading
+from .base import sections
 from .plotview import PlotlyView
 
 
@@ -66,9 +66,7 @@ class VergleichPanel:
                                 layout=widgets.Layout(flex_flow="row wrap", gap="8px"))
         self.widget = widgets.VBox([
             controls, self.message, self.funnel,
-            _heading("Über die Zeit", "Over time"), self.multiples,
-            _heading("Alle vergleichbaren Kennzahlen", "All comparable indicators"), self.table,
-            _heading("Verglichene Pakete", "Bundles compared"), self.bundles])
+            *sections("vergleich", time=self.multiples, table=self.table, bundles=self.bundles)])
 
     def _bundles_html(self) -> str:
         p = self.data.pakete.assign(anteil=lambda f: f["anteil_geschuetzt"].map(lambda v: fmt_percent(v, 1)))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import json
 import os
+import tomllib
 from pathlib import Path
 
 from ..i18n import current_lang, tr
 from .markup import Html
 
-__all__ = ["DASHBOARDS", "intro", "reading_help", "landing_html", "PAGE_CSS"]
+__all__ = ["DASHBOARDS", "SECTIONS", "intro", "reading_help", "section_title", "landing_html", "PAGE_CSS"]
 
 #: name → texts (German, English); the order is the landing page's
 DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -162,6 +163,18 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
             "<em>reference date</em> is the latest date in the kommune's export."),
     },
 }
+
+#: each page's sections in page order: key → heading (German, English), from ``sections.toml``; the printout
+#: of the steering committee's page uses the same headings
+SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    page: {key: tuple(words) for key, words in keys.items()}
+    for page, keys in tomllib.loads((Path(__file__).parent / "sections.toml").read_text(encoding="utf-8")).items()}
+
+
+def section_title(dashboard: str, key: str) -> str:
+    """The heading of one section of a dashboard page (and of its printout), in the current language."""
+    return tr(SECTIONS[dashboard][key])
+
 
 #: one look for every dashboard: readable on a laptop at 1366×768 and on a projector
 PAGE_CSS = """<style>

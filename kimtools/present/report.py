@@ -29,6 +29,7 @@ from ..store import SPAN_TABLE, Store
 from ..views.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures, steering_views
 from .labels import column_label, kennzahl_label
 from .markup import Html, gaps_html, outliers_html, tiles
+from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
            "write_lenkungskreis", "lenkungskreis_name", "last_quarter"]
@@ -210,8 +211,8 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         fig = figures[name].update_layout(width=_PRINT_WIDTH)
         return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True})
 
-    def block(title_de: str, title_en: str, *parts: str) -> str:
-        return f"<section class='kim-block'><h2>{H.escape(tr({'de': title_de, 'en': title_en}))}</h2>{''.join(parts)}</section>"
+    def block(section: str, *parts: str) -> str:
+        return f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section))}</h2>{''.join(parts)}</section>"
 
     note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
     status = (figure("status") + note(explain("status"))) if len(views["transitions"]) else note(no_status_changes())
@@ -222,14 +223,10 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                  "en": f"As of {created}. All figures are aggregated; counts from 1 to {minimum - 1} appear as "
                        f"'< {minimum}'. Referrals, gaps and status changes: twelve months up to the end of {zeitraum}."})),
         tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
-        block("Verlauf", "Trend", figure("trend"), note(explain("trend"))),
-        block("Die Stadtbezirke", "The districts", figure("reach"), note(explain("reach"))),
-        block("Vermittlungen", "Referrals", figure("funnel"), note(explain("funnel"))),
-        block("Partner, bei denen Vermittlungen stocken", "Partners where referrals stall",
-              outliers_html(views["outliers"], stalls_only=True), note(explain("stalls"))),
-        block("Die größten Angebotslücken", "The largest service gaps", gaps_html(views["gaps"], minimum),
-              note(explain("gaps"))),
-        block("Aufenthaltsstatus", "Residence status", status),
+        *(block(k, figure(k), note(explain(k))) for k in ("trend", "reach", "funnel")),
+        block("stalls", outliers_html(views["outliers"], stalls_only=True), note(explain("stalls"))),
+        block("gaps", gaps_html(views["gaps"], minimum), note(explain("gaps"))),
+        block("status", status),
     ])
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",
                  "en": f"KIM steering committee {where}, {zeitraum} · created {created} · "}) + data_state(store, [kommune])
