@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probelauf", "--dry-run", dest="dry_run", action="store_true", help=_t("dry_run"))
     p.add_argument("--neuer-schluessel", "--new-key", dest="new_key", action="store_true", help=_t("new_key"))
     p.add_argument("--fehlerbericht", "--report", dest="report", help=_t("problem_report"))
+    p.add_argument("--traeger", "--providers", dest="providers", metavar="ID[,ID]", help=_t("import_traeger"))
+    p.add_argument("--gemeinsame-personenschluessel", "--shared-person-keys", dest="shared_person_keys",
+                   action="store_true", help=_t("shared_person_keys"))
 
     p = command("info")
     p.add_argument("--db", help=_t("db"))
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2024, help=_t("seed"))
     p.add_argument("--scale", choices=["city", "state"], default="city", help=_t("scale"))
     p.add_argument("--xlsx", action="store_true", help=_t("xlsx"))
+    p.add_argument("--je-traeger", "--per-provider", dest="per_provider", action="store_true", help=_t("per_provider"))
 
     p = command("indicators")
     p.add_argument("--db", help=_t("db"))
@@ -159,8 +163,10 @@ def _cmd_import(args) -> int:
 
     lang = current_lang()
     try:
+        providers = _providers(args)
         result, warnings = import_export(args.source, args.db, force=args.force, dry_run=args.dry_run,
-                                         new_key=args.new_key)
+                                         new_key=args.new_key, providers=providers,
+                                         shared_person_keys=args.shared_person_keys)
     except KimtoolsError as exc:
         _key_note(getattr(exc, "key_created", None))
         if not isinstance(exc, ImportValidationError):
@@ -204,12 +210,43 @@ def _cmd_import(args) -> int:
         _say("Trotz dieser Auffälligkeiten importiert (--erzwingen, im Importprotokoll vermerkt):",
              "Imported despite these findings (--force, recorded in the import log):", file=sys.stderr)
         print(findings_text(result.findings, lang), file=sys.stderr)
+    _contradictions_note(result)
+    scope = tr((f" (Träger {', '.join(result.providers)})", f" (providers {', '.join(result.providers)})")) \
+        if result.providers else ""
     for k, row in result.counts.iterrows():
-        _say(f"Importiert {k}: {fmt_number(row['faelle'])} Fälle, {fmt_number(row['beratungen'])} Beratungen, "
+        _say(f"Importiert {k}{scope}: {fmt_number(row['faelle'])} Fälle, {fmt_number(row['beratungen'])} Beratungen, "
              f"{fmt_number(row['vermittlungen'])} Vermittlungen, {fmt_number(row['partner'])} Partner",
-             f"Imported {k}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
+             f"Imported {k}{scope}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
              f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
     return 0
+
+
+def _contradictions_note(result) -> None:
+    """A provider delivery's partner and district rows that contradict the stored ones, and which row was kept."""
+    from .ingest.providers import contradictions_text
+
+    clashes = result.contradictions
+    if clashes is None or not len(clashes):
+        return
+    _say("Widersprüche zu gespeicherten Partner- oder Bezirkszeilen (die gespeicherte Zeile bleibt; mit --erzwingen "
+         "gilt die gelieferte):",
+         "Contradictions to stored partner or district rows (the stored row stays; with --force the delivered one "
+         "holds):", file=sys.stderr)
+    print(contradictions_text(clashes, current_lang()), file=sys.stderr)
+
+
+def _providers(args) -> tuple[str, ...] | None:
+    """The providers of ``--traeger A,B`` (``None`` without it); ``--gemeinsame-personenschluessel`` needs it."""
+    if args.providers is None:
+        if args.shared_person_keys:
+            raise UsageError("--gemeinsame-personenschluessel gilt nur für eine Trägerlieferung (--traeger).",
+                             "--shared-person-keys applies to a provider delivery only (--providers).")
+        return None
+    providers = tuple(dict.fromkeys(p.strip() for p in args.providers.split(",") if p.strip()))
+    if not providers:
+        raise UsageError("--traeger braucht mindestens eine Träger-ID, z. B. --traeger AWO,CV.",
+                         "--providers needs at least one provider ID, e.g. --providers AWO,CV.")
+    return providers
 
 
 def _key_note(created: str | None) -> None:
@@ -261,8 +298,41 @@ def _cmd_info(args) -> int:
                      fmt_number(r.partner), fmt_number(r.vzae_aktuell, 1), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
                      fmt_datetime(r.letzter_import)])
     _print_table(headers, rows)
+    _delivery_table(store)
     _say(f"Datenbestand: {store.path}", f"Store: {store.path}")
     return 0
+
+
+def _delivery_table(store) -> None:
+    """Who has delivered up to when: per kommune and provider, and the periods not yet complete for every provider."""
+    import pandas as pd
+
+    from .store.deliveries import complete_until
+
+    state = store.delivery_state()
+    if state.empty:
+        return
+    print()
+    _say("Lieferungen je Träger:", "Deliveries per provider:")
+    headers = tr((["Kommune", "Träger", "Letzte Lieferung", "Umfang", "Daten bis", "Fälle", "Beratungen",
+                   "Vermittlungen", "Stellen"],
+                  ["kommune", "provider", "last delivery", "scope", "data to", "cases", "consultations", "referrals",
+                   "posts"]))
+    whole = tr(("ganze Kommune", "whole kommune"))
+    rows = [[r.kommune, r.traeger, fmt_datetime(r.letzte_lieferung) if pd.notna(r.letzte_lieferung) else "–",
+             (r.umfang or whole) if isinstance(r.umfang, str) else "–",
+             fmt_date(r.datenende.date()) if pd.notna(r.datenende) else "–",
+             fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen), fmt_number(r.stellen)]
+            for r in state.itertuples()]
+    _print_table(headers, rows)
+    for r in complete_until(state).itertuples():
+        if r.vollstaendig_bis < r.datenende:
+            _say(f"{r.kommune}: Daten nur bis {fmt_date(r.vollstaendig_bis.date())} von allen Trägern geliefert "
+                 f"(noch nicht: {r.nachzuegler}); Zeiträume danach bis {fmt_date(r.datenende.date())} sind unvollständig "
+                 "und in Kennzahlentabellen und Dashboards markiert.",
+                 f"{r.kommune}: data delivered by every provider only up to {fmt_date(r.vollstaendig_bis.date())} "
+                 f"(not yet: {r.nachzuegler}); periods after it up to {fmt_date(r.datenende.date())} are incomplete and "
+                 "marked in indicator tables and dashboards.")
 
 
 def _cmd_loeschen(args) -> int:
@@ -302,7 +372,14 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
 def _cmd_demo(args) -> int:
     from .ingest.demo import write_demo
 
-    path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx)
+    path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx, per_provider=args.per_provider)
+    if args.per_provider:
+        example = next(iter(sorted(p for p in Path(path).glob("*/*") if p.is_dir())), None)
+        _say(f"Demo-Lieferungen je Träger geschrieben: {path}/<Kommune>/<Träger>/ (einlesen je Träger, z. B. "
+             f"'kimtools import {example} --traeger {example.name if example else 'ID'} --gemeinsame-personenschluessel')",
+             f"Demo deliveries per provider written: {path}/<kommune>/<provider>/ (import each, e.g. "
+             f"'kimtools import {example} --providers {example.name if example else 'ID'} --shared-person-keys')")
+        return 0
     _say(f"Demo-Export geschrieben: {path} (einlesen mit 'kimtools import {path}')",
          f"Demo export written: {path} (import with 'kimtools import {path}')")
     return 0

@@ -296,7 +296,7 @@ def test_a_filter_without_cases_gives_an_empty_table(tables):
     t = indicator_table(tables, by="stadtbezirk", filters={"traeger": "KEIN-TRAEGER"})
     assert t.empty
     assert list(t.columns) == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert",
-                               "ki_unten", "ki_oben"]
+                               "ki_unten", "ki_oben", "unvollstaendig"]
 
 
 def test_median_in_the_database_equals_the_python_estimate(demo_store):

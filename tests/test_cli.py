@@ -26,13 +26,13 @@ def test_import_info_indicators(tmp_path, base_export, capsys):
     csv_path = tmp_path / "k.csv"
     assert main(["indicators", "--db", db, "--period", "year", "--format", "csv", "--out", str(csv_path)]) == 0
     lines = csv_path.read_text().splitlines()
-    assert lines[0] == "kommune,zeitraum,kennzahl,zaehler,nenner,wert,ki_unten,ki_oben"
-    assert "Herne,2024,neuzugaenge,2,,2.0,," in lines
+    assert lines[0] == "kommune,zeitraum,kennzahl,zaehler,nenner,wert,ki_unten,ki_oben,unvollstaendig"
+    assert "Herne,2024,neuzugaenge,2,,2.0,,,False" in lines   # one delivery of the whole kommune: complete
     xlsx = tmp_path / "k.xlsx"
     assert main(["indicators", "--db", db, "--by", "stadtbezirk", "--format", "xlsx", "--out", str(xlsx)]) == 0
     ws = openpyxl.load_workbook(xlsx).active
     assert [c.value for c in ws[1]] == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert",
-                                        "ki_unten", "ki_oben"]
+                                        "ki_unten", "ki_oben", "unvollstaendig"]
 
 
 def test_invalid_export_exits_1_and_writes_a_report(tmp_path, capsys, monkeypatch):

@@ -27,7 +27,7 @@ def _values(table, **where):
 
 def test_quarters_by_kommune(base_export):
     t = indicator_table(read_export(base_export, show_progress=False).tables, period="quarter")
-    assert list(t.columns) == ["kommune", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"]
+    assert list(t.columns) == ["kommune", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben", "unvollstaendig"]
     assert sorted(set(t["zeitraum"])) == ["2024-Q1", "2024-Q2"]
     assert _values(t, zeitraum="2024-Q1") == {"neuzugaenge": 2, "abschluesse": 0, "faelle_offen": 2,
                                                "personen_erreicht": 2, "beratungen": 2, "vermittlungen": 1}
@@ -40,7 +40,7 @@ def test_quarters_by_kommune(base_export):
 
 def test_months_by_district_include_zero_months(base_export):
     t = indicator_table(read_export(base_export, show_progress=False).tables, by="stadtbezirk", period="month")
-    assert list(t.columns) == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"]
+    assert list(t.columns) == ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben", "unvollstaendig"]
     assert _values(t, stadtbezirk="Sodingen", zeitraum="2024-02") == {
         "neuzugaenge": 0, "abschluesse": 0, "faelle_offen": 0, "personen_erreicht": 0, "beratungen": 0, "vermittlungen": 0}
     assert _values(t, stadtbezirk="Sodingen", zeitraum="2024-03") == {

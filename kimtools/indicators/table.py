@@ -25,8 +25,9 @@ import pandas as pd
 
 from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
 from ..errors import UsageError
-from ..periods import PERIOD_CHOICES, period_label
+from ..periods import PERIOD_CHOICES, period_bounds, period_label
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read, scope_params, where_sql
+from ..store.deliveries import complete_until, data_ends, incomplete
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
 from .stats import HALF, poisson_interval, share
@@ -369,7 +370,8 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     DataFrame with ``kommune``, the ``by`` column (unless ``kommune``),
     ``merkmal`` and ``auspraegung`` (with a breakdown), ``zeitraum``,
     ``kennzahl``, ``zaehler``, ``nenner``, ``wert``, ``ki_unten``, ``ki_oben``
-    (95 % interval where the indicator has one). Counts have no denominator.
+    (95 % interval where the indicator has one), ``unvollstaendig`` (the period is not yet complete for every
+    provider of the kommune: :mod:`kimtools.store.deliveries`). Counts have no denominator.
     """
     if by not in BY_CHOICES:
         raise UsageError(f"--by muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
@@ -425,7 +427,21 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
     else:   # in key order from the query (nulls last, as pandas sorts)
         wide = wides[0]
-    return _assemble(wide, by, period, merkmal, filters, set(wanted))
+    table = _assemble(wide, by, period, merkmal, filters, set(wanted))
+    table["unvollstaendig"] = _incomplete(source, table, period)
+    return table
+
+
+def _incomplete(source, table: pd.DataFrame, period: str) -> np.ndarray:
+    """Per row whether its period is not yet complete for every provider of its kommune
+    (:func:`~kimtools.store.deliveries.incomplete`); frames without an import log: never."""
+    if isinstance(source, Mapping) or table.empty:
+        return np.zeros(len(table), dtype=bool)
+    until = complete_until(data_ends(source.connect()))
+    if until.empty or not (until["vollstaendig_bis"] < until["datenende"]).any():
+        return np.zeros(len(table), dtype=bool)
+    ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
+    return incomplete(table["kommune"].astype(object), table["zeitraum"].map(ends), until).to_numpy()
 
 
 def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],

@@ -63,21 +63,26 @@ _MONTH = "CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER)"
 
 #: per kommune, table, provider (a row's case's) and month (year × 12 + month − 1 of its date; cases by their
 #: start, posts by their first day): the rows (``n``), and their first and last date (``d0``, ``d1``; a case's
-#: last date is its end). Partners have no month or provider. ``$kommunen`` lists the kommunen looked at.
+#: last date is its end). Partners have no month or provider. ``$kommunen`` lists the kommunen looked at; unless
+#: ``$alle``, only the slice of the providers ``$traeger`` is looked at (a provider delivery), without partners.
+_IN_SCOPE = "($alle OR traeger IN (SELECT unnest($traeger)))"
 PROFILE_SQL = f"""
 WITH f AS (SELECT kommune, fall_id, traeger, CAST(beginn AS DATE) AS beginn, CAST(ende AS DATE) AS ende FROM faelle
-           WHERE kommune IN (SELECT unnest($kommunen))),
+           WHERE kommune IN (SELECT unnest($kommunen)) AND {_IN_SCOPE}),
 dep AS (
     SELECT 'beratungen' AS tabelle, b.kommune, f.traeger, CAST(b.datum AS DATE) AS d
     FROM beratungen b LEFT JOIN f USING (kommune, fall_id) WHERE b.kommune IN (SELECT unnest($kommunen))
+      AND ($alle OR f.fall_id IS NOT NULL)
     UNION ALL
     SELECT 'vermittlungen', v.kommune, f.traeger, CAST(v.datum AS DATE)
     FROM vermittlungen v LEFT JOIN f USING (kommune, fall_id) WHERE v.kommune IN (SELECT unnest($kommunen))
+      AND ($alle OR f.fall_id IS NOT NULL)
     UNION ALL
     SELECT 'statuswechsel', s.kommune, f.traeger, CAST(s.datum AS DATE)
-    FROM statuswechsel s LEFT JOIN f USING (kommune, fall_id) WHERE s.kommune IN (SELECT unnest($kommunen))),
+    FROM statuswechsel s LEFT JOIN f USING (kommune, fall_id) WHERE s.kommune IN (SELECT unnest($kommunen))
+      AND ($alle OR f.fall_id IS NOT NULL)),
 posts AS (SELECT kommune, traeger, CAST(von AS DATE) AS von, CAST(bis AS DATE) AS bis FROM stellen
-          WHERE kommune IN (SELECT unnest($kommunen)))
+          WHERE kommune IN (SELECT unnest($kommunen)) AND {_IN_SCOPE})
 SELECT 'faelle' AS tabelle, kommune, traeger, {_MONTH.format(d="beginn")} AS monat, count(*) AS n,
        min(beginn) AS d0, max(coalesce(ende, beginn)) AS d1
 FROM f GROUP BY ALL
@@ -88,15 +93,17 @@ SELECT 'stellen', kommune, traeger, {_MONTH.format(d="von")}, count(*), min(von)
 FROM posts GROUP BY ALL
 UNION ALL
 SELECT 'partner', kommune, NULL, NULL, count(*), NULL, NULL FROM partner WHERE kommune IN (SELECT unnest($kommunen))
-GROUP BY ALL
+  AND $alle GROUP BY ALL
 """
 #: cases begun at least a month before their kommune's data end, and how many of them have no consultation
-UNCONSULTED_SQL = """
+UNCONSULTED_SQL = f"""
 WITH f AS (SELECT kommune, fall_id, CAST(beginn AS DATE) AS beginn, CAST(coalesce(ende, beginn) AS DATE) AS d FROM faelle
-           WHERE kommune IN (SELECT unnest($kommunen))),
-b AS (SELECT kommune, fall_id, CAST(datum AS DATE) AS d FROM beratungen WHERE kommune IN (SELECT unnest($kommunen))),
+           WHERE kommune IN (SELECT unnest($kommunen)) AND {_IN_SCOPE}),
+b AS (SELECT kommune, fall_id, CAST(datum AS DATE) AS d FROM beratungen WHERE kommune IN (SELECT unnest($kommunen))
+      AND ($alle OR (kommune, fall_id) IN (SELECT (kommune, fall_id) FROM f))),
 ende AS (SELECT kommune, max(d) AS d1 FROM (SELECT kommune, d FROM f UNION ALL SELECT kommune, d FROM b
-    UNION ALL SELECT kommune, CAST(datum AS DATE) FROM vermittlungen WHERE kommune IN (SELECT unnest($kommunen)))
+    UNION ALL SELECT kommune, CAST(datum AS DATE) FROM vermittlungen WHERE kommune IN (SELECT unnest($kommunen))
+      AND ($alle OR (kommune, fall_id) IN (SELECT (kommune, fall_id) FROM f)))
     GROUP BY kommune)
 SELECT f.kommune, 'ohne_beratung' AS tabelle, NULL AS traeger, NULL AS monat,
        count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.kommune = f.kommune AND b.fall_id = f.fall_id)) AS n,
@@ -273,11 +280,14 @@ def overview_text(overview: pd.DataFrame, lang: str = "de") -> str:
     return "\n".join(lines)
 
 
-def delivery_profile(query: Callable[[str, dict], pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+def delivery_profile(query: Callable[[str, dict], pd.DataFrame], kommunen: list[str],
+                     providers: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The delivery profile (:data:`~kimtools.ingest.delivery.PROFILE_SQL` and the cases without consultation) of
-    ``kommunen``, asked through ``query``: of a store, or of a cursor with a delivery's frames registered."""
-    cells = query(PROFILE_SQL, {"kommunen": kommunen})
-    unconsulted = query(UNCONSULTED_SQL, {"kommunen": kommunen})
+    ``kommunen`` (or of the slice of ``providers`` in them), asked through ``query``: of a store, or of a cursor
+    with a delivery's frames registered."""
+    params = {"kommunen": kommunen, "alle": providers is None, "traeger": list(providers or ("",))}
+    cells = query(PROFILE_SQL, params)
+    unconsulted = query(UNCONSULTED_SQL, params)
     out = pd.concat([cells.assign(nenner=float("nan")), unconsulted], ignore_index=True)
     out["n"] = out["n"].astype("int64")
     for c in ("d0", "d1"):
@@ -285,9 +295,10 @@ def delivery_profile(query: Callable[[str, dict], pd.DataFrame], kommunen: list[
     return out
 
 
-def export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str]) -> pd.DataFrame:
+def export_profile(tables: dict[str, pd.DataFrame], kommunen: list[str],
+                   providers: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The delivery profile of a delivery's frames, by the same SQL the store answers it with."""
     with memory_cursor() as cur:
         for name in PROFILE_TABLES:
             cur.register(name, tables[name])
-        return delivery_profile(lambda sql, params: cur.execute(sql, params).df(), kommunen)
+        return delivery_profile(lambda sql, params: cur.execute(sql, params).df(), kommunen, providers)

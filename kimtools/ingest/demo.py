@@ -38,6 +38,7 @@ from ..contract import codes
 from ..contract.reference import load_reference
 from ..errors import UsageError
 from ..progress import progress
+from .demo_deliveries import write_provider_deliveries
 
 __all__ = ["generate_demo", "write_demo", "DEMO_START", "DEMO_END", "CITY_SCALE_KOMMUNEN"]
 
@@ -483,14 +484,21 @@ def _export_form(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: bool = False,
-               show_progress: bool = True) -> Path:
-    """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``)."""
+               show_progress: bool = True, per_provider: bool = False) -> Path:
+    """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``); with ``per_provider``
+    one delivery folder per kommune and provider (:mod:`kimtools.ingest.demo_deliveries`)."""
+    if per_provider and xlsx:
+        raise UsageError("--je-traeger schreibt CSV-Ordner; bitte ohne --xlsx.",
+                         "--per-provider writes CSV folders; please leave out --xlsx.")
     if xlsx and scale == "state":
         raise UsageError("Die landesweite Demo ist für eine Excel-Arbeitsmappe zu groß (über 1 Mio. Zeilen); bitte CSV verwenden.",
                          "The state-scale demo is too large for an Excel workbook (over 1 M rows); use CSV.")
     tables = generate_demo(seed, scale, show_progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if per_provider:
+        write_provider_deliveries(tables, out, _write_csv, show_progress)
+        return out
     if xlsx:
         path = out / "kim-demo.xlsx"
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -498,5 +506,9 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
                 _export_form(frame).to_excel(writer, sheet_name=name, index=False)
         return path
     for name, frame in progress(list(tables.items()), desc="Schreiben", disable=not show_progress):
-        _export_form(frame).to_csv(out / f"{name}.csv", sep=";", index=False, encoding="utf-8-sig")
+        _write_csv(frame, out / f"{name}.csv")
     return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    _export_form(frame).to_csv(path, sep=";", index=False, encoding="utf-8-sig")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,15 @@ from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..indicators.cells import CELL_TABLES
 from ..store import DATA_SPAN_SQL, SPAN_TABLE, Derive, Store, owner_only
 from ..store.tables import log_import, row_counts
-from .delivery import delivery_findings, delivery_overview, delivery_profile, export_profile, findings_text
+from .delivery import (
+    FINDING_COLUMNS,
+    delivery_findings,
+    delivery_overview,
+    delivery_profile,
+    export_profile,
+    findings_text,
+)
+from .providers import COMPARED, PERSONS_SHARED_SQL, merge_rows, qualify_ids, uncovered_providers
 from .pseudonym import ensure_key, key_location, key_mismatch_text
 from .quality import QUALITY_TABLES, quality_summary, stichtage
 from .read import PROBLEM_COLUMNS, Export, read_export
@@ -66,12 +75,18 @@ class ImportResult:
     dry_run: bool = False
     leftovers: tuple[str, ...] = ()
     key_created: str | None = None   # the key file the import created (a first import without a key)
+    providers: tuple[str, ...] | None = None   # a provider delivery's providers; None: its kommunen as wholes
+    contradictions: pd.DataFrame | None = None   # partner and district rows that contradict the stored ones
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
                   key: bytes | None = None, show_progress: bool = True, dry_run: bool = False,
-                  new_key: bool = False) -> tuple[ImportResult, pd.DataFrame]:
+                  new_key: bool = False, providers: tuple[str, ...] | None = None,
+                  shared_person_keys: bool = False) -> tuple[ImportResult, pd.DataFrame]:
     """Import ``source`` into the store; return the result and the warnings.
+
+    With ``providers`` the source is a provider delivery (:mod:`kimtools.ingest.providers`): it replaces only
+    those providers' slice; ``shared_person_keys`` says that its person keys are the kommune's shared ones.
 
     Raises :class:`~kimtools.errors.ImportValidationError` (every problem at once),
     :class:`~kimtools.errors.DeliveryRefused` (the delivery would make stored figures shrink sharply or looks
@@ -92,7 +107,8 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
                              key_mismatch_text("en", store.path, stored, None))
         created = key_location() if made else None
     try:
-        export = read_export(source, key=key, show_progress=show_progress)
+        export = read_export(source, key=key, show_progress=show_progress, providers=providers,
+                             shared_person_keys=shared_person_keys)
         result = replace_kommunen(store, export, force=force, new_key=new_key, dry_run=dry_run)
     except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
         exc.key_created = created
@@ -143,48 +159,117 @@ def _write_problem_report(problems: pd.DataFrame, path: Path, lang: str) -> Path
 
 def replace_kommunen(store: Store, export: Export, derive: Derive | None = None, force: bool = False, new_key: bool = False,
                      dry_run: bool = False) -> ImportResult:
-    """Store a validated :class:`~kimtools.ingest.read.Export`, replacing each of its kommunen as one whole.
+    """Store a validated :class:`~kimtools.ingest.read.Export`, replacing each of its kommunen as one whole — or,
+    for a provider delivery (``export.providers``), only those providers' slice of it, its partner and district
+    rows merged into the stored ones (:mod:`kimtools.ingest.providers`).
 
-    Importing the same source again (same SHA-256 as the last import of every kommune in it) changes
-    nothing. Before replacing, the store looks at what would change (:mod:`kimtools.ingest.delivery`): a delivery
-    that would make stored figures shrink sharply, or that looks cut off, is refused with
-    :class:`~kimtools.errors.DeliveryRefused` unless ``force``. A delivery pseudonymised under another key
-    than the store's is refused unless ``new_key`` (the start of a new key, logged). With ``dry_run``
-    nothing is written: the result says what the import would change and find. ``derive`` writes the tables
-    derived from the data into the store's copy before it is swapped in (default :func:`derive_tables`).
+    Importing the same source again (same SHA-256 as the last import of every kommune in it, of the same scope)
+    changes nothing. Before replacing, the store looks at what would change (:mod:`kimtools.ingest.delivery`;
+    for a provider delivery, in its providers' slice): a delivery that would make stored figures shrink sharply,
+    or that looks cut off, is refused with :class:`~kimtools.errors.DeliveryRefused` unless ``force``, as is an
+    export of the whole kommune whose cases cover only some of its stored providers. A delivery pseudonymised
+    under another key than the store's is refused unless ``new_key`` (the start of a new key, logged). With
+    ``dry_run`` nothing is written: the result says what the import would change and find. ``derive`` writes
+    the tables derived from the data into the store's copy before it is swapped in (default :func:`derive_tables`).
     """
-    kommunen = tuple(export.kommunen)
-    counts = row_counts(export.tables, kommunen)
+    kommunen, providers = tuple(export.kommunen), export.providers
+    tables = export.tables if providers is None else qualify_ids(export.tables)
+    counts = row_counts(tables, kommunen)
     store.check_writable()
     derive = derive or derive_tables
     with store.writing(keep_leftovers=dry_run) as leftovers:
-        stored_sha = store.stored_sha(kommunen)
+        stored_sha = store.stored_sha(kommunen, providers)
         if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
-            return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)))
+            return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)),
+                                providers=providers)
         _check_key(store, export, new_key)
-        stored = delivery_profile(store.query, list(kommunen)) if store.exists() else None
-        incoming = export_profile(export.tables, list(kommunen))
+        stored = delivery_profile(store.query, list(kommunen), providers) if store.exists() else None
+        incoming = export_profile(tables, list(kommunen), providers)
         findings = delivery_findings(stored, incoming)
+        if providers is None and store.exists():
+            findings = pd.concat([_partial_findings(store, tables, kommunen), findings], ignore_index=True)
+        clashes = None
+        if providers is not None:
+            tables, clashes = _merged(store, tables, kommunen, force)
         result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
-                              tuple(map(str, leftovers)))
+                              tuple(map(str, leftovers)), providers=providers, contradictions=clashes)
         if dry_run:
             return result
         if len(findings) and not force:
-            raise DeliveryRefused(
-                findings,
-                "Der Export würde gespeicherte Zahlen stark verringern oder sieht unvollständig aus; nichts wurde "
-                "gespeichert:\n" + findings_text(findings, "de") + "\nWenn das so gewollt ist (z. B. eine Löschung "
-                "nach Aufbewahrungsfrist): mit --erzwingen importieren. Alles ansehen, ohne zu speichern: --probelauf.",
-                "The export would make stored figures shrink sharply or looks incomplete; nothing was stored:\n"
-                + findings_text(findings, "en") + "\nIf this is intended (e.g. a deletion after the retention "
-                "period): import with --force. To see everything without storing: --dry-run.")
+            raise DeliveryRefused(findings, *_refusal(findings, export.location or export.source))
         stand = {k: v.date() for k, v in stichtage(export.tables).items()}
         store.check_room(export.size_bytes)
         forced = force and bool(len(findings))
-        store.replace(kommunen, export.tables, derive, lambda con: log_import(
-            con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key, forced),
-            export.size_bytes)
+
+        def log(con: duckdb.DuckDBPyConnection) -> None:
+            log_import(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key,
+                       forced, _delivery_log(con, export, kommunen))
+
+        store.replace(kommunen, tables, derive, log, export.size_bytes, providers=providers)
     return result
+
+
+def _partial_findings(store: Store, tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:
+    """Findings for each kommune whose whole-kommune export covers only some of its stored providers."""
+    stored = store.query("SELECT DISTINCT kommune, traeger FROM faelle WHERE kommune IN (SELECT unnest(?))",
+                         [list(kommunen)])
+    rows = []
+    for k, (given, missing) in uncovered_providers(stored, tables["faelle"]).items():
+        rows.append(dict(kommune=k, tabelle="faelle", traeger=",".join(given), art="teilweise",
+                         vorher=len(given) + len(missing), nachher=len(given),
+                         grund_de=f"nur Fälle der Träger {', '.join(given)}; gespeichert sind auch {', '.join(missing)}",
+                         grund_en=f"only cases of the providers {', '.join(given)}; also stored are {', '.join(missing)}"))
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _refusal(findings: pd.DataFrame, source: str) -> tuple[str, str]:
+    """Why a delivery is refused and what to do, German and English."""
+    de = ("Der Export würde gespeicherte Zahlen stark verringern oder sieht unvollständig aus; nichts wurde "
+          "gespeichert:\n" + findings_text(findings, "de"))
+    en = ("The export would make stored figures shrink sharply or looks incomplete; nothing was stored:\n"
+          + findings_text(findings, "en"))
+    partial = findings.loc[findings["art"] == "teilweise"]
+    if len(partial):
+        scope = ",".join(sorted({t for ts in partial["traeger"] for t in ts.split(",")}))
+        de += (f"\nDas sieht nach der Lieferung einzelner Träger aus. Dann nur deren Teil ersetzen: "
+               f"kimtools import {shlex.quote(source)} --traeger {scope}")
+        en += (f"\nThis looks like a delivery of some providers. Then replace only their part: "
+               f"kimtools import {shlex.quote(source)} --traeger {scope}")
+    de += ("\nWenn das so gewollt ist (z. B. eine Löschung nach Aufbewahrungsfrist): mit --erzwingen importieren. "
+           "Alles ansehen, ohne zu speichern: --probelauf.")
+    en += ("\nIf this is intended (e.g. a deletion after the retention period): import with --force. To see "
+           "everything without storing: --dry-run.")
+    return de, en
+
+
+def _merged(store: Store, tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...],
+            force: bool) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The delivery's frames with its partner and district rows merged into the stored ones, and the
+    contradictions found."""
+    out, clashes = dict(tables), []
+    for table in COMPARED:
+        stored = store.query(f"SELECT * FROM {table} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)]) \
+            if store.exists() else tables[table].iloc[0:0]
+        parts = []
+        for k in kommunen:
+            rows, found = merge_rows(table, stored.loc[stored["kommune"] == k].drop(columns=[], errors="ignore"),
+                                     tables[table].loc[tables[table]["kommune"] == k], force)
+            parts.append(rows)
+            clashes.append(found)
+        out[table] = pd.concat(parts, ignore_index=True)
+    return out, pd.concat(clashes, ignore_index=True)
+
+
+def _delivery_log(con: duckdb.DuckDBPyConnection, export: Export, kommunen: tuple[str, ...]) -> dict[str, dict]:
+    """Per kommune what the import log records of a delivery's scope and person keys."""
+    if export.providers is None:
+        return {k: {"personenschluessel": "kommune"} for k in kommunen}
+    persons = con.execute(PERSONS_SHARED_SQL, {"kommunen": list(kommunen), "traeger": list(export.providers)}).df()
+    persons = persons.set_index("kommune")
+    keys = "gemeinsam" if export.shared_person_keys else "eigen"
+    return {k: {"traeger": ",".join(export.providers), "personenschluessel": keys,
+                "personen": int(persons["personen"].get(k, 0)), "personen_geteilt": int(persons["personen_geteilt"].get(k, 0))}
+            for k in kommunen}
 
 
 def _check_key(store: Store, export: Export, new_key: bool) -> None:

@@ -96,7 +96,10 @@ def pseudonymise(person_ids: pd.Series, kommunen: pd.Series, key: bytes | None =
     """HMAC-SHA256 of ``kommune`` + ``person_id`` under ``key``, as 32 hex characters.
 
     The kommune is part of the message because source systems number persons
-    per city: ``P1`` of Herne and ``P1`` of Bochum are different people.
+    per city: ``P1`` of Herne and ``P1`` of Bochum are different people. A provider
+    delivery whose person keys are the provider's own passes ``kommune + "\x1f" + traeger``
+    instead (:func:`~kimtools.ingest.read.read_export`): ``P1`` of two providers' own systems
+    are two people, and a person with cases at both counts twice.
     """
     key = key if key is not None else load_key()
     base = hmac.new(key, digestmod=hashlib.sha256)

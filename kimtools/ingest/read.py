@@ -48,6 +48,9 @@ class Export:
     warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
     size_bytes: int = 0   # of the source files: what an import needs on disk beside a copy of the store
     key_fingerprint: str | None = None   # of the key the pseudonyms were made with (never the key)
+    providers: tuple[str, ...] | None = None   # a provider delivery's providers; None: its kommunen as a whole
+    shared_person_keys: bool = False   # a provider delivery whose person keys are the kommune's shared ones
+    location: str = ""   # the source as the user named it (for a command to repeat in a message)
 
     @property
     def kommunen(self) -> list[str]:
@@ -173,7 +176,8 @@ def _num(value: float | None, sep: str = ",") -> str:
 
 # --------------------------------------------------------------------------- the whole export
 def read_export(source: str | Path, key: bytes | None = None, today: dt.date | None = None,
-                reference: Reference | None = None, show_progress: bool = True) -> Export:
+                reference: Reference | None = None, show_progress: bool = True,
+                providers: tuple[str, ...] | None = None, shared_person_keys: bool = False) -> Export:
     """Read, check and normalise an export; raise :class:`ImportValidationError` listing every problem.
 
     Parameters
@@ -186,6 +190,14 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         The date against which "not in the future" is checked (default: today).
     reference
         District and municipality reference data (default: the shipped data).
+    providers
+        For a provider delivery (contract 1.1, *Deliveries*): the providers (``traeger``) it covers. A case or
+        post of another provider is a problem. ``None``: the export is its kommunen as a whole.
+    shared_person_keys
+        Only for a provider delivery: its ``person_id`` is the key the kommune's other providers use too
+        (the same documentation system), so that a person with cases at several providers is one person.
+        Without it each provider's person keys are its own: the pseudonym is made of kommune, provider and
+        ``person_id`` (:func:`~kimtools.ingest.pseudonym.pseudonymise`).
     """
     source = Path(source)
     today = today or dt.date.today()
@@ -219,13 +231,36 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         parsed[name] = {c.name: _check_column(raw, c, problems, today) for c in raw.table.all_columns}
 
     tables = _check_relations(raws, parsed, problems, warnings, ref) if "faelle" in raws and "partner" in raws else {}
+    if providers is not None:
+        _check_scope(raws, providers, problems)
     warnings.secrets = problems.secrets
     if problems:
         raise ImportValidationError(problems.frame(), source.name)
     key = key if key is not None else load_key()
     faelle = tables["faelle"]
-    faelle.insert(2, "person_pseudonym", pseudonymise(faelle.pop("person_id"), faelle["kommune"], key))
-    return Export(source.name, sha, tables, warnings.frame(), size, key_fingerprint(key))
+    own_keys = providers is not None and not shared_person_keys
+    space = faelle["kommune"] + "\x1f" + faelle["traeger"] if own_keys else faelle["kommune"]
+    faelle.insert(2, "person_pseudonym", pseudonymise(faelle.pop("person_id"), space, key))
+    return Export(source.name, sha, tables, warnings.frame(), size, key_fingerprint(key),
+                  tuple(providers) if providers is not None else None, providers is not None and shared_person_keys,
+                  str(source))
+
+
+def _check_scope(raws: dict[str, RawTable], providers: tuple[str, ...], problems: Problems) -> None:
+    """A provider delivery holds cases and posts of its declared providers only."""
+    listed = ", ".join(providers)
+    for name in ("faelle", "stellen"):
+        if name not in raws:
+            continue
+        raw = raws[name]
+        outside = (raw.frame["traeger"] != "") & ~raw.frame["traeger"].isin(providers)
+        what_de, what_en = ("Fall", "case") if name == "faelle" else ("Stelle", "post")
+        problems.add_masked(
+            raw, outside, "traeger",
+            f"{what_de} eines Trägers, den diese Lieferung nicht abdeckt (--traeger {listed}); den Träger unter "
+            "--traeger ergänzen oder die Zeile aus der Lieferung nehmen.",
+            f"{what_en} of a provider this delivery does not cover (--traeger {listed}); add the provider to "
+            "--traeger or take the row out of the delivery.")
 
 
 def _kommune_of(raw: RawTable, values: pd.Series, problems: Problems, ref: Reference) -> pd.Series:

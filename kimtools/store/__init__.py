@@ -45,10 +45,11 @@ from .queries import (
     unpin,
     where_sql,
 )
+from .deliveries import delivery_state
 from .tables import DATA_SPAN_SQL, DATA_TABLES, LOG_COUNTS, SCHEMA, SPAN_TABLE, Derive, ensure_schema, log_import
 
 __all__ = ["Store", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
-           "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql"]
+           "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql", "PROVIDER_SLICE"]
 
 #: the errors of a full disk or an exhausted quota (Windows has no EDQUOT)
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -159,6 +160,12 @@ class Store:
     def kommunen(self) -> list[str]:
         return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()
 
+    def delivery_state(self, kommune: str | None = None) -> pd.DataFrame:
+        """Per kommune and provider: the last delivery that covered it, its data end and the rows stored
+        (:func:`~kimtools.store.deliveries.delivery_state`)."""
+        with self.snapshot() as con:
+            return delivery_state(con, kommune)
+
     def import_log(self) -> pd.DataFrame:
         return self.query("SELECT * FROM import_log ORDER BY import_id DESC, kommune")
 
@@ -247,12 +254,29 @@ class Store:
         so under it every such file is a leftover)."""
         return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp*"))   # the copy and its write-ahead log
 
-    def stored_sha(self, kommunen: tuple[str, ...]) -> dict[str, str]:
-        """The SHA-256 of the source of each of ``kommunen``'s last import."""
+    def stored_sha(self, kommunen: tuple[str, ...], providers: tuple[str, ...] | None = None) -> dict[str, str]:
+        """The SHA-256 of the source of each of ``kommunen``'s last import — with ``providers``, of its last import
+        that touched their slice, if that was a delivery of exactly these providers (otherwise none)."""
         if not self.exists():
             return {}
-        rows = self.query("SELECT kommune, arg_max(sha256, import_id) AS sha FROM import_log GROUP BY kommune")
-        return {r.kommune: r.sha for r in rows.itertuples() if r.kommune in kommunen}
+        with self.snapshot() as con:
+            scoped = not run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
+                                       "AND column_name = 'traeger'", []).empty
+            scope = "traeger" if scoped else "NULL"
+            rows = self.query(f"SELECT kommune, sha256 AS sha, {scope} AS traeger FROM import_log "
+                              "ORDER BY kommune, import_id DESC")
+        out = {}
+        mine = None if providers is None else sorted(providers)
+        for k, log in rows.groupby("kommune", sort=False):
+            if k not in kommunen:
+                continue
+            for r in log.itertuples():
+                theirs = None if pd.isna(r.traeger) or not r.traeger else sorted(r.traeger.split(","))
+                if mine is None or theirs is None or set(theirs) & set(mine):
+                    if theirs == mine:
+                        out[k] = r.sha
+                    break
+        return out
 
     def _need_bytes(self, extra: int = 0) -> int:
         return (self.path.stat().st_size if self.exists() else 0) + extra + _SPARE_BYTES
@@ -280,13 +304,21 @@ class Store:
             raise self._room_error(extra, free)
 
     def replace(self, kommunen: tuple[str, ...], tables: dict[str, pd.DataFrame], derive: Derive,
-                log: Callable[[duckdb.DuckDBPyConnection], None], extra: int = 0) -> None:
+                log: Callable[[duckdb.DuckDBPyConnection], None], extra: int = 0,
+                providers: tuple[str, ...] | None = None) -> None:
         """Replace every row of ``kommunen`` by those of ``tables`` (frames by stored table; a missing table is
         emptied for them), ``log`` the change and ``derive`` the derived tables, as one whole: on any failure the
-        store is as it was. Call inside :meth:`writing`."""
+        store is as it was. With ``providers`` only those providers' slice is replaced (their cases with what
+        hangs on them, and their posts: :data:`PROVIDER_SLICE`); the other tables are replaced as wholes by
+        ``tables``. Call inside :meth:`writing`."""
         def change(con: duckdb.DuckDBPyConnection) -> None:
+            for k in kommunen:
+                where, params = _removal_where(k, providers)
+                for name in where:   # dependent tables first: they find their cases through faelle
+                    con.execute(f"DELETE FROM {name} WHERE {where[name]}", params)
+                for name in (t for t in SCHEMA if t not in where):   # replaced as wholes (provider deliveries)
+                    con.execute(f"DELETE FROM {name} WHERE kommune = $1", [k])
             for name, columns in SCHEMA.items():
-                con.execute(f"DELETE FROM {name} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
                 frame = tables.get(name)
                 if frame is None or frame.empty:
                     continue
@@ -354,7 +386,7 @@ class Store:
         if kommune not in self.kommunen():
             raise StoreError(f"{kommune} ist nicht im Datenbestand {self.path}; dort sind: {', '.join(self.kommunen())}.",
                              f"{kommune} is not in the store {self.path}; it holds: {', '.join(self.kommunen())}.")
-        where, params = _removal_where(kommune, traeger)
+        where, params = _removal_where(kommune, None if traeger is None else (traeger,))
         return self.query(" UNION ALL ".join(f"SELECT '{t}' AS tabelle, count(*) AS zeilen FROM {t} WHERE {where[t]}"
                                              for t in where), params)
 
@@ -363,7 +395,7 @@ class Store:
         changes, and its posts) from the store, as one whole, and log the deletion; the import log keeps the
         fact and the counts, no case data; ``derive`` writes the derived tables anew. Returns what was deleted
         (:meth:`removal_counts`)."""
-        where, params = _removal_where(kommune, traeger)
+        where, params = _removal_where(kommune, None if traeger is None else (traeger,))
         self.check_writable()
         with self.writing(keep_leftovers=True):   # a deletion leaves the next import to report them
             deleted = self.removal_counts(kommune, traeger)
@@ -379,17 +411,23 @@ class Store:
                 left = {t: con.execute(f"SELECT count(*) FROM {t} WHERE kommune = ?", [kommune]).fetchone()[0]
                         for t in LOG_COUNTS}
                 what = f"Löschung Träger {traeger}" if traeger else "Löschung"
-                log_import(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False)
+                log_import(con, (kommune,), what, None, {}, pd.DataFrame(left, index=[kommune]), None, False, False,
+                           {kommune: {"traeger": traeger}})
 
             self._swap(change, derive, (kommune,))
         return deleted
 
 
-def _removal_where(kommune: str, traeger: str | None) -> tuple[dict[str, str], list]:
-    """Per table the condition of the rows a removal deletes (dependent tables first) and its parameters."""
-    if traeger is None:
+#: a provider's slice of a kommune: its cases, what hangs on them, and its posts (contract 1.1, *Deliveries*)
+PROVIDER_SLICE = ("beratungen", "vermittlungen", "statuswechsel", "fall_handlungsfelder", "faelle", "stellen")
+
+
+def _removal_where(kommune: str, providers: tuple[str, ...] | None) -> tuple[dict[str, str], list]:
+    """Per table the condition of the rows a removal deletes (dependent tables first) and its parameters:
+    the kommune's rows, or only the slice of ``providers`` (:data:`PROVIDER_SLICE`)."""
+    if providers is None:
         return {t: "kommune = $1" for t in reversed(SCHEMA)}, [kommune]
-    dependent = "kommune = $1 AND fall_id IN (SELECT fall_id FROM faelle WHERE kommune = $1 AND traeger = $2)"
-    own = "kommune = $1 AND traeger = $2"
-    return {"beratungen": dependent, "vermittlungen": dependent, "statuswechsel": dependent,
-            "fall_handlungsfelder": dependent, "faelle": own, "stellen": own}, [kommune, traeger]
+    dependent = ("kommune = $1 AND fall_id IN (SELECT fall_id FROM faelle WHERE kommune = $1 "
+                 "AND traeger IN (SELECT unnest($2)))")
+    own = "kommune = $1 AND traeger IN (SELECT unnest($2))"
+    return {t: own if t in ("faelle", "stellen") else dependent for t in PROVIDER_SLICE}, [kommune, list(providers)]

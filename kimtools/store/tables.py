@@ -14,7 +14,8 @@ import pandas as pd
 
 from .. import __version__
 
-__all__ = ["SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "Derive", "ensure_schema", "log_import",
+__all__ = ["SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
+           "log_import",
            "row_counts"]
 
 #: Column types of every stored table. ``kommune`` leads every data table.
@@ -76,6 +77,12 @@ CREATE TABLE IF NOT EXISTS import_log (
 #: pseudonymisation key (:func:`~kimtools.ingest.pseudonym.key_fingerprint`, never the key), whether the import started
 #: over with a new key on purpose, and whether it was forced past the look before replacing
 _LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen": "BOOLEAN"}
+#: … and, per delivery (contract 1.1): the providers a provider delivery covered (comma-separated; empty: the
+#: kommune as a whole), whose person keys it used (``kommune``: one export of the whole kommune; ``gemeinsam``: the
+#: kommune's shared keys; ``eigen``: the providers' own), its persons, and how many of them also have cases with
+#: another provider of the kommune (the same pseudonym: where the keys meet)
+DELIVERY_COLUMNS = {"traeger": "VARCHAR", "personenschluessel": "VARCHAR", "personen": "BIGINT",
+                    "personen_geteilt": "BIGINT"}
 
 
 #: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
@@ -91,23 +98,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
     con.execute(_LOG_DDL)
-    for column, kind in _LOG_LATER.items():
+    for column, kind in {**_LOG_LATER, **DELIVERY_COLUMNS}.items():
         con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
     con.execute(_QUALITY_DDL)
 
 
 def log_import(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,
-         fingerprint: str | None, new_key: bool, force: bool) -> None:
-    """One entry of the import log per kommune (``counts``: rows per table and kommune)."""
+         fingerprint: str | None, new_key: bool, force: bool, delivery: dict[str, dict] | None = None) -> None:
+    """One entry of the import log per kommune (``counts``: rows per table and kommune; ``delivery``: per kommune
+    the values of :data:`DELIVERY_COLUMNS`)."""
     next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
     now = dt.datetime.now().replace(microsecond=0)
     columns = ["import_id", "zeitpunkt", "quelle", "sha256", "kommune", "datenstand", "kimtools_version",
-               *[f"n_{t}" for t in LOG_COUNTS], *_LOG_LATER]
+               *[f"n_{t}" for t in LOG_COUNTS], *_LOG_LATER, *DELIVERY_COLUMNS]
     for k in kommunen:
-        row = counts.loc[k]
+        row, scope = counts.loc[k], (delivery or {}).get(k, {})
         con.execute(f"INSERT INTO import_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                     [next_id, now, source, sha256, k, stand.get(k), __version__, *[int(row[t]) for t in LOG_COUNTS],
-                     fingerprint, new_key, force])
+                     fingerprint, new_key, force, *[scope.get(c) for c in DELIVERY_COLUMNS]])
 
 
 def row_counts(tables: dict[str, pd.DataFrame], kommunen: tuple[str, ...]) -> pd.DataFrame:

@@ -1,0 +1,104 @@
+"""Who has delivered up to when: per kommune and provider the last delivery that covered it, its data end and the
+rows stored, and up to which day a kommune's data are complete for every provider.
+
+A provider's *data end* is the data end (latest date) of the last delivery that covered it: a delivery of the
+whole kommune covers every provider, a provider delivery its own (contract 1.1, *Deliveries*). A kommune's data
+are *complete* up to the earliest of its providers' data ends; a period that ends later, within the kommune's
+data, is not yet complete for every provider (:func:`incomplete`). Deletions are not deliveries.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .queries import has_table, reader_memo, run_read
+
+__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete"]
+
+#: per kommune and provider with stored cases or posts: the last delivery covering it (``letzte_lieferung``,
+#: ``quelle``, ``umfang``: its providers, empty for the whole kommune), that delivery's data end (``datenende``) and
+#: the provider's stored rows. ``{scope}`` is the log's ``traeger`` column (``NULL`` in a store older than it).
+DELIVERY_STATE_SQL = """
+WITH prov AS (SELECT kommune, traeger FROM faelle UNION SELECT kommune, traeger FROM stellen),
+log AS (SELECT import_id, zeitpunkt, quelle, kommune, datenstand, coalesce({scope}, '') AS umfang FROM import_log
+        WHERE sha256 IS NOT NULL),
+last AS (
+    SELECT p.kommune, p.traeger, max(l.import_id) AS import_id
+    FROM prov p JOIN log l ON l.kommune = p.kommune
+         AND (l.umfang = '' OR list_contains(string_split(l.umfang, ','), p.traeger))
+    GROUP BY ALL),
+cases AS (SELECT kommune, traeger, fall_id FROM faelle)
+SELECT p.kommune, p.traeger, pa.name, l.zeitpunkt AS letzte_lieferung, l.quelle, l.umfang, l.datenstand AS datenende,
+       (SELECT count(*) FROM cases c WHERE c.kommune = p.kommune AND c.traeger = p.traeger) AS faelle,
+       (SELECT count(*) FROM beratungen b JOIN cases c USING (kommune, fall_id)
+         WHERE c.kommune = p.kommune AND c.traeger = p.traeger) AS beratungen,
+       (SELECT count(*) FROM vermittlungen v JOIN cases c USING (kommune, fall_id)
+         WHERE c.kommune = p.kommune AND c.traeger = p.traeger) AS vermittlungen,
+       (SELECT count(*) FROM stellen s WHERE s.kommune = p.kommune AND s.traeger = p.traeger) AS stellen
+FROM prov p LEFT JOIN last USING (kommune, traeger) LEFT JOIN log l USING (import_id, kommune)
+LEFT JOIN partner pa ON pa.kommune = p.kommune AND pa.partner_id = p.traeger
+ORDER BY p.kommune, p.traeger
+"""
+
+
+#: the light part of :data:`DELIVERY_STATE_SQL`: per kommune and provider only the data end of its last delivery
+DATA_ENDS_SQL = """
+WITH prov AS (SELECT DISTINCT kommune, traeger FROM faelle),
+log AS (SELECT import_id, kommune, datenstand, coalesce({scope}, '') AS umfang FROM import_log WHERE sha256 IS NOT NULL)
+SELECT p.kommune, p.traeger, arg_max(l.datenstand, l.import_id) AS datenende
+FROM prov p JOIN log l ON l.kommune = p.kommune AND (l.umfang = '' OR list_contains(string_split(l.umfang, ','), p.traeger))
+GROUP BY ALL ORDER BY ALL
+"""
+
+
+def data_ends(con) -> pd.DataFrame:
+    """:data:`DATA_ENDS_SQL` on the store connection ``con``, kept as long as the reader reads one state
+    (:func:`~kimtools.store.queries.reader_memo`): the indicator table asks it at every call."""
+    memo = reader_memo(con)
+    if "data_ends" not in memo:
+        if has_table(con, "import_log"):
+            ends = run_read(con, DATA_ENDS_SQL.format(scope=_scope_column(con)), [])
+            ends["datenende"] = pd.to_datetime(ends["datenende"])
+        else:
+            ends = pd.DataFrame({"kommune": [], "traeger": [], "datenende": pd.to_datetime([])})
+        memo["data_ends"] = ends
+    return memo["data_ends"]
+
+
+def _scope_column(con) -> str:
+    present = run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
+                            "AND column_name = 'traeger'", [])
+    return "NULL" if present.empty else "traeger"
+
+
+def delivery_state(con, kommune: str | None = None) -> pd.DataFrame:
+    """:data:`DELIVERY_STATE_SQL` on the store connection ``con`` (of ``kommune``, or of all)."""
+    if not has_table(con, "import_log"):
+        return pd.DataFrame(columns=["kommune", "traeger", "name", "letzte_lieferung", "quelle", "umfang", "datenende",
+                                     "faelle", "beratungen", "vermittlungen", "stellen"])
+    out = run_read(con, DELIVERY_STATE_SQL.format(scope=_scope_column(con)), [])
+    if kommune is not None:
+        out = out.loc[out["kommune"] == kommune].reset_index(drop=True)
+    out["datenende"] = pd.to_datetime(out["datenende"])
+    return out
+
+
+def complete_until(state: pd.DataFrame) -> pd.DataFrame:
+    """Per kommune of :func:`delivery_state`: ``vollstaendig_bis`` (the earliest data end of its providers),
+    ``datenende`` (the latest) and ``nachzuegler`` (the providers whose data end before the latest, comma-separated)."""
+    rows = []
+    for k, mine in state.dropna(subset=["datenende"]).groupby("kommune"):
+        latest = mine["datenende"].max()
+        rows.append((k, mine["datenende"].min(), latest, ", ".join(mine.loc[mine["datenende"] < latest, "traeger"])))
+    return pd.DataFrame(rows, columns=["kommune", "vollstaendig_bis", "datenende", "nachzuegler"])
+
+
+def incomplete(kommunen: pd.Series, period_ends: pd.Series, until: pd.DataFrame) -> pd.Series:
+    """Whether each (kommune, period end) lies after the day its kommune's data are complete up to, within its
+    data (:func:`complete_until`): a period some provider has not yet delivered in full. Unknown kommunen: False."""
+    u = until.set_index("kommune")
+    done = pd.to_datetime(kommunen.map(u["vollstaendig_bis"]))
+    end = pd.to_datetime(kommunen.map(u["datenende"]))
+    pe = pd.to_datetime(period_ends)
+    cut = pe.where(pe < end, end)
+    return (done.notna() & (done < cut)).astype(bool)
