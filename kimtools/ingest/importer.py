@@ -257,7 +257,8 @@ def _merged(store: Store, tables: dict[str, pd.DataFrame], kommunen: tuple[str, 
             parts.append(rows)
             clashes.append(found)
         out[table] = pd.concat(parts, ignore_index=True)
-    return out, pd.concat(clashes, ignore_index=True)
+    found = pd.concat(clashes, ignore_index=True).astype(object)
+    return out, found.where(found.notna(), None)
 
 
 def _delivery_log(con: duckdb.DuckDBPyConnection, export: Export, kommunen: tuple[str, ...]) -> dict[str, dict]:

@@ -76,6 +76,10 @@ def _same_text(a, b) -> bool:
     return a == b
 
 
+def _value(v):
+    return None if pd.isna(v) else v
+
+
 def _key_of(table: str, frame: pd.DataFrame) -> pd.Series:
     if table == "bezirke":
         return frame["stadtbezirk"].map(match_key, na_action="ignore")
@@ -103,7 +107,7 @@ def merge_rows(table: str, stored: pd.DataFrame, delivered: pd.DataFrame,
             continue
         old = s.loc[key]
         differ = [c for c in compared if not _same_text(old[c], new[c])]
-        clashes += [(new["kommune"], table, key, c, old[c], new[c]) for c in differ]
+        clashes += [(new["kommune"], table, key, c, _value(old[c]), _value(new[c])) for c in differ]
         s.loc[key] = new if differ and force else old.where(old.notna(), new)
     merged = pd.concat([s, pd.DataFrame(rows, columns=d.columns)]) if rows else s
     return (merged.reset_index(drop=True)[list(stored.columns) if len(stored.columns) else list(delivered.columns)],
@@ -111,16 +115,17 @@ def merge_rows(table: str, stored: pd.DataFrame, delivered: pd.DataFrame,
 
 
 def contradictions_text(clashes: pd.DataFrame, lang: str = "de") -> str:
-    """The contradictions as lines: ``  Herne, partner PAR-7, name: gespeichert 'Jobcenter Herne', geliefert 'VHS'``."""
-    lines = []
-    for r in clashes.itertuples():
-        if lang == "en":
-            lines.append(f"  {r.kommune}, {r.tabelle} {r.schluessel}, {r.spalte}: stored {r.gespeichert!r}, "
-                         f"delivered {r.geliefert!r}")
-        else:
-            lines.append(f"  {r.kommune}, {r.tabelle} {r.schluessel}, {r.spalte}: gespeichert {r.gespeichert!r}, "
-                         f"geliefert {r.geliefert!r}")
-    return "\n".join(lines)
+    """The contradictions as lines: ``  Herne, partner PAR-7, name: gespeichert 'Jobcenter Herne', geliefert 'VHS'``.
+
+    >>> c = pd.DataFrame([("Herne", "partner", "JC", "rechtskreis", "sgb2", None)], columns=CONTRADICTION_COLUMNS)
+    >>> print(contradictions_text(c))
+      Herne, partner JC, rechtskreis: gespeichert 'sgb2', geliefert (leer)
+    """
+    empty = "(leer)" if lang == "de" else "(empty)"
+    shown = lambda v: empty if v is None else repr(v)  # noqa: E731
+    words = ("gespeichert", "geliefert") if lang == "de" else ("stored", "delivered")
+    return "\n".join(f"  {r.kommune}, {r.tabelle} {r.schluessel}, {r.spalte}: {words[0]} {shown(r.gespeichert)}, "
+                     f"{words[1]} {shown(r.geliefert)}" for r in clashes.itertuples())
 
 
 def uncovered_providers(stored_cases: pd.DataFrame, delivered_cases: pd.DataFrame) -> dict[str, tuple[list, list]]:
