@@ -85,11 +85,13 @@ def delivery_state(con, kommune: str | None = None) -> pd.DataFrame:
 
 def complete_until(state: pd.DataFrame) -> pd.DataFrame:
     """Per kommune of :func:`delivery_state`: ``vollstaendig_bis`` (the earliest data end of its providers),
-    ``datenende`` (the latest) and ``nachzuegler`` (the providers whose data end before the latest, comma-separated)."""
+    ``datenende`` (the latest) and ``nachzuegler`` (the providers whose data end before the latest, by name where
+    known, comma-separated)."""
     rows = []
     for k, mine in state.dropna(subset=["datenende"]).groupby("kommune"):
         latest = mine["datenende"].max()
-        rows.append((k, mine["datenende"].min(), latest, ", ".join(mine.loc[mine["datenende"] < latest, "traeger"])))
+        names = mine["name"].fillna(mine["traeger"]) if "name" in mine.columns else mine["traeger"]
+        rows.append((k, mine["datenende"].min(), latest, ", ".join(names[mine["datenende"] < latest])))
     return pd.DataFrame(rows, columns=["kommune", "vollstaendig_bis", "datenende", "nachzuegler"])
 
 

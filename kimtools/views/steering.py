@@ -29,6 +29,7 @@ from ..present.figures import DEFAULT_BAND
 from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
 from ..store import Store, in_parallel
+from ..store.deliveries import complete_until
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
            "steering_views", "key_figure_tiles", "steering_figures", "data_state", "EXPLAIN", "explain"]
@@ -120,6 +121,8 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
     figures = key_figures(main, zeitraum)
     value = {(r.kennzahl, r.vergleich): (r.zaehler, r.wert) for r in figures.itertuples(index=False)}
     periods = comparison_periods(zeitraum)
+    now_rows = main.loc[main["zeitraum"] == zeitraum]
+    incomplete = "unvollstaendig" in main.columns and bool(now_rows["unvollstaendig"].any())
     items = []
     for k in KEY_FIGURES:
         rate = k == "faelle_je_vzae"
@@ -145,6 +148,9 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
         if rate:
             when += tr({"de": f"; Zielkorridor {fmt_number(band[0])}–{fmt_number(band[1])}",
                         "en": f"; target band {fmt_number(band[0])}–{fmt_number(band[1])}"})
+        if incomplete:
+            when += tr({"de": " – unvollständig: noch nicht alle Träger haben geliefert",
+                        "en": " – incomplete: not every provider has delivered yet"})
         items.append(tile(kennzahl_label(k), text, [when, *notes], kennzahl_definition(k),
                           over=rate and now is not None and now > band[1]))
     return items
@@ -183,9 +189,17 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
     info = store.info()
     if kommunen is not None:
         info = info.loc[info["kommune"].isin(kommunen)]
-    parts = [tr({"de": f"{r.kommune}: Daten bis {fmt_date(r.daten_bis)}, letzter Import {fmt_date(r.letzter_import)}",
-                 "en": f"{r.kommune}: data up to {fmt_date(r.daten_bis)}, last import {fmt_date(r.letzter_import)}"})
-             for r in info.itertuples(index=False)]
+    until = complete_until(store.delivery_state()).set_index("kommune")
+    parts = []
+    for r in info.itertuples(index=False):
+        text = tr({"de": f"{r.kommune}: Daten bis {fmt_date(r.daten_bis)}, letzter Import {fmt_date(r.letzter_import)}",
+                   "en": f"{r.kommune}: data up to {fmt_date(r.daten_bis)}, last import {fmt_date(r.letzter_import)}"})
+        if r.kommune in until.index and until.loc[r.kommune, "vollstaendig_bis"] < until.loc[r.kommune, "datenende"]:
+            u = until.loc[r.kommune]
+            text += tr({"de": f", von allen Trägern erst bis {fmt_date(u['vollstaendig_bis'])} (ausstehend: {u['nachzuegler']})",
+                        "en": f", from every provider only up to {fmt_date(u['vollstaendig_bis'])} (outstanding: "
+                              f"{u['nachzuegler']})"})
+        parts.append(text)
     return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts)
 
 

@@ -12,6 +12,7 @@ from .caseload import (
                        closure_reasons,
                        completeness_heatmap,
                        counts_over_time,
+                       mark_incomplete,
                        load_per_post,
                        needs_heatmap,
                        reach_by_district,
@@ -30,7 +31,7 @@ from .referrals import (
 )
 from .style import DEFAULT_BAND, PALETTE, TEMPLATE, apply_style
 
-__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "completeness_heatmap", "load_per_post",
+__all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "mark_incomplete", "completeness_heatmap", "load_per_post",
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
            "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot",
            "forecast_figure", "expiry_figure", "staffing_figure", "need_index_figure", "bundle_trend", "bundle_breakdown",

@@ -35,8 +35,24 @@ def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzuga
             traces.append(go.Bar(x=rows["zeitraum"], y=y, name=name, hovertemplate=hover))
         else:
             traces.append(go.Scatter(x=rows["zeitraum"], y=y, name=name, mode="lines+markers", hovertemplate=hover))
-    return _figure(traces, title=title, xaxis_title=column_label("zeitraum"),
-                   yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category", barmode="group")
+    fig = _figure(traces, title=title, xaxis_title=column_label("zeitraum"),
+                  yaxis_title=tr({"de": "Anzahl", "en": "count"}), xaxis_type="category", barmode="group")
+    return mark_incomplete(fig, table)
+
+
+def mark_incomplete(fig: go.Figure, table: pd.DataFrame) -> go.Figure:
+    """Shade the periods of ``table`` (rows of the indicator table, x = ``zeitraum`` as categories) that are not
+    yet complete for every provider (``unvollstaendig``), each labelled as such."""
+    if "unvollstaendig" not in table.columns or not table["unvollstaendig"].any():
+        return fig
+    periods = list(dict.fromkeys(table["zeitraum"]))
+    marked = set(table.loc[table["unvollstaendig"].astype(bool), "zeitraum"])
+    text = tr({"de": "unvollständig", "en": "incomplete"})
+    for i, p in enumerate(periods):
+        if p in marked:
+            fig.add_vrect(x0=i - 0.5, x1=i + 0.5, fillcolor="#999999", opacity=0.18, line_width=0, layer="below",
+                          annotation_text=text, annotation_position="top", annotation_font_size=11)
+    return fig
 
 
 def _shown_rates(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
