@@ -211,6 +211,7 @@ def _cmd_import(args) -> int:
              "Imported despite these findings (--force, recorded in the import log):", file=sys.stderr)
         print(findings_text(result.findings, lang), file=sys.stderr)
     _contradictions_note(result)
+    _register_note(result)
     scope = tr((f" (Träger {', '.join(result.providers)})", f" (providers {', '.join(result.providers)})")) \
         if result.providers else ""
     for k, row in result.counts.iterrows():
@@ -233,6 +234,20 @@ def _contradictions_note(result) -> None:
          "Contradictions to stored partner or district rows (the stored row stays; with --force the delivered one "
          "holds):", file=sys.stderr)
     print(contradictions_text(clashes, current_lang()), file=sys.stderr)
+
+
+def _register_note(result) -> None:
+    """Which of a provider delivery's partner IDs the register knows under another ID, and which it did not know."""
+    from .ingest.providers import register_text
+
+    mapping = result.register
+    if mapping is None or not (mapping["herkunft"] != "gleich").any():
+        return
+    _say("Partner-IDs dieser Lieferung im Partnerregister der Kommune (→ Register-ID; „neu“: keinem bekannten Partner "
+         "zugeordnet, bitte prüfen):",
+         "Partner IDs of this delivery in the kommune's partner register (→ register ID; 'new': mapped to no known "
+         "partner, please check):", file=sys.stderr)
+    print(register_text(mapping, current_lang()), file=sys.stderr)
 
 
 def _providers(args) -> tuple[str, ...] | None:

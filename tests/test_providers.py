@@ -12,6 +12,7 @@ import pytest
 
 from conftest import write_export
 from kimtools import Store, indicator_table
+from kimtools.analysis.network import referral_edges
 from kimtools.errors import DeliveryRefused, ImportValidationError
 from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import lagging_export, provider_deliveries
@@ -228,3 +229,26 @@ def test_the_demo_city_delivered_provider_by_provider_gives_its_whole_export(tmp
         marked = b.loc[b["unvollstaendig"], "zeitraum"].unique().tolist()
         assert marked == ["2026-Q3"] and not a["unvollstaendig"].any()
         assert store.delivery_state().set_index("traeger").loc[lagging, "datenende"] < pd.Timestamp("2026-09-01")
+
+
+def test_the_partner_register_maps_each_providers_own_ids_and_lists_the_unknown(tmp_path, two_providers):
+    """The AWO's system calls the Jobcenter PAR-7 and knows a Tafel (PAR-9) nobody has delivered before. PAR-7 is
+    the register's JC (same type and name, spelled otherwise), PAR-9 is new and listed for checking. The network
+    then has one Jobcenter node with the two Caritas and the three AWO referrals to it."""
+    files = delivery("CM2", CM2_CASES, "CM2;Herne;AWO Herne;wohlfahrtsverband;;ja;Sodingen\n"
+                                       "PAR-7;Herne;Jobcenter  Herne;jobcenter;sgb2;nein;\n"
+                                       "PAR-9;Herne;Tafel Herne e.V.;sonstige;;nein;\n")
+    files["vermittlungen"] = files["vermittlungen"].replace(";JC;", ";PAR-7;")
+    files["vermittlungen"] += "4;3;05.03.2024;PAR-9;finanzen;vermittelt;;\n"
+    result, _ = deliver(tmp_path, two_providers, "cm2-own-ids", files, ("CM2",))
+    assert result.register[["partner_id_traeger", "partner_id", "herkunft"]].values.tolist() == [
+        ["CM2", "CM2", "gleich"], ["PAR-7", "JC", "name"], ["PAR-9", "PAR-9", "neu"]]
+    edges = referral_edges(two_providers, "Herne").query("richtung == 'aus'")
+    assert dict(zip(zip(edges["quelle"], edges["ziel"]), edges["n"])) == {
+        ("CM1", "JC"): 2, ("CM2", "JC"): 3, ("CM2", "PAR-9"): 1}
+    assert sorted(two_providers.query("SELECT partner_id FROM partner")["partner_id"]) == ["CM1", "CM2", "JC", "PAR-9"]
+    # the next delivery finds PAR-7 in the register's map, even spelled otherwise
+    again = files | {"partner": files["partner"].replace("Jobcenter  Herne", "JC")}
+    result, _ = deliver(tmp_path, two_providers, "cm2-again", again, ("CM2",))
+    assert result.register.set_index("partner_id_traeger").loc["PAR-7", ["partner_id", "herkunft"]].tolist() == [
+        "JC", "zuordnung"]

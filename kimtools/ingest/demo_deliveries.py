@@ -1,7 +1,8 @@
 """The demo as providers deliver it: one delivery per kommune and provider (``kimtools demo --je-traeger``).
 
 Each provider numbers its cases, consultations and referrals 1, 2, 3 on its own, spells the partners its own way
-(as typed into its own system: other case, blanks and punctuation) and delivers on its own day: one provider of
+(as typed into its own system: other case, blanks and punctuation), every second provider numbers the partners its
+own way too (``P01``, ``P02`` …: the partner register maps them) and delivers on its own day: one provider of
 each kommune is a month behind (:func:`behind`), so that the kommune's last month is not yet complete for every
 provider. All providers of a kommune use one person key (as with one shared case-management system): imported
 with ``--gemeinsame-personenschluessel``, the deliveries together give the indicator table of the whole-kommune
@@ -99,6 +100,11 @@ def provider_deliveries(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, 
             d[name] = frame
         partner = tables["partner"]
         d["partner"] = partner.assign(name=partner["name"].map(lambda n, s=style: _respell(n, s % 4)))
+        if style % 2:   # this provider's system numbers the partners its own way (its own ID stays)
+            ids = {p: f"P{i + 1:02d}" for i, p in enumerate(partner["partner_id"]) if p != provider}
+            d["partner"] = d["partner"].assign(partner_id=d["partner"]["partner_id"].replace(ids))
+            d["faelle"] = d["faelle"].assign(zugang_ueber=d["faelle"]["zugang_ueber"].replace(ids))
+            d["vermittlungen"] = d["vermittlungen"].assign(an_partner=d["vermittlungen"]["an_partner"].replace(ids))
         d["stellen"] = tables["stellen"].loc[tables["stellen"]["traeger"] == provider]
         if "bezirke" in tables:
             d["bezirke"] = tables["bezirke"]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..indicators.cells import CELL_TABLES
-from ..store import DATA_SPAN_SQL, SPAN_TABLE, Derive, Store, owner_only
+from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
 from ..store.tables import log_import, row_counts
 from .delivery import (
     FINDING_COLUMNS,
@@ -23,7 +23,15 @@ from .delivery import (
     export_profile,
     findings_text,
 )
-from .providers import COMPARED, PERSONS_SHARED_SQL, merge_rows, qualify_ids, uncovered_providers
+from .providers import (
+    COMPARED,
+    PERSONS_SHARED_SQL,
+    apply_map,
+    map_partners,
+    merge_rows,
+    qualify_ids,
+    uncovered_providers,
+)
 from .pseudonym import ensure_key, key_location, key_mismatch_text
 from .quality import QUALITY_TABLES, quality_summary, stichtage
 from .read import PROBLEM_COLUMNS, Export, read_export
@@ -77,6 +85,7 @@ class ImportResult:
     key_created: str | None = None   # the key file the import created (a first import without a key)
     providers: tuple[str, ...] | None = None   # a provider delivery's providers; None: its kommunen as wholes
     contradictions: pd.DataFrame | None = None   # partner and district rows that contradict the stored ones
+    register: pd.DataFrame | None = None   # which register partner each delivered partner ID is (provider deliveries)
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
@@ -173,11 +182,15 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
     the tables derived from the data into the store's copy before it is swapped in (default :func:`derive_tables`).
     """
     kommunen, providers = tuple(export.kommunen), export.providers
-    tables = export.tables if providers is None else qualify_ids(export.tables)
-    counts = row_counts(tables, kommunen)
     store.check_writable()
     derive = derive or derive_tables
     with store.writing(keep_leftovers=dry_run) as leftovers:
+        tables, mapping = export.tables, None
+        if providers is not None:   # partner IDs as the register knows them, then IDs kept apart by provider
+            mapping = _register_map(store, export, kommunen)
+            tables = qualify_ids(apply_map(export.tables, mapping))
+            providers = _registered(providers, mapping)
+        counts = row_counts(tables, kommunen)
         stored_sha = store.stored_sha(kommunen, providers)
         if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
             return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)),
@@ -191,8 +204,10 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
         clashes = None
         if providers is not None:
             tables, clashes = _merged(store, tables, kommunen, force)
+            tables["partner_zuordnung"] = _merged_map(store, mapping, kommunen)
         result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
-                              tuple(map(str, leftovers)), providers=providers, contradictions=clashes)
+                              tuple(map(str, leftovers)), providers=providers, contradictions=clashes,
+                              register=mapping)
         if dry_run:
             return result
         if len(findings) and not force:
@@ -203,7 +218,7 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
 
         def log(con: duckdb.DuckDBPyConnection) -> None:
             log_import(con, kommunen, export.source, export.sha256, stand, counts, export.key_fingerprint, new_key,
-                       forced, _delivery_log(con, export, kommunen))
+                       forced, _delivery_log(con, export, kommunen, providers))
 
         store.replace(kommunen, tables, derive, log, export.size_bytes, providers=providers)
     return result
@@ -261,14 +276,50 @@ def _merged(store: Store, tables: dict[str, pd.DataFrame], kommunen: tuple[str, 
     return out, found.where(found.notna(), None)
 
 
-def _delivery_log(con: duckdb.DuckDBPyConnection, export: Export, kommunen: tuple[str, ...]) -> dict[str, dict]:
-    """Per kommune what the import log records of a delivery's scope and person keys."""
-    if export.providers is None:
+def _stored(store: Store, table: str, kommunen: tuple[str, ...], empty: pd.DataFrame) -> pd.DataFrame:
+    """The stored rows of ``kommunen`` in ``table`` (``empty`` in a store without it)."""
+    if not store.exists() or not has_table(store.connect(), table):
+        return empty
+    return store.query(f"SELECT * FROM {table} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)])
+
+
+_NO_MAP = pd.DataFrame(columns=list(SCHEMA["partner_zuordnung"]))
+
+
+def _register_map(store: Store, export: Export, kommunen: tuple[str, ...]) -> pd.DataFrame:
+    """Which register partner each partner ID of a provider delivery is, per kommune (:func:`map_partners`)."""
+    register = _stored(store, "partner", kommunen, export.tables["partner"].iloc[0:0])
+    known = _stored(store, "partner_zuordnung", kommunen, _NO_MAP)
+    delivered = export.tables["partner"]
+    parts = [map_partners(register.loc[register["kommune"] == k], known.loc[known["kommune"] == k],
+                          delivered.loc[delivered["kommune"] == k], export.providers) for k in kommunen]
+    return pd.concat(parts, ignore_index=True) if parts else _NO_MAP
+
+
+def _registered(providers: tuple[str, ...], mapping: pd.DataFrame) -> tuple[str, ...]:
+    """The declared providers under their register IDs."""
+    ids = dict(zip(mapping["partner_id_traeger"], mapping["partner_id"]))
+    return tuple(dict.fromkeys(ids.get(p, p) for p in providers))
+
+
+def _merged_map(store: Store, mapping: pd.DataFrame, kommunen: tuple[str, ...]) -> pd.DataFrame:
+    """The kommunen's stored partner map with this delivery's entries in place of the provider's earlier ones."""
+    known = _stored(store, "partner_zuordnung", kommunen, _NO_MAP)
+    mine = set(zip(mapping["kommune"], mapping["traeger"]))
+    keep = known.loc[[(k, t) not in mine for k, t in zip(known["kommune"], known["traeger"])]]
+    return pd.concat([keep, mapping], ignore_index=True)
+
+
+def _delivery_log(con: duckdb.DuckDBPyConnection, export: Export, kommunen: tuple[str, ...],
+                  providers: tuple[str, ...] | None) -> dict[str, dict]:
+    """Per kommune what the import log records of a delivery's scope (``providers``, as the register knows them)
+    and person keys."""
+    if providers is None:
         return {k: {"personenschluessel": "kommune"} for k in kommunen}
-    persons = con.execute(PERSONS_SHARED_SQL, {"kommunen": list(kommunen), "traeger": list(export.providers)}).df()
+    persons = con.execute(PERSONS_SHARED_SQL, {"kommunen": list(kommunen), "traeger": list(providers)}).df()
     persons = persons.set_index("kommune")
     keys = "gemeinsam" if export.shared_person_keys else "eigen"
-    return {k: {"traeger": ",".join(export.providers), "personenschluessel": keys,
+    return {k: {"traeger": ",".join(providers), "personenschluessel": keys,
                 "personen": int(persons["personen"].get(k, 0)), "personen_geteilt": int(persons["personen_geteilt"].get(k, 0))}
             for k in kommunen}
 

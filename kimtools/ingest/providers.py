@@ -35,7 +35,8 @@ import pandas as pd
 from ..contract.reference import match_key
 
 __all__ = ["ID_SEPARATOR", "COMPARED", "qualify_ids", "merge_rows", "CONTRADICTION_COLUMNS", "uncovered_providers",
-           "PERSONS_SHARED_SQL", "contradictions_text"]
+           "PERSONS_SHARED_SQL", "contradictions_text", "MATCHES", "ONE_PER_KOMMUNE", "map_partners", "apply_map",
+           "PARTNER_COLUMNS", "register_text"]
 
 #: between the provider and a case's, consultation's or referral's own ID in the store
 ID_SEPARATOR = ":"
@@ -72,7 +73,7 @@ def _same_text(a, b) -> bool:
     if pd.isna(a) or pd.isna(b):
         return False
     if isinstance(a, str) and isinstance(b, str):
-        return re.sub(r"[\W_]+", "", a.casefold()) == re.sub(r"[\W_]+", "", b.casefold())
+        return _name_key(a) == _name_key(b)
     return a == b
 
 
@@ -126,6 +127,103 @@ def contradictions_text(clashes: pd.DataFrame, lang: str = "de") -> str:
     words = ("gespeichert", "geliefert") if lang == "de" else ("stored", "delivered")
     return "\n".join(f"  {r.kommune}, {r.tabelle} {r.schluessel}, {r.spalte}: {words[0]} {shown(r.gespeichert)}, "
                      f"{words[1]} {shown(r.geliefert)}" for r in clashes.itertuples())
+
+
+#: how a provider's partner ID was found in the register (``partner_zuordnung.herkunft``)
+MATCHES = {"zuordnung": ("wie zuvor zugeordnet", "mapped before"), "gleich": ("gleiche ID", "same ID"),
+           "name": ("gleicher Name und Typ", "same name and type"),
+           "typ": ("einzige Stelle dieses Typs", "the only office of this type"),
+           "neu": ("neu im Register, keinem Partner zugeordnet", "new in the register, mapped to no partner")}
+#: types of which a kommune has one office: a provider's only partner of such a type is the register's only one
+ONE_PER_KOMMUNE = ("jobcenter", "arbeitsagentur", "auslaenderbehoerde", "einbuergerungsbehoerde", "jugendamt",
+                   "sozialamt", "gesundheitsamt", "kommunales_integrationszentrum")
+
+
+def _name_key(name) -> str:
+    return re.sub(r"[\W_]+", "", str(name).casefold()) if isinstance(name, str) else ""
+
+
+def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.DataFrame,
+                 providers: tuple[str, ...]) -> pd.DataFrame:
+    """Which register partner each of a provider delivery's partner IDs is, for one kommune.
+
+    ``register`` holds the kommune's stored partners, ``known`` its stored map (``partner_zuordnung``),
+    ``delivered`` the delivery's partner rows; the map is recorded for the delivering providers (the first of
+    ``providers`` for a delivery of several). In this order a delivered ID is: mapped as before; the register's
+    partner of the same ID; the one of the same type and name (without case, spaces and punctuation); for a type a
+    kommune has one office of (:data:`ONE_PER_KOMMUNE`), the only such partner on both sides; else new in the
+    register under its own ID (prefixed with the provider if another partner has it; into an empty register: the
+    delivery founds it, ``gleich``). Returns the map
+    (``partner_zuordnung`` columns, ``herkunft`` one of :data:`MATCHES`).
+
+    >>> reg = pd.DataFrame({"partner_id": ["JC", "VHS"], "name": ["Jobcenter Herne", "VHS Herne"],
+    ...                     "typ": ["jobcenter", "vhs"]})
+    >>> mine = pd.DataFrame({"kommune": "Herne", "partner_id": ["P7", "P8", "P9"],
+    ...                      "name": ["JC Herne", "vhs  herne", "Tafel"], "typ": ["jobcenter", "vhs", "sonstige"]})
+    >>> m = map_partners(reg, pd.DataFrame(columns=["traeger", "partner_id_traeger", "partner_id"]), mine, ("AWO",))
+    >>> m[["partner_id_traeger", "partner_id", "herkunft"]].values.tolist()
+    [['P7', 'JC', 'typ'], ['P8', 'VHS', 'name'], ['P9', 'P9', 'neu']]
+    """
+    provider = providers[0]
+    before = known.loc[known["traeger"] == provider].set_index("partner_id_traeger")["partner_id"]
+    ids = set(register["partner_id"])
+    by_name = {(r.typ, _name_key(r.name)): r.partner_id for r in register.itertuples()}
+    only = register.groupby("typ")["partner_id"].agg(list)
+    mine_per_type = delivered.groupby("typ")["partner_id"].nunique()
+    rows, taken = [], set(ids)
+    for r in delivered.drop_duplicates("partner_id").itertuples():
+        if r.partner_id in before.index and before[r.partner_id] != r.partner_id:
+            target, how = before[r.partner_id], "zuordnung"
+        elif r.partner_id in ids:
+            target, how = r.partner_id, "gleich"
+        elif (r.typ, _name_key(r.name)) in by_name:
+            target, how = by_name[(r.typ, _name_key(r.name))], "name"
+        elif r.typ in ONE_PER_KOMMUNE and len(only.get(r.typ, [])) == 1 and mine_per_type.get(r.typ) == 1:
+            target, how = only[r.typ][0], "typ"
+        else:
+            target = r.partner_id if r.partner_id not in taken else f"{provider}{ID_SEPARATOR}{r.partner_id}"
+            how = "neu" if ids else "gleich"   # the first delivery founds the register
+        taken.add(target)
+        rows.append((r.kommune, provider, r.partner_id, target, how))
+    return pd.DataFrame(rows, columns=["kommune", "traeger", "partner_id_traeger", "partner_id", "herkunft"])
+
+
+#: the columns that hold partner IDs, per table
+PARTNER_COLUMNS = {"faelle": ("traeger", "zugang_ueber"), "vermittlungen": ("an_partner",), "stellen": ("traeger",),
+                   "partner": ("partner_id",)}
+
+
+def apply_map(tables: dict[str, pd.DataFrame], mapping: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The delivery's frames with every partner ID replaced by its register partner's (:func:`map_partners`). A
+    partner the register holds under another ID keeps the register's row (and spelling): the delivery's row of it
+    is left out."""
+    out = dict(tables)
+    found = mapping.loc[mapping["herkunft"].isin(("zuordnung", "name", "typ")), ["kommune", "partner_id_traeger"]]
+    partner = tables["partner"]
+    if len(found) and not partner.empty:
+        keys = pd.MultiIndex.from_frame(partner[["kommune", "partner_id"]])
+        out["partner"] = partner.loc[~keys.isin(pd.MultiIndex.from_frame(found))]
+    keyed = mapping.set_index(["kommune", "partner_id_traeger"])["partner_id"]
+    for name, columns in PARTNER_COLUMNS.items():
+        frame = out[name]
+        if frame.empty:
+            continue
+        changed = {}
+        for c in columns:
+            mapped = keyed.reindex(pd.MultiIndex.from_arrays([frame["kommune"], frame[c]])).to_numpy()
+            changed[c] = frame[c].where(pd.isna(mapped), mapped)
+        out[name] = frame.assign(**changed)
+    return out
+
+
+def register_text(mapping: pd.DataFrame, lang: str = "de") -> str:
+    """The partner IDs of a delivery that the register found under another ID or not at all, a line each."""
+    lines = []
+    for r in mapping.loc[mapping["herkunft"] != "gleich"].itertuples():
+        how = MATCHES[r.herkunft][0 if lang == "de" else 1]
+        arrow = f" → {r.partner_id}" if r.herkunft != "neu" else ""
+        lines.append(f"  {r.kommune}, {r.traeger}: {r.partner_id_traeger}{arrow} ({how})")
+    return "\n".join(lines)
 
 
 def uncovered_providers(stored_cases: pd.DataFrame, delivered_cases: pd.DataFrame) -> dict[str, tuple[list, list]]:

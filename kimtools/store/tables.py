@@ -45,6 +45,9 @@ SCHEMA: dict[str, dict[str, str]] = {
         "von": "DATE", "bis": "DATE",
     },
     "statuswechsel": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE", "nach_status": "VARCHAR"},
+    # the partner register's map: which register partner a provider's own partner ID is (provider deliveries)
+    "partner_zuordnung": {"kommune": "VARCHAR", "traeger": "VARCHAR", "partner_id_traeger": "VARCHAR",
+                          "partner_id": "VARCHAR", "herkunft": "VARCHAR"},
     "bezirke": {
         "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
         "stand": "DATE", "quelle": "VARCHAR", "herkunft": "VARCHAR",
