@@ -210,8 +210,7 @@ def _cmd_import(args) -> int:
         _say("Trotz dieser Auffälligkeiten importiert (--erzwingen, im Importprotokoll vermerkt):",
              "Imported despite these findings (--force, recorded in the import log):", file=sys.stderr)
         print(findings_text(result.findings, lang), file=sys.stderr)
-    _contradictions_note(result)
-    _register_note(result)
+    _delivery_notes(result)
     scope = tr((f" (Träger {', '.join(result.providers)})", f" (providers {', '.join(result.providers)})")) \
         if result.providers else ""
     for k, row in result.counts.iterrows():
@@ -222,32 +221,13 @@ def _cmd_import(args) -> int:
     return 0
 
 
-def _contradictions_note(result) -> None:
-    """A provider delivery's partner and district rows that contradict the stored ones, and which row was kept."""
-    from .ingest.providers import contradictions_text
+def _delivery_notes(result) -> None:
+    """A provider delivery's contradictions and its partner IDs the register knows otherwise or not at all."""
+    from .ingest.providers import delivery_notes
 
-    clashes = result.contradictions
-    if clashes is None or not len(clashes):
-        return
-    _say("Widersprüche zu gespeicherten Partner- oder Bezirkszeilen (die gespeicherte Zeile bleibt; mit --erzwingen "
-         "gilt die gelieferte):",
-         "Contradictions to stored partner or district rows (the stored row stays; with --force the delivered one "
-         "holds):", file=sys.stderr)
-    print(contradictions_text(clashes, current_lang()), file=sys.stderr)
-
-
-def _register_note(result) -> None:
-    """Which of a provider delivery's partner IDs the register knows under another ID, and which it did not know."""
-    from .ingest.providers import register_text
-
-    mapping = result.register
-    if mapping is None or not (mapping["herkunft"] != "gleich").any():
-        return
-    _say("Partner-IDs dieser Lieferung im Partnerregister der Kommune (→ Register-ID; „neu“: keinem bekannten Partner "
-         "zugeordnet, bitte prüfen):",
-         "Partner IDs of this delivery in the kommune's partner register (→ register ID; 'new': mapped to no known "
-         "partner, please check):", file=sys.stderr)
-    print(register_text(mapping, current_lang()), file=sys.stderr)
+    text = delivery_notes(result.contradictions, result.register, current_lang())
+    if text:
+        print(text, file=sys.stderr)
 
 
 def _providers(args) -> tuple[str, ...] | None:

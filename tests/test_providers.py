@@ -16,6 +16,7 @@ from kimtools.analysis.network import referral_edges
 from kimtools.errors import DeliveryRefused, ImportValidationError
 from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import lagging_export, provider_deliveries
+from kimtools.ingest.files import write_export_csv
 from kimtools.ingest.importer import import_export
 
 KEY = b"k" * 32
@@ -202,14 +203,12 @@ def test_the_demo_city_delivered_provider_by_provider_gives_its_whole_export(tmp
     """Herne's five demo providers, each with its own numbering and spelling, one a month behind, imported in two
     orders with shared person keys, give the indicator table of Herne's whole-kommune export of the same data (all
     columns but the mark of incomplete periods, which only separate deliveries can know)."""
-    from kimtools.ingest.demo import _write_csv
-
     cut, lagging = lagging_export(generate_demo(show_progress=False), "Herne")
     whole = Store(tmp_path / "whole.duckdb")
     folder = tmp_path / "whole"
     folder.mkdir()
     for name, frame in cut.items():
-        _write_csv(frame, folder / f"{name}.csv")
+        write_export_csv(frame, folder / f"{name}.csv")
     import_export(folder, whole, key=KEY, show_progress=False)
     parts = provider_deliveries(cut)
     assert len(parts) == 5 and all(d["faelle"]["fall_id"].iloc[0] == "1" for d in parts.values())
@@ -219,7 +218,7 @@ def test_the_demo_city_delivered_provider_by_provider_gives_its_whole_export(tmp
             target = tmp_path / f"{order[0]}-{provider}"
             target.mkdir()
             for name, frame in parts[provider].items():
-                _write_csv(frame, target / f"{name}.csv")
+                write_export_csv(frame, target / f"{name}.csv")
             import_export(target, store, key=KEY, show_progress=False, providers=(provider,), shared_person_keys=True)
         for by in ("kommune", "stadtbezirk", "traeger"):
             for merkmal in (None, "zielgruppe", "an_partner"):

@@ -25,9 +25,10 @@ import pandas as pd
 
 from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
 from ..errors import UsageError
-from ..periods import PERIOD_CHOICES, period_bounds, period_label
-from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, memory_cursor, run_read, scope_params, where_sql
-from ..store.deliveries import complete_until, data_ends, incomplete
+from ..periods import PERIOD_CHOICES, period_label
+from ..store import SPAN_TABLE, scope_params, where_sql
+from ..store.deliveries import incomplete_rows
+from ..store.queries import run_query
 from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
 from .stats import HALF, poisson_interval, share
@@ -298,29 +299,6 @@ def _km_median_sql(durations_sql: str) -> str:
     SELECT {keys}, min(dauer) FILTER (WHERE s <= {HALF}) AS median, sum(c) AS n, sum(e) AS events FROM s GROUP BY ALL"""
 
 
-_EMPTY = {"stellen", "bezirke", "fall_handlungsfelder", "statuswechsel"}
-
-
-def run_query(source, sql: str, params: dict) -> pd.DataFrame:
-    """Run ``sql`` on a :class:`~kimtools.Store`, or on a mapping of frames loaded into an in-memory
-    database with the store's column types (missing optional tables are empty)."""
-    if not isinstance(source, Mapping):
-        return run_read(source.connect(), sql, params)
-
-    with memory_cursor() as con:
-        for name in ("faelle", "beratungen", "vermittlungen", "partner", *_EMPTY):
-            frame = source.get(name)
-            if frame is None:
-                cols = ", ".join(f"{c} {t}" for c, t in SCHEMA[name].items())
-                con.execute(f"CREATE TEMP TABLE {name} ({cols})")
-            else:
-                con.register(f"_{name}", frame)
-                select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
-                con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select} FROM _{name}")
-        con.execute(f"CREATE TEMP VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
-        return con.execute(sql, params).df()
-
-
 def case_durations(source, kommune: str | None = None, merkmal: str | None = None,
                    filters: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Per case: ``kommune, stadtbezirk, auspraegung, ps`` (quarter begun), ``dauer`` (days) and ``beendet``.
@@ -428,20 +406,9 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     else:   # in key order from the query (nulls last, as pandas sorts)
         wide = wides[0]
     table = _assemble(wide, by, period, merkmal, filters, set(wanted))
-    table["unvollstaendig"] = _incomplete(source, table, period)
+    table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
+                               incomplete_rows(source.connect(), table))
     return table
-
-
-def _incomplete(source, table: pd.DataFrame, period: str) -> np.ndarray:
-    """Per row whether its period is not yet complete for every provider of its kommune
-    (:func:`~kimtools.store.deliveries.incomplete`); frames without an import log: never."""
-    if isinstance(source, Mapping) or table.empty:
-        return np.zeros(len(table), dtype=bool)
-    until = complete_until(data_ends(source.connect()))
-    if until.empty or not (until["vollstaendig_bis"] < until["datenende"]).any():
-        return np.zeros(len(table), dtype=bool)
-    ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
-    return incomplete(table["kommune"].astype(object), table["zeitraum"].map(ends), until).to_numpy()
 
 
 def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],

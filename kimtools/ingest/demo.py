@@ -39,6 +39,7 @@ from ..contract.reference import load_reference
 from ..errors import UsageError
 from ..progress import progress
 from .demo_deliveries import write_provider_deliveries
+from .files import export_form, write_export_csv
 
 __all__ = ["generate_demo", "write_demo", "DEMO_START", "DEMO_END", "CITY_SCALE_KOMMUNEN"]
 
@@ -473,16 +474,6 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 
 
-def _export_form(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates as TT.MM.JJJJ, empty where missing: the way a German office writes CSV."""
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
-        if pd.api.types.is_datetime64_any_dtype(s) or (s.dtype == object and len(s) and isinstance(s.dropna().iloc[0] if s.notna().any() else None, dt.date)):
-            out[col] = pd.to_datetime(s).dt.strftime("%d.%m.%Y").fillna("")
-    return out
-
-
 def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: bool = False,
                show_progress: bool = True, per_provider: bool = False) -> Path:
     """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``); with ``per_provider``
@@ -497,18 +488,15 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if per_provider:
-        write_provider_deliveries(tables, out, _write_csv, show_progress)
+        write_provider_deliveries(tables, out, show_progress)
         return out
     if xlsx:
         path = out / "kim-demo.xlsx"
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             for name, frame in tables.items():
-                _export_form(frame).to_excel(writer, sheet_name=name, index=False)
+                export_form(frame).to_excel(writer, sheet_name=name, index=False)
         return path
     for name, frame in progress(list(tables.items()), desc="Schreiben", disable=not show_progress):
-        _write_csv(frame, out / f"{name}.csv")
+        write_export_csv(frame, out / f"{name}.csv")
     return out
 
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    _export_form(frame).to_csv(path, sep=";", index=False, encoding="utf-8-sig")

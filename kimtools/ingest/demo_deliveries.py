@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..progress import progress
+from .files import write_export_csv
 
 __all__ = ["kommune_part", "cut_provider", "behind", "provider_deliveries", "lagging_export", "write_provider_deliveries",
            "LAGGING_MONTHS"]
@@ -123,10 +124,9 @@ def lagging_export(tables: dict[str, pd.DataFrame], kommune: str) -> tuple[dict[
     return cut_provider(part, lagging, (end - pd.DateOffset(months=LAGGING_MONTHS)).date()), lagging
 
 
-def write_provider_deliveries(tables: dict[str, pd.DataFrame], out: Path, write_table,
-                              show_progress: bool = True) -> list[Path]:
-    """Write one folder per kommune and provider (``out/<kommune>/<provider>/``) of :func:`lagging_export`;
-    ``write_table(frame, path)`` writes one CSV file. Returns the folders."""
+def write_provider_deliveries(tables: dict[str, pd.DataFrame], out: Path, show_progress: bool = True) -> list[Path]:
+    """Write one folder per kommune and provider (``out/<kommune>/<provider>/``) of :func:`lagging_export`, each
+    table as a CSV file in export form. Returns the folders."""
     folders = []
     kommunen = sorted(tables["faelle"]["kommune"].unique())
     for kommune in progress(kommunen, desc="Lieferungen", disable=not show_progress, unit="Kommune"):
@@ -135,7 +135,7 @@ def write_provider_deliveries(tables: dict[str, pd.DataFrame], out: Path, write_
             folder = out / _folder_name(kommune) / _folder_name(provider)
             folder.mkdir(parents=True, exist_ok=True)
             for name, frame in delivery.items():
-                write_table(frame, folder / f"{name}.csv")
+                write_export_csv(frame, folder / f"{name}.csv")
             folders.append(folder)
     return folders
 

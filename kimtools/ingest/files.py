@@ -389,3 +389,18 @@ def normalise_columns(raw: RawTable, problems: Problems, warnings: Problems) -> 
             frame[column.name] = ""
     raw.frame = frame.reset_index(drop=True)
     return ok
+
+
+def export_form(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates as TT.MM.JJJJ, empty where missing: the way a German office writes CSV."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_datetime64_any_dtype(s) or (s.dtype == object and len(s) and isinstance(s.dropna().iloc[0] if s.notna().any() else None, dt.date)):
+            out[col] = pd.to_datetime(s).dt.strftime("%d.%m.%Y").fillna("")
+    return out
+
+
+def write_export_csv(frame: pd.DataFrame, path: Path) -> None:
+    """One table of an export as a German office writes it: ``;``-separated UTF-8 with BOM, dates as TT.MM.JJJJ."""
+    export_form(frame).to_csv(path, sep=";", index=False, encoding="utf-8-sig")

@@ -33,10 +33,12 @@ import re
 import pandas as pd
 
 from ..contract.reference import match_key
+from ..i18n import tr
+from .problems import Problems, RawTable
 
-__all__ = ["ID_SEPARATOR", "COMPARED", "qualify_ids", "merge_rows", "CONTRADICTION_COLUMNS", "uncovered_providers",
+__all__ = ["ID_SEPARATOR", "COMPARED", "check_scope", "qualify_ids", "merge_rows", "CONTRADICTION_COLUMNS", "uncovered_providers",
            "PERSONS_SHARED_SQL", "contradictions_text", "MATCHES", "ONE_PER_KOMMUNE", "map_partners", "apply_map",
-           "PARTNER_COLUMNS", "register_text"]
+           "PARTNER_COLUMNS", "register_text", "delivery_notes"]
 
 #: between the provider and a case's, consultation's or referral's own ID in the store
 ID_SEPARATOR = ":"
@@ -46,6 +48,23 @@ COMPARED = {"partner": (("partner_id",), ("name", "typ", "rechtskreis")),
 CONTRADICTION_COLUMNS = ["kommune", "tabelle", "schluessel", "spalte", "gespeichert", "geliefert"]
 _DEPENDENT = {"beratungen": "beratung_id", "vermittlungen": "vermittlung_id", "statuswechsel": None,
               "fall_handlungsfelder": None}
+
+
+def check_scope(raws: dict[str, RawTable], providers: tuple[str, ...], problems: Problems) -> None:
+    """A provider delivery holds cases and posts of its declared providers only."""
+    listed = ", ".join(providers)
+    for name in ("faelle", "stellen"):
+        if name not in raws:
+            continue
+        raw = raws[name]
+        outside = (raw.frame["traeger"] != "") & ~raw.frame["traeger"].isin(providers)
+        what_de, what_en = ("Fall", "case") if name == "faelle" else ("Stelle", "post")
+        problems.add_masked(
+            raw, outside, "traeger",
+            f"{what_de} eines Trägers, den diese Lieferung nicht abdeckt (--traeger {listed}); den Träger unter "
+            "--traeger ergänzen oder die Zeile aus der Lieferung nehmen.",
+            f"{what_en} of a provider this delivery does not cover (--traeger {listed}); add the provider to "
+            "--traeger or take the row out of the delivery.")
 
 
 def qualify_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -224,6 +243,25 @@ def register_text(mapping: pd.DataFrame, lang: str = "de") -> str:
         arrow = f" → {r.partner_id}" if r.herkunft != "neu" else ""
         lines.append(f"  {r.kommune}, {r.traeger}: {r.partner_id_traeger}{arrow} ({how})")
     return "\n".join(lines)
+
+
+def delivery_notes(clashes: pd.DataFrame | None, mapping: pd.DataFrame | None, lang: str = "de") -> str:
+    """What a provider delivery's import has to say beyond its counts: the partner and district rows that contradict
+    the stored ones (:func:`contradictions_text`) and the partner IDs the register knows under another ID or not at
+    all (:func:`register_text`), each under its heading; empty when there is neither."""
+    parts = []
+    if clashes is not None and len(clashes):
+        parts.append(tr(("Widersprüche zu gespeicherten Partner- oder Bezirkszeilen (die gespeicherte Zeile bleibt; "
+                         "mit --erzwingen gilt die gelieferte):",
+                         "Contradictions to stored partner or district rows (the stored row stays; with --force the "
+                         "delivered one holds):"), lang) + "\n" + contradictions_text(clashes, lang))
+    listed = register_text(mapping, lang) if mapping is not None else ""
+    if listed:
+        parts.append(tr(("Partner-IDs dieser Lieferung im Partnerregister der Kommune (→ Register-ID; „neu“: keinem "
+                         "bekannten Partner zugeordnet, bitte prüfen):",
+                         "Partner IDs of this delivery in the kommune's partner register (→ register ID; 'new': mapped "
+                         "to no known partner, please check):"), lang) + "\n" + listed)
+    return "\n".join(parts)
 
 
 def uncovered_providers(stored_cases: pd.DataFrame, delivered_cases: pd.DataFrame) -> dict[str, tuple[list, list]]:

@@ -26,6 +26,7 @@ from ..errors import ImportValidationError
 from ..progress import progress
 from .files import csv_frame, normalise_columns, sheet_frame, source_files
 from .problems import PROBLEM_COLUMNS, ROW, SECRET_COLUMNS, Problems, RawTable, problems_text
+from .providers import check_scope
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 
 __all__ = ["Export", "read_export", "PROBLEM_COLUMNS", "problems_text"]
@@ -232,7 +233,7 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
 
     tables = _check_relations(raws, parsed, problems, warnings, ref) if "faelle" in raws and "partner" in raws else {}
     if providers is not None:
-        _check_scope(raws, providers, problems)
+        check_scope(raws, providers, problems)
     warnings.secrets = problems.secrets
     if problems:
         raise ImportValidationError(problems.frame(), source.name)
@@ -244,23 +245,6 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
     return Export(source.name, sha, tables, warnings.frame(), size, key_fingerprint(key),
                   tuple(providers) if providers is not None else None, providers is not None and shared_person_keys,
                   str(source))
-
-
-def _check_scope(raws: dict[str, RawTable], providers: tuple[str, ...], problems: Problems) -> None:
-    """A provider delivery holds cases and posts of its declared providers only."""
-    listed = ", ".join(providers)
-    for name in ("faelle", "stellen"):
-        if name not in raws:
-            continue
-        raw = raws[name]
-        outside = (raw.frame["traeger"] != "") & ~raw.frame["traeger"].isin(providers)
-        what_de, what_en = ("Fall", "case") if name == "faelle" else ("Stelle", "post")
-        problems.add_masked(
-            raw, outside, "traeger",
-            f"{what_de} eines Trägers, den diese Lieferung nicht abdeckt (--traeger {listed}); den Träger unter "
-            "--traeger ergänzen oder die Zeile aus der Lieferung nehmen.",
-            f"{what_en} of a provider this delivery does not cover (--traeger {listed}); add the provider to "
-            "--traeger or take the row out of the delivery.")
 
 
 def _kommune_of(raw: RawTable, values: pd.Series, problems: Problems, ref: Reference) -> pd.Series:

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from ..analysis.network import referral_months
 from ..errors import KimtoolsError
-from ..i18n import fmt_number, tr
+from ..i18n import fmt_number
 from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store

@@ -9,11 +9,15 @@ data, is not yet complete for every provider (:func:`incomplete`). Deletions are
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from ..periods import period_bounds
 
 from .queries import has_table, reader_memo, run_read
 
-__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete"]
+__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete",
+           "incomplete_rows"]
 
 #: per kommune and provider with stored cases or posts: the last delivery covering it (``letzte_lieferung``,
 #: ``quelle``, ``umfang``: its providers, empty for the whole kommune), that delivery's data end (``datenende``) and
@@ -104,3 +108,13 @@ def incomplete(kommunen: pd.Series, period_ends: pd.Series, until: pd.DataFrame)
     pe = pd.to_datetime(period_ends)
     cut = pe.where(pe < end, end)
     return (done.notna() & (done < cut)).astype(bool)
+
+
+def incomplete_rows(con, table: pd.DataFrame) -> np.ndarray:
+    """Per row of an indicator table (``kommune``, ``zeitraum``) whether its period is not yet complete for every
+    provider of its kommune (:func:`incomplete`), read on the store connection ``con``."""
+    until = complete_until(data_ends(con)) if len(table) else pd.DataFrame()
+    if until.empty or not (until["vollstaendig_bis"] < until["datenende"]).any():
+        return np.zeros(len(table), dtype=bool)
+    ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
+    return incomplete(table["kommune"].astype(object), table["zeitraum"].map(ends), until).to_numpy()

@@ -16,10 +16,10 @@ import pandas as pd
 
 from ..errors import StoreError
 from .files import connect_file, is_damage, unreadable
-from .tables import DATA_SPAN_SQL, SPAN_TABLE
+from .tables import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE
 
 __all__ = ["open_reader", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table",
-           "in_parallel", "scope_params", "where_sql", "scope_sql"]
+           "in_parallel", "scope_params", "where_sql", "scope_sql", "run_query"]
 
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
 
@@ -213,3 +213,27 @@ def _as_worker(job: Callable[[], object]) -> object:
         return job()
     finally:
         _IN_WORKER.active = False
+
+
+#: the tables an export may lack: empty when a query runs on frames without them
+_OPTIONAL = {"stellen", "bezirke", "fall_handlungsfelder", "statuswechsel"}
+
+
+def run_query(source, sql: str, params: dict) -> pd.DataFrame:
+    """Run ``sql`` on a :class:`~kimtools.Store`, or on a mapping of frames loaded into an in-memory
+    database with the store's column types (missing optional tables are empty)."""
+    if not isinstance(source, Mapping):
+        return run_read(source.connect(), sql, params)
+
+    with memory_cursor() as con:
+        for name in ("faelle", "beratungen", "vermittlungen", "partner", *_OPTIONAL):
+            frame = source.get(name)
+            if frame is None:
+                cols = ", ".join(f"{c} {t}" for c, t in SCHEMA[name].items())
+                con.execute(f"CREATE TEMP TABLE {name} ({cols})")
+            else:
+                con.register(f"_{name}", frame)
+                select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
+                con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select} FROM _{name}")
+        con.execute(f"CREATE TEMP VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
+        return con.execute(sql, params).df()
