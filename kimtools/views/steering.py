@@ -149,8 +149,8 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
             when += tr({"de": f"; Zielkorridor {fmt_number(band[0])}–{fmt_number(band[1])}",
                         "en": f"; target band {fmt_number(band[0])}–{fmt_number(band[1])}"})
         if incomplete:
-            when += tr({"de": " – unvollständig: noch nicht alle Träger haben geliefert",
-                        "en": " – incomplete: not every provider has delivered yet"})
+            when += tr({"de": " (unvollständig: nicht alle Träger geliefert)",
+                        "en": " (incomplete: not every provider delivered)"})
         items.append(tile(kennzahl_label(k), text, [when, *notes], kennzahl_definition(k),
                           over=rate and now is not None and now > band[1]))
     return items
