@@ -14,6 +14,7 @@ from conftest import write_export
 from kimtools import Store, indicator_table
 from kimtools.analysis.network import referral_edges
 from kimtools.errors import DeliveryRefused, ImportValidationError
+from kimtools.exchange.content import default_range
 from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import lagging_export, provider_deliveries
 from kimtools.ingest.files import write_export_csv
@@ -182,18 +183,22 @@ def test_a_person_with_cases_at_two_providers(tmp_path, shared, reached, met):
         "CM2", "gemeinsam" if shared else "eigen", 3, met)
 
 
-@pytest.mark.parametrize("cm2_end, q1, q2", [("31.03.2024", False, True), ("01.04.2024", False, True),
-                                             ("30.03.2024", True, True), ("30.06.2024", False, False)])
-def test_a_period_not_yet_delivered_by_every_provider_is_marked(tmp_path, cm2_end, q1, q2):
+@pytest.mark.parametrize("cm2_end, q1, q2, bundle_to", [("31.03.2024", False, True, "2024-Q1"),
+                                                        ("01.04.2024", False, True, "2024-Q1"),
+                                                        ("30.03.2024", True, True, "2023-Q4"),
+                                                        ("30.06.2024", False, False, "2024-Q2")])
+def test_a_period_not_yet_delivered_by_every_provider_is_marked(tmp_path, cm2_end, q1, q2, bundle_to):
     """The Caritas has delivered up to 30.06.2024 (its last date); the AWO up to ``cm2_end``. A quarter is complete
     when every provider's data reach its last day (or the kommune's data end): the AWO's 31.03. completes Q1, its
-    30.03. does not; Q2 is complete only once the AWO reaches 30.06. too."""
+    30.03. does not; Q2 is complete only once the AWO reaches 30.06. too. A comparison bundle ends by default with
+    the last quarter complete for every provider."""
     store = Store(tmp_path / "kim.duckdb")
     deliver(tmp_path, store, "cm1", delivery("CM1", CM1_CASES + [("3", "P-X", "30.06.2024")]), ("CM1",))
     deliver(tmp_path, store, "cm2", delivery("CM2", CM2_CASES[:1] + [("2", "P-Y", cm2_end)]), ("CM2",))
     t = indicator_table(store, period="quarter")
     marks = t.drop_duplicates("zeitraum").set_index("zeitraum")["unvollstaendig"]
     assert (bool(marks["2024-Q1"]), bool(marks["2024-Q2"])) == (q1, q2)
+    assert default_range(store, "Herne")[1] == bundle_to
     state = store.delivery_state()
     assert state[["traeger", "datenende"]].values.tolist() == [
         ["CM1", pd.Timestamp("2024-06-30")], ["CM2", pd.to_datetime(cm2_end, dayfirst=True)]]

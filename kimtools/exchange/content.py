@@ -31,6 +31,7 @@ from ..errors import UsageError
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..periods import last_complete_quarter, parse_period, period_label, quarter
 from ..store import SPAN_TABLE, Store
+from ..store.deliveries import complete_until
 from .disclosure import DEFAULT_MINIMUM, Sum, protect
 
 __all__ = ["FORMAT", "VERSION", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
@@ -94,12 +95,17 @@ def bundle_periods(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
 
 
 def default_range(store: Store, kommune: str) -> tuple[str, str]:
-    """The last complete quarter of the kommune's data and the quarters of the two calendar years before it."""
+    """The last complete quarter of the kommune's data — complete also for every provider (a quarter some provider
+    has not yet delivered in full is no figure to compare) — and the quarters of the two calendar years before it."""
     span = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])
     if span.empty or pd.isna(span["d1"].iloc[0]):
         raise UsageError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
                          f"The store holds no data for the kommune {kommune!r}.")
-    last = last_complete_quarter(span["d1"].iloc[0])
+    end = pd.Timestamp(span["d1"].iloc[0])
+    until = complete_until(store.delivery_state(kommune))
+    if len(until) and until["vollstaendig_bis"].iloc[0] < end:
+        end = until["vollstaendig_bis"].iloc[0]
+    last = last_complete_quarter(end)
     return f"{quarter(last).year - 2}-Q1", last
 
 
