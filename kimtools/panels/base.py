@@ -15,6 +15,7 @@ from ..i18n import fmt_number
 from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store
+from ..views.steering import incomplete_note
 from .filterbar import FilterBar
 from .plotview import PlotlyView
 
@@ -72,6 +73,7 @@ class _FilteredPanel:
             self.widget = widgets.VBox([self.message])
             return False
         self.figures = {name: PlotlyView(fig) for name, fig in figures.items()}
+        self.message.value = self._notice(self.filters.value)
         self._shown = self._keys(self.filters.value)
         self.filters.observe(self.show)
         return True
@@ -118,6 +120,12 @@ class _FilteredPanel:
                 self.figures[name].show(fig)
                 self._shown[name] = keys[name]
             self._show_below(v)
-            self.message.value = ""
+            self.message.value = self._notice(v)
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
+
+    def _notice(self, v: dict) -> str:
+        """The page's message line when all went well: whether the chosen period (or, on a page without one, the
+        kommune's latest data) is not yet complete for every provider."""
+        text = incomplete_note(self.store, v["kommune"], v.get("zeitraum")) if v.get("kommune") else ""
+        return f"<p class='kim-note'><b>{html.escape(text)}</b></p>" if text else ""

@@ -45,13 +45,14 @@ ORDER BY p.kommune, p.traeger
 """
 
 
-#: the light part of :data:`DELIVERY_STATE_SQL`: per kommune and provider only the data end of its last delivery
+#: the light part of :data:`DELIVERY_STATE_SQL`: per kommune and provider its name and the data end of its last delivery
 DATA_ENDS_SQL = """
 WITH prov AS (SELECT DISTINCT kommune, traeger FROM faelle),
 log AS (SELECT import_id, kommune, datenstand, coalesce({scope}, '') AS umfang FROM import_log WHERE sha256 IS NOT NULL)
-SELECT p.kommune, p.traeger, arg_max(l.datenstand, l.import_id) AS datenende
+SELECT p.kommune, p.traeger, any_value(pa.name) AS name, arg_max(l.datenstand, l.import_id) AS datenende
 FROM prov p JOIN log l ON l.kommune = p.kommune AND (l.umfang = '' OR list_contains(string_split(l.umfang, ','), p.traeger))
-GROUP BY ALL ORDER BY ALL
+LEFT JOIN partner pa ON pa.kommune = p.kommune AND pa.partner_id = p.traeger
+GROUP BY p.kommune, p.traeger ORDER BY p.kommune, p.traeger
 """
 
 
@@ -64,7 +65,7 @@ def data_ends(con) -> pd.DataFrame:
             ends = run_read(con, DATA_ENDS_SQL.format(scope=_scope_column(con)), [])
             ends["datenende"] = pd.to_datetime(ends["datenende"])
         else:
-            ends = pd.DataFrame({"kommune": [], "traeger": [], "datenende": pd.to_datetime([])})
+            ends = pd.DataFrame({"kommune": [], "traeger": [], "name": [], "datenende": pd.to_datetime([])})
         memo["data_ends"] = ends
     return memo["data_ends"]
 

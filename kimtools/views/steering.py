@@ -23,16 +23,17 @@ from ..analysis.pathways import status_transitions
 from ..exchange.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
-from ..periods import quarter, quarter_label
+from ..periods import period_bounds, quarter, quarter_label
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
 from ..store import Store, in_parallel
-from ..store.deliveries import complete_until
+from ..store.deliveries import complete_until, data_ends, incomplete
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
-           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "EXPLAIN", "explain"]
+           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "EXPLAIN",
+           "explain"]
 
 #: the key figures of the page, in the order of the tiles
 KEY_FIGURES = ("personen_erreicht", "faelle_offen", "faelle_je_vzae", "neuzugaenge")
@@ -202,6 +203,27 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
         parts.append(text)
     return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts)
 
+
+
+def incomplete_note(store: Store, kommune: str, zeitraum: str | None = None) -> str:
+    """A line for a page showing ``kommune`` (in ``zeitraum``, or its latest data) when some provider has not yet
+    delivered that far (:mod:`kimtools.store.deliveries`); empty otherwise."""
+    until = complete_until(data_ends(store.connect()))
+    mine = until.loc[until["kommune"] == kommune]
+    if mine.empty or not mine["vollstaendig_bis"].iloc[0] < mine["datenende"].iloc[0]:
+        return ""
+    u = mine.iloc[0]
+    if zeitraum is not None:
+        if not incomplete(pd.Series([kommune]), pd.Series([pd.Timestamp(period_bounds(zeitraum)[1])]), mine).iloc[0]:
+            return ""
+        what = tr({"de": f"{zeitraum} ist noch unvollständig", "en": f"{zeitraum} is not yet complete"})
+    else:
+        what = tr({"de": f"Die Daten nach dem {fmt_date(u['vollstaendig_bis'])} sind noch unvollständig",
+                   "en": f"The data after {fmt_date(u['vollstaendig_bis'])} are not yet complete"})
+    return what + tr({"de": f": nicht alle Träger haben bis {fmt_date(u['datenende'])} geliefert (ausstehend: "
+                            f"{u['nachzuegler']}). Zahlen dieses Zeitraums können noch steigen.",
+                      "en": f": not every provider has delivered up to {fmt_date(u['datenende'])} (outstanding: "
+                            f"{u['nachzuegler']}). Figures of this period may still rise."})
 
 
 #: one line under each part of the page: what it shows and how to read it
