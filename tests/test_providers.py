@@ -19,6 +19,7 @@ from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import lagging_export, provider_deliveries
 from kimtools.ingest.files import write_export_csv
 from kimtools.ingest.importer import import_export
+from kimtools.panels.lenkungskreis import LenkungskreisPanel
 
 KEY = b"k" * 32
 PARTNER_HEAD = "partner_id;kommune;name;typ;rechtskreis;case_management;stadtbezirk\n"
@@ -256,3 +257,20 @@ def test_the_partner_register_maps_each_providers_own_ids_and_lists_the_unknown(
     result, _ = deliver(tmp_path, two_providers, "cm2-again", again, ("CM2",))
     assert result.register.set_index("partner_id_traeger").loc["PAR-7", ["partner_id", "herkunft"]].tolist() == [
         "JC", "zuordnung"]
+
+
+def test_the_pages_mark_a_quarter_not_yet_delivered_by_every_provider(tmp_path):
+    """The AWO has delivered up to 31.03.2024, the Caritas up to 30.06.2024: on the steering committee's page Q1 is
+    complete and says nothing, Q2 says it is incomplete and who is outstanding, on its tiles and above them, and the
+    trend figure shades Q2 (the second of its two quarters) and no other."""
+    store = Store(tmp_path / "kim.duckdb")
+    deliver(tmp_path, store, "cm1", delivery("CM1", CM1_CASES + [("3", "P-X", "30.06.2024")]), ("CM1",))
+    deliver(tmp_path, store, "cm2", delivery("CM2", CM2_CASES[:1] + [("2", "P-Y", "31.03.2024")]), ("CM2",))
+    panel = LenkungskreisPanel(store)
+    for quarter, marked in (("2024-Q1", False), ("2024-Q2", True)):
+        panel.show({**panel.filters.value, "zeitraum": quarter})
+        assert ("ist noch unvollständig" in panel.message.value) == marked
+        assert ("ausstehend: AWO Herne" in panel.message.value) == marked
+        assert ("(unvollständig: nicht alle Träger geliefert)" in panel.tiles.value) == marked
+    shapes = panel.figures["trend"].figure["layout"].get("shapes", [])
+    assert [(s["x0"], s["x1"]) for s in shapes] == [(0.5, 1.5)]
