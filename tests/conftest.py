@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / f"test-{os.getpid()}"   # one per run: two runs at once do not remove each other's demo
 TEST_KEY = "kimtools-test-key-not-secret-0123456789"
+# the checkout on the path as `python -m pytest` puts it there: a process a test spawns (the concurrent reader of
+# test_store) imports its target from ``tests.…``, also when the suite runs as plain `pytest`
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 # The base export: Herne, two cases, written by hand. Row numbers as a person sees them (header = 1).
 BASE = {
