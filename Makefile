@@ -47,7 +47,7 @@ lab: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
-	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
