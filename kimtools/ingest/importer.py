@@ -199,8 +199,9 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
         stored = delivery_profile(store.query, list(kommunen), providers) if store.exists() else None
         incoming = export_profile(tables, list(kommunen), providers)
         findings = delivery_findings(stored, incoming)
-        if providers is None and store.exists():
-            findings = pd.concat([_partial_findings(store, tables, kommunen), findings], ignore_index=True)
+        partial = _partial_findings(store, tables, kommunen) if providers is None and store.exists() else None
+        if partial is not None and len(partial):
+            findings = pd.concat([partial, findings], ignore_index=True)
         clashes = None
         if providers is not None:
             tables, clashes = _merged(store, tables, kommunen, force)

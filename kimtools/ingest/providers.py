@@ -42,9 +42,8 @@ __all__ = ["ID_SEPARATOR", "COMPARED", "check_scope", "qualify_ids", "merge_rows
 
 #: between the provider and a case's, consultation's or referral's own ID in the store
 ID_SEPARATOR = ":"
-#: per merged table: its key (after :func:`_key_of`) and the columns a contradiction is looked for in
-COMPARED = {"partner": (("partner_id",), ("name", "typ", "rechtskreis")),
-            "bezirke": (("stadtbezirk",), ("einwohner", "auslaender"))}
+#: per merged table the columns a contradiction is looked for in (rows matched by partner ID, or district: :func:`_key_of`)
+COMPARED = {"partner": ("name", "typ", "rechtskreis"), "bezirke": ("einwohner", "auslaender")}
 CONTRADICTION_COLUMNS = ["kommune", "tabelle", "schluessel", "spalte", "gespeichert", "geliefert"]
 _DEPENDENT = {"beratungen": "beratung_id", "vermittlungen": "vermittlung_id", "statuswechsel": None,
               "fall_handlungsfelder": None}
@@ -115,7 +114,7 @@ def merge_rows(table: str, stored: pd.DataFrame, delivered: pd.DataFrame,
 
     District figures shipped with kimtools (``herkunft`` ``mitgeliefert``) never replace stored ones.
     """
-    _, compared = COMPARED[table]
+    compared = COMPARED[table]
     if table == "bezirke" and len(stored):
         delivered = delivered.loc[delivered["herkunft"] != "mitgeliefert"]
     s = stored.assign(_key=_key_of(table, stored)).set_index("_key")
