@@ -190,7 +190,7 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
     info = store.info()
     if kommunen is not None:
         info = info.loc[info["kommune"].isin(kommunen)]
-    until = complete_until(store.delivery_state()).set_index("kommune")
+    until = complete_until(data_ends(store.connect())).set_index("kommune")
     parts = []
     for r in info.itertuples(index=False):
         text = tr({"de": f"{r.kommune}: Daten bis {fmt_date(r.daten_bis)}, letzter Import {fmt_date(r.letzter_import)}",
