@@ -199,6 +199,7 @@ def _cmd_import(args) -> int:
         _say("Probelauf – nichts wurde gespeichert. Der Import würde ändern (gespeichert → neu):",
              "Dry run – nothing was stored. The import would change (stored → new):")
         print(overview_text(result.overview, lang))
+        _delivery_notes(result)
         if len(result.findings):
             _say("Der Import würde abgelehnt (mit --erzwingen ginge er durch), denn:",
                  "The import would be refused (it would go through with --force), because:")
