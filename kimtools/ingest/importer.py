@@ -190,7 +190,7 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
             mapping = _register_map(store, export, kommunen)
             tables = qualify_ids(apply_map(export.tables, mapping))
             providers = _registered(providers, mapping)
-        counts = row_counts(tables, kommunen)
+        counts = row_counts(export.tables, kommunen)   # as delivered (the register may know some partners already)
         stored_sha = store.stored_sha(kommunen, providers)
         if kommunen and all(stored_sha.get(k) == export.sha256 for k in kommunen):
             return ImportResult(kommunen, True, counts, dry_run=dry_run, leftovers=tuple(map(str, leftovers)),
