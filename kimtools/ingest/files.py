@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..contract.schema import TABLES
 from ..errors import KimtoolsError, UsageError, from_os_error
+from .names import closest, name_key
 from .problems import HIDDEN, ROW, SECRET_COLUMNS, Problems, RawTable
 
 __all__ = ["MAX_FIELD_LEN", "source_files", "csv_frame", "sheet_frame", "normalise_columns"]
@@ -349,10 +350,48 @@ def _xlsx_frame(ws) -> pd.DataFrame:
     return frame
 
 
+def _header_further_down(frame: pd.DataFrame, table) -> tuple[int, str] | None:
+    """When the first row is not the header but a row a little further down is (a title above it, as Excel lists
+    have): that row's number and the first row's text."""
+    wanted = {name_key(c.name) for c in table.columns if c.required}
+    if len({name_key(c) for c in frame.columns[1:]} & wanted) * 2 >= len(wanted):
+        return None
+    for _, row in frame.head(10).iterrows():
+        if len({name_key(v) for v in row.iloc[1:]} & wanted) * 2 > len(wanted):
+            title = " ".join(str(c) for c in frame.columns[1:] if str(c).strip() and not str(c).startswith("Unnamed"))
+            return int(row[ROW]), title[:80]
+    return None
+
+
+def _missing_column_text(name: str, others: list[str], columns: list[str]) -> tuple[str, str]:
+    """Why a required column is missing, naming what the header holds instead and the closest match."""
+    meant = [o for o in others if closest(o, columns) == name]
+    if meant:
+        return (f"Pflichtspalte fehlt in der Kopfzeile; gefunden: '{meant[0]}' – gemeint ist wohl '{name}'? Dann die "
+                "Spalte so umbenennen.",
+                f"Required column is missing from the header; found: '{meant[0]}' – probably '{name}' is meant? Then "
+                "rename the column.")
+    listed = ", ".join(f"'{o}'" for o in others[:12]) + (" …" if len(others) > 12 else "")
+    return ((f"Pflichtspalte fehlt in der Kopfzeile (dort stehen außerdem: {listed})." if others else
+             "Pflichtspalte fehlt in der Kopfzeile."),
+            (f"Required column is missing from the header (it also holds: {listed})." if others else
+             "Required column is missing from the header."))
+
+
 def normalise_columns(raw: RawTable, problems: Problems, warnings: Problems) -> bool:
     """Trim and lower the header, drop wholly empty rows; report missing/duplicate/unknown columns."""
     frame = raw.frame
-    names = [ROW] + [str(c).strip().lower() for c in frame.columns[1:]]
+    original = [str(c).strip() for c in frame.columns[1:]]
+    names = [ROW] + [c.lower() for c in original]
+    further = _header_further_down(frame, raw.table)
+    if further is not None:
+        row, title = further
+        problems.add(raw.file, raw.table.name, [1], "", [title],
+                     f"Über der Kopfzeile steht eine Titelzeile: die Spaltennamen stehen erst in Zeile {row}. Die Zeilen "
+                     "darüber löschen – die Kopfzeile muss die erste Zeile sein.",
+                     f"A title row stands above the header: the column names follow only in row {row}. Delete the rows "
+                     "above it – the header must be the first row.")
+        return False
     counts = pd.Series(names[1:]).value_counts()
     for name in counts[counts > 1].index:
         problems.add(raw.file, raw.table.name, [1], name, [name],
@@ -379,10 +418,11 @@ def normalise_columns(raw: RawTable, problems: Problems, warnings: Problems) -> 
                              f"Unknown column is ignored (expected: {', '.join(c.name for c in raw.table.columns)}).")
             frame = frame.drop(columns=col)
     ok = True
+    others = [c for c in original if c and c.lower() not in known and not c.lower().startswith("unnamed:")]
     for column in raw.table.columns:
         if column.required and column.name not in frame.columns:
-            problems.add(raw.file, raw.table.name, [1], column.name, [""],
-                         "Pflichtspalte fehlt in der Kopfzeile.", "Required column is missing from the header.")
+            de, en = _missing_column_text(column.name, others, [c.name for c in raw.table.all_columns])
+            problems.add(raw.file, raw.table.name, [1], column.name, [""], de, en)
             ok = False
     for column in raw.table.all_columns:
         if column.name not in frame.columns:

@@ -26,6 +26,7 @@ from ..errors import ImportValidationError
 from ..progress import progress
 from .files import csv_frame, normalise_columns, sheet_frame, source_files
 from .problems import PROBLEM_COLUMNS, ROW, SECRET_COLUMNS, Problems, RawTable, problems_text
+from .names import closest
 from .providers import check_scope
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 
@@ -209,9 +210,8 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         warnings.add(name, "", [0], "", [""], "Unbekannte Tabelle wird ignoriert.", "Unknown table is ignored.")
     for name in TABLE_ORDER:
         if TABLES[name].required and name not in found:
-            problems.add(f"{name}.csv", name, [0], "", [""],
-                         f"Pflichttabelle '{name}' fehlt (als Datei {name}.csv oder Tabellenblatt {name}).",
-                         f"Required table '{name}' is missing (as file {name}.csv or sheet {name}).")
+            where, de, en = _missing_table_text(source, name, unknown)
+            problems.add(where, name, [0], "", [""], de, en)
 
     raws: dict[str, RawTable] = {}
     parsed: dict[str, dict[str, pd.Series]] = {}
@@ -245,6 +245,23 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
     return Export(source.name, sha, tables, warnings.frame(), size, key_fingerprint(key),
                   tuple(providers) if providers is not None else None, providers is not None and shared_person_keys,
                   str(source))
+
+
+def _missing_table_text(source: Path, name: str, unknown: list[str]) -> tuple[str, str, str]:
+    """Where a required table is missing, and why, naming the sheets or files found instead and the closest match."""
+    book = source.suffix.lower() in (".xlsx", ".xlsm")
+    others = [u.split(" [", 1)[1][:-1] if book and " [" in u else u for u in unknown]
+    meant = [o for o in others if closest(Path(o).stem if not book else o, TABLE_ORDER) == name]
+    kind_de, kind_en = ("Tabellenblatt", "sheet") if book else ("Datei", "file")
+    expected = name if book else f"{name}.csv"
+    listed = ", ".join(f"'{o}'" for o in others[:12]) + (" …" if len(others) > 12 else "")
+    found_de = f"; gefunden: {listed}" if others else ""
+    found_en = f"; found: {listed}" if others else ""
+    hint_de = f" – gemeint ist wohl '{meant[0]}'? Dann in '{expected}' umbenennen." if len(meant) == 1 else "."
+    hint_en = f" – probably '{meant[0]}' is meant? Then rename it '{expected}'." if len(meant) == 1 else "."
+    return (source.name if book else expected,
+            f"Pflichttabelle '{name}' fehlt: kein {kind_de} '{expected}'{found_de}{hint_de}",
+            f"Required table '{name}' is missing: no {kind_en} '{expected}'{found_en}{hint_en}")
 
 
 def _kommune_of(raw: RawTable, values: pd.Series, problems: Problems, ref: Reference) -> pd.Series:
