@@ -33,6 +33,7 @@ from ..i18n import fmt_number
 from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, unreadable
 from .queries import (
     has_derived,
+    has_column,
     has_table,
     in_parallel,
     memory_cursor,
@@ -216,8 +217,7 @@ class Store:
         if not self.exists():
             return None
         with self.snapshot() as con:
-            if run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
-                             "AND column_name = 'schluessel'", []).empty:
+            if not has_column(con, "import_log", "schluessel"):
                 return None
             row = self.query("SELECT arg_max(schluessel, import_id) AS fp FROM import_log WHERE schluessel IS NOT NULL")
         return None if row.empty or pd.isna(row["fp"].iloc[0]) else str(row["fp"].iloc[0])
@@ -260,9 +260,7 @@ class Store:
         if not self.exists():
             return {}
         with self.snapshot() as con:
-            scoped = not run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
-                                       "AND column_name = 'traeger'", []).empty
-            scope = "traeger" if scoped else "NULL"
+            scope = "traeger" if has_column(con, "import_log", "traeger") else "NULL"
             rows = self.query(f"SELECT kommune, sha256 AS sha, {scope} AS traeger FROM import_log "
                               "ORDER BY kommune, import_id DESC")
         out = {}

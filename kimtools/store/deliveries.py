@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..periods import period_bounds
 
-from .queries import has_table, reader_memo, run_read
+from .queries import has_column, has_table, reader_memo, run_read
 
 __all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete",
            "incomplete_rows"]
@@ -71,9 +71,7 @@ def data_ends(con) -> pd.DataFrame:
 
 
 def _scope_column(con) -> str:
-    present = run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = 'import_log' "
-                            "AND column_name = 'traeger'", [])
-    return "NULL" if present.empty else "traeger"
+    return "traeger" if has_column(con, "import_log", "traeger") else "NULL"
 
 
 def delivery_state(con, kommune: str | None = None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from ..errors import StoreError
 from .files import connect_file, is_damage, unreadable
 from .tables import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE
 
-__all__ = ["open_reader", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table",
+__all__ = ["open_reader", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table", "has_column",
            "in_parallel", "scope_params", "where_sql", "scope_sql", "run_query"]
 
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
@@ -178,6 +178,12 @@ def reader_memo(con: duckdb.DuckDBPyConnection) -> dict:
 def has_derived(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the store read by ``con`` (from :meth:`Store.connect`) has the derived table ``name``."""
     return name in _PRESENT.get(id(con), (name,))
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether the store's ``table`` has ``column`` (columns added by later versions are missing in older stores)."""
+    return not run_read(con, "SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                        [table, column]).empty
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
