@@ -264,11 +264,10 @@ def _merged(store: Store, tables: dict[str, pd.DataFrame], kommunen: tuple[str, 
     contradictions found."""
     out, clashes = dict(tables), []
     for table in COMPARED:
-        stored = store.query(f"SELECT * FROM {table} WHERE kommune IN (SELECT unnest(?))", [list(kommunen)]) \
-            if store.exists() else tables[table].iloc[0:0]
+        stored = _stored(store, table, kommunen, tables[table].iloc[0:0])
         parts = []
         for k in kommunen:
-            rows, found = merge_rows(table, stored.loc[stored["kommune"] == k].drop(columns=[], errors="ignore"),
+            rows, found = merge_rows(table, stored.loc[stored["kommune"] == k],
                                      tables[table].loc[tables[table]["kommune"] == k], force)
             parts.append(rows)
             clashes.append(found)
