@@ -19,6 +19,7 @@ from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import lagging_export, provider_deliveries
 from kimtools.ingest.files import write_export_csv
 from kimtools.ingest.importer import import_export
+from kimtools.ingest.providers import map_partners
 from kimtools.panels.lenkungskreis import LenkungskreisPanel
 
 KEY = b"k" * 32
@@ -274,3 +275,32 @@ def test_the_pages_mark_a_quarter_not_yet_delivered_by_every_provider(tmp_path):
         assert ("(unvollständig: nicht alle Träger geliefert)" in panel.tiles.value) == marked
     shapes = panel.figures["trend"].figure["layout"].get("shapes", [])
     assert [(s["x0"], s["x1"]) for s in shapes] == [(0.5, 1.5)]
+
+
+@pytest.mark.parametrize("spelled, also, mapped", [
+    ("Caritasverband Herne e.V.", "", "CM1"),   # the register's "Caritas Herne": "caritas" starts "caritasverband"
+    ("Diakonie Herne", "", None),               # shares only the place: another partner
+    ("Herne", "", None),                        # the place's name alone tells nothing
+    ("Caritas Herne Süd", "P-6;Herne;Caritas Herne Nord;wohlfahrtsverband;;nein;\n", None),   # two alike: neither
+])
+def test_a_partner_spelled_otherwise_is_mapped_only_when_its_name_is_alike_one_to_one(tmp_path, two_providers,
+                                                                                       spelled, also, mapped):
+    files = delivery("CM2", CM2_CASES, f"CM2;Herne;AWO Herne;wohlfahrtsverband;;ja;Sodingen\nJC;Herne;Jobcenter Herne;"
+                                       f"jobcenter;sgb2;nein;\nP-5;Herne;{spelled};wohlfahrtsverband;;nein;\n{also}")
+    files["faelle"] = files["faelle"].replace(";;w;1990", ";P-5;w;1990", 1)   # the AWO's case 1 came through it
+    result, _ = deliver(tmp_path, two_providers, "spelled", files, ("CM2",))
+    row = result.register.set_index("partner_id_traeger").loc["P-5"]
+    assert (row["partner_id"], row["herkunft"]) == ((mapped, "aehnlich") if mapped else ("P-5", "neu"))
+    came = two_providers.query("SELECT zugang_ueber FROM faelle WHERE fall_id = 'CM2:1'")["zugang_ueber"][0]
+    assert came == (mapped or "P-5")
+
+
+def test_the_place_name_alone_makes_no_partner_alike():
+    """The register's only welfare organisation is the Caritas Herne; a delivered "Herne" (type alike) shares only the
+    place and stays new, a delivered "Caritas" is it."""
+    register = pd.DataFrame({"partner_id": ["CV"], "name": ["Caritas Herne"], "typ": ["wohlfahrtsverband"]})
+    none = pd.DataFrame(columns=["traeger", "partner_id_traeger", "partner_id"])
+    for name, expected in (("Herne", ("P", "neu")), ("Caritas", ("CV", "aehnlich"))):
+        delivered = pd.DataFrame({"kommune": ["Herne"], "partner_id": ["P"], "name": [name], "typ": ["wohlfahrtsverband"]})
+        m = map_partners(register, none, delivered, ("AWO",))
+        assert tuple(m[["partner_id", "herkunft"]].iloc[0]) == expected

@@ -33,6 +33,7 @@ import re
 import pandas as pd
 
 from ..contract.reference import match_key
+from .names import name_key
 from ..i18n import tr
 from .problems import Problems, RawTable
 
@@ -150,6 +151,7 @@ def contradictions_text(clashes: pd.DataFrame, lang: str = "de") -> str:
 #: how a provider's partner ID was found in the register (``partner_zuordnung.herkunft``)
 MATCHES = {"zuordnung": ("wie zuvor zugeordnet", "mapped before"), "gleich": ("gleiche ID", "same ID"),
            "name": ("gleicher Name und Typ", "same name and type"),
+           "aehnlich": ("ähnlicher Name, gleicher Typ – bitte prüfen", "similar name, same type – please check"),
            "typ": ("einzige Stelle dieses Typs", "the only office of this type"),
            "neu": ("neu im Register, keinem Partner zugeordnet", "new in the register, mapped to no partner")}
 #: types of which a kommune has one office: a provider's only partner of such a type is the register's only one
@@ -158,7 +160,28 @@ ONE_PER_KOMMUNE = ("jobcenter", "arbeitsagentur", "auslaenderbehoerde", "einbuer
 
 
 def _name_key(name) -> str:
-    return re.sub(r"[\W_]+", "", str(name).casefold()) if isinstance(name, str) else ""
+    return name_key(name) if isinstance(name, str) else ""
+
+
+#: words that do not tell partners apart
+_FILLER = {"e", "v", "ev", "gmbh", "ggmbh", "der", "die", "das", "und", "fuer", "in", "im", "am", "von"}
+
+
+def _tokens(name) -> set[str]:
+    """The telling words of a name: ``"Caritasverband Herne e.V."`` → ``{"caritasverband", "herne"}``."""
+    words = re.findall(r"[a-z0-9]+", str(name).casefold().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue",
+                                                                                   "ß": "ss"})))
+    return {w for w in words if w not in _FILLER}
+
+
+def _alike(a: set[str], b: set[str], place: set[str] = frozenset()) -> bool:
+    """Every telling word of the shorter name stands in the other, whole, or one word starts the other
+    (``caritas`` and ``caritasverband``), and at least one of them has four letters or more and is not the
+    place's name (``place``: "Herne" alone tells no partner of Herne from another)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    hits = [w for w in short if any(v == w or (min(len(v), len(w)) >= 3 and (v.startswith(w) or w.startswith(v)))
+                                    for v in long_)]
+    return bool(short) and len(hits) == len(short) and any(len(w) >= 4 and w not in place for w in hits)
 
 
 def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.DataFrame,
@@ -168,7 +191,9 @@ def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.Data
     ``register`` holds the kommune's stored partners, ``known`` its stored map (``partner_zuordnung``),
     ``delivered`` the delivery's partner rows; the map is recorded for the delivering providers (the first of
     ``providers`` for a delivery of several). In this order a delivered ID is: mapped as before; the register's
-    partner of the same ID; the one of the same type and name (without case, spaces and punctuation); for a type a
+    partner of the same ID; the one of the same type and name (without case, spaces and punctuation); the one of
+    the same type whose name is alike (:func:`_alike`: ``Caritas Herne`` and ``Caritasverband Herne e.V.``), if
+    it is the only one on either side (listed for checking); for a type a
     kommune has one office of (:data:`ONE_PER_KOMMUNE`), the only such partner on both sides; else new in the
     register under its own ID (prefixed with the provider if another partner has it; into an empty register: the
     delivery founds it, ``gleich``). Returns the map
@@ -186,6 +211,7 @@ def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.Data
     before = known.loc[known["traeger"] == provider].set_index("partner_id_traeger")["partner_id"]
     ids = set(register["partner_id"])
     by_name = {(r.typ, _name_key(r.name)): r.partner_id for r in register.itertuples()}
+    names = dict(zip(register["partner_id"], register["name"]))
     only = register.groupby("typ")["partner_id"].agg(list)
     mine_per_type = delivered.groupby("typ")["partner_id"].nunique()
     rows, taken = [], set(ids)
@@ -196,6 +222,9 @@ def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.Data
             target, how = r.partner_id, "gleich"
         elif (r.typ, _name_key(r.name)) in by_name:
             target, how = by_name[(r.typ, _name_key(r.name))], "name"
+        elif len(alike := _alike_in(register, r.typ, r.name, r.kommune)) == 1 and \
+                len(_alike_in(delivered, r.typ, names[alike[0]], r.kommune)) == 1:   # alike one to one
+            target, how = alike[0], "aehnlich"
         elif r.typ in ONE_PER_KOMMUNE and len(only.get(r.typ, [])) == 1 and mine_per_type.get(r.typ) == 1:
             target, how = only[r.typ][0], "typ"
         else:
@@ -204,6 +233,13 @@ def map_partners(register: pd.DataFrame, known: pd.DataFrame, delivered: pd.Data
         taken.add(target)
         rows.append((r.kommune, provider, r.partner_id, target, how))
     return pd.DataFrame(rows, columns=["kommune", "traeger", "partner_id_traeger", "partner_id", "herkunft"])
+
+
+def _alike_in(rows: pd.DataFrame, typ: str, name: str, kommune: str) -> list[str]:
+    """The IDs of the partners of type ``typ`` in ``rows`` whose name is alike ``name`` (:func:`_alike`)."""
+    mine, place = _tokens(name), _tokens(kommune)
+    same = rows.loc[rows["typ"] == typ]
+    return [pid for pid, other in zip(same["partner_id"], same["name"]) if _alike(mine, _tokens(other), place)]
 
 
 #: the columns that hold partner IDs, per table
