@@ -13,6 +13,7 @@ import pytest
 from conftest import write_export
 from kimtools import Store, indicator_table
 from kimtools.analysis.network import referral_edges
+from kimtools.analysis.planning import planning_views
 from kimtools.errors import DeliveryRefused, ImportValidationError
 from kimtools.exchange.content import default_range
 from kimtools.ingest.demo import generate_demo
@@ -304,3 +305,15 @@ def test_the_place_name_alone_makes_no_partner_alike():
         delivered = pd.DataFrame({"kommune": ["Herne"], "partner_id": ["P"], "name": [name], "typ": ["wohlfahrtsverband"]})
         m = map_partners(register, none, delivered, ("AWO",))
         assert tuple(m[["partner_id", "herkunft"]].iloc[0]) == expected
+
+
+@pytest.mark.parametrize("cm2_end, quarters", [("31.03.2024", ["2024Q1"]), ("30.06.2024", ["2024Q1", "2024Q2"])])
+def test_planning_forecasts_from_quarters_every_provider_has_delivered(tmp_path, cm2_end, quarters):
+    """The Caritas has delivered up to 30.06.2024; while the AWO has delivered only up to 31.03.2024, Q2 is no
+    history to forecast from."""
+    store = Store(tmp_path / "kim.duckdb")
+    deliver(tmp_path, store, "cm1", delivery("CM1", CM1_CASES + [("3", "P-X", "30.06.2024")]), ("CM1",))
+    deliver(tmp_path, store, "cm2", delivery("CM2", CM2_CASES[:1] + [("2", "P-Y", cm2_end)]), ("CM2",))
+    views = planning_views(store, "Herne")
+    assert [str(q) for q in views["history"][("neuzugaenge", None)].index] == quarters
+    assert views["quarters"] == [q.replace("Q", "-Q") for q in quarters]

@@ -28,6 +28,7 @@ from ..indicators import indicator_table
 from ..indicators.table import run_query
 from ..periods import period_label, quarter
 from ..store import SPAN_TABLE
+from ..store.deliveries import complete_until, data_ends
 from .gaps import gap_table
 from .pathways import opportunity_spells, status_transitions
 
@@ -196,7 +197,8 @@ def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> di
     quarterly series of intake and open cases for the kommune and each district with forecasts of both for the
     kommune and of open cases for each district (``forecast_of`` adds any other), a short
     back-test of the kommune's forecasts (the last ``recent`` origins), posts held, the districts' population,
-    reach and gaps for the need index, and the § 104c spells and status changes."""
+    reach and gaps for the need index, and the § 104c spells and status changes. Series end with the last quarter
+    complete in the data and for every provider (:mod:`kimtools.store.deliveries`)."""
 
     with store.snapshot():
         end = store.info().set_index("kommune")["daten_bis"].get(kommune)
@@ -210,16 +212,21 @@ def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> di
         transitions = {None: status_transitions(store, kommune)}
         for d in sorted(districts["stadtbezirk"].dropna().unique()):
             transitions[d] = status_transitions(store, kommune, filters={"stadtbezirk": d})
+        until = complete_until(data_ends(store.connect())).set_index("kommune")
+    # a quarter some provider has not yet delivered in full is no history to forecast from
+    complete = min(pd.Timestamp(end), until.loc[kommune, "vollstaendig_bis"]) \
+        if end is not None and kommune in until.index else end
     history, forecasts, checks = {}, {}, {}
     for kennzahl in ("neuzugaenge", "faelle_offen"):
-        for (_k, *rest), y in [*series(main, kennzahl, data_end=end).items(),
-                               *series(districts, kennzahl, by="stadtbezirk", data_end=end).items()]:
+        for (_k, *rest), y in [*series(main, kennzahl, data_end=complete).items(),
+                               *series(districts, kennzahl, by="stadtbezirk", data_end=complete).items()]:
             history[(kennzahl, rest[0] if rest else None)] = y
         y = history.get((kennzahl, None))
         if y is not None and len(y.dropna()) >= MIN_QUARTERS + 1:
             checks[kennzahl] = backtest_summary(backtest(y, min_train=max(MIN_QUARTERS, len(y.dropna()) - recent)))
     last = sorted(districts["zeitraum"].unique())
-    last_quarters = [z for z in last if quarter(z).end_time.normalize() <= pd.Timestamp(end)][-recent:] if end else []
+    last_quarters = [z for z in last if quarter(z).end_time.normalize() <= pd.Timestamp(complete)][-recent:] \
+        if complete is not None else []
     reach = districts.loc[(districts["kennzahl"] == "reichweite_je_1000") & (districts["zeitraum"] == last_quarters[-1])] \
         if last_quarters else districts.iloc[:0]
     for key, y in history.items():   # what staffing needs now; a district's intake when it is asked for
