@@ -16,6 +16,11 @@ Choices where the contract leaves room, and why:
   than the stored one is a contradiction: reported, the stored row kept, unless the import is forced.
 * An export without ``--traeger`` whose cases cover only some of the kommune's stored providers is refused
   with the suggestion of a provider delivery; forced, it replaces the kommune as a whole.
+* A provider's own partner IDs are mapped to the kommune's partner register (:func:`map_partners`, the map kept
+  in ``partner_zuordnung``), so that referrals, access routes and posts carry the register's IDs and the network
+  has one node per office; what the register did not know is listed.
+* Person keys are each provider's own unless the delivery says they are shared
+  (:func:`~kimtools.ingest.read.read_export`); :data:`PERSONS_SHARED_SQL` records where they meet.
 
 Examples
 --------
@@ -33,8 +38,8 @@ import re
 import pandas as pd
 
 from ..contract.reference import match_key
-from .names import name_key
 from ..i18n import tr
+from .names import name_key
 from .problems import Problems, RawTable
 
 __all__ = ["ID_SEPARATOR", "COMPARED", "check_scope", "qualify_ids", "merge_rows", "CONTRADICTION_COLUMNS", "uncovered_providers",
