@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["name_key", "closest", "SIMILAR", "SYNONYMS_FILE"]
+__all__ = ["name_key", "name_words", "closest", "SIMILAR", "SYNONYMS_FILE"]
 
 #: how similar two keys must be (0 … 1) to name one as what the other probably means
 SIMILAR = 0.8
@@ -32,9 +32,15 @@ SYNONYMS_FILE = Path(__file__).resolve().parents[1] / "contract" / "synonyme.csv
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
+def name_words(name: str) -> list[str]:
+    """``"Caritasverband Herne e.V."`` → ``["caritasverband", "herne", "e", "v"]``: lower case, umlauts written out,
+    the runs of letters and digits."""
+    return re.findall(r"[a-z0-9]+", str(name).casefold().translate(_UMLAUTS))
+
+
 def name_key(name: str) -> str:
     """``"Personen-ID"`` → ``"personenid"``: lower case, umlauts written out, only letters and digits."""
-    return re.sub(r"[^a-z0-9]+", "", str(name).casefold().translate(_UMLAUTS))
+    return "".join(name_words(name))
 
 
 @lru_cache(maxsize=1)

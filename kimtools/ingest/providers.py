@@ -33,13 +33,11 @@ Examples
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from ..contract.reference import match_key
 from ..i18n import tr
-from .names import name_key
+from .names import name_key, name_words
 from .problems import Problems, RawTable
 
 __all__ = ["ID_SEPARATOR", "COMPARED", "check_scope", "qualify_ids", "merge_rows", "CONTRADICTION_COLUMNS", "uncovered_providers",
@@ -174,9 +172,7 @@ _FILLER = {"e", "v", "ev", "gmbh", "ggmbh", "der", "die", "das", "und", "fuer", 
 
 def _tokens(name) -> set[str]:
     """The telling words of a name: ``"Caritasverband Herne e.V."`` → ``{"caritasverband", "herne"}``."""
-    words = re.findall(r"[a-z0-9]+", str(name).casefold().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue",
-                                                                                   "ß": "ss"})))
-    return {w for w in words if w not in _FILLER}
+    return set(name_words(name)) - _FILLER
 
 
 def _alike(a: set[str], b: set[str], place: set[str] = frozenset()) -> bool:

@@ -13,24 +13,37 @@ import numpy as np
 import pandas as pd
 
 from ..periods import period_bounds
-
 from .queries import has_column, has_table, reader_memo, run_read
 
 __all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete",
            "incomplete_rows"]
 
-#: per kommune and provider with stored cases or posts: the last delivery covering it (``letzte_lieferung``,
-#: ``quelle``, ``umfang``: its providers, empty for the whole kommune), that delivery's data end (``datenende``) and
-#: the provider's stored rows. ``{scope}`` is the log's ``traeger`` column (``NULL`` in a store older than it).
-DELIVERY_STATE_SQL = """
-WITH prov AS (SELECT kommune, traeger FROM faelle UNION SELECT kommune, traeger FROM stellen),
+#: per kommune and provider with stored cases or posts, the last delivery that covered it (``last``, with the log's
+#: rows as ``log``): the one place that says which delivery covers which provider. ``{scope}`` is the log's
+#: ``traeger`` column (``NULL`` in a store older than it).
+_LAST_DELIVERY = """
+prov AS (SELECT kommune, traeger FROM faelle UNION SELECT kommune, traeger FROM stellen),
 log AS (SELECT import_id, zeitpunkt, quelle, kommune, datenstand, coalesce({scope}, '') AS umfang FROM import_log
         WHERE sha256 IS NOT NULL),
 last AS (
     SELECT p.kommune, p.traeger, max(l.import_id) AS import_id
     FROM prov p JOIN log l ON l.kommune = p.kommune
          AND (l.umfang = '' OR list_contains(string_split(l.umfang, ','), p.traeger))
-    GROUP BY ALL),
+    GROUP BY ALL)"""
+
+#: per kommune and provider its name and the data end of its last delivery (``datenende``)
+DATA_ENDS_SQL = f"""
+WITH {_LAST_DELIVERY}
+SELECT p.kommune, p.traeger, pa.name, l.datenstand AS datenende
+FROM last p JOIN log l USING (import_id, kommune)
+LEFT JOIN partner pa ON pa.kommune = p.kommune AND pa.partner_id = p.traeger
+ORDER BY p.kommune, p.traeger
+"""
+
+#: :data:`DATA_ENDS_SQL` with that delivery (``letzte_lieferung``, ``quelle``, ``umfang``: its providers, empty for the
+#: whole kommune) and the provider's stored rows, for every provider with cases or posts
+DELIVERY_STATE_SQL = f"""
+WITH {_LAST_DELIVERY},
 cases AS (SELECT kommune, traeger, fall_id FROM faelle)
 SELECT p.kommune, p.traeger, pa.name, l.zeitpunkt AS letzte_lieferung, l.quelle, l.umfang, l.datenstand AS datenende,
        (SELECT count(*) FROM cases c WHERE c.kommune = p.kommune AND c.traeger = p.traeger) AS faelle,
@@ -42,17 +55,6 @@ SELECT p.kommune, p.traeger, pa.name, l.zeitpunkt AS letzte_lieferung, l.quelle,
 FROM prov p LEFT JOIN last USING (kommune, traeger) LEFT JOIN log l USING (import_id, kommune)
 LEFT JOIN partner pa ON pa.kommune = p.kommune AND pa.partner_id = p.traeger
 ORDER BY p.kommune, p.traeger
-"""
-
-
-#: the light part of :data:`DELIVERY_STATE_SQL`: per kommune and provider its name and the data end of its last delivery
-DATA_ENDS_SQL = """
-WITH prov AS (SELECT DISTINCT kommune, traeger FROM faelle),
-log AS (SELECT import_id, kommune, datenstand, coalesce({scope}, '') AS umfang FROM import_log WHERE sha256 IS NOT NULL)
-SELECT p.kommune, p.traeger, any_value(pa.name) AS name, arg_max(l.datenstand, l.import_id) AS datenende
-FROM prov p JOIN log l ON l.kommune = p.kommune AND (l.umfang = '' OR list_contains(string_split(l.umfang, ','), p.traeger))
-LEFT JOIN partner pa ON pa.kommune = p.kommune AND pa.partner_id = p.traeger
-GROUP BY p.kommune, p.traeger ORDER BY p.kommune, p.traeger
 """
 
 
@@ -87,7 +89,7 @@ def delivery_state(con, kommune: str | None = None) -> pd.DataFrame:
 
 
 def complete_until(state: pd.DataFrame) -> pd.DataFrame:
-    """Per kommune of :func:`delivery_state`: ``vollstaendig_bis`` (the earliest data end of its providers),
+    """Per kommune of :func:`delivery_state` or :func:`data_ends`: ``vollstaendig_bis`` (the earliest data end of its providers),
     ``datenende`` (the latest) and ``nachzuegler`` (the providers whose data end before the latest, by name where
     known, comma-separated)."""
     rows = []
