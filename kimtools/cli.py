@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traeger", "--providers", dest="providers", metavar="ID[,ID]", help=_t("import_traeger"))
     p.add_argument("--gemeinsame-personenschluessel", "--shared-person-keys", dest="shared_person_keys",
                    action="store_true", help=_t("shared_person_keys"))
+    p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=_t("import_profil"))
+
+    p = command("profil")
+    p.add_argument("source", metavar="QUELLE", help=_t("profil_source"))
+    p.add_argument("--out", required=True, help=_t("profil_out"))
+    p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("profil_force"))
 
     p = command("info")
     p.add_argument("--db", help=_t("db"))
@@ -99,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["city", "state"], default="city", help=_t("scale"))
     p.add_argument("--xlsx", action="store_true", help=_t("xlsx"))
     p.add_argument("--je-traeger", "--per-provider", dest="per_provider", action="store_true", help=_t("per_provider"))
+    p.add_argument("--fremdformat", "--foreign-layout", dest="foreign", action="store_true", help=_t("fremdformat"))
 
     p = command("indicators")
     p.add_argument("--db", help=_t("db"))
@@ -166,7 +173,7 @@ def _cmd_import(args) -> int:
         providers = _providers(args)
         result, warnings = import_export(args.source, args.db, force=args.force, dry_run=args.dry_run,
                                          new_key=args.new_key, providers=providers,
-                                         shared_person_keys=args.shared_person_keys)
+                                         shared_person_keys=args.shared_person_keys, profile=args.profile)
     except KimtoolsError as exc:
         _key_note(getattr(exc, "key_created", None))
         if not isinstance(exc, ImportValidationError):
@@ -187,6 +194,8 @@ def _cmd_import(args) -> int:
              f"Note: leftovers of an interrupted import {'found' if result.dry_run else 'removed'}: {leftover}",
              file=sys.stderr)
     _key_note(result.key_created)
+    if result.profile:
+        _say(f"Gelesen mit dem Importprofil {result.profile}.", f"Read with the import profile {result.profile}.")
     if len(warnings):
         _say("Hinweise:", "Warnings:", file=sys.stderr)
         print(problems_text(warnings, lang=lang, limit=20), file=sys.stderr)
@@ -365,10 +374,37 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+def _cmd_profil(args) -> int:
+    from .ingest.draft import draft_profile
+
+    out = _out_file(args.out)
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} gibt es schon; einen anderen Namen wählen oder --erzwingen (überschreibt).",
+                         f"{out} exists already; choose another name or --force (overwrites).")
+    draft = draft_profile(Path(args.source))
+    draft.write(out)
+    open_ = draft.undecided()
+    _say(f"Entwurf geschrieben: {out} ({len(draft.entries) - len(open_)} Einträge erkannt, {len(open_)} offen).",
+         f"Draft written: {out} ({len(draft.entries) - len(open_)} entries recognised, {len(open_)} open).")
+    if open_:
+        _say("Noch zu entscheiden (im Entwurf mit \"?\" markiert, der Kommentar nennt, was in Frage kommt):",
+             "Still to decide (marked \"?\" in the draft; its comment names the candidates):")
+        for e in open_:
+            print(f"  {e.path}")
+    _say(f"Danach: kimtools import {args.source} --profil {out}", f"Then: kimtools import {args.source} --profile {out}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .ingest.demo import write_demo
 
-    path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx, per_provider=args.per_provider)
+    path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx, per_provider=args.per_provider,
+                      foreign=args.foreign)
+    if args.foreign:
+        _say(f"Demo im Fremdformat geschrieben: {path} mit Importprofil daneben (einlesen mit 'kimtools import {path}')",
+             f"Demo in a foreign layout written: {path} with its import profile beside it (import with "
+             f"'kimtools import {path}')")
+        return 0
     if args.per_provider:
         example = next(iter(sorted(p for p in Path(path).glob("*/*") if p.is_dir())), None)
         _say(f"Demo-Lieferungen je Träger geschrieben: {path}/<Kommune>/<Träger>/ (einlesen je Träger, z. B. "
@@ -625,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "profil": _cmd_profil, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)

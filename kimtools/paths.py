@@ -6,10 +6,20 @@ documentation and reference data are found beside the package.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import platformdirs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 DOCS = ROOT / "docs"
 DASHBOARDS = ROOT / "dashboards"
 NOTEBOOKS = ROOT / "notebooks"
+
+
+def config_dir() -> Path:
+    """The user's configuration folder of kimtools (``KIMTOOLS_CONFIG_DIR``, else the platform's): the key file and
+    the import profiles live there, never in the checkout."""
+    env = os.environ.get("KIMTOOLS_CONFIG_DIR")
+    return Path(env) if env else Path(platformdirs.user_config_dir("kimtools"))

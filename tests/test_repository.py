@@ -36,7 +36,7 @@ def test_no_store_or_raw_export_in_git():
 #: ``kimtools`` command start without what they do not need. Every other import stands at the top of its module.
 LAZY_IMPORTS = {
     # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
-    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.providers", ".store",
+    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers", ".store",
                ".store.deliveries", "pandas",
                ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".progress", ".serving"},
     # the server's own stack only when serving
@@ -46,6 +46,8 @@ LAZY_IMPORTS = {
     "present/report.py": {"nbconvert", "papermill"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
+    # the foreign-layout demo only when asked for
+    "ingest/demo.py": {".demo_foreign"},
     # statsmodels takes about a second to import: only when a forecast, a wait interval or a Wilson interval is asked
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},

@@ -475,9 +475,11 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
 
 
 def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: bool = False,
-               show_progress: bool = True, per_provider: bool = False) -> Path:
+               show_progress: bool = True, per_provider: bool = False, foreign: bool = False) -> Path:
     """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``); with ``per_provider``
-    one delivery folder per kommune and provider (:mod:`kimtools.ingest.demo_deliveries`)."""
+    one delivery folder per kommune and provider (:mod:`kimtools.ingest.demo_deliveries`); with ``foreign`` one
+    kommune's part as an Excel list of another layout with its import profile (:mod:`kimtools.ingest.demo_foreign`;
+    the path returned is the workbook's)."""
     if per_provider and xlsx:
         raise UsageError("--je-traeger schreibt CSV-Ordner; bitte ohne --xlsx.",
                          "--per-provider writes CSV folders; please leave out --xlsx.")
@@ -490,6 +492,10 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
     if per_provider:
         write_provider_deliveries(tables, out, show_progress)
         return out
+    if foreign:
+        from .demo_foreign import write_foreign_demo
+
+        return write_foreign_demo(tables, out)
     if xlsx:
         path = out / "kim-demo.xlsx"
         with pd.ExcelWriter(path, engine="openpyxl") as writer:

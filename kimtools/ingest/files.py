@@ -22,44 +22,38 @@ from ..errors import KimtoolsError, UsageError, from_os_error
 from .names import closest, name_key
 from .problems import HIDDEN, ROW, SECRET_COLUMNS, Problems, RawTable
 
-__all__ = ["MAX_FIELD_LEN", "source_files", "csv_frame", "sheet_frame", "normalise_columns"]
+__all__ = ["MAX_FIELD_LEN", "source_parts", "source_files", "table_frame", "csv_frame", "sheet_frame", "head_rows",
+           "header_row", "normalise_columns"]
 
-def source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str], str, int]:
-    """Map table name → (display file name, loader payload); also unknown names, the SHA-256 and the size in bytes."""
+def source_parts(source: Path) -> tuple[list[tuple[str, str, object]], str, int]:
+    """Every table a source holds, whatever its name: ``(name, display name, loader payload)`` for each CSV file of a
+    folder (name: the file's stem), each sheet of an XLSX workbook (name: the sheet's title) or a single CSV file;
+    also the SHA-256 and the size in bytes."""
     try:
-        return _read_source_files(source)
+        return _read_parts(source)
     except OSError as exc:
         raise from_os_error(exc, source, "die Quelle lesen", "read the source") from None
 
 
-def _read_source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str], str, int]:
+def _read_parts(source: Path) -> tuple[list[tuple[str, str, object]], str, int]:
     if not source.exists():
         raise UsageError(f"Quelle {source} gibt es nicht. Erwartet: ein Ordner mit CSV-Dateien oder eine .xlsx-Arbeitsmappe.",
                          f"Source {source} does not exist. Expected a folder of CSV files or an .xlsx workbook.")
-    found: dict[str, tuple[str, object]] = {}
-    unknown: list[str] = []
-    dupes: list[str] = []
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
         if not files:
             raise UsageError(f"Im Ordner {source} liegt keine CSV-Datei.", f"The folder {source} holds no CSV file.")
         digest = hashlib.sha256()
-        size = 0
+        parts, size = [], 0
         for p in files:
             data = p.read_bytes()
             size += len(data)
             digest.update(p.name.encode() + b"\0" + hashlib.sha256(data).digest())
-            name = p.stem.strip().lower()
-            if name in TABLES:
-                if name in found:
-                    dupes.append(p.name)
-                found[name] = (p.name, data)
-            else:
-                unknown.append(p.name)
-        if dupes:
-            raise UsageError(f"Tabelle doppelt im Ordner: {', '.join(dupes)}. Bitte nur eine Datei je Tabelle.",
-                             f"Table given twice in the folder: {', '.join(dupes)}. Keep one file per table.")
-        return found, unknown, digest.hexdigest(), size
+            parts.append((p.stem.strip(), p.name, data))
+        return parts, digest.hexdigest(), size
+    if source.suffix.lower() == ".csv":
+        data = source.read_bytes()
+        return [(source.stem.strip(), source.name, data)], hashlib.sha256(data).hexdigest(), len(data)
     if source.suffix.lower() in (".xlsx", ".xlsm"):
         data = source.read_bytes()
         import openpyxl
@@ -74,19 +68,37 @@ def _read_source_files(source: Path) -> tuple[dict[str, tuple[str, object]], lis
                 f"{source} is not a readable XLSX workbook: incompletely copied, damaged, or a file of another format "
                 "named .xlsx. Nothing was stored. Please open it in Excel and save it again as 'Excel Workbook "
                 "(.xlsx)', or deliver the tables as CSV.") from None
-        for ws in wb.worksheets:
-            name = ws.title.strip().lower()
-            if name in TABLES:
-                if name in found:
-                    dupes.append(ws.title)
-                found[name] = (f"{source.name} [{ws.title}]", ws)
-            else:
-                unknown.append(f"{source.name} [{ws.title}]")
-        if dupes:
-            raise UsageError(f"Tabellenblatt doppelt: {', '.join(dupes)}.", f"Sheet given twice: {', '.join(dupes)}.")
-        return found, unknown, hashlib.sha256(data).hexdigest(), len(data)
+        parts = [(ws.title.strip(), f"{source.name} [{ws.title}]", ws) for ws in wb.worksheets]
+        return parts, hashlib.sha256(data).hexdigest(), len(data)
     raise UsageError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei.",
                      f"{source.name}: expected a folder of CSV files or an .xlsx file.")
+
+
+def source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str], str, int]:
+    """Map table name → (display file name, loader payload) for a source in the contract's form (a folder of CSV files
+    named as the tables, or a workbook with sheets so named); also unknown names, the SHA-256 and the size in bytes."""
+    if source.is_file() and source.suffix.lower() == ".csv":
+        raise UsageError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei. Eine einzelne "
+                         "Datei in anderem Aufbau lässt sich mit einem Importprofil lesen (--profil).",
+                         f"{source.name}: expected a folder of CSV files or an .xlsx file. A single file of another "
+                         "layout can be read with an import profile (--profil).")
+    parts, sha, size = source_parts(source)
+    found: dict[str, tuple[str, object]] = {}
+    unknown: list[str] = []
+    dupes: list[str] = []
+    for name, display, payload in parts:
+        key = name.lower()
+        if key in TABLES:
+            if key in found:
+                dupes.append(display)
+            found[key] = (display, payload)
+        else:
+            unknown.append(display)
+    if dupes:
+        raise UsageError(f"Tabelle doppelt in der Quelle: {', '.join(dupes)}. Bitte nur eine Datei oder ein Blatt je "
+                         "Tabelle.", f"Table given twice in the source: {', '.join(dupes)}. Keep one file or sheet per "
+                         "table.")
+    return found, unknown, sha, size
 
 
 #: byte-order marks, longest first (UTF-32 LE begins with UTF-16 LE's)
@@ -315,10 +327,11 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def sheet_frame(file: str, ws, problems: Problems, table: str) -> pd.DataFrame | None:
-    """A worksheet's frame, or ``None`` with a problem where the workbook's parts cannot be read."""
+def sheet_frame(file: str, ws, problems: Problems, table: str, header_row: int | None = None) -> pd.DataFrame | None:
+    """A worksheet's frame, or ``None`` with a problem where the workbook's parts cannot be read. The header is the
+    first row with content, or row ``header_row``."""
     try:
-        frame = _xlsx_frame(ws)
+        frame = _xlsx_frame(ws, header_row)
     except Exception:  # noqa: BLE001 - a damaged workbook fails in zipfile, XML or openpyxl in many ways
         problems.add(file, table, [0], "", [""],
                      "Das Tabellenblatt lässt sich nicht lesen: die Arbeitsmappe ist beschädigt oder unvollständig "
@@ -329,14 +342,14 @@ def sheet_frame(file: str, ws, problems: Problems, table: str) -> pd.DataFrame |
     return _refuse_long_fields(file, frame, problems, table)
 
 
-def _xlsx_frame(ws) -> pd.DataFrame:
+def _xlsx_frame(ws, header_row: int | None = None) -> pd.DataFrame:
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
-    for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+    for number, values in enumerate(ws.iter_rows(min_row=header_row or 1, values_only=True), start=header_row or 1):
         cells = [_cell_text(v) for v in values]
         if header is None:
-            if any(c.strip() for c in cells):
+            if header_row or any(c.strip() for c in cells):
                 header = cells
             continue
         rows.append(cells)
@@ -348,6 +361,47 @@ def _xlsx_frame(ws) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=header, dtype=str)
     frame.insert(0, ROW, np.asarray(numbers, dtype="int64"))
     return frame
+
+
+def table_frame(file: str, payload: object, problems: Problems, table: str, header_row: int = 1) -> pd.DataFrame | None:
+    """A CSV file's (bytes) or worksheet's frame whose header is row ``header_row``; rows keep their numbers in the
+    file. The rows above the header (a title, a date) are skipped; a CSV file's lines are counted as lines."""
+    if not isinstance(payload, bytes):
+        return sheet_frame(file, payload, problems, table, header_row)
+    if header_row <= 1:
+        return csv_frame(file, payload, problems, table)
+    text = _decode(file, payload, problems, table)
+    if text is None:
+        return None
+    rest = "".join(text.splitlines(keepends=True)[header_row - 1:])
+    found = Problems()
+    frame = csv_frame(file, rest.encode("utf-8"), found, table)
+    problems.extend(found, row_offset=header_row - 1)
+    if frame is not None:
+        frame[ROW] += header_row - 1
+    return frame
+
+
+def head_rows(file: str, payload: object, n: int = 15) -> list[list[str]]:
+    """The first ``n`` rows of a CSV file (bytes) or worksheet as text cells (an unreadable file: no rows)."""
+    if isinstance(payload, bytes):
+        text = _decode(file, payload, Problems(), "")
+        if not text:
+            return []
+        lines = text.splitlines()[:n]
+        sep = max((";", ",", "\t"), key=lambda d: sum(line.count(d) for line in lines))
+        return [next(csv.reader([line], delimiter=sep), []) for line in lines]
+    try:
+        return [[_cell_text(v) for v in row] for row in payload.iter_rows(max_row=n, values_only=True)]
+    except Exception:  # noqa: BLE001 - a damaged workbook: the reader reports it
+        return []
+
+
+def header_row(rows: list[list[str]]) -> int:
+    """The row (from 1) most likely to be the header among a file's first rows: the first with the most filled cells
+    (a title above it fills one or two)."""
+    counts = [sum(bool(str(c).strip()) for c in row) for row in rows]
+    return counts.index(max(counts)) + 1 if counts and max(counts) > 0 else 1
 
 
 def _header_further_down(frame: pd.DataFrame, table) -> tuple[int, str] | None:

@@ -23,6 +23,7 @@ from .delivery import (
     export_profile,
     findings_text,
 )
+from .profile import find_profile, load_profile
 from .providers import (
     COMPARED,
     PERSONS_SHARED_SQL,
@@ -86,13 +87,17 @@ class ImportResult:
     providers: tuple[str, ...] | None = None   # a provider delivery's providers; None: its kommunen as wholes
     contradictions: pd.DataFrame | None = None   # partner and district rows that contradict the stored ones
     register: pd.DataFrame | None = None   # which register partner each delivered partner ID is (provider deliveries)
+    profile: str | None = None   # the import profile the source was read with (its path)
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
                   key: bytes | None = None, show_progress: bool = True, dry_run: bool = False,
                   new_key: bool = False, providers: tuple[str, ...] | None = None,
-                  shared_person_keys: bool = False) -> tuple[ImportResult, pd.DataFrame]:
+                  shared_person_keys: bool = False, profile: str | Path | None = None) -> tuple[ImportResult, pd.DataFrame]:
     """Import ``source`` into the store; return the result and the warnings.
+
+    ``profile`` names an import profile (a path, or a name in the user's profile folder) for a source of another
+    layout; without one, a ``kimtools-profil.toml`` beside the source is used (:func:`~kimtools.ingest.profile.find_profile`).
 
     With ``providers`` the source is a provider delivery (:mod:`kimtools.ingest.providers`): it replaces only
     those providers' slice; ``shared_person_keys`` says that its person keys are the kommune's shared ones.
@@ -116,13 +121,15 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
                              key_mismatch_text("en", store.path, stored, None))
         created = key_location() if made else None
     try:
+        path = find_profile(str(profile) if profile else None, Path(source))
+        loaded = load_profile(path) if path is not None else None
         export = read_export(source, key=key, show_progress=show_progress, providers=providers,
-                             shared_person_keys=shared_person_keys)
+                             shared_person_keys=shared_person_keys, profile=loaded)
         result = replace_kommunen(store, export, force=force, new_key=new_key, dry_run=dry_run)
     except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
         exc.key_created = created
         raise
-    return dataclasses.replace(result, key_created=created), export.warnings
+    return dataclasses.replace(result, key_created=created, profile=str(path) if path else None), export.warnings
 
 
 _REPORT_HEADERS = {
@@ -314,12 +321,13 @@ def _delivery_log(con: duckdb.DuckDBPyConnection, export: Export, kommunen: tupl
                   providers: tuple[str, ...] | None) -> dict[str, dict]:
     """Per kommune what the import log records of a delivery's scope (``providers``, as the register knows them)
     and person keys."""
+    read = {"profil": export.profile, "fehlende_tabellen": ",".join(export.absent) or None}
     if providers is None:
-        return {k: {"personenschluessel": "kommune"} for k in kommunen}
+        return {k: {"personenschluessel": "kommune", **read} for k in kommunen}
     persons = con.execute(PERSONS_SHARED_SQL, {"kommunen": list(kommunen), "traeger": list(providers)}).df()
     persons = persons.set_index("kommune")
     keys = "gemeinsam" if export.shared_person_keys else "eigen"
-    return {k: {"traeger": ",".join(providers), "personenschluessel": keys,
+    return {k: {"traeger": ",".join(providers), "personenschluessel": keys, **read,
                 "personen": int(persons["personen"].get(k, 0)), "personen_geteilt": int(persons["personen_geteilt"].get(k, 0))}
             for k in kommunen}
 

@@ -21,9 +21,9 @@ import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
-__all__ = ["name_key", "name_words", "closest", "SIMILAR", "SYNONYMS_FILE"]
+__all__ = ["name_key", "name_words", "closest", "closest_in", "SIMILAR", "SYNONYMS_FILE"]
 
 #: how similar two keys must be (0 … 1) to name one as what the other probably means
 SIMILAR = 0.8
@@ -44,28 +44,42 @@ def name_key(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _synonyms() -> dict[str, str]:
-    """Synonym key → contract column."""
+def _synonyms() -> dict[str, set[str]]:
+    """Synonym key → the contract names (tables or columns) it may stand for."""
+    out: dict[str, set[str]] = {}
     with SYNONYMS_FILE.open(encoding="utf-8") as fh:
-        return {name_key(r["synonym"]): r["spalte"] for r in csv.DictReader(fh, delimiter=";")}
+        for r in csv.DictReader(fh, delimiter=";"):
+            out.setdefault(name_key(r["synonym"]), set()).add(r["spalte"])
+    return out
 
 
 def closest(found: str, wanted: Iterable[str]) -> str | None:
     """The one name of ``wanted`` that ``found`` most likely means, or ``None``."""
-    wanted = list(wanted)
+    return closest_in(found, {w: w for w in wanted})
+
+
+def closest_in(found: str, options: Mapping[str, str]) -> str | None:
+    """The one target that ``found`` most likely means, where ``options`` maps names to targets (several names, such
+    as a code and its label, may stand for one target); ``None`` where no name or names of two targets are equally
+    close."""
     key = name_key(found)
     if not key:
         return None
-    keys = {w: name_key(w) for w in wanted}
+    keys = {name: name_key(name) for name in options}
+    synonyms = _synonyms().get(key, set())
     for rule in (lambda w, k: k == key,
-                 lambda w, k: _synonyms().get(key) == w,
-                 lambda w, k: len(k) >= 4 and (k in key or key in k)):
-        hits = [w for w, k in keys.items() if rule(w, k)]
+                 lambda w, k: options[w] in synonyms,
+                 lambda w, k: len(k) >= 4 and (k in key or (len(key) >= 4 and key in k))):
+        hits = {options[w] for w, k in keys.items() if k and rule(w, k)}
         if len(hits) == 1:
-            return hits[0]
+            return hits.pop()
         if len(hits) > 1:
             return None
-    scores = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), w) for w, k in keys.items()), reverse=True)
+    best: dict[str, float] = {}
+    for w, k in keys.items():
+        if k:
+            best[options[w]] = max(best.get(options[w], 0.0), difflib.SequenceMatcher(None, key, k).ratio())
+    scores = sorted(((score, target) for target, score in best.items()), reverse=True)
     if scores and scores[0][0] >= SIMILAR and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1]
     return None

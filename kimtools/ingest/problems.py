@@ -64,6 +64,12 @@ class Problems:
             de, en = de[mask], en[mask]
         self.add(raw.file, raw.table.name, sel[ROW], column, vals, de, en)
 
+    def extend(self, other: "Problems", row_offset: int = 0) -> None:
+        """Take over ``other``'s problems, their rows (those not about the whole file) moved by ``row_offset``."""
+        for part in other._parts:
+            self._parts.append(part.assign(zeile=np.where(part["zeile"] > 0, part["zeile"] + row_offset, part["zeile"])))
+        self.secrets |= other.secrets
+
     def frame(self) -> pd.DataFrame:
         if not self._parts:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)

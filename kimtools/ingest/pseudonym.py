@@ -24,9 +24,9 @@ import secrets
 from pathlib import Path
 
 import pandas as pd
-import platformdirs
 
 from ..errors import KimtoolsError, from_os_error
+from ..paths import config_dir
 
 __all__ = ["load_key", "ensure_key", "key_file", "key_fingerprint", "key_location", "pseudonymise", "PSEUDONYM_LENGTH"]
 
@@ -37,7 +37,7 @@ _FINGERPRINT_LABEL = b"kimtools: Fingerabdruck des Pseudonymisierungsschluessels
 
 def key_file() -> Path:
     env = os.environ.get("KIMTOOLS_KEY_FILE")
-    return Path(env) if env else Path(platformdirs.user_config_dir("kimtools")) / "pseudonym.key"
+    return Path(env) if env else config_dir() / "pseudonym.key"
 
 
 def key_location() -> str:

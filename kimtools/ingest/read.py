@@ -27,6 +27,7 @@ from ..progress import progress
 from .files import csv_frame, normalise_columns, sheet_frame, source_files
 from .problems import PROBLEM_COLUMNS, ROW, SECRET_COLUMNS, Problems, RawTable, problems_text
 from .names import closest
+from .profile import Profile, apply_profile
 from .providers import check_scope
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 
@@ -53,6 +54,8 @@ class Export:
     providers: tuple[str, ...] | None = None   # a provider delivery's providers; None: its kommunen as a whole
     shared_person_keys: bool = False   # a provider delivery whose person keys are the kommune's shared ones
     location: str = ""   # the source as the user named it (for a command to repeat in a message)
+    absent: tuple[str, ...] = ()   # tables the import profile declares not delivered (their indicators: no data)
+    profile: str | None = None   # the name of the import profile the source was read with
 
     @property
     def kommunen(self) -> list[str]:
@@ -179,7 +182,8 @@ def _num(value: float | None, sep: str = ",") -> str:
 # --------------------------------------------------------------------------- the whole export
 def read_export(source: str | Path, key: bytes | None = None, today: dt.date | None = None,
                 reference: Reference | None = None, show_progress: bool = True,
-                providers: tuple[str, ...] | None = None, shared_person_keys: bool = False) -> Export:
+                providers: tuple[str, ...] | None = None, shared_person_keys: bool = False,
+                profile: Profile | None = None) -> Export:
     """Read, check and normalise an export; raise :class:`ImportValidationError` listing every problem.
 
     Parameters
@@ -200,24 +204,34 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         (the same documentation system), so that a person with cases at several providers is one person.
         Without it each provider's person keys are its own: the pseudonym is made of kommune, provider and
         ``person_id`` (:func:`~kimtools.ingest.pseudonym.pseudonymise`).
+    profile
+        An import profile (:mod:`kimtools.ingest.profile`) that maps a source of another layout onto the contract;
+        problems then name the foreign file's columns, rows as numbered there.
     """
     source = Path(source)
     today = today or dt.date.today()
     ref = reference or load_reference()
     problems, warnings = Problems(), Problems()
-    found, unknown, sha, size = source_files(source)
-    for name in unknown:
-        warnings.add(name, "", [0], "", [""], "Unbekannte Tabelle wird ignoriert.", "Unknown table is ignored.")
-    for name in TABLE_ORDER:
-        if TABLES[name].required and name not in found:
-            where, de, en = _missing_table_text(source, name, unknown)
-            problems.add(where, name, [0], "", [""], de, en)
+    aliases: dict[tuple[str, str], dict[str, str]] = {}
+    if profile is not None:
+        profiled = apply_profile(profile, source, problems)
+        found, sha, size, aliases = profiled.found, profiled.sha256, profiled.size, profiled.aliases
+    else:
+        found, unknown, sha, size = source_files(source)
+        for name in unknown:
+            warnings.add(name, "", [0], "", [""], "Unbekannte Tabelle wird ignoriert.", "Unknown table is ignored.")
+        for name in TABLE_ORDER:
+            if TABLES[name].required and name not in found:
+                where, de, en = _missing_table_text(source, name, unknown)
+                problems.add(where, name, [0], "", [""], de, en)
 
     raws: dict[str, RawTable] = {}
     parsed: dict[str, dict[str, pd.Series]] = {}
     for name in progress([n for n in TABLE_ORDER if n in found], desc="Prüfen", disable=not show_progress):
         file, payload = found[name]
-        if isinstance(payload, bytes):
+        if isinstance(payload, pd.DataFrame):   # mapped by the profile
+            frame = payload
+        elif isinstance(payload, bytes):
             frame = csv_frame(file, payload, problems, name)
         else:
             frame = sheet_frame(file, payload, problems, name)
@@ -236,15 +250,27 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         check_scope(raws, providers, problems)
     warnings.secrets = problems.secrets
     if problems:
-        raise ImportValidationError(problems.frame(), source.name)
+        raise ImportValidationError(_foreign_names(problems.frame(), aliases), source.name)
     key = key if key is not None else load_key()
     faelle = tables["faelle"]
     own_keys = providers is not None and not shared_person_keys
     space = faelle["kommune"] + "\x1f" + faelle["traeger"] if own_keys else faelle["kommune"]
     faelle.insert(2, "person_pseudonym", pseudonymise(faelle.pop("person_id"), space, key))
-    return Export(source.name, sha, tables, warnings.frame(), size, key_fingerprint(key),
+    return Export(source.name, sha, tables, _foreign_names(warnings.frame(), aliases), size, key_fingerprint(key),
                   tuple(providers) if providers is not None else None, providers is not None and shared_person_keys,
-                  str(source))
+                  str(source), profile.absent if profile is not None else (),
+                  profile.name if profile is not None else None)
+
+
+def _foreign_names(problems: pd.DataFrame, aliases: dict[tuple[str, str], dict[str, str]]) -> pd.DataFrame:
+    """Problems with the columns named as in the foreign file a profile mapped (``Fallbeginn (beginn)``)."""
+    if not aliases or problems.empty:
+        return problems
+    out = problems.copy()
+    for (file, table), names in aliases.items():
+        at = (out["datei"] == file) & (out["tabelle"] == table)
+        out.loc[at, "spalte"] = out.loc[at, "spalte"].map(lambda c: names.get(c, c))
+    return out
 
 
 def _missing_table_text(source: Path, name: str, unknown: list[str]) -> tuple[str, str, str]:

@@ -83,9 +83,11 @@ _LOG_LATER = {"schluessel": "VARCHAR", "neuer_schluessel": "BOOLEAN", "erzwungen
 #: … and, per delivery (contract 1.1): the providers a provider delivery covered (comma-separated; empty: the
 #: kommune as a whole), whose person keys it used (``kommune``: one export of the whole kommune; ``gemeinsam``: the
 #: kommune's shared keys; ``eigen``: the providers' own), its persons, and how many of them also have cases with
-#: another provider of the kommune (the same pseudonym: where the keys meet)
+#: another provider of the kommune (the same pseudonym: where the keys meet); and, for a source read through an
+#: import profile, the profile's name and the tables it declares not delivered (comma-separated: their indicators
+#: show no data for the kommune until a delivery has them)
 DELIVERY_COLUMNS = {"traeger": "VARCHAR", "personenschluessel": "VARCHAR", "personen": "BIGINT",
-                    "personen_geteilt": "BIGINT"}
+                    "personen_geteilt": "BIGINT", "profil": "VARCHAR", "fehlende_tabellen": "VARCHAR"}
 
 
 #: the data-quality summary of each kommune, computed from its stored tables at its import (what a dashboard shows
