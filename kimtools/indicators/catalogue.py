@@ -13,7 +13,7 @@ from pathlib import Path
 from ..contract.outcomes import CATALOGUE_FILE
 from ..i18n import tr
 
-__all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "CATALOGUE_FILE", "catalogue_markdown"]
+__all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "NEEDS", "CATALOGUE_FILE", "catalogue_markdown"]
 
 
 _TEXTS = ("de", "en", "definition_de", "definition_en", "zaehler_de", "zaehler_en", "nenner_de", "nenner_en",
@@ -31,6 +31,11 @@ _CATALOGUE = _load(CATALOGUE_FILE)
 KENNZAHLEN: dict[str, dict[str, str]] = {code: {f: entry[f] for f in _TEXTS} for code, entry in _CATALOGUE.items()}
 #: indicators computed from referrals (each referral counts for its case's kommune, district and provider)
 REFERRAL_KENNZAHLEN = tuple(code for code, entry in _CATALOGUE.items() if entry["aus_vermittlungen"])
+#: the tables beyond the cases each indicator needs: where an import profile declares one not delivered, the
+#: indicator has no value for the kommune ("keine Daten")
+NEEDS: dict[str, tuple[str, ...]] = {code: (("vermittlungen",) if entry["aus_vermittlungen"] else ()) +
+                                     (("beratungen",) if entry.get("aus_beratungen") else ())
+                                     for code, entry in _CATALOGUE.items()}
 #: indicators that are plain counts (``nenner`` empty, ``wert`` = ``zaehler``)
 COUNTS = tuple(code for code, entry in _CATALOGUE.items() if entry["anzahl"])
 

@@ -27,9 +27,9 @@ from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_s
 from ..errors import UsageError
 from ..periods import PERIOD_CHOICES, period_label
 from ..store import SPAN_TABLE, scope_params, where_sql
-from ..store.deliveries import incomplete_rows
+from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import run_query
-from .catalogue import COUNTS, KENNZAHLEN, REFERRAL_KENNZAHLEN
+from .catalogue import COUNTS, KENNZAHLEN, NEEDS, REFERRAL_KENNZAHLEN
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
 from .stats import HALF, poisson_interval, share
 
@@ -408,7 +408,19 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     table = _assemble(wide, by, period, merkmal, filters, set(wanted))
     table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
                                incomplete_rows(source.connect(), table))
+    if not isinstance(source, Mapping):
+        no_data(table, absent_tables(source.connect()))
     return table
+
+
+def no_data(table: pd.DataFrame, absent: Mapping[str, set[str]]) -> None:
+    """Blank (in place) the indicators of each kommune that need a table its import declared not delivered
+    (:data:`~kimtools.indicators.catalogue.NEEDS`): "keine Daten", not a count of zero."""
+    for kommune, tables in absent.items():
+        hit = (table["kommune"] == kommune).to_numpy() & table["kennzahl"].map(
+            lambda k: bool(set(NEEDS[k]) & tables)).to_numpy(dtype=bool)
+        if hit.any():
+            table.loc[hit, ["zaehler", "nenner", "wert", "ki_unten", "ki_oben"]] = pd.NA
 
 
 def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],

@@ -31,7 +31,7 @@ from ..contract.reference import load_reference
 from ..contract.schema import TABLE_ORDER, TABLES
 from .files import head_rows, header_row, source_parts, table_frame
 from .names import closest, closest_in, name_key
-from .problems import ROW, Problems
+from .problems import Problems
 from .profile import UNDECIDED, UNTICKED, group_pattern
 
 __all__ = ["Entry", "Draft", "draft_profile"]
@@ -62,7 +62,8 @@ class Entry:
 
     @property
     def decided(self) -> bool:
-        return self.value != UNDECIDED
+        """No part of the value is still ``"?"`` (a lookup's table may be open while its column is clear)."""
+        return self.value != UNDECIDED and not (isinstance(self.value, dict) and UNDECIDED in self.value.values())
 
     @property
     def path(self) -> str:

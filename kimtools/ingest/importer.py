@@ -206,6 +206,9 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
         stored = delivery_profile(store.query, list(kommunen), providers) if store.exists() else None
         incoming = export_profile(tables, list(kommunen), providers)
         findings = delivery_findings(stored, incoming)
+        if export.absent:   # a table the profile declares not delivered is not a file cut off
+            declared = findings["tabelle"].isin(export.absent) & findings["art"].isin(["leer", "ohne_beratung"])
+            findings = findings.loc[~declared].reset_index(drop=True)
         partial = _partial_findings(store, tables, kommunen) if providers is None and store.exists() else None
         if partial is not None and len(partial):
             findings = pd.concat([partial, findings], ignore_index=True)

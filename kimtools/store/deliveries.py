@@ -15,7 +15,7 @@ import pandas as pd
 from ..periods import period_bounds
 from .queries import has_column, has_table, reader_memo, run_read
 
-__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "delivery_state", "data_ends", "complete_until", "incomplete",
+__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "ABSENT_SQL", "absent_tables", "delivery_state", "data_ends", "complete_until", "incomplete",
            "incomplete_rows"]
 
 #: per kommune and provider with stored cases or posts, the last delivery that covered it (``last``, with the log's
@@ -119,3 +119,25 @@ def incomplete_rows(con, table: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(table), dtype=bool)
     ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
     return incomplete(table["kommune"].astype(object), table["zeitraum"].map(ends), until).to_numpy()
+
+
+#: per kommune the tables its last import declared not delivered (an import profile's ``fehlt = true``)
+ABSENT_SQL = """
+SELECT kommune, fehlende_tabellen FROM import_log
+WHERE sha256 IS NOT NULL AND import_id = (SELECT max(import_id) FROM import_log l WHERE l.kommune = import_log.kommune
+                                          AND l.sha256 IS NOT NULL)
+"""
+
+
+def absent_tables(con) -> dict[str, set[str]]:
+    """Per kommune the tables its last import declared not delivered (:data:`ABSENT_SQL`; none in an older store),
+    kept as long as the reader reads one state."""
+    memo = reader_memo(con)
+    if "absent" not in memo:
+        absent: dict[str, set[str]] = {}
+        if has_table(con, "import_log") and has_column(con, "import_log", "fehlende_tabellen"):
+            for row in run_read(con, ABSENT_SQL, []).itertuples():
+                if isinstance(row.fehlende_tabellen, str) and row.fehlende_tabellen:
+                    absent[row.kommune] = set(row.fehlende_tabellen.split(","))
+        memo["absent"] = absent
+    return memo["absent"]

@@ -29,10 +29,11 @@ from ..present.figures import DEFAULT_BAND
 from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
 from ..store import Store, in_parallel
-from ..store.deliveries import complete_until, data_ends, incomplete
+from ..store.deliveries import absent_tables, complete_until, data_ends, incomplete
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
-           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "EXPLAIN",
+           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note",
+           "EXPLAIN",
            "explain"]
 
 #: the key figures of the page, in the order of the tiles
@@ -208,22 +209,40 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
 def incomplete_note(store: Store, kommune: str, zeitraum: str | None = None) -> str:
     """A line for a page showing ``kommune`` (in ``zeitraum``, or its latest data) when some provider has not yet
     delivered that far (:mod:`kimtools.store.deliveries`); empty otherwise."""
+    absent = absent_note(store, kommune)
     until = complete_until(data_ends(store.connect()))
     mine = until.loc[until["kommune"] == kommune]
     if mine.empty or not mine["vollstaendig_bis"].iloc[0] < mine["datenende"].iloc[0]:
-        return ""
+        return absent
     u = mine.iloc[0]
     if zeitraum is not None:
         if not incomplete(pd.Series([kommune]), pd.Series([pd.Timestamp(period_bounds(zeitraum)[1])]), mine).iloc[0]:
-            return ""
+            return absent
         what = tr({"de": f"{zeitraum} ist noch unvollständig", "en": f"{zeitraum} is not yet complete"})
     else:
         what = tr({"de": f"Die Daten nach dem {fmt_date(u['vollstaendig_bis'])} sind noch unvollständig",
                    "en": f"The data after {fmt_date(u['vollstaendig_bis'])} are not yet complete"})
-    return what + tr({"de": f": nicht alle Träger haben bis {fmt_date(u['datenende'])} geliefert (ausstehend: "
+    return (absent + " " if absent else "") + what + tr({"de": f": nicht alle Träger haben bis {fmt_date(u['datenende'])} geliefert (ausstehend: "
                             f"{u['nachzuegler']}). Zahlen dieses Zeitraums können noch steigen.",
                       "en": f": not every provider has delivered up to {fmt_date(u['datenende'])} (outstanding: "
                             f"{u['nachzuegler']}). Figures of this period may still rise."})
+
+
+def absent_note(store: Store, kommune: str) -> str:
+    """A line for a page showing ``kommune`` when its last import declared tables not delivered (an import profile's
+    ``fehlt = true``): the indicators from them show no data; empty otherwise."""
+    absent = absent_tables(store.connect()).get(kommune, set())
+    if not absent:
+        return ""
+    names = {"beratungen": ("Beratungen", "consultations"), "vermittlungen": ("Vermittlungen", "referrals"),
+             "stellen": ("Stellen", "posts"), "statuswechsel": ("Statuswechsel", "status changes"),
+             "bezirke": ("Bezirkszahlen", "district figures")}
+    de = ", ".join(names.get(t, (t, t))[0] for t in sorted(absent))
+    en = ", ".join(names.get(t, (t, t))[1] for t in sorted(absent))
+    return tr({"de": f"Keine Daten zu {de}: {kommune} liefert sie nicht (laut Importprofil); Kennzahlen daraus "
+                     "bleiben leer, nicht null.",
+               "en": f"No data on {en}: {kommune} does not deliver them (per its import profile); indicators from "
+                     "them stay empty, not zero."})
 
 
 #: one line under each part of the page: what it shows and how to read it
