@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help=_t("profil_out"))
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("profil_force"))
 
+    p = command("bezirke")
+    p.add_argument("source", metavar="QUELLE", help=_t("bezirke_source"))
+    p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=_t("bezirke_profil"))
+    p.add_argument("--kommune", help=_t("bezirke_kommune"))
+    p.add_argument("--stand", help=_t("bezirke_stand"))
+    p.add_argument("--quelle", help=_t("bezirke_quelle"))
+    p.add_argument("--probelauf", "--dry-run", dest="dry_run", action="store_true", help=_t("dry_run"))
+    p.add_argument("--db", help=_t("db"))
+
     p = command("info")
     p.add_argument("--db", help=_t("db"))
 
@@ -395,6 +404,34 @@ def _cmd_profil(args) -> int:
     return 0
 
 
+def _cmd_bezirke(args) -> int:
+    import pandas as pd
+
+    from .ingest.read import problems_text
+    from .ingest.reference_figures import import_district_figures
+
+    try:
+        result = import_district_figures(args.source, args.db, args.profile, args.kommune, args.stand, args.quelle,
+                                         dry_run=args.dry_run)
+    except ImportValidationError as exc:
+        print(exc.message(), file=sys.stderr)
+        print(problems_text(exc.problems, lang=current_lang(), limit=50), file=sys.stderr)
+        return 1
+    for line in result.skipped:
+        _say(f"Summenzeile ausgelassen: {line}", f"Total row left out: {line}")
+    _say("Probelauf – nichts wurde gespeichert. Die Raten je 1.000 würden diese Zahlen verwenden:" if args.dry_run else
+         "Übernommen. Die Raten je 1.000 verwenden jetzt diese Zahlen:",
+         "Dry run – nothing was stored. Rates per 1,000 would use these figures:" if args.dry_run else
+         "Taken over. Rates per 1,000 now use these figures:")
+    kind = {"amtlich": tr(("amtlich", "official")), "export": tr(("aus dem Export", "from the export")),
+            "mitgeliefert": tr(("Schätzung (mitgeliefert)", "estimate (shipped)"))}
+    for r in result.used.itertuples():
+        foreign = fmt_number(r.auslaender) if pd.notna(r.auslaender) else "–"
+        print(f"  {r.kommune} · {r.stadtbezirk}: {fmt_number(r.einwohner)} / {foreign} · "
+              f"{tr(('Stand', 'as of'))} {fmt_date(r.stand)} · {kind.get(r.herkunft, r.herkunft)} · {r.quelle}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .ingest.demo import write_demo
 
@@ -661,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "profil": _cmd_profil, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)

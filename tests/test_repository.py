@@ -36,7 +36,8 @@ def test_no_store_or_raw_export_in_git():
 #: ``kimtools`` command start without what they do not need. Every other import stands at the top of its module.
 LAZY_IMPORTS = {
     # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
-    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers", ".store",
+    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers",
+               ".ingest.reference_figures", ".store",
                ".store.deliveries", "pandas",
                ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".progress", ".serving"},
     # the server's own stack only when serving

@@ -32,7 +32,7 @@ from ..contract.schema import TABLE_ORDER, TABLES
 from .files import head_rows, header_row, source_parts, table_frame
 from .names import closest, closest_in, name_key
 from .problems import Problems
-from .profile import UNDECIDED, UNTICKED, group_pattern
+from .profile import CASE_TABLES, UNDECIDED, UNTICKED, Profile, group_pattern, parse_profile
 
 __all__ = ["Entry", "Draft", "draft_profile"]
 
@@ -101,6 +101,7 @@ class Draft:
     source: Path
     entries: list[Entry]
     sheets: list[str]
+    meta: dict[str, str] = field(default_factory=dict)   # profile-wide settings found (``zahlen = "1.234,5"``)
 
     def undecided(self) -> list[Entry]:
         return [e for e in self.entries if not e.decided]
@@ -120,7 +121,7 @@ class Draft:
                                 "kommt);"))
         doc.add(tomlkit.comment("solange einer offen ist, wird nicht importiert. Aufbau: kimtools/ingest/profile.py."))
         doc.add(tomlkit.nl())
-        doc["profil"] = {"name": f"Entwurf für {self.source.name}"}
+        doc["profil"] = {"name": f"Entwurf für {self.source.name}", **self.meta}
         for table in TABLE_ORDER:
             mine = [e for e in self.entries if e.table == table]
             if not mine:
@@ -163,6 +164,10 @@ class Draft:
     def text(self) -> str:
         return tomlkit.dumps(self.document())
 
+    def profile(self, needed: tuple[str, ...] = CASE_TABLES) -> Profile:
+        """The draft as a profile (refused with the list of open entries while any is open)."""
+        return parse_profile(self.text(), self.source.parent / "entwurf.toml", needed=needed)
+
     def write(self, path: str | Path) -> Path:
         path = Path(path)
         path.write_text(self.text(), encoding="utf-8")
@@ -187,7 +192,7 @@ def _sheets(source: Path) -> list[_Sheet]:
         frame = table_frame(display, payload, Problems(), "", row)
         if frame is None:
             continue
-        title = " ".join(c for r in rows[:row - 1] for c in r if str(c).strip())
+        title = "\n".join(" ".join(c for c in r if str(c).strip()) for r in rows[:row - 1])
         if frame.columns.duplicated().any():
             frame = frame.loc[:, ~frame.columns.duplicated()]
         out.append(_Sheet(name, display, row, title, frame))
@@ -280,15 +285,17 @@ def _kommune_in(text: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- the draft
-def draft_profile(source: str | Path) -> Draft:
-    """Draft a profile for ``source`` (a workbook, a folder of CSV files or one CSV file)."""
+def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> Draft:
+    """Draft a profile for ``source`` (a workbook, a folder of CSV files or one CSV file), for ``tables`` only
+    (``("bezirke",)`` for a statistics office's district figures)."""
     source = Path(source)
     sheets = _sheets(source)
-    assigned = _assign_tables(sheets)
+    assigned = {t: v for t, v in _assign_tables(sheets).items() if t in tables}
     entries: list[Entry] = []
+    meta: dict[str, str] = {}
     used: dict[str, dict[str, str]] = {}   # table → contract column → header
-    faelle_sheet = assigned["faelle"][0]
-    for table in TABLE_ORDER:
+    faelle_sheet = assigned.get("faelle", (None, []))[0]
+    for table in (t for t in TABLE_ORDER if t in tables):
         sheet, tops = assigned[table]
         groups = None
         if sheet is None and table in _GROUP_NAMES and faelle_sheet is not None:
@@ -311,8 +318,8 @@ def draft_profile(source: str | Path) -> Draft:
         entries.append(Entry(table, "quelle", (), sheet.name, how))
         entries.append(Entry(table, "kopfzeile", (), sheet.header_row,
                              "darüber Titelzeile(n)" if sheet.header_row > 1 else ""))
-        used[table] = _draft_columns(table, sheet, groups, entries, used, sheets, assigned, source)
-    return Draft(source, entries, [s.name for s in sheets])
+        used[table] = _draft_columns(table, sheet, groups, entries, used, sheets, assigned, source, meta)
+    return Draft(source, entries, [s.name for s in sheets], meta)
 
 
 def _groups(sheet: _Sheet, table: str) -> dict[str, str] | None:
@@ -335,7 +342,7 @@ def _groups(sheet: _Sheet, table: str) -> dict[str, str] | None:
 
 
 def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, entries: list[Entry],
-                   used: dict, sheets: list[_Sheet], assigned: dict, source: Path) -> dict[str, str]:
+                   used: dict, sheets: list[_Sheet], assigned: dict, source: Path, meta: dict) -> dict[str, str]:
     spec = TABLES[table]
     by_name = {} if groups else _columns_by_name(sheet, table)
     decided: dict[str, str] = {}
@@ -411,6 +418,25 @@ def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, ent
         found = _kommune_in(f"{sheet.title} {source.stem}") or _kommune_in(" ".join(s.title for s in sheets))
         if found:
             decided["kommune"], notes["kommune"] = {"wert": found}, "aus Titelzeile oder Dateiname"
+    # a reference date and a source named in the title rows ("Stand 31.12.2025", "Quelle: Stadt Herne, Statistik")
+    named = {c.name for c in spec.columns}
+    if "stand" in named and "stand" not in decided:
+        dates = set(re.findall(r"\b\d{1,2}\.\d{1,2}\.\d{4}\b", sheet.title))
+        if len(dates) == 1:
+            decided["stand"], notes["stand"] = {"wert": dates.pop()}, "aus der Titelzeile"
+    if "quelle" in named and "quelle" not in decided:
+        m = re.search(r"Quelle:\s*(.+?)\s*$", sheet.title, re.MULTILINE)
+        if m:
+            decided["quelle"], notes["quelle"] = {"wert": m.group(1)}, "aus der Titelzeile"
+    # thousands points ("60.123"), as statistics offices write whole numbers
+    for column in spec.columns:
+        where = decided.get(column.name)
+        if column.kind in ("int", "decimal") and isinstance(where, str) and "{n}" not in where:
+            values = sheet.values(where)
+            values = values[values != ""]
+            if len(values) and values.str.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?|\d{1,3}(,\d+)?").all() \
+                    and values.str.contains(".", regex=False).any():
+                meta["zahlen"] = "1.234,5"
     # a postcode where the district is missing
     if "stadtbezirk" in {c.name for c in spec.columns if c.required} and "stadtbezirk" not in decided:
         plz = [h for h in free if name_key(h) in _POSTCODE]

@@ -15,6 +15,7 @@ from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..indicators.cells import CELL_TABLES
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
 from ..store.tables import log_import, row_counts
+from .best_figures import stored_figures, with_official
 from .delivery import (
     FINDING_COLUMNS,
     delivery_findings,
@@ -23,7 +24,7 @@ from .delivery import (
     export_profile,
     findings_text,
 )
-from .profile import find_profile, load_profile
+from .profile import Profile, find_profile, load_profile
 from .providers import (
     COMPARED,
     PERSONS_SHARED_SQL,
@@ -93,7 +94,7 @@ class ImportResult:
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
                   key: bytes | None = None, show_progress: bool = True, dry_run: bool = False,
                   new_key: bool = False, providers: tuple[str, ...] | None = None,
-                  shared_person_keys: bool = False, profile: str | Path | None = None) -> tuple[ImportResult, pd.DataFrame]:
+                  shared_person_keys: bool = False, profile: str | Path | Profile | None = None) -> tuple[ImportResult, pd.DataFrame]:
     """Import ``source`` into the store; return the result and the warnings.
 
     ``profile`` names an import profile (a path, or a name in the user's profile folder) for a source of another
@@ -121,8 +122,11 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
                              key_mismatch_text("en", store.path, stored, None))
         created = key_location() if made else None
     try:
-        path = find_profile(str(profile) if profile else None, Path(source))
-        loaded = load_profile(path) if path is not None else None
+        if isinstance(profile, Profile):   # a profile not (yet) saved, such as the import assistant's
+            path, loaded = profile.path, profile
+        else:
+            path = find_profile(str(profile) if profile else None, Path(source))
+            loaded = load_profile(path) if path is not None else None
         export = read_export(source, key=key, show_progress=show_progress, providers=providers,
                              shared_person_keys=shared_person_keys, profile=loaded)
         result = replace_kommunen(store, export, force=force, new_key=new_key, dry_run=dry_run)
@@ -216,6 +220,7 @@ def replace_kommunen(store: Store, export: Export, derive: Derive | None = None,
         if providers is not None:
             tables, clashes = _merged(store, tables, kommunen, force)
             tables["partner_zuordnung"] = _merged_map(store, mapping, kommunen)
+        tables = with_official(tables, stored_figures(store, kommunen))   # the statistics office's figures stay
         result = ImportResult(kommunen, False, counts, findings, delivery_overview(stored, incoming), dry_run,
                               tuple(map(str, leftovers)), providers=providers, contradictions=clashes,
                               register=mapping)

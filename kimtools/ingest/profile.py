@@ -48,7 +48,8 @@ from .names import name_key
 from .problems import ROW, Problems
 
 __all__ = ["UNTICKED", "group_pattern", "UNDECIDED", "ABSENT_ALLOWED", "PROFILE_NAME", "Profile", "Profiled", "load_profile", "find_profile",
-           "apply_profile", "profile_dir", "date_format"]
+           "apply_profile", "profile_dir", "date_format",
+           "parse_profile", "CASE_TABLES"]
 
 #: what an entry a person still has to decide holds
 UNDECIDED = "?"
@@ -152,16 +153,30 @@ def find_profile(given: str | None, source: Path) -> Path | None:
     return beside if beside.exists() else None
 
 
-def load_profile(path: str | Path, allow_undecided: bool = False) -> Profile:
+#: the tables a profile of a case export must place (the first two read, the others read or declared absent)
+CASE_TABLES = ("faelle", "partner", "beratungen", "vermittlungen")
+
+
+def load_profile(path: str | Path, allow_undecided: bool = False, needed: tuple[str, ...] = CASE_TABLES) -> Profile:
     """Read and check a profile; raise :class:`UsageError` listing every fault at once (an undecided entry among
-    them, unless ``allow_undecided``)."""
+    them, unless ``allow_undecided``). ``needed``: the tables it must place (``("bezirke",)`` for district figures)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        doc = tomlkit.parse(text).unwrap()
     except OSError as exc:
         raise from_os_error(exc, path, "das Importprofil lesen", "read the import profile") from None
-    except (ParseError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise UsageError(f"Das Importprofil {path.name} ist keine UTF-8-Textdatei.",
+                         f"The import profile {path.name} is not a UTF-8 text file.") from None
+    return parse_profile(text, path, allow_undecided, needed)
+
+
+def parse_profile(text: str, path: Path, allow_undecided: bool = False,
+                  needed: tuple[str, ...] = CASE_TABLES) -> Profile:
+    """A profile from its text (``path``: its name in messages; lookup tables are found beside it)."""
+    try:
+        doc = tomlkit.parse(text).unwrap()
+    except ParseError as exc:
         raise UsageError(f"Das Importprofil {path.name} ist kein gültiges TOML: {exc}. Bitte die Stelle korrigieren.",
                          f"The import profile {path.name} is not valid TOML: {exc}. Please fix that place.") from None
     faults: list[tuple[str, str]] = []
@@ -175,15 +190,16 @@ def load_profile(path: str | Path, allow_undecided: bool = False) -> Profile:
                            f"[{name}]: not a table of the export format (allowed: {', '.join(TABLE_ORDER)})."))
             continue
         tables[name] = _table_rule(name, spec, path.parent, faults, undecided)
-    for name in ("faelle", "partner"):
-        if name not in tables:
-            faults.append((f"Das Profil sagt nicht, wo die Tabelle {name} steht (Abschnitt [{name}] fehlt).",
-                           f"The profile does not say where the table {name} is (section [{name}] is missing)."))
-    for name in ("beratungen", "vermittlungen"):
-        if name not in tables:
+    for name in needed:
+        if name in tables:
+            continue
+        if name in ABSENT_ALLOWED:
             faults.append((f"Abschnitt [{name}] fehlt: die Quelle angeben oder die Tabelle als fehlend erklären "
                            "(fehlt = true).", f"Section [{name}] is missing: name its source or declare the table "
                            "absent (fehlt = true)."))
+        else:
+            faults.append((f"Das Profil sagt nicht, wo die Tabelle {name} steht (Abschnitt [{name}] fehlt).",
+                           f"The profile does not say where the table {name} is (section [{name}] is missing)."))
     if undecided and not allow_undecided:
         listed = "".join(f"\n    {u}" for u in undecided)
         faults.append((f"{len(undecided)} Einträge sind noch nicht entschieden (Wert \"{UNDECIDED}\"); bitte im Profil "

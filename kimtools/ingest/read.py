@@ -31,7 +31,7 @@ from .profile import Profile, apply_profile
 from .providers import check_scope
 from .pseudonym import key_fingerprint, load_key, pseudonymise
 
-__all__ = ["Export", "read_export", "PROBLEM_COLUMNS", "problems_text"]
+__all__ = ["Export", "read_export", "check_column", "kommune_of", "PROBLEM_COLUMNS", "problems_text"]
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _parse_dates(s: pd.Series) -> pd.Series:
     return out
 
 
-def _check_column(raw: RawTable, column: Column, problems: Problems, today: dt.date) -> pd.Series:
+def check_column(raw: RawTable, column: Column, problems: Problems, today: dt.date) -> pd.Series:
     """Parse one column; report what breaks its own rules. Returns the parsed values (NA where empty or bad)."""
     s = raw.frame[column.name]
     empty = s == ""
@@ -243,7 +243,7 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
         for column in SECRET_COLUMNS & set(raw.frame.columns):
             problems.secrets |= set(raw.frame[column].unique()) - {""}
         raws[name] = raw
-        parsed[name] = {c.name: _check_column(raw, c, problems, today) for c in raw.table.all_columns}
+        parsed[name] = {c.name: check_column(raw, c, problems, today) for c in raw.table.all_columns}
 
     tables = _check_relations(raws, parsed, problems, warnings, ref) if "faelle" in raws and "partner" in raws else {}
     if providers is not None:
@@ -290,7 +290,7 @@ def _missing_table_text(source: Path, name: str, unknown: list[str]) -> tuple[st
             f"Required table '{name}' is missing: no {kind_en} '{expected}'{found_en}{hint_en}")
 
 
-def _kommune_of(raw: RawTable, values: pd.Series, problems: Problems, ref: Reference) -> pd.Series:
+def kommune_of(raw: RawTable, values: pd.Series, problems: Problems, ref: Reference) -> pd.Series:
     given = values.dropna().unique()
     resolved = {v: ref.resolve_kommune(v) for v in given}
     out = values.map(resolved)
@@ -362,7 +362,7 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
     bezirke = None
     if "bezirke" in raws:
         raw, p = raws["bezirke"], parsed["bezirke"]
-        p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+        p["kommune"] = kommune_of(raw, p["kommune"], problems, ref)
         keys = pd.DataFrame({"k": p["kommune"], "b": p["stadtbezirk"].map(match_key, na_action="ignore")})
         _duplicates(raw, keys, "stadtbezirk", problems)
         too_many = (p["auslaender"] > p["einwohner"]).fillna(False)
@@ -374,7 +374,7 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
 
     # partner
     raw, p = raws["partner"], parsed["partner"]
-    p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+    p["kommune"] = kommune_of(raw, p["kommune"], problems, ref)
     _duplicates(raw, pd.DataFrame({"k": p["kommune"], "id": p["partner_id"]}), "partner_id", problems)
     p["stadtbezirk"] = _check_districts(raw, p["kommune"], p["stadtbezirk"], keys_for, problems, unchecked)
     partner = pd.DataFrame({c: p[c] for c in ["kommune", "partner_id", "name", "typ", "rechtskreis", "stadtbezirk"]})
@@ -400,7 +400,7 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
 
     # faelle
     raw, p = raws["faelle"], parsed["faelle"]
-    p["kommune"] = _kommune_of(raw, p["kommune"], problems, ref)
+    p["kommune"] = kommune_of(raw, p["kommune"], problems, ref)
     _duplicates(raw, pd.DataFrame({"k": p["kommune"], "id": p["fall_id"]}), "fall_id", problems)
     p["stadtbezirk"] = _check_districts(raw, p["kommune"], p["stadtbezirk"], keys_for, problems, unchecked)
     partner_check(raw, p["kommune"], p["traeger"], "traeger", True, "der Kommune des Falls", "the case's kommune")
@@ -431,7 +431,7 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
 
     def resolve_case(raw, p, id_col="fall_id"):
         """Give each row of a dependent table its kommune and its case's dates."""
-        given = _kommune_of(raw, p["kommune"], problems, ref) if (raw.frame["kommune"] != "").any() \
+        given = kommune_of(raw, p["kommune"], problems, ref) if (raw.frame["kommune"] != "").any() \
             else pd.Series(None, index=raw.frame.index, dtype=object)
         ids = p[id_col]
         hit = per_id.reindex(ids.to_numpy())
@@ -492,7 +492,7 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
 
     raw, p = raws.get("stellen"), parsed.get("stellen")
     if raw is not None:
-        given = _kommune_of(raw, p["kommune"], problems, ref)
+        given = kommune_of(raw, p["kommune"], problems, ref)
         per_partner = pkeys.groupby("partner_id")["kommune"].agg(["nunique", "first"])
         hit = per_partner.reindex(p["traeger"].to_numpy())
         hit.index = p["traeger"].index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Iterable, Iterator
 
 import ipywidgets as widgets
@@ -17,6 +18,7 @@ from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
+from ..views.steering import population_note
 from .base import _built, _FilteredPanel
 from .cache import ViewCache
 
@@ -49,8 +51,9 @@ class FallzahlenPanel(_FilteredPanel):
         if not self._start(store, minimum):
             return
         f = self.figures
-        self.widget = self._page("fallzahlen", trend=f["trend"], load=f["load"], reach=f["reach"], needs=f["needs"],
-                                 survival=widgets.HBox([f["survival"], f["closures"]]))
+        self.reach_note = widgets.HTML()   # which district figures are official, which estimates
+        self.widget = self._page("fallzahlen", trend=f["trend"], load=f["load"], reach=(f["reach"], self.reach_note),
+                                 needs=f["needs"], survival=widgets.HBox([f["survival"], f["closures"]]))
         self._show_tables(self.filters.value)
 
     def _views(self, v: dict) -> dict[str, pd.DataFrame]:
@@ -107,6 +110,8 @@ class FallzahlenPanel(_FilteredPanel):
 
     def _show_tables(self, v: dict) -> None:
 
+        note = self._cache.get(("population", v["kommune"]), lambda: population_note(self.store, v["kommune"]))
+        self.reach_note.value = f"<p class='kim-note'>{html.escape(note)}</p>" if note else ""
         main, q = self._views(v)["main"], v["zeitraum"]
         periods = sorted(main["zeitraum"].unique())
         prev = periods[periods.index(q) - 1] if q in periods and periods.index(q) > 0 else None

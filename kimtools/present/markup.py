@@ -24,7 +24,7 @@ CSS = """<style>
 .kim-table th {text-align: left; border-bottom: 2px solid #555; padding: 4px 10px}
 .kim-table td {border-bottom: 1px solid #ddd; padding: 4px 10px}
 .kim-table td.num {text-align: right; font-variant-numeric: tabular-nums}
-.kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00}
+.kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00; white-space: pre-line}
 .kim-note {color: #555; font-size: 13px}
 </style>"""
 

@@ -328,6 +328,12 @@ class Store:
 
         self._swap(change, derive, kommunen, extra)
 
+    def update(self, kommunen: tuple[str, ...], change: Callable[[duckdb.DuckDBPyConnection], None],
+               derive: Derive) -> None:
+        """Apply ``change`` and write the derived tables of ``kommunen`` anew, as one whole (for a change that is not
+        a delivery, such as the statistics office's district figures). Call inside :meth:`writing`."""
+        self._swap(change, derive, kommunen)
+
     def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], derive: Derive, kommunen,
               extra: int = 0) -> None:
         """Apply ``change`` to a copy of the store in one transaction, ``derive`` the tables of ``kommunen`` anew and

@@ -48,9 +48,15 @@ SCHEMA: dict[str, dict[str, str]] = {
     # the partner register's map: which register partner a provider's own partner ID is (provider deliveries)
     "partner_zuordnung": {"kommune": "VARCHAR", "traeger": "VARCHAR", "partner_id_traeger": "VARCHAR",
                           "partner_id": "VARCHAR", "herkunft": "VARCHAR"},
+    # the figures every rate per 1,000 uses: one per district (herkunft: amtlich, export or mitgeliefert)
     "bezirke": {
         "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
         "stand": "DATE", "quelle": "VARCHAR", "herkunft": "VARCHAR",
+    },
+    # every official figure imported from the statistics office (kimtools bezirke), each date kept
+    "bezirkszahlen": {
+        "kommune": "VARCHAR", "stadtbezirk": "VARCHAR", "einwohner": "BIGINT", "auslaender": "BIGINT",
+        "stand": "DATE", "quelle": "VARCHAR", "importiert": "TIMESTAMP",
     },
 }
 DATA_TABLES = tuple(SCHEMA)

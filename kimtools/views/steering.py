@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
 from ..analysis.pathways import status_transitions
+from ..contract.reference import load_reference
 from ..exchange.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
@@ -32,7 +33,7 @@ from ..store import Store, in_parallel
 from ..store.deliveries import absent_tables, complete_until, data_ends, incomplete
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
-           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note",
+           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note",
            "EXPLAIN",
            "explain"]
 
@@ -202,7 +203,9 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
                         "en": f", from every provider only up to {fmt_date(u['vollstaendig_bis'])} (outstanding: "
                               f"{u['nachzuegler']})"})
         parts.append(text)
-    return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts)
+    notes = [population_note(store, k) for k in info["kommune"]]
+    notes = " ".join(n for n in notes if n)
+    return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts) + (f". {notes}" if notes else "")
 
 
 
@@ -226,6 +229,35 @@ def incomplete_note(store: Store, kommune: str, zeitraum: str | None = None) -> 
                             f"{u['nachzuegler']}). Zahlen dieses Zeitraums können noch steigen.",
                       "en": f": not every provider has delivered up to {fmt_date(u['datenende'])} (outstanding: "
                             f"{u['nachzuegler']}). Figures of this period may still rise."})
+
+
+def population_note(store: Store, kommune: str) -> str:
+    """The footnote to every rate per 1,000 of ``kommune``: which district figures are official, which from the
+    export and which estimates, with source and date (:mod:`kimtools.ingest.reference_figures`)."""
+    rows = store.query("SELECT stadtbezirk, herkunft, quelle, stand FROM bezirke WHERE kommune = ? "
+                       "ORDER BY stadtbezirk", [kommune])
+    if rows.empty:
+        return ""
+    ref = load_reference().bezirke
+    estimated = set(ref.loc[(ref["kommune"] == kommune) & (ref["geschaetzt"] == "ja"), "stadtbezirk"])
+    parts = []
+    for herkunft, group in rows.groupby("herkunft", sort=False):
+        estimate = herkunft == "mitgeliefert"
+        names = ", ".join(group["stadtbezirk"])
+        if estimate:
+            kind = ("geschätzt", "estimated") if set(group["stadtbezirk"]) <= estimated else ("mitgeliefert", "shipped")
+            when = ", ".join(sorted({fmt_date(d) for d in group["stand"]}))
+            parts.append(tr({"de": f"{kind[0]} für {names} (mitgelieferte Näherungswerte, Stand {when}; Quellen in "
+                                   "data/reference/bezirke.csv)",
+                             "en": f"{kind[1]} for {names} (approximations shipped with kimtools, as of {when}; sources "
+                                   "in data/reference/bezirke.csv)"}))
+            continue
+        for (quelle, stand), g in group.groupby(["quelle", "stand"], sort=False):
+            names = ", ".join(g["stadtbezirk"])
+            kind = ("amtlich", "official") if herkunft == "amtlich" else ("aus dem Export", "from the export")
+            parts.append(tr({"de": f"{kind[0]} für {names} ({quelle}, Stand {fmt_date(stand)})",
+                             "en": f"{kind[1]} for {names} ({quelle}, as of {fmt_date(stand)})"}))
+    return tr({"de": "Einwohnerzahlen je Stadtbezirk: ", "en": "Inhabitants per district: "}) + "; ".join(parts) + "."
 
 
 def absent_note(store: Store, kommune: str) -> str:
