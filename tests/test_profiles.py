@@ -463,3 +463,32 @@ def test_a_column_of_free_text_is_not_taken_for_a_code_list(tmp_path, base_files
     columns = {e.key[0]: e.value for e in draft.entries if e.table == "beratungen" and e.section == "spalten"}
     assert columns == {"beratung_id": "Beratungsnummer", "fall_id": "Fall-Nr", "datum": "Kontaktdatum",
                        "dauer_min": "Minuten", "form": "Kontaktart"}
+
+
+def test_the_import_assistant_goes_from_a_foreign_file_to_a_saved_profile(herne, tmp_path, monkeypatch):
+    """As a coordinator in notebook 01: check, see the problems, choose the open entries, dry run, import, save."""
+    from kimtools.panels.assistant import ImportAssistant
+
+    monkeypatch.setenv("KIMTOOLS_KEY_FILE", str(tmp_path / "key"))
+    (tmp_path / "key").write_bytes(KEY)
+    folder = tmp_path / "lieferung"
+    folder.mkdir()
+    book = folder / "liste.xlsx"
+    book.write_bytes(herne["workbook"].read_bytes())   # without its profile
+    store = Store(tmp_path / "s.duckdb")
+    assistant = ImportAssistant(store, book)
+    assistant.check()
+    assert "Pflichttabelle &#x27;faelle&#x27; fehlt" in assistant.problems.value
+    assert sorted(e.path for e in assistant.draft.undecided()) == sorted(MUST_LEAVE_OPEN)
+    assert assistant.save_path.value == str(folder / PROFILE_NAME)
+    assistant.run(dry_run=True)   # still open: refused with the list
+    assert "15 Einträge sind noch nicht entschieden" in assistant.outcome.value
+    for path, code in MUST_LEAVE_OPEN.items():
+        assistant.controls[path].value = code
+    assistant.run(dry_run=True)
+    assert "Probelauf – nichts gespeichert" in assistant.outcome.value and not store.exists()
+    assistant.run(dry_run=False)
+    assert "Importiert: Herne." in assistant.outcome.value
+    same_indicators(herne["contract_store"], store.path, by="stadtbezirk")
+    saved = assistant.save()
+    assert saved == folder / PROFILE_NAME and load_profile(saved).tables["faelle"].values["geschlecht"] == {"k. a.": "x"}

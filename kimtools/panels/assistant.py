@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 
 import ipywidgets as widgets
+import pandas as pd
 
 from ..contract import codes
 from ..contract.schema import TABLES
 from ..errors import ImportValidationError, KimtoolsError
-from ..i18n import tr
+from ..i18n import fmt_number, tr
 from ..ingest.delivery import findings_text, overview_text
 from ..ingest.draft import Draft, Entry, draft_profile
 from ..ingest.importer import import_export
@@ -109,13 +110,15 @@ class ImportAssistant:
         self._enable(True)
 
     def _show_problems(self, exc: ImportValidationError) -> None:
-        p = exc.problems.rename(columns={"grund_de": "grund"})[["datei", "zeile", "spalte", "wert", "grund"]] \
-            if exc.problems.columns.__contains__("grund_de") else exc.problems
-        if tr(("de", "en")) == "en" and "grund_en" in exc.problems.columns:
-            p = p.assign(grund=exc.problems["grund_en"])
+        p = exc.problems
+        shown = pd.DataFrame({
+            tr(("Datei", "File")): p["datei"],
+            tr(("Zeile", "Row")): p["zeile"].map(lambda z: fmt_number(z) if z and z > 0 else "–"),
+            tr(("Spalte", "Column")): p["spalte"], tr(("Wert", "Value")): p["wert"],
+            tr(("Grund", "Reason")): p[tr(("grund_de", "grund_en"))]})
         self.status.value = _note(exc.message())
         more = len(p) - _SHOWN_PROBLEMS
-        self.problems.value = html_table(p.head(_SHOWN_PROBLEMS)) + (
+        self.problems.value = html_table(shown.head(_SHOWN_PROBLEMS)) + (
             _note(tr((f"… und {more} weitere", f"… and {more} more"))) if more > 0 else "")
 
     def _draft(self, source: Path) -> None:
@@ -167,10 +170,14 @@ class ImportAssistant:
                 value = value["spalte"]
             else:
                 return None
-        if entry.section == "werte":
+        if entry.section == "werte":   # a code with its label: "Kontaktverlust (kontaktverlust)"
             column = TABLES[entry.table].column(entry.key[0])
-            options = list(codes.CODE_LISTS[column.code_list])
-        elif entry.section == "quelle":
+            listed = codes.CODE_LISTS[column.code_list]
+            choices = [(tr(("– bitte wählen –", "– please choose –")), UNDECIDED)] + [
+                (f"{codes.label(column.code_list, c)} ({c})", c) for c in listed]
+            return widgets.Dropdown(options=choices, value=value if value in listed else UNDECIDED,
+                                    layout=widgets.Layout(width="30%"))
+        if entry.section == "quelle":
             options = list(self.draft.sheets)
         elif entry.section == "kopfzeile":
             return widgets.BoundedIntText(value=int(value) if value != UNDECIDED else 1, min=1, max=50,
