@@ -492,3 +492,34 @@ def test_the_import_assistant_goes_from_a_foreign_file_to_a_saved_profile(herne,
     same_indicators(herne["contract_store"], store.path, by="stadtbezirk")
     saved = assistant.save()
     assert saved == folder / PROFILE_NAME and load_profile(saved).tables["faelle"].values["geschlecht"] == {"k. a.": "x"}
+
+
+def test_thousands_points_are_dropped_only_where_they_group_thousands(tmp_path):
+    from kimtools.ingest.problems import Problems
+    from kimtools.ingest.profile import apply_profile, parse_profile
+
+    (tmp_path / "personal.csv").write_text("Träger;VZÄ;ab\nCM1;1.5;01.01.2024\nCM2;1.250,5;01.01.2024\nCM3;12.000;"
+                                           "01.01.2024\n", encoding="utf-8")
+    profile = parse_profile('[profil]\nzahlen = "1.234,5"\n[stellen]\nquelle = "personal"\n[stellen.spalten]\n'
+                            'traeger = "Träger"\nvzae = "VZÄ"\nvon = "ab"\n', tmp_path / "p.toml", needed=("stellen",))
+    found = apply_profile(profile, tmp_path / "personal.csv", Problems()).found["stellen"][1]
+    assert found["vzae"].tolist() == ["1.5", "1250,5", "12000"]
+
+
+def test_the_draft_finds_another_separator_and_the_kommune_in_the_folder_name(tmp_path, base_files):
+    """An Excel list's needs areas as "Sprache; Wohnen", no kommune column, the folder named after the city."""
+    rows = [line.split(";") for line in base_files["faelle"].strip().splitlines()]
+    head = rows[0]
+    k, hf = head.index("kommune"), head.index("handlungsfelder")
+    labels = {"sprache": "Sprache", "wohnen": "Wohnen", "arbeit": "Arbeit"}
+    for r in rows[1:]:
+        r[hf] = '"' + "; ".join(labels[c] for c in r[hf].split(",")) + '"'   # quoted: ";" is the delimiter too
+    files = dict(base_files, faelle="\n".join(";".join(c for i, c in enumerate(r) if i != k) for r in rows) + "\n")
+    folder = write_export(tmp_path / "herne-2026-q3", files)
+    draft = draft_profile(folder)
+    assert draft.find("faelle.spalten.handlungsfelder").value == {"spalte": "handlungsfelder", "trennzeichen": ";"}
+    assert draft.find("faelle.spalten.kommune").value == {"wert": "Herne"}
+    assert draft.undecided() == []
+    import_export(folder, tmp_path / "s.duckdb", key=KEY, show_progress=False, profile=draft.profile())
+    import_export(write_export(tmp_path / "contract", base_files), tmp_path / "k.duckdb", key=KEY, show_progress=False)
+    same_indicators(tmp_path / "k.duckdb", tmp_path / "s.duckdb", by="kommune", merkmal="handlungsfeld")

@@ -30,7 +30,7 @@ from ..contract import codes
 from ..contract.reference import load_reference
 from ..contract.schema import TABLE_ORDER, TABLES
 from .files import head_rows, header_row, source_parts, table_frame
-from .names import closest, closest_in, name_key
+from .names import closest, closest_in, name_key, name_words
 from .problems import Problems
 from .profile import CASE_TABLES, UNDECIDED, UNTICKED, Profile, group_pattern, parse_profile
 
@@ -273,14 +273,35 @@ def _date_format(values: pd.Series) -> tuple[bool, str | None]:
     return False, None
 
 
+#: separators of several values in one cell besides the reader's own (``,`` and ``|``): Excel lists use these
+_SEPARATORS = (";", "\n", "/", "+")
+
+
+def _separator(values: pd.Series, code_list: str) -> str | None:
+    """How several codes in one cell are separated, where not as the reader expects: ``None`` (the reader's own),
+    one of :data:`_SEPARATORS` (the only one that splits the cells into known values), or ``"?"``."""
+    options = _code_options(code_list)
+    known = lambda parts: bool(len(parts)) and all(  # noqa: E731
+        _accepted(v, code_list) or closest_in(v, options) is not None for v in parts)
+    distinct = lambda s: [v for v in s.explode().str.strip().unique() if v]  # noqa: E731
+    filled = values[values != ""]
+    if filled.empty or known(distinct(filled.str.split(r"[,|]"))):
+        return None
+    fits = [sep for sep in _SEPARATORS if filled.str.contains(sep, regex=False).any()
+            and known(distinct(filled.str.split(sep, regex=False)))]
+    return fits[0] if len(fits) == 1 else UNDECIDED if fits else None
+
+
 def _ticked(values: pd.Series) -> bool:
     return values.str.lower().isin(UNTICKED | {"x", "ja", "1", "j", "✓", "wahr", "true", "yes"}).all()
 
 
 def _kommune_in(text: str) -> str | None:
+    """The one KIM kommune a title or file name names (a whole word, in any case; ``bottrop-liste``), or ``None``."""
     ref = load_reference()
-    words = set(re.findall(r"[\wäöüÄÖÜß\-]+", text))
-    hits = {k for k in ref.kommunen["kommune"] if k in words or k in text and " " in k}
+    words = set(name_words(text))
+    hits = {k for k in ref.kommunen["kommune"]
+            if (" ".join(name_words(k)) in " ".join(name_words(text))) if len(name_words(k)) > 1 or name_key(k) in words}
     return hits.pop() if len(hits) == 1 else None
 
 
@@ -307,9 +328,12 @@ def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> 
                 entries.append(Entry(table, "quelle", (), UNDECIDED,
                                      "kein Tabellenblatt erkannt: Namen eintragen oder die Zeile durch 'fehlt = true' "
                                      "ersetzen, wenn es diese Tabelle nicht gibt.", [s.name for s in tops or sheets]))
-            elif tops:
-                entries.append(Entry(table, "quelle", (), UNDECIDED, "mehrere Blätter passen gleich gut.",
-                                     [s.name for s in tops]))
+            else:   # an optional table: open only where a sheet no other table takes fits it
+                taken = {v[0].display for v in assigned.values() if v[0] is not None}
+                free = [s for s in tops if s.display not in taken]
+                if free:
+                    entries.append(Entry(table, "quelle", (), UNDECIDED, "mehrere Blätter passen gleich gut.",
+                                         [s.name for s in free]))
             continue
         how = "am Namen und den Spalten erkannt" if closest(sheet.name, TABLE_ORDER) == table else \
             "an den Spalten erkannt"
@@ -373,10 +397,22 @@ def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, ent
                     decided[column.name] = {"spalte": h, "datumsformat": fmt}
                     notes[column.name] = f"Name; Datumsformat {fmt} am Inhalt erkannt"
                     continue
+            if column.kind == "codes":
+                sep = _separator(values, column.code_list)
+                if sep == UNDECIDED:
+                    open_[column.name] = (f"'{h}' passt dem Namen nach; wie die Werte einer Zelle getrennt sind, ist "
+                                          "nicht zu erkennen (trennzeichen).", [h])
+                    continue
+                if sep:
+                    decided[column.name] = {"spalte": h, "trennzeichen": sep}
+                    notes[column.name] = f"Name; mehrere Werte je Zelle, getrennt durch {sep!r}"
+                    continue
             decided[column.name], notes[column.name] = h, "Spaltengruppe, je Nummer eine Zeile" if "{n}" in h else "Name"
     taken = {h for v in decided.values() for h in ([v] if isinstance(v, str) else [v.get("spalte")])}
     taken |= {h for _, hs in open_.values() for h in hs}
-    free = [h for h in sheet.headers if h not in taken] if not groups else []
+    grouped = {h for h in sheet.headers if (m := _GROUP.match(h)) and m.group(1).strip()
+               and name_key(m.group(1)).startswith(sum(_GROUP_NAMES.values(), ()))}
+    free = [h for h in sheet.headers if h not in taken and h not in grouped] if not groups else []
     # by content: code lists
     for column in spec.all_columns:
         if column.name in decided or column.name in open_ or column.code_list is None or column.kind == "codes":
@@ -471,7 +507,8 @@ def _draft_values(table: str, sheet: _Sheet, decided: dict[str, object], entries
         if column.kind == "codes":
             values = values.str.split(r"\s*[,|;]\s*", regex=True).explode().fillna("")
         options = _code_options(column.code_list)
-        if column.required and (values == "").any() and (values != "").any():
+        # (a group's cells stay empty where a case has fewer groups: no question there)
+        if column.required and "{n}" not in where and (values == "").any() and (values != "").any():
             entries.append(Entry(table, "werte", (name, ""), UNDECIDED,
                                  "leere Zellen in einer Pflichtspalte: welcher Code ist gemeint?",
                                  list(codes.CODE_LISTS[column.code_list])))

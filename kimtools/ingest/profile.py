@@ -444,8 +444,9 @@ def _map_table(profile: Profile, rule: TableRule, file: str, frame: pd.DataFrame
             values = _codes(values, rule.values.get(target, {}), r.separator if column.kind == "codes" else None)
         elif column.kind == "date" and (r.date_format or profile.date_format):
             values = _dates(values, r.date_format or profile.date_format)
-        elif column.kind in ("int", "decimal") and profile.german_numbers:
-            values = values.str.replace(".", "", regex=False)
+        elif column.kind in ("int", "decimal") and profile.german_numbers:   # "61.234" → "61234"; "2.5" stays
+            grouped = values.str.fullmatch(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?")
+            values = values.where(~grouped, values.str.replace(".", "", regex=False))
         out[target] = values.to_numpy()
     return out, alias
 
