@@ -523,3 +523,14 @@ def test_the_draft_finds_another_separator_and_the_kommune_in_the_folder_name(tm
     import_export(folder, tmp_path / "s.duckdb", key=KEY, show_progress=False, profile=draft.profile())
     import_export(write_export(tmp_path / "contract", base_files), tmp_path / "k.duckdb", key=KEY, show_progress=False)
     same_indicators(tmp_path / "k.duckdb", tmp_path / "s.duckdb", by="kommune", merkmal="handlungsfeld")
+
+
+def test_a_column_named_alike_whose_values_do_not_fit_is_left_open(tmp_path, base_files):
+    """"Status" holds the case's state (offen, ruhend, abgeschlossen), not a residence status."""
+    lines = base_files["faelle"].splitlines()
+    lines[0] = lines[0].replace("aufenthaltsstatus", "Titel") + ";Status"
+    lines[1:] = [line + ";" + state for line, state in zip(lines[1:], ("offen", "ruhend", "abgeschlossen"))]
+    lines.append(lines[2].replace("F2;PERS-0002", "F3;PERS-0003").rsplit(";", 1)[0] + ";abgeschlossen")
+    draft = draft_profile(write_export(tmp_path / "export", dict(base_files, faelle="\n".join(lines) + "\n")))
+    entry = draft.find("faelle.spalten.aufenthaltsstatus")
+    assert not entry.decided and "Status" in entry.choices

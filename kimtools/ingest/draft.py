@@ -397,6 +397,15 @@ def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, ent
                     decided[column.name] = {"spalte": h, "datumsformat": fmt}
                     notes[column.name] = f"Name; Datumsformat {fmt} am Inhalt erkannt"
                     continue
+            distinct = [v for v in values.unique() if v]
+            if column.kind == "code" and len(distinct) >= 3 and _code_share(values, column.code_list) < 0.5:
+                open_[column.name] = (f"'{h}' passt dem Namen nach, die Werte aber kaum zur Liste {column.code_list}.",
+                                      [h])
+                continue
+            if column.kind in ("int", "decimal") and distinct and \
+                    values[values != ""].str.fullmatch(r"[+-]?[\d.,]+").mean() < 0.9:
+                open_[column.name] = (f"'{h}' passt dem Namen nach, enthält aber keine Zahlen.", [h])
+                continue
             if column.kind == "codes":
                 sep = _separator(values, column.code_list)
                 if sep == UNDECIDED:
