@@ -68,9 +68,24 @@ def locale_of(lang: str | None = None) -> str:
     return LOCALES[lang or current_lang()]
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA (a value of a nullable column).
+
+    >>> import pandas as pd
+    >>> [_missing(v) for v in (None, float("nan"), pd.NA, 0, 1.5)]
+    [True, True, True, False, False]
+    """
+    if value is None:
+        return True
+    try:
+        return bool(value != value)   # NaN is not itself
+    except TypeError:   # pandas' NA: its comparisons are NA, which refuses to be a bool
+        return True
+
+
 def fmt_number(value: float | int | None, decimals: int = 0, lang: str | None = None) -> str:
     """A number with exactly ``decimals`` decimals in the language's format (``1.234,5``; English ``1,234.5``)."""
-    if value is None or value != value:  # None or NaN
+    if _missing(value):
         return "–"
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=locale_of(lang))
@@ -78,7 +93,7 @@ def fmt_number(value: float | int | None, decimals: int = 0, lang: str | None = 
 
 def fmt_percent(share: float | None, decimals: int = 0, lang: str | None = None) -> str:
     """A share (0.256) as a percentage in the language's format (``25,6 %`` with a no-break space; ``25.6%``)."""
-    if share is None or share != share:
+    if _missing(share):
         return "–"
     locale = Locale.parse(locale_of(lang))
     pattern = locale.percent_formats[None].pattern

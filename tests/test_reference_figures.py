@@ -8,6 +8,7 @@ Sodingen (15.03.–30.06.2024). The shipped Herne-Mitte figure is the estimate 5
 from __future__ import annotations
 
 import hashlib
+import html
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,10 @@ def test_the_footnote_names_official_and_estimated_figures_on_the_page_and_in_th
     assert population_note(Store(store), "Herne") == expected
     assert data_state(Store(store), ["Herne"]).endswith(expected)
     assert expected in lenkungskreis_html(Store(store), "Herne", "2024-Q2")
+    from kimtools.panels import FallzahlenPanel, PlanungPanel
+
+    assert expected in html.unescape(FallzahlenPanel(Store(store)).reach_note.value)
+    assert expected in html.unescape(PlanungPanel(Store(store)).need_table.value)
 
 
 def test_an_unknown_district_is_a_problem_of_its_row_and_nothing_changes(store, tmp_path):

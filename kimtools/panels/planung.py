@@ -17,6 +17,7 @@ from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.markup import error_html, html_table, tile, tiles
 from ..store import Store
+from ..views.steering import population_note
 from .base import _built, _FilteredPanel, sections
 from .cache import ViewCache
 
@@ -49,6 +50,7 @@ class PlanungPanel(_FilteredPanel):
         self.posts = widgets.GridBox(layout=widgets.Layout(grid_template_columns="repeat(3, 300px)"))
         self.pathway_tiles, self.staffing_table, self.need_table = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.forecast_note = widgets.HTML()
+        self._population: dict[str, str] = {}   # per kommune: changes only with an import
         self._quiet = False
         if not self._start(store, minimum):
             return
@@ -191,9 +193,13 @@ class PlanungPanel(_FilteredPanel):
         self._show_staffing_table(d)
         need = need_index(d["bezirke"], d["reach"], d["gaps"])
         need = need.assign(luecken=[count_text(n, self.minimum) for n in need["luecken"]])
+        if v["kommune"] not in self._population:   # the footnote to the rates per 1,000: official or estimated figures
+            self._population[v["kommune"]] = population_note(self.store, v["kommune"])
+        note = self._population[v["kommune"]]
         self.need_table.value = html_table(need, ["stadtbezirk", "auslaender", "reichweite_je_1000", "luecken", "bedarfsindex"],
                                            {"reichweite_je_1000": lambda x: fmt_number(x, 2),
-                                            "bedarfsindex": lambda x: fmt_number(x, 2)})
+                                            "bedarfsindex": lambda x: fmt_number(x, 2)}) + (
+            f"<p class='kim-note'>{html.escape(note)}</p>" if note else "")
 
     @staticmethod
     def _backtest_text(d: dict) -> str:
