@@ -272,7 +272,7 @@ def _table_rule(name: str, spec: dict, folder: Path, faults: list, undecided: li
             out.values[target][str(foreign).strip().lower()] = code
     repeated = out.repeated
     generated = _GENERATED_ID.get(name) if repeated else None
-    for column in table.columns:
+    for column in (table.columns if out.source != UNDECIDED else ()):   # the sheet first, then its columns
         if column.required and column.name not in out.rules and column.name != generated \
                 and not any(u.startswith(f"{name}.spalten.{column.name}") for u in undecided):
             faults.append((f"{name}.spalten.{column.name}: Pflichtspalte ohne Zuordnung.",
