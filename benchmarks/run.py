@@ -3,7 +3,8 @@
 Per scale: demo and import, the indicator table, each indicator computation against hand-written SQL and
 straightforward pandas (``computations.py``), bundles (city), and the dashboards in chromium (``browser.py``:
 first render, filter changes, peak memory of a dashboard kernel), with preheated kernels
-(``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too).
+(``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too), and a crowd of 1, 5 and 15 viewers opening the
+steering committee's page at once (``crowd.py``, city scale).
 
 Import: demo generation, then `kimtools import` of the city-scale and the
 state-scale demo (about 200,000 cases, 1,000,000 consultations, 400,000
@@ -124,6 +125,17 @@ def main() -> None:
                         continue
                     target = {"city": ("< 5 s", "< 0.3 s"), "state": ("< 8 s", "< 0.5 s")}[scale]
                     _print(name, value, target=target[0] if "first render" in name else target[1])
+            if scale == "city":   # a steering committee opening the same page together (issue: meeting scale)
+                from crowd import crowd_timings
+
+                print("  a crowd opening the Lenkungskreis page at once (city; N viewers in chromium, kimtools serve):",
+                      flush=True)
+                for name, value in crowd_timings(db, [], serve_env):
+                    if "MB" in name or "kernels" in name:
+                        _print(name, float("nan"), value)
+                        continue
+                    target = "< 5 s" if "first figure" in name else "< 0.3 s" if "filter" in name else ""
+                    _print(name, value, target=target)
 
 
 if __name__ == "__main__":

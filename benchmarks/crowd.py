@@ -1,0 +1,114 @@
+"""A steering committee opening one dashboard at once: N viewers in chromium against one ``kimtools serve``.
+
+Run alone: ``python benchmarks/crowd.py STORE [kimtools serve options …]`` (``CROWD="1 5 15"`` the crowd sizes,
+``DASHBOARD=lenkungskreis`` the page); ``benchmarks/run.py`` calls :func:`crowd_timings`. Prints, asserts nothing.
+
+For each N, N pages (one browser context each, as N people) open the page within a second, on a server that has
+been up for a while (its preheated kernels ready). Printed per N:
+
+- *first figure*: from a viewer's navigation until the first figure is drawn (median and slowest viewer);
+- *all figures*: until every figure of the page is drawn (median and slowest);
+- *server sent the page*: when the page's last byte arrived (the navigation's ``responseEnd``): at once from a
+  preheated kernel, else once the server has started a kernel and run the notebook. The browsers share the
+  server's two cores; this says how much of the wait is the server's before the browser draws;
+- *filter change*: each viewer in turn changes the quarter while all stay connected, until the last figure
+  redraws (median and slowest);
+- the dashboard kernels running afterwards and the largest peak memory among them (MB).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser import _WATCH, DASHBOARDS, kernel_peak_mb  # noqa: E402
+
+
+def _kernels() -> int:
+    count = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"ipykernel" in (proc / "cmdline").read_bytes():
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict[str, str] | None = None,
+                  sizes: tuple[int, ...] = (1, 5, 15), dashboard: str = "lenkungskreis",
+                  warm_up: float = 45.0, settle: float = 2.0) -> Iterator[tuple[str, float]]:
+    """(measure, value) for each crowd size, as soon as measured; a fresh server for each size."""
+    from playwright.sync_api import sync_playwright
+
+    from kimtools.serving import running_server
+
+    figures, filters = DASHBOARDS[dashboard]
+    quarter = dict(filters).get("quarter", filters[-1][1])
+    for n in sizes:
+        with running_server(db, env=env, timeout=300, args=serve_args) as url, sync_playwright() as p:
+            time.sleep(warm_up)
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            pages = [browser.new_context(viewport={"width": 1366, "height": 768}).new_page() for _ in range(n)]
+            started, first, done = [], [None] * n, [None] * n
+            target = f"{url}/voila/render/{dashboard}.ipynb"
+            for page in pages:   # all at once: each navigation is started without waiting for its answer
+                started.append(time.perf_counter())
+                page.evaluate(f"window.location.assign({target!r})")
+            deadline = time.perf_counter() + 600
+            while any(d is None for d in done) and time.perf_counter() < deadline:
+                for i, page in enumerate(pages):
+                    if done[i] is not None:
+                        continue
+                    try:
+                        drawn = page.evaluate("document.querySelectorAll('.js-plotly-plot .main-svg').length")
+                    except Exception:  # noqa: BLE001 - the page is between documents while it navigates
+                        drawn = 0
+                    now = time.perf_counter() - started[i]
+                    if drawn >= 1 and first[i] is None:
+                        first[i] = now
+                    if drawn >= figures:
+                        done[i] = now
+                time.sleep(0.05)
+            firsts = [f for f in first if f is not None]
+            dones = [d for d in done if d is not None]
+            yield f"N={n:2d}: first figure, median viewer (s)", statistics.median(firsts) if firsts else float("nan")
+            yield f"N={n:2d}: first figure, slowest viewer (s)", max(firsts) if firsts else float("nan")
+            yield f"N={n:2d}: all figures, median viewer (s)", statistics.median(dones) if dones else float("nan")
+            yield f"N={n:2d}: all figures, slowest viewer (s)", max(dones) if dones else float("nan")
+            # the page's last byte: Voilà streams the page until the notebook has run
+            served = [page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd") / 1000
+                      for page in pages]
+            if served:
+                yield f"N={n:2d}: server sent the page, median viewer (s)", statistics.median(served)
+                yield f"N={n:2d}: server sent the page, slowest viewer (s)", max(served)
+            changes = []
+            for page in pages:
+                page.wait_for_timeout(settle * 1000)
+                select = page.locator("select").nth(quarter)
+                options = select.locator("option").all_inner_texts()
+                page.evaluate(_WATCH)
+                select.select_option(label=options[1] if len(options) > 1 else options[0])
+                page.wait_for_timeout(settle * 1000)
+                seen = page.evaluate("() => window.kimSeen")
+                if seen:
+                    changes.append(max(seen) / 1000)
+            if changes:
+                yield f"N={n:2d}: filter change with all connected, median viewer (s)", statistics.median(changes)
+                yield f"N={n:2d}: filter change with all connected, slowest viewer (s)", max(changes)
+            yield f"N={n:2d}: dashboard kernels running", float(_kernels())
+            yield f"N={n:2d}: largest kernel peak memory (MB)", kernel_peak_mb()
+            browser.close()
+
+
+if __name__ == "__main__":
+    sizes = tuple(int(x) for x in os.environ.get("CROWD", "1 5 15").split())
+    for measure, value in crowd_timings(sys.argv[1], sys.argv[2:], sizes=sizes,
+                                        dashboard=os.environ.get("DASHBOARD", "lenkungskreis")):
+        print(f"{measure.ljust(72)}  {value:8.2f}", flush=True)
