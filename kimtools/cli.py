@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lenkungskreis", "--steering", dest="lenkungskreis", action="store_true", help=_t("lenkungskreis"))
     p.add_argument("--bezirk", "--district", dest="bezirk", help=_t("report_bezirk"))
     p.add_argument("--kein-pdf", "--no-pdf", dest="no_pdf", action="store_true", help=_t("no_pdf"))
+    p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=_t("serve_sitzung"))
 
     p = command("serve")
     p.add_argument("--db", help=_t("db"))
@@ -165,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help=_t("token"))
     p.add_argument("--dashboards", help=_t("dashboards"))
     p.add_argument("--vorheizen", "--preheat", dest="preheat", type=int, default=None, metavar="N", help=_t("preheat"))
+    p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=_t("serve_sitzung"))
+
+    p = command("sitzung")
+    p.add_argument("action", choices=["anlegen", "liste", "entfernen"], metavar="AKTION", help=_t("sitzung_aktion"))
+    p.add_argument("name", nargs="?", metavar="NAME", help=_t("sitzung_name"))
+    p.add_argument("--kommune", help=_t("sitzung_kommune"))
+    p.add_argument("--quartal", "--quarter", dest="quartal", help=_t("sitzung_quartal"))
+    p.add_argument("--db", help=_t("db"))
     return parser
 
 
@@ -573,6 +582,11 @@ def _cmd_report(args) -> int:
     from .store import Store
 
     store = Store(args.db)
+    if args.meeting:
+        if not args.lenkungskreis:
+            raise UsageError("--sitzung gilt für die Lenkungskreis-Seite: bitte mit --lenkungskreis.",
+                             "--meeting is for the steering committee's page: please add --lenkungskreis.")
+        store, args = _meeting_store(store, args)
     if args.lenkungskreis:
         return _lenkungskreis(store, args)
     first, last = (args.period, args.period) if args.period else (args.first, args.last)
@@ -588,6 +602,49 @@ def _cmd_report(args) -> int:
     path = render_report(store.path, kommune, args.out, first, last, lang)
     _say(f"Bericht {kommune} geschrieben: {path} (öffnet ohne Internet in jedem Browser)",
          f"Report {kommune} written: {path} (opens offline in any browser)")
+    return 0
+
+
+def _meeting_store(store, args):
+    """The frozen copy of a meeting state, with its kommune and quarter as defaults."""
+    from .store.meetings import meeting
+
+    found = meeting(store, args.meeting)
+    if getattr(args, "kommune", None) is None:
+        args.kommune = found.kommune
+    if getattr(args, "period", None) is None:
+        args.period = found.quartal
+    return found.store, args
+
+
+def _cmd_sitzung(args) -> int:
+    from .store import Store
+    from .store.meetings import freeze, meetings, remove
+
+    store = Store(args.db)
+    if args.action == "liste":
+        found = meetings(store)
+        if not found:
+            _say("Keine Sitzungsstände.", "No meeting states.")
+        for m in found:
+            what = ", ".join(x for x in (m.kommune, m.quartal) if x)
+            end = fmt_date(m.datenende) if m.datenende else "–"
+            print(f"{m.name}: {tr(('eingefroren am', 'frozen on'))} {fmt_datetime(m.frozen)}, "
+                  f"{tr(('Daten bis', 'data up to'))} {end}" + (f" ({what})" if what else "") + f" – {m.folder}")
+        return 0
+    if not args.name:
+        raise UsageError(f"kimtools sitzung {args.action} braucht einen NAMEN.", f"kimtools sitzung {args.action} needs a NAME.")
+    if args.action == "entfernen":
+        found = remove(store, args.name)
+        _say(f"Sitzungsstand {found.name} entfernt.", f"Meeting state {found.name} removed.")
+        return 0
+    found = freeze(store, args.name, args.kommune, args.quartal)
+    _say(f"Sitzungsstand {found.name} eingefroren: {found.folder}\n"
+         f"Zeigen: kimtools serve --sitzung {found.name}; drucken: kimtools report --lenkungskreis --sitzung "
+         f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}",
+         f"Meeting state {found.name} frozen: {found.folder}\n"
+         f"Show: kimtools serve --sitzung {found.name}; print: kimtools report --lenkungskreis --sitzung "
+         f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}")
     return 0
 
 
@@ -634,6 +691,10 @@ def _cmd_serve(args) -> int:
     from .store import Store
 
     store = Store(args.db)
+    if args.meeting:   # a frozen meeting state: its read-only copy
+        from .store.meetings import meeting
+
+        store = meeting(store, args.meeting).store
     store.connect()  # a clear message now instead of an error page later
     dashboards = Path(args.dashboards) if args.dashboards else DASHBOARDS
     if not dashboards.is_dir():
@@ -698,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)

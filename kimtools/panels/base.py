@@ -15,7 +15,7 @@ from ..i18n import fmt_number
 from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store
-from ..views.steering import incomplete_note
+from ..views.steering import incomplete_note, meeting_note
 from .filterbar import FilterBar
 from .plotview import PlotlyView
 
@@ -128,4 +128,7 @@ class _FilteredPanel:
         """The page's message line when all went well: whether the chosen period (or, on a page without one, the
         kommune's latest data) is not yet complete for every provider."""
         text = incomplete_note(self.store, v["kommune"], v.get("zeitraum")) if v.get("kommune") else ""
+        if not hasattr(self, "_frozen"):   # a meeting state stays what it is while the page is open
+            self._frozen = meeting_note(self.store)
+        text = " ".join(t for t in (self._frozen, text) if t)
         return f"<p class='kim-note'><b>{html.escape(text)}</b></p>" if text else ""

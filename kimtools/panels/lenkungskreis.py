@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..i18n import tr
-from ..present.markup import gaps_html, outliers_html, tiles
+from ..present.markup import commentary_html, gaps_html, outliers_html, tiles
 from ..present.report import lenkungskreis_html, lenkungskreis_name
 from ..store import Store
 from ..views.steering import (
@@ -18,6 +18,7 @@ from ..views.steering import (
     explain,
     key_figure_tiles,
     kommune_views,
+    meeting_commentary,
     no_status_changes,
     select_district,
     steering_figures,
@@ -55,10 +56,14 @@ class LenkungskreisPanel(_FilteredPanel):
         self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
                                             "en": "download printable version (A4, HTML)"}), self._printable)
         f = self.figures
-        explained = {k: (w, _note(explain(k))) for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
+        self.commentary = meeting_commentary(self.store)   # a frozen meeting state's assessment, per part
+        explained = {k: (w, _note(explain(k)), widgets.HTML(commentary_html(self.commentary.get(k, ""))))
+                     for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
                                                              ("funnel", f["funnel"]), ("stalls", self.stalls_html),
                                                              ("gaps", self.gaps_html))}
-        self.widget = self._page("lenkungskreis", **explained, status=(f["status"], self.status_note),
+        self.widget = self._page("lenkungskreis", **explained, status=(
+                                     f["status"], self.status_note,
+                                     widgets.HTML(commentary_html(self.commentary.get("status", "")))),
                                  end=(self.printable, self.footer))
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)

@@ -26,6 +26,7 @@ CSS = """<style>
 .kim-table td.num {text-align: right; font-variant-numeric: tabular-nums}
 .kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00; white-space: pre-line}
 .kim-note {color: #555; font-size: 13px}
+.kim-comment {border-left: 4px solid #555; background: #f2f2f2; padding: 6px 12px; margin: 6px 0 12px 0; font-size: 14px}
 </style>"""
 
 
@@ -162,3 +163,12 @@ def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False) -> str:
         o[c] = o[c].map(lambda b: _BEFUND[b][0 if lang == "de" else 1])
     return html_table(o, ["name", "typ", "annahme", "annahme_uebrige", "annahme_befund", "wartezeit", "wartezeit_uebrige",
                           "wartezeit_befund"])
+
+
+def commentary_html(text: str) -> str:
+    """The coordinators' assessment under a part of the steering committee's page, marked as theirs (grey, a bar;
+    legible in black-and-white print); empty without a text."""
+    if not text:
+        return ""
+    label = tr({"de": "Einschätzung der KIM-Koordination", "en": "Assessment of the KIM coordination"})
+    return f"<div class='kim-comment'><b>{html.escape(label)}:</b> {html.escape(text)}</div>"

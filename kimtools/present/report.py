@@ -26,9 +26,17 @@ from ..paths import NOTEBOOKS
 from ..periods import period_label
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
-from ..views.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures, steering_views
+from ..views.steering import (
+    data_state,
+    explain,
+    key_figure_tiles,
+    meeting_commentary,
+    no_status_changes,
+    steering_figures,
+    steering_views,
+)
 from .labels import column_label, kennzahl_label
-from .markup import Html, gaps_html, outliers_html, tiles
+from .markup import Html, commentary_html, gaps_html, outliers_html, tiles
 from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
@@ -215,7 +223,9 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         return f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section))}</h2>{''.join(parts)}</section>"
 
     note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
+    said = meeting_commentary(store)   # a frozen meeting state's assessment, per part
     status = (figure("status") + note(explain("status"))) if len(views["transitions"]) else note(no_status_changes())
+    status += commentary_html(said.get("status", ""))
     body = "".join([
         f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",
         note(tr({"de": f"Stand {created}. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis {minimum - 1} erscheinen als "
@@ -223,9 +233,9 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                  "en": f"As of {created}. All figures are aggregated; counts from 1 to {minimum - 1} appear as "
                        f"'< {minimum}'. Referrals, gaps and status changes: twelve months up to the end of {zeitraum}."})),
         tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
-        *(block(k, figure(k), note(explain(k))) for k in ("trend", "reach", "funnel")),
+        *(block(k, figure(k), note(explain(k)), commentary_html(said.get(k, ""))) for k in ("trend", "reach", "funnel")),
         block("stalls", outliers_html(views["outliers"], stalls_only=True), note(explain("stalls"))),
-        block("gaps", gaps_html(views["gaps"], minimum), note(explain("gaps"))),
+        block("gaps", gaps_html(views["gaps"], minimum), note(explain("gaps")), commentary_html(said.get("gaps", ""))),
         block("status", status),
     ])
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",

@@ -22,7 +22,7 @@ from ..analysis.gaps import gap_table, top_gaps
 from ..analysis.pathways import status_transitions
 from ..contract.reference import load_reference
 from ..exchange.disclosure import count_text
-from ..i18n import fmt_date, fmt_number, fmt_percent, tr
+from ..i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
 from ..periods import period_bounds, quarter, quarter_label
 from ..present import figures as F
@@ -31,9 +31,10 @@ from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
 from ..store import Store, in_parallel
 from ..store.deliveries import absent_tables, complete_until, data_ends, incomplete
+from ..store.meetings import commentary, meeting_of
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
-           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note",
+           "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note", "meeting_note", "meeting_commentary",
            "EXPLAIN",
            "explain"]
 
@@ -205,7 +206,9 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
         parts.append(text)
     notes = [population_note(store, k) for k in info["kommune"]]
     notes = " ".join(n for n in notes if n)
-    return tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts) + (f". {notes}" if notes else "")
+    frozen = meeting_note(store)
+    return (f"{frozen} " if frozen else "") + tr({"de": "Datenstand – ", "en": "Data state – "}) + "; ".join(parts) \
+        + (f". {notes}" if notes else "")
 
 
 
@@ -229,6 +232,26 @@ def incomplete_note(store: Store, kommune: str, zeitraum: str | None = None) -> 
                             f"{u['nachzuegler']}). Zahlen dieses Zeitraums können noch steigen.",
                       "en": f": not every provider has delivered up to {fmt_date(u['datenende'])} (outstanding: "
                             f"{u['nachzuegler']}). Figures of this period may still rise."})
+
+
+def meeting_commentary(store: Store) -> dict[str, str]:
+    """The coordinators' texts per part of the page (``trend``, ``reach``, ``funnel``, ``gaps``, ``status``) when
+    ``store`` is a frozen meeting state; none for the live store."""
+    found = meeting_of(store)
+    return commentary(found) if found is not None else {}
+
+
+def meeting_note(store: Store) -> str:
+    """The line that names a frozen meeting state (:mod:`kimtools.store.meetings`); empty for the live store."""
+    found = meeting_of(store)
+    if found is None:
+        return ""
+    end = f", Daten bis {fmt_date(found.datenende)}" if found.datenende else ""
+    end_en = f", data up to {fmt_date(found.datenende)}" if found.datenende else ""
+    return tr({"de": f"Sitzungsstand „{found.name}“, eingefroren am {fmt_datetime(found.frozen)}{end}: spätere "
+                     "Importe sind hier nicht enthalten.",
+               "en": f"Meeting state '{found.name}', frozen on {fmt_datetime(found.frozen)}{end_en}: later imports "
+                     "are not included here."})
 
 
 def population_note(store: Store, kommune: str) -> str:

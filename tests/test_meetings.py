@@ -1,0 +1,115 @@
+"""Frozen meeting states (``kimtools sitzung``): what the committee sees stays as it was frozen; pages and printout
+name the state and carry the coordinators' commentary.
+
+The store is the base export (Herne, two cases: F1 begun 01.02.2024, F2 15.03.2024); the later delivery adds a
+third case begun 10.04.2024, so that new cases in 2024-Q2 go from 0 to 1 in the live store only.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import stat
+
+import pytest
+
+from conftest import BASE, indicator_count, write_export
+from kimtools import Store, indicator_table
+from kimtools.cli import main
+from kimtools.errors import UsageError
+from kimtools.ingest.importer import import_export
+from kimtools.present.report import lenkungskreis_html
+from kimtools.store.meetings import commentary, freeze, meeting, meeting_of, meetings, remove
+from kimtools.views.steering import data_state, meeting_note
+
+KEY = b"k" * 32
+LATER_CASE = "F3;PERS-0003;Herne;Herne-Mitte;CM1;10.04.2024;;;erstintegration;sprache;duldung;;w;1991;1\n"
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    path = tmp_path / "data" / "kim.duckdb"
+    import_export(write_export(tmp_path / "export", BASE), path, key=KEY, show_progress=False)
+    return Store(path)
+
+
+def later_delivery(tmp_path, store: Store) -> None:
+    files = dict(BASE, faelle=BASE["faelle"] + LATER_CASE)
+    import_export(write_export(tmp_path / "later", files), store, key=KEY, show_progress=False)
+
+
+def test_a_meeting_state_keeps_its_figures_across_a_later_import(store, tmp_path):
+    frozen = freeze(store, "LK-2024-06", kommune="Herne", quartal="2024-Q2")
+    assert indicator_count(indicator_table(frozen.store), "neuzugaenge", zeitraum="2024-Q2") == 0
+    later_delivery(tmp_path, store)
+    assert indicator_count(indicator_table(store), "neuzugaenge", zeitraum="2024-Q2") == 1   # the live store moved
+    assert indicator_count(indicator_table(frozen.store), "neuzugaenge", zeitraum="2024-Q2") == 0   # the meeting did not
+    assert stat.S_IMODE(os.stat(frozen.store.path).st_mode) == 0o400
+    assert meeting_of(frozen.store).name == "LK-2024-06" and meeting_of(store) is None
+
+
+def test_pages_and_printout_name_the_state_and_carry_the_commentary(store):
+    frozen = freeze(store, "LK-2024-06", kommune="Herne", quartal="2024-Q2")
+    text = frozen.commentary_path.read_text(encoding="utf-8")
+    frozen.commentary_path.write_text(text.replace('trend = ""', 'trend = "Die Zugänge steigen seit dem Frühjahr."')
+                                      .replace('luecken = ""', 'luecken = "Wartezeiten bei Sprachkursen klären."'),
+                                      encoding="utf-8")
+    assert commentary(frozen) == {"trend": "Die Zugänge steigen seit dem Frühjahr.",
+                                  "gaps": "Wartezeiten bei Sprachkursen klären."}
+    note = meeting_note(frozen.store)
+    assert note.startswith("Sitzungsstand „LK-2024-06“, eingefroren am ")
+    assert note.endswith(", Daten bis 30.06.2024: spätere Importe sind hier nicht enthalten.")
+    assert data_state(frozen.store, ["Herne"]).startswith(note)
+    page = html.unescape(lenkungskreis_html(frozen.store, "Herne", "2024-Q2"))
+    assert note in page
+    assert "Einschätzung der KIM-Koordination:</b> Die Zugänge steigen seit dem Frühjahr." in page
+    assert "Einschätzung der KIM-Koordination:</b> Wartezeiten bei Sprachkursen klären." in page
+    assert "Einschätzung der KIM-Koordination" not in html.unescape(lenkungskreis_html(store, "Herne", "2024-Q2"))
+    from kimtools.panels import LenkungskreisPanel
+
+    panel = LenkungskreisPanel(frozen.store)
+    shown = " ".join(html.unescape(w.value) for w in panel.widget.children if hasattr(w, "value") and isinstance(w.value, str))
+    assert "Die Zugänge steigen seit dem Frühjahr." in shown and note in html.unescape(panel.message.value)
+
+
+def test_listing_and_removing(store):
+    assert meetings(store) == []
+    freeze(store, "LK-1")
+    freeze(store, "LK-2", quartal="2024-Q1")
+    assert [m.name for m in meetings(store)] == ["LK-1", "LK-2"]
+    assert meeting(store, "LK-2").quartal == "2024-Q1" and meeting(store, "LK-1").kommune is None
+    remove(store, "LK-1")
+    assert [m.name for m in meetings(store)] == ["LK-2"]
+    with pytest.raises(UsageError) as err:
+        meeting(store, "LK-1")
+    assert "(vorhanden: LK-2)" in err.value.message_de
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("LK 1", {}, "Sitzungsname 'LK 1'"),
+    ("../x", {}, "Sitzungsname '../x'"),
+    ("LK-1", {"kommune": "Bochum"}, "Bochum ist nicht im Datenbestand"),
+    ("LK-1", {"quartal": "2024-Q5"}, "Zeitraum '2024-Q5' nicht erkannt"),
+])
+def test_what_cannot_be_frozen_is_refused(store, name, kwargs, message):
+    with pytest.raises(UsageError) as err:
+        freeze(store, name, **kwargs)
+    assert message in err.value.message_de
+    assert not (store.path.parent / "sitzungen").exists() or not any((store.path.parent / "sitzungen").iterdir())
+
+
+def test_the_commands(store, tmp_path, capsys):
+    db = str(store.path)
+    assert main(["sitzung", "anlegen", "LK-2024-06", "--kommune", "Herne", "--quartal", "2024-Q2", "--db", db]) == 0
+    assert main(["sitzung", "anlegen", "LK-2024-06", "--db", db]) == 2   # exists already
+    assert main(["sitzung", "liste", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "LK-2024-06: eingefroren am " in out and ", Daten bis 30.06.2024 (Herne, 2024-Q2)" in out
+    later_delivery(tmp_path, store)
+    page = tmp_path / "lk.html"
+    assert main(["report", "--lenkungskreis", "--sitzung", "LK-2024-06", "--db", db, "--out", str(page), "--kein-pdf"]) == 0
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert "KIM-Lenkungskreis: Herne, 2024-Q2" in text and "Sitzungsstand „LK-2024-06“" in text
+    assert main(["sitzung", "entfernen", "LK-2024-06", "--db", db]) == 0
+    assert main(["sitzung", "liste", "--db", db]) == 0
+    assert "Keine Sitzungsstände." in capsys.readouterr().out
