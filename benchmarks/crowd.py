@@ -1,7 +1,8 @@
 """A steering committee opening one dashboard at once: N viewers in chromium against one ``kimtools serve``.
 
 Run alone: ``python benchmarks/crowd.py STORE [kimtools serve options …]`` (``CROWD="1 5 15"`` the crowd sizes,
-``DASHBOARD=lenkungskreis`` the page); ``benchmarks/run.py`` calls :func:`crowd_timings`. Prints, asserts nothing.
+``DASHBOARD=lenkungskreis`` the page, ``WARM_UP=45`` seconds before the crowd arrives, enough for the server's
+preheated kernels: about 5 s each on 2 cores); ``benchmarks/run.py`` calls :func:`crowd_timings`. Prints, asserts nothing.
 
 For each N, N pages (one browser context each, as N people) open the page within a second, on a server that has
 been up for a while (its preheated kernels ready). Printed per N:
@@ -110,5 +111,6 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
 if __name__ == "__main__":
     sizes = tuple(int(x) for x in os.environ.get("CROWD", "1 5 15").split())
     for measure, value in crowd_timings(sys.argv[1], sys.argv[2:], sizes=sizes,
-                                        dashboard=os.environ.get("DASHBOARD", "lenkungskreis")):
+                                        dashboard=os.environ.get("DASHBOARD", "lenkungskreis"),
+                                        warm_up=float(os.environ.get("WARM_UP", "45"))):
         print(f"{measure.ljust(72)}  {value:8.2f}", flush=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import ipaddress
+import json
 import os
 import re
 import sys
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dashboards", help=_t("dashboards"))
     p.add_argument("--vorheizen", "--preheat", dest="preheat", type=int, default=None, metavar="N", help=_t("preheat"))
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=_t("serve_sitzung"))
+    p.add_argument("--teilnehmende", "--attendees", dest="attendees", type=int, default=None, metavar="N",
+                   help=_t("serve_teilnehmende"))
 
     p = command("sitzung")
     p.add_argument("action", choices=["anlegen", "liste", "entfernen"], metavar="AKTION", help=_t("sitzung_aktion"))
@@ -729,8 +732,11 @@ def _cmd_serve(args) -> int:
            # plotly's own JupyterLab renderer (4.8 MB per page) is not used by the dashboards' figures
            "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
            f"--Voila.token={token}"]
-    if preheat > 0:
+    if preheat > 0 or args.attendees:
         cmd += ["--preheat_kernel=True", f"--pool_size={preheat}"]
+    if args.attendees:   # a committee opening the steering page together: a ready kernel for each of them
+        pools = {"default": {"pool_size": preheat}, "lenkungskreis.ipynb": {"pool_size": args.attendees}}
+        cmd += [f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}"]
     _say(f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (beenden mit Strg+C)",
          f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (stop with Ctrl+C)")
     sys.stdout.flush()

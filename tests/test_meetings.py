@@ -113,3 +113,20 @@ def test_the_commands(store, tmp_path, capsys):
     assert main(["sitzung", "entfernen", "LK-2024-06", "--db", db]) == 0
     assert main(["sitzung", "liste", "--db", db]) == 0
     assert "Keine Sitzungsstände." in capsys.readouterr().out
+
+
+def test_serving_a_meeting_prepares_a_kernel_for_each_attendee(store, monkeypatch):
+    """`kimtools serve --sitzung NAME --teilnehmende 15`: the frozen copy, and a pool of 15 prepared kernels for the
+    steering committee's page only (the other pages keep one each)."""
+    import json
+
+    from kimtools.cli import main
+
+    freeze(store, "LK-1")
+    started = {}
+    monkeypatch.setattr(os, "execve", lambda exe, cmd, env: started.update(cmd=cmd, env=env))
+    assert main(["serve", "--db", str(store.path), "--sitzung", "LK-1", "--teilnehmende", "15"]) == 0
+    assert started["env"]["KIMTOOLS_DB"] == str((store.path.parent / "sitzungen" / "LK-1" / "datenbestand.duckdb").resolve())
+    pools = next(a for a in started["cmd"] if a.startswith("--VoilaKernelManager.kernel_pools_config="))
+    assert json.loads(pools.split("=", 1)[1]) == {"default": {"pool_size": 1}, "lenkungskreis.ipynb": {"pool_size": 15}}
+    assert started["cmd"].count("--preheat_kernel=True") == 1
