@@ -12,6 +12,8 @@ been up for a while (its preheated kernels ready). Printed per N:
 - *server sent the page*: when the page's last byte arrived (the navigation's ``responseEnd``): at once from a
   preheated kernel, else once the server has started a kernel and run the notebook. The browsers share the
   server's two cores; this says how much of the wait is the server's before the browser draws;
+- *page loaded in the browser*: the page's scripts loaded and run (``loadEventEnd``); after it the widgets
+  connect to their kernel and draw;
 - *filter change*: each viewer in turn changes the quarter while all stay connected, until the last figure
   redraws (median and slowest);
 - the dashboard kernels running afterwards and the largest peak memory among them (MB).
@@ -89,6 +91,12 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
             if served:
                 yield f"N={n:2d}: server sent the page, median viewer (s)", statistics.median(served)
                 yield f"N={n:2d}: server sent the page, slowest viewer (s)", max(served)
+            # the browser has loaded and run the page's scripts (Voilà's and the widgets'): what follows is the
+            # widgets talking to their kernels and drawing
+            loaded = [page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+                      for page in pages]
+            yield f"N={n:2d}: page loaded in the browser, median viewer (s)", statistics.median(loaded)
+            yield f"N={n:2d}: page loaded in the browser, slowest viewer (s)", max(loaded)
             changes = []
             for page in pages:
                 page.wait_for_timeout(settle * 1000)
