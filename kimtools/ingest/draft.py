@@ -365,6 +365,36 @@ def _groups(sheet: _Sheet, table: str) -> dict[str, str] | None:
     return out if "datum" in out else None
 
 
+def _by_name(column, h: str, values: pd.Series) -> tuple[object, str]:
+    """The entry for ``column`` taken from the header ``h`` that names it, with its note; ``(None, why)`` where the
+    values disagree with the name or leave a setting open (a date format, a separator)."""
+    distinct = [v for v in values.unique() if v]
+    setting = None   # (profile key, value, how it was found) beside the column's name
+    if column.kind == "date":
+        ok, fmt = _date_format(values)
+        if not ok:
+            return None, f"'{h}' passt dem Namen nach, enthält aber keine Daten (Datumsangaben)."
+        if fmt == UNDECIDED:
+            return None, (f"'{h}': Tag und Monat lassen sich nicht unterscheiden "
+                          "(datumsformat = \"TT/MM/JJJJ\" oder \"MM/TT/JJJJ\").")
+        setting = ("datumsformat", fmt, f"Datumsformat {fmt} am Inhalt erkannt") if fmt else None
+    elif column.kind == "code" and len(distinct) >= 3 and _code_share(values, column.code_list) < 0.5:
+        return None, f"'{h}' passt dem Namen nach, die Werte aber kaum zur Liste {column.code_list}."
+    elif column.kind in ("int", "decimal") and distinct and \
+            values[values != ""].str.fullmatch(r"[+-]?[\d.,]+").mean() < 0.9:
+        return None, f"'{h}' passt dem Namen nach, enthält aber keine Zahlen."
+    elif column.kind == "codes":
+        sep = _separator(values, column.code_list)
+        if sep == UNDECIDED:
+            return None, (f"'{h}' passt dem Namen nach; wie die Werte einer Zelle getrennt sind, ist nicht zu "
+                          "erkennen (trennzeichen).")
+        setting = ("trennzeichen", sep, f"mehrere Werte je Zelle, getrennt durch {sep!r}") if sep else None
+    if setting:
+        key, value, how = setting
+        return {"spalte": h, key: value}, f"Name; {how}"
+    return h, "Spaltengruppe, je Nummer eine Zeile" if "{n}" in h else "Name"
+
+
 def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, entries: list[Entry],
                    used: dict, sheets: list[_Sheet], assigned: dict, source: Path, meta: dict) -> dict[str, str]:
     spec = TABLES[table]
@@ -382,41 +412,11 @@ def _draft_columns(table: str, sheet: _Sheet, groups: dict[str, str] | None, ent
             open_[column.name] = ("mehrere Spalten passen dem Namen nach.", hits)
             continue
         if len(hits) == 1:
-            h = hits[0]
-            values = sheet.values(h)
-            if column.kind == "date":
-                ok, fmt = _date_format(values)
-                if not ok:
-                    open_[column.name] = (f"'{h}' passt dem Namen nach, enthält aber keine Daten (Datumsangaben).", [h])
-                    continue
-                if fmt == UNDECIDED:
-                    open_[column.name] = (f"'{h}': Tag und Monat lassen sich nicht unterscheiden "
-                                          "(datumsformat = \"TT/MM/JJJJ\" oder \"MM/TT/JJJJ\").", [h])
-                    continue
-                if fmt:
-                    decided[column.name] = {"spalte": h, "datumsformat": fmt}
-                    notes[column.name] = f"Name; Datumsformat {fmt} am Inhalt erkannt"
-                    continue
-            distinct = [v for v in values.unique() if v]
-            if column.kind == "code" and len(distinct) >= 3 and _code_share(values, column.code_list) < 0.5:
-                open_[column.name] = (f"'{h}' passt dem Namen nach, die Werte aber kaum zur Liste {column.code_list}.",
-                                      [h])
-                continue
-            if column.kind in ("int", "decimal") and distinct and \
-                    values[values != ""].str.fullmatch(r"[+-]?[\d.,]+").mean() < 0.9:
-                open_[column.name] = (f"'{h}' passt dem Namen nach, enthält aber keine Zahlen.", [h])
-                continue
-            if column.kind == "codes":
-                sep = _separator(values, column.code_list)
-                if sep == UNDECIDED:
-                    open_[column.name] = (f"'{h}' passt dem Namen nach; wie die Werte einer Zelle getrennt sind, ist "
-                                          "nicht zu erkennen (trennzeichen).", [h])
-                    continue
-                if sep:
-                    decided[column.name] = {"spalte": h, "trennzeichen": sep}
-                    notes[column.name] = f"Name; mehrere Werte je Zelle, getrennt durch {sep!r}"
-                    continue
-            decided[column.name], notes[column.name] = h, "Spaltengruppe, je Nummer eine Zeile" if "{n}" in h else "Name"
+            value, note = _by_name(column, hits[0], sheet.values(hits[0]))
+            if value is None:
+                open_[column.name] = (note, hits)
+            else:
+                decided[column.name], notes[column.name] = value, note
     taken = {h for v in decided.values() for h in ([v] if isinstance(v, str) else [v.get("spalte")])}
     taken |= {h for _, hs in open_.values() for h in hs}
     grouped = {h for h in sheet.headers if (m := _GROUP.match(h)) and m.group(1).strip()

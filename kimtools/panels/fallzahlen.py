@@ -110,7 +110,7 @@ class FallzahlenPanel(_FilteredPanel):
 
     def _show_tables(self, v: dict) -> None:
 
-        note = self._cache.get(("population", v["kommune"]), lambda: population_note(self.store, v["kommune"]))
+        note = population_note(self.store, v["kommune"])
         self.reach_note.value = f"<p class='kim-note'>{html.escape(note)}</p>" if note else ""
         main, q = self._views(v)["main"], v["zeitraum"]
         periods = sorted(main["zeitraum"].unique())

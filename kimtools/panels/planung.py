@@ -50,7 +50,6 @@ class PlanungPanel(_FilteredPanel):
         self.posts = widgets.GridBox(layout=widgets.Layout(grid_template_columns="repeat(3, 300px)"))
         self.pathway_tiles, self.staffing_table, self.need_table = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.forecast_note = widgets.HTML()
-        self._population: dict[str, str] = {}   # per kommune: changes only with an import
         self._quiet = False
         if not self._start(store, minimum):
             return
@@ -193,9 +192,7 @@ class PlanungPanel(_FilteredPanel):
         self._show_staffing_table(d)
         need = need_index(d["bezirke"], d["reach"], d["gaps"])
         need = need.assign(luecken=[count_text(n, self.minimum) for n in need["luecken"]])
-        if v["kommune"] not in self._population:   # the footnote to the rates per 1,000: official or estimated figures
-            self._population[v["kommune"]] = population_note(self.store, v["kommune"])
-        note = self._population[v["kommune"]]
+        note = population_note(self.store, v["kommune"])   # the footnote to the rates per 1,000
         self.need_table.value = html_table(need, ["stadtbezirk", "auslaender", "reichweite_je_1000", "luecken", "bedarfsindex"],
                                            {"reichweite_je_1000": lambda x: fmt_number(x, 2),
                                             "bedarfsindex": lambda x: fmt_number(x, 2)}) + (

@@ -29,9 +29,10 @@ from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import tile
-from ..store import Store, in_parallel
+from ..store import Store, in_parallel, reader_memo
 from ..store.deliveries import absent_tables, complete_until, data_ends, incomplete
 from ..store.meetings import commentary, meeting_of
+from ..store.queries import run_read
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
            "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note", "meeting_note", "meeting_commentary",
@@ -257,8 +258,12 @@ def meeting_note(store: Store) -> str:
 def population_note(store: Store, kommune: str) -> str:
     """The footnote to every rate per 1,000 of ``kommune``: which district figures are official, which from the
     export and which estimates, with source and date (:mod:`kimtools.ingest.reference_figures`)."""
-    rows = store.query("SELECT stadtbezirk, herkunft, quelle, stand FROM bezirke WHERE kommune = ? "
-                       "ORDER BY stadtbezirk", [kommune])
+    con = store.connect()
+    memo = reader_memo(con)   # read once per state of the store, for every page that shows a rate
+    if ("bezirke", kommune) not in memo:
+        memo[("bezirke", kommune)] = run_read(con, "SELECT stadtbezirk, herkunft, quelle, stand FROM bezirke "
+                                                   "WHERE kommune = ? ORDER BY stadtbezirk", [kommune])
+    rows = memo[("bezirke", kommune)]
     if rows.empty:
         return ""
     ref = load_reference().bezirke
