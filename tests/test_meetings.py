@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import stat
 
+import numpy as np
 import pytest
 
 from conftest import BASE, indicator_count, write_export
@@ -19,7 +21,7 @@ from kimtools.cli import main
 from kimtools.errors import UsageError
 from kimtools.ingest.importer import import_export
 from kimtools.present.report import lenkungskreis_html
-from kimtools.store.meetings import commentary, freeze, meeting, meeting_of, meetings, remove
+from kimtools.store.meetings import COMMENT_LIMIT, PARTS, commentary, freeze, meeting, meeting_of, meetings, remove
 from kimtools.views.steering import data_state, meeting_note
 
 KEY = b"k" * 32
@@ -110,6 +112,9 @@ def test_the_commands(store, tmp_path, capsys):
     assert main(["report", "--lenkungskreis", "--sitzung", "LK-2024-06", "--db", db, "--out", str(page), "--kein-pdf"]) == 0
     text = html.unescape(page.read_text(encoding="utf-8"))
     assert "KIM-Lenkungskreis: Herne, 2024-Q2" in text and "Sitzungsstand „LK-2024-06“" in text
+    # chromium drew every figure as an image, the status figure without a change of three or more too (plotly.js
+    # cannot draw a Sankey without links: the page kept its scripts)
+    assert text.count('class="kim-figure"') == 4 and "<script" not in text
     assert main(["sitzung", "entfernen", "LK-2024-06", "--db", db]) == 0
     assert main(["sitzung", "liste", "--db", db]) == 0
     assert "Keine Sitzungsstände." in capsys.readouterr().out
@@ -130,3 +135,56 @@ def test_serving_a_meeting_prepares_a_kernel_for_each_attendee(store, monkeypatc
     pools = next(a for a in started["cmd"] if a.startswith("--VoilaKernelManager.kernel_pools_config="))
     assert json.loads(pools.split("=", 1)[1]) == {"default": {"pool_size": 1}, "lenkungskreis.ipynb": {"pool_size": 15}}
     assert started["cmd"].count("--preheat_kernel=True") == 1
+
+
+def _full_commentary(frozen) -> dict[str, str]:
+    """Every part commented up to the limit with ordinary German sentences (so that lines wrap as real text does)."""
+    sentence = ("Die Zahlen bestätigen die Entwicklung, die wir im letzten Lenkungskreis berichtet haben; wir schlagen "
+                "vor, die Maßnahmen fortzusetzen und im nächsten Quartal erneut zu prüfen. ")
+    texts = {key: (f"{heading}: " + sentence * 3)[:COMMENT_LIMIT].rsplit(" ", 1)[0] + "."
+             for key, (_part, heading) in PARTS.items()}
+    frozen.commentary_path.write_text("".join(f'{k} = "{v}"\n' for k, v in texts.items()), encoding="utf-8")
+    assert all(COMMENT_LIMIT - 15 <= len(v) <= COMMENT_LIMIT for v in texts.values())
+    return texts
+
+
+@pytest.mark.browser
+def test_the_printout_is_one_sheet_with_every_part_commented(demo_store, tmp_path):
+    """The largest demo city (Dortmund: twelve districts, eleven partners where referrals stall, five gaps that name
+    every district, status changes), every part commented up to the limit: at most two A4 pages in the printout of
+    ``kimtools report`` (figures as images) and in the dashboard's download printed by a browser (plotly.js); every
+    comment printed, the meeting state in each page's footer, and the first page used to its foot."""
+    import pypdfium2 as pdfium
+
+    from kimtools.present.report import print_pdf, write_lenkungskreis
+
+    copy = tmp_path / "data" / "kim.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(demo_store, copy)
+    frozen = freeze(Store(copy), "LK-DO", kommune="Dortmund")
+    texts = _full_commentary(frozen)
+    html_file, report_pdf = write_lenkungskreis(frozen.store, "Dortmund", tmp_path / "lk.html")
+    download = tmp_path / "download.html"
+    download.write_text(lenkungskreis_html(frozen.store, "Dortmund"), encoding="utf-8")
+    for pdf in (report_pdf, print_pdf(download, tmp_path / "download.pdf")):
+        pages = pdfium.PdfDocument(pdf)
+        assert len(pages) <= 2, pdf
+        read = [" ".join(page.get_textpage().get_text_range().split()) for page in pages]
+        for text in texts.values():
+            assert text[:60] in " ".join(read), text[:60]
+        assert all("Sitzungsstand „LK-DO“" in r for r in read)
+        first = np.asarray(pages[0].render(scale=1).to_pil().convert("L"))
+        inked = np.flatnonzero(first.min(axis=1) < 128) / len(first)   # rows with dark ink, as parts of the height
+        assert inked[-1] > 0.9   # the footer at the foot of the sheet …
+        assert inked[inked < 0.85][-1] > 0.75   # … and the page filled above it, not half empty
+    assert "<script" not in html_file.read_text(encoding="utf-8")
+
+
+def test_a_commentary_longer_than_the_limit_is_refused_with_its_part(store):
+    frozen = freeze(store, "LK-1")
+    frozen.commentary_path.write_text(f'trend = "{"a" * 300}"\nstatus = " {"b" * 300} "\n', encoding="utf-8")
+    assert commentary(frozen) == {"trend": "a" * 300, "status": "b" * 300}   # 300 after trimming: still allowed
+    frozen.commentary_path.write_text(f'trend = "{"a" * 301}"\nstatus = "kurz"\n', encoding="utf-8")
+    with pytest.raises(UsageError) as err:
+        commentary(frozen)
+    assert "höchstens 300 Zeichen je Teil" in err.value.message_de and "zu lang: trend (301 Zeichen)" in err.value.message_de

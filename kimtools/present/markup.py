@@ -7,6 +7,7 @@ cell escaped, small counts already masked by the caller or by the formatters her
 from __future__ import annotations
 
 import html
+import re
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -17,7 +18,8 @@ from ..exchange.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from .labels import column_label
 
-__all__ = ["Html", "CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html"]
+__all__ = ["Html", "CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html",
+           "commentary_html", "comment_slot", "fill_comments"]
 
 CSS = """<style>
 .kim-table {border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0}
@@ -120,8 +122,9 @@ _BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
            "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}
 
 
-def gaps_html(gaps: pd.DataFrame, minimum: int = 3) -> str:
-    """Service gaps with their evidence (rows of :func:`kimtools.analysis.gaps.top_gaps`); small counts as "< minimum"."""
+def gaps_html(gaps: pd.DataFrame, minimum: int = 3, districts: int | None = None) -> str:
+    """Service gaps with their evidence (rows of :func:`kimtools.analysis.gaps.top_gaps`); small counts as "< minimum".
+    ``districts``: name at most that many districts per gap (the most affected) and count the others."""
 
     if gaps.empty:
         return f"<p class='kim-note'>{tr({'de': 'Keine Lücken dokumentiert.', 'en': 'No gaps documented.'})}</p>"
@@ -129,16 +132,18 @@ def gaps_html(gaps: pd.DataFrame, minimum: int = 3) -> str:
     gaps = gaps.copy()
     gaps["handlungsfeld"] = gaps["handlungsfeld"].map(lambda c: codes.label("handlungsfeld", c))
     gaps["luecke"] = gaps["luecke"].map(lambda c: codes.label("luecke", c))
-    gaps["bezirke"] = gaps["bezirke"].map(", ".join)
+    more = lambda rest: tr({"de": f" und {len(rest)} weitere", "en": f" and {len(rest)} more"}) if rest else ""  # noqa: E731
+    gaps["bezirke"] = [", ".join(b[:districts]) + more(b[districts:]) if districts else ", ".join(b) for b in gaps["bezirke"]]
     gaps["trend"] = [f"{count(a)} / {count(b)}" for a, b in zip(gaps["letzte"], gaps["davor"])]
     return html_table(gaps, ["handlungsfeld", "luecke", "vermittlungen", "faelle", "bezirke", "seit", "trend"],
                       {"vermittlungen": count, "faelle": count})
 
 
-def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False) -> str:
+def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False, limit: int | None = None) -> str:
     """Partners whose acceptance or waiting time differs clearly (rows of :func:`kimtools.analysis.network.partner_outliers`);
     partners without a clear difference are left out, and there is no ranking. ``stalls_only``: only partners
-    where referrals stall (acceptance lower or wait longer than at the others)."""
+    where referrals stall (acceptance lower or wait longer than at the others). ``limit``: at most that many
+    partners, those with most referrals (in their order as given), and a line naming how many more there are."""
 
     lang = current_lang()
     o = outliers
@@ -161,8 +166,14 @@ def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False) -> str:
     o["wartezeit_uebrige"] = o["wartezeit_uebrige"].map(days)
     for c in ("annahme_befund", "wartezeit_befund"):
         o[c] = o[c].map(lambda b: _BEFUND[b][0 if lang == "de" else 1])
+    more = ""
+    if limit is not None and len(o) > limit:
+        more = "<p class='kim-note'>" + tr({
+            "de": f"… und {len(o) - limit} weitere Partner (hier die {limit} mit den meisten Vermittlungen; alle im Dashboard).",
+            "en": f"… and {len(o) - limit} more partners (here the {limit} with most referrals; all in the dashboard)."}) + "</p>"
+        o = o.loc[o.index.isin(o["n"].nlargest(limit, keep="first").index)]
     return html_table(o, ["name", "typ", "annahme", "annahme_uebrige", "annahme_befund", "wartezeit", "wartezeit_uebrige",
-                          "wartezeit_befund"])
+                          "wartezeit_befund"]) + more
 
 
 def commentary_html(text: str) -> str:
@@ -172,3 +183,18 @@ def commentary_html(text: str) -> str:
         return ""
     label = tr({"de": "Einschätzung der KIM-Koordination", "en": "Assessment of the KIM coordination"})
     return f"<div class='kim-comment'><b>{html.escape(label)}:</b> {html.escape(text)}</div>"
+
+
+#: a part's commentary on a finished page, between two HTML comments (see :func:`comment_slot`)
+_SLOT = re.compile(r"<!--kim-kommentar:(\w+)-->.*?<!--/kim-kommentar-->", re.S)
+
+
+def comment_slot(part: str, text: str) -> str:
+    """:func:`commentary_html` of ``part`` between markers, so that a page built once (a meeting's first view) can
+    show the coordinators' texts as they are when it is opened (:func:`fill_comments`)."""
+    return f"<!--kim-kommentar:{part}-->{commentary_html(text)}<!--/kim-kommentar-->"
+
+
+def fill_comments(page: str, said: dict[str, str]) -> str:
+    """``page`` with each part's commentary replaced by ``said[part]`` (empty where ``said`` has none)."""
+    return _SLOT.sub(lambda m: comment_slot(m.group(1), said.get(m.group(1), "")), page)

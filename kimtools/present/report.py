@@ -7,6 +7,7 @@ is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads n
 
 from __future__ import annotations
 
+import contextlib
 import html as H
 import re
 import shutil
@@ -36,11 +37,11 @@ from ..views.steering import (
     steering_views,
 )
 from .labels import column_label, kennzahl_label
-from .markup import Html, commentary_html, gaps_html, outliers_html, tiles
+from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
-           "write_lenkungskreis", "lenkungskreis_name", "last_quarter"]
+           "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "static_page", "print_pdf"]
 
 TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -173,22 +174,40 @@ def district_table(bundle, zeitraum: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- the steering committee's page
-_PRINT_WIDTH = 700   # px: the printable width of A4 with 12 mm margins, so that figures are drawn for paper
+#: each printed figure's size in px (width, height; ``None``: by its rows), drawn for A4 with 12 mm margins (700 px
+#: across); the district and referral figures stand side by side, so that the page fits on two sheets
+_PRINT_SIZE = {"trend": (700, 190), "reach": (340, None), "funnel": (340, 250), "status": (700, 200)}
+
+#: at most so many partners in the printed table of stalling referrals (the rest are named as a number): the page
+#: stays on two sheets for a city with many partners
+_PRINT_PARTNERS = 6
+#: … and at most so many districts named per service gap (the most affected; the rest counted)
+_PRINT_DISTRICTS = 4
 
 _PRINT_CSS = """<style>
-@page { size: A4; margin: 12mm 12mm 10mm 12mm; }
-body { font-family: Arial, Helvetica, sans-serif; font-size: 10.5pt; color: #111; max-width: 186mm; margin: 0 auto; }
-h1 { font-size: 17pt; margin: 0 0 2mm 0; }
-h2 { font-size: 12.5pt; margin: 5mm 0 1mm 0; border-bottom: 1px solid #999; }
+@page { size: A4; margin: 10mm 12mm 9mm 12mm; }
+body { font-family: Arial, Helvetica, sans-serif; font-size: 10pt; color: #111; max-width: 186mm; margin: 0 auto; }
+h1 { font-size: 16pt; margin: 0 0 1mm 0; }
+h2 { font-size: 12pt; margin: 3mm 0 1mm 0; border-bottom: 1px solid #999; }
 .kim-block { break-inside: avoid; page-break-inside: avoid; }
-.kim-note { color: #444; font-size: 9pt; margin: 1mm 0 2mm 0; }
-.kim-tiles { gap: 3mm !important; }
-.kim-tile { min-width: 80mm !important; width: 80mm; padding: 2mm 3mm !important; }
-.kim-tile-value { font-size: 20pt !important; }
-.kim-table { font-size: 9pt !important; }
+.kim-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 6mm; }
+.kim-caption { font-size: 9.5pt; font-weight: bold; margin: 1mm 0 0 0; }
+.kim-note { color: #333; font-size: 8.5pt; margin: 1mm 0 1.5mm 0; }
+.kim-comment { font-size: 8.5pt !important; margin: 1mm 0 2mm 0 !important; padding: 1.5mm 3mm !important;
+               border-left: 4px solid #222 !important; background: #eee !important;
+               -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.kim-figure { display: block; max-width: 100%; height: auto; }
+.kim-tiles { gap: 2mm !important; flex-wrap: nowrap !important; margin: 1mm 0 1mm 0 !important; }
+.kim-tile { min-width: 0 !important; width: 25%; padding: 1.5mm 2mm !important; border-top: 3px solid #222 !important; }
+.kim-tile-value { font-size: 15pt !important; }
+.kim-tile-label { font-size: 9pt !important; }
+.kim-tile-note { font-size: 7.5pt !important; }
+.kim-table { font-size: 8pt !important; margin: 0 !important; }
+.kim-table th, .kim-table td { padding: 1px 4px !important; }
+.kim-table td { line-height: 1.15; }
 table.kim-page { border-collapse: collapse; width: 100%; }
 table.kim-page > tbody > tr > td, table.kim-page > tfoot > tr > td { padding: 0; }
-.kim-footer { font-size: 8pt; color: #333; border-top: 1px solid #999; padding-top: 1mm; text-align: left; }
+.kim-footer { font-size: 7.5pt; color: #333; border-top: 1px solid #999; padding-top: 1mm; text-align: left; }
 @media screen { body { margin: 10mm auto; } .kim-footer { padding-top: 4mm; } }
 </style>"""
 
@@ -216,16 +235,32 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     created = fmt_date(pd.Timestamp.now().date())
 
     def figure(name: str) -> str:
-        fig = figures[name].update_layout(width=_PRINT_WIDTH)
-        return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True})
+        """The figure at its printed size, its title as a caption above it (a caption wraps, a plotly title at half
+        width would be cut off); the caption is also the figure's text for screen readers (``meta.alt``)."""
+        fig = figures[name]
+        width, height = _PRINT_SIZE[name]
+        if height is None:   # a row per district, each named (plotly would leave out names that crowd)
+            rows = list(fig.data[0].y) if fig.data and fig.data[0].y is not None else []
+            height = 80 + 18 * max(len(rows), 1)
+            fig.update_yaxes(tickmode="array", tickvals=rows, tickfont_size=11)
+        if name == "trend":   # each quarter on two short lines ("Q3", "2026"), not slanted: the plot keeps its height
+            quarters = list(dict.fromkeys(q for trace in fig.data for q in (trace.x if trace.x is not None else ())))
+            fig.update_xaxes(tickangle=0, tickfont_size=9, title=None, tickmode="array", tickvals=quarters,
+                             ticktext=[f"{q[5:]}<br>{q[:4]}" if re.fullmatch(r"\d{4}-Q\d", str(q)) else q for q in quarters])
+        caption = fig.layout.title.text or ""
+        fig.update_layout(title=None, width=width, height=height, margin=dict(t=28, b=10), meta={"alt": caption})
+        return (f"<p class='kim-caption'>{H.escape(caption)}</p>"
+                + fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True}))
 
     def block(section: str, *parts: str) -> str:
         return f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section))}</h2>{''.join(parts)}</section>"
 
     note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
     said = meeting_commentary(store)   # a frozen meeting state's assessment, per part
+    comment = lambda part: comment_slot(part, said.get(part, ""))  # noqa: E731
     status = (figure("status") + note(explain("status"))) if len(views["transitions"]) else note(no_status_changes())
-    status += commentary_html(said.get("status", ""))
+    status += comment("status")
+    drawn = {k: block(k, figure(k), note(explain(k)), comment(k)) for k in ("trend", "reach", "funnel")}
     body = "".join([
         f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",
         note(tr({"de": f"Stand {created}. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis {minimum - 1} erscheinen als "
@@ -233,9 +268,10 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                  "en": f"As of {created}. All figures are aggregated; counts from 1 to {minimum - 1} appear as "
                        f"'< {minimum}'. Referrals, gaps and status changes: twelve months up to the end of {zeitraum}."})),
         tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
-        *(block(k, figure(k), note(explain(k)), commentary_html(said.get(k, ""))) for k in ("trend", "reach", "funnel")),
-        block("stalls", outliers_html(views["outliers"], stalls_only=True), note(explain("stalls"))),
-        block("gaps", gaps_html(views["gaps"], minimum), note(explain("gaps")), commentary_html(said.get("gaps", ""))),
+        drawn["trend"],
+        f"<div class='kim-pair'>{drawn['reach']}{drawn['funnel']}</div>",
+        block("stalls", outliers_html(views["outliers"], stalls_only=True, limit=_PRINT_PARTNERS), note(explain("stalls"))),
+        block("gaps", gaps_html(views["gaps"], minimum, districts=_PRINT_DISTRICTS), note(explain("gaps")), comment("gaps")),
         block("status", status),
     ])
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",
@@ -264,30 +300,86 @@ def chromium() -> str | None:
 def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | None = None, stadtbezirk: str | None = None,
                         minimum: int = 3, pdf: bool = True) -> list[Path]:
     """Write the page to ``out`` (.html) and, where chromium is installed and ``pdf``, the same page as PDF beside it
-    (printed by headless chromium with the print styles). Returns the files written."""
+    (printed by headless chromium with the print styles): at most two A4 pages, one sheet printed on both sides.
+    Where chromium is installed the HTML file has its figures as images (:func:`static_page`), else plotly.js.
+    Returns the files written."""
 
     out = Path(out)
     if out.suffix.lower() != ".html":
         raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
     out.parent.mkdir(parents=True, exist_ok=True)
     page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum)
+    if chromium():   # figures as images: a small file to send round, printed without waiting for scripts
+        with contextlib.suppress(KimtoolsError):   # else the page keeps plotly.js: larger, the same on paper
+            page = static_page(page)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     written = [out]
-    browser = chromium() if pdf else None
-    if browser:
-        target = out.with_suffix(".pdf")
-        with tempfile.TemporaryDirectory() as profile:
-            done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+    if pdf and chromium():
+        written.append(print_pdf(out, out.with_suffix(".pdf")))
+    return written
+
+
+def print_pdf(page: Path, target: Path) -> Path:
+    """Print the HTML file ``page`` to the PDF ``target`` with headless chromium (A4, the page's print styles, no
+    header or footer of the browser's own); returns ``target``."""
+    _headless([f"--print-to-pdf={target}", "--no-pdf-header-footer"], Path(page).resolve().as_uri(),
+              tr({"de": f"die HTML-Datei {page} lässt sich im Browser drucken",
+                  "en": f"the HTML file {page} can be printed from a browser"}))
+    if not Path(target).exists():
+        raise KimtoolsError(f"Das PDF {target} ist nicht entstanden; die HTML-Datei {page} lässt sich im Browser drucken.",
+                            f"The PDF {target} was not made; the HTML file {page} can be printed from a browser.")
+    return Path(target)
+
+
+#: put into a page for :func:`static_page`: once plotly has drawn, each figure becomes an SVG image (plotly's own
+#: export, styles included) and every script goes
+_TO_IMAGES = """<script>
+window.addEventListener("load", async function () {
+  for (const gd of Array.from(document.querySelectorAll(".js-plotly-plot"))) {
+    const size = {width: gd._fullLayout.width, height: gd._fullLayout.height};
+    const img = document.createElement("img");
+    img.src = await Plotly.toImage(gd, Object.assign({format: "svg"}, size));
+    img.className = "kim-figure"; img.width = size.width; img.height = size.height;
+    img.alt = (gd.layout.meta && gd.layout.meta.alt) || "";
+    gd.replaceWith(img);
+  }
+  document.querySelectorAll("script").forEach(function (s) { s.remove(); });
+});
+</script>"""
+
+
+def _headless(args: list[str], url: str, fallback: str) -> str:
+    """Run headless chromium on ``url`` (a fresh profile, nothing from the net, 15 s of page time); its output.
+    ``fallback`` says in the error what the user still has."""
+    with tempfile.TemporaryDirectory() as profile:
+        try:
+            done = subprocess.run([chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
                                    "--disable-background-networking", f"--user-data-dir={profile}",
                                    "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
-                                   f"--print-to-pdf={target}", out.resolve().as_uri()],
-                                  capture_output=True, text=True, timeout=180)
-        if done.returncode != 0 or not target.exists():
-            raise KimtoolsError(f"Das PDF ließ sich nicht erstellen (chromium: {done.stderr.strip()[-300:]}); "
-                                f"die HTML-Datei {out} ist geschrieben und lässt sich im Browser drucken.",
-                                f"The PDF could not be made (chromium: {done.stderr.strip()[-300:]}); the HTML file "
-                                f"{out} is written and can be printed from a browser.")
-        written.append(target)
-    return written
+                                   *args, url], capture_output=True, text=True, timeout=180)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = subprocess.CompletedProcess([], 1, "", str(exc))
+    if done.returncode != 0:
+        raise KimtoolsError(f"chromium ist gescheitert ({done.stderr.strip()[-300:]}); {fallback}.",
+                            f"chromium failed ({done.stderr.strip()[-300:]}); {fallback}.")
+    return done.stdout
+
+
+def static_page(page: str) -> str:
+    """``page`` (from :func:`lenkungskreis_html`) with its figures as SVG images and without any script, drawn once
+    by headless chromium: about 150 kB that a browser shows at once, where the page with plotly.js is 4.8 MB of
+    script for each viewer to run (fifteen browsers on two cores: 35 s against 2.6 s until the first figure,
+    docs/performance.md). Needs chromium (:func:`chromium`)."""
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "seite.html"
+        head, _, tail = page.rpartition("</body>")   # the last: plotly.js itself may hold the string
+        source.write_text(head + _TO_IMAGES + "</body>" + tail, encoding="utf-8")
+        drawn = _headless(["--dump-dom"], source.as_uri(), tr({"de": "die Seite bleibt mit plotly.js",
+                                                                "en": "the page keeps plotly.js"}))
+    if "js-plotly-plot" in drawn or "<script" in drawn or "</body>" not in drawn:
+        raise KimtoolsError("chromium hat die Abbildungen nicht vollständig als Bilder gezeichnet.",
+                            "chromium did not draw all figures as images.")
+    return "<!DOCTYPE html>" + drawn

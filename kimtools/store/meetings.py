@@ -26,11 +26,14 @@ from ..periods import period_bounds
 from . import Store
 
 __all__ = ["MEETINGS_FOLDER", "PARTS", "Meeting", "freeze", "meetings", "meeting", "remove", "meeting_of",
-           "meetings_folder", "commentary"]
+           "meetings_folder", "commentary", "COMMENT_LIMIT"]
 
 MEETINGS_FOLDER = "sitzungen"
 _STORE, _ABOUT, _COMMENTARY = "datenbestand.duckdb", "sitzung.toml", "kommentar.toml"
 _NAME = re.compile(r"^[\w\-.]{1,60}$")
+#: at most so many characters per part of the commentary: two or three sentences, and the printout with every
+#: part commented stays on two pages (checked with the largest demo city, tests/test_meetings.py)
+COMMENT_LIMIT = 300
 #: the parts of the Lenkungskreis page the coordinators comment on: key in ``kommentar.toml`` → (the page's part,
 #: German heading)
 PARTS = {"trend": ("trend", "Verlauf"), "bezirke": ("reach", "Stadtbezirke"), "vermittlungen": ("funnel", "Vermittlungen"),
@@ -104,7 +107,8 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
 def _commentary_template(name: str) -> str:
     lines = [f"# Einschätzung der KIM-Koordination zum Sitzungsstand {name}.",
              "# Je Teil der Lenkungskreis-Seite ein kurzer Text; er erscheint unter dem Teil, auf der Seite und im",
-             "# Ausdruck, als Einschätzung der Koordination gekennzeichnet. Leer lassen, wo nichts zu sagen ist.", ""]
+             "# Ausdruck, als Einschätzung der Koordination gekennzeichnet. Leer lassen, wo nichts zu sagen ist.",
+             f"# Höchstens {COMMENT_LIMIT} Zeichen je Teil (zwei, drei Sätze): so bleibt der Ausdruck auf einem Blatt.", ""]
     lines += [f'{key} = ""   # {heading}' for key, (_part, heading) in PARTS.items()]
     return "\n".join(lines) + "\n"
 
@@ -153,6 +157,13 @@ def commentary(found: Meeting) -> dict[str, str]:
         raise UsageError(f"Der Kommentar {path} nennt unbekannte Teile: {', '.join(sorted(unknown))} (erlaubt: "
                          f"{', '.join(PARTS)}).", f"The commentary {path} names unknown parts: "
                          f"{', '.join(sorted(unknown))} (allowed: {', '.join(PARTS)}).")
+    long = {k: len(str(v).strip()) for k, v in texts.items() if len(str(v).strip()) > COMMENT_LIMIT}
+    if long:
+        which = ", ".join(f"{k} ({n} Zeichen)" for k, n in long.items())
+        raise UsageError(f"Der Kommentar {path}: höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf "
+                         f"ein Blatt (Vorder- und Rückseite) passt; zu lang: {which}. Bitte kürzen.",
+                         f"The commentary {path}: at most {COMMENT_LIMIT} characters per part, so that the printout fits "
+                         f"on one sheet (both sides); too long: {which.replace('Zeichen', 'characters')}. Please shorten.")
     return {PARTS[k][0]: str(v).strip() for k, v in texts.items() if str(v).strip()}
 
 

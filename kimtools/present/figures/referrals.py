@@ -117,7 +117,12 @@ def sankey(flows: pd.DataFrame, stages: list[tuple[str, Callable[[str], str]]], 
                     index[(stage, code)] = len(labels)
                     labels.append(fn(code))
             links.append((index[(a, getattr(row, a))], index[(b, getattr(row, b))], int(row.n)))
-    src, dst, val = (list(x) for x in zip(*links)) if links else ([], [], [])
+    if not links:   # plotly.js cannot draw a Sankey without links (the figure stayed blank, or kept the last one)
+        return _figure([], title=title, height=min(height, 220), xaxis_visible=False, yaxis_visible=False,
+                       annotations=[dict(text=tr({"de": f"Keine Verbindung mit mindestens {minimum} Fällen.",
+                                                  "en": f"No link with at least {minimum} cases."}),
+                                         xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)])
+    src, dst, val = (list(x) for x in zip(*links))
     return _figure([go.Sankey(node=dict(label=labels, pad=12, thickness=14, color="#56B4E9"),
                               link=dict(source=src, target=dst, value=val, color="rgba(0,114,178,0.25)"),
                               valueformat=",d")], title=title, height=height)
