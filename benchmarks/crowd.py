@@ -1,7 +1,8 @@
 """A steering committee opening one dashboard at once: N viewers in chromium against one ``kimtools serve``.
 
 Run alone: ``python benchmarks/crowd.py STORE [kimtools serve options …]`` (``CROWD="1 5 15"`` the crowd sizes,
-``DASHBOARD=lenkungskreis`` the page, ``WARM_UP=45`` seconds before the crowd arrives, enough for the server's
+``DASHBOARD=lenkungskreis`` the page, ``DASHBOARD=sitzung`` a frozen meeting's first view (serve options
+``--sitzung NAME``), ``WARM_UP=45`` seconds before the crowd arrives, enough for the server's
 preheated kernels: about 5 s each on 2 cores); ``benchmarks/run.py`` calls :func:`crowd_timings`. Prints, asserts nothing.
 
 For each N, N pages (one browser context each, as N people) open the page within a second, on a server that has
@@ -49,10 +50,19 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
     """(measure, value) for each crowd size, as soon as measured; a fresh server for each size."""
     from playwright.sync_api import sync_playwright
 
+    from kimtools.present.pages import MEETING_PATH
     from kimtools.serving import running_server
 
-    figures, filters = DASHBOARDS[dashboard]
-    quarter = dict(filters).get("quarter", filters[-1][1])
+    static = dashboard == "sitzung"   # the meeting's first view: figures as images, no kernel
+    if static:
+        path, figures, quarter = MEETING_PATH, None, None
+        drawn_js = "Array.from(document.querySelectorAll('img.kim-figure')).filter(i => i.complete && i.naturalWidth > 0).length"
+        total_js = "document.querySelectorAll('img.kim-figure').length"
+    else:
+        figures, filters = DASHBOARDS[dashboard]
+        quarter = dict(filters).get("quarter", filters[-1][1])
+        path = f"voila/render/{dashboard}.ipynb"
+        drawn_js, total_js = "document.querySelectorAll('.js-plotly-plot .main-svg').length", None
     for n in sizes:
         with running_server(db, env=env, timeout=300, args=serve_args) as url, sync_playwright() as p:
             time.sleep(warm_up)
@@ -60,7 +70,7 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             pages = [browser.new_context(viewport={"width": 1366, "height": 768}).new_page() for _ in range(n)]
             started, first, done = [], [None] * n, [None] * n
-            target = f"{url}/voila/render/{dashboard}.ipynb"
+            target = f"{url}/{path}"
             for page in pages:   # all at once: each navigation is started without waiting for its answer
                 started.append(time.perf_counter())
                 page.evaluate(f"window.location.assign({target!r})")
@@ -70,13 +80,14 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
                     if done[i] is not None:
                         continue
                     try:
-                        drawn = page.evaluate("document.querySelectorAll('.js-plotly-plot .main-svg').length")
+                        drawn = page.evaluate(drawn_js)
+                        wanted = page.evaluate(total_js) if static else figures
                     except Exception:  # noqa: BLE001 - the page is between documents while it navigates
-                        drawn = 0
+                        drawn, wanted = 0, 1
                     now = time.perf_counter() - started[i]
                     if drawn >= 1 and first[i] is None:
                         first[i] = now
-                    if drawn >= figures:
+                    if drawn >= max(wanted, 1):
                         done[i] = now
                 time.sleep(0.05)
             firsts = [f for f in first if f is not None]
@@ -98,7 +109,7 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
             yield f"N={n:2d}: page loaded in the browser, median viewer (s)", statistics.median(loaded)
             yield f"N={n:2d}: page loaded in the browser, slowest viewer (s)", max(loaded)
             changes = []
-            for page in pages:
+            for page in pages if not static else []:   # a first view has no filters
                 page.wait_for_timeout(settle * 1000)
                 select = page.locator("select").nth(quarter)
                 options = select.locator("option").all_inner_texts()

@@ -621,6 +621,8 @@ def _meeting_store(store, args):
 
 
 def _cmd_sitzung(args) -> int:
+    from .present.pages import MEETING_PATH
+    from .present.report import write_meeting_views
     from .store import Store
     from .store.meetings import freeze, meetings, remove
 
@@ -642,12 +644,21 @@ def _cmd_sitzung(args) -> int:
         _say(f"Sitzungsstand {found.name} entfernt.", f"Meeting state {found.name} removed.")
         return 0
     found = freeze(store, args.name, args.kommune, args.quartal)
+    try:   # the first view belongs to the state: without it, no state
+        write_meeting_views(found)
+    except BaseException:
+        remove(store, found.name)
+        raise
     _say(f"Sitzungsstand {found.name} eingefroren: {found.folder}\n"
          f"Zeigen: kimtools serve --sitzung {found.name}; drucken: kimtools report --lenkungskreis --sitzung "
-         f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}",
+         f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}\n"
+         f"Für die Einladung: die Sitzungsansicht (öffnet sofort, auch für alle zugleich) unter "
+         f"/{MEETING_PATH} des Servers.",
          f"Meeting state {found.name} frozen: {found.folder}\n"
          f"Show: kimtools serve --sitzung {found.name}; print: kimtools report --lenkungskreis --sitzung "
-         f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}")
+         f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}\n"
+         f"For the invitation: the meeting view (opens at once, for everyone together) at /{MEETING_PATH} of "
+         f"the server.")
     return 0
 
 
@@ -694,10 +705,19 @@ def _cmd_serve(args) -> int:
     from .store import Store
 
     store = Store(args.db)
+    first_view = ""
     if args.meeting:   # a frozen meeting state: its read-only copy
+        from .present.pages import MEETING_PATH, meeting_views
         from .store.meetings import meeting
 
-        store = meeting(store, args.meeting).store
+        found = meeting(store, args.meeting)
+        store = found.store
+        if not meeting_views(found):   # frozen before there were first views
+            from .present.report import write_meeting_views
+
+            _say("Die Sitzungsansicht wird einmal gezeichnet …", "Drawing the meeting view once …")
+            write_meeting_views(found)
+        first_view = MEETING_PATH
     store.connect()  # a clear message now instead of an error page later
     dashboards = Path(args.dashboards) if args.dashboards else DASHBOARDS
     if not dashboards.is_dir():
@@ -739,6 +759,9 @@ def _cmd_serve(args) -> int:
         cmd += [f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}"]
     _say(f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (beenden mit Strg+C)",
          f"Dashboards: http://{args.host}:{args.port}/{'?token=…' if token else ''}  (stop with Ctrl+C)")
+    if first_view:
+        _say(f"Sitzungsansicht für die Einladung: http://{args.host}:{args.port}/{first_view}",
+             f"Meeting view for the invitation: http://{args.host}:{args.port}/{first_view}")
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)
     return 0  # pragma: no cover

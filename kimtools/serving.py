@@ -26,7 +26,7 @@ from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "free_port", "running_server", "main"]
+__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "free_port", "running_server", "served_meeting", "main"]
 
 #: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
 PLOTLY_PATH = "kimtools/plotly.js"
@@ -100,6 +100,16 @@ def running_server(db: str | Path, log: IO | None = None, timeout: float = 90.0,
             proc.kill()
 
 
+def served_meeting():
+    """The frozen meeting state the server shows (``kimtools serve --sitzung`` sets ``KIMTOOLS_DB`` to its copy), or
+    ``None`` for the live store."""
+    from .store import Store
+    from .store.meetings import meeting_of
+
+    db = os.environ.get("KIMTOOLS_DB")
+    return meeting_of(Store(db)) if db else None
+
+
 def _voila_app():
     """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
     from jupyter_server.base.handlers import JupyterHandler, path_regex
@@ -108,7 +118,7 @@ def _voila_app():
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
 
-    from .present.pages import landing_html
+    from .present.pages import MEETING_PATH, landing_html, meeting_view_html, meeting_views
 
     class LandingHandler(JupyterHandler):
         def initialize(self, folder: str) -> None:
@@ -117,7 +127,25 @@ def _voila_app():
         @web.authenticated
         def get(self, path: str = "") -> None:
             self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(landing_html(self.folder, self.base_url))
+            self.finish(landing_html(self.folder, self.base_url, served_meeting()))
+
+    class MeetingHandler(JupyterHandler):
+        """A frozen meeting's first view (``kimtools serve --sitzung``): a page without scripts drawn when the state
+        was frozen, handed out at once to every viewer, with the commentary as it is now. ``/kimtools/sitzung``
+        itself: the only view, or the start page where the state holds several kommunen."""
+
+        @web.authenticated
+        def get(self, stem: str = "") -> None:
+            found = served_meeting()
+            views = dict((f.stem, f) for _what, f in meeting_views(found)) if found else {}
+            if not stem and len(views) != 1:
+                return self.redirect(self.base_url)
+            file = views.get(stem) if stem else next(iter(views.values()))
+            if file is None:
+                raise web.HTTPError(404)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-cache")   # the commentary may change until the meeting
+            self.finish(meeting_view_html(found, file, self.base_url))
 
     class PlotlyHandler(JupyterHandler):
         """plotly.js as bundled with the plotly package; the ETag lets a browser keep its copy."""
@@ -148,6 +176,7 @@ def _voila_app():
             folder = {"folder": self.root_dir}
             ours = [(self.server_url, LandingHandler, folder),
                     (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder),
+                    (url_path_join(self.server_url, MEETING_PATH) + r"/?([^/]*)", MeetingHandler),
                     (url_path_join(self.server_url, PLOTLY_PATH), PlotlyHandler)]
             theirs = [(h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h for h in super().init_handlers()]
             return ours + theirs   # the first match wins

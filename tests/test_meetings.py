@@ -188,3 +188,48 @@ def test_a_commentary_longer_than_the_limit_is_refused_with_its_part(store):
     with pytest.raises(UsageError) as err:
         commentary(frozen)
     assert "höchstens 300 Zeichen je Teil" in err.value.message_de and "zu lang: trend (301 Zeichen)" in err.value.message_de
+
+
+def test_the_dashboards_of_a_meeting_state_open_at_its_quarter(store):
+    from kimtools.panels import LenkungskreisPanel
+
+    assert LenkungskreisPanel(store).filters.value["zeitraum"] == "2024-Q2"   # the live store: its last quarter
+    frozen = freeze(store, "LK-1", kommune="Herne", quartal="2024-Q1")
+    assert LenkungskreisPanel(frozen.store).filters.value["zeitraum"] == "2024-Q1"
+
+
+@pytest.mark.browser
+def test_the_meeting_view_opens_at_once_with_the_commentary_as_it_is_now(store):
+    """`kimtools sitzung anlegen` draws the first view; `kimtools serve --sitzung` hands it out with the commentary
+    written after freezing, under its part, on the page and (from the kernel) on the interactive page."""
+    from playwright.sync_api import sync_playwright
+
+    from kimtools.serving import running_server
+
+    db = str(store.path)
+    assert main(["sitzung", "anlegen", "LK-1", "--kommune", "Herne", "--quartal", "2024-Q2", "--db", db]) == 0
+    frozen = meeting(store, "LK-1")
+    assert [f.name for f in frozen.views_folder.iterdir()] == ["lenkungskreis_Herne_2024-Q2.html"]
+    frozen.commentary_path.write_text('trend = "Die Zugänge steigen seit dem Frühjahr."\n'
+                                      'luecken = "Wartezeiten bei Sprachkursen klären."\n', encoding="utf-8")
+    under = """() => Object.fromEntries([...document.querySelectorAll('section.kim-block')].map(s =>
+        [s.querySelector('h2').innerText, [...s.querySelectorAll('.kim-comment')].map(c => c.innerText).join(' | ')]))"""
+    with running_server(store.path, args=["--sitzung", "LK-1", "--vorheizen", "0"]) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.get_by_text("Sitzungsansicht LK-1: Herne, 2024-Q2").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/kimtools/sitzung/lenkungskreis_Herne_2024-Q2")
+        assert page.evaluate("[...document.querySelectorAll('img.kim-figure')].filter(i => i.naturalWidth > 0).length") == 4
+        assert page.locator("script").count() == 0
+        said = page.evaluate(under)
+        assert said["Verlauf"] == "Einschätzung der KIM-Koordination: Die Zugänge steigen seit dem Frühjahr."
+        assert said["Die größten Angebotslücken"] == "Einschätzung der KIM-Koordination: Wartezeiten bei Sprachkursen klären."
+        assert said["Die Stadtbezirke"] == said["Aufenthaltsstatus"] == ""
+        assert "Sitzungsstand „LK-1“" in page.inner_text("body")
+        page.get_by_text("Interaktiv: nach Stadtbezirk und Quartal filtern").click()
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120_000)
+        page.wait_for_selector("text=Die Zugänge steigen seit dem Frühjahr.", timeout=60_000)
+        assert "Wartezeiten bei Sprachkursen klären." in page.inner_text("body")
+        browser.close()

@@ -39,10 +39,11 @@ LAZY_IMPORTS = {
     "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers",
                ".ingest.reference_figures", ".store", ".store.meetings",
                ".store.deliveries", "pandas",
-               ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".progress", ".serving"},
+               ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".present.pages", ".progress",
+               ".serving"},
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
-                   "voila.tornado.handler", ".present.pages", ".panels.plotview"},
+                   "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},
     # report rendering (papermill, nbconvert) and workbooks (openpyxl): only when a file is written or read
     "present/report.py": {"nbconvert", "papermill"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},

@@ -15,6 +15,7 @@ from ..i18n import fmt_number
 from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store
+from ..store.meetings import meeting_of
 from ..views.steering import incomplete_note, meeting_note
 from .filterbar import FilterBar
 from .plotview import PlotlyView
@@ -67,6 +68,9 @@ class _FilteredPanel:
         self.tiles = widgets.HTML()
         try:
             self.filters = FilterBar(self.store, fields=self.fields)
+            frozen = meeting_of(self.store)
+            if frozen:   # a meeting state opens at the kommune and quarter it was frozen for
+                self.filters.start_at(frozen.kommune, frozen.quartal)
             figures = self._figures(self.filters.value)
         except KimtoolsError as exc:
             self.message.value = error_html(exc)

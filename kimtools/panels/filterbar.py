@@ -60,6 +60,18 @@ class FilterBar:
     def value(self) -> dict:
         return {f: getattr(self, f).value if f in self.fields else None for f in self.FIELDS}
 
+    def start_at(self, kommune: str | None = None, zeitraum: str | None = None) -> None:
+        """Select ``kommune`` and ``zeitraum`` where offered (a frozen meeting state's), telling no one: call it
+        before the page is built."""
+        if kommune in self.kommune.options and kommune != self.kommune.value:
+            self.kommune.value = kommune   # refreshes the districts and quarters
+        if zeitraum in self.zeitraum.options:
+            self._quiet = True
+            try:
+                self.zeitraum.value = zeitraum
+            finally:
+                self._quiet = False
+
     def observe(self, callback: Callable[[dict], None]) -> None:
         self._callbacks.append(callback)
 

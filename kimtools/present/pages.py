@@ -13,10 +13,13 @@ import os
 import tomllib
 from pathlib import Path
 
+from ..errors import KimtoolsError
 from ..i18n import current_lang, tr
-from .markup import Html
+from ..store.meetings import commentary
+from .markup import Html, fill_comments
 
-__all__ = ["DASHBOARDS", "SECTIONS", "intro", "reading_help", "section_title", "landing_html", "PAGE_CSS"]
+__all__ = ["DASHBOARDS", "SECTIONS", "intro", "reading_help", "section_title", "landing_html", "PAGE_CSS",
+           "MEETING_PATH", "meeting_views", "meeting_view_html"]
 
 #: name → texts (German, English); the order is the landing page's
 DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
@@ -223,13 +226,69 @@ def reading_help(name: str) -> Html:
                  f"{_text(name, 'lesehilfe')}</div>")
 
 
-def landing_html(folder: Path, base_url: str = "/") -> str:
+#: where the server hands out a frozen meeting's first views (below its base URL)
+MEETING_PATH = "kimtools/sitzung"
+
+
+def meeting_views(found) -> list[tuple[str, Path]]:
+    """A frozen meeting state's first views (:func:`kimtools.present.report.write_meeting_views`): (kommune and
+    quarter, file) each, in the order of their names."""
+    folder = found.views_folder
+    files = sorted(folder.glob("lenkungskreis_*.html")) if folder.is_dir() else []
+    return [(f.stem.removeprefix("lenkungskreis_").replace("_", ", "), f) for f in files]
+
+
+def meeting_view_html(found, file: Path, base_url: str = "/") -> str:
+    """A meeting's first view as the server hands it out: the page drawn when the state was frozen, with the
+    coordinators' commentary as it is now, and a bar (not printed) that names the state and leads to the
+    interactive page and to printing. A commentary that cannot be read leaves the texts of the frozen page
+    and says why in the bar."""
+    page = file.read_text(encoding="utf-8")
+    problem = ""
+    try:
+        page = fill_comments(page, commentary(found))
+    except KimtoolsError as exc:
+        problem = f"<div class='kim-bar-problem'>{html.escape(exc.message())}</div>"
+    interactive = html.escape(f"{base_url.rstrip('/')}/voila/render/lenkungskreis.ipynb", quote=True)
+    start = html.escape(base_url.rstrip("/") + "/", quote=True)
+    says = tr({"de": f"Sitzungsansicht „{found.name}“: fest, so wie eingefroren; Einschätzungen der Koordination wie "
+                     "gerade hinterlegt.", "en": f"Meeting view '{found.name}': fixed, as frozen; the coordinators' "
+                     "assessments as currently kept."})
+    links = (f"<a href='{interactive}'>{html.escape(tr({'de': 'Interaktiv: nach Stadtbezirk und Quartal filtern', 'en': 'interactive: filter by district and quarter'}))}</a>"
+             f"<button type='button' onclick='window.print()'>{html.escape(tr({'de': 'Drucken', 'en': 'print'}))}</button>"
+             f"<a href='{start}'>{html.escape(tr({'de': 'Alle Dashboards', 'en': 'all dashboards'}))}</a>")
+    bar = (f"<style>{_BAR_CSS}</style><nav class='kim-bar' aria-label='{html.escape(tr({'de': 'Sitzung', 'en': 'meeting'}))}'>"
+           f"<span>{html.escape(says)}</span>{links}{problem}</nav>")
+    head, tag, rest = page.partition("<body>")
+    return head + tag + bar + rest if tag else bar + page
+
+
+_BAR_CSS = """
+.kim-bar { font-family: Arial, Helvetica, sans-serif; font-size: 15px; background: #eef4f9; border-bottom: 3px solid #0072B2;
+           padding: 10px 16px; display: flex; flex-wrap: wrap; gap: 10px 18px; align-items: center; }
+.kim-bar a { color: #0057a0; font-weight: 600; }
+.kim-bar button { font-size: 15px; padding: 4px 12px; }
+.kim-bar-problem { flex-basis: 100%; color: #8a1c1c; }
+@media print { .kim-bar { display: none; } }
+"""
+
+
+def landing_html(folder: Path, base_url: str = "/", meeting=None) -> str:
     """The server's start page: every dashboard in ``folder`` with its title and one-line description (known
-    dashboards in their order, any other notebook after them by file name)."""
+    dashboards in their order, any other notebook after them by file name); serving a frozen meeting state
+    (``meeting``), its first views come first."""
     present = sorted(p.stem for p in Path(folder).glob("*.ipynb"))
     names = [n for n in DASHBOARDS if n in present] + [n for n in present if n not in DASHBOARDS]
     lang = current_lang()
     items = []
+    for what, file in meeting_views(meeting) if meeting is not None else []:
+        href = html.escape(f"{base_url.rstrip('/')}/{MEETING_PATH}/{file.stem}", quote=True)
+        title = tr({"de": f"Sitzungsansicht {meeting.name}: {what}", "en": f"meeting view {meeting.name}: {what}"})
+        text = tr({"de": "Die Lenkungskreis-Seite so, wie sie eingefroren wurde, mit den Einschätzungen der Koordination: "
+                         "öffnet sofort, auch wenn alle Mitglieder sie gleichzeitig aufrufen.",
+                   "en": "The steering committee's page as frozen, with the coordinators' assessments: opens at once, "
+                         "even with every member opening it together."})
+        items.append(f"<li><a href='{href}'>{html.escape(title)}</a><p>{html.escape(text)}</p></li>")
     for n in names:
         title = _text(n, "titel") if n in DASHBOARDS else n
         text = _text(n, "beschreibung") if n in DASHBOARDS else ""

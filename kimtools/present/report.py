@@ -41,7 +41,8 @@ from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
-           "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "static_page", "print_pdf"]
+           "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "static_page", "drawn_page", "print_pdf",
+           "write_meeting_views"]
 
 TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -309,15 +310,34 @@ def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | No
         raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
     out.parent.mkdir(parents=True, exist_ok=True)
     page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum)
-    if chromium():   # figures as images: a small file to send round, printed without waiting for scripts
-        with contextlib.suppress(KimtoolsError):   # else the page keeps plotly.js: larger, the same on paper
-            page = static_page(page)
+    page = drawn_page(page)   # figures as images: a small file to send round, printed without waiting for scripts
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
     written = [out]
     if pdf and chromium():
         written.append(print_pdf(out, out.with_suffix(".pdf")))
+    return written
+
+
+def write_meeting_views(found, show_progress: bool = True) -> list[Path]:
+    """The first view of a frozen meeting state (:class:`kimtools.store.meetings.Meeting`): the Lenkungskreis page of
+    its kommune (or of each kommune in it) for its quarter (or the last), drawn once with its figures as images, in
+    ``<meeting>/ansicht/``. ``kimtools serve --sitzung`` hands these pages out at once, with the commentary as it is
+    when a page is opened (the commentary's places are marked, :func:`kimtools.present.markup.fill_comments`);
+    a committee of fifteen opening the page together sees its figures within seconds, where each interactive page
+    needs its own kernel and 10 MB of scripts (docs/performance.md). Returns the files written."""
+
+    store = found.store
+    kommunen = [found.kommune] if found.kommune else store.kommunen()
+    found.views_folder.mkdir(exist_ok=True)
+    written = []
+    for kommune in progress(kommunen, tr({"de": "Sitzungsansicht", "en": "meeting view"}), disable=not show_progress):
+        zeitraum = found.quartal or last_quarter(store, kommune)
+        target = found.views_folder / f"{lenkungskreis_name(kommune, zeitraum)}.html"
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(drawn_page(lenkungskreis_html(store, kommune, zeitraum)), encoding="utf-8")
+        written.append(tmp.replace(target))
     return written
 
 
@@ -365,6 +385,15 @@ def _headless(args: list[str], url: str, fallback: str) -> str:
         raise KimtoolsError(f"chromium ist gescheitert ({done.stderr.strip()[-300:]}); {fallback}.",
                             f"chromium failed ({done.stderr.strip()[-300:]}); {fallback}.")
     return done.stdout
+
+
+def drawn_page(page: str) -> str:
+    """:func:`static_page` where chromium is installed and draws every figure, else ``page`` as it is (with plotly.js:
+    larger and slower to open, the same on screen and paper)."""
+    if chromium():
+        with contextlib.suppress(KimtoolsError):
+            return static_page(page)
+    return page
 
 
 def static_page(page: str) -> str:

@@ -29,7 +29,7 @@ __all__ = ["MEETINGS_FOLDER", "PARTS", "Meeting", "freeze", "meetings", "meeting
            "meetings_folder", "commentary", "COMMENT_LIMIT"]
 
 MEETINGS_FOLDER = "sitzungen"
-_STORE, _ABOUT, _COMMENTARY = "datenbestand.duckdb", "sitzung.toml", "kommentar.toml"
+_STORE, _ABOUT, _COMMENTARY, _VIEWS = "datenbestand.duckdb", "sitzung.toml", "kommentar.toml", "ansicht"
 _NAME = re.compile(r"^[\w\-.]{1,60}$")
 #: at most so many characters per part of the commentary: two or three sentences, and the printout with every
 #: part commented stays on two pages (checked with the largest demo city, tests/test_meetings.py)
@@ -52,6 +52,11 @@ class Meeting:
     @property
     def store(self) -> Store:
         return Store(self.folder / _STORE)
+
+    @property
+    def views_folder(self) -> Path:
+        """The first views of the Lenkungskreis page drawn when it was frozen (:func:`kimtools.present.report.write_meeting_views`)."""
+        return self.folder / _VIEWS
 
     @property
     def commentary_path(self) -> Path:
