@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import BASE, indicator_count as _z, indicator_row as _row, write_export
 from kimtools import indicator_table, read_export
@@ -419,3 +421,29 @@ def test_cells_give_the_table_of_the_pass_over_every_case_or_referral(demo_store
     for case, got in zip(cases, from_cells):
         pd.testing.assert_frame_equal(got, indicator_table(store, by=by, kennzahlen=kennzahlen, **case))
     assert sum(len(t) for t in from_cells) > 10_000
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 5000)), min_size=1, max_size=20),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_intervals_agree_with_statsmodels_and_the_chi_square_route(pairs, level):
+    """The Wilson and Garwood intervals are written as closed formulas on scipy.special (a dashboard kernel need not
+    import statsmodels and scipy.stats): against statsmodels' Wilson interval and scipy.stats' chi-square quantiles."""
+    from scipy import stats as scipy_stats
+    from statsmodels.stats.proportion import proportion_confint
+
+    from kimtools.indicators.stats import poisson_interval, wilson_interval
+
+    k = np.array([min(a, b) for a, b in pairs], dtype=float)
+    n = np.array([b for _a, b in pairs], dtype=float)
+    lo, hi = wilson_interval(k, n, level)
+    ok = n > 0
+    assert np.isnan(lo[~ok]).all() and np.isnan(hi[~ok]).all()
+    if ok.any():
+        want_lo, want_hi = proportion_confint(k[ok], n[ok], alpha=1 - level, method="wilson")
+        np.testing.assert_allclose(lo[ok], want_lo, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(hi[ok], want_hi, rtol=1e-9, atol=1e-12)
+    lo, hi = poisson_interval(k, level)
+    a = (1 - level) / 2
+    np.testing.assert_allclose(lo, np.where(k > 0, scipy_stats.chi2.ppf(a, 2 * np.maximum(k, 1)) / 2, 0.0), rtol=1e-9)
+    np.testing.assert_allclose(hi, scipy_stats.chi2.ppf(1 - a, 2 * k + 2) / 2, rtol=1e-9)

@@ -50,10 +50,9 @@ LAZY_IMPORTS = {
     "ingest/files.py": {"openpyxl"},
     # the foreign-layout demo only when asked for
     "ingest/demo.py": {".demo_foreign"},
-    # statsmodels takes about a second to import: only when a forecast, a wait interval or a Wilson interval is asked
+    # statsmodels takes about a second to import: only when a forecast or a wait interval is asked (Wilson and Poisson intervals are closed formulas)
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},
-    "indicators/stats.py": {"statsmodels.stats.proportion"},
     # names that moved out of the store, importable from it as before (the store does not depend on them), and the
     # quality summary of a store written before it was recorded at import
     "store/__init__.py": {"..indicators.cells", "..contract.outcomes", "..ingest.importer", "..ingest.pseudonym",
