@@ -16,7 +16,9 @@ been up for a while (its preheated kernels ready). Printed per N:
 - *page loaded in the browser*: the page's scripts loaded and run (``loadEventEnd``); after it the widgets
   connect to their kernel and draw;
 - *filter change*: each viewer in turn changes the quarter while all stay connected, until the last figure
-  redraws (median and slowest);
+  redraws (median and slowest): right after the crowd's figures were drawn, again once the number of kernels
+  has settled (the server's pools refilled), and while N more viewers arrive as plain requests, so that the
+  server hands out its prepared kernels and starts new ones while the browsers stay idle;
 - the dashboard kernels running afterwards and the largest peak memory among them (MB).
 """
 
@@ -26,6 +28,8 @@ import os
 import statistics
 import sys
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -42,6 +46,17 @@ def _kernels() -> int:
         except OSError:
             continue
     return count
+
+
+def _settle(steady: float = 10.0, limit: float = 400.0) -> None:
+    """Wait until the number of kernels has not changed for ``steady`` seconds (the server's pools refilled)."""
+    start = last_change = time.perf_counter()
+    count = _kernels()
+    while time.perf_counter() - last_change < steady and time.perf_counter() - start < limit:
+        time.sleep(1)
+        now = _kernels()
+        if now != count:
+            count, last_change = now, time.perf_counter()
 
 
 def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict[str, str] | None = None,
@@ -108,20 +123,35 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
                       for page in pages]
             yield f"N={n:2d}: page loaded in the browser, median viewer (s)", statistics.median(loaded)
             yield f"N={n:2d}: page loaded in the browser, slowest viewer (s)", max(loaded)
-            changes = []
-            for page in pages if not static else []:   # a first view has no filters
-                page.wait_for_timeout(settle * 1000)
-                select = page.locator("select").nth(quarter)
-                options = select.locator("option").all_inner_texts()
-                page.evaluate(_WATCH)
-                select.select_option(label=options[1] if len(options) > 1 else options[0])
-                page.wait_for_timeout(settle * 1000)
-                seen = page.evaluate("() => window.kimSeen")
-                if seen:
-                    changes.append(max(seen) / 1000)
-            if changes:
-                yield f"N={n:2d}: filter change with all connected, median viewer (s)", statistics.median(changes)
-                yield f"N={n:2d}: filter change with all connected, slowest viewer (s)", max(changes)
+            # the quarter changed by each viewer in turn, all staying connected: first at once, while the server
+            # refills its prepared kernels (those the crowd took), then once their number has settled
+            for when in ("right after arriving", "after the refill", f"while {n} more arrive"):
+                if when == "after the refill":
+                    _settle()
+                if when.startswith("while") and not static:
+                    # n more viewers, as plain requests (no browser: only the server works): the server hands out
+                    # prepared kernels and starts new ones while the connected viewers change filters
+                    arriving = ThreadPoolExecutor(n)
+                    for _ in range(n):
+                        arriving.submit(lambda: urllib.request.urlopen(target, timeout=600).read())
+                    time.sleep(1)
+                changes = []
+                for page in pages if not static else []:   # a first view has no filters
+                    page.wait_for_timeout(settle * 1000)
+                    select = page.locator("select").nth(quarter)
+                    options = select.locator("option").all_inner_texts()
+                    current = select.evaluate("s => s.selectedIndex")
+                    page.evaluate(_WATCH)
+                    select.select_option(index=1 if current != 1 else 0)
+                    page.wait_for_timeout(settle * 1000)
+                    seen = page.evaluate("() => window.kimSeen")
+                    if seen and len(options) > 1:
+                        changes.append(max(seen) / 1000)
+                if changes:
+                    yield f"N={n:2d}: filter change {when}, median viewer (s)", statistics.median(changes)
+                    yield f"N={n:2d}: filter change {when}, slowest viewer (s)", max(changes)
+                if when.startswith("while") and not static:
+                    arriving.shutdown(wait=True)
             yield f"N={n:2d}: dashboard kernels running", float(_kernels())
             yield f"N={n:2d}: largest kernel peak memory (MB)", kernel_peak_mb()
             browser.close()

@@ -233,3 +233,25 @@ def test_the_meeting_view_opens_at_once_with_the_commentary_as_it_is_now(store):
         page.wait_for_selector("text=Die Zugänge steigen seit dem Frühjahr.", timeout=60_000)
         assert "Wartezeiten bei Sprachkursen klären." in page.inner_text("body")
         browser.close()
+
+
+def test_the_notebook_editor_keeps_the_commentary_and_refuses_a_text_too_long(store):
+    from kimtools.panels import CommentaryEditor
+
+    frozen = freeze(store, "LK-1")
+    editor = CommentaryEditor(frozen)
+    editor.fields["trend"].value = "Die Zugänge steigen."
+    editor.fields["status"].value = "x" * 301
+    assert "301 von höchstens 300 Zeichen – bitte kürzen" in html.unescape(editor.counts["status"].value)
+    before = frozen.commentary_path.read_text(encoding="utf-8")
+    editor.save.click()
+    assert "zu lang: status (301 Zeichen)" in html.unescape(editor.message.value)
+    assert frozen.commentary_path.read_text(encoding="utf-8") == before   # refused: the file as it was
+    said = 'Wartezeit „Sprache“ klären: "Kurs C:\\Plätze"\nzweite Zeile'   # quotes, a backslash, a line break
+    editor.fields["status"].value = "x" * 300
+    editor.fields["luecken"].value = said
+    editor.save.click()
+    assert "Gespeichert am" in editor.message.value
+    assert commentary(frozen) == {"trend": "Die Zugänge steigen.", "status": "x" * 300, "gaps": said}
+    again = CommentaryEditor(meeting(store, "LK-1"))   # opened again: the fields hold what was saved
+    assert again.fields["luecken"].value == said and again.fields["bezirke"].value == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..present.markup import error_html, html_table
 from ..views.fallzahlen import caseload_views
 from ..views.netzwerk import network_fixed, network_views
+from .commentary import CommentaryEditor
 from .datenstand import DatenstandPanel
 from .fallzahlen import FallzahlenPanel
 from .filterbar import FilterBar, kommune_dropdown
@@ -24,5 +25,5 @@ CaseloadPanel, NetworkPanel = FallzahlenPanel, NetzwerkPanel
 
 __all__ = ["DatenstandPanel", "FallzahlenPanel", "NetzwerkPanel", "LenkungskreisPanel", "VergleichPanel", "PlanungPanel",
            "CaseloadPanel", "NetworkPanel",
-           "FilterBar", "kommune_dropdown", "PlotlyView", "DownloadButton", "caseload_views", "network_views",
+           "CommentaryEditor", "FilterBar", "kommune_dropdown", "PlotlyView", "DownloadButton", "caseload_views", "network_views",
            "network_fixed", "html_table", "error_html"]

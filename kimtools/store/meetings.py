@@ -26,7 +26,7 @@ from ..periods import period_bounds
 from . import Store
 
 __all__ = ["MEETINGS_FOLDER", "PARTS", "Meeting", "freeze", "meetings", "meeting", "remove", "meeting_of",
-           "meetings_folder", "commentary", "COMMENT_LIMIT"]
+           "meetings_folder", "commentary", "write_commentary", "COMMENT_LIMIT"]
 
 MEETINGS_FOLDER = "sitzungen"
 _STORE, _ABOUT, _COMMENTARY, _VIEWS = "datenbestand.duckdb", "sitzung.toml", "kommentar.toml", "ansicht"
@@ -101,7 +101,7 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
                      "datenende": end or "",
                      "quelle": str(store.path)}
             (tmp / _ABOUT).write_text(tomlkit.dumps(about), encoding="utf-8")
-            (tmp / _COMMENTARY).write_text(_commentary_template(name), encoding="utf-8")
+            (tmp / _COMMENTARY).write_text(_commentary_text(name), encoding="utf-8")
             os.replace(tmp, folder)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -109,12 +109,14 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
     return meeting(store, name)
 
 
-def _commentary_template(name: str) -> str:
+def _commentary_text(name: str, texts: dict[str, str] | None = None) -> str:
+    """``kommentar.toml``: how to write it, then a line per part (``texts`` by the keys of :data:`PARTS`)."""
+    texts = texts or {}
     lines = [f"# Einschätzung der KIM-Koordination zum Sitzungsstand {name}.",
              "# Je Teil der Lenkungskreis-Seite ein kurzer Text; er erscheint unter dem Teil, auf der Seite und im",
              "# Ausdruck, als Einschätzung der Koordination gekennzeichnet. Leer lassen, wo nichts zu sagen ist.",
              f"# Höchstens {COMMENT_LIMIT} Zeichen je Teil (zwei, drei Sätze): so bleibt der Ausdruck auf einem Blatt.", ""]
-    lines += [f'{key} = ""   # {heading}' for key, (_part, heading) in PARTS.items()]
+    lines += [f'{key} = {tomlkit.string(texts.get(key, "")).as_string()}   # {heading}' for key, (_part, heading) in PARTS.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -157,19 +159,40 @@ def commentary(found: Meeting) -> dict[str, str]:
     except (OSError, ValueError) as exc:   # tomlkit's ParseError is a ValueError
         raise UsageError(f"Der Kommentar {path} ist kein gültiges TOML ({exc}); bitte die Stelle korrigieren.",
                          f"The commentary {path} is not valid TOML ({exc}); please fix that place.") from None
+    return {PARTS[k][0]: v for k, v in _checked(texts, path).items() if v}
+
+
+def write_commentary(found: Meeting, texts: dict[str, str]) -> None:
+    """Keep the coordinators' texts (by the keys of :data:`PARTS`, as in ``kommentar.toml``; parts left out stay
+    empty) with the meeting state, as a notebook's editor does (:class:`kimtools.panels.CommentaryEditor`);
+    refused, the file unchanged, for an unknown part or a text over :data:`COMMENT_LIMIT` characters."""
+    path = found.commentary_path
+    checked = _checked(texts, path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(_commentary_text(found.name, checked), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise from_os_error(exc, path, "die Einschätzung speichern", "save the assessment") from None
+
+
+def _checked(texts: dict, path: Path) -> dict[str, str]:
+    """The texts trimmed; refused for an unknown part or one longer than :data:`COMMENT_LIMIT`."""
     unknown = set(texts) - set(PARTS)
     if unknown:
         raise UsageError(f"Der Kommentar {path} nennt unbekannte Teile: {', '.join(sorted(unknown))} (erlaubt: "
                          f"{', '.join(PARTS)}).", f"The commentary {path} names unknown parts: "
                          f"{', '.join(sorted(unknown))} (allowed: {', '.join(PARTS)}).")
-    long = {k: len(str(v).strip()) for k, v in texts.items() if len(str(v).strip()) > COMMENT_LIMIT}
+    texts = {k: str(v).strip() for k, v in texts.items()}
+    long = {k: len(v) for k, v in texts.items() if len(v) > COMMENT_LIMIT}
     if long:
         which = ", ".join(f"{k} ({n} Zeichen)" for k, n in long.items())
         raise UsageError(f"Der Kommentar {path}: höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf "
                          f"ein Blatt (Vorder- und Rückseite) passt; zu lang: {which}. Bitte kürzen.",
                          f"The commentary {path}: at most {COMMENT_LIMIT} characters per part, so that the printout fits "
                          f"on one sheet (both sides); too long: {which.replace('Zeichen', 'characters')}. Please shorten.")
-    return {PARTS[k][0]: str(v).strip() for k, v in texts.items() if str(v).strip()}
+    return texts
 
 
 def remove(store: Store, name: str) -> Meeting:
