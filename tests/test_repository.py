@@ -44,8 +44,9 @@ LAZY_IMPORTS = {
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
                    "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},
-    # report rendering (papermill, nbconvert) and workbooks (openpyxl): only when a file is written or read
-    "present/report.py": {"nbconvert", "papermill"},
+    # report rendering (papermill, nbconvert, kaleido's figure images) and workbooks (openpyxl): only when a file is
+    # written or read
+    "present/report.py": {"nbconvert", "papermill", "kaleido"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
     # the foreign-layout demo only when asked for

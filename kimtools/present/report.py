@@ -7,14 +7,16 @@ is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads n
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html as H
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -41,7 +43,7 @@ from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
-           "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "static_page", "drawn_page", "print_pdf",
+           "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "figure_images", "svg_image", "print_pdf",
            "write_meeting_views"]
 
 TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
@@ -220,10 +222,12 @@ def lenkungskreis_name(kommune: str, zeitraum: str, stadtbezirk: str | None = No
 
 
 def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbezirk: str | None = None,
-                       minimum: int = 3) -> str:
+                       minimum: int = 3, images: bool = False) -> str:
     """The steering committee's page as one printable HTML document (A4, plotly.js embedded once, no code,
     nothing from the net), dated, with the data state of the kommune in the footer of every printed page.
-    ``zeitraum`` defaults to the last quarter with data."""
+    ``zeitraum`` defaults to the last quarter with data.
+    ``images``: each figure as an SVG image drawn by kaleido (no script in the page: about 85 kB that any browser
+    shows at once and prints without waiting; :func:`figure_images`), else drawn by the plotly.js embedded once."""
 
 
     store = store if isinstance(store, Store) else Store(store)
@@ -235,9 +239,11 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     where = kommune + (f", {stadtbezirk}" if stadtbezirk else "")
     created = fmt_date(pd.Timestamp.now().date())
 
+    scripted: list[str] = []   # the figures drawn by plotly.js in the page
+
     def figure(name: str) -> str:
         """The figure at its printed size, its title as a caption above it (a caption wraps, a plotly title at half
-        width would be cut off); the caption is also the figure's text for screen readers (``meta.alt``)."""
+        width would be cut off; as an image's text for screen readers too)."""
         fig = figures[name]
         width, height = _PRINT_SIZE[name]
         if height is None:   # a row per district, each named (plotly would leave out names that crowd)
@@ -249,9 +255,15 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
             fig.update_xaxes(tickangle=0, tickfont_size=9, title=None, tickmode="array", tickvals=quarters,
                              ticktext=[f"{q[5:]}<br>{q[:4]}" if re.fullmatch(r"\d{4}-Q\d", str(q)) else q for q in quarters])
         caption = fig.layout.title.text or ""
-        fig.update_layout(title=None, width=width, height=height, margin=dict(t=28, b=10), meta={"alt": caption})
-        return (f"<p class='kim-caption'>{H.escape(caption)}</p>"
-                + fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True}))
+        fig.update_layout(title=None, width=width, height=height, margin=dict(t=28, b=10))
+        svg = svg_image(fig) if images else None
+        if svg:
+            drawn = (f"<img class='kim-figure' src='data:image/svg+xml;base64,{svg}' width='{width}' "
+                     f"height='{height}' alt='{H.escape(caption, quote=True)}'>")
+        else:
+            scripted.append(name)
+            drawn = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "staticPlot": True})
+        return f"<p class='kim-caption'>{H.escape(caption)}</p>{drawn}"
 
     def block(section: str, *parts: str) -> str:
         return f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section))}</h2>{''.join(parts)}</section>"
@@ -279,7 +291,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                  "en": f"KIM steering committee {where}, {zeitraum} · created {created} · "}) + data_state(store, [kommune])
     title = tr({"de": f"KIM-Lenkungskreis {where} {zeitraum}", "en": f"KIM steering committee {where} {zeitraum}"})
     return (f"<!DOCTYPE html><html lang='{current_lang()}'><head><meta charset='utf-8'>"
-            f"<title>{H.escape(title)}</title>{start().html}{_PRINT_CSS}</head><body>"
+            f"<title>{H.escape(title)}</title>{start().html if scripted else ''}{_PRINT_CSS}</head><body>"
             # a table's footer is repeated on every printed page: the date and data state on each sheet
             f"<table class='kim-page'><tfoot><tr><td class='kim-footer'>{H.escape(footer)}</td></tr></tfoot>"
             f"<tbody><tr><td>{body}</td></tr></tbody></table></body></html>")
@@ -302,15 +314,15 @@ def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | No
                         minimum: int = 3, pdf: bool = True) -> list[Path]:
     """Write the page to ``out`` (.html) and, where chromium is installed and ``pdf``, the same page as PDF beside it
     (printed by headless chromium with the print styles): at most two A4 pages, one sheet printed on both sides.
-    Where chromium is installed the HTML file has its figures as images (:func:`static_page`), else plotly.js.
+    Where chromium is installed the HTML file has its figures as images (:func:`figure_images`), else plotly.js.
     Returns the files written."""
 
     out = Path(out)
     if out.suffix.lower() != ".html":
         raise UsageError("--out muss auf .html enden.", "--out must end in .html.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum)
-    page = drawn_page(page)   # figures as images: a small file to send round, printed without waiting for scripts
+    with figure_images() as images:   # a small file to send round, printed without waiting for scripts
+        page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum, images=images)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
@@ -332,12 +344,13 @@ def write_meeting_views(found, show_progress: bool = True) -> list[Path]:
     kommunen = [found.kommune] if found.kommune else store.kommunen()
     found.views_folder.mkdir(exist_ok=True)
     written = []
-    for kommune in progress(kommunen, tr({"de": "Sitzungsansicht", "en": "meeting view"}), disable=not show_progress):
-        zeitraum = found.quartal or last_quarter(store, kommune)
-        target = found.views_folder / f"{lenkungskreis_name(kommune, zeitraum)}.html"
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(drawn_page(lenkungskreis_html(store, kommune, zeitraum)), encoding="utf-8")
-        written.append(tmp.replace(target))
+    with figure_images() as images:
+        for kommune in progress(kommunen, tr({"de": "Sitzungsansicht", "en": "meeting view"}), disable=not show_progress):
+            zeitraum = found.quartal or last_quarter(store, kommune)
+            target = found.views_folder / f"{lenkungskreis_name(kommune, zeitraum)}.html"
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(lenkungskreis_html(store, kommune, zeitraum, images=images), encoding="utf-8")
+            written.append(tmp.replace(target))
     return written
 
 
@@ -351,23 +364,6 @@ def print_pdf(page: Path, target: Path) -> Path:
         raise KimtoolsError(f"Das PDF {target} ist nicht entstanden; die HTML-Datei {page} lässt sich im Browser drucken.",
                             f"The PDF {target} was not made; the HTML file {page} can be printed from a browser.")
     return Path(target)
-
-
-#: put into a page for :func:`static_page`: once plotly has drawn, each figure becomes an SVG image (plotly's own
-#: export, styles included) and every script goes
-_TO_IMAGES = """<script>
-window.addEventListener("load", async function () {
-  for (const gd of Array.from(document.querySelectorAll(".js-plotly-plot"))) {
-    const size = {width: gd._fullLayout.width, height: gd._fullLayout.height};
-    const img = document.createElement("img");
-    img.src = await Plotly.toImage(gd, Object.assign({format: "svg"}, size));
-    img.className = "kim-figure"; img.width = size.width; img.height = size.height;
-    img.alt = (gd.layout.meta && gd.layout.meta.alt) || "";
-    gd.replaceWith(img);
-  }
-  document.querySelectorAll("script").forEach(function (s) { s.remove(); });
-});
-</script>"""
 
 
 def _headless(args: list[str], url: str, fallback: str) -> str:
@@ -387,28 +383,32 @@ def _headless(args: list[str], url: str, fallback: str) -> str:
     return done.stdout
 
 
-def drawn_page(page: str) -> str:
-    """:func:`static_page` where chromium is installed and draws every figure, else ``page`` as it is (with plotly.js:
-    larger and slower to open, the same on screen and paper)."""
-    if chromium():
-        with contextlib.suppress(KimtoolsError):
-            return static_page(page)
-    return page
+@contextlib.contextmanager
+def figure_images() -> Iterator[bool]:
+    """Whether figures can be drawn as images here (kaleido with Debian's chromium), with kaleido's browser kept
+    running for the block (its first image takes about 2 s, each further one about 0.2 s)."""
+    if chromium() is None:
+        yield False
+        return
+    import kaleido
+
+    try:
+        kaleido.start_sync_server()
+    except Exception:  # noqa: BLE001 - kaleido cannot start its browser: the pages keep plotly.js
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        kaleido.stop_sync_server()
 
 
-def static_page(page: str) -> str:
-    """``page`` (from :func:`lenkungskreis_html`) with its figures as SVG images and without any script, drawn once
-    by headless chromium: about 150 kB that a browser shows at once, where the page with plotly.js is 4.8 MB of
-    script for each viewer to run (fifteen browsers on two cores: 35 s against 2.6 s until the first figure,
-    docs/performance.md). Needs chromium (:func:`chromium`)."""
-
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "seite.html"
-        head, _, tail = page.rpartition("</body>")   # the last: plotly.js itself may hold the string
-        source.write_text(head + _TO_IMAGES + "</body>" + tail, encoding="utf-8")
-        drawn = _headless(["--dump-dom"], source.as_uri(), tr({"de": "die Seite bleibt mit plotly.js",
-                                                                "en": "the page keeps plotly.js"}))
-    if "js-plotly-plot" in drawn or "<script" in drawn or "</body>" not in drawn:
-        raise KimtoolsError("chromium hat die Abbildungen nicht vollständig als Bilder gezeichnet.",
-                            "chromium did not draw all figures as images.")
-    return "<!DOCTYPE html>" + drawn
+def svg_image(fig: go.Figure) -> str | None:
+    """``fig`` as an SVG image drawn by kaleido (plotly.js in headless chromium), base64 for a ``data:`` URL;
+    ``None`` where kaleido cannot draw it (the page then draws that figure with plotly.js)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # "kopts are ignored if using a server": none are given
+            return base64.b64encode(fig.to_image(format="svg")).decode("ascii")
+    except Exception:  # noqa: BLE001 - kaleido's errors are many and all mean the same here
+        return None
