@@ -439,6 +439,9 @@ def test_intervals_agree_with_statsmodels_and_the_chi_square_route(pairs, level)
     lo, hi = wilson_interval(k, n, level)
     ok = n > 0
     assert np.isnan(lo[~ok]).all() and np.isnan(hi[~ok]).all()
+    # inside [0, 1] exactly: none (k = 0) gives 0, all (k = n) gives 1, not a rounding error beyond them
+    assert (lo[ok] >= 0).all() and (hi[ok] <= 1).all()
+    assert (lo[ok & (k == 0)] == 0).all() and (hi[ok & (k == n)] == 1).all()
     if ok.any():
         want_lo, want_hi = proportion_confint(k[ok], n[ok], alpha=1 - level, method="wilson")
         np.testing.assert_allclose(lo[ok], want_lo, rtol=1e-9, atol=1e-12)

@@ -255,3 +255,25 @@ def test_the_notebook_editor_keeps_the_commentary_and_refuses_a_text_too_long(st
     assert commentary(frozen) == {"trend": "Die Zugänge steigen.", "status": "x" * 300, "gaps": said}
     again = CommentaryEditor(meeting(store, "LK-1"))   # opened again: the fields hold what was saved
     assert again.fields["luecken"].value == said and again.fields["bezirke"].value == ""
+
+
+def test_the_meeting_view_says_why_when_the_commentary_cannot_be_read(store):
+    """A `kommentar.toml` broken by hand after freezing: the view keeps the texts it was drawn with, names the problem
+    in its bar, and shows the texts again once the file is fixed."""
+    from kimtools.present.pages import meeting_view_html, meeting_views
+    from kimtools.present.report import write_meeting_views
+
+    frozen = freeze(store, "LK-1", kommune="Herne", quartal="2024-Q2")
+    frozen.commentary_path.write_text('trend = "Die Zugänge steigen."\n', encoding="utf-8")
+    write_meeting_views(frozen, show_progress=False)
+    (what, file), = meeting_views(frozen)
+    assert what == "Herne, 2024-Q2"
+    frozen.commentary_path.write_text('trend = "Die Zugänge steigen, und das "Ziel" fehlt.\n', encoding="utf-8")
+    page = html.unescape(meeting_view_html(frozen, file))
+    assert "Einschätzung der KIM-Koordination:</b> Die Zugänge steigen." in page   # as drawn
+    assert "<div class='kim-bar-problem'>" in page and "ist kein gültiges TOML" in page
+    frozen.commentary_path.write_text('trend = "Die Zugänge sinken."\nstatus = "Neu: Beratung zu Fristen."\n', encoding="utf-8")
+    page = html.unescape(meeting_view_html(frozen, file))
+    assert "Die Zugänge steigen." not in page and "<div class='kim-bar-problem'>" not in page
+    assert "</b> Die Zugänge sinken." in page and "</b> Neu: Beratung zu Fristen." in page
+    assert page.index("<nav class='kim-bar'") < page.index("<h1>")   # the bar above the page, not printed

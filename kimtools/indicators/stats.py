@@ -52,7 +52,11 @@ def wilson_interval(successes: pd.Series, trials: pd.Series, level: float = 0.95
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
         ok = n > 0
-        return np.where(ok, centre - half, np.nan), np.where(ok, centre + half, np.nan)
+        # none (k = 0) gives 0 and all (k = n) gives 1 exactly, as the formula does on paper; in floating point
+        # they came out as ±1e-18 (a bundle's validator rejects a negative bound)
+        lo = np.where(k == 0, 0.0, np.clip(centre - half, 0, 1))
+        hi = np.where(k == n, 1.0, np.clip(centre + half, 0, 1))
+        return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
 def poisson_interval(counts: pd.Series, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
