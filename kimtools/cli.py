@@ -622,9 +622,9 @@ def _meeting_store(store, args):
 
 def _cmd_sitzung(args) -> int:
     from .present.pages import MEETING_PATH
-    from .present.report import write_meeting_views
+    from .present.report import freeze_meeting
     from .store import Store
-    from .store.meetings import freeze, meetings, remove
+    from .store.meetings import meetings, remove
 
     store = Store(args.db)
     if args.action == "liste":
@@ -643,12 +643,7 @@ def _cmd_sitzung(args) -> int:
         found = remove(store, args.name)
         _say(f"Sitzungsstand {found.name} entfernt.", f"Meeting state {found.name} removed.")
         return 0
-    found = freeze(store, args.name, args.kommune, args.quartal)
-    try:   # the first view belongs to the state: without it, no state
-        write_meeting_views(found)
-    except BaseException:
-        remove(store, found.name)
-        raise
+    found = freeze_meeting(store, args.name, args.kommune, args.quartal)
     _say(f"Sitzungsstand {found.name} eingefroren: {found.folder}\n"
          f"Zeigen: kimtools serve --sitzung {found.name}; drucken: kimtools report --lenkungskreis --sitzung "
          f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}\n"

@@ -29,6 +29,7 @@ from ..paths import NOTEBOOKS
 from ..periods import period_label
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
+from ..store.meetings import Meeting, freeze, remove
 from ..views.steering import (
     data_state,
     explain,
@@ -44,7 +45,7 @@ from .pages import section_title
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
            "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "figure_images", "svg_image", "print_pdf",
-           "write_meeting_views"]
+           "write_meeting_views", "freeze_meeting"]
 
 TEMPLATE = NOTEBOOKS / "05-bericht.ipynb"
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -332,7 +333,7 @@ def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | No
     return written
 
 
-def write_meeting_views(found, show_progress: bool = True) -> list[Path]:
+def write_meeting_views(found: Meeting, show_progress: bool = True) -> list[Path]:
     """The first view of a frozen meeting state (:class:`kimtools.store.meetings.Meeting`): the Lenkungskreis page of
     its kommune (or of each kommune in it) for its quarter (or the last), drawn once with its figures as images, in
     ``<meeting>/ansicht/``. ``kimtools serve --sitzung`` hands these pages out at once, with the commentary as it is
@@ -354,33 +355,38 @@ def write_meeting_views(found, show_progress: bool = True) -> list[Path]:
     return written
 
 
+def freeze_meeting(store: Store, name: str, kommune: str | None = None, quartal: str | None = None,
+                   show_progress: bool = True) -> Meeting:
+    """Freeze ``store`` as the meeting state ``name`` (:func:`kimtools.store.meetings.freeze`) and draw its meeting
+    view (:func:`write_meeting_views`): the view belongs to the state, so a view that cannot be written leaves no
+    state behind. What ``kimtools sitzung anlegen`` and notebook 07 do."""
+    found = freeze(store, name, kommune, quartal)
+    try:
+        write_meeting_views(found, show_progress)
+    except BaseException:
+        remove(store, found.name)
+        raise
+    return found
+
+
 def print_pdf(page: Path, target: Path) -> Path:
     """Print the HTML file ``page`` to the PDF ``target`` with headless chromium (A4, the page's print styles, no
-    header or footer of the browser's own); returns ``target``."""
-    _headless([f"--print-to-pdf={target}", "--no-pdf-header-footer"], Path(page).resolve().as_uri(),
-              tr({"de": f"die HTML-Datei {page} lässt sich im Browser drucken",
-                  "en": f"the HTML file {page} can be printed from a browser"}))
-    if not Path(target).exists():
-        raise KimtoolsError(f"Das PDF {target} ist nicht entstanden; die HTML-Datei {page} lässt sich im Browser drucken.",
-                            f"The PDF {target} was not made; the HTML file {page} can be printed from a browser.")
-    return Path(target)
-
-
-def _headless(args: list[str], url: str, fallback: str) -> str:
-    """Run headless chromium on ``url`` (a fresh profile, nothing from the net, 15 s of page time); its output.
-    ``fallback`` says in the error what the user still has."""
+    header or footer of the browser's own, a fresh profile, nothing from the net); returns ``target``."""
     with tempfile.TemporaryDirectory() as profile:
         try:
             done = subprocess.run([chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
                                    "--disable-background-networking", f"--user-data-dir={profile}",
                                    "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
-                                   *args, url], capture_output=True, text=True, timeout=180)
+                                   f"--print-to-pdf={target}", "--no-pdf-header-footer", Path(page).resolve().as_uri()],
+                                  capture_output=True, text=True, timeout=180)
         except (OSError, subprocess.TimeoutExpired) as exc:
             done = subprocess.CompletedProcess([], 1, "", str(exc))
-    if done.returncode != 0:
-        raise KimtoolsError(f"chromium ist gescheitert ({done.stderr.strip()[-300:]}); {fallback}.",
-                            f"chromium failed ({done.stderr.strip()[-300:]}); {fallback}.")
-    return done.stdout
+    if done.returncode != 0 or not Path(target).exists():
+        raise KimtoolsError(f"Das PDF ließ sich nicht erstellen (chromium: {done.stderr.strip()[-300:]}); "
+                            f"die HTML-Datei {page} lässt sich im Browser drucken.",
+                            f"The PDF could not be made (chromium: {done.stderr.strip()[-300:]}); the HTML file "
+                            f"{page} can be printed from a browser.")
+    return Path(target)
 
 
 @contextlib.contextmanager
