@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -170,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=_t("serve_sitzung"))
     p.add_argument("--teilnehmende", "--attendees", dest="attendees", type=int, default=None, metavar="N",
                    help=_t("serve_teilnehmende"))
+
+    p = command("prognosen")
+    p.add_argument("--db", help=_t("db"))
+    p.add_argument("--kommune", help=_t("kommune"))
 
     p = command("sitzung")
     p.add_argument("action", choices=["anlegen", "liste", "entfernen"], metavar="AKTION", help=_t("sitzung_aktion"))
@@ -757,9 +762,30 @@ def _cmd_serve(args) -> int:
     if first_view:
         _say(f"Sitzungsansicht für die Einladung: http://{args.host}:{args.port}/{first_view}",
              f"Meeting view for the invitation: http://{args.host}:{args.port}/{first_view}")
+    _warm_in_background(store)
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)
     return 0  # pragma: no cover
+
+
+def _cmd_prognosen(args) -> int:
+    from .analysis.planning import warm_forecasts
+    from .store import Store
+
+    store = Store(args.db)
+    kommunen = [args.kommune] if args.kommune else store.kommunen()
+    warm_forecasts(store, kommunen, show_progress=sys.stderr.isatty())
+    _say(f"Prognosen für {len(kommunen)} Kommune(n) bereit.", f"Forecasts for {len(kommunen)} kommune(s) ready.")
+    return 0
+
+
+def _warm_in_background(store) -> None:
+    """Fit the planning page's forecasts of every kommune whose data changed, in a process of lowest priority that
+    ends by itself, so that the first visitor of a kommune does not wait for them (a visitor who comes earlier fits
+    them at once; either way once per data state)."""
+    subprocess.Popen([sys.executable, "-c", "import sys; from kimtools.cli import main; sys.exit(main(sys.argv[1:]))",
+                      "prognosen", "--db", str(store.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
 
 
 def _pre_lang(argv: list[str]) -> str | None:
@@ -783,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "prognosen": _cmd_prognosen, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)

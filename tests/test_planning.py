@@ -99,3 +99,61 @@ def test_the_model_beats_the_naive_seasonal_forecast_on_the_demo_history(demo_st
         results = pd.concat([P.backtest(y) for y in P.series(table, kennzahl, data_end=end).values()])
         summary = P.backtest_summary(results).set_index("schritt")
         assert summary.loc["alle", "verhaeltnis"] < 1, (kennzahl, summary)
+
+
+def test_forecasts_are_fitted_once_per_data_state_and_kept_beside_the_store(tmp_path, monkeypatch):
+    """Each visitor of the planning page has a kernel of their own: the second asks the file the first one left, and
+    fits nothing; a changed series (an import) is a new data state and is fitted anew; a corrupt or unwritable cache
+    costs a fit, never an error."""
+    from types import SimpleNamespace
+
+    store = SimpleNamespace(path=tmp_path / "kim.duckdb")
+    y = _quarters([10, 12, 14, 11, 13, 15, 17, 14, 16, 18])   # ten quarters: two back-test origins with recent=2
+    history = {("neuzugaenge", None): y, ("faelle_offen", None): 2 * y, ("faelle_offen", "Nord"): y + 3,
+               ("neuzugaenge", "Kurz"): y[:7]}   # seven quarters: too short for a forecast
+    expected = {key: P.forecast(s, 4) for key, s in history.items() if len(s) >= P.MIN_QUARTERS}
+    fits = []
+    real = P.forecast
+    monkeypatch.setattr(P, "forecast", lambda *a, **kw: fits.append(1) or real(*a, **kw))
+
+    first, checks = P.fitted(store, "K", history, horizon=4, recent=2)
+    assert sorted(first, key=str) == sorted(expected, key=str)
+    for key in expected:
+        pd.testing.assert_frame_equal(first[key], expected[key], check_exact=True)
+    assert len(fits) == 3 + 2 * 2   # three series, and two origins of the back-test for each of the kommune's two
+    assert len(list(P.forecast_cache(store).glob("*.json"))) == 1
+
+    again, checks_again = P.fitted(store, "K", history, horizon=4, recent=2)   # the next visitor
+    assert len(fits) == 7
+    for key in expected:
+        pd.testing.assert_frame_equal(again[key], expected[key], check_exact=True)
+    for kennzahl in checks:
+        pd.testing.assert_frame_equal(checks_again[kennzahl], checks[kennzahl], check_exact=True)
+
+    P.fitted(store, "K", {**history, ("faelle_offen", "Nord"): y + 4}, horizon=4, recent=2)   # new data
+    assert len(fits) == 14
+    P.fitted(store, "K", {**history, ("faelle_offen", "Nord"): y + 4}, horizon=5, recent=2)   # another horizon
+    assert len(fits) == 21
+
+    next(P.forecast_cache(store).glob("*.json")).write_text("{kaputt", encoding="utf-8")
+    assert P.fitted(store, "K", history, horizon=4, recent=2)[0].keys() == expected.keys()
+    assert len(fits) == 28
+    nowhere = SimpleNamespace(path=tmp_path / "fehlt" / "kim.duckdb")   # the folder is missing: nothing kept
+    assert P.fitted(nowhere, "K", history, horizon=4, recent=2)[0].keys() == expected.keys()
+    assert not (tmp_path / "fehlt").exists()
+
+
+def test_status_changes_of_every_district_in_one_query_equal_each_district_filtered(demo_store):
+    """The planning page reads the status changes of all districts at once; each district's part must be what the
+    page read before, one query per district."""
+    from kimtools import Store
+    from kimtools.analysis.pathways import status_transitions
+
+    store = Store(demo_store)
+    each = status_transitions(store, "Dortmund", by="stadtbezirk")
+    districts = sorted(store.query("SELECT DISTINCT stadtbezirk FROM faelle WHERE kommune = 'Dortmund'")["stadtbezirk"])
+    assert len(districts) > 5 and sorted(each["stadtbezirk"].unique()) == districts
+    for d in districts:
+        alone = status_transitions(store, "Dortmund", filters={"stadtbezirk": d})
+        part = each.loc[each["stadtbezirk"] == d].drop(columns="stadtbezirk").reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, alone)

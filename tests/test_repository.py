@@ -37,7 +37,7 @@ def test_no_store_or_raw_export_in_git():
 LAZY_IMPORTS = {
     # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
     "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers",
-               ".ingest.reference_figures", ".store", ".store.meetings",
+               ".ingest.reference_figures", ".analysis.planning", ".store", ".store.meetings",
                ".store.deliveries", "pandas",
                ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".present.pages", ".progress",
                ".serving"},

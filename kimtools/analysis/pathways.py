@@ -42,10 +42,13 @@ SECURE = ("ae_25a", "ae_25b")
 
 
 def status_transitions(source, kommune: str | None = None, von: dt.date | None = None, bis: dt.date | None = None,
-                       filters: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Status changes dated in [von, bis], counted by ``kommune, von_status, nach_status``: ``n`` changes and
-    ``personen`` (distinct persons). A change to the status already held is not a transition and is left out.
-    ``filters`` restrict the cases (``stadtbezirk``, ``traeger``, ``zielgruppe``)."""
+                       filters: Mapping[str, str] | None = None, by: str | None = None) -> pd.DataFrame:
+    """Status changes dated in [von, bis], counted by ``kommune``, ``by`` if given (``stadtbezirk``, ``traeger`` or
+    ``zielgruppe``: every value in one query), ``von_status, nach_status``: ``n`` changes and ``personen`` (distinct
+    persons). A change to the status already held is not a transition and is left out. ``filters`` restrict the
+    cases (``stadtbezirk``, ``traeger``, ``zielgruppe``)."""
+    if by not in (None, "stadtbezirk", "traeger", "zielgruppe"):
+        raise ValueError(f"status_transitions by {by!r}: stadtbezirk, traeger or zielgruppe")
     where, params = _scope(kommune, von, bis, filters, "f.datum")
     # the order of changes on one day follows the export's row order only by chance: such ties are
     # resolved by the status code, so that every run counts the same
@@ -55,7 +58,7 @@ def status_transitions(source, kommune: str | None = None, von: dt.date | None =
                coalesce(lag(s.nach_status) OVER (PARTITION BY s.kommune, s.fall_id ORDER BY s.datum, s.nach_status),
                         f.aufenthaltsstatus) AS von_status
         FROM statuswechsel s JOIN faelle f USING (kommune, fall_id))
-    SELECT f.kommune, f.von_status, f.nach_status, count(*) AS n, count(DISTINCT f.person_pseudonym) AS personen
+    SELECT f.kommune, {f"f.{by}, " if by else ""}f.von_status, f.nach_status, count(*) AS n, count(DISTINCT f.person_pseudonym) AS personen
     FROM w AS f {where} {"AND" if where else "WHERE"} f.von_status <> f.nach_status
     GROUP BY ALL ORDER BY ALL"""
     return run_query(source, sql, params)

@@ -17,22 +17,29 @@ Compute functions take frames and return tidy frames.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import warnings
+from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from .. import __version__
 from ..errors import UsageError
 from ..indicators import indicator_table
 from ..indicators.table import run_query
 from ..periods import period_label, quarter
+from ..progress import progress
 from ..store import SPAN_TABLE
-from ..store.deliveries import complete_until, data_ends
+from ..store.deliveries import completeness
 from .gaps import gap_table
 from .pathways import opportunity_spells, status_transitions
 
-__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
+__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "fitted", "forecast_cache", "warm_forecasts", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
            "staffing", "need_index"]
 
 #: quarters of history a seasonal model needs at least (two full years)
@@ -49,11 +56,11 @@ def series(table: pd.DataFrame, kennzahl: str, by: str | None = None, data_end=N
     out = {}
     for key, part in rows.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        s = pd.Series(part["wert"].astype(float).to_numpy(), index=pd.PeriodIndex([quarter(z) for z in part["zeitraum"]]))
-        s = s.sort_index()
+        index = pd.PeriodIndex(part["zeitraum"].str.replace("-", "", regex=False), freq="Q")   # as periods.quarter
+        s = pd.Series(part["wert"].astype(float).to_numpy(), index=index).sort_index()
         end = data_end.get(key[0]) if isinstance(data_end, dict) else data_end
         if end is not None:
-            s = s.loc[[p.end_time.normalize() <= pd.Timestamp(end) for p in s.index]]
+            s = s.loc[s.index.end_time.normalize() <= pd.Timestamp(end)]
         out[key] = s.asfreq("Q") if len(s) else s
     return out
 
@@ -210,33 +217,92 @@ def planning_views(store, kommune: str, horizon: int = 8, recent: int = 4) -> di
         gaps = gap_table(store, kommune)
         spells = opportunity_spells(store, kommune)
         transitions = {None: status_transitions(store, kommune)}
+        each = status_transitions(store, kommune, by="stadtbezirk")   # every district in one query
         for d in sorted(districts["stadtbezirk"].dropna().unique()):
-            transitions[d] = status_transitions(store, kommune, filters={"stadtbezirk": d})
-        until = complete_until(data_ends(store.connect())).set_index("kommune")
+            transitions[d] = each.loc[each["stadtbezirk"] == d].drop(columns="stadtbezirk").reset_index(drop=True)
+        until = completeness(store.connect()).set_index("kommune")
     # a quarter some provider has not yet delivered in full is no history to forecast from
     complete = min(pd.Timestamp(end), until.loc[kommune, "vollstaendig_bis"]) \
         if end is not None and kommune in until.index else end
-    history, forecasts, checks = {}, {}, {}
+    history = {}
     for kennzahl in ("neuzugaenge", "faelle_offen"):
         for (_k, *rest), y in [*series(main, kennzahl, data_end=complete).items(),
                                *series(districts, kennzahl, by="stadtbezirk", data_end=complete).items()]:
             history[(kennzahl, rest[0] if rest else None)] = y
-        y = history.get((kennzahl, None))
-        if y is not None and len(y.dropna()) >= MIN_QUARTERS + 1:
-            checks[kennzahl] = backtest_summary(backtest(y, min_train=max(MIN_QUARTERS, len(y.dropna()) - recent)))
+    forecasts, checks = fitted(store, kommune, history, horizon, recent)
     last = sorted(districts["zeitraum"].unique())
     last_quarters = [z for z in last if quarter(z).end_time.normalize() <= pd.Timestamp(complete)][-recent:] \
         if complete is not None else []
     reach = districts.loc[(districts["kennzahl"] == "reichweite_je_1000") & (districts["zeitraum"] == last_quarters[-1])] \
         if last_quarters else districts.iloc[:0]
-    for key, y in history.items():   # what staffing needs now; a district's intake when it is asked for
-        if (key[0] == "faelle_offen" or key[1] is None) and len(y.dropna()) >= MIN_QUARTERS:
-            forecasts[key] = forecast(y, horizon)
     return {"kommune": kommune, "daten_bis": end, "horizon": horizon, "history": history, "forecasts": forecasts,
             "backtest": checks,
             "posts": posts, "bezirke": bezirke, "reach": reach,
             "gaps": gaps.loc[gaps["zeitraum"].isin(last_quarters)], "quarters": last_quarters,
             "spells": spells, "transitions": transitions}
+
+
+def _fit_all(history: dict[tuple, pd.Series], horizon: int, recent: int) -> tuple[dict, dict]:
+    """Every forecast a planning page can ask for (each series with enough history) and the back-test of the
+    kommune's two series over the last ``recent`` origins."""
+    forecasts = {key: forecast(y, horizon) for key, y in history.items() if len(y.dropna()) >= MIN_QUARTERS}
+    checks = {}
+    for kennzahl in ("neuzugaenge", "faelle_offen"):
+        y = history.get((kennzahl, None))
+        if y is not None and len(y.dropna()) >= MIN_QUARTERS + 1:
+            checks[kennzahl] = backtest_summary(backtest(y, min_train=max(MIN_QUARTERS, len(y.dropna()) - recent)))
+    return forecasts, checks
+
+
+def _data_state(kommune: str, history: dict[tuple, pd.Series], horizon: int, recent: int) -> str:
+    """What the fitted forecasts depend on, as a hash: the series themselves (so any import that changes them, and
+    only such, is a new data state), the horizon, the back-test's length and the kimtools version."""
+    h = hashlib.sha256(json.dumps([__version__, kommune, horizon, recent, MIN_QUARTERS]).encode())
+    for (kennzahl, district), y in sorted(history.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        h.update(json.dumps([kennzahl, district, [str(p) for p in y.index], y.round(9).tolist()]).encode())
+    return h.hexdigest()
+
+
+def forecast_cache(store) -> Path:
+    """The folder beside the store where fitted forecasts are kept, one file per kommune (hidden, like the lock)."""
+    return store.path.parent / f".{store.path.name}.prognosen"
+
+
+def fitted(store, kommune: str, history: dict[tuple, pd.Series], horizon: int = 8,
+           recent: int = 4) -> tuple[dict[tuple, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The forecasts of every series in ``history`` and the kommune's back-test, fitted once per kommune and data
+    state: kept in :func:`forecast_cache` and read back by every later caller (each dashboard visitor has a kernel of
+    their own) as long as the series are the same. A cache that cannot be read or written is no error: the
+    forecasts are then fitted here."""
+    state = _data_state(kommune, history, horizon, recent)
+    path = forecast_cache(store) / f"{hashlib.sha256(kommune.encode()).hexdigest()[:16]}.json"   # any name is a file name
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept.get("stand") == state:
+            return ({(k, d): pd.DataFrame(rows) for k, d, rows in kept["prognosen"]},
+                    {k: pd.DataFrame(rows) for k, rows in kept["rueckblick"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    forecasts, checks = _fit_all(history, horizon, recent)
+    content = {"stand": state, "kommune": kommune,
+               "prognosen": [[k, d, f.to_dict("records")] for (k, d), f in forecasts.items()],
+               "rueckblick": {k: f.to_dict("records") for k, f in checks.items()}}
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(content), encoding="utf-8")
+        os.replace(tmp, path)   # whole or not at all: two visitors fitting at once leave one complete file
+    except OSError:
+        pass
+    return forecasts, checks
+
+
+def warm_forecasts(store, kommunen: Iterable[str] | None = None, horizon: int = 8, show_progress: bool = True) -> None:
+    """Fit the kept forecasts of ``kommunen`` (default: all) where their data state is new, so that no visitor of
+    the planning page waits for them (``kimtools prognosen``; ``kimtools serve`` starts it in the background)."""
+    for k in progress(list(kommunen) if kommunen is not None else store.kommunen(), desc="Prognosen",
+                      disable=not show_progress):
+        planning_views(store, k, horizon)
 
 
 def forecast_of(views: dict[str, object], kennzahl: str, stadtbezirk: str | None = None) -> pd.DataFrame | None:

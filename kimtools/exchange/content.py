@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..periods import last_complete_quarter, parse_period, period_label, quarter
 from ..store import SPAN_TABLE, Store
-from ..store.deliveries import complete_until, data_ends
+from ..store.deliveries import completeness
 from .disclosure import DEFAULT_MINIMUM, Sum, protect
 
 __all__ = ["FORMAT", "VERSION", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
@@ -102,7 +102,7 @@ def default_range(store: Store, kommune: str) -> tuple[str, str]:
         raise UsageError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
                          f"The store holds no data for the kommune {kommune!r}.")
     end = pd.Timestamp(span["d1"].iloc[0])
-    until = complete_until(data_ends(store.connect())).set_index("kommune")
+    until = completeness(store.connect()).set_index("kommune")
     if kommune in until.index and until.loc[kommune, "vollstaendig_bis"] < end:
         end = until.loc[kommune, "vollstaendig_bis"]
     last = last_complete_quarter(end)

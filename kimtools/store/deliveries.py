@@ -15,7 +15,7 @@ import pandas as pd
 from ..periods import period_bounds
 from .queries import has_column, has_table, reader_memo, run_read
 
-__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "ABSENT_SQL", "absent_tables", "delivery_state", "data_ends", "complete_until", "incomplete",
+__all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "ABSENT_SQL", "absent_tables", "delivery_state", "data_ends", "complete_until", "completeness", "incomplete",
            "incomplete_rows"]
 
 #: per kommune and provider with stored cases or posts, the last delivery that covered it (``last``, with the log's
@@ -92,12 +92,22 @@ def complete_until(state: pd.DataFrame) -> pd.DataFrame:
     """Per kommune of :func:`delivery_state` or :func:`data_ends`: ``vollstaendig_bis`` (the earliest data end of its providers),
     ``datenende`` (the latest) and ``nachzuegler`` (the providers whose data end before the latest, by name where
     known, comma-separated)."""
-    rows = []
-    for k, mine in state.dropna(subset=["datenende"]).groupby("kommune"):
-        latest = mine["datenende"].max()
-        names = mine["name"].fillna(mine["traeger"]) if "name" in mine.columns else mine["traeger"]
-        rows.append((k, mine["datenende"].min(), latest, ", ".join(names[mine["datenende"] < latest])))
-    return pd.DataFrame(rows, columns=["kommune", "vollstaendig_bis", "datenende", "nachzuegler"])
+    s = state.dropna(subset=["datenende"])
+    ends = s.groupby("kommune")["datenende"]
+    out = pd.DataFrame({"vollstaendig_bis": ends.min(), "datenende": ends.max()})
+    names = (s["name"].fillna(s["traeger"]) if "name" in s.columns else s["traeger"]).astype(str)
+    late = s["datenende"] < ends.transform("max")   # one grouping for all kommunen: every page asks this
+    out["nachzuegler"] = names[late].groupby(s.loc[late, "kommune"]).agg(", ".join).reindex(out.index).fillna("")
+    return out.rename_axis("kommune").reset_index()[["kommune", "vollstaendig_bis", "datenende", "nachzuegler"]]
+
+
+def completeness(con) -> pd.DataFrame:
+    """:func:`complete_until` of :func:`data_ends` on the store connection ``con``, kept as long as the reader reads one
+    state (:func:`~kimtools.store.queries.reader_memo`): every page and indicator table asks it."""
+    memo = reader_memo(con)
+    if "complete_until" not in memo:
+        memo["complete_until"] = complete_until(data_ends(con))
+    return memo["complete_until"]
 
 
 def incomplete(kommunen: pd.Series, period_ends: pd.Series, until: pd.DataFrame) -> pd.Series:
@@ -114,7 +124,7 @@ def incomplete(kommunen: pd.Series, period_ends: pd.Series, until: pd.DataFrame)
 def incomplete_rows(con, table: pd.DataFrame) -> np.ndarray:
     """Per row of an indicator table (``kommune``, ``zeitraum``) whether its period is not yet complete for every
     provider of its kommune (:func:`incomplete`), read on the store connection ``con``."""
-    until = complete_until(data_ends(con)) if len(table) else pd.DataFrame()
+    until = completeness(con) if len(table) else pd.DataFrame()
     if until.empty or not (until["vollstaendig_bis"] < until["datenende"]).any():
         return np.zeros(len(table), dtype=bool)
     ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
