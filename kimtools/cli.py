@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=_t("profil_force"))
 
     p = command("bezirke")
-    p.add_argument("source", metavar="QUELLE", help=_t("bezirke_source"))
+    p.add_argument("source", metavar="QUELLE", nargs="?", help=_t("bezirke_source"))
+    p.add_argument("--karte", "--map", dest="map", metavar="DATEI", help=_t("bezirke_karte"))
     p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=_t("bezirke_profil"))
     p.add_argument("--kommune", help=_t("bezirke_kommune"))
     p.add_argument("--stand", help=_t("bezirke_stand"))
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teilnehmende", "--attendees", dest="attendees", type=int, default=None, metavar="N",
                    help=_t("serve_teilnehmende"))
 
-    p = command("prognosen")
+    p = command("vorbereiten")
     p.add_argument("--db", help=_t("db"))
     p.add_argument("--kommune", help=_t("kommune"))
 
@@ -427,6 +428,16 @@ def _cmd_bezirke(args) -> int:
     from .ingest.read import problems_text
     from .ingest.reference_figures import import_district_figures
 
+    if args.map:
+        if args.source:
+            raise UsageError("Entweder Bezirkszahlen (QUELLE) oder eine Karte (--karte) einlesen, nicht beides auf einmal.",
+                             "Read either district figures (SOURCE) or a map (--map), not both at once.")
+        return _boundaries(args)
+    if not args.source:
+        raise UsageError("Was soll eingelesen werden? kimtools bezirke QUELLE (Einwohnerzahlen) oder "
+                         "kimtools bezirke --karte DATEI (Bezirksgrenzen).",
+                         "What is to be read? kimtools bezirke SOURCE (population figures) or "
+                         "kimtools bezirke --map FILE (district boundaries).")
     try:
         result = import_district_figures(args.source, args.db, args.profile, args.kommune, args.stand, args.quelle,
                                          dry_run=args.dry_run)
@@ -446,6 +457,27 @@ def _cmd_bezirke(args) -> int:
         foreign = fmt_number(r.auslaender) if pd.notna(r.auslaender) else "–"
         print(f"  {r.kommune} · {r.stadtbezirk}: {fmt_number(r.einwohner)} / {foreign} · "
               f"{tr(('Stand', 'as of'))} {fmt_date(r.stand)} · {kind.get(r.herkunft, r.herkunft)} · {r.quelle}")
+    return 0
+
+
+def _boundaries(args) -> int:
+    from .contract.reference import units
+    from .ingest.boundaries import import_boundaries
+    from .ingest.read import problems_text
+
+    try:
+        shapes = import_boundaries(args.map, args.db, args.kommune, args.quelle, dry_run=args.dry_run)
+    except ImportValidationError as exc:
+        print(exc.message(), file=sys.stderr)
+        print(problems_text(exc.problems, lang=current_lang(), limit=50), file=sys.stderr)
+        return 1
+    kommune = shapes["kommune"].iloc[0]
+    words = units(kommune)   # a Kreis's are Gemeinden
+    _say(f"Probelauf – nichts wurde gespeichert. Die Karte von {kommune} hätte {len(shapes)} {words['Bezirke']}:"
+         if args.dry_run else f"Übernommen. Die Karten von {kommune} zeigen jetzt {len(shapes)} {words['Bezirke']}:",
+         f"Dry run – nothing was stored. The map of {kommune} would have {len(shapes)} {words['districts']}:"
+         if args.dry_run else f"Taken over. The maps of {kommune} now show {len(shapes)} {words['districts']}:")
+    print("  " + ", ".join(shapes["stadtbezirk"]))
     return 0
 
 
@@ -768,23 +800,30 @@ def _cmd_serve(args) -> int:
     return 0  # pragma: no cover
 
 
-def _cmd_prognosen(args) -> int:
+def _cmd_vorbereiten(args) -> int:
     from .analysis.planning import warm_forecasts
+    from .exchange.bundle import comparison_data
     from .store import Store
 
     store = Store(args.db)
     kommunen = [args.kommune] if args.kommune else store.kommunen()
-    warm_forecasts(store, kommunen, show_progress=sys.stderr.isatty())
-    _say(f"Prognosen für {len(kommunen)} Kommune(n) bereit.", f"Forecasts for {len(kommunen)} kommune(s) ready.")
+    shown = sys.stderr.isatty()
+    warm_forecasts(store, kommunen, show_progress=shown)
+    try:   # the comparison page: each kommune that no merged bundle covers, as its own bundle would show it
+        comparison_data(store, show_progress=shown)
+    except UsageError:
+        pass
+    _say(f"Planungs- und Vergleichsseite für {len(kommunen)} Kommune(n) vorbereitet.",
+         f"Planning and comparison pages prepared for {len(kommunen)} kommune(s).")
     return 0
 
 
 def _warm_in_background(store) -> None:
-    """Fit the planning page's forecasts of every kommune whose data changed, in a process of lowest priority that
-    ends by itself, so that the first visitor of a kommune does not wait for them (a visitor who comes earlier fits
-    them at once; either way once per data state)."""
+    """Prepare what the pages compute once per data state (the planning page's forecasts, the comparison of the
+    store's own kommunen) where the data changed, in a process of lowest priority that ends by itself, so that the
+    first visitor does not wait for it (one who comes earlier computes it at once; either way once per data state)."""
     subprocess.Popen([sys.executable, "-c", "import sys; from kimtools.cli import main; sys.exit(main(sys.argv[1:]))",
-                      "prognosen", "--db", str(store.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                      "vorbereiten", "--db", str(store.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
 
 
@@ -809,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "prognosen": _cmd_prognosen, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
+        handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "vorbereiten": _cmd_vorbereiten, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]
         return handler(args)

@@ -371,3 +371,92 @@ def test_a_widget_that_cannot_be_displayed_reloads_the_page_once(server, browser
     page.wait_for_timeout(3_000)
     assert page.evaluate("window.kimMarker") == 1, "the page reloaded a second time within a minute"
     page.close()
+
+
+# ----------------------------------------------------------------------------- district maps (issue: maps)
+_MAP = "[...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout && g.layout.meta && g.layout.meta.kim === 'karte')"
+_MAP_STATE_JS = f"""() => {{
+    const g = {_MAP};
+    if (!g || !g._fullData) return null;
+    const areas = g._fullData.filter(t => t.fill === 'toself');
+    return {{colours: areas.map(t => t.fillcolor), hover: areas.map(t => t.name),
+             source: [...g.querySelectorAll('.annotation-text')].map(a => a.textContent),
+             drawn: g.querySelectorAll('path.js-fill').length, title: g.layout.title.text}};
+}}"""
+
+
+def test_the_duisburg_map_has_its_attribution_recolours_on_a_filter_change_and_hides_small_counts(server, browser):
+    """Duisburg's seven districts on the steering committee's page, from the shipped OpenStreetMap outlines: the
+    attribution drawn under the map, a colour per district from the funnel, a new quarter recolours it, and no count
+    below three anywhere (the hover texts hold rates with intervals, never a count)."""
+    page, requests = _open(browser, f"{server}/voila/render/lenkungskreis.ipynb")
+    page.locator("select").nth(0).select_option("Duisburg")
+    page.wait_for_function(f"() => ({_MAP_STATE_JS})() !== null", timeout=60_000)
+    first = page.evaluate(_MAP_STATE_JS)
+    assert first["drawn"] >= 7 and len(first["colours"]) == 7
+    assert first["source"] == ["Karte: © OpenStreetMap-Mitwirkende (ODbL)"]
+    assert all(h.startswith("<b>") and ("Reichweite je 1.000" in h or "zu wenige Fälle" in h) for h in first["hover"])
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    body = page.inner_text("body")
+    assert "Die Stadtbezirke" in body and "Auf der Karte: Farbe nur, wo ein Stadtbezirk klar" in body
+    page.screenshot(path=str(ARTEFACTS / "karte-duisburg.png"), full_page=True)
+    quarter = page.locator("select").nth(2)
+    changed = None
+    for option in quarter.locator("option").all_inner_texts()[1:6]:
+        quarter.select_option(label=option)
+        page.wait_for_function(f"() => ({_MAP_STATE_JS})().title.includes({option!r})", timeout=60_000)
+        state = page.evaluate(_MAP_STATE_JS)
+        if state["colours"] != first["colours"]:
+            changed = state
+            break
+    assert changed is not None, "no quarter of five recoloured the map"
+    assert changed["hover"] != first["hover"] and page.evaluate(_SMALL_COUNTS_JS) == []
+    _assert_clean(page, requests)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A store of Duisburg and the Kreis Unna alone (the demo's), and no comparison bundle anywhere."""
+    import os
+
+    from kimtools.ingest.demo import write_demo
+    from kimtools.ingest.importer import import_export
+    from kimtools.serving import running_server
+
+    folder = tmp_path_factory.mktemp("eigen")
+    import_export(write_demo(folder / "export", kommunen=["Duisburg", "Kreis Unna"], show_progress=False),
+                  folder / "kim.duckdb", show_progress=False)
+    env = dict(os.environ, KIMTOOLS_VERGLEICH=str(folder / "keine-pakete"), KIMTOOLS_DB=str(folder / "kim.duckdb"))
+    with open(ARTEFACTS / "voila-eigen.log", "w") as log, running_server(folder / "kim.duckdb", log=log, env=env) as url:
+        yield url
+
+
+def test_the_comparison_page_on_a_store_without_bundles_draws_the_districts(own_server, browser):
+    page, requests = _open(browser, f"{own_server}/voila/render/vergleich.ipynb")
+    body = page.inner_text("body")
+    assert "Noch keine Vergleichspakete anderer Kommunen zusammengeführt" in body and "keine-pakete" not in body
+    page.locator("select").nth(0).select_option(label="Stadtbezirke und Gemeinden aller Kommunen")
+    title = "document.querySelector('.js-plotly-plot .gtitle').textContent"
+    page.wait_for_function(f"{title}.includes('Stadtbezirke und Gemeinden')", timeout=60_000)
+    units = page.evaluate("document.querySelector('.js-plotly-plot').data.at(-1).customdata")
+    assert {"Duisburg: Walsum", "Duisburg: Süd", "Kreis Unna: Nord"} <= set(units)
+    state = page.evaluate(_MAP_STATE_JS)
+    assert len(state["colours"]) == 7 and state["source"] == ["Karte: © OpenStreetMap-Mitwirkende (ODbL)"]
+    assert "Die Stadtbezirke auf der Karte" in page.inner_text("body")
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "vergleich-ohne-pakete.png"), full_page=True)
+    page.close()
+
+
+def test_a_kreis_page_says_gemeinde(own_server, browser):
+    page, requests = _open(browser, f"{own_server}/voila/render/lenkungskreis.ipynb")
+    page.locator("select").nth(0).select_option("Kreis Unna")
+    page.wait_for_function("document.body.innerText.includes('Die Gemeinden')", timeout=60_000)
+    assert page.locator("label").nth(1).inner_text() == "Gemeinde"   # the filter names the Kreis's sub-units
+    headings = page.locator("h3").all_inner_texts()
+    assert "Die Gemeinden" in headings and not any("Stadtbezirk" in h for h in headings)
+    assert "Erreichte Personen je 1.000 Einwohner je Gemeinde" in page.inner_text("body")
+    _assert_clean(page, requests)
+    page.screenshot(path=str(ARTEFACTS / "lenkungskreis-kreis.png"), full_page=True)
+    page.close()

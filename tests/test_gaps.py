@@ -40,7 +40,7 @@ def test_register_workbook(tmp_path):
     tables = _tables(tmp_path)
     path = write_gap_register(tmp_path / "open.xlsx", tables, "Herne", minimum=1, recent=1)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Übersicht", "Bezirke", "Verlauf", "Hinweise"]
+    assert wb.sheetnames == ["Übersicht", "Stadtbezirke", "Verlauf", "Hinweise"]   # Herne is a city
     rows = list(wb["Übersicht"].iter_rows(values_only=True))
     assert rows[0][:4] == ("Handlungsfeld", "Lücke", "Vermittlungen", "Fälle")
     assert {r[:4] for r in rows[1:]} == {("Aufenthalt", "Zuständigkeit unklar", 1, 1), ("Sprache", "Wartezeit", 1, 1)}

@@ -107,6 +107,8 @@ def test_forecasts_are_fitted_once_per_data_state_and_kept_beside_the_store(tmp_
     costs a fit, never an error."""
     from types import SimpleNamespace
 
+    from kimtools.store.kept import kept_folder
+
     store = SimpleNamespace(path=tmp_path / "kim.duckdb")
     y = _quarters([10, 12, 14, 11, 13, 15, 17, 14, 16, 18])   # ten quarters: two back-test origins with recent=2
     history = {("neuzugaenge", None): y, ("faelle_offen", None): 2 * y, ("faelle_offen", "Nord"): y + 3,
@@ -121,7 +123,7 @@ def test_forecasts_are_fitted_once_per_data_state_and_kept_beside_the_store(tmp_
     for key in expected:
         pd.testing.assert_frame_equal(first[key], expected[key], check_exact=True)
     assert len(fits) == 3 + 2 * 2   # three series, and two origins of the back-test for each of the kommune's two
-    assert len(list(P.forecast_cache(store).glob("*.json"))) == 1
+    assert len(list(kept_folder(store, "prognosen").glob("*.json"))) == 1
 
     again, checks_again = P.fitted(store, "K", history, horizon=4, recent=2)   # the next visitor
     assert len(fits) == 7
@@ -135,7 +137,7 @@ def test_forecasts_are_fitted_once_per_data_state_and_kept_beside_the_store(tmp_
     P.fitted(store, "K", {**history, ("faelle_offen", "Nord"): y + 4}, horizon=5, recent=2)   # another horizon
     assert len(fits) == 21
 
-    next(P.forecast_cache(store).glob("*.json")).write_text("{kaputt", encoding="utf-8")
+    next(kept_folder(store, "prognosen").glob("*.json")).write_text("{kaputt", encoding="utf-8")
     assert P.fitted(store, "K", history, horizon=4, recent=2)[0].keys() == expected.keys()
     assert len(fits) == 28
     nowhere = SimpleNamespace(path=tmp_path / "fehlt" / "kim.duckdb")   # the folder is missing: nothing kept

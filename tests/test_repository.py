@@ -37,7 +37,8 @@ def test_no_store_or_raw_export_in_git():
 LAZY_IMPORTS = {
     # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
     "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers",
-               ".ingest.reference_figures", ".analysis.planning", ".store", ".store.meetings",
+               ".ingest.reference_figures", ".ingest.boundaries", ".analysis.planning", ".contract.reference", ".store",
+               ".store.meetings",
                ".store.deliveries", "pandas",
                ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".present.pages", ".progress",
                ".serving"},
@@ -49,6 +50,8 @@ LAZY_IMPORTS = {
     "present/report.py": {"nbconvert", "papermill", "kaleido"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
+    # the GIS stack (GDAL through pyogrio, PROJ, GEOS) only when a map file is read; maps are drawn from stored GeoJSON
+    "ingest/boundaries.py": {"geopandas", "shapely"},
     # the foreign-layout demo only when asked for
     "ingest/demo.py": {".demo_foreign"},
     # statsmodels takes about a second to import: only when a forecast or a wait interval is asked (Wilson and Poisson intervals are closed formulas)

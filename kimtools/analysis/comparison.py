@@ -89,11 +89,12 @@ def overdispersion(counts: Iterable[float], denominators: Iterable[float], targe
 
 
 def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: Iterable[float] = LEVELS,
-                 use_overdispersion: bool = False, scale: float = 1.0) -> pd.DataFrame:
+                 use_overdispersion: bool = False, scale: float = 1.0, target: float | None = None) -> pd.DataFrame:
     """Where each unit lies in the funnel.
 
     ``rows`` has one row per unit with ``unit``, ``zaehler`` and ``nenner`` (e.g. the indicator table
-    for one indicator and period). The target is the pooled rate Σ zaehler / Σ nenner. Returns the
+    for one indicator and period). The target is the pooled rate Σ zaehler / Σ nenner, or ``target`` (on the
+    rate scale, e.g. the whole city's rate where some districts' counts are protected). Returns the
     unit, ``zaehler``, ``nenner``, ``wert`` and the limits (times ``scale``, e.g. 1000 for per 1,000),
     ``phi`` and ``lage``: ``ueber_99,8``/``ueber_95``/``innerhalb``/``unter_95``/``unter_99,8`` — a
     deviation is named only where the unit lies outside a limit.
@@ -101,7 +102,8 @@ def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: I
     levels = sorted(levels)
     rows = rows.loc[rows["nenner"].astype(float) > 0]
     z, n = rows["zaehler"].astype(float).to_numpy(), rows["nenner"].astype(float).to_numpy()
-    target = z.sum() / n.sum() if n.sum() > 0 else np.nan
+    if target is None:
+        target = z.sum() / n.sum() if n.sum() > 0 else np.nan
     phi = overdispersion(z, n, target, kind) if use_overdispersion and len(rows) > 2 else 1.0
     limits = funnel_limits(target, n, kind, levels, phi if phi > 1 else 1.0)
     out = pd.DataFrame({unit: rows[unit].to_numpy(), "zaehler": z, "nenner": n, "wert": z / n * scale,

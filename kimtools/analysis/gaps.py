@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import codes
+from ..contract.reference import with_units
 from ..errors import UsageError
 from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from ..i18n import current_lang, fmt_date, tr
@@ -117,8 +118,8 @@ def write_gap_register(path: str | Path, source, kommune: str, minimum: int = DE
         tr({"de": "Lücke", "en": "gap"}): top["luecke"].map(gap),
         tr({"de": "Vermittlungen", "en": "referrals"}): protected("vermittlungen"),
         tr({"de": "Fälle", "en": "cases"}): protected("faelle"),
-        tr({"de": "Bezirke (am stärksten betroffen zuerst)", "en": "districts (most affected first)"}):
-            top["bezirke"].map(", ".join),
+        with_units({"de": "{Bezirke} (am stärksten betroffen zuerst)", "en": "{districts} (most affected first)"},
+                   kommune): top["bezirke"].map(", ".join),
         tr({"de": "seit", "en": "since"}): top["seit"].map(fmt_date),
         tr({"de": f"letzte {recent} Quartale", "en": f"last {recent} quarters"}): protected("letzte"),
         tr({"de": f"{recent} Quartale davor", "en": f"{recent} quarters before"}): protected("davor"),
@@ -152,7 +153,7 @@ def write_gap_register(path: str | Path, source, kommune: str, minimum: int = DE
         tr({"de": "Fälle: verschiedene Fälle je Quartal, über Quartale addiert.",
             "en": "Cases: distinct cases per quarter, added up over quarters."}),
     ]})
-    sheets = {tr({"de": "Übersicht", "en": "Overview"}): over, tr({"de": "Bezirke", "en": "Districts"}): districts,
+    sheets = {tr({"de": "Übersicht", "en": "Overview"}): over, with_units({"de": "{Bezirke}", "en": "{districts}"}, kommune).capitalize(): districts,
               tr({"de": "Verlauf", "en": "Trend"}): over_time, tr({"de": "Hinweise", "en": "Notes"}): notes}
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as xl:

@@ -20,15 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import warnings
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..errors import UsageError
 from ..indicators import indicator_table
 from ..indicators.table import run_query
@@ -36,10 +33,11 @@ from ..periods import period_label, quarter
 from ..progress import progress
 from ..store import SPAN_TABLE
 from ..store.deliveries import completeness
+from ..store.kept import kept
 from .gaps import gap_table
 from .pathways import opportunity_spells, status_transitions
 
-__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "fitted", "forecast_cache", "warm_forecasts", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
+__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "fitted", "warm_forecasts", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
            "staffing", "need_index"]
 
 #: quarters of history a seasonal model needs at least (two full years)
@@ -254,52 +252,34 @@ def _fit_all(history: dict[tuple, pd.Series], horizon: int, recent: int) -> tupl
     return forecasts, checks
 
 
-def _data_state(kommune: str, history: dict[tuple, pd.Series], horizon: int, recent: int) -> str:
+def _data_state(history: dict[tuple, pd.Series], horizon: int, recent: int) -> str:
     """What the fitted forecasts depend on, as a hash: the series themselves (so any import that changes them, and
-    only such, is a new data state), the horizon, the back-test's length and the kimtools version."""
-    h = hashlib.sha256(json.dumps([__version__, kommune, horizon, recent, MIN_QUARTERS]).encode())
+    only such, is a new data state), the horizon and the back-test's length."""
+    h = hashlib.sha256(json.dumps([horizon, recent, MIN_QUARTERS]).encode())
     for (kennzahl, district), y in sorted(history.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         h.update(json.dumps([kennzahl, district, [str(p) for p in y.index], y.round(9).tolist()]).encode())
     return h.hexdigest()
 
 
-def forecast_cache(store) -> Path:
-    """The folder beside the store where fitted forecasts are kept, one file per kommune (hidden, like the lock)."""
-    return store.path.parent / f".{store.path.name}.prognosen"
-
-
 def fitted(store, kommune: str, history: dict[tuple, pd.Series], horizon: int = 8,
            recent: int = 4) -> tuple[dict[tuple, pd.DataFrame], dict[str, pd.DataFrame]]:
     """The forecasts of every series in ``history`` and the kommune's back-test, fitted once per kommune and data
-    state: kept in :func:`forecast_cache` and read back by every later caller (each dashboard visitor has a kernel of
-    their own) as long as the series are the same. A cache that cannot be read or written is no error: the
-    forecasts are then fitted here."""
-    state = _data_state(kommune, history, horizon, recent)
-    path = forecast_cache(store) / f"{hashlib.sha256(kommune.encode()).hexdigest()[:16]}.json"   # any name is a file name
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8"))
-        if kept.get("stand") == state:
-            return ({(k, d): pd.DataFrame(rows) for k, d, rows in kept["prognosen"]},
-                    {k: pd.DataFrame(rows) for k, rows in kept["rueckblick"].items()})
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    forecasts, checks = _fit_all(history, horizon, recent)
-    content = {"stand": state, "kommune": kommune,
-               "prognosen": [[k, d, f.to_dict("records")] for (k, d), f in forecasts.items()],
-               "rueckblick": {k: f.to_dict("records") for k, f in checks.items()}}
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(content), encoding="utf-8")
-        os.replace(tmp, path)   # whole or not at all: two visitors fitting at once leave one complete file
-    except OSError:
-        pass
-    return forecasts, checks
+    state and kept beside the store (:func:`~kimtools.store.kept.kept`, folder ``prognosen``): every later caller
+    reads them as long as the series are the same."""
+
+    def fit() -> dict:
+        forecasts, checks = _fit_all(history, horizon, recent)
+        return {"prognosen": [[k, d, f.to_dict("records")] for (k, d), f in forecasts.items()],
+                "rueckblick": {k: f.to_dict("records") for k, f in checks.items()}}
+
+    content = kept(store, "prognosen", kommune, _data_state(history, horizon, recent), fit)
+    return ({(k, d): pd.DataFrame(rows) for k, d, rows in content["prognosen"]},
+            {k: pd.DataFrame(rows) for k, rows in content["rueckblick"].items()})
 
 
 def warm_forecasts(store, kommunen: Iterable[str] | None = None, horizon: int = 8, show_progress: bool = True) -> None:
     """Fit the kept forecasts of ``kommunen`` (default: all) where their data state is new, so that no visitor of
-    the planning page waits for them (``kimtools prognosen``; ``kimtools serve`` starts it in the background)."""
+    the planning page waits for them (``kimtools vorbereiten``; ``kimtools serve`` starts it in the background)."""
     for k in progress(list(kommunen) if kommunen is not None else store.kommunen(), desc="Prognosen",
                       disable=not show_progress):
         planning_views(store, k, horizon)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from ..i18n import tr
 from ..paths import DATA
 
-__all__ = ["match_key", "Reference", "load_reference", "reference_dir"]
+__all__ = ["match_key", "Reference", "load_reference", "reference_dir", "UNITS", "units", "with_units"]
 
 _STRIP = re.compile(r"[\s\-]+")
 
@@ -69,6 +70,12 @@ class Reference:
         hit = self.kommunen.loc[self.kommunen["kommune"] == kommune, "ags"]
         return None if hit.empty else str(hit.iloc[0])
 
+    def is_kreis(self, kommune: str | None) -> bool:
+        """Whether ``kommune`` is a Kreis (``art`` in ``kommunen.csv``), whose sub-units are its member municipalities
+        (kreisangehörige Kommunen) rather than city districts; an unknown kommune is taken as a city."""
+        hit = self.kommunen.loc[self.kommunen["kommune"] == kommune, "art"]
+        return not hit.empty and str(hit.iloc[0]).strip().casefold() == "kreis"
+
     def district_keys(self, kommune: str) -> dict[str, str] | None:
         """``match_key → canonical district`` for a kommune, ``None`` when no figures ship."""
         return self._district_keys.get(kommune)
@@ -93,3 +100,25 @@ def _load(path: str) -> Reference:
 def load_reference() -> Reference:
     """The shipped reference data (cached per folder)."""
     return _load(str(reference_dir()))
+
+
+#: what a kommune's sub-units are called, by its kind: a city has Stadtbezirke, a Kreis its member municipalities
+#: (kreisangehörige Kommunen, "Gemeinden"); the placeholders texts use for them, German and English
+UNITS = {
+    False: {"de": {"Bezirk": "Stadtbezirk", "Bezirke": "Stadtbezirke", "Bezirken": "Stadtbezirken", "weit": "stadtweit"},
+            "en": {"district": "district", "districts": "districts", "wide": "city-wide"}},
+    True: {"de": {"Bezirk": "Gemeinde", "Bezirke": "Gemeinden", "Bezirken": "Gemeinden", "weit": "kreisweit"},
+           "en": {"district": "municipality", "districts": "municipalities", "wide": "county-wide"}},
+}
+
+
+def units(kommune: str | None) -> dict[str, str]:
+    """The words for ``kommune``'s sub-units (a city's by default) by placeholder: ``{Bezirk}``, ``{Bezirke}``,
+    ``{Bezirken}``, ``{weit}`` for German texts, ``{district}``, ``{districts}``, ``{wide}`` for English ones."""
+    words = UNITS[load_reference().is_kreis(kommune)]
+    return {**words["de"], **words["en"]}
+
+
+def with_units(texts, kommune: str | None, lang: str | None = None) -> str:
+    """A bilingual text (as :func:`~kimtools.i18n.tr` takes it) with the words for ``kommune``'s sub-units filled in."""
+    return tr(texts, lang).format(**units(kommune))

@@ -27,11 +27,12 @@ import pandas as pd
 from .. import __version__
 from ..contract.reference import load_reference
 from ..errors import BundleError, DisclosureError, KimtoolsError, UsageError
-from ..i18n import fmt_percent
+from ..i18n import fmt_percent, tr
 from ..paths import DATA
 from ..periods import YEAR_OR_QUARTER, parse_period
 from ..progress import progress
 from ..store import Store
+from ..store.kept import kept, kommune_state
 from .content import (
     BUNDLE_KENNZAHLEN,
     BUNDLE_RATES,
@@ -58,7 +59,7 @@ from .disclosure import DEFAULT_MINIMUM, audit
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
            "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle",
-           "merge_bundles", "write_merged", "read_merged", "default_comparison_dir"]
+           "merge_bundles", "write_merged", "read_merged", "default_comparison_dir", "own_comparison", "comparison_data"]
 
 _FILES = {"zaehlungen.csv": COUNT_COLUMNS, "kennzahlen.csv": RATE_COLUMNS, "bezirke.csv": REFERENCE_COLUMNS}
 
@@ -380,6 +381,88 @@ def read_merged(folder: str | Path) -> Merged:
               for n in ("zaehlungen", "kennzahlen", "bezirke", "pakete")}
     frames["zaehlungen"]["anzahl"] = frames["zaehlungen"]["anzahl"].astype("Int64")
     return Merged(**frames)
+
+
+#: the overview's columns (``Merged.pakete``)
+_OVERVIEW = ["kommune", "von", "bis", "zellen", "geschuetzt", "mindestanzahl", "erstellt", "quelle", "anteil_geschuetzt"]
+
+
+def _own(store: Store, kommune: str) -> dict:
+    """One kommune's comparison as its bundle would show it (:func:`build_bundle`, default periods and minimum): its
+    rates, reference figures and overview row; or why no safe bundle can be made."""
+    try:
+        b = build_bundle(store, kommune)
+    except KimtoolsError as exc:
+        return {"fehler": [exc.message_de, exc.message_en]}
+    schutz = b.metadaten["schutz"]
+    row = {"kommune": kommune, "von": b.metadaten["zeitraeume"]["von"], "bis": b.metadaten["zeitraeume"]["bis"],
+           "zellen": schutz["zellen"], "geschuetzt": schutz["geschuetzt"], "mindestanzahl": schutz["mindestanzahl"],
+           "erstellt": b.metadaten["erstellt"], "quelle": "Datenbestand", "anteil_geschuetzt": schutz["anteil_geschuetzt"]}
+    return {"kennzahlen": b.kennzahlen.to_dict("records"), "bezirke": b.bezirke.to_dict("records"), "paket": row}
+
+
+def own_comparison(store: Store, kommunen: Sequence[str] | None = None, show_progress: bool = False) -> tuple[Merged, dict]:
+    """The store's kommunen compared from their own data, protected exactly as each one's bundle would be
+    (:func:`build_bundle`): computed once per kommune and data state and kept beside the store
+    (:func:`~kimtools.store.kept.kept`, folder ``vergleich``; ``kimtools vorbereiten`` and ``kimtools serve`` do it
+    ahead), never per page view. Returns the merged tables (rates, reference figures and overview; no counts) and,
+    per kommune that cannot be made safe, the reason (German, English)."""
+    rates, reference, overview, refused = [], [], [], {}
+    names = list(kommunen) if kommunen is not None else store.kommunen()
+    for k in progress(names, "Vergleich der eigenen Daten", disable=not show_progress, unit="Kommune"):
+        content = kept(store, "vergleich", k, f"{kommune_state(store, k)}:{DEFAULT_MINIMUM}", lambda: _own(store, k))
+        if "fehler" in content:
+            refused[k] = tuple(content["fehler"])
+            continue
+        rates.append(pd.DataFrame(content["kennzahlen"], columns=RATE_COLUMNS))
+        reference.append(pd.DataFrame(content["bezirke"], columns=REFERENCE_COLUMNS))
+        overview.append(content["paket"])
+    frame = lambda parts, columns: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)  # noqa: E731
+    return Merged(pd.DataFrame(columns=COUNT_COLUMNS), frame(rates, RATE_COLUMNS), frame(reference, REFERENCE_COLUMNS),
+                  pd.DataFrame(overview, columns=_OVERVIEW)), refused
+
+
+def comparison_data(store: Store | None = None, folder: str | Path | None = None,
+                    show_progress: bool = False) -> tuple[Merged, list[str]]:
+    """What the comparison page compares: the merged bundles in ``folder`` (default :func:`default_comparison_dir`)
+    where there are any, and every kommune of ``store`` that no bundle covers, from its own data
+    (:func:`own_comparison`). Returns the tables and notes for the page (German first, no server path in them).
+    Raises :class:`~kimtools.errors.UsageError` when there is neither."""
+    notes, parts = [], []
+    try:
+        parts.append(read_merged(folder or default_comparison_dir()))
+    except (UsageError, OSError):   # no bundles merged (yet): the store's own data alone
+        notes.append(tr(("Noch keine Vergleichspakete anderer Kommunen zusammengeführt: verglichen werden die "
+                         "Stadtbezirke aus dem eigenen Datenbestand, geschützt wie im eigenen Vergleichspaket. Andere "
+                         "Kommunen kommen hinzu, sobald ihre Pakete mit 'kimtools compare' zusammengeführt sind.",
+                         "No other kommunen's comparison bundles merged yet: compared are the districts of the own "
+                         "store, protected as in the own comparison bundle. Other kommunen join once their bundles "
+                         "are merged with 'kimtools compare'.")))
+    present = set(parts[0].pakete["kommune"]) if parts else set()
+    mine = [k for k in _kommunen_of(store) if k not in present]
+    if mine:
+        own, refused = own_comparison(store, mine, show_progress)
+        parts.append(own)
+        for k, (de, en) in refused.items():
+            notes.append(tr((f"{k}: {de}", f"{k}: {en}")))
+    if not parts or all(p.kennzahlen.empty for p in parts):
+        raise UsageError("Es gibt noch nichts zu vergleichen: weder zusammengeführte Vergleichspakete noch einen eigenen "
+                         "Datenbestand mit genug Daten. Erst Daten importieren (kimtools import) oder Pakete "
+                         "zusammenführen (kimtools compare).",
+                         "There is nothing to compare yet: neither merged comparison bundles nor an own store with "
+                         "enough data. Import data first (kimtools import) or merge bundles (kimtools compare).")
+    merged = Merged(*(pd.concat([getattr(p, n) for p in parts], ignore_index=True)
+                      for n in ("zaehlungen", "kennzahlen", "bezirke", "pakete")))
+    return merged, notes
+
+
+def _kommunen_of(store: Store | None) -> list[str]:
+    if store is None:
+        return []
+    try:
+        return store.kommunen()
+    except KimtoolsError:   # no store (yet), or one that cannot be read: the bundles alone
+        return []
 
 
 def default_comparison_dir() -> Path:

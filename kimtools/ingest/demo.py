@@ -165,9 +165,14 @@ class _City:
     synthetic: bool
 
 
-def _cities(scale: str, rng: np.random.Generator) -> list[_City]:
+def _cities(scale: str, rng: np.random.Generator, kommunen: list[str] | None = None) -> list[_City]:
     ref = load_reference()
-    if scale == "city":
+    if kommunen is not None:   # some KIM municipalities of the reference, cities or Kreise
+        unknown = [k for k in kommunen if ref.ags(k) is None]
+        if unknown:
+            raise UsageError(f"Keine KIM-Kommune: {', '.join(unknown)}.", f"No KIM municipality: {', '.join(unknown)}.")
+        names = list(kommunen)
+    elif scale == "city":
         names = list(CITY_SCALE_KOMMUNEN)
     elif scale == "state":
         names = ref.kommunen["kommune"].tolist()
@@ -462,10 +467,12 @@ def _city_tables(city: _City, rate: float, rng: np.random.Generator) -> dict[str
     return out
 
 
-def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = True) -> dict[str, pd.DataFrame]:
-    """The demo export as frames in export form (dates as dates, codes as codes)."""
+def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = True,
+                  kommunen: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The demo export as frames in export form (dates as dates, codes as codes); ``kommunen``: only these KIM
+    municipalities (each city's tables are the same as in the whole demo; a Kreis's invented parts may differ)."""
     rng = np.random.default_rng(seed)
-    cities = _cities(scale, rng)
+    cities = _cities(scale, rng, kommunen)
     rate = _CITY_RATE if scale == "city" else _STATE_RATE
     parts: dict[str, list[pd.DataFrame]] = {}
     for city in progress(cities, desc="Demodaten", disable=not show_progress, unit="Kommune"):
@@ -475,18 +482,19 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
 
 
 def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: bool = False,
-               show_progress: bool = True, per_provider: bool = False, foreign: bool = False) -> Path:
+               show_progress: bool = True, per_provider: bool = False, foreign: bool = False,
+               kommunen: list[str] | None = None) -> Path:
     """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``); with ``per_provider``
     one delivery folder per kommune and provider (:mod:`kimtools.ingest.demo_deliveries`); with ``foreign`` one
     kommune's part as an Excel list of another layout with its import profile (:mod:`kimtools.ingest.demo_foreign`;
-    the path returned is the workbook's)."""
+    the path returned is the workbook's); ``kommunen``: only these (:func:`generate_demo`)."""
     if per_provider and xlsx:
         raise UsageError("--je-traeger schreibt CSV-Ordner; bitte ohne --xlsx.",
                          "--per-provider writes CSV folders; please leave out --xlsx.")
     if xlsx and scale == "state":
         raise UsageError("Die landesweite Demo ist für eine Excel-Arbeitsmappe zu groß (über 1 Mio. Zeilen); bitte CSV verwenden.",
                          "The state-scale demo is too large for an Excel workbook (over 1 M rows); use CSV.")
-    tables = generate_demo(seed, scale, show_progress)
+    tables = generate_demo(seed, scale, show_progress, kommunen)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if per_provider:

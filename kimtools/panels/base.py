@@ -25,17 +25,30 @@ def _heading(text: str) -> widgets.HTML:
     return widgets.HTML(f"<h3>{html.escape(text)}</h3>")
 
 
-def sections(dashboard: str, **content: widgets.Widget | tuple[widgets.Widget, ...]) -> list[widgets.Widget]:
+def sections(dashboard: str, kommune: str | None = None,
+             **content: widgets.Widget | tuple[widgets.Widget, ...]) -> list[widgets.Widget]:
     """The dashboard's sections in the order of :data:`~kimtools.present.pages.SECTIONS`, each under its
-    heading: the widget (or widgets) given for its key. Every section needs its content, and nothing else is taken."""
+    heading (with the words ``kommune`` has for its sub-units; :func:`name_units` changes them): the widget (or
+    widgets) given for its key. Every section needs its content, and nothing else is taken."""
     keys = SECTIONS[dashboard]
     if set(content) != set(keys):
         raise ValueError(f"sections of {dashboard}: expected {sorted(keys)}, got {sorted(content)}")
     children: list[widgets.Widget] = []
     for key in keys:
-        part = content[key]
-        children += [_heading(section_title(dashboard, key)), *(part if isinstance(part, tuple) else (part,))]
+        part, heading = content[key], _heading(section_title(dashboard, key, kommune))
+        heading.kim_section = (dashboard, key)
+        children += [heading, *(part if isinstance(part, tuple) else (part,))]
     return children
+
+
+def name_units(page: widgets.Box, kommune: str | None) -> None:
+    """Let the section headings of ``page`` (from :func:`sections`) name ``kommune``'s sub-units: a city's Stadtbezirke,
+    a Kreis's Gemeinden."""
+    for w in page.children:
+        if hasattr(w, "kim_section"):
+            text = f"<h3>{html.escape(section_title(*w.kim_section, kommune))}</h3>"
+            if w.value != text:
+                w.value = text
 
 
 def _note(text: str) -> widgets.HTML:
@@ -84,7 +97,8 @@ class _FilteredPanel:
 
     def _page(self, dashboard: str, end: tuple[widgets.Widget, ...] = (), **content) -> widgets.VBox:
         """The page: filter bar, message line and tiles, then the dashboard's :func:`sections`, then ``end``."""
-        return widgets.VBox([self.filters.widget, self.message, self.tiles, *sections(dashboard, **content), *end])
+        return widgets.VBox([self.filters.widget, self.message, self.tiles,
+                             *sections(dashboard, self.filters.value["kommune"], **content), *end])
 
     def _keys(self, v: dict) -> dict[str, tuple]:
         return {name: tuple(v[k] for k in self.depends.get(name, self.fields)) for name in self.figures}
@@ -119,6 +133,7 @@ class _FilteredPanel:
             keys = self._keys(v)
             stale = [name for name in keys if keys[name] != self._shown.get(name)]
             self._show_tables(v)
+            name_units(self.widget, v["kommune"])
             for name, fig in self._iter_figures(v, stale):
                 self._shown.pop(name, None)   # counted as shown again only once the update went through
                 self.figures[name].show(fig)

@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from ..errors import KimtoolsError
 from ..i18n import fmt_datetime, tr
 from ..present.markup import error_html
+from ..present.pages import section_title
 from ..store.meetings import COMMENT_LIMIT, PARTS, Meeting, commentary, write_commentary
 
 __all__ = ["CommentaryEditor"]
@@ -34,8 +35,9 @@ class CommentaryEditor:
         self.fields: dict[str, widgets.Textarea] = {}
         self.counts: dict[str, widgets.HTML] = {}
         rows = []
-        for key, (part, heading) in PARTS.items():
-            field = widgets.Textarea(value=said.get(part, ""), description=heading, rows=3,
+        for key, (part, _heading) in PARTS.items():   # headed as on the page, naming the kommune's sub-units
+            field = widgets.Textarea(value=said.get(part, ""), description=section_title("lenkungskreis", part, meeting.kommune),
+                                     rows=3,
                                      style={"description_width": "140px"}, layout=widgets.Layout(width="760px"))
             count = widgets.HTML()
             field.observe(lambda _change, key=key: self._count(key), names="value")

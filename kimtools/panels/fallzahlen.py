@@ -14,7 +14,7 @@ from ..exchange.disclosure import count_text
 from ..i18n import fmt_number, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
-from ..present.labels import kennzahl_definition, kennzahl_label
+from ..present.labels import kennzahl_definition, kennzahl_label, with_units
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
@@ -96,13 +96,13 @@ class FallzahlenPanel(_FilteredPanel):
                 title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}{where}",
                           "en": f"cases per full-time post at the end of {q}{where}"})),
             "reach": lambda: F.reach_by_district(
-                pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum,
+                pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum, shapes=d["shapes"],
                 title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
                           "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
             "needs": lambda: F.needs_heatmap(
                 pick(d["needs"], "faelle_offen"), minimum=self.minimum,
-                title=tr({"de": f"Offene Fälle je Handlungsfeld und Bezirk am Ende von {q}",
-                          "en": f"open cases per needs area and district at the end of {q}"})),
+                title=with_units({"de": f"Offene Fälle je Handlungsfeld und {{Bezirk}} am Ende von {q}",
+                                  "en": f"open cases per needs area and {{district}} at the end of {q}"}, v["kommune"])),
             "survival": survival,
             "closures": closures,
         }

@@ -98,6 +98,7 @@ class FilterBar:
         try:
             self.stadtbezirk.options = [(_alle(), None)] + [(d, d) for d in districts["stadtbezirk"]]
             self.stadtbezirk.index = 0   # value None would clear the selection, not pick "alle"
+            self.stadtbezirk.description = column_label("stadtbezirk", kommune=k)   # a Kreis: "Gemeinde"
             self.traeger.options = [(_alle(), None)] + list(zip(providers["name"], providers["partner_id"]))
             self.traeger.index = 0
             self.zeitraum.options = labels

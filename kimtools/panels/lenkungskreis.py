@@ -57,7 +57,9 @@ class LenkungskreisPanel(_FilteredPanel):
                                             "en": "download printable version (A4, HTML)"}), self._printable)
         f = self.figures
         self.commentary = meeting_commentary(self.store)   # a frozen meeting state's assessment, per part
-        explained = {k: (w, _note(explain(k)), widgets.HTML(commentary_html(self.commentary.get(k, ""))))
+        self.explained = {k: _note(explain(k, self.filters.value["kommune"]))
+                          for k in ("trend", "reach", "funnel", "stalls", "gaps")}   # naming the kommune's sub-units
+        explained = {k: (w, self.explained[k], widgets.HTML(commentary_html(self.commentary.get(k, ""))))
                      for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
                                                              ("funnel", f["funnel"]), ("stalls", self.stalls_html),
                                                              ("gaps", self.gaps_html))}
@@ -80,7 +82,8 @@ class LenkungskreisPanel(_FilteredPanel):
                 self.store, k, v["zeitraum"], v["stadtbezirk"], self._monthly_referrals(k))
 
         return {**self._windows.get(key, window), "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
-                "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"]}
+                "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"],
+                "shapes": base["shapes"]}
 
     def _show_below(self, v: dict) -> None:
         """Once the page is drawn, prepare the windows of the neighbouring districts and quarters."""
@@ -99,7 +102,9 @@ class LenkungskreisPanel(_FilteredPanel):
         d = self._views(v)
         self.tiles.value = tiles(key_figure_tiles(d["main"], v["zeitraum"], self.minimum))
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
-        self.gaps_html.value = gaps_html(d["gaps"], self.minimum)
+        self.gaps_html.value = gaps_html(d["gaps"], self.minimum, kommune=v["kommune"])
+        for part, w in getattr(self, "explained", {}).items():
+            w.value = f"<p class='kim-note'>{html.escape(explain(part, v['kommune']))}</p>"
         self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
         if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
             self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])

@@ -141,7 +141,7 @@ class NetzwerkPanel(_FilteredPanel):
     def _show_below(self, v: dict) -> None:
 
         d = self._views(v)
-        self.gaps_html.value = gaps_html(d["gaps"].head(8), self.minimum)
+        self.gaps_html.value = gaps_html(d["gaps"].head(8), self.minimum, kommune=v["kommune"])
         if "outliers" not in d:   # below the figures: computed while the browser draws them
             d["outliers"] = partner_outliers(d["edges"], d["waits"], d["partners"])
         self.outliers_html.value = outliers_html(d["outliers"])

@@ -15,6 +15,7 @@ from ..exchange.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
+from ..present.labels import with_units
 from ..present.markup import error_html, html_table, tile, tiles
 from ..store import Store
 from ..views.steering import population_note
@@ -58,7 +59,7 @@ class PlanungPanel(_FilteredPanel):
         f = self.figures
         scenario = widgets.HBox([self.target, self.growth, self.quarter], layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([self.filters.widget, self.message, *sections(
-            "planung", status=(self.pathway_tiles, f["status"], f["expiry"]),
+            "planung", self.filters.value["kommune"], status=(self.pathway_tiles, f["status"], f["expiry"]),
             forecast=(widgets.HBox([f["intake"], f["open"]]), self.forecast_note),
             staffing=(scenario, self.posts, f["staffing"], self.staffing_table),
             need=(f["need"], self.need_table))])
@@ -83,7 +84,7 @@ class PlanungPanel(_FilteredPanel):
             fields = []
             for name in names:
                 w = widgets.BoundedFloatText(value=held.get(name, 0.0), min=0, max=500, step=0.5,
-                                             description=name or tr({"de": "stadtweit", "en": "city-wide"}),
+                                             description=name or with_units({"de": "{weit}", "en": "{wide}"}, d["kommune"]),
                                              style={"description_width": "150px"}, layout=widgets.Layout(width="290px"))
                 w.stadtbezirk = name
                 w.observe(self._scenario_changed, names="value")
@@ -130,9 +131,9 @@ class PlanungPanel(_FilteredPanel):
         def staffing_figure() -> go.Figure:
             plan = self._plan(d)
             if plan is None:
-                return F.apply_style(go.Figure().update_layout(title=tr(
-                    {"de": "Keine Prognose der offenen Fälle je Stadtbezirk möglich",
-                     "en": "No forecast of open cases per district possible"}), height=380))
+                return F.apply_style(go.Figure().update_layout(title=with_units(
+                    {"de": "Keine Prognose der offenen Fälle je {Bezirk} möglich",
+                     "en": "No forecast of open cases per {district} possible"}, v["kommune"]), height=380))
             return F.staffing_figure(plan, self.target.value, title=tr(
                 {"de": f"{v['kommune']}: Stellen heute und nötig am Ende von {self.quarter.value}",
                  "en": f"{v['kommune']}: posts today and needed at the end of {self.quarter.value}"}))
@@ -149,8 +150,9 @@ class PlanungPanel(_FilteredPanel):
             "open": lambda: prognosis("faelle_offen", "offene Fälle am Quartalsende und Prognose",
                                       "open cases at the end of the quarter and forecast"),
             "staffing": staffing_figure,
-            "need": lambda: F.need_index_figure(need_index(d["bezirke"], d["reach"], d["gaps"]), title=tr(
-                {"de": f"{v['kommune']}: Bedarfsindex je Stadtbezirk", "en": f"{v['kommune']}: need index per district"})),
+            "need": lambda: F.need_index_figure(need_index(d["bezirke"], d["reach"], d["gaps"]), title=with_units(
+                {"de": f"{v['kommune']}: Bedarfsindex je {{Bezirk}}", "en": f"{v['kommune']}: need index per {{district}}"},
+                v["kommune"])),
         }
         return _built(builders, names)
 
@@ -195,7 +197,7 @@ class PlanungPanel(_FilteredPanel):
         note = population_note(self.store, v["kommune"])   # the footnote to the rates per 1,000
         self.need_table.value = html_table(need, ["stadtbezirk", "auslaender", "reichweite_je_1000", "luecken", "bedarfsindex"],
                                            {"reichweite_je_1000": lambda x: fmt_number(x, 2),
-                                            "bedarfsindex": lambda x: fmt_number(x, 2)}) + (
+                                            "bedarfsindex": lambda x: fmt_number(x, 2)}, kommune=v["kommune"]) + (
             f"<p class='kim-note'>{html.escape(note)}</p>" if note else "")
 
     @staticmethod
@@ -222,14 +224,15 @@ class PlanungPanel(_FilteredPanel):
         if plan is None:
             self.staffing_table.value = ""
             return
-        plan = plan.assign(stadtbezirk=plan["stadtbezirk"].fillna(tr({"de": "gesamt (mit stadtweiten Stellen)",
-                                                                       "en": "total (with city-wide posts)"})),
+        plan = plan.assign(stadtbezirk=plan["stadtbezirk"].fillna(with_units({"de": "gesamt (mit {weit}en Stellen)",
+                                                                               "en": "total (with {wide} posts)"},
+                                                                              d["kommune"])),
                            faelle_prognose=plan["faelle"].round())
         one = lambda x: fmt_number(x, 1)  # noqa: E731
         self.staffing_table.value = html_table(
             plan, ["stadtbezirk", "faelle_prognose", "vzae", "vzae_noetig", "vzae_noetig_oben", "luecke_vzae"],
             {"vzae": one, "vzae_noetig": one, "vzae_noetig_oben": one, "luecke_vzae": one,
-             "faelle_prognose": lambda x: fmt_number(x, 0)})
+             "faelle_prognose": lambda x: fmt_number(x, 0)}, kommune=d["kommune"])
 
     def _scenario_changed(self, _change=None) -> None:
         if self._quiet:

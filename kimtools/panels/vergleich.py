@@ -1,4 +1,5 @@
-"""The panel of ``dashboards/vergleich.ipynb``: cities and districts compared from merged bundles."""
+"""The panel of ``dashboards/vergleich.ipynb``: cities and districts compared from merged bundles, and a city's own
+districts from its store (protected as its bundle would be) where no bundle covers it."""
 
 from __future__ import annotations
 
@@ -7,48 +8,56 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
+import plotly.graph_objects as go
 
-from ..analysis.comparison import (
-    bundle_units,
-    comparable_indicators,
-    peer_table,
-    rate_text,
-)
+from ..analysis.comparison import bundle_units, comparable_indicators, peer_table, rate_text
 from ..errors import KimtoolsError
-from ..exchange.bundle import default_comparison_dir, read_merged
+from ..exchange.bundle import comparison_data
 from ..i18n import fmt_percent, tr
 from ..indicators import KENNZAHLEN
-from ..present.figures import funnel_plot, small_multiples
-from ..present.labels import column_label, kennzahl_label
+from ..present.figures import district_map, funnel_plot, small_multiples
+from ..present.labels import column_label, kennzahl_label, with_units
 from ..present.markup import error_html, html_table
-from .base import sections
+from ..store import Store
+from ..views.karten import district_shapes
+from .base import name_units, sections
 from .plotview import PlotlyView
 
 
 class VergleichPanel:
     """Cities, or all their districts, compared from merged comparison bundles (never from another city's
-    cases): a funnel plot for one indicator and period, small multiples over the quarters and the peer
+    cases) and, for each kommune of the store that no bundle covers, from its own data protected exactly as its
+    bundle would be (:func:`~kimtools.exchange.bundle.comparison_data`): a funnel plot for one indicator and period,
+    a map of one kommune's districts where their boundaries are known, small multiples over the quarters and the peer
     table of all comparable indicators with deviations marked only where they are clear.
-    ``folder``: merged tables of ``kimtools compare --out`` (default :func:`~kimtools.exchange.bundle.default_comparison_dir`).
+    ``folder``: merged tables of ``kimtools compare --out`` (default :func:`~kimtools.exchange.bundle.default_comparison_dir`);
+    ``store``: the own store (default: the configured one).
     """
 
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None, store: Store | None = None):
 
-        self.message = widgets.HTML()
+        self.message, self.notes = widgets.HTML(), widgets.HTML()
+        self.store = store if store is not None else Store()
         try:
-            self.data = read_merged(folder or default_comparison_dir())
+            self.data, notes = comparison_data(self.store, folder, show_progress=True)
         except KimtoolsError as exc:
             self.message.value = error_html(exc)
             self.widget = widgets.VBox([self.message])
             return
+        self.notes.value = "".join(f"<p class='kim-note'><b>{html.escape(n)}</b></p>" for n in notes)
         rates = self.data.kennzahlen
+        self.single = rates["kommune"].nunique() == 1
         present = [k for k in comparable_indicators() if k in set(rates["kennzahl"])]
         periods = sorted(set(rates["zeitraum"]), key=lambda p: (p[:4], len(p) == 4, p), reverse=True)
         years = [p for p in periods if len(p) == 4]
         style, wide = {"description_width": "initial"}, widgets.Layout(width="380px")
-        self.level = widgets.Dropdown(options=[(tr({"de": "Kommunen", "en": "municipalities"}), "kommune"),
-                                               (tr({"de": "Stadtbezirke aller Kommunen", "en": "districts of all municipalities"}),
-                                                "stadtbezirk")], description=tr({"de": "Vergleich", "en": "compare"}), style=style)
+        self.parts = self._parts_word(sorted(set(rates["kommune"])))
+        districts = tr({"de": f"{self.parts} aller Kommunen", "en": f"{self.parts} of all municipalities"})
+        if self.single:   # one kommune: its districts (a Kreis: its Gemeinden) are what there is to compare
+            districts = tr({"de": f"{self.parts} von {rates['kommune'].iloc[0]}", "en": f"{self.parts} of {rates['kommune'].iloc[0]}"})
+        levels = [(districts, "stadtbezirk")] if self.single else [
+            (tr({"de": "Kommunen", "en": "municipalities"}), "kommune"), (districts, "stadtbezirk")]
+        self.level = widgets.Dropdown(options=levels, description=tr({"de": "Vergleich", "en": "compare"}), style=style)
         self.kennzahl = widgets.Dropdown(options=[(kennzahl_label(k), k) for k in present], style=style, layout=wide,
                                          value="reichweite_je_1000" if "reichweite_je_1000" in present else present[0],
                                          description=column_label("kennzahl"))
@@ -56,17 +65,35 @@ class VergleichPanel:
                                          description=column_label("zeitraum"))
         self.overdispersion = widgets.Checkbox(value=True, indent=False, description=tr(
             {"de": "Grenzen bei Überstreuung weiten", "en": "widen limits for over-dispersion"}))
-        self.funnel, self.multiples = PlotlyView(), PlotlyView()
+        self.shapes = {k: s for k in sorted(set(rates["kommune"]))
+                       if len(s := district_shapes(self.store if k in self._stored() else None, k))}
+        self.map_of = widgets.Dropdown(options=list(self.shapes), style=style,
+                                       description=tr({"de": "Karte von", "en": "map of"}))
+        self.funnel, self.multiples, self.map = PlotlyView(), PlotlyView(), PlotlyView()
+        no_map = tr({"de": "Für keine der verglichenen Kommunen sind Bezirksgrenzen hinterlegt (kimtools bezirke --karte DATEI).",
+                     "en": "No boundaries are known for any municipality compared (kimtools bezirke --map FILE)."})
+        self.map_note = widgets.HTML("" if self.shapes else f"<p class='kim-note'>{html.escape(no_map)}</p>")
         self.table = widgets.HTML()
         self.bundles = widgets.HTML(self._bundles_html())
-        for w in (self.level, self.kennzahl, self.zeitraum, self.overdispersion):
+        for w in (self.level, self.kennzahl, self.zeitraum, self.overdispersion, self.map_of):
             w.observe(self.show, names="value")
         self.show()
         controls = widgets.HBox([self.level, self.kennzahl, self.zeitraum, self.overdispersion],
                                 layout=widgets.Layout(flex_flow="row wrap", gap="8px"))
         self.widget = widgets.VBox([
-            controls, self.message, self.funnel,
-            *sections("vergleich", time=self.multiples, table=self.table, bundles=self.bundles)])
+            controls, self.notes, self.message, self.funnel,
+            *sections("vergleich", self.map_of.value, map=(self.map_of, self.map, self.map_note) if self.shapes else self.map_note,
+                      time=self.multiples, table=self.table, bundles=self.bundles)])
+
+    @staticmethod
+    def _parts_word(kommunen: list[str]) -> str:
+        """What the compared kommunen's sub-units are called: Stadtbezirke, Gemeinden (of Kreise) or both."""
+        words = list(dict.fromkeys(with_units({"de": "{Bezirke}", "en": "{districts}"}, k) for k in kommunen))
+        return tr({"de": " und ", "en": " and "}).join(words)
+
+    def _stored(self) -> set[str]:
+        """The kommunen compared from the store's own data (their boundaries may be the city's own)."""
+        return set(self.data.pakete.loc[self.data.pakete["quelle"] == "Datenbestand", "kommune"])
 
     def _bundles_html(self) -> str:
         p = self.data.pakete.assign(anteil=lambda f: f["anteil_geschuetzt"].map(lambda v: fmt_percent(v, 1)))
@@ -78,14 +105,19 @@ class VergleichPanel:
             k, period, level = self.kennzahl.value, self.zeitraum.value, self.level.value
             kind, scale = comparable_indicators()[k]
             rates = self.data.kennzahlen
-            rows = bundle_units(rates.loc[(rates["kennzahl"] == k) & (rates["zeitraum"] == period)], level)
-            name = tr({"de": "Kommunen", "en": "municipalities"}) if level == "kommune" else tr(
-                {"de": "Stadtbezirke", "en": "districts"})
+            chosen = rates.loc[(rates["kennzahl"] == k) & (rates["zeitraum"] == period)]
+            rows = bundle_units(chosen, level)
+            name = tr({"de": "Kommunen", "en": "municipalities"}) if level == "kommune" else self.parts
             self.funnel.show(funnel_plot(rows, "einheit", kind=kind, scale=scale,
                                          use_overdispersion=self.overdispersion.value,
                                          title=f"{kennzahl_label(k)}: {name}, {period}", value_label=kennzahl_label(k),
                                          denominator_label=tr({"de": KENNZAHLEN[k]["nenner_de"], "en": KENNZAHLEN[k]["nenner_en"]})))
-            over_time = bundle_units(rates.loc[(rates["kennzahl"] == k) & (rates["zeitraum"].str.len() == 7)], "kommune")
+            if self.shapes:
+                self.map.show(self._map(chosen, k, period, scale))
+                if hasattr(self, "widget"):
+                    name_units(self.widget, self.map_of.value)
+            over_time = bundle_units(rates.loc[(rates["kennzahl"] == k) & (rates["zeitraum"].str.len() == 7)],
+                                     "stadtbezirk" if self.single else "kommune")
             self.multiples.show(small_multiples(over_time, "einheit", k,
                                                 title=f"{kennzahl_label(k)} {tr({'de': 'je Quartal', 'en': 'by quarter'})}"))
             peers = (period, level, self.overdispersion.value)   # all indicators: the same whichever is chosen
@@ -95,6 +127,18 @@ class VergleichPanel:
             self.message.value = ""
         except Exception as exc:   # Voilà shows no traceback; a traceback could show data
             self.message.value = error_html(exc)
+
+    def _map(self, chosen: pd.DataFrame, kennzahl: str, period: str, scale: float) -> go.Figure:
+        """The chosen kommune's districts by their place in the funnel around the kommune's own rate (its ``Gesamt``
+        row: districts whose counts the bundle protects still count in it)."""
+        kommune = self.map_of.value
+        mine = chosen.loc[chosen["kommune"] == kommune]
+        whole = mine.loc[mine["stadtbezirk"] == "Gesamt", "wert"]
+        target = float(whole.iloc[0]) / scale if len(whole) and pd.notna(whole.iloc[0]) else None
+        return district_map(self.shapes[kommune], mine.loc[mine["stadtbezirk"] != "Gesamt"], kennzahl,
+                            target=target, title=with_units(
+                                {"de": f"{kommune}: {kennzahl_label(kennzahl)} je {{Bezirk}}, {period}",
+                                 "en": f"{kommune}: {kennzahl_label(kennzahl)} by {{district}}, {period}"}, kommune))
 
     def _peer_html(self, rows: pd.DataFrame) -> str:
 

@@ -4,18 +4,21 @@
 'Stadtbezirk'
 >>> kennzahl_label("faelle_offen", lang="en")
 'open cases'
+>>> column_label("stadtbezirk", kommune="Kreis Unna"), with_units({"de": "Die {Bezirke}", "en": "The {districts}"}, "Kreis Unna")
+('Gemeinde', 'Die Gemeinden')
 """
 
 from __future__ import annotations
 
+from ..contract.reference import UNITS, units, with_units
 from ..i18n import tr
 from ..indicators import KENNZAHLEN
 
-__all__ = ["column_label", "kennzahl_label", "COLUMNS"]
+__all__ = ["column_label", "kennzahl_label", "COLUMNS", "UNITS", "units", "with_units"]
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "kommune": ("Kommune", "municipality"),
-    "stadtbezirk": ("Stadtbezirk", "district"),
+    "stadtbezirk": ("{Bezirk}", "{district}"),   # as the kommune names its sub-units: units()
     "traeger": ("Träger", "provider"),
     "zeitraum": ("Zeitraum", "period"),
     "kennzahl": ("Kennzahl", "indicator"),
@@ -69,7 +72,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "abschlussgrund": ("Abschlussgrund", "closure reason"),
     "partnertyp": ("Partnertyp", "partner type"),
     "vermittlungsstatus": ("Vermittlungsstatus", "referral status"),
-    "bezirke": ("Bezirke (am stärksten betroffen zuerst)", "districts (most affected first)"),
+    "bezirke": ("{Bezirke} (am stärksten betroffen zuerst)", "{districts} (most affected first)"),
     "seit": ("seit", "since"),
     "trend": ("Trend (letzte 4 Quartale zu den 4 davor)", "trend (last 4 quarters against the 4 before)"),
     "name": ("Partner", "partner"),
@@ -83,11 +86,13 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def column_label(name: str, lang: str | None = None) -> str:
+def column_label(name: str, lang: str | None = None, kommune: str | None = None) -> str:
+    """A column's name for users; ``stadtbezirk`` as ``kommune`` names its sub-units (a Kreis: "Gemeinde"; default:
+    a city's "Stadtbezirk")."""
     pair = COLUMNS.get(name)
     if pair is None:
         return name
-    return tr(pair, lang)
+    return with_units(pair, kommune, lang)
 
 
 #: counts of the comparison bundle that the catalogue knows under another name

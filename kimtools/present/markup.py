@@ -62,11 +62,12 @@ def _cell(value) -> tuple[str, bool]:
 
 
 def html_table(frame: pd.DataFrame, columns: Iterable[str] | None = None,
-               formatters: dict[str, Callable[[object], str]] | None = None) -> str:
-    """An HTML table with German labels and number/date formats; cells are escaped."""
+               formatters: dict[str, Callable[[object], str]] | None = None, kommune: str | None = None) -> str:
+    """An HTML table with German labels and number/date formats; cells are escaped. With ``kommune`` a column
+    ``stadtbezirk`` is named as that kommune names its sub-units (a Kreis: "Gemeinde")."""
     columns = list(columns or frame.columns)
     formatters = formatters or {}
-    head = "".join(f"<th>{html.escape(column_label(c))}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(column_label(c, kommune=kommune))}</th>" for c in columns)
     rows = []
     for record in frame[columns].itertuples(index=False):
         cells = []
@@ -122,9 +123,10 @@ _BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
            "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}
 
 
-def gaps_html(gaps: pd.DataFrame, minimum: int = 3, districts: int | None = None) -> str:
+def gaps_html(gaps: pd.DataFrame, minimum: int = 3, districts: int | None = None, kommune: str | None = None) -> str:
     """Service gaps with their evidence (rows of :func:`kimtools.analysis.gaps.top_gaps`); small counts as "< minimum".
-    ``districts``: name at most that many districts per gap (the most affected) and count the others."""
+    ``districts``: name at most that many districts per gap (the most affected) and count the others; ``kommune``:
+    whose sub-units they are (a Kreis's are Gemeinden)."""
 
     if gaps.empty:
         return f"<p class='kim-note'>{tr({'de': 'Keine Lücken dokumentiert.', 'en': 'No gaps documented.'})}</p>"
@@ -136,7 +138,7 @@ def gaps_html(gaps: pd.DataFrame, minimum: int = 3, districts: int | None = None
     gaps["bezirke"] = [", ".join(b[:districts]) + more(b[districts:]) if districts else ", ".join(b) for b in gaps["bezirke"]]
     gaps["trend"] = [f"{count(a)} / {count(b)}" for a, b in zip(gaps["letzte"], gaps["davor"])]
     return html_table(gaps, ["handlungsfeld", "luecke", "vermittlungen", "faelle", "bezirke", "seit", "trend"],
-                      {"vermittlungen": count, "faelle": count})
+                      {"vermittlungen": count, "faelle": count}, kommune=kommune)
 
 
 def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False, limit: int | None = None) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import KimtoolsError
 from ..i18n import current_lang, tr
 from ..store.meetings import commentary
+from .labels import with_units
 from .markup import Html, fill_comments
 
 __all__ = ["DASHBOARDS", "SECTIONS", "intro", "reading_help", "section_title", "landing_html", "PAGE_CSS",
@@ -29,13 +30,13 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
                          "One page for the meeting: where KIM stands and what needs a decision – with a printable version."),
         "einleitung": (
             "Erreichte Personen, offene Fälle, Belastung je Stelle und Neuzugänge im Vergleich zum Vorquartal und zum "
-            "Vorjahresquartal; die Stadtbezirke; was aus Vermittlungen wird und wo sie stocken; die größten "
-            "Angebotslücken und die Wechsel des Aufenthaltsstatus. Oben lassen sich Kommune, Stadtbezirk und Quartal "
+            "Vorjahresquartal; die Stadtbezirke (eines Kreises: die Gemeinden); was aus Vermittlungen wird und wo sie stocken; die größten "
+            "Angebotslücken und die Wechsel des Aufenthaltsstatus. Oben lassen sich Kommune, Stadtbezirk bzw. Gemeinde und Quartal "
             "wählen. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis 2 erscheinen als „< 3“. Fährt man mit der Maus "
             "über eine Kachel, erscheint ihre Definition.",
             "Persons reached, open cases, load per post and new cases against the previous quarter and the same quarter "
-            "a year before; the districts; what becomes of referrals and where they stall; the largest service gaps and "
-            "the changes of residence status. Choose kommune, district and quarter at the top. All figures are "
+            "a year before; the districts (of a county: its municipalities); what becomes of referrals and where they stall; the largest service gaps and "
+            "the changes of residence status. Choose kommune, district or municipality and quarter at the top. All figures are "
             "aggregated; counts from 1 to 2 appear as '< 3'. Hover over a tile to see its definition."),
         "lesehilfe": (
             "Die Druckfassung (unten) enthält dieselben Teile auf A4 mit Datum und Datenstand; "
@@ -52,8 +53,8 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
         "einleitung": (
             "Wege des Aufenthaltsstatus und das Chancen-Aufenthaltsrecht (§ 104c): wie viele in § 25a/§ 25b wechseln "
             "und wann die 18 Monate enden; Prognosen der Neuzugänge und offenen Fälle mit 95-%-Intervall; wie viele "
-            "Stellen je Stadtbezirk bei einer Ziel-Fallzahl nötig sind; ein Bedarfsindex für die Standortfrage. Oben "
-            "lassen sich Kommune und Stadtbezirk wählen, unten Ziel-Fallzahl, Veränderung der Neuzugänge und Stellen. "
+            "Stellen je Stadtbezirk bzw. Gemeinde bei einer Ziel-Fallzahl nötig sind; ein Bedarfsindex für die Standortfrage. Oben "
+            "lassen sich Kommune und Stadtbezirk bzw. Gemeinde wählen, unten Ziel-Fallzahl, Veränderung der Neuzugänge und Stellen. "
             "Alle Zahlen sind zusammengefasst; Zahlen von 1 bis 2 erscheinen nicht.",
             "Residence-status pathways and the opportunity residence right (§ 104c): how many move to § 25a/§ 25b and "
             "when the 18 months end; forecasts of new and open cases with 95 % intervals; how many posts each district "
@@ -75,7 +76,7 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
                          "Whom case management reaches, where, with which needs – and whether the posts can carry the load."),
         "einleitung": (
             "Wen erreicht das Case-Management, wo, mit welchen Bedarfen – und können die Case-Managerinnen und "
-            "Case-Manager die Last tragen? Oben lassen sich Kommune, Stadtbezirk, Träger, Quartal und Zielgruppe wählen. "
+            "Case-Manager die Last tragen? Oben lassen sich Kommune, Stadtbezirk bzw. Gemeinde, Träger, Quartal und Zielgruppe wählen. "
             "Alle Zahlen sind zusammengefasst; Zahlen von 1 bis 2 erscheinen als „< 3“, Raten auf so kleinen Zahlen "
             "werden nicht gezeigt. Fährt man mit der Maus über eine Kachel, erscheint ihre Definition.",
             "Whom does case management reach, where, with which needs – and can the case managers carry the load? Choose "
@@ -99,10 +100,10 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
                          "Who refers to whom, what becomes of the referrals and where a service is missing."),
         "einleitung": (
             "Wer vermittelt an wen, was wird aus den Vermittlungen, und wo fehlt ein Angebot? Oben lassen sich Kommune, "
-            "Stadtbezirk, Träger, Quartal und Zielgruppe wählen; gezeigt werden die zwölf Monate bis zum Ende des "
+            "Stadtbezirk bzw. Gemeinde, Träger, Quartal und Zielgruppe wählen; gezeigt werden die zwölf Monate bis zum Ende des "
             "Quartals. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis 2 erscheinen als „< 3“, Verbindungen mit "
             "weniger als drei Vermittlungen werden nicht gezeichnet.",
-            "Who refers to whom, what becomes of the referrals, and where is a service missing? Choose kommune, district, "
+            "Who refers to whom, what becomes of the referrals, and where is a service missing? Choose kommune, district or municipality, "
             "provider, quarter and target group at the top; shown are the twelve months up to the end of the quarter. "
             "All figures are aggregated; counts from 1 to 2 appear as '< 3', links with fewer than three referrals are "
             "not drawn."),
@@ -126,7 +127,7 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
                          "Fair comparisons from the kommunen's comparison bundles: funnel plots instead of league tables."),
         "einleitung": (
             "Grundlage sind allein die Vergleichspakete der Kommunen: geschützte Zählungen und daraus berechnete "
-            "Kennzahlen, keine Falldaten. Oben lassen sich die Ebene (Kommunen oder alle Stadtbezirke), die Kennzahl und "
+            "Kennzahlen, keine Falldaten. Oben lassen sich die Ebene (Kommunen oder alle Stadtbezirke und Gemeinden), die Kennzahl und "
             "der Zeitraum wählen.",
             "The only source are the kommunen's comparison bundles: protected counts and indicators computed from them, "
             "no case data. Choose the level (kommunen or all districts), the indicator and the period at the top."),
@@ -174,9 +175,10 @@ SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
     for page, keys in tomllib.loads((Path(__file__).parent / "sections.toml").read_text(encoding="utf-8")).items()}
 
 
-def section_title(dashboard: str, key: str) -> str:
-    """The heading of one section of a dashboard page (and of its printout), in the current language."""
-    return tr(SECTIONS[dashboard][key])
+def section_title(dashboard: str, key: str, kommune: str | None = None) -> str:
+    """The heading of one section of a dashboard page (and of its printout), in the current language, with the words
+    ``kommune`` has for its sub-units (:func:`~kimtools.present.labels.units`)."""
+    return with_units(SECTIONS[dashboard][key], kommune)
 
 
 #: one look for every dashboard: readable on a laptop at 1366×768 and on a projector
@@ -254,7 +256,7 @@ def meeting_view_html(found, file: Path, base_url: str = "/") -> str:
     says = tr({"de": f"Sitzungsansicht „{found.name}“: fest, so wie eingefroren; Einschätzungen der Koordination wie "
                      "gerade hinterlegt.", "en": f"Meeting view '{found.name}': fixed, as frozen; the coordinators' "
                      "assessments as currently kept."})
-    links = (f"<a href='{interactive}'>{html.escape(tr({'de': 'Interaktiv: nach Stadtbezirk und Quartal filtern', 'en': 'interactive: filter by district and quarter'}))}</a>"
+    links = (f"<a href='{interactive}'>{html.escape(with_units({'de': 'Interaktiv: nach {Bezirk} und Quartal filtern', 'en': 'interactive: filter by {district} and quarter'}, found.kommune))}</a>"
              f"<button type='button' onclick='window.print()'>{html.escape(tr({'de': 'Drucken', 'en': 'print'}))}</button>"
              f"<a href='{start}'>{html.escape(tr({'de': 'Alle Dashboards', 'en': 'all dashboards'}))}</a>")
     bar = (f"<style>{_BAR_CSS}</style><nav class='kim-bar' aria-label='{html.escape(tr({'de': 'Sitzung', 'en': 'meeting'}))}'>"

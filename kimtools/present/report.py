@@ -39,6 +39,7 @@ from ..views.steering import (
     steering_figures,
     steering_views,
 )
+from .figures.maps import is_map
 from .labels import column_label, kennzahl_label
 from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
@@ -173,7 +174,8 @@ def district_table(bundle, zeitraum: str) -> pd.DataFrame:
     shown[kennzahl_label("reichweite_je_1000")] = reach.set_index("stadtbezirk")["wert"].reindex(shown.index).map(
         lambda v: HIDDEN if pd.isna(v) else fmt_number(v, 1))
     districts = sorted(i for i in shown.index if i != "Gesamt") + (["Gesamt"] if "Gesamt" in shown.index else [])
-    shown = shown.loc[districts].reset_index().rename(columns={"stadtbezirk": column_label("stadtbezirk")})
+    shown = shown.loc[districts].reset_index().rename(
+        columns={"stadtbezirk": column_label("stadtbezirk", kommune=bundle.kommune)})   # a Kreis: "Gemeinde"
     return shown
 
 
@@ -247,7 +249,13 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         width would be cut off; as an image's text for screen readers too)."""
         fig = figures[name]
         width, height = _PRINT_SIZE[name]
-        if height is None:   # a row per district, each named (plotly would leave out names that crowd)
+        if is_map(fig):   # half a page wide: the legend under the map, the districts as large as the width allows
+            height = 330
+            fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="top"),
+                              margin=dict(l=4, r=4, t=28, b=70))
+            for source in fig.layout.annotations:   # the map's source under the legend
+                source.update(yshift=-58)
+        elif height is None:   # a row per district, each named (plotly would leave out names that crowd)
             rows = list(fig.data[0].y) if fig.data and fig.data[0].y is not None else []
             height = 80 + 18 * max(len(rows), 1)
             fig.update_yaxes(tickmode="array", tickvals=rows, tickfont_size=11)
@@ -256,7 +264,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
             fig.update_xaxes(tickangle=0, tickfont_size=9, title=None, tickmode="array", tickvals=quarters,
                              ticktext=[f"{q[5:]}<br>{q[:4]}" if re.fullmatch(r"\d{4}-Q\d", str(q)) else q for q in quarters])
         caption = fig.layout.title.text or ""
-        fig.update_layout(title=None, width=width, height=height, margin=dict(t=28, b=10))
+        fig.update_layout(title=None, width=width, height=height, **({} if is_map(fig) else {"margin": dict(t=28, b=10)}))
         svg = svg_image(fig) if images else None
         if svg:
             drawn = (f"<img class='kim-figure' src='data:image/svg+xml;base64,{svg}' width='{width}' "
@@ -267,14 +275,15 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         return f"<p class='kim-caption'>{H.escape(caption)}</p>{drawn}"
 
     def block(section: str, *parts: str) -> str:
-        return f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section))}</h2>{''.join(parts)}</section>"
+        return (f"<section class='kim-block'><h2>{H.escape(section_title('lenkungskreis', section, kommune))}</h2>"
+                f"{''.join(parts)}</section>")
 
     note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
     said = meeting_commentary(store)   # a frozen meeting state's assessment, per part
     comment = lambda part: comment_slot(part, said.get(part, ""))  # noqa: E731
-    status = (figure("status") + note(explain("status"))) if len(views["transitions"]) else note(no_status_changes())
+    status = (figure("status") + note(explain("status", kommune))) if len(views["transitions"]) else note(no_status_changes())
     status += comment("status")
-    drawn = {k: block(k, figure(k), note(explain(k)), comment(k)) for k in ("trend", "reach", "funnel")}
+    drawn = {k: block(k, figure(k), note(explain(k, kommune)), comment(k)) for k in ("trend", "reach", "funnel")}
     body = "".join([
         f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",
         note(tr({"de": f"Stand {created}. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis {minimum - 1} erscheinen als "
@@ -284,8 +293,10 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
         drawn["trend"],
         f"<div class='kim-pair'>{drawn['reach']}{drawn['funnel']}</div>",
-        block("stalls", outliers_html(views["outliers"], stalls_only=True, limit=_PRINT_PARTNERS), note(explain("stalls"))),
-        block("gaps", gaps_html(views["gaps"], minimum, districts=_PRINT_DISTRICTS), note(explain("gaps")), comment("gaps")),
+        block("stalls", outliers_html(views["outliers"], stalls_only=True, limit=_PRINT_PARTNERS),
+              note(explain("stalls", kommune))),
+        block("gaps", gaps_html(views["gaps"], minimum, districts=_PRINT_DISTRICTS, kommune=kommune),
+              note(explain("gaps", kommune)), comment("gaps")),
         block("status", status),
     ])
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",

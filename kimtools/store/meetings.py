@@ -36,7 +36,7 @@ _NAME = re.compile(r"^[\w\-.]{1,60}$")
 COMMENT_LIMIT = 300
 #: the parts of the Lenkungskreis page the coordinators comment on: key in ``kommentar.toml`` → (the page's part,
 #: German heading)
-PARTS = {"trend": ("trend", "Verlauf"), "bezirke": ("reach", "Stadtbezirke"), "vermittlungen": ("funnel", "Vermittlungen"),
+PARTS = {"trend": ("trend", "Verlauf"), "bezirke": ("reach", "Stadtbezirke bzw. Gemeinden"), "vermittlungen": ("funnel", "Vermittlungen"),
          "luecken": ("gaps", "Angebotslücken"), "status": ("status", "Aufenthaltsstatus")}
 
 

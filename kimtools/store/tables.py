@@ -14,7 +14,7 @@ import pandas as pd
 
 from .. import __version__
 
-__all__ = ["SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
+__all__ = ["SCHEMA", "BOUNDARY_TABLE", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
            "log_import",
            "row_counts"]
 
@@ -104,6 +104,16 @@ CREATE TABLE IF NOT EXISTS datenqualitaet (
     doku_luecken_monate BIGINT, parallele_faelle BIGINT, vollstaendigkeit DOUBLE)"""
 
 
+#: the district boundaries a kommune supplied (``kimtools bezirke --karte``): one GeoJSON geometry (WGS 84) per district and a
+#: point inside it for its name.
+#: Not a data table: an import of cases leaves them as they are (public geodata, no person in them).
+BOUNDARY_TABLE = "bezirksgrenzen"
+_BOUNDARY_DDL = f"""
+CREATE TABLE IF NOT EXISTS {BOUNDARY_TABLE} (
+    kommune VARCHAR, stadtbezirk VARCHAR, geometrie VARCHAR, lon DOUBLE, lat DOUBLE, quelle VARCHAR, datei VARCHAR,
+    importiert TIMESTAMP)"""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in SCHEMA.items():
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
@@ -112,6 +122,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for column, kind in {**_LOG_LATER, **DELIVERY_COLUMNS}.items():
         con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
     con.execute(_QUALITY_DDL)
+    con.execute(_BOUNDARY_DDL)
 
 
 def log_import(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..indicators import case_durations, indicator_table
 from ..store import Store, in_parallel
+from .karten import district_shapes
 
 #: the indicators the caseload views draw (tiles, trend, reach); the table computes nothing else for them
 _CASELOAD_KENNZAHLEN = ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "faelle_je_vzae",
@@ -36,6 +37,7 @@ def caseload_base(store: Store, kommune: str, traeger: str | None, zielgruppe: s
                                                             filters=f, kennzahlen=["abschluesse"]),
             "durations": lambda: case_durations(store, kommune, merkmal="zielgruppe", filters=f),
             "partner": lambda: store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
+            "shapes": lambda: district_shapes(store, kommune),
         })
 
 

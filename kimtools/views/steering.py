@@ -27,12 +27,13 @@ from ..indicators import indicator_table
 from ..periods import period_bounds, quarter, quarter_label
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
-from ..present.labels import kennzahl_definition, kennzahl_label
+from ..present.labels import kennzahl_definition, kennzahl_label, with_units
 from ..present.markup import tile
 from ..store import Store, in_parallel, reader_memo
-from ..store.deliveries import absent_tables, complete_until, data_ends, incomplete
+from ..store.deliveries import absent_tables, completeness, incomplete
 from ..store.meetings import commentary, meeting_of
 from ..store.queries import run_read
+from .karten import district_shapes
 
 __all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
            "steering_views", "key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note", "meeting_note", "meeting_commentary",
@@ -72,7 +73,8 @@ def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
     with store.snapshot():
         return in_parallel({"main": lambda: indicator_table(store, kommune, kennzahlen=list(_INDICATORS)),
                             "districts": lambda: indicator_table(store, kommune, by="stadtbezirk",
-                                                                 kennzahlen=list(_INDICATORS))})
+                                                                 kennzahlen=list(_INDICATORS)),
+                            "shapes": lambda: district_shapes(store, kommune)})
 
 
 def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
@@ -107,7 +109,8 @@ def steering_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str |
     """Everything the page shows for one kommune, quarter and district (``None``: the whole kommune)."""
     base = kommune_views(store, kommune)
     return {**window_views(store, kommune, zeitraum, stadtbezirk), "kommune": kommune, "zeitraum": zeitraum,
-            "stadtbezirk": stadtbezirk, "main": select_district(base, stadtbezirk), "districts": base["districts"]}
+            "stadtbezirk": stadtbezirk, "main": select_district(base, stadtbezirk), "districts": base["districts"],
+            "shapes": base["shapes"]}
 
 
 def _change(now, before) -> str:
@@ -176,7 +179,7 @@ def steering_figures(views: dict[str, object], minimum: int = 3,
         "trend": lambda: F.counts_over_time(main, bars=("neuzugaenge", "abschluesse"), minimum=minimum, title=tr(
             {"de": f"{where}: Neuzugänge, Abschlüsse und offene Fälle je Quartal bis {q}",
              "en": f"{where}: new, closed and open cases per quarter up to {q}"})).update_layout(height=360),
-        "reach": lambda: F.reach_by_district(reach, minimum=minimum, title=tr(
+        "reach": lambda: F.reach_by_district(reach, minimum=minimum, shapes=views.get("shapes"), title=tr(
             {"de": f"{views['kommune']}: erreichte Personen je 1.000 Einwohner in {q} (95-%-Intervall)",
              "en": f"{views['kommune']}: persons reached per 1,000 inhabitants in {q} (95 % interval)"})),
         "funnel": lambda: F.referral_funnel(views["funnel"], minimum=minimum, title=tr(
@@ -194,7 +197,7 @@ def data_state(store: Store, kommunen: list[str] | None = None) -> str:
     info = store.info()
     if kommunen is not None:
         info = info.loc[info["kommune"].isin(kommunen)]
-    until = complete_until(data_ends(store.connect())).set_index("kommune")
+    until = completeness(store.connect()).set_index("kommune")
     parts = []
     for r in info.itertuples(index=False):
         text = tr({"de": f"{r.kommune}: Daten bis {fmt_date(r.daten_bis)}, letzter Import {fmt_date(r.letzter_import)}",
@@ -217,7 +220,7 @@ def incomplete_note(store: Store, kommune: str, zeitraum: str | None = None) -> 
     """A line for a page showing ``kommune`` (in ``zeitraum``, or its latest data) when some provider has not yet
     delivered that far (:mod:`kimtools.store.deliveries`); empty otherwise."""
     absent = absent_note(store, kommune)
-    until = complete_until(data_ends(store.connect()))
+    until = completeness(store.connect())
     mine = until.loc[until["kommune"] == kommune]
     if mine.empty or not mine["vollstaendig_bis"].iloc[0] < mine["datenende"].iloc[0]:
         return absent
@@ -285,7 +288,7 @@ def population_note(store: Store, kommune: str) -> str:
             kind = ("amtlich", "official") if herkunft == "amtlich" else ("aus dem Export", "from the export")
             parts.append(tr({"de": f"{kind[0]} für {names} ({quelle}, Stand {fmt_date(stand)})",
                              "en": f"{kind[1]} for {names} ({quelle}, as of {fmt_date(stand)})"}))
-    return tr({"de": "Einwohnerzahlen je Stadtbezirk: ", "en": "Inhabitants per district: "}) + "; ".join(parts) + "."
+    return with_units({"de": "Einwohnerzahlen je {Bezirk}: ", "en": "Inhabitants per {district}: "}, kommune) + "; ".join(parts) + "."
 
 
 def absent_note(store: Store, kommune: str) -> str:
@@ -309,9 +312,12 @@ def absent_note(store: Store, kommune: str) -> str:
 EXPLAIN = {
     "trend": ("Balken: Neuzugänge und Abschlüsse im Quartal; Linie: offene Fälle am Quartalsende.",
               "Bars: new and closed cases in the quarter; line: open cases at the end of the quarter."),
-    "reach": ("Erreichte Personen je 1.000 Einwohner in jedem Stadtbezirk; überlappende 95-%-Intervalle bedeuten keinen "
-              "klaren Unterschied.",
-              "Persons reached per 1,000 inhabitants in each district; overlapping 95 % intervals mean no clear difference."),
+    "reach": ("Erreichte Personen je 1.000 Einwohner je {Bezirk}; überlappende 95-%-Intervalle bedeuten keinen "
+              "klaren Unterschied. Auf der Karte: Farbe nur, wo ein {Bezirk} klar über oder unter dem Gesamtwert liegt "
+              "(außerhalb der 95-%- bzw. 99,8-%-Grenzen des Trichters), Wert und Intervall beim Darüberfahren.",
+              "Persons reached per 1,000 inhabitants per {district}; overlapping 95 % intervals mean no clear difference. "
+              "On the map: colour only where a {district} lies clearly above or below the overall rate (outside the "
+              "funnel's 95 % or 99.8 % limits), value and interval on hover."),
     "funnel": ("Vermittlungen der letzten zwölf Monate bis zum Quartalsende und wie weit sie gekommen sind; Prozent vom "
                "Ausgangswert.",
                "Referrals of the twelve months up to the end of the quarter and how far they got; per cent of the start."),
@@ -329,10 +335,10 @@ EXPLAIN = {
 }
 
 
-def explain(part: str) -> str:
-    """The explanation line of one part of the page, in the current language."""
+def explain(part: str, kommune: str | None = None) -> str:
+    """The explanation line of one part of the page, in the current language, naming ``kommune``'s sub-units."""
     de, en = EXPLAIN[part]
-    return tr({"de": de, "en": en})
+    return with_units({"de": de, "en": en}, kommune)
 
 
 def no_status_changes() -> str:

@@ -12,13 +12,14 @@ from .caseload import (
                        closure_reasons,
                        completeness_heatmap,
                        counts_over_time,
-                       mark_incomplete,
                        load_per_post,
+                       mark_incomplete,
                        needs_heatmap,
                        reach_by_district,
                        survival_curve,
 )
 from .comparison import bundle_breakdown, bundle_trend, funnel_plot, small_multiples
+from .maps import district_map, district_positions
 from .planning import expiry_figure, forecast_figure, need_index_figure, staffing_figure
 from .referrals import (
                        domain_heatmap,
@@ -35,4 +36,4 @@ __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "mark_incom
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
            "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot",
            "forecast_figure", "expiry_figure", "staffing_figure", "need_index_figure", "bundle_trend", "bundle_breakdown",
-           "small_multiples"]
+           "small_multiples", "district_map", "district_positions"]

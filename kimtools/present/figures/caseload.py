@@ -14,6 +14,7 @@ from ...exchange.disclosure import mask_small
 from ...i18n import tr
 from ...indicators.stats import km_curve
 from ..labels import column_label, kennzahl_label
+from .maps import district_map
 from .style import DEFAULT_BAND, PALETTE, _figure, apply_style
 
 
@@ -80,8 +81,13 @@ def load_per_post(rows: pd.DataFrame, names: dict[str, str] | None = None, band:
                          annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
 
 
-def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
-    """Persons reached per 1,000 inhabitants by district with 95 % intervals (rows of ``reichweite_je_1000``)."""
+def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int = 3,
+                      shapes: pd.DataFrame | None = None) -> go.Figure:
+    """Persons reached per 1,000 inhabitants by district (rows of ``reichweite_je_1000``): a map where the district
+    ``shapes`` are known (:func:`~kimtools.present.figures.maps.district_map`: each district by its place in the funnel,
+    the rate with its 95 % interval on hover), else each rate with its 95 % interval as a dot."""
+    if shapes is not None and len(shapes):
+        return district_map(shapes, rows, "reichweite_je_1000", minimum, title)
     rows = _shown_rates(rows, minimum).sort_values("wert")
     return _figure([go.Scatter(
         x=rows["wert"].astype(float), y=rows["stadtbezirk"], mode="markers", marker=dict(size=10, color=PALETTE[0]),
