@@ -194,6 +194,7 @@ def _cmd_import(args) -> int:
     from .ingest.delivery import findings_text, overview_text
     from .ingest.importer import import_export, write_problem_report
     from .ingest.read import problems_text
+    from .store import Store
 
     lang = current_lang()
     try:
@@ -255,6 +256,9 @@ def _cmd_import(args) -> int:
              f"{fmt_number(row['vermittlungen'])} Vermittlungen, {fmt_number(row['partner'])} Partner",
              f"Imported {k}{scope}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
              f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
+    if _warm_in_background(Store(args.db)):
+        _say("Prognosen und Vergleich der eigenen Daten werden im Hintergrund vorbereitet (niedrige Priorität).",
+             "Forecasts and the comparison of the own data are being prepared in the background (low priority).")
     return 0
 
 
@@ -818,13 +822,17 @@ def _cmd_vorbereiten(args) -> int:
     return 0
 
 
-def _warm_in_background(store) -> None:
+def _warm_in_background(store) -> bool:
     """Prepare what the pages compute once per data state (the planning page's forecasts, the comparison of the
-    store's own kommunen) where the data changed, in a process of lowest priority that ends by itself, so that the
-    first visitor does not wait for it (one who comes earlier computes it at once; either way once per data state)."""
+    store's own kommunen as their bundles would show them) where the data changed, in a process of lowest priority
+    that ends by itself, so that no visitor waits for it (one who comes earlier computes it at once; either way once
+    per data state). After an import and when serving; ``KIMTOOLS_VORBEREITEN=0`` leaves it to the pages."""
+    if os.environ.get("KIMTOOLS_VORBEREITEN", "1") == "0":
+        return False
     subprocess.Popen([sys.executable, "-c", "import sys; from kimtools.cli import main; sys.exit(main(sys.argv[1:]))",
                       "vorbereiten", "--db", str(store.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19))
+                     stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(19), start_new_session=True)
+    return True
 
 
 def _pre_lang(argv: list[str]) -> str | None:

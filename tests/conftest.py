@@ -92,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("KIMTOOLS_KEY_FILE", str(BUILD / "no-key-file-used"))
     os.environ["KIMTOOLS_DB"] = str(BUILD / "demo.duckdb")
     os.environ["KIMTOOLS_VERGLEICH"] = str(BUILD / "vergleich")
+    # no background preparation after each of the many imports and servers of a run (one test checks it, with it on)
+    os.environ["KIMTOOLS_VORBEREITEN"] = "0"
     if not hasattr(config, "workerinput"):
         shutil.rmtree(BUILD, ignore_errors=True)
 

@@ -398,7 +398,7 @@ def test_the_duisburg_map_has_its_attribution_recolours_on_a_filter_change_and_h
     assert all(h.startswith("<b>") and ("Reichweite je 1.000" in h or "zu wenige Fälle" in h) for h in first["hover"])
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     body = page.inner_text("body")
-    assert "Die Stadtbezirke" in body and "Auf der Karte: Farbe nur, wo ein Stadtbezirk klar" in body
+    assert "Die Stadtbezirke" in body and "je Stadtbezirk: Farbe nur, wo ein Stadtbezirk klar" in body
     page.screenshot(path=str(ARTEFACTS / "karte-duisburg.png"), full_page=True)
     quarter = page.locator("select").nth(2)
     changed = None

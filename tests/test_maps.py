@@ -274,3 +274,56 @@ def test_a_kreis_names_its_sub_units_gemeinden_everywhere(own_store, tmp_path):
 
     path = write_gap_register(tmp_path / "luecken.xlsx", own_store, "Kreis Unna", minimum=1)
     assert openpyxl.load_workbook(path).sheetnames[1] == "Gemeinden"
+
+
+def test_an_import_prepares_the_comparison_and_the_forecasts_in_the_background(tmp_path):
+    """`kimtools import` starts the preparation (lowest priority) and returns; soon the store's own comparison and the
+    forecasts are kept beside it, and a page then reads them instead of computing."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from kimtools.exchange import bundle as B
+    from kimtools.ingest.demo import write_demo
+    from kimtools.store.kept import kept_folder
+
+    export = write_demo(tmp_path / "export", kommunen=["Herne"], show_progress=False)
+    env = {k: v for k, v in os.environ.items() if k != "KIMTOOLS_VORBEREITEN"}
+    env["KIMTOOLS_VERGLEICH"] = str(tmp_path / "keine-pakete")
+    exe = os.path.join(os.path.dirname(sys.executable), "kimtools")
+    done = subprocess.run([exe, "import", str(export), "--db", str(tmp_path / "kim.duckdb")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "im Hintergrund vorbereitet" in done.stdout, done.stderr
+    store = Store(tmp_path / "kim.duckdb")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (list(kept_folder(store, "vergleich").glob("*.json"))
+                                               and list(kept_folder(store, "prognosen").glob("*.json"))):
+        time.sleep(1)
+    assert list(kept_folder(store, "prognosen").glob("*.json")), "no forecasts prepared within 4 minutes"
+    assert list(kept_folder(store, "vergleich").glob("*.json")), "no comparison prepared within 4 minutes"
+    original = B.build_bundle
+    try:
+        B.build_bundle = lambda *a, **k: (_ for _ in ()).throw(AssertionError("computed by the page"))
+        merged, _ = B.comparison_data(store, tmp_path / "keine-pakete")
+    finally:
+        B.build_bundle = original
+    assert set(merged.kennzahlen["kommune"]) == {"Herne"}
+
+
+def test_kimtools_bezirke_karte_takes_a_shapefile_and_lists_every_problem_of_a_bad_one(own_store, tmp_path, capsys):
+    from kimtools.cli import main
+
+    db = tmp_path / "kim.duckdb"
+    db.write_bytes(own_store.path.read_bytes())
+    _shipped_frame().to_crs(25832).to_file(tmp_path / "stadt.shp")
+    assert main(["bezirke", "--karte", str(tmp_path / "stadt.shp"), "--kommune", "Duisburg", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "Übernommen. Die Karten von Duisburg zeigen jetzt 7 Stadtbezirke:" in out and "Meiderich/Beeck" in out
+    wrong = _shipped_frame().assign(name=lambda f: f["name"].where(f["name"] != "Süd", "Sued-West"))
+    wrong.to_file(tmp_path / "falsch.geojson", driver="GeoJSON")
+    before = db.read_bytes()
+    assert main(["bezirke", "--karte", str(tmp_path / "falsch.geojson"), "--kommune", "Duisburg", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "Die Kartendatei falsch.geojson passt an 2 Stelle(n) nicht" in err and "Sued-West" in err
+    assert "Traceback" not in err and db.read_bytes() == before

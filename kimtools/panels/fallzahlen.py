@@ -18,7 +18,7 @@ from ..present.labels import kennzahl_definition, kennzahl_label, with_units
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
-from ..views.steering import population_note
+from ..views.steering import explain, population_note
 from .base import _built, _FilteredPanel
 from .cache import ViewCache
 
@@ -110,8 +110,9 @@ class FallzahlenPanel(_FilteredPanel):
 
     def _show_tables(self, v: dict) -> None:
 
-        note = population_note(self.store, v["kommune"])
-        self.reach_note.value = f"<p class='kim-note'>{html.escape(note)}</p>" if note else ""
+        notes = [explain("reach_map", v["kommune"]) if len(self._views(v)["shapes"]) else "",   # how to read the map
+                 population_note(self.store, v["kommune"])]
+        self.reach_note.value = "".join(f"<p class='kim-note'>{html.escape(n)}</p>" for n in notes if n)
         main, q = self._views(v)["main"], v["zeitraum"]
         periods = sorted(main["zeitraum"].unique())
         prev = periods[periods.index(q) - 1] if q in periods and periods.index(q) > 0 else None

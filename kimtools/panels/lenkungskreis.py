@@ -103,8 +103,9 @@ class LenkungskreisPanel(_FilteredPanel):
         self.tiles.value = tiles(key_figure_tiles(d["main"], v["zeitraum"], self.minimum))
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
         self.gaps_html.value = gaps_html(d["gaps"], self.minimum, kommune=v["kommune"])
-        for part, w in getattr(self, "explained", {}).items():
-            w.value = f"<p class='kim-note'>{html.escape(explain(part, v['kommune']))}</p>"
+        for part, w in getattr(self, "explained", {}).items():   # the kommune's sub-units; the map's own line
+            said = "reach_map" if part == "reach" and len(d["shapes"]) else part
+            w.value = f"<p class='kim-note'>{html.escape(explain(said, v['kommune']))}</p>"
         self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
         if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
             self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])

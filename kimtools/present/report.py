@@ -249,12 +249,13 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         width would be cut off; as an image's text for screen readers too)."""
         fig = figures[name]
         width, height = _PRINT_SIZE[name]
-        if is_map(fig):   # half a page wide: the legend under the map, the districts as large as the width allows
-            height = 330
-            fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=0, yanchor="top"),
-                              margin=dict(l=4, r=4, t=28, b=70))
-            for source in fig.layout.annotations:   # the map's source under the legend
-                source.update(yshift=-58)
+        if is_map(fig):   # half a page wide: a small legend beside the map, its source under it
+            height = 300
+            fig.update_layout(legend=dict(font_size=9, title_font_size=9, itemwidth=30, tracegroupgap=0),
+                              margin=dict(l=2, r=2, t=28, b=22))
+            for label in fig.data:
+                if label.mode == "text":
+                    label.textfont.size = 8
         elif height is None:   # a row per district, each named (plotly would leave out names that crowd)
             rows = list(fig.data[0].y) if fig.data and fig.data[0].y is not None else []
             height = 80 + 18 * max(len(rows), 1)
@@ -283,7 +284,9 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     comment = lambda part: comment_slot(part, said.get(part, ""))  # noqa: E731
     status = (figure("status") + note(explain("status", kommune))) if len(views["transitions"]) else note(no_status_changes())
     status += comment("status")
-    drawn = {k: block(k, figure(k), note(explain(k, kommune)), comment(k)) for k in ("trend", "reach", "funnel")}
+    mapped = len(views["shapes"]) > 0   # the districts on a map: its own explanation
+    drawn = {k: block(k, figure(k), note(explain("reach_map" if k == "reach" and mapped else k, kommune)), comment(k))
+             for k in ("trend", "reach", "funnel")}
     body = "".join([
         f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",
         note(tr({"de": f"Stand {created}. Alle Zahlen sind zusammengefasst; Zahlen von 1 bis {minimum - 1} erscheinen als "

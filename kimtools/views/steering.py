@@ -313,11 +313,15 @@ EXPLAIN = {
     "trend": ("Balken: Neuzugänge und Abschlüsse im Quartal; Linie: offene Fälle am Quartalsende.",
               "Bars: new and closed cases in the quarter; line: open cases at the end of the quarter."),
     "reach": ("Erreichte Personen je 1.000 Einwohner je {Bezirk}; überlappende 95-%-Intervalle bedeuten keinen "
-              "klaren Unterschied. Auf der Karte: Farbe nur, wo ein {Bezirk} klar über oder unter dem Gesamtwert liegt "
-              "(außerhalb der 95-%- bzw. 99,8-%-Grenzen des Trichters), Wert und Intervall beim Darüberfahren.",
-              "Persons reached per 1,000 inhabitants per {district}; overlapping 95 % intervals mean no clear difference. "
-              "On the map: colour only where a {district} lies clearly above or below the overall rate (outside the "
-              "funnel's 95 % or 99.8 % limits), value and interval on hover."),
+              "klaren Unterschied.",
+              "Persons reached per 1,000 inhabitants per {district}; overlapping 95 % intervals mean no clear difference."),
+    # where the districts are drawn as a map instead (present/figures/maps.py)
+    "reach_map": ("Erreichte Personen je 1.000 Einwohner je {Bezirk}: Farbe nur, wo ein {Bezirk} klar über oder unter "
+                  "dem Gesamtwert liegt (außerhalb der 95-%- bzw. 99,8-%-Grenzen des Trichters), keine Rangliste; Wert "
+                  "und 95-%-Intervall zeigt das Dashboard beim Darüberfahren.",
+                  "Persons reached per 1,000 inhabitants per {district}: colour only where a {district} lies clearly "
+                  "above or below the overall rate (outside the funnel's 95 % or 99.8 % limits), no ranking; the "
+                  "dashboard shows value and 95 % interval on hover."),
     "funnel": ("Vermittlungen der letzten zwölf Monate bis zum Quartalsende und wie weit sie gekommen sind; Prozent vom "
                "Ausgangswert.",
                "Referrals of the twelve months up to the end of the quarter and how far they got; per cent of the start."),

@@ -27,7 +27,8 @@ __all__ = ["MAP", "POSITIONS", "district_positions", "district_map", "is_map"]
 #: a district map says so in its layout's ``meta`` (a printout sizes it as a map, not as rows of districts)
 MAP = "karte"
 
-#: the funnel's verdict per district → (colour, German, English), in the legend's order (Okabe–Ito, diverging)
+#: the funnel's verdict per district → (colour, German, English) as the hover says it, in the legend's order
+#: (Okabe–Ito, diverging)
 POSITIONS = {
     "ueber_99,8": ("#D55E00", "deutlich über dem Gesamtwert (99,8 %)", "clearly above the overall rate (99.8 %)"),
     "ueber_95": ("#E69F00", "über dem Gesamtwert (95 %)", "above the overall rate (95 %)"),
@@ -37,6 +38,11 @@ POSITIONS = {
     "geschuetzt": ("#FFFFFF", "zu wenige Fälle: nicht gezeigt", "too few cases: not shown"),
     "keine_daten": ("#FFFFFF", "keine Daten", "no data"),
 }
+#: … and as the legend says it, under its title (short enough for half an A4 page)
+_LEGEND = {"ueber_99,8": ("deutlich darüber (99,8 %)", "clearly above (99.8 %)"), "ueber_95": ("darüber (95 %)", "above (95 %)"),
+           "innerhalb": ("im Rahmen", "within"), "unter_95": ("darunter (95 %)", "below (95 %)"),
+           "unter_99,8": ("deutlich darunter (99,8 %)", "clearly below (99.8 %)"),
+           "geschuetzt": ("zu wenige Fälle", "too few cases"), "keine_daten": ("keine Daten", "no data")}
 
 
 def district_positions(rates: pd.DataFrame, kennzahl: str, minimum: int = 3, target: float | None = None) -> pd.DataFrame:
@@ -128,9 +134,9 @@ def district_map(shapes: pd.DataFrame, rates: pd.DataFrame, kennzahl: str, minim
     traces.append(go.Scatter(x=[v[0] for v in labels], y=[v[1] for v in labels], text=[v[2] for v in labels],
                              customdata=[v[3] for v in labels], mode="text", textfont=dict(size=12, color="#1A1A1A"),
                              hovertemplate="%{customdata}<extra></extra>", showlegend=False))
-    for lage, (colour, de, en) in POSITIONS.items():   # the legend: only what the map shows
+    for lage, (colour, _de, _en) in POSITIONS.items():   # the legend: only what the map shows
         if lage in used:
-            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr({"de": de, "en": en}),
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr(_LEGEND[lage]),
                                      marker=dict(symbol="square", size=14, color=colour, line=dict(color="#4D4D4D", width=1))))
     ratio = 1 / math.cos(math.radians(float(np.mean(lats)))) if lats else 1.0
     source = "; ".join(dict.fromkeys(q for q in shapes.get("quelle", pd.Series(dtype=str)).fillna("") if q))
@@ -138,7 +144,9 @@ def district_map(shapes: pd.DataFrame, rates: pd.DataFrame, kennzahl: str, minim
         traces, title=title or kennzahl_label(kennzahl), height=520, meta={"kim": MAP}, hovermode="closest", hoverlabel=dict(namelength=-1),
         xaxis=dict(visible=False, rangemode="normal"),
         yaxis=dict(visible=False, rangemode="normal", scaleanchor="x", scaleratio=ratio),
-        legend=dict(orientation="v", x=1.0, xanchor="left", y=1.0, yanchor="top"), margin=dict(l=10, r=10, t=80, b=40),
+        legend=dict(orientation="v", x=1.0, xanchor="left", y=1.0, yanchor="top",
+                    title=dict(text=tr({"de": "Gegenüber dem Gesamtwert:", "en": "Against the overall rate:"}))),
+        margin=dict(l=10, r=10, t=80, b=40),
         annotations=[dict(text=tr({"de": "Karte: ", "en": "Map: "}) + source, showarrow=False, xref="paper",
                           yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-4,
                           font=dict(size=11, color="#4D4D4D"))] if source else [])
