@@ -433,11 +433,12 @@ def comparison_data(store: Store | None = None, folder: str | Path | None = None
         parts.append(read_merged(folder or default_comparison_dir()))
     except (UsageError, OSError):   # no bundles merged (yet): the store's own data alone
         notes.append(tr(("Noch keine Vergleichspakete anderer Kommunen zusammengeführt: verglichen werden die "
-                         "Stadtbezirke aus dem eigenen Datenbestand, geschützt wie im eigenen Vergleichspaket. Andere "
-                         "Kommunen kommen hinzu, sobald ihre Pakete mit 'kimtools compare' zusammengeführt sind.",
-                         "No other kommunen's comparison bundles merged yet: compared are the districts of the own "
-                         "store, protected as in the own comparison bundle. Other kommunen join once their bundles "
-                         "are merged with 'kimtools compare'.")))
+                         "Stadtbezirke (eines Kreises: die Gemeinden) aus dem eigenen Datenbestand, geschützt wie im "
+                         "eigenen Vergleichspaket. Andere Kommunen kommen hinzu, sobald ihre Pakete mit "
+                         "'kimtools compare' zusammengeführt sind.",
+                         "No other kommunen's comparison bundles merged yet: compared are the districts (of a county: "
+                         "its municipalities) of the own store, protected as in the own comparison bundle. Other "
+                         "kommunen join once their bundles are merged with 'kimtools compare'.")))
     present = set(parts[0].pakete["kommune"]) if parts else set()
     mine = [k for k in _kommunen_of(store) if k not in present]
     if mine:

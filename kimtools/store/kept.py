@@ -41,13 +41,15 @@ def kept(store, what: str, kommune: str, state: str, compute: Callable[[], dict]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     result = compute()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"stand": state, "kommune": kommune, "inhalt": result}), encoding="utf-8")
+        path.parent.mkdir(mode=0o700, exist_ok=True)   # readable by the store's owner only, like the store
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"stand": state, "kommune": kommune, "inhalt": result}, fh)
         os.replace(tmp, path)   # whole or not at all: two visitors computing at once leave one complete file
-    except OSError:
-        pass
+    except OSError:   # a full disk, a read-only folder: nothing kept, nothing left behind
+        tmp.unlink(missing_ok=True)
     return result
 
 
