@@ -175,7 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("vorbereiten")
     p.add_argument("--db", help=_t("db"))
-    p.add_argument("--kommune", help=_t("kommune"))
 
     p = command("sitzung")
     p.add_argument("action", choices=["anlegen", "liste", "entfernen"], metavar="AKTION", help=_t("sitzung_aktion"))
@@ -188,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _say(de: str, en: str, file=None) -> None:
     print(tr((de, en)), file=file or sys.stdout)
+
+
+def _say_problems(exc: ImportValidationError) -> None:
+    """A refused file on stderr: what was refused, then each problem with file, row, column, value and reason."""
+    from .ingest.read import problems_text
+
+    print(exc.message(), file=sys.stderr)
+    print(problems_text(exc.problems, lang=current_lang(), limit=50), file=sys.stderr)
 
 
 def _cmd_import(args) -> int:
@@ -206,8 +213,7 @@ def _cmd_import(args) -> int:
         _key_note(getattr(exc, "key_created", None))
         if not isinstance(exc, ImportValidationError):
             raise
-        print(exc.message(), file=sys.stderr)
-        print(problems_text(exc.problems, lang=lang, limit=50), file=sys.stderr)
+        _say_problems(exc)
         report = args.report
         if report is None and len(exc.problems) > 20:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -429,7 +435,6 @@ def _cmd_profil(args) -> int:
 def _cmd_bezirke(args) -> int:
     import pandas as pd
 
-    from .ingest.read import problems_text
     from .ingest.reference_figures import import_district_figures
 
     if args.map:
@@ -446,8 +451,7 @@ def _cmd_bezirke(args) -> int:
         result = import_district_figures(args.source, args.db, args.profile, args.kommune, args.stand, args.quelle,
                                          dry_run=args.dry_run)
     except ImportValidationError as exc:
-        print(exc.message(), file=sys.stderr)
-        print(problems_text(exc.problems, lang=current_lang(), limit=50), file=sys.stderr)
+        _say_problems(exc)
         return 1
     for line in result.skipped:
         _say(f"Summenzeile ausgelassen: {line}", f"Total row left out: {line}")
@@ -467,13 +471,11 @@ def _cmd_bezirke(args) -> int:
 def _boundaries(args) -> int:
     from .contract.reference import units
     from .ingest.boundaries import import_boundaries
-    from .ingest.read import problems_text
 
     try:
         shapes = import_boundaries(args.map, args.db, args.kommune, args.quelle, dry_run=args.dry_run)
     except ImportValidationError as exc:
-        print(exc.message(), file=sys.stderr)
-        print(problems_text(exc.problems, lang=current_lang(), limit=50), file=sys.stderr)
+        _say_problems(exc)
         return 1
     kommune = shapes["kommune"].iloc[0]
     words = units(kommune)   # a Kreis's are Gemeinden
@@ -810,7 +812,7 @@ def _cmd_vorbereiten(args) -> int:
     from .store import Store
 
     store = Store(args.db)
-    kommunen = [args.kommune] if args.kommune else store.kommunen()
+    kommunen = store.kommunen()
     shown = sys.stderr.isatty()
     warm_forecasts(store, kommunen, show_progress=shown)
     try:   # the comparison page: each kommune that no merged bundle covers, as its own bundle would show it

@@ -37,8 +37,8 @@ from ..store.kept import kept
 from .gaps import gap_table
 from .pathways import opportunity_spells, status_transitions
 
-__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "fitted", "warm_forecasts", "series", "forecast", "seasonal_naive", "backtest", "backtest_summary", "current_posts",
-           "staffing", "need_index"]
+__all__ = ["MIN_QUARTERS", "planning_views", "forecast_of", "fitted", "warm_forecasts", "series", "forecast",
+           "seasonal_naive", "backtest", "backtest_summary", "current_posts", "staffing", "need_index"]
 
 #: quarters of history a seasonal model needs at least (two full years)
 MIN_QUARTERS = 8

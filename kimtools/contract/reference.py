@@ -105,16 +105,19 @@ def load_reference() -> Reference:
 #: what a kommune's sub-units are called, by its kind: a city has Stadtbezirke, a Kreis its member municipalities
 #: (kreisangehörige Kommunen, "Gemeinden"); the placeholders texts use for them, German and English
 UNITS = {
-    False: {"de": {"Bezirk": "Stadtbezirk", "Bezirke": "Stadtbezirke", "Bezirken": "Stadtbezirken", "weit": "stadtweit"},
+    False: {"de": {"Bezirk": "Stadtbezirk", "Bezirke": "Stadtbezirke", "Bezirken": "Stadtbezirken", "weit": "stadtweit",
+                   "Kein": "Kein"},
             "en": {"district": "district", "districts": "districts", "wide": "city-wide"}},
-    True: {"de": {"Bezirk": "Gemeinde", "Bezirke": "Gemeinden", "Bezirken": "Gemeinden", "weit": "kreisweit"},
+    True: {"de": {"Bezirk": "Gemeinde", "Bezirke": "Gemeinden", "Bezirken": "Gemeinden", "weit": "kreisweit",
+                  "Kein": "Keine"},
            "en": {"district": "municipality", "districts": "municipalities", "wide": "county-wide"}},
 }
 
 
 def units(kommune: str | None) -> dict[str, str]:
     """The words for ``kommune``'s sub-units (a city's by default) by placeholder: ``{Bezirk}``, ``{Bezirke}``,
-    ``{Bezirken}``, ``{weit}`` for German texts, ``{district}``, ``{districts}``, ``{wide}`` for English ones."""
+    ``{Bezirken}``, ``{weit}``, ``{Kein}`` (its gender) for German texts, ``{district}``, ``{districts}``, ``{wide}``
+    for English ones."""
     words = UNITS[load_reference().is_kreis(kommune)]
     return {**words["de"], **words["en"]}
 

@@ -59,7 +59,7 @@ from .disclosure import DEFAULT_MINIMUM, audit
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
            "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle",
-           "merge_bundles", "write_merged", "read_merged", "default_comparison_dir", "own_comparison", "comparison_data"]
+           "merge_bundles", "write_merged", "read_merged", "default_comparison_dir", "own_comparison", "comparison_data", "OWN_SOURCE"]
 
 _FILES = {"zaehlungen.csv": COUNT_COLUMNS, "kennzahlen.csv": RATE_COLUMNS, "bezirke.csv": REFERENCE_COLUMNS}
 
@@ -383,6 +383,8 @@ def read_merged(folder: str | Path) -> Merged:
     return Merged(**frames)
 
 
+#: the overview's ``quelle`` of a kommune compared from the store's own data (no bundle file behind it)
+OWN_SOURCE = "Datenbestand"
 #: the overview's columns (``Merged.pakete``)
 _OVERVIEW = ["kommune", "von", "bis", "zellen", "geschuetzt", "mindestanzahl", "erstellt", "quelle", "anteil_geschuetzt"]
 
@@ -397,7 +399,7 @@ def _own(store: Store, kommune: str) -> dict:
     schutz = b.metadaten["schutz"]
     row = {"kommune": kommune, "von": b.metadaten["zeitraeume"]["von"], "bis": b.metadaten["zeitraeume"]["bis"],
            "zellen": schutz["zellen"], "geschuetzt": schutz["geschuetzt"], "mindestanzahl": schutz["mindestanzahl"],
-           "erstellt": b.metadaten["erstellt"], "quelle": "Datenbestand", "anteil_geschuetzt": schutz["anteil_geschuetzt"]}
+           "erstellt": b.metadaten["erstellt"], "quelle": OWN_SOURCE, "anteil_geschuetzt": schutz["anteil_geschuetzt"]}
     return {"kennzahlen": b.kennzahlen.to_dict("records"), "bezirke": b.bezirke.to_dict("records"), "paket": row}
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contract.reference import match_key
+from ..contract.reference import match_key, with_units
 from ..errors import ImportValidationError, UsageError
 from ..paths import DATA
 from ..store import Store
@@ -117,36 +117,39 @@ def _name_column(frame, keys: dict[str, str]) -> str | None:
 
 def read_boundaries(source: str | Path, kommune: str, districts: list[str]) -> pd.DataFrame:
     """The boundaries of ``kommune``'s ``districts`` in ``source``: ``kommune, stadtbezirk, geometrie`` (a GeoJSON
-    geometry in WGS 84, simplified) and ``lon, lat``, a point inside the district for its name. Raises :class:`BoundaryError` listing every problem, or
-    :class:`~kimtools.errors.UsageError` for a file that cannot be read or placed."""
+    geometry in WGS 84, simplified) and ``lon, lat``, a point inside the district for its name. Raises
+    :class:`BoundaryError` listing every problem, or :class:`~kimtools.errors.UsageError` for a file that cannot be
+    read or placed. Messages name the sub-units as ``kommune`` does (a Kreis: Gemeinden)."""
     import shapely
 
     path = Path(source)
     frame = _to_lonlat(_read(path), path.name)
     keys = {match_key(d): d for d in districts}
+    known = ", ".join(sorted(districts))
     column = _name_column(frame, keys)
     if column is None:
         columns = ", ".join(c for c in frame.columns if c != frame.geometry.name) or "keine"
-        raise BoundaryError(pd.DataFrame([_problem(
-            path.name, 0, "", columns,
-            f"Keine Spalte nennt Stadtbezirke von {kommune}; bekannt sind: {', '.join(sorted(districts))}.",
-            f"No column names districts of {kommune}; known are: {', '.join(sorted(districts))}.")]), path.name)
-    problems, shapes = [], {}
+        raise BoundaryError(pd.DataFrame([_problem(path.name, 0, "", columns, *(with_units(
+            {"de": f"Keine Spalte nennt {{Bezirke}} von {kommune}; bekannt sind: {known}.",
+             "en": f"No column names {{districts}} of {kommune}; known are: {known}."}, kommune, lang)
+            for lang in ("de", "en")))]), path.name)
+    problems, shapes, named = [], {}, set()
     for row, (name, geometry) in enumerate(zip(frame[column], frame.geometry), start=1):
         district = keys.get(match_key(name)) if pd.notna(name) else None
+        named.add(district)
         if district is None:
-            problems.append(_problem(path.name, row, column, name,
-                                     f"Kein Stadtbezirk von {kommune}; bekannt sind: {', '.join(sorted(districts))}.",
-                                     f"No district of {kommune}; known are: {', '.join(sorted(districts))}."))
+            problems.append(_problem(path.name, row, column, name, *(with_units(
+                {"de": f"{{Kein}} {{Bezirk}} von {kommune}; bekannt sind: {known}.",
+                 "en": f"No {{district}} of {kommune}; known are: {known}."}, kommune, lang) for lang in ("de", "en"))))
         elif geometry is None or geometry.is_empty or geometry.geom_type not in ("Polygon", "MultiPolygon"):
             kind = "leer" if geometry is None or geometry.is_empty else geometry.geom_type
             problems.append(_problem(path.name, row, "geometry", kind, "Keine Fläche (Polygon oder Multipolygon).",
                                      "No area (polygon or multipolygon)."))
         else:
             shapes.setdefault(district, []).append(shapely.make_valid(geometry))
-    for district in sorted(set(districts) - set(shapes) - {keys.get(match_key(n)) for n in frame[column].dropna()}):
-        problems.append(_problem(path.name, 0, column, district, "Für diesen Stadtbezirk enthält die Datei keine Fläche.",
-                                 "The file holds no area for this district."))
+    for district in sorted(set(districts) - named):   # no feature at all
+        problems.append(_problem(path.name, 0, column, district, "Hierfür enthält die Datei keine Fläche.",
+                                 "The file holds no area for this one."))
     if problems:
         raise BoundaryError(pd.DataFrame(problems, columns=PROBLEM_COLUMNS), path.name)
     rows = []

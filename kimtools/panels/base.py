@@ -51,10 +51,6 @@ def name_units(page: widgets.Box, kommune: str | None) -> None:
                 w.value = text
 
 
-def _note(text: str) -> widgets.HTML:
-    return widgets.HTML(f"<p class='kim-note'>{html.escape(text)}</p>")
-
-
 def _built(builders: dict[str, Callable[[], go.Figure]], names: Iterable[str] | None) -> Iterator[tuple[str, go.Figure]]:
     for name in (builders if names is None else names):
         yield name, builders[name]()

@@ -110,7 +110,7 @@ class FallzahlenPanel(_FilteredPanel):
 
     def _show_tables(self, v: dict) -> None:
 
-        notes = [explain("reach_map", v["kommune"]) if len(self._views(v)["shapes"]) else "",   # how to read the map
+        notes = [explain("reach", v["kommune"], mapped=True) if len(self._views(v)["shapes"]) else "",   # the map
                  population_note(self.store, v["kommune"])]
         self.reach_note.value = "".join(f"<p class='kim-note'>{html.escape(n)}</p>" for n in notes if n)
         main, q = self._views(v)["main"], v["zeitraum"]

@@ -24,7 +24,7 @@ from ..views.steering import (
     steering_figures,
     window_views,
 )
-from .base import _FilteredPanel, _note
+from .base import _FilteredPanel
 from .cache import ViewCache, _LookAhead
 from .plotview import DownloadButton
 
@@ -57,8 +57,7 @@ class LenkungskreisPanel(_FilteredPanel):
                                             "en": "download printable version (A4, HTML)"}), self._printable)
         f = self.figures
         self.commentary = meeting_commentary(self.store)   # a frozen meeting state's assessment, per part
-        self.explained = {k: _note(explain(k, self.filters.value["kommune"]))
-                          for k in ("trend", "reach", "funnel", "stalls", "gaps")}   # naming the kommune's sub-units
+        self.explained = {k: widgets.HTML() for k in ("trend", "reach", "funnel", "stalls", "gaps")}   # _show_tables
         explained = {k: (w, self.explained[k], widgets.HTML(commentary_html(self.commentary.get(k, ""))))
                      for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
                                                              ("funnel", f["funnel"]), ("stalls", self.stalls_html),
@@ -104,8 +103,7 @@ class LenkungskreisPanel(_FilteredPanel):
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
         self.gaps_html.value = gaps_html(d["gaps"], self.minimum, kommune=v["kommune"])
         for part, w in getattr(self, "explained", {}).items():   # the kommune's sub-units; the map's own line
-            said = "reach_map" if part == "reach" and len(d["shapes"]) else part
-            w.value = f"<p class='kim-note'>{html.escape(explain(said, v['kommune']))}</p>"
+            w.value = f"<p class='kim-note'>{html.escape(explain(part, v['kommune'], mapped=len(d['shapes']) > 0))}</p>"
         self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"
         if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
             self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])

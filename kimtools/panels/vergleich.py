@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from ..analysis.comparison import bundle_units, comparable_indicators, peer_table, rate_text
 from ..errors import KimtoolsError
-from ..exchange.bundle import comparison_data
+from ..exchange.bundle import OWN_SOURCE, comparison_data
 from ..i18n import fmt_percent, tr
 from ..indicators import KENNZAHLEN
 from ..present.figures import district_map, funnel_plot, small_multiples
@@ -65,8 +65,9 @@ class VergleichPanel:
                                          description=column_label("zeitraum"))
         self.overdispersion = widgets.Checkbox(value=True, indent=False, description=tr(
             {"de": "Grenzen bei Überstreuung weiten", "en": "widen limits for over-dispersion"}))
+        own = set(self.data.pakete.loc[self.data.pakete["quelle"] == OWN_SOURCE, "kommune"])   # maybe own boundaries
         self.shapes = {k: s for k in sorted(set(rates["kommune"]))
-                       if len(s := district_shapes(self.store if k in self._stored() else None, k))}
+                       if len(s := district_shapes(self.store if k in own else None, k))}
         self.map_of = widgets.Dropdown(options=list(self.shapes), style=style,
                                        description=tr({"de": "Karte von", "en": "map of"}))
         self.funnel, self.multiples, self.map = PlotlyView(), PlotlyView(), PlotlyView()
@@ -90,10 +91,6 @@ class VergleichPanel:
         """What the compared kommunen's sub-units are called: Stadtbezirke, Gemeinden (of Kreise) or both."""
         words = list(dict.fromkeys(with_units({"de": "{Bezirke}", "en": "{districts}"}, k) for k in kommunen))
         return tr({"de": " und ", "en": " and "}).join(words)
-
-    def _stored(self) -> set[str]:
-        """The kommunen compared from the store's own data (their boundaries may be the city's own)."""
-        return set(self.data.pakete.loc[self.data.pakete["quelle"] == "Datenbestand", "kommune"])
 
     def _bundles_html(self) -> str:
         p = self.data.pakete.assign(anteil=lambda f: f["anteil_geschuetzt"].map(lambda v: fmt_percent(v, 1)))

@@ -249,10 +249,10 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         width would be cut off; as an image's text for screen readers too)."""
         fig = figures[name]
         width, height = _PRINT_SIZE[name]
+        margin = dict(t=28, b=10)
         if is_map(fig):   # half a page wide: a small legend beside the map, its source under it
-            height = 300
-            fig.update_layout(legend=dict(font_size=9, title_font_size=9, itemwidth=30, tracegroupgap=0),
-                              margin=dict(l=2, r=2, t=28, b=22))
+            height, margin = 300, dict(l=2, r=2, t=28, b=22)
+            fig.update_layout(legend=dict(font_size=9, title_font_size=9, itemwidth=30, tracegroupgap=0))
             for label in fig.data:
                 if label.mode == "text":
                     label.textfont.size = 8
@@ -265,7 +265,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
             fig.update_xaxes(tickangle=0, tickfont_size=9, title=None, tickmode="array", tickvals=quarters,
                              ticktext=[f"{q[5:]}<br>{q[:4]}" if re.fullmatch(r"\d{4}-Q\d", str(q)) else q for q in quarters])
         caption = fig.layout.title.text or ""
-        fig.update_layout(title=None, width=width, height=height, **({} if is_map(fig) else {"margin": dict(t=28, b=10)}))
+        fig.update_layout(title=None, width=width, height=height, margin=margin)
         svg = svg_image(fig) if images else None
         if svg:
             drawn = (f"<img class='kim-figure' src='data:image/svg+xml;base64,{svg}' width='{width}' "
@@ -284,8 +284,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
     comment = lambda part: comment_slot(part, said.get(part, ""))  # noqa: E731
     status = (figure("status") + note(explain("status", kommune))) if len(views["transitions"]) else note(no_status_changes())
     status += comment("status")
-    mapped = len(views["shapes"]) > 0   # the districts on a map: its own explanation
-    drawn = {k: block(k, figure(k), note(explain("reach_map" if k == "reach" and mapped else k, kommune)), comment(k))
+    drawn = {k: block(k, figure(k), note(explain(k, kommune, mapped=len(views["shapes"]) > 0)), comment(k))
              for k in ("trend", "reach", "funnel")}
     body = "".join([
         f"<h1>{H.escape(tr({'de': f'KIM-Lenkungskreis: {where}, {zeitraum}', 'en': f'KIM steering committee: {where}, {zeitraum}'}))}</h1>",

@@ -339,9 +339,10 @@ EXPLAIN = {
 }
 
 
-def explain(part: str, kommune: str | None = None) -> str:
-    """The explanation line of one part of the page, in the current language, naming ``kommune``'s sub-units."""
-    de, en = EXPLAIN[part]
+def explain(part: str, kommune: str | None = None, mapped: bool = False) -> str:
+    """The explanation line of one part of the page, in the current language, naming ``kommune``'s sub-units; the
+    districts' part its own where they are ``mapped`` (drawn as a map)."""
+    de, en = EXPLAIN["reach_map" if part == "reach" and mapped else part]
     return with_units({"de": de, "en": en}, kommune)
 
 

@@ -75,8 +75,7 @@ def district_positions(rates: pd.DataFrame, kennzahl: str, minimum: int = 3, tar
         for side in ("unten", "oben"):
             placed[side] = bounds[side].to_numpy(dtype=float) if side in bounds else np.nan
         out = out.merge(placed[["stadtbezirk", "wert", "unten", "oben", "ziel", "lage"]], on="stadtbezirk", how="left")
-    out.loc[out["stadtbezirk"].isin(rates.loc[hidden & (rates["nenner"].astype(float) > 0), "stadtbezirk"]), "lage"] \
-        = "geschuetzt"
+    out.loc[out["stadtbezirk"].isin(rates.loc[hidden & counted, "stadtbezirk"]), "lage"] = "geschuetzt"
     out["lage"] = out["lage"].fillna("keine_daten")
     return out
 
@@ -89,18 +88,16 @@ def _rings(geometry: str) -> list[list[list[float]]]:
 
 
 def _hover(name: str, row, kennzahl: str) -> str:
-    label = kennzahl_label(kennzahl)
-    if row is None or row.lage == "keine_daten":
-        return f"<b>{name}</b><br>{tr({'de': 'keine Daten', 'en': 'no data'})}"
-    if row.lage == "geschuetzt":
-        return f"<b>{name}</b><br>{tr({'de': 'zu wenige Fälle: nicht gezeigt', 'en': 'too few cases: not shown'})}"
+    lage = "keine_daten" if row is None else row.lage
+    _, de, en = POSITIONS[lage]
+    if lage in ("keine_daten", "geschuetzt"):   # no value to say
+        return f"<b>{name}</b><br>{tr({'de': de, 'en': en})}"
     interval = ""
     if pd.notna(row.unten) and pd.notna(row.oben):
         interval = (f" ({tr({'de': '95-%-Intervall', 'en': '95 % interval'})} {rate_text(row.unten, kennzahl, unit=False)}"
                     f"–{rate_text(row.oben, kennzahl)})")
-    _, de, en = POSITIONS[row.lage]
     overall = tr({"de": "Gesamtwert", "en": "overall rate"})
-    return (f"<b>{name}</b><br>{label}: {rate_text(row.wert, kennzahl)}{interval}<br>{tr({'de': de, 'en': en})}"
+    return (f"<b>{name}</b><br>{kennzahl_label(kennzahl)}: {rate_text(row.wert, kennzahl)}{interval}<br>{tr({'de': de, 'en': en})}"
             f" ({overall} {rate_text(row.ziel, kennzahl)})")
 
 
@@ -141,7 +138,8 @@ def district_map(shapes: pd.DataFrame, rates: pd.DataFrame, kennzahl: str, minim
     ratio = 1 / math.cos(math.radians(float(np.mean(lats)))) if lats else 1.0
     source = "; ".join(dict.fromkeys(q for q in shapes.get("quelle", pd.Series(dtype=str)).fillna("") if q))
     return _figure(
-        traces, title=title or kennzahl_label(kennzahl), height=520, meta={"kim": MAP}, hovermode="closest", hoverlabel=dict(namelength=-1),
+        traces, title=title or kennzahl_label(kennzahl), height=520, meta={"kim": MAP}, hovermode="closest",
+        hoverlabel=dict(namelength=-1),
         xaxis=dict(visible=False, rangemode="normal"),
         yaxis=dict(visible=False, rangemode="normal", scaleanchor="x", scaleratio=ratio),
         legend=dict(orientation="v", x=1.0, xanchor="left", y=1.0, yanchor="top",
