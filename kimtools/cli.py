@@ -1,8 +1,9 @@
 """The ``kimtools`` command: import, info, loeschen, demo, indicators, luecken, export, compare, report, serve.
 
-Help and messages are German; ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
-to English. Exit status: 0 ok, 1 invalid input (nothing stored changed),
-2 usage error.
+Help and messages are German (argparse's own too); ``--lang en`` or ``KIMTOOLS_LANG=en`` switches
+to English. Exit status: 0 done; 1 bad input (:class:`~kimtools.errors.InputError` and every other refusal: a
+value or file that does not fit; nothing stored changed); 2 the command line's form
+(:class:`~kimtools.errors.UsageError` and argparse). Every argument is NFC-normalised before it is parsed.
 
 Longer than the 500 lines a module keeps to, on purpose: the parser (about 130 lines) and one short function per
 subcommand, which imports its stage only when it runs. Split, a subcommand's options would stand apart from what
@@ -12,7 +13,6 @@ it does. The words of the help, German and English, are data in ``cli_help.toml`
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import ipaddress
 import json
 import os
@@ -20,12 +20,13 @@ import re
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import duckdb
 
 from . import __version__
-from .errors import ImportValidationError, KimtoolsError, UsageError, from_os_error
+from .errors import ImportValidationError, InputError, KimtoolsError, UsageError, from_os_error
 from .i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, set_lang, tr
 from .paths import DASHBOARDS
 from .indicators.table import MERKMALE
@@ -41,10 +42,38 @@ def _t(key: str) -> str:
     return tr(_T[key])
 
 
+#: argparse's own messages (English whatever the locale) in German: pattern → replacement
+_ARGPARSE_DE = [
+    (r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)", r"Angabe \1: ungültige Wahl: \2 (möglich: \3)"),
+    (r"argument (\S+): invalid (\w+) value: (.+)", r"Angabe \1: \3 ist keine gültige Angabe (erwartet: \2)"),
+    (r"argument (\S+): expected one argument", r"Angabe \1: erwartet einen Wert"),
+    (r"argument (\S+): expected at least one argument", r"Angabe \1: erwartet mindestens einen Wert"),
+    (r"argument (\S+): ignored explicit argument (.+)", r"Angabe \1: \2 wird hier nicht erwartet"),
+    (r"argument (\S+): not allowed with argument (.+)", r"Angabe \1: nicht zusammen mit \2"),
+    (r"the following arguments are required: (.+)", r"diese Angaben fehlen: \1"),
+    (r"unrecognized arguments: (.+)", r"unbekannte Angaben: \1"),
+    (r"ambiguous option: (\S+) could match (.+)", r"mehrdeutige Option \1, passt zu \2"),
+    (r"\bint\b", "ganze Zahl"),
+]
+
+
+def _german(message: str) -> str:
+    """An argparse message in German (unknown ones stay as they are).
+
+    >>> _german("argument --by: invalid choice: 'foo' (choose from 'kommune', 'stadtbezirk')")
+    "Angabe --by: ungültige Wahl: 'foo' (möglich: 'kommune', 'stadtbezirk')"
+    >>> _german("argument --port: invalid int value: 'x'")
+    "Angabe --port: 'x' ist keine gültige Angabe (erwartet: ganze Zahl)"
+    """
+    for pattern, replacement in _ARGPARSE_DE:
+        message = re.sub(pattern, replacement, message)
+    return message
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # German prefix, exit 2 as argparse does
+    def error(self, message: str) -> None:  # German, exit 2 as argparse does
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: {_t('error')}: {message}\n")
+        self.exit(2, f"{self.prog}: {_t('error')}: {_german(message) if current_lang() == 'de' else message}\n")
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -214,14 +243,15 @@ def _cmd_import(args) -> int:
         if not isinstance(exc, ImportValidationError):
             raise
         _say_problems(exc)
-        report = args.report
-        if report is None and len(exc.problems) > 20:
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            report = f"fehlerbericht_{Path(args.source).stem}_{stamp}.xlsx"
-        if report:
-            path = write_problem_report(exc.problems, _out_file(report), lang=lang)
+        if args.report:
+            path = write_problem_report(exc.problems, _out_file(args.report), lang=lang)
             _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
                  f"Full problem report for the provider of the export: {path}", file=sys.stderr)
+        elif len(exc.problems) > 20:   # the report echoes cell values: written only where the person says
+            _say(f"Alle {len(exc.problems)} Probleme als Arbeitsmappe für den Datenlieferanten: denselben Befehl mit "
+                 "--fehlerbericht DATEI.xlsx (einen Ordner wählen, der nicht synchronisiert oder geteilt wird).",
+                 f"All {len(exc.problems)} problems as a workbook for the provider of the export: the same command with "
+                 "--report FILE.xlsx (choose a folder that is not synced or shared).", file=sys.stderr)
         return 1
     for leftover in result.leftovers:
         _say(f"Hinweis: Reste eines abgebrochenen Imports {'gefunden' if result.dry_run else 'entfernt'}: {leftover}",
@@ -342,6 +372,11 @@ def _cmd_info(args) -> int:
     _print_table(headers, rows)
     _delivery_table(store)
     _say(f"Datenbestand: {store.path}", f"Store: {store.path}")
+    for leftover in store.leftovers():   # only while a writer is at work, or where they cannot be removed
+        _say(f"Rest eines abgebrochenen oder laufenden Imports: {leftover} ({fmt_number(leftover.stat().st_size)} Bytes); "
+             "wird beim nächsten Befehl entfernt, wenn kein Import mehr läuft.",
+             f"Leftover of an interrupted or running import: {leftover} ({fmt_number(leftover.stat().st_size)} bytes); "
+             "removed by the next command once no import runs.")
     return 0
 
 
@@ -484,6 +519,13 @@ def _boundaries(args) -> int:
          f"Dry run – nothing was stored. The map of {kommune} would have {len(shapes)} {words['districts']}:"
          if args.dry_run else f"Taken over. The maps of {kommune} now show {len(shapes)} {words['districts']}:")
     print("  " + ", ".join(shapes["stadtbezirk"]))
+    if shapes.attrs.get("repariert"):
+        _say(f"Hinweis: die Fläche von {', '.join(shapes.attrs['repariert'])} schneidet sich selbst und wurde "
+             "repariert (Umriss an der Kreuzung geteilt); bitte die Karte auf der Fallzahlen-Seite ansehen und die "
+             "Datei im GIS prüfen.",
+             f"Note: the area of {', '.join(shapes.attrs['repariert'])} crosses itself and was repaired (its outline "
+             "split at the crossing); please look at the map on the caseload page and check the file in the GIS.",
+             file=sys.stderr)
     return 0
 
 
@@ -515,18 +557,27 @@ def _cmd_indicators(args) -> int:
     from .indicators import indicator_table
     from .store import Store
 
-    table = indicator_table(Store(args.db), kommune=args.kommune, by=args.by, period=args.period, merkmal=args.merkmal)
+    from .spreadsheet import excel_writer, write_csv
+
+    store = Store(args.db)
+    if args.kommune is not None:
+        _kommune(store, args.kommune)
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
+    suffix = {"xlsx": ".xlsx", "csv": ".csv", "table": ".txt"}[args.format]
+    if args.out and Path(args.out).suffix.lower() in (".xlsx", ".csv", ".txt") and Path(args.out).suffix.lower() != suffix:
+        raise InputError(f"--out {args.out} passt nicht zu --format {args.format} (das schreibt {suffix}-Dateien); "
+                         f"bitte die Endung {suffix} verwenden oder --format passend wählen.",
+                         f"--out {args.out} does not fit --format {args.format} (which writes {suffix} files); please use "
+                         f"the ending {suffix} or choose --format to fit.")
+    table = indicator_table(store, kommune=args.kommune, by=args.by, period=args.period, merkmal=args.merkmal)
     if args.out:
         args.out = _out_file(args.out)
     if args.format == "xlsx":
-        if not args.out:
-            raise KimtoolsError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
-        table.to_excel(args.out, index=False, sheet_name="Kennzahlen")
+        with excel_writer(args.out) as writer:
+            table.to_excel(writer, index=False, sheet_name="Kennzahlen")
     elif args.format == "csv":
-        if args.out:
-            table.to_csv(args.out, index=False)
-        else:
-            table.to_csv(sys.stdout, index=False)
+        write_csv(table, args.out or sys.stdout, index=False)
     else:
         shown = table.copy()
         for col in ("nenner", "wert", "ki_unten", "ki_oben"):
@@ -545,8 +596,10 @@ def _kommune(store, name: str | None) -> str:
     if name is None and len(kommunen) == 1:
         return kommunen[0]
     if name not in kommunen:
-        raise UsageError(f"Bitte mit --kommune eine der Kommunen im Datenbestand wählen: {', '.join(kommunen)}.",
-                         f"Please choose one of the kommunen in the store with --kommune: {', '.join(kommunen)}.")
+        given = f"{name!r} ist nicht im Datenbestand. " if name else ""
+        given_en = f"{name!r} is not in the store. " if name else ""
+        raise InputError(f"{given}Bitte mit --kommune eine der Kommunen im Datenbestand wählen: {', '.join(kommunen)}.",
+                         f"{given_en}Please choose one of the kommunen in the store with --kommune: {', '.join(kommunen)}.")
     return name
 
 
@@ -576,7 +629,7 @@ def _batch_summary(table, one: tuple[str, str], many: tuple[str, str], out: str)
 
 
 def _cmd_export(args) -> int:
-    from .exchange.bundle import BUNDLE_KENNZAHLEN, export_bundle, export_bundles
+    from .exchange.bundle import BUNDLE_KENNZAHLEN, checked_request, export_bundle, export_bundles
     from .store import Store
 
     store = Store(args.db)
@@ -591,6 +644,7 @@ def _cmd_export(args) -> int:
                              f"--minimum-merkmal {item!r}: expected MERKMAL=N with N ≥ --minimum and MERKMAL one of "
                              f"{', '.join(sorted(merkmale))}.")
         per_merkmal[name] = int(value)
+    checked_request(store, kommune, args.first, args.last, args.minimum)   # before the folder is made
     _out_dir(args.out)
     if args.all:
         table = export_bundles(store, args.out, None, args.first, args.last, args.minimum, per_merkmal)
@@ -628,7 +682,7 @@ def _cmd_report(args) -> int:
     from .store import Store
 
     store = Store(args.db)
-    if args.meeting:
+    if args.meeting is not None:
         if not args.lenkungskreis:
             raise UsageError("--sitzung gilt für die Lenkungskreis-Seite: bitte mit --lenkungskreis.",
                              "--meeting is for the steering committee's page: please add --lenkungskreis.")
@@ -744,7 +798,7 @@ def _cmd_serve(args) -> int:
 
     store = Store(args.db)
     first_view = ""
-    if args.meeting:   # a frozen meeting state: its read-only copy
+    if args.meeting is not None:   # a frozen meeting state: its read-only copy
         from .present.pages import MEETING_PATH, meeting_views
         from .store.meetings import meeting
 
@@ -813,6 +867,10 @@ def _cmd_vorbereiten(args) -> int:
 
     store = Store(args.db)
     kommunen = store.kommunen()
+    store.check_folder(("die Vorbereitung", "preparing"), ("legt dort Prognosen und den Vergleich ab, die die Seiten "
+                                                          "sonst beim Aufruf rechnen",
+                                                          "keeps there the forecasts and the comparison that the pages "
+                                                          "otherwise compute when opened"))
     shown = sys.stderr.isatty()
     warm_forecasts(store, kommunen, show_progress=shown)
     try:   # the comparison page: each kommune that no merged bundle covers, as its own bundle would show it
@@ -837,6 +895,15 @@ def _warm_in_background(store) -> bool:
     return True
 
 
+def _clear_leftovers(db: str | None) -> None:
+    """Before any command on a store: remove the copies that killed imports left beside it (and say so)."""
+    from .store import Store
+
+    for leftover in Store(db).clear_leftovers():
+        _say(f"Hinweis: Reste eines abgebrochenen Imports entfernt: {leftover}",
+             f"Note: leftovers of an interrupted import removed: {leftover}", file=sys.stderr)
+
+
 def _pre_lang(argv: list[str]) -> str | None:
     for i, a in enumerate(argv):
         if a == "--lang" and i + 1 < len(argv):
@@ -851,13 +918,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Every failure reaches the user as a message (German, or English with ``--lang en``) and
     an exit status, never as a traceback: a traceback can show data. ``KIMTOOLS_DEBUG=1`` lets unexpected
     errors through, for developers. Every file the command creates is readable by its owner only."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    # names typed or pasted in decomposed form (NFD, as macOS and some exports write umlauts) compare as composed
+    argv = [unicodedata.normalize("NFC", a) for a in (sys.argv[1:] if argv is None else argv)]
     set_lang(_pre_lang(argv))
     umask = os.umask(0o077)
     args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if hasattr(args, "db"):
+            _clear_leftovers(args.db)
         handler = {"import": _cmd_import, "profil": _cmd_profil, "bezirke": _cmd_bezirke, "sitzung": _cmd_sitzung, "vorbereiten": _cmd_vorbereiten, "info": _cmd_info, "loeschen": _cmd_loeschen, "demo": _cmd_demo,
                    "indicators": _cmd_indicators, "luecken": _cmd_luecken, "export": _cmd_export,
                    "compare": _cmd_compare, "report": _cmd_report, "serve": _cmd_serve}[args.command]

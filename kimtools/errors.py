@@ -16,7 +16,7 @@ from .i18n import tr
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "DisclosureError", "BundleError",
+__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "InputError", "DisclosureError", "BundleError",
            "DeliveryRefused", "from_os_error"]
 
 
@@ -35,9 +35,16 @@ class KimtoolsError(Exception):
 
 
 class UsageError(KimtoolsError):
-    """The call itself is wrong (missing source, unknown option value)."""
+    """The command line itself is wrong: a missing argument, options that contradict each other, a value not of
+    the option's form. Exit status 2, as argparse's own."""
 
     exit_code = 2
+
+
+class InputError(KimtoolsError):
+    """A value or file given does not fit: a kommune, district or quarter the store does not hold, a file that is
+    missing or not what it claims, a profile or commentary that cannot be used. Exit status 1 (bad input), like
+    every refusal that leaves stored data as it was."""
 
 
 class StoreError(KimtoolsError):

@@ -49,14 +49,22 @@ def test_invalid_export_exits_1_and_writes_a_report(tmp_path, capsys, monkeypatc
     assert rows[1][:5] == ("beratungen.csv", "beratungen", 2, "dauer_min", "601")
 
 
-def test_long_error_list_writes_report_automatically(tmp_path, capsys, monkeypatch):
+def test_long_error_list_writes_no_report_unasked(tmp_path, capsys, monkeypatch):
+    """A report echoes the export's cell values (case data): without --fehlerbericht nothing is written, not into
+    the working folder either (it was, as fehlerbericht_<name>_<stamp>.xlsx); the message says how to get one."""
     files = dict(BASE)
     files["beratungen"] += "".join(f"X{i};F1;05.02.2024;999;persoenlich;\n" for i in range(25))
-    monkeypatch.chdir(tmp_path)
-    assert main(["import", str(write_export(tmp_path / "bad", files)), "--db", str(tmp_path / "k.duckdb")]) == 1
-    assert "… und 0 weitere" not in capsys.readouterr().err
-    reports = list(tmp_path.glob("fehlerbericht_bad_*.xlsx"))
-    assert len(reports) == 1 and openpyxl.load_workbook(reports[0]).active.max_row == 26
+    work = tmp_path / "arbeitsordner"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    source = write_export(tmp_path / "bad", files)
+    assert main(["import", str(source), "--db", str(tmp_path / "k.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert "… und 0 weitere" not in err and "Alle 25 Probleme als Arbeitsmappe" in err and "--fehlerbericht" in err
+    assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["arbeitsordner", "bad"]
+    report = tmp_path / "bericht.xlsx"
+    assert main(["import", str(source), "--db", str(tmp_path / "k.duckdb"), "--fehlerbericht", str(report)]) == 1
+    assert openpyxl.load_workbook(report).active.max_row == 26
 
 
 def test_english(tmp_path, capsys):
@@ -78,11 +86,14 @@ def test_help_german_and_english(capsys):
     assert out.startswith("usage: kimtools import") and "folder of CSV files" in out
 
 
-def test_usage_errors_exit_2(tmp_path, capsys):
+def test_usage_errors_exit_2_and_bad_input_exits_1(tmp_path, capsys):
+    """2: the command line's form (an unknown command, German as the rest); 1: a value or file that does not fit."""
     with pytest.raises(SystemExit) as info:
         main(["unbekannt"])
     assert info.value.code == 2
-    assert main(["import", str(tmp_path / "gibt-es-nicht")]) == 2
+    err = capsys.readouterr().err
+    assert "ungültige Wahl: 'unbekannt'" in err and "invalid choice" not in err
+    assert main(["import", str(tmp_path / "gibt-es-nicht")]) == 1
     assert "gibt es nicht" in capsys.readouterr().err
 
 

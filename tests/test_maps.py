@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from kimtools.contract.reference import units, with_units
-from kimtools.errors import UsageError
+from kimtools.errors import InputError, UsageError
 from kimtools.ingest.boundaries import (
     MAPS,
     OSM_ATTRIBUTION,
@@ -110,10 +110,10 @@ def test_a_boundary_file_that_does_not_fit_is_refused_with_every_problem_at_once
 def test_a_file_that_is_not_what_it_claims_gets_a_german_answer(tmp_path, content, says):
     path = tmp_path / "bezirke.geojson"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(InputError) as caught:
         read_boundaries(path, "Duisburg", DUISBURG)
     assert says in caught.value.message_de and "Traceback" not in caught.value.message_de
-    with pytest.raises(UsageError, match="gibt es nicht"):
+    with pytest.raises(InputError, match="gibt es nicht"):
         read_boundaries(tmp_path / "fehlt.geojson", "Duisburg", DUISBURG)
 
 
@@ -141,10 +141,10 @@ def test_a_citys_own_boundaries_replace_the_shipped_ones_and_a_bad_file_changes_
     before = store.path.read_bytes()
     bad = tmp_path / "kaputt.geojson"
     bad.write_text("{", encoding="utf-8")
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         import_boundaries(bad, store, "Duisburg")
     assert store.path.read_bytes() == before
-    with pytest.raises(UsageError, match="--kommune"):
+    with pytest.raises(InputError, match="--kommune"):
         import_boundaries(tmp_path / "stadt.shp", store)   # two kommunen in the store: which one?
     import_boundaries(tmp_path / "stadt.shp", store, "Duisburg", quelle="Stadt Duisburg, Vermessung")
     own = district_shapes(store, "Duisburg")

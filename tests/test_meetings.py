@@ -18,7 +18,7 @@ import pytest
 from conftest import BASE, indicator_count, write_export
 from kimtools import Store, indicator_table
 from kimtools.cli import main
-from kimtools.errors import UsageError
+from kimtools.errors import InputError
 from kimtools.ingest.importer import import_export
 from kimtools.present.report import lenkungskreis_html
 from kimtools.store.meetings import COMMENT_LIMIT, PARTS, commentary, freeze, meeting, meeting_of, meetings, remove
@@ -82,7 +82,7 @@ def test_listing_and_removing(store):
     assert meeting(store, "LK-2").quartal == "2024-Q1" and meeting(store, "LK-1").kommune is None
     remove(store, "LK-1")
     assert [m.name for m in meetings(store)] == ["LK-2"]
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         meeting(store, "LK-1")
     assert "(vorhanden: LK-2)" in err.value.message_de
 
@@ -91,10 +91,18 @@ def test_listing_and_removing(store):
     ("LK 1", {}, "Sitzungsname 'LK 1'"),
     ("../x", {}, "Sitzungsname '../x'"),
     ("LK-1", {"kommune": "Bochum"}, "Bochum ist nicht im Datenbestand"),
-    ("LK-1", {"quartal": "2024-Q5"}, "Zeitraum '2024-Q5' nicht erkannt"),
+    ("LK-1", {"quartal": "2024-Q5"}, "--quartal '2024-Q5': erwartet ein Quartal wie 2026-Q3"),
+    ("LK-1", {"quartal": "2024"}, "--quartal '2024': erwartet ein Quartal"),
+    (".", {}, "Sitzungsname '.'"),
+    ("..", {}, "Sitzungsname '..'"),
+    ("-LK", {}, "Sitzungsname '-LK'"),
+    # the data run from 01.02.2024 to 30.06.2024: the quarters after the last and before the first day are refused
+    ("LK-1", {"quartal": "2024-Q3"}, "reichen nicht in dieses Quartal (01.02.2024 bis 30.06.2024)"),
+    ("LK-1", {"quartal": "2023-Q4"}, "reichen nicht in dieses Quartal (01.02.2024 bis 30.06.2024)"),
+    ("LK/1", {}, "Sitzungsname 'LK/1'"),
 ])
 def test_what_cannot_be_frozen_is_refused(store, name, kwargs, message):
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         freeze(store, name, **kwargs)
     assert message in err.value.message_de
     assert not (store.path.parent / "sitzungen").exists() or not any((store.path.parent / "sitzungen").iterdir())
@@ -103,7 +111,7 @@ def test_what_cannot_be_frozen_is_refused(store, name, kwargs, message):
 def test_the_commands(store, tmp_path, capsys):
     db = str(store.path)
     assert main(["sitzung", "anlegen", "LK-2024-06", "--kommune", "Herne", "--quartal", "2024-Q2", "--db", db]) == 0
-    assert main(["sitzung", "anlegen", "LK-2024-06", "--db", db]) == 2   # exists already
+    assert main(["sitzung", "anlegen", "LK-2024-06", "--db", db]) == 1   # exists already: bad input, nothing changed
     assert main(["sitzung", "liste", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "LK-2024-06: eingefroren am " in out and ", Daten bis 30.06.2024 (Herne, 2024-Q2)" in out
@@ -185,7 +193,7 @@ def test_a_commentary_longer_than_the_limit_is_refused_with_its_part(store):
     frozen.commentary_path.write_text(f'trend = "{"a" * 300}"\nstatus = " {"b" * 300} "\n', encoding="utf-8")
     assert commentary(frozen) == {"trend": "a" * 300, "status": "b" * 300}   # 300 after trimming: still allowed
     frozen.commentary_path.write_text(f'trend = "{"a" * 301}"\nstatus = "kurz"\n', encoding="utf-8")
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         commentary(frozen)
     assert "höchstens 300 Zeichen je Teil" in err.value.message_de and "zu lang: trend (301 Zeichen)" in err.value.message_de
 
@@ -277,3 +285,33 @@ def test_the_meeting_view_says_why_when_the_commentary_cannot_be_read(store):
     assert "Die Zugänge steigen." not in page and "<div class='kim-bar-problem'>" not in page
     assert "</b> Die Zugänge sinken." in page and "</b> Neu: Beratung zu Fristen." in page
     assert page.index("<nav class='kim-bar'") < page.index("<h1>")   # the bar above the page, not printed
+
+
+def test_the_quarters_the_data_reach_into_can_be_frozen(store):
+    """The first quarter (data from its second month) and the last (data to its last day) are both accepted."""
+    assert freeze(store, "LK-Q1", quartal="2024-Q1").quartal == "2024-Q1"
+    assert freeze(store, "LK-Q2", quartal="2024-Q2").quartal == "2024-Q2"
+
+
+def test_removal_removes_only_a_meeting_state_that_is_what_it_claims(store, tmp_path):
+    """'.', '..' and names with paths are refused before anything is touched; a folder whose description names
+    another state, or a link planted in sitzungen/, is not removed (seen to remove the whole sitzungen/ folder)."""
+    freeze(store, "LK-A")
+    folder = store.path.parent / "sitzungen"
+    for name in (".", "..", "../data", "LK-A/.."):
+        with pytest.raises(InputError):
+            remove(store, name)
+    assert (folder / "LK-A" / "datenbestand.duckdb").exists()
+    other = folder / "LK-B"
+    other.mkdir()
+    (other / "sitzung.toml").write_text((folder / "LK-A" / "sitzung.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError, match="nennt 'LK-A'"):
+        remove(store, "LK-B")
+    assert other.exists()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("x")
+    (folder / "LK-C").symlink_to(outside)
+    with pytest.raises(InputError, match="führt aus dem Ordner"):
+        remove(store, "LK-C")
+    assert (outside / "keep.txt").exists() and (folder / "LK-A").exists()

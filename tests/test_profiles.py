@@ -18,7 +18,7 @@ import tomlkit
 from conftest import write_export
 from kimtools import Store, indicator_table
 from kimtools.cli import main
-from kimtools.errors import ImportValidationError, UsageError
+from kimtools.errors import ImportValidationError, InputError
 from kimtools.ingest.demo import generate_demo
 from kimtools.ingest.demo_deliveries import kommune_part
 from kimtools.ingest.demo_foreign import FOREIGN_KOMMUNE, FOREIGN_PROFILE, write_foreign_demo
@@ -181,7 +181,7 @@ def test_an_undecided_entry_is_refused_with_the_list_of_them(herne, tmp_path, ca
     draft_text = out.read_text(encoding="utf-8")
     assert '"kein Kontakt mehr" = "?" # ENTSCHEIDEN: kein Code erkannt. In Frage kommen: \'ziel_erreicht\'' in draft_text
     store = tmp_path / "s.duckdb"
-    assert main(["import", str(herne["workbook"]), "--profil", str(out), "--db", str(store)]) == 2
+    assert main(["import", str(herne["workbook"]), "--profil", str(out), "--db", str(store)]) == 1   # bad input: the profile cannot be used yet
     err = capsys.readouterr().err
     assert f"{len(MUST_LEAVE_OPEN)} Einträge sind noch nicht entschieden" in err
     for path in MUST_LEAVE_OPEN:
@@ -191,7 +191,7 @@ def test_an_undecided_entry_is_refused_with_the_list_of_them(herne, tmp_path, ca
     doc = tomlkit.parse(draft_text)
     doc["faelle"]["werte"]["geschlecht"]["k. A."] = "x"
     out.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    assert main(["import", str(herne["workbook"]), "--profil", str(out), "--db", str(store)]) == 2
+    assert main(["import", str(herne["workbook"]), "--profil", str(out), "--db", str(store)]) == 1   # bad input: the profile cannot be used yet
     err = capsys.readouterr().err
     assert f"{len(MUST_LEAVE_OPEN) - 1} Einträge" in err and 'geschlecht."k. A."' not in err
 
@@ -373,7 +373,7 @@ def test_a_table_declared_absent_gives_no_data_not_zero(herne, tmp_path):
 def test_cases_and_partners_cannot_be_declared_absent(tmp_path):
     (tmp_path / "p.toml").write_text("[faelle]\nfehlt = true\n[partner]\nfehlt = true\n[beratungen]\nfehlt = true\n"
                                      "[vermittlungen]\nfehlt = true\n", encoding="utf-8")
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         load_profile(tmp_path / "p.toml")
     assert "[faelle] kann nicht fehlen" in err.value.message_de and "[partner] kann nicht fehlen" in err.value.message_de
 
@@ -411,7 +411,7 @@ stadtbezirk = { spalte = "PLZ", nachschlagen = "fehlt.csv" }
 [parnter]
 quelle = "Tabelle2"
 """, encoding="utf-8")
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         load_profile(tmp_path / "p.toml")
     text = err.value.message_de
     for part in ("[parnter]: keine Tabelle des Exportformats", "faelle.spalten.fallbeginn: keine Spalte der Tabelle",
@@ -423,7 +423,7 @@ quelle = "Tabelle2"
 
 def test_a_profile_that_is_not_toml_says_where(tmp_path):
     (tmp_path / "p.toml").write_text("[faelle\nquelle = 1\n", encoding="utf-8")
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         load_profile(tmp_path / "p.toml")
     assert "kein gültiges TOML" in err.value.message_de and "line 1" in err.value.message_de
 
@@ -438,7 +438,7 @@ def test_a_profile_is_found_beside_the_export_or_by_name_in_the_configuration_fo
     (tmp_path / "config" / "profile").mkdir(parents=True)
     (tmp_path / "config" / "profile" / "fachverfahren.toml").write_text("", encoding="utf-8")
     assert find_profile("fachverfahren", export) == tmp_path / "config" / "profile" / "fachverfahren.toml"
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         find_profile("gibtsnicht", export)
 
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import BASE, indicator_row, write_export
 from kimtools import Store, indicator_table
 from kimtools.cli import main
-from kimtools.errors import ImportValidationError, UsageError
+from kimtools.errors import ImportValidationError, InputError
 from kimtools.ingest.importer import import_export
 from kimtools.ingest.reference_figures import import_district_figures
 from kimtools.present.report import lenkungskreis_html
@@ -122,7 +122,7 @@ def test_an_unknown_district_is_a_problem_of_its_row_and_nothing_changes(store, 
 
 def test_what_the_file_does_not_say_is_asked_for(store, tmp_path):
     bare = "\n".join(OFFICE.splitlines()[3:]) + "\n"   # no title rows: neither kommune, date nor source
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(InputError) as err:
         import_district_figures(office_file(tmp_path, bare), store)
     for hint in ("bezirke.spalten.kommune (--kommune)", "bezirke.spalten.stand (--stand TT.MM.JJJJ)",
                  "bezirke.spalten.quelle (--quelle TEXT)"):

@@ -41,7 +41,7 @@ LAZY_IMPORTS = {
                ".store.meetings",
                ".store.deliveries", "pandas",
                ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".present.pages", ".progress",
-               ".serving"},
+               ".serving", ".spreadsheet"},
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
                    "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},

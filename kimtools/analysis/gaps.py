@@ -21,6 +21,7 @@ from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_
 from ..i18n import current_lang, fmt_date, tr
 from ..indicators.table import run_query
 from ..periods import period_label
+from ..spreadsheet import excel_writer
 from ..store import memory_cursor, scope_sql
 
 __all__ = ["gap_table", "top_gaps", "write_gap_register"]
@@ -156,7 +157,7 @@ def write_gap_register(path: str | Path, source, kommune: str, minimum: int = DE
     sheets = {tr({"de": "Übersicht", "en": "Overview"}): over, with_units({"de": "{Bezirke}", "en": "{districts}"}, kommune).capitalize(): districts,
               tr({"de": "Verlauf", "en": "Trend"}): over_time, tr({"de": "Hinweise", "en": "Notes"}): notes}
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+    with excel_writer(path) as xl:
         for name, frame in sheets.items():
             frame.to_excel(xl, sheet_name=name, index=False)
             ws = xl.sheets[name]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +33,13 @@ _STRIP = re.compile(r"[\s\-]+")
 
 
 def match_key(name: str) -> str:
-    """The key names are matched by: case, blanks and hyphens ignored."""
-    return _STRIP.sub("", str(name)).casefold()
+    """The key names are matched by: case, blanks and hyphens ignored, umlauts composed (NFC: a name written
+    with decomposed umlauts, as macOS and some exports write them, is the same name).
+
+    >>> match_key("Mu\u0308lheim an der Ruhr") == match_key("Mülheim an der Ruhr")
+    True
+    """
+    return _STRIP.sub("", unicodedata.normalize("NFC", str(name))).casefold()
 
 
 def reference_dir() -> Path:

@@ -137,7 +137,7 @@ TABLES: Mapping[str, Table] = MappingProxyType({
         Column("stadtbezirk", "text", True),
         Column("einwohner", "int", True, minimum=1),
         Column("auslaender", "int", minimum=0),
-        Column("stand", "date", True),
+        Column("stand", "date", True, not_future=True),
         Column("quelle", "text", True),
     ), unique=("stadtbezirk",)),
 })

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -25,18 +26,22 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..contract.codes import CODE_LISTS
 from ..contract.reference import load_reference
-from ..errors import BundleError, DisclosureError, KimtoolsError, UsageError
-from ..i18n import fmt_percent, tr
+from ..errors import BundleError, DisclosureError, InputError, KimtoolsError, UsageError
+from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..paths import DATA
 from ..periods import YEAR_OR_QUARTER, parse_period
 from ..progress import progress
-from ..store import Store
+from ..spreadsheet import write_csv
+from ..store import SPAN_TABLE, Store
 from ..store.kept import kept, kommune_state
 from .content import (
     BUNDLE_KENNZAHLEN,
     BUNDLE_RATES,
     CODE_LIST_OF,
+    GESAMT,
+    KEINS,
     COUNT_COLUMNS,
     FORMAT,
     MAX_SHARE_PROTECTED,
@@ -57,11 +62,12 @@ from .content import (
 from .disclosure import DEFAULT_MINIMUM, audit
 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
-           "Bundle", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
+           "Bundle", "checked_request", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
            "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle",
-           "merge_bundles", "write_merged", "read_merged", "default_comparison_dir", "own_comparison", "comparison_data", "OWN_SOURCE"]
+           "merge_bundles", "write_merged", "read_merged", "field_problems", "MAX_MEMBER", "default_comparison_dir", "own_comparison", "comparison_data", "OWN_SOURCE"]
 
 _FILES = {"zaehlungen.csv": COUNT_COLUMNS, "kennzahlen.csv": RATE_COLUMNS, "bezirke.csv": REFERENCE_COLUMNS}
+_READ = {*_FILES, "metadaten.json"}
 
 
 # ----------------------------------------------------------------------------- writing
@@ -70,7 +76,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, encoding="utf-8", float_format="%.6g", lineterminator="\n")
+    write_csv(frame, path, index=False, encoding="utf-8", float_format="%.6g", lineterminator="\n")
 
 
 @dataclass
@@ -85,6 +91,43 @@ class ExportResult:
         return self.geschuetzt / self.zellen if self.zellen else 0.0
 
 
+def checked_request(store: Store, kommune: str | None, first: str | None = None, last: str | None = None,
+                    minimum: int = DEFAULT_MINIMUM) -> tuple[str | None, str | None]:
+    """Refuse, before anything is written, a bundle request that cannot be answered: a minimum below 2, a first
+    period after the last (:class:`UsageError`), a kommune the store does not hold, or (for ``kommune``) a range
+    outside its data (:class:`InputError`). Returns the range, for ``kommune`` with the defaults filled in."""
+    if minimum < 2:
+        raise UsageError(f"Die Mindestanzahl muss mindestens 2 sein, nicht {minimum}.",
+                         f"The minimum count must be at least 2, not {minimum}.")
+    if first and last and parse_period(first)[0] > parse_period(last)[1]:
+        raise UsageError(f"--from {first} liegt nach --to {last}; bitte den früheren Zeitraum zuerst angeben.",
+                         f"--from {first} lies after --to {last}; please give the earlier period first.")
+    for given in (first, last):
+        if given:
+            parse_period(given)
+    if kommune is None:
+        return first, last
+    kommunen = store.kommunen()
+    if kommune not in kommunen:
+        raise InputError(f"Die Kommune {kommune!r} ist nicht im Datenbestand; vorhanden: {', '.join(kommunen)}.",
+                         f"The kommune {kommune!r} is not in the store; present: {', '.join(kommunen)}.")
+    default_first, default_last = default_range(store, kommune)
+    first, last = first or default_first, last or default_last
+    if parse_period(first)[0] > parse_period(last)[1]:
+        raise InputError(f"Der Zeitraum {first} bis {last} ist leer: die vollständigen Daten von {kommune} reichen "
+                         f"bis {default_last}. Bitte --from und --to innerhalb der Daten wählen.",
+                         f"The period {first} to {last} is empty: the complete data of {kommune} reach {default_last}. "
+                         "Please choose --from and --to within the data.")
+    span = store.query(f"SELECT d0, d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune]).iloc[0]
+    if parse_period(first)[0] > span["d1"] or parse_period(last)[1] < span["d0"]:
+        d0, d1 = fmt_date(pd.Timestamp(span["d0"]).date()), fmt_date(pd.Timestamp(span["d1"]).date())
+        raise InputError(f"Der Zeitraum {first} bis {last} liegt außerhalb der Daten von {kommune} ({d0} bis {d1}). "
+                         "Bitte --from und --to innerhalb der Daten wählen.",
+                         f"The period {first} to {last} lies outside the data of {kommune} ({d0} to {d1}). Please "
+                         "choose --from and --to within the data.")
+    return first, last
+
+
 def build_bundle(store: Store, kommune: str, first: str | None = None, last: str | None = None,
                  minimum: int = DEFAULT_MINIMUM, per_merkmal: dict[str, int] | None = None) -> "Bundle":
     """The bundle of ``kommune`` in memory: protected counts (:func:`protect_counts`), rates, reference
@@ -92,14 +135,7 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
 
     Raises :class:`~kimtools.errors.DisclosureError` when more than :data:`MAX_SHARE_PROTECTED` of the
     non-zero cells would have to be protected."""
-    if minimum < 2:
-        raise UsageError("Die Mindestanzahl muss mindestens 2 sein.", "The minimum count must be at least 2.")
-    kommunen = store.kommunen()
-    if kommune not in kommunen:
-        raise UsageError(f"Die Kommune {kommune!r} ist nicht im Datenbestand; vorhanden: {', '.join(kommunen)}.",
-                         f"The kommune {kommune!r} is not in the store; present: {', '.join(kommunen)}.")
-    default_first, default_last = default_range(store, kommune)
-    first, last = first or default_first, last or default_last
+    first, last = checked_request(store, kommune, first, last, minimum)
     periods = bundle_periods(parse_period(first)[0], parse_period(last)[1])
     first_label, last_label = periods["zeitraum"].iloc[0], periods.loc[periods["art"] == "quartal", "zeitraum"].iloc[-1]
     true = bundle_counts(store, kommune, first, last)
@@ -190,16 +226,93 @@ class Bundle:
         return self.metadaten["kommune"]
 
 
-def _open_files(path: Path) -> dict[str, bytes]:
-    """The files of a bundle folder or ``.zip`` (flat or with one top folder), by file name."""
+#: the largest file a bundle may hold: the count table of the largest demo city (Dortmund, 12 districts, 11 quarters
+#: and 2 years) is 0.3 MB, so 16 MB leaves room for a Kreis of many Gemeinden over many years; a member declared or
+#: found larger is refused before (or while) it is read, so a "zip bomb" cannot fill the memory
+MAX_MEMBER = 16 * 1024 * 1024
+#: the files a bundle may hold besides its tables: the contract's human-friendly XLSX copy (checked, not read)
+_COPY = re.compile(r"^[\w\-.]{1,120}\.xlsx$")
+_CHUNK = 1 << 20
+
+
+def _member_name(name: str) -> str | None:
+    """The file name of a ZIP member ``name`` as a bundle may hold it (flat, or under one top folder), or ``None``
+    for a path (absolute, ``..``, backslashes, deeper folders)."""
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or ":" in parts[0] or len(parts) > 2 or any(p in ("", ".", "..") for p in parts):
+        return None
+    return parts[-1]
+
+
+def _stream(fh, size_hint: int, where: str, problems: list[str], keep: bool) -> tuple[bytes, str] | None:
+    """Read ``fh`` in chunks up to :data:`MAX_MEMBER`, hashing as it goes: (content, SHA-256) — content empty unless
+    ``keep`` — or ``None`` (and a problem) once it is larger."""
+    if size_hint > MAX_MEMBER:
+        problems.append(f"{where}: {fmt_number(size_hint, lang='de')} Bytes angegeben, ein Paket hält höchstens "
+                        f"{fmt_number(MAX_MEMBER, lang='de')} Bytes je Datei; nicht gelesen")
+        return None
+    digest, parts, total = hashlib.sha256(), [], 0
+    while chunk := fh.read(_CHUNK):
+        total += len(chunk)
+        if total > MAX_MEMBER:
+            problems.append(f"{where}: größer als {fmt_number(MAX_MEMBER, lang='de')} Bytes (mehr als angegeben); "
+                            "nicht weiter gelesen")
+            return None
+        digest.update(chunk)
+        if keep:
+            parts.append(chunk)
+    return b"".join(parts), digest.hexdigest()
+
+
+def _open_files(path: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The files of a bundle folder or ``.zip`` (flat or with one top folder) by file name, and the SHA-256 of each
+    (computed while streaming). Refused, listing every problem: a member with a path, an unexpected name, one top
+    folder and another, a member larger than :data:`MAX_MEMBER` (before it is read whole)."""
+    problems: list[str] = []
+    files: dict[str, bytes] = {}
+    sums: dict[str, str] = {}
+
+    def take(name: str, where: str, size: int, opener) -> None:
+        if name not in _READ and not _COPY.match(name):
+            problems.append(f"{where}: unerwartete Datei (ein Paket hält {', '.join(sorted(_READ))} und höchstens eine "
+                            "XLSX-Kopie)")
+            return
+        if name in sums:
+            problems.append(f"{where}: {name} steht zweimal im Paket")
+            return
+        with opener() as fh:
+            got = _stream(fh, size, where, problems, keep=name in _READ)
+        if got is not None:
+            files[name], sums[name] = got
+
     if path.is_dir():
-        return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
-    try:
-        with zipfile.ZipFile(path) as z:
-            return {Path(n).name: z.read(n) for n in z.namelist() if not n.endswith("/")}
-    except (zipfile.BadZipFile, OSError) as e:
-        raise BundleError(f"{path} ist weder ein Paketordner noch eine lesbare ZIP-Datei ({e}).",
-                          f"{path} is neither a bundle folder nor a readable ZIP file ({e}).") from None
+        for p in sorted(path.iterdir()):
+            if p.is_symlink() or not p.is_file():
+                problems.append(f"{p.name}: {'Verknüpfung' if p.is_symlink() else 'Ordner'} im Paketordner; nicht gelesen")
+                continue
+            take(p.name, p.name, p.stat().st_size, lambda p=p: p.open("rb"))
+    else:
+        try:
+            with zipfile.ZipFile(path) as z:
+                tops = set()
+                for info in z.infolist():
+                    if info.is_dir():
+                        continue
+                    name = _member_name(info.filename)
+                    if name is None:
+                        problems.append(f"{info.filename!r}: ein Pfad statt eines Dateinamens; nicht gelesen")
+                        continue
+                    tops.add(info.filename.rsplit("/", 1)[0] if "/" in info.filename else "")
+                    take(name, info.filename, info.file_size, lambda info=info: z.open(info))
+                if len(tops) > 1:
+                    problems.append(f"mehrere Ordner im Paket ({', '.join(sorted(repr(t) for t in tops))}); erwartet: "
+                                    "alle Dateien in einem Ordner oder ohne Ordner")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as e:
+            raise BundleError(f"{path} ist weder ein Paketordner noch eine lesbare ZIP-Datei ({e}).",
+                              f"{path} is neither a bundle folder nor a readable ZIP file ({e}).") from None
+    if problems:
+        _refuse(path, problems)
+    return files, sums
 
 
 def _audit_problems(counts: pd.DataFrame, meta: dict) -> list[str]:
@@ -259,6 +372,80 @@ def _numbers(frame: pd.DataFrame, columns: Sequence[str], name: str, problems: l
         frame[col] = values.astype("Int64") if integer and not bad.any() else values
 
 
+#: a name of a kommune or district that no spreadsheet takes for a formula and no file system for a path: a letter or
+#: digit first, then letters, digits, blanks and . , ( ) - / (as in "Mülheim an der Ruhr", "Hilden (Stadt)"), at most 80
+_NAME = re.compile(r"^[^\W_][\w .,()/\-]{0,79}$")
+#: a source text of reference figures: no formula start, no control character, at most 300 characters
+_TEXT = re.compile(r"^(?![=+\-@])[^\x00-\x1f\x7f]{0,300}$")
+_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})?$")
+#: the form of a code (``ohne_angabe`` and codes a later contract adds are not in this one's lists)
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+_REFERENCE_KINDS = {"einwohner", "auslaender", "vzae"}
+
+
+def field_problems(meta: dict, counts: pd.DataFrame, rates: pd.DataFrame, reference: pd.DataFrame) -> list[str]:
+    """Every field of a bundle checked against what it may hold, not only its checksum (a bundle's checksums are
+    in the bundle, so whoever altered it could recompute them): names of kommune and districts against the reference
+    data or :data:`_NAME`, codes against the contract, periods, dates and source texts by their form. German, at most
+    five per column."""
+    problems: list[str] = []
+    kommune = meta.get("kommune")
+    ref = load_reference()
+    if not isinstance(kommune, str) or not (ref.resolve_kommune(kommune) == kommune or _NAME.match(kommune)):
+        problems.append(f"metadaten.json, kommune: {kommune!r} ist kein Name einer Kommune")
+    ags = meta.get("ags", "")
+    if not isinstance(ags, str) or not re.fullmatch(r"\d{0,12}", ags):
+        problems.append(f"metadaten.json, ags: {ags!r} ist kein Gemeindeschlüssel (nur Ziffern)")
+    periods = meta.get("zeitraeume")
+    if not isinstance(periods, dict) or not all(isinstance(periods.get(k), str) and YEAR_OR_QUARTER.match(periods[k])
+                                                for k in ("von", "bis")):
+        problems.append(f"metadaten.json, zeitraeume: {periods!r} nennt nicht von und bis als JJJJ oder JJJJ-Qn")
+    schutz = meta.get("schutz")
+    if not isinstance(schutz, dict) or not isinstance(schutz.get("mindestanzahl"), int) or schutz["mindestanzahl"] < 2:
+        problems.append("metadaten.json, schutz.mindestanzahl: fehlt oder ist keine ganze Zahl ≥ 2")
+    elif not all(isinstance(v, int) and v >= schutz["mindestanzahl"]
+                 for v in (schutz.get("mindestanzahl_je_merkmal") or {}).values()):
+        problems.append("metadaten.json, schutz.mindestanzahl_je_merkmal: nur ganze Zahlen ≥ mindestanzahl")
+    districts = set(ref.district_keys(kommune).values()) if isinstance(kommune, str) and ref.district_keys(kommune) else set()
+
+    def check(frame: pd.DataFrame, file: str, column: str, ok, expected: str) -> None:
+        values = frame[column]
+        good = {v: bool(ok(v)) for v in values.unique()}
+        bad = values.map(good).eq(False).to_numpy()
+        for i in np.flatnonzero(bad)[:5]:
+            problems.append(f"{file}, Zeile {i + 2}, Spalte {column}: {values.iloc[i]!r} ist {expected}")
+
+    place = lambda v: v == GESAMT or v in districts or bool(_NAME.match(v))  # noqa: E731
+    merkmale = {k: set(v["merkmale"]) for k, v in BUNDLE_KENNZAHLEN.items()}
+    codes_of = {m: set(CODE_LISTS[lst]) for m, lst in CODE_LIST_OF.items()}
+    for frame, file in ((counts, "zaehlungen.csv"), (rates, "kennzahlen.csv"), (reference, "bezirke.csv")):
+        check(frame, file, "stadtbezirk", place, "kein Bezirksname (Buchstaben zuerst, keine Formel, kein Pfad)")
+    check(counts, "zaehlungen.csv", "kennzahl", lambda v: v in BUNDLE_KENNZAHLEN, "keine Kennzahl des Pakets")
+    pairs = counts["kennzahl"] + "\x1f" + counts["merkmal"] + "\x1f" + counts["auspraegung"]
+
+    def known_cell(v: str) -> bool:
+        kennzahl, merkmal, code = v.split("\x1f")
+        if merkmal == KEINS:
+            return code == GESAMT
+        return merkmal in merkmale.get(kennzahl, ()) and (code == GESAMT or code in codes_of.get(merkmal, ())
+                                                           or bool(_CODE.match(code)))   # ohne_angabe, a code of later
+    check(counts.assign(zelle=pairs), "zaehlungen.csv", "zelle", known_cell,
+          "keine Aufschlüsselung des Pakets (kennzahl/merkmal/auspraegung)")
+    check(rates, "kennzahlen.csv", "kennzahl", lambda v: v in BUNDLE_RATES, "keine Kennzahl des Pakets")
+    check(rates, "kennzahlen.csv", "zeitraum", lambda v: bool(YEAR_OR_QUARTER.match(v)), "weder JJJJ noch JJJJ-Qn")
+    check(reference, "bezirke.csv", "bezugsgroesse", lambda v: v in _REFERENCE_KINDS,
+          f"keine Bezugsgröße ({', '.join(sorted(_REFERENCE_KINDS))})")
+    check(reference, "bezirke.csv", "zeitraum", lambda v: v == "" or bool(YEAR_OR_QUARTER.match(v)),
+          "weder leer noch JJJJ oder JJJJ-Qn")
+    check(reference, "bezirke.csv", "stand", lambda v: bool(_DATE.match(v)), "kein Datum JJJJ-MM-TT")
+    check(reference, "bezirke.csv", "quelle", lambda v: bool(_TEXT.match(v)),
+          "keine Quellenangabe (beginnt mit = + - @, enthält Steuerzeichen oder ist länger als 300 Zeichen)")
+    for frame, file in ((rates, "kennzahlen.csv"), (reference, "bezirke.csv")):
+        if (frame["kommune"] != kommune).any():
+            problems.append(f"{file} nennt eine andere Kommune als metadaten.json ({kommune})")
+    return problems
+
+
 def read_bundle(path: str | Path) -> Bundle:
     """Read and check one bundle (folder or ``.zip``): format and version, the SHA-256 of every file,
     the columns and values of every table, and the disclosure audit on its published counts.
@@ -266,7 +453,7 @@ def read_bundle(path: str | Path) -> Bundle:
     path = Path(path)
     if not path.exists():
         raise BundleError(f"{path} gibt es nicht.", f"{path} does not exist.")
-    files = _open_files(path)
+    files, sums = _open_files(path)
     problems: list[str] = []
     try:
         meta = json.loads(files["metadaten.json"].decode("utf-8"))
@@ -276,22 +463,23 @@ def read_bundle(path: str | Path) -> Bundle:
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BundleError(f"{path}: metadaten.json ist kein gültiges JSON ({e}).",
                           f"{path}: metadaten.json is not valid JSON ({e}).") from None
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        meta = meta if isinstance(meta, dict) else {}
         raise BundleError(f"{path}: Format {meta.get('format')!r} Version {meta.get('version')!r}; erwartet "
                           f"{FORMAT!r} Version {VERSION}.",
                           f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}; expected "
                           f"{FORMAT!r} version {VERSION}.")
-    listed = meta.get("dateien") or {}
+    listed = meta.get("dateien") if isinstance(meta.get("dateien"), dict) else {}
     for name in _FILES:
         if name not in files:
             problems.append(f"{name} fehlt")
         elif name not in listed:
             problems.append(f"{name} hat keine Prüfsumme in metadaten.json")
-        elif hashlib.sha256(files[name]).hexdigest() != listed[name]:
+        elif sums[name] != listed[name]:
             problems.append(f"{name}: SHA-256 stimmt nicht mit metadaten.json überein (Datei verändert oder beschädigt)")
-    for name in sorted(set(files) - set(_FILES) - {"metadaten.json"}):
-        if name in listed and hashlib.sha256(files[name]).hexdigest() != listed[name]:
-            problems.append(f"{name}: SHA-256 stimmt nicht mit metadaten.json überein")
+    for name in sorted(set(sums) - set(_FILES) - {"metadaten.json"}):
+        if sums[name] != listed.get(name):
+            problems.append(f"{name}: keine oder eine andere SHA-256 in metadaten.json")
     if problems:
         _refuse(path, problems)
     counts = _read_csv(files["zaehlungen.csv"], "zaehlungen.csv", COUNT_COLUMNS, problems)
@@ -309,6 +497,7 @@ def read_bundle(path: str | Path) -> Bundle:
         problems.append(f"zaehlungen.csv, Zeile {i + 2}: geschuetzt={flag.iloc[i]!r} passt nicht zu anzahl")
     if (counts["kommune"] != meta.get("kommune")).any():
         problems.append(f"zaehlungen.csv nennt eine andere Kommune als metadaten.json ({meta.get('kommune')})")
+    problems += field_problems(meta, counts, rates, reference)
     if not problems:
         problems += _audit_problems(counts, meta)
     if problems:
@@ -480,6 +669,7 @@ def export_bundles(store: Store, out: str | Path, kommunen: Sequence[str] | None
     """One bundle per kommune (all of the store by default), for a state-level or demo comparison:
     ``kommune, zip, zellen, geschuetzt, fehler`` — a kommune that cannot be made safe is listed, not written."""
 
+    checked_request(store, None, first, last, minimum)
     rows = []
     for kommune in progress(kommunen or store.kommunen(), "Vergleichspakete", disable=not show_progress, unit="Kommune"):
         try:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..contract.codes import CODE_LISTS
 from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
-from ..errors import UsageError
+from ..errors import InputError
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..periods import last_complete_quarter, parse_period, period_label, quarter
 from ..store import SPAN_TABLE, Store
@@ -99,7 +99,7 @@ def default_range(store: Store, kommune: str) -> tuple[str, str]:
     has not yet delivered in full is no figure to compare) — and the quarters of the two calendar years before it."""
     span = store.query(f"SELECT d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])
     if span.empty or pd.isna(span["d1"].iloc[0]):
-        raise UsageError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
+        raise InputError(f"Zur Kommune {kommune!r} gibt es keine Daten im Datenbestand.",
                          f"The store holds no data for the kommune {kommune!r}.")
     end = pd.Timestamp(span["d1"].iloc[0])
     until = completeness(store.connect()).set_index("kommune")
@@ -160,7 +160,7 @@ def bundle_counts(store: Store, kommune: str, first: str, last: str) -> pd.DataF
     between the rows hold; breakdowns by district only for whole years."""
     periods = bundle_periods(parse_period(first)[0], parse_period(last)[1])
     if periods.empty:
-        raise UsageError(f"Der Zeitraum {first} bis {last} ist leer.", f"The period {first} to {last} is empty.")
+        raise InputError(f"Der Zeitraum {first} bis {last} ist leer.", f"The period {first} to {last} is empty.")
     con = store.connect().cursor()
     con.register("periods", periods.assign(ps=periods["ps"].dt.date, pe=periods["pe"].dt.date))
     units = con.execute(_UNITS_SQL, {"kommune": kommune}).df()

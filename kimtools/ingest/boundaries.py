@@ -26,12 +26,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from ..contract.reference import match_key, with_units
-from ..errors import ImportValidationError, UsageError
+from ..errors import ImportValidationError, InputError
 from ..paths import DATA
 from ..store import Store
 from ..store.tables import BOUNDARY_TABLE
@@ -67,17 +68,65 @@ def _read(path: Path):
     import geopandas as gpd
 
     if not path.exists():
-        raise UsageError(f"Die Kartendatei {path.name} gibt es nicht (gesucht in {path.parent}).",
+        raise InputError(f"Die Kartendatei {path.name} gibt es nicht (gesucht in {path.parent}).",
                          f"The map file {path.name} does not exist (looked in {path.parent}).")
+    if path.suffix.lower() == ".zip":
+        _check_zip(path)
     try:
-        return gpd.read_file(f"zip://{path}" if path.suffix.lower() == ".zip" else path)
-    except Exception as exc:   # pyogrio names the file's trouble in its message; the person needs it, not a traceback
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise UsageError(
-            f"{path.name} ist keine lesbare Kartendatei (GeoJSON, Shapefile mit .dbf und .prj, auch als .zip, oder "
-            f"GeoPackage): {reason}",
-            f"{path.name} is no readable map file (GeoJSON, Shapefile with .dbf and .prj, also as .zip, or "
-            f"GeoPackage): {reason}") from None
+        frame = gpd.read_file(f"zip://{path}" if path.suffix.lower() == ".zip" else path)
+    except Exception as exc:   # GDAL's own words (English) come last, for the GIS colleague; the person gets ours
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        de, en = _why_unreadable(path)
+        raise InputError(
+            f"{path.name} ist keine lesbare Kartendatei: {de}. Erwartet: GeoJSON, Shapefile mit .dbf und .prj (auch "
+            f"als .zip) oder GeoPackage, vollständig gespeichert. (Meldung der GIS-Bibliothek: {detail})",
+            f"{path.name} is no readable map file: {en}. Expected: GeoJSON, a Shapefile with .dbf and .prj (also as "
+            f".zip) or a GeoPackage, saved completely. (The GIS library says: {detail})") from None
+    if frame.empty or frame.geometry.isna().all():
+        raise InputError(f"{path.name} enthält keine einzige Fläche (die Karte ist leer). Bitte die Datei mit den "
+                         "Flächen der Bezirke aus dem GIS speichern.",
+                         f"{path.name} holds not a single area (the map is empty). Please save the file with the "
+                         "districts' areas from the GIS.")
+    return frame
+
+
+def _check_zip(path: Path) -> None:
+    """A zipped Shapefile holds its ``.shp`` (with ``.dbf``, ``.shx``); otherwise say what it holds."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{path.name} ist keine lesbare ZIP-Datei (beschädigt oder unvollständig übertragen?).",
+                         f"{path.name} is no readable ZIP file (damaged or incompletely transferred?).") from None
+    maps = [n for n in names if n.lower().endswith((".shp", ".geojson", ".json", ".gpkg"))]
+    if not maps:
+        held = ", ".join(Path(n).name for n in names[:8]) or "nichts"
+        raise InputError(f"{path.name} enthält keine Kartendatei (.shp mit .dbf und .shx, .geojson oder .gpkg); "
+                         f"darin: {held}. Bitte alle Teile des Shapefiles zusammen packen.",
+                         f"{path.name} holds no map file (.shp with .dbf and .shx, .geojson or .gpkg); in it: "
+                         f"{held.replace('nichts', 'nothing')}. Please zip all parts of the Shapefile together.")
+
+
+def _why_unreadable(path: Path) -> tuple[str, str]:
+    """What is most likely wrong with a map file GDAL could not open, German and English."""
+    head = path.read_bytes()[:16] if path.is_file() else b""
+    suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        return "die Datei ist leer", "the file is empty"
+    if suffix == ".gpkg" and not head.startswith(b"SQLite format 3"):
+        return ("das ist kein GeoPackage (keine SQLite-Datenbank; eine andere Datei mit dieser Endung?)",
+                "that is no GeoPackage (no SQLite database; another file with this ending?)")
+    if suffix in (".geojson", ".json"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            return "die Datei ist kein UTF-8-Text", "the file is no UTF-8 text"
+        except json.JSONDecodeError as exc:
+            return (f"das JSON bricht in Zeile {exc.lineno}, Spalte {exc.colno} ab oder ist dort fehlerhaft (unvollständig "
+                    "gespeichert?)", f"the JSON breaks off or is faulty at line {exc.lineno}, column {exc.colno} "
+                    "(saved incompletely?)")
+        return "das JSON ist kein GeoJSON (FeatureCollection mit Flächen)", "the JSON is no GeoJSON (a FeatureCollection of areas)"
+    return "die Datei ist beschädigt oder hat ein anderes Format", "the file is damaged or of another format"
 
 
 def _to_lonlat(frame, file: str):
@@ -92,7 +141,7 @@ def _to_lonlat(frame, file: str):
         elif 150_000 <= x0 and x1 <= 900_000 and 5_450_000 <= y0 and y1 <= 5_850_000:
             frame = frame.set_crs(25832)   # ETRS89 / UTM 32N in metres, as NRW's offices deliver
         else:
-            raise UsageError(
+            raise InputError(
                 f"{file}: Die Koordinaten ({x0:.0f} … {x1:.0f}, {y0:.0f} … {y1:.0f}) sind weder Längen- und "
                 "Breitengrade noch ETRS89/UTM 32N, und die Datei nennt ihr Bezugssystem nicht. Bitte im GIS mit "
                 "Bezugssystem speichern (z. B. als GeoJSON in EPSG:4326 oder als Shapefile mit .prj).",
@@ -118,7 +167,7 @@ def _name_column(frame, keys: dict[str, str]) -> str | None:
 def read_boundaries(source: str | Path, kommune: str, districts: list[str]) -> pd.DataFrame:
     """The boundaries of ``kommune``'s ``districts`` in ``source``: ``kommune, stadtbezirk, geometrie`` (a GeoJSON
     geometry in WGS 84, simplified) and ``lon, lat``, a point inside the district for its name. Raises
-    :class:`BoundaryError` listing every problem, or :class:`~kimtools.errors.UsageError` for a file that cannot be
+    :class:`BoundaryError` listing every problem, or :class:`~kimtools.errors.InputError` for a file that cannot be
     read or placed. Messages name the sub-units as ``kommune`` does (a Kreis: Gemeinden)."""
     import shapely
 
@@ -133,7 +182,7 @@ def read_boundaries(source: str | Path, kommune: str, districts: list[str]) -> p
             {"de": f"Keine Spalte nennt {{Bezirke}} von {kommune}; bekannt sind: {known}.",
              "en": f"No column names {{districts}} of {kommune}; known are: {known}."}, kommune, lang)
             for lang in ("de", "en")))]), path.name)
-    problems, shapes, named = [], {}, set()
+    problems, shapes, named, repaired = [], {}, set(), []
     for row, (name, geometry) in enumerate(zip(frame[column], frame.geometry), start=1):
         district = keys.get(match_key(name)) if pd.notna(name) else None
         named.add(district)
@@ -146,6 +195,8 @@ def read_boundaries(source: str | Path, kommune: str, districts: list[str]) -> p
             problems.append(_problem(path.name, row, "geometry", kind, "Keine Fläche (Polygon oder Multipolygon).",
                                      "No area (polygon or multipolygon)."))
         else:
+            if not geometry.is_valid:   # a ring crossing itself, as hand-drawn areas have: repaired, and said so
+                repaired.append(district)
             shapes.setdefault(district, []).append(shapely.make_valid(geometry))
     for district in sorted(set(districts) - named):   # no feature at all
         problems.append(_problem(path.name, 0, column, district, "Hierfür enthält die Datei keine Fläche.",
@@ -158,7 +209,9 @@ def read_boundaries(source: str | Path, kommune: str, districts: list[str]) -> p
         label = shapely.point_on_surface(shape)   # inside the district, also where it is not convex
         rows.append((kommune, district, shapely.to_geojson(shapely.set_precision(shape, 1e-6)), round(label.x, 6),
                      round(label.y, 6)))
-    return pd.DataFrame(rows, columns=["kommune", "stadtbezirk", "geometrie", "lon", "lat"])
+    out = pd.DataFrame(rows, columns=["kommune", "stadtbezirk", "geometrie", "lon", "lat"])
+    out.attrs["repariert"] = sorted(set(repaired))   # districts whose area crossed itself (shapely's make_valid)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -185,17 +238,19 @@ def import_boundaries(source: str | Path, db: str | Path | Store | None = None, 
     if kommune is None and len(present) == 1:
         kommune = present[0]
     if kommune not in present:
-        raise UsageError(
+        raise InputError(
             f"Für welche Kommune ist die Karte? Bitte --kommune angeben; im Datenbestand: {', '.join(present) or 'keine'}.",
             f"Which kommune is the map for? Please give --kommune; in the store: {', '.join(present) or 'none'}.")
     districts = store.query("SELECT DISTINCT stadtbezirk FROM faelle WHERE kommune = ? AND stadtbezirk IS NOT NULL "
                             "UNION SELECT stadtbezirk FROM bezirke WHERE kommune = ?", [kommune, kommune])
     shapes = read_boundaries(source, kommune, sorted(districts["stadtbezirk"]))
+    repaired = shapes.attrs.get("repariert", [])
     shapes = shapes.assign(quelle=quelle or Path(source).name, datei=Path(source).name,
                            importiert=pd.Timestamp(dt.datetime.now().replace(microsecond=0)))
+    shapes.attrs["repariert"] = repaired
     if dry_run:
         return shapes
-    store.check_writable()
+    store.check_writable(("das Einlesen der Bezirksgrenzen", "reading district boundaries"))
     with store.writing():
         store.check_room()
 

@@ -38,6 +38,7 @@ from ..contract import codes
 from ..contract.reference import load_reference
 from ..errors import UsageError
 from ..progress import progress
+from ..spreadsheet import excel_writer
 from .demo_deliveries import write_provider_deliveries
 from .files import export_form, write_export_csv
 
@@ -506,7 +507,7 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
         return write_foreign_demo(tables, out)
     if xlsx:
         path = out / "kim-demo.xlsx"
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        with excel_writer(path) as writer:
             for name, frame in tables.items():
                 export_form(frame).to_excel(writer, sheet_name=name, index=False)
         return path

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import codes
+from ..spreadsheet import excel_writer
 from .demo_deliveries import kommune_part
 from .profile import PROFILE_NAME
 
@@ -108,7 +109,7 @@ def write_foreign_demo(tables: dict[str, pd.DataFrame], out: Path, kommune: str 
     workbook's path. Each sheet has a title row and an empty row above its header (the header is row 3)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / FOREIGN_WORKBOOK
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with excel_writer(path) as writer:
         for sheet, frame in foreign_tables(tables, kommune).items():
             frame.to_excel(writer, sheet_name=sheet, index=False, startrow=2)
             writer.sheets[sheet].cell(row=1, column=1, value=f"KIM {kommune} – {_TITLES[sheet]}, Stand 30.09.2026")

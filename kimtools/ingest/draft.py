@@ -29,6 +29,7 @@ import tomlkit
 from ..contract import codes
 from ..contract.reference import load_reference
 from ..contract.schema import TABLE_ORDER, TABLES
+from ..errors import InputError
 from .files import head_rows, header_row, source_parts, table_frame
 from .names import closest, closest_in, name_key, name_words
 from .problems import Problems
@@ -310,7 +311,12 @@ def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> 
     """Draft a profile for ``source`` (a workbook, a folder of CSV files or one CSV file), for ``tables`` only
     (``("bezirke",)`` for a statistics office's district figures)."""
     source = Path(source)
-    sheets = _sheets(source)
+    sheets = [s for s in _sheets(source) if len(s.frame.columns)]
+    if not sheets:
+        raise InputError(f"{source.name} enthält keine Tabelle mit Überschriften und Zeilen (leer?); ein Entwurf wäre "
+                         "leer. Bitte die Datei prüfen oder die Arbeitsmappe mit den Daten angeben.",
+                         f"{source.name} holds no table with headings and rows (empty?); a draft would be empty. Please "
+                         "check the file or give the workbook holding the data.")
     assigned = {t: v for t, v in _assign_tables(sheets).items() if t in tables}
     entries: list[Entry] = []
     meta: dict[str, str] = {}

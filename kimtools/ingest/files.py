@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..contract.schema import TABLES
-from ..errors import KimtoolsError, UsageError, from_os_error
+from ..errors import InputError, KimtoolsError, from_os_error
+from ..spreadsheet import write_csv
 from .names import closest, name_key
 from .problems import HIDDEN, ROW, SECRET_COLUMNS, Problems, RawTable
 
@@ -37,12 +38,12 @@ def source_parts(source: Path) -> tuple[list[tuple[str, str, object]], str, int]
 
 def _read_parts(source: Path) -> tuple[list[tuple[str, str, object]], str, int]:
     if not source.exists():
-        raise UsageError(f"Quelle {source} gibt es nicht. Erwartet: ein Ordner mit CSV-Dateien oder eine .xlsx-Arbeitsmappe.",
+        raise InputError(f"Quelle {source} gibt es nicht. Erwartet: ein Ordner mit CSV-Dateien oder eine .xlsx-Arbeitsmappe.",
                          f"Source {source} does not exist. Expected a folder of CSV files or an .xlsx workbook.")
     if source.is_dir():
         files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
         if not files:
-            raise UsageError(f"Im Ordner {source} liegt keine CSV-Datei.", f"The folder {source} holds no CSV file.")
+            raise InputError(f"Im Ordner {source} liegt keine CSV-Datei.", f"The folder {source} holds no CSV file.")
         digest = hashlib.sha256()
         parts, size = [], 0
         for p in files:
@@ -70,7 +71,7 @@ def _read_parts(source: Path) -> tuple[list[tuple[str, str, object]], str, int]:
                 "(.xlsx)', or deliver the tables as CSV.") from None
         parts = [(ws.title.strip(), f"{source.name} [{ws.title}]", ws) for ws in wb.worksheets]
         return parts, hashlib.sha256(data).hexdigest(), len(data)
-    raise UsageError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei.",
+    raise InputError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei.",
                      f"{source.name}: expected a folder of CSV files or an .xlsx file.")
 
 
@@ -78,7 +79,7 @@ def source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str]
     """Map table name → (display file name, loader payload) for a source in the contract's form (a folder of CSV files
     named as the tables, or a workbook with sheets so named); also unknown names, the SHA-256 and the size in bytes."""
     if source.is_file() and source.suffix.lower() == ".csv":
-        raise UsageError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei. Eine einzelne "
+        raise InputError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei. Eine einzelne "
                          "Datei in anderem Aufbau lässt sich mit einem Importprofil lesen (--profil).",
                          f"{source.name}: expected a folder of CSV files or an .xlsx file. A single file of another "
                          "layout can be read with an import profile (--profil).")
@@ -95,7 +96,7 @@ def source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str]
         else:
             unknown.append(display)
     if dupes:
-        raise UsageError(f"Tabelle doppelt in der Quelle: {', '.join(dupes)}. Bitte nur eine Datei oder ein Blatt je "
+        raise InputError(f"Tabelle doppelt in der Quelle: {', '.join(dupes)}. Bitte nur eine Datei oder ein Blatt je "
                          "Tabelle.", f"Table given twice in the source: {', '.join(dupes)}. Keep one file or sheet per "
                          "table.")
     return found, unknown, sha, size
@@ -497,4 +498,4 @@ def export_form(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_export_csv(frame: pd.DataFrame, path: Path) -> None:
     """One table of an export as a German office writes it: ``;``-separated UTF-8 with BOM, dates as TT.MM.JJJJ."""
-    export_form(frame).to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    write_csv(export_form(frame), path, sep=";", index=False, encoding="utf-8-sig")

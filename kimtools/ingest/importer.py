@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..indicators.cells import CELL_TABLES
+from ..spreadsheet import excel_writer, write_csv
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
 from ..store.tables import log_import, row_counts
 from .best_figures import stored_figures, with_official
@@ -163,7 +164,7 @@ def _write_problem_report(problems: pd.DataFrame, path: Path, lang: str) -> Path
     frame = problems[[c for c in PROBLEM_COLUMNS if c not in ("grund_de", "grund_en")] + [first, second]]
     frame = frame.rename(columns=_REPORT_HEADERS[lang])
     if path.suffix.lower() == ".xlsx" and len(frame) < 1_000_000:
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        with excel_writer(path) as writer:
             sheet = "Fehler" if lang == "de" else "Problems"
             frame.to_excel(writer, index=False, sheet_name=sheet)
             ws = writer.sheets[sheet]
@@ -173,7 +174,7 @@ def _write_problem_report(problems: pd.DataFrame, path: Path, lang: str) -> Path
                 ws.column_dimensions[col].width = width
         return path
     path = path.with_suffix(".csv")
-    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    write_csv(frame, path, sep=";", index=False, encoding="utf-8-sig")
     return path
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -35,7 +36,7 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 def name_words(name: str) -> list[str]:
     """``"Caritasverband Herne e.V."`` → ``["caritasverband", "herne", "e", "v"]``: lower case, umlauts written out,
     the runs of letters and digits."""
-    return re.findall(r"[a-z0-9]+", str(name).casefold().translate(_UMLAUTS))
+    return re.findall(r"[a-z0-9]+", unicodedata.normalize("NFC", str(name)).casefold().translate(_UMLAUTS))
 
 
 def name_key(name: str) -> str:

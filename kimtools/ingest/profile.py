@@ -41,8 +41,8 @@ from tomlkit.exceptions import ParseError
 
 from ..contract import codes
 from ..contract.schema import TABLE_ORDER, TABLES
-from ..errors import UsageError, from_os_error
-from ..paths import config_dir
+from ..errors import InputError, from_os_error
+from ..paths import config_dir, safe_name
 from .files import source_parts, table_frame
 from .names import name_key
 from .problems import ROW, Problems
@@ -61,6 +61,9 @@ PROFILE_NAME = "kimtools-profil.toml"
 UNTICKED = {"", "nein", "n", "0", "false", "falsch", "-", "–", "no"}
 _GENERATED_ID = {"beratungen": "beratung_id", "vermittlungen": "vermittlung_id"}
 _GROUP = "\x00"   # prefix of a repeated group's values in the long frame (no header holds it)
+#: the entries of ``[profil]``, and the number formats ``zahlen`` may name
+_PROFILE_KEYS = ("name", "datumsformat", "zahlen")
+_NUMBER_FORMATS = ("1.234,5", "1234,5")
 _TABLE_KEYS = {"quelle", "kopfzeile", "fehlt", "spalten", "werte"}
 _RULE_KEYS = {"spalte", "wert", "nachschlagen", "angekreuzt", "trennzeichen", "datumsformat"}
 _DATE_TOKENS = (("JJJJ", "%Y"), ("JJ", "%y"), ("MM", "%m"), ("TT", "%d"))
@@ -142,12 +145,19 @@ def find_profile(given: str | None, source: Path) -> Path | None:
     :data:`PROFILE_NAME` beside the export (in its folder, or next to the workbook). ``None``: the contract form."""
     if given:
         path = Path(given).expanduser()
-        if path.exists():
+        if path.is_file():
             return path
-        named = profile_dir() / (given if given.endswith(".toml") else f"{given}.toml")
-        if named.exists():
+        if path.exists():
+            raise InputError(f"Importprofil {given} ist ein Ordner; erwartet wird eine TOML-Datei.",
+                             f"Import profile {given} is a folder; a TOML file is expected.")
+        stem = given[:-5] if given.endswith(".toml") else given
+        if "/" in given or "\\" in given:   # meant as a path, which does not exist
+            named = path
+        else:   # a name in the profiles folder, never a path out of it
+            named = profile_dir() / f"{safe_name(stem, ('Profilname', 'profile name'), 'fachverfahren')}.toml"
+        if named.is_file():
             return named
-        raise UsageError(f"Importprofil {given} gibt es nicht (weder als Datei noch in {profile_dir()}).",
+        raise InputError(f"Importprofil {given} gibt es nicht (weder als Datei noch in {profile_dir()}).",
                          f"Import profile {given} does not exist (neither as a file nor in {profile_dir()}).")
     beside = (source if source.is_dir() else source.parent) / PROFILE_NAME
     return beside if beside.exists() else None
@@ -158,7 +168,7 @@ CASE_TABLES = ("faelle", "partner", "beratungen", "vermittlungen")
 
 
 def load_profile(path: str | Path, allow_undecided: bool = False, needed: tuple[str, ...] = CASE_TABLES) -> Profile:
-    """Read and check a profile; raise :class:`UsageError` listing every fault at once (an undecided entry among
+    """Read and check a profile; raise :class:`InputError` listing every fault at once (an undecided entry among
     them, unless ``allow_undecided``). ``needed``: the tables it must place (``("bezirke",)`` for district figures)."""
     path = Path(path)
     try:
@@ -166,7 +176,7 @@ def load_profile(path: str | Path, allow_undecided: bool = False, needed: tuple[
     except OSError as exc:
         raise from_os_error(exc, path, "das Importprofil lesen", "read the import profile") from None
     except UnicodeDecodeError:
-        raise UsageError(f"Das Importprofil {path.name} ist keine UTF-8-Textdatei.",
+        raise InputError(f"Das Importprofil {path.name} ist keine UTF-8-Textdatei.",
                          f"The import profile {path.name} is not a UTF-8 text file.") from None
     return parse_profile(text, path, allow_undecided, needed)
 
@@ -177,12 +187,23 @@ def parse_profile(text: str, path: Path, allow_undecided: bool = False,
     try:
         doc = tomlkit.parse(text).unwrap()
     except ParseError as exc:
-        raise UsageError(f"Das Importprofil {path.name} ist kein gültiges TOML: {exc}. Bitte die Stelle korrigieren.",
+        raise InputError(f"Das Importprofil {path.name} ist kein gültiges TOML: {exc}. Bitte die Stelle korrigieren.",
                          f"The import profile {path.name} is not valid TOML: {exc}. Please fix that place.") from None
     faults: list[tuple[str, str]] = []
     undecided: list[str] = []
     meta = doc.pop("profil", {})
-    fmt = meta.get("datumsformat")
+    if not isinstance(meta, dict):
+        meta = {}
+        faults.append(("profil: erwartet ein Abschnitt [profil] mit name, datumsformat und zahlen.",
+                       "profil: expected a section [profil] with name, datumsformat and zahlen."))
+    for key in sorted(set(meta) - set(_PROFILE_KEYS)):
+        faults.append((f"[profil] {key}: unbekannter Eintrag (erlaubt: {', '.join(_PROFILE_KEYS)}); Tippfehler?",
+                       f"[profil] {key}: unknown entry (allowed: {', '.join(_PROFILE_KEYS)}); a typo?"))
+    if meta.get("zahlen", _NUMBER_FORMATS[0]) not in _NUMBER_FORMATS:
+        faults.append((f"[profil] zahlen = {meta['zahlen']!r}: erlaubt sind {' oder '.join(map(repr, _NUMBER_FORMATS))} "
+                       "(mit oder ohne Tausenderpunkte).", f"[profil] zahlen = {meta['zahlen']!r}: allowed are "
+                       f"{' or '.join(map(repr, _NUMBER_FORMATS))} (with or without thousands points)."))
+    fmt = _checked_date_format(meta.get("datumsformat"), "profil.datumsformat", faults)
     tables: dict[str, TableRule] = {}
     for name, spec in doc.items():
         if name not in TABLES:
@@ -207,9 +228,9 @@ def parse_profile(text: str, path: Path, allow_undecided: bool = False,
                        f"{len(undecided)} entries are not decided yet (value \"{UNDECIDED}\"); please enter in the "
                        f"profile what is meant, then import again:{listed}"))
     if faults:
-        raise UsageError(f"Importprofil {path.name}:\n- " + "\n- ".join(de for de, _ in faults),
+        raise InputError(f"Importprofil {path.name}:\n- " + "\n- ".join(de for de, _ in faults),
                          f"Import profile {path.name}:\n- " + "\n- ".join(en for _, en in faults))
-    return Profile(path, str(meta.get("name", path.stem)), tables, date_format(fmt) if fmt else None,
+    return Profile(path, str(meta.get("name", path.stem)), tables, fmt,
                    meta.get("zahlen", "") == "1.234,5", hashlib.sha256(text.encode()).hexdigest())
 
 
@@ -246,7 +267,7 @@ def _table_rule(name: str, spec: dict, folder: Path, faults: list, undecided: li
             faults.append((f"{where}: keine Spalte der Tabelle {name} (erlaubt: {', '.join(sorted(known))}).",
                            f"{where}: not a column of the table {name} (allowed: {', '.join(sorted(known))})."))
             continue
-        rule = _rule(target, given, where, folder, faults, undecided)
+        rule = _rule(target, given, where, folder, faults, undecided, table.column(target).kind)
         if rule is not None:
             out.rules[target] = rule
     for target, mapping in spec.get("werte", {}).items():
@@ -270,6 +291,16 @@ def _table_rule(name: str, spec: dict, folder: Path, faults: list, undecided: li
                                f"not a code of the list {column.code_list} (allowed: {', '.join(allowed)})."))
                 continue
             out.values[target][str(foreign).strip().lower()] = code
+    ids: dict[str, list[str]] = {}
+    for target, rule in out.rules.items():
+        if target.endswith("_id") and rule.column:
+            ids.setdefault(rule.column, []).append(target)
+    for foreign, targets in ids.items():
+        if len(targets) > 1:
+            faults.append((f"{name}.spalten: {' und '.join(targets)} kommen beide aus der Spalte {foreign!r}; jede Nummer "
+                           "braucht ihre eigene Spalte (sonst wäre z. B. jede Person ein eigener Fall).",
+                           f"{name}.spalten: {' and '.join(targets)} both come from the column {foreign!r}; each ID "
+                           "needs its own column (otherwise e.g. every person would be a case of its own)."))
     repeated = out.repeated
     generated = _GENERATED_ID.get(name) if repeated else None
     for column in (table.columns if out.source != UNDECIDED else ()):   # the sheet first, then its columns
@@ -283,7 +314,7 @@ def _table_rule(name: str, spec: dict, folder: Path, faults: list, undecided: li
     return out
 
 
-def _rule(target: str, given, where: str, folder: Path, faults: list, undecided: list[str]) -> Rule | None:
+def _rule(target: str, given, where: str, folder: Path, faults: list, undecided: list[str], kind: str) -> Rule | None:
     if isinstance(given, str):
         given = {"spalte": given}
     if not isinstance(given, dict):
@@ -299,8 +330,14 @@ def _rule(target: str, given, where: str, folder: Path, faults: list, undecided:
         undecided.extend(where if k == "spalte" else f"{where}.{k}" for k in open_)
         return None
     rule = Rule(target, column=given.get("spalte"), constant=given.get("wert"), separator=given.get("trennzeichen"),
-                date_format=date_format(given["datumsformat"]) if given.get("datumsformat") else None)
+                date_format=_checked_date_format(given.get("datumsformat"), f"{where}.datumsformat", faults))
     if given.get("angekreuzt") is not None:
+        if kind != "codes" or not isinstance(given["angekreuzt"], dict):
+            faults.append((f"{where}: angekreuzt (Spalten mit Häkchen) gibt es nur für Spalten mit mehreren Codes "
+                           "(z. B. handlungsfelder), als { \"Spalte\" = \"code\", … }.",
+                           f"{where}: angekreuzt (tick-mark columns) exists only for columns of several codes "
+                           "(e.g. handlungsfelder), as { \"column\" = \"code\", … }."))
+            return None
         rule.ticks = {str(k): str(v) for k, v in given["angekreuzt"].items()}
     sources = sum(x is not None for x in (rule.column, rule.constant, rule.ticks))
     if sources != 1:
@@ -308,11 +345,35 @@ def _rule(target: str, given, where: str, folder: Path, faults: list, undecided:
                        f"{where}: give exactly one of spalte, wert or angekreuzt."))
         return None
     if given.get("nachschlagen"):
-        rule.lookup = (folder / given["nachschlagen"]).resolve()
-        if not rule.lookup.exists():
+        named = Path(str(given["nachschlagen"])).expanduser()
+        rule.lookup = (folder / named).resolve()
+        if not named.is_absolute() and not rule.lookup.is_relative_to(folder.resolve()):
+            faults.append((f"{where}: Nachschlagetabelle {given['nachschlagen']} liegt außerhalb des Ordners des Profils "
+                           f"({folder}). Eine Tabelle dort ablegen, oder mit Absicht einen absoluten Pfad angeben.",
+                           f"{where}: lookup table {given['nachschlagen']} lies outside the profile's folder ({folder}). "
+                           "Put the table there, or give an absolute path on purpose."))
+            rule.lookup = None
+        elif not rule.lookup.is_file():
             faults.append((f"{where}: Nachschlagetabelle {given['nachschlagen']} gibt es nicht (gesucht in {folder}).",
                            f"{where}: lookup table {given['nachschlagen']} does not exist (looked in {folder})."))
     return rule
+
+
+def _checked_date_format(pattern, where: str, faults: list) -> str | None:
+    """A date pattern of the profile (``TT.MM.JJJJ``) as :func:`datetime.strptime` reads it; a fault for one that
+    does not name day, month and year once each or that holds other letters or ``%``."""
+    if pattern is None:
+        return None
+    fmt = date_format(str(pattern)) if isinstance(pattern, str) else ""
+    rest = re.sub(r"%[dmYy]", "", fmt)
+    tokens = re.findall(r"%[dmYy]", fmt)
+    if not fmt or re.search(r"[%A-Za-z]", rest) or sorted(t.lower() for t in tokens) != ["%d", "%m", "%y"]:
+        faults.append((f"{where} = {pattern!r}: erwartet Tag, Monat und Jahr je einmal mit Trennzeichen, z. B. "
+                       "\"TT.MM.JJJJ\" oder \"JJJJ-MM-TT\" (JJ für ein zweistelliges Jahr).",
+                       f"{where} = {pattern!r}: expected day, month and year once each with separators, e.g. "
+                       "\"TT.MM.JJJJ\" or \"JJJJ-MM-TT\" (JJ for a two-digit year)."))
+        return None
+    return fmt
 
 
 # --------------------------------------------------------------------------- applying
@@ -500,7 +561,7 @@ def _lookup_table(path: Path) -> dict[str, str]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Nachschlagetabelle {path} lässt sich nicht lesen ({exc}); bitte als CSV UTF-8 speichern.",
+        raise InputError(f"Nachschlagetabelle {path} lässt sich nicht lesen ({exc}); bitte als CSV UTF-8 speichern.",
                          f"Lookup table {path} cannot be read ({exc}); please save it as CSV UTF-8.") from None
     first = text.split("\n", 1)[0]
     rows = list(csv.reader(io.StringIO(text), delimiter=";" if first.count(";") >= first.count(",") else ","))

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..contract.reference import Reference, load_reference, match_key
 from ..contract.schema import TABLES
-from ..errors import ImportValidationError, UsageError
+from ..errors import ImportValidationError, InputError
 from ..store import Store
 from .best_figures import stored_figures, with_official
 from .draft import draft_profile
@@ -53,7 +53,7 @@ def read_district_figures(source: str | Path, profile: str | Path | None = None,
                           stand: str | None = None, quelle: str | None = None, today: dt.date | None = None,
                           reference: Reference | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The figures of a statistics office's file, checked; raise :class:`ImportValidationError` listing every
-    problem (file, row, column as in the file) or :class:`UsageError` for a profile or draft left open."""
+    problem (file, row, column as in the file) or :class:`InputError` for a profile or draft left open."""
     source = Path(source)
     ref = reference or load_reference()
     loaded = load_profile(profile, needed=("bezirke",)) if profile else _drafted(source, kommune, stand, quelle)
@@ -101,7 +101,7 @@ def read_district_figures(source: str | Path, profile: str | Path | None = None,
 def _drafted(source: Path, kommune: str | None, stand: str | None, quelle: str | None) -> Profile:
     draft = draft_profile(source, tables=("bezirke",))
     if not any(e.table == "bezirke" and e.section == "quelle" for e in draft.entries):
-        raise UsageError(f"In {source.name} ist keine Tabelle mit Stadtbezirken und Einwohnerzahlen zu erkennen "
+        raise InputError(f"In {source.name} ist keine Tabelle mit Stadtbezirken und Einwohnerzahlen zu erkennen "
                          "(gesucht: Spalten wie 'Stadtbezirk', 'Einwohner', 'Ausländer'). Mit einem Importprofil "
                          "angeben, was wo steht: kimtools profil QUELLE --out profil.toml, dann --profil.",
                          f"{source.name} holds no recognisable table of districts and inhabitants (looked for columns "
@@ -118,7 +118,7 @@ def _drafted(source: Path, kommune: str | None, stand: str | None, quelle: str |
         hints = {"bezirke.spalten.kommune": "--kommune", "bezirke.spalten.stand": "--stand TT.MM.JJJJ",
                  "bezirke.spalten.quelle": "--quelle TEXT"}
         listed = "; ".join(f"{p} ({hints[p]})" if p in hints else p for p in open_)
-        raise UsageError(f"{source.name}: noch offen: {listed}. Die Angaben als Option nachreichen oder ein "
+        raise InputError(f"{source.name}: noch offen: {listed}. Die Angaben als Option nachreichen oder ein "
                          "Importprofil verwenden (kimtools profil QUELLE --out profil.toml; dann --profil).",
                          f"{source.name}: still open: {listed}. Give them as options or use an import profile "
                          "(kimtools profil SOURCE --out profile.toml; then --profile).")
@@ -133,7 +133,7 @@ def _constants(profile: Profile, kommune: str | None, stand: str | None, quelle:
             rules[column] = Rule(column, constant=value)
     missing = [c for c in ("kommune", "stand", "quelle") if c not in rules]
     if missing:
-        raise UsageError(f"Das Profil ordnet {', '.join(missing)} nichts zu; bitte ergänzen oder als Option angeben "
+        raise InputError(f"Das Profil ordnet {', '.join(missing)} nichts zu; bitte ergänzen oder als Option angeben "
                          "(--kommune, --stand, --quelle).", f"The profile maps nothing to {', '.join(missing)}; please "
                          "add it or give it as an option (--kommune, --stand, --quelle).")
 
@@ -148,7 +148,7 @@ def import_district_figures(source: str | Path, db: str | Path | Store | None = 
     kommunen = tuple(sorted(figures["kommune"].unique()))
     missing = [k for k in kommunen if k not in store.kommunen()] if store.exists() else list(kommunen)
     if missing:
-        raise UsageError(f"{', '.join(missing)} ist noch nicht im Datenbestand; bitte zuerst die Fälle importieren.",
+        raise InputError(f"{', '.join(missing)} ist noch nicht im Datenbestand; bitte zuerst die Fälle importieren.",
                          f"{', '.join(missing)} is not in the store yet; please import the cases first.")
     now = pd.Timestamp(dt.datetime.now().replace(microsecond=0))
     stored = stored_figures(store, kommunen)
@@ -164,7 +164,7 @@ def import_district_figures(source: str | Path, db: str | Path | Store | None = 
     used = with_official({"bezirke": current}, official)["bezirke"]
     if dry_run:
         return FiguresResult(figures, skipped, used)
-    store.check_writable()
+    store.check_writable(("das Einlesen der Bezirkszahlen", "reading district figures"))
     with store.writing():
         store.check_room()
 

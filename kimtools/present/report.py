@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from ..errors import KimtoolsError, UsageError
+from ..errors import InputError, KimtoolsError, UsageError
 from ..exchange.disclosure import HIDDEN
 from ..i18n import current_lang, fmt_date, fmt_number, tr
 from ..paths import NOTEBOOKS
@@ -235,7 +235,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
 
     store = store if isinstance(store, Store) else Store(store)
     if kommune not in store.kommunen():
-        raise UsageError(f"Die Kommune {kommune!r} ist nicht im Datenbestand.", f"Kommune {kommune!r} is not in the store.")
+        raise InputError(f"Die Kommune {kommune!r} ist nicht im Datenbestand.", f"Kommune {kommune!r} is not in the store.")
     zeitraum = zeitraum or last_quarter(store, kommune)
     views = steering_views(store, kommune, zeitraum, stadtbezirk)
     figures = steering_figures(views, minimum)

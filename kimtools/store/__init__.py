@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from ..errors import StoreError, from_os_error
 from ..i18n import fmt_number
@@ -186,9 +186,10 @@ class Store:
             ORDER BY k.kommune""")
 
     # ------------------------------------------------------------------ writing
-    def check_writable(self) -> None:
+    def check_writable(self, doing: tuple[str, str] = ("ein Import", "an import")) -> None:
         """Refuse, before any work, a store that an import could not or should not replace: a folder, a file or
-        folder marked read-only (by its mode bits, which also bind root), a damaged or foreign file."""
+        folder marked read-only (by its mode bits, which also bind root), a damaged or foreign file. ``doing``: who
+        writes, in German and English (a deletion, reading district figures), as the message names it."""
         path, parent = self.path, self.path.parent
         if path.is_dir():
             raise unreadable(path, IsADirectoryError(str(path)))
@@ -198,16 +199,11 @@ class Store:
         if path.exists() and not path.stat().st_mode & 0o200:
             mode = path.stat().st_mode & 0o777
             raise StoreError(
-                f"Der Datenbestand {path} ist schreibgeschützt (Modus {mode:o}); ein Import ersetzt ihn nicht. Nichts "
-                f"wurde geändert. Wenn er geändert werden soll: 'chmod u+w {path}'.",
-                f"The store {path} is marked read-only (mode {mode:o}); an import does not replace it. Nothing was "
+                f"Der Datenbestand {path} ist schreibgeschützt (Modus {mode:o}); {doing[0]} ändert ihn nicht. "
+                f"Nichts wurde geändert. Wenn er geändert werden soll: 'chmod u+w {path}'.",
+                f"The store {path} is marked read-only (mode {mode:o}); {doing[1]} does not change it. Nothing was "
                 f"changed. If it is to change: 'chmod u+w {path}'.")
-        if parent.exists() and (not parent.stat().st_mode & 0o200 or not os.access(parent, os.W_OK | os.X_OK)):
-            raise StoreError(
-                f"Der Ordner {parent} ist schreibgeschützt; ein Import legt dort seine Kopie des Datenbestands an. "
-                "Nichts wurde geändert. Schreibrechte geben oder --db auf einen anderen Ordner richten.",
-                f"The folder {parent} is read-only; an import writes its copy of the store there. Nothing was changed. "
-                "Grant write access or point --db at another folder.")
+        self.check_folder(doing, ("legt dort seine Kopie des Datenbestands an", "writes its copy of the store there"))
         if path.exists():
             self.connect()   # a damaged or foreign file is refused here
 
@@ -222,11 +218,24 @@ class Store:
             row = self.query("SELECT arg_max(schluessel, import_id) AS fp FROM import_log WHERE schluessel IS NOT NULL")
         return None if row.empty or pd.isna(row["fp"].iloc[0]) else str(row["fp"].iloc[0])
 
+    def check_folder(self, doing: tuple[str, str], why: tuple[str, str]) -> None:
+        """Refuse, before any work, a store whose folder cannot be written: ``doing`` (German, English) ``why``."""
+        parent = self.path.parent
+        if parent.exists() and (not parent.stat().st_mode & 0o200 or not os.access(parent, os.W_OK | os.X_OK)):
+            raise StoreError(
+                f"Der Ordner {parent} ist schreibgeschützt; {doing[0]} {why[0]}. Nichts wurde geändert. Schreibrechte "
+                "geben oder --db auf einen anderen Ordner richten.",
+                f"The folder {parent} is read-only; {doing[1]} {why[1]}. Nothing was changed. Grant write access or "
+                "point --db at another folder.")
+
+    def _lock(self) -> FileLock:
+        return FileLock(self.path.with_name(f".{self.path.name}.lock"), mode=0o600)
+
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
         """One writer at a time, across processes, on Linux, macOS and Windows (``filelock``: ``flock`` or
         ``msvcrt.locking`` on a file beside the store)."""
-        lock = FileLock(self.path.with_name(f".{self.path.name}.lock"), mode=0o600)
+        lock = self._lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
@@ -248,6 +257,33 @@ class Store:
                 for leftover in leftovers:
                     leftover.unlink(missing_ok=True)
             yield leftovers
+
+    def clear_leftovers(self) -> list[Path]:
+        """Remove the temporary copies that killed imports left beside the store, if no writer is at work (the lock
+        is tried, not waited for); returns those removed. What any command does first, so that a killed import's
+        copy (as large as the store) does not wait for the next import."""
+        if not self.path.parent.is_dir() or not self._leftovers():
+            return []
+        lock = self._lock()
+        try:
+            lock.acquire(timeout=0)
+        except (Timeout, OSError):   # a writer at work (its copy is no leftover), or a folder we cannot write
+            return []
+        try:
+            removed = []
+            for leftover in self._leftovers():
+                try:
+                    leftover.unlink()
+                    removed.append(leftover)
+                except OSError:
+                    pass
+            return removed
+        finally:
+            lock.release()
+
+    def leftovers(self) -> list[Path]:
+        """The temporary copies of killed imports still beside the store (for ``kimtools info``)."""
+        return self._leftovers() if self.path.parent.is_dir() else []
 
     def _leftovers(self) -> list[Path]:
         """Temporary copies of the store left by imports that were killed (only an import holds the writer lock,
@@ -400,7 +436,7 @@ class Store:
         fact and the counts, no case data; ``derive`` writes the derived tables anew. Returns what was deleted
         (:meth:`removal_counts`)."""
         where, params = _removal_where(kommune, None if traeger is None else (traeger,))
-        self.check_writable()
+        self.check_writable(("eine Löschung", "a deletion"))
         with self.writing(keep_leftovers=True):   # a deletion leaves the next import to report them
             deleted = self.removal_counts(kommune, traeger)
             if traeger is not None and deleted.set_index("tabelle").loc["faelle", "zeilen"] == 0 and \

@@ -21,7 +21,9 @@ from pathlib import Path
 import pandas as pd
 import tomlkit
 
-from ..errors import StoreError, UsageError, from_os_error
+from ..errors import InputError, StoreError, from_os_error
+from ..i18n import fmt_date
+from ..paths import inside, safe_name
 from ..periods import period_bounds
 from . import Store
 
@@ -30,7 +32,6 @@ __all__ = ["MEETINGS_FOLDER", "PARTS", "Meeting", "freeze", "meetings", "meeting
 
 MEETINGS_FOLDER = "sitzungen"
 _STORE, _ABOUT, _COMMENTARY, _VIEWS = "datenbestand.duckdb", "sitzung.toml", "kommentar.toml", "ansicht"
-_NAME = re.compile(r"^[\w\-.]{1,60}$")
 #: at most so many characters per part of the commentary: two or three sentences, and the printout with every
 #: part commented stays on two pages (checked with the largest demo city, tests/test_meetings.py)
 COMMENT_LIMIT = 300
@@ -70,25 +71,23 @@ def meetings_folder(store: Store) -> Path:
 
 def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | None = None) -> Meeting:
     """Freeze the store as the meeting state ``name`` (refused if it exists: remove it first)."""
-    if not _NAME.match(name or ""):
-        raise UsageError(f"Sitzungsname {name!r}: bitte nur Buchstaben, Ziffern, '-', '_' und '.' (höchstens 60 "
-                         "Zeichen), z. B. LK-2026-12.", f"Meeting name {name!r}: letters, digits, '-', '_' and '.' "
-                         "only (at most 60 characters), e.g. LK-2026-12.")
+    name = _name(name)
     kommunen = store.kommunen()   # also: a clear message if there is no store
     if kommune is not None and kommune not in kommunen:
-        raise UsageError(f"{kommune} ist nicht im Datenbestand; dort sind: {', '.join(kommunen)}.",
+        raise InputError(f"{kommune} ist nicht im Datenbestand; dort sind: {', '.join(kommunen)}.",
                          f"{kommune} is not in the store; it holds: {', '.join(kommunen)}.")
-    if quartal is not None:
-        period_bounds(quartal)   # a clear message for a quarter that is none
-    folder = meetings_folder(store) / name
-    if folder.exists():
-        raise UsageError(f"Den Sitzungsstand {name} gibt es schon ({folder}); erst entfernen "
+    folder = inside(meetings_folder(store), name)
+    if folder.exists() or folder.is_symlink():
+        raise InputError(f"Den Sitzungsstand {name} gibt es schon ({folder}); erst entfernen "
                          f"('kimtools sitzung entfernen {name}') oder einen anderen Namen wählen.",
                          f"The meeting state {name} exists already ({folder}); remove it first "
                          f"('kimtools sitzung entfernen {name}') or choose another name.")
     info = store.info()
     mine = info if kommune is None else info.loc[info["kommune"] == kommune]
     end = pd.Timestamp(mine["daten_bis"].max()).date() if len(mine) and mine["daten_bis"].notna().any() else None
+    if quartal is not None:
+        _check_quarter(quartal, pd.Timestamp(mine["daten_von"].min()).date() if end else None, end,
+                       kommune or ", ".join(kommunen))
     now = dt.datetime.now().replace(microsecond=0)
     tmp = folder.with_name(f".{name}.tmp")
     try:
@@ -107,6 +106,21 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
         shutil.rmtree(tmp, ignore_errors=True)
         raise from_os_error(exc, folder, "den Sitzungsstand anlegen", "create the meeting state") from None
     return meeting(store, name)
+
+
+def _check_quarter(quartal: str, start: dt.date | None, end: dt.date | None, whose: str) -> None:
+    """A meeting's quarter: a quarter (``2026-Q3``) that the data reach into."""
+    if not re.fullmatch(r"\d{4}-Q[1-4]", quartal):
+        raise InputError(f"--quartal {quartal!r}: erwartet ein Quartal wie 2026-Q3.",
+                         f"--quarter {quartal!r}: expected a quarter such as 2026-Q3.")
+    first, last = period_bounds(quartal)
+    if start is None or first > end or last < start:
+        within = f"{fmt_date(start)} bis {fmt_date(end)}" if start else "keine Daten"
+        within_en = f"{fmt_date(start, 'en')} to {fmt_date(end, 'en')}" if start else "no data"
+        raise InputError(f"--quartal {quartal}: die Daten von {whose} reichen nicht in dieses Quartal ({within}). "
+                         "Bitte ein Quartal innerhalb der Daten wählen.",
+                         f"--quarter {quartal}: the data of {whose} do not reach into this quarter ({within_en}). "
+                         "Please choose a quarter within the data.")
 
 
 def _commentary_text(name: str, texts: dict[str, str] | None = None) -> str:
@@ -129,12 +143,22 @@ def meetings(store: Store) -> list[Meeting]:
 
 def meeting(store: Store, name: str) -> Meeting:
     """The meeting state ``name`` of ``store``."""
-    folder = meetings_folder(store) / name
-    if not _NAME.match(name or "") or not (folder / _ABOUT).exists():
+    name = _name(name)
+    folder = inside(meetings_folder(store), name)
+    if not (folder / _ABOUT).is_file():
         known = ", ".join(m.name for m in meetings(store)) or "keine"
-        raise UsageError(f"Einen Sitzungsstand {name!r} gibt es nicht (vorhanden: {known}).",
+        raise InputError(f"Einen Sitzungsstand {name!r} gibt es nicht (vorhanden: {known}).",
                          f"There is no meeting state {name!r} (present: {known}).")
-    return _read(folder)
+    found = _read(folder)
+    if found.name != name:   # the marker names the folder it was written into
+        raise InputError(f"{folder} ist kein Sitzungsstand {name!r} (seine Beschreibung nennt {found.name!r}); nichts "
+                         "wurde geändert.", f"{folder} is no meeting state {name!r} (its description names "
+                         f"{found.name!r}); nothing was changed.")
+    return found
+
+
+def _name(name: str | None) -> str:
+    return safe_name(name, ("Sitzungsname", "meeting name"), "LK-2026-12")
 
 
 def _read(folder: Path) -> Meeting:
@@ -157,7 +181,7 @@ def commentary(found: Meeting) -> dict[str, str]:
     try:
         texts = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
     except (OSError, ValueError) as exc:   # tomlkit's ParseError is a ValueError
-        raise UsageError(f"Der Kommentar {path} ist kein gültiges TOML ({exc}); bitte die Stelle korrigieren.",
+        raise InputError(f"Der Kommentar {path} ist kein gültiges TOML ({exc}); bitte die Stelle korrigieren.",
                          f"The commentary {path} is not valid TOML ({exc}); please fix that place.") from None
     return {PARTS[k][0]: v for k, v in _checked(texts, path).items() if v}
 
@@ -181,14 +205,21 @@ def _checked(texts: dict, path: Path) -> dict[str, str]:
     """The texts trimmed; refused for an unknown part or one longer than :data:`COMMENT_LIMIT`."""
     unknown = set(texts) - set(PARTS)
     if unknown:
-        raise UsageError(f"Der Kommentar {path} nennt unbekannte Teile: {', '.join(sorted(unknown))} (erlaubt: "
+        raise InputError(f"Der Kommentar {path} nennt unbekannte Teile: {', '.join(sorted(unknown))} (erlaubt: "
                          f"{', '.join(PARTS)}).", f"The commentary {path} names unknown parts: "
                          f"{', '.join(sorted(unknown))} (allowed: {', '.join(PARTS)}).")
-    texts = {k: str(v).strip() for k, v in texts.items()}
+    not_text = {k: v for k, v in texts.items() if not isinstance(v, str)}
+    if not_text:
+        which = ", ".join(f"{k} = {v!r}" for k, v in not_text.items())
+        raise InputError(f"Der Kommentar {path}: jeder Teil ist ein Text in Anführungszeichen (z. B. trend = \"Zugänge "
+                         f"steigen.\"); kein Text: {which}. Bitte korrigieren.",
+                         f"The commentary {path}: each part is a text in quotes (e.g. trend = \"Intake rises.\"); not a "
+                         f"text: {which}. Please fix.")
+    texts = {k: v.strip() for k, v in texts.items()}
     long = {k: len(v) for k, v in texts.items() if len(v) > COMMENT_LIMIT}
     if long:
         which = ", ".join(f"{k} ({n} Zeichen)" for k, n in long.items())
-        raise UsageError(f"Der Kommentar {path}: höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf "
+        raise InputError(f"Der Kommentar {path}: höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf "
                          f"ein Blatt (Vorder- und Rückseite) passt; zu lang: {which}. Bitte kürzen.",
                          f"The commentary {path}: at most {COMMENT_LIMIT} characters per part, so that the printout fits "
                          f"on one sheet (both sides); too long: {which.replace('Zeichen', 'characters')}. Please shorten.")
@@ -197,9 +228,16 @@ def _checked(texts: dict, path: Path) -> dict[str, str]:
 
 def remove(store: Store, name: str) -> Meeting:
     """Remove the meeting state ``name`` (its copy, description and commentary)."""
-    found = meeting(store, name)
-    os.chmod(found.folder / _STORE, 0o600)
-    shutil.rmtree(found.folder)
+    found = meeting(store, name)   # a folder directly in sitzungen/ whose own description names it, no link
+    if found.folder.is_symlink() or not (found.folder / _STORE).is_file():
+        raise InputError(f"{found.folder} ist kein vollständiger Sitzungsstand; er wird nicht entfernt. Bitte von Hand "
+                         "prüfen.", f"{found.folder} is not a complete meeting state; it is not removed. Please check by "
+                         "hand.")
+    try:
+        os.chmod(found.folder / _STORE, 0o600)
+        shutil.rmtree(found.folder)
+    except OSError as exc:
+        raise from_os_error(exc, found.folder, "den Sitzungsstand entfernen", "remove the meeting state") from None
     return found
 
 

@@ -21,6 +21,7 @@ from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
 from ..analysis.pathways import status_transitions
 from ..contract.reference import load_reference
+from ..errors import InputError
 from ..exchange.disclosure import count_text
 from ..i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
@@ -102,6 +103,10 @@ def select_district(base: dict[str, pd.DataFrame], stadtbezirk: str | None) -> p
     if stadtbezirk is None:
         return base["main"]
     d = base["districts"]
+    known = sorted(d["stadtbezirk"].dropna().unique())
+    if stadtbezirk not in known:
+        raise InputError(f"{stadtbezirk!r} ist kein Bezirk dieser Kommune; bekannt sind: {', '.join(known)}.",
+                         f"{stadtbezirk!r} is no district of this kommune; known are: {', '.join(known)}.")
     return d.loc[d["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk")
 
 
