@@ -6,6 +6,8 @@ first render, filter changes, peak memory of a dashboard kernel), with preheated
 (``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too), and a crowd of 1, 5 and 15 viewers opening the
 steering committee's page at once (``crowd.py``, city scale): a frozen meeting's first view, and the interactive
 page as served and with a prepared kernel for each of fifteen.
+Hostile input that costs resources (``hostile.py``): the peak memory of ``kimtools compare`` on a bundle inflating
+to 1 GB against a normal compare.
 
 Import: demo generation, then `kimtools import` of the city-scale and the
 state-scale demo (about 200,000 cases, 1,000,000 consultations, 400,000
@@ -80,6 +82,10 @@ def _bundle_benchmarks(db: Path, env: dict[str, str], folder: Path) -> None:
     zips = sorted(str(p) for p in (folder / "all").glob("*.zip"))
     _print(f"merge of {len(zips)} bundles (checksums and audit of each, kimtools compare)",
            *_run([str(EXE), "compare", *zips, "--out", str(folder / "merged")], env))
+    from hostile import bomb_timings   # a bundle inflating to 1 GB: refused within 100 MB of a normal compare
+
+    for name, seconds, mb in bomb_timings(Path(zips[0]), env):
+        _print(name, seconds, mb)
     for meta in sorted((folder / "all").glob("*/metadaten.json")):
         m = json.loads(meta.read_text(encoding="utf-8"))
         s = m["schutz"]
