@@ -260,6 +260,8 @@ def _cmd_import(args) -> int:
     _key_note(result.key_created)
     if result.profile:
         _say(f"Gelesen mit dem Importprofil {result.profile}.", f"Read with the import profile {result.profile}.")
+        for lookup in result.lookups:
+            _say(f"  Nachschlagetabelle: {lookup}", f"  lookup table: {lookup}")
     if len(warnings):
         _say("Hinweise:", "Warnings:", file=sys.stderr)
         print(problems_text(warnings, lang=lang, limit=20), file=sys.stderr)

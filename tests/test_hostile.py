@@ -471,6 +471,13 @@ def test_decomposed_umlauts_are_the_same_name(world, capsys):
     import_export(write_export(tmp / "mh", files), other, key=KEY, show_progress=False)
     code, out, err = run(capsys, "indicators", "--kommune", nfd, "--db", other, "--format", "csv")
     assert code == 0 and "\nMülheim an der Ruhr,2024-Q1," in out, err
+    # an ID written decomposed in the partner table and composed where the cases name it: the same provider
+    split = dict(BASE, partner=BASE["partner"].replace("CM1;", "CM-Su\u0308d;"))
+    split = {k: v if k == "partner" else v.replace("CM1", "CM-Süd") for k, v in split.items()}
+    mixed = tmp / "gemischt.duckdb"
+    import_export(write_export(tmp / "gemischt", split), mixed, key=KEY, show_progress=False)
+    assert Store(mixed).query("SELECT DISTINCT traeger FROM faelle")["traeger"].tolist() == ["CM-Süd"]
+    assert Store(mixed).query("SELECT partner_id FROM partner WHERE partner_id LIKE 'CM%'")["partner_id"].tolist() == ["CM-Süd"]
 
 
 def test_a_killed_imports_copy_is_removed_by_the_next_command_and_named_while_a_writer_holds_it(world, capsys):

@@ -534,3 +534,13 @@ def test_a_column_named_alike_whose_values_do_not_fit_is_left_open(tmp_path, bas
     draft = draft_profile(write_export(tmp_path / "export", dict(base_files, faelle="\n".join(lines) + "\n")))
     entry = draft.find("faelle.spalten.aufenthaltsstatus")
     assert not entry.decided and "Status" in entry.choices
+
+
+def test_an_import_names_the_profile_and_the_lookup_tables_it_read(wide, tmp_path, capsys):
+    """A profile's lookup table is read from beside it: the import says which file that was (issue 41)."""
+    from kimtools.cli import main
+
+    assert main(["import", str(wide["folder"]), "--db", str(tmp_path / "s.duckdb"), "--probelauf"]) == 0
+    out = capsys.readouterr().out
+    assert f"Gelesen mit dem Importprofil {wide['folder'] / PROFILE_NAME}." in out
+    assert f"  Nachschlagetabelle: {(wide['folder'] / 'plz-bezirke.csv').resolve()}" in out

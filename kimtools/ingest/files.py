@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import unicodedata
 import warnings as pywarnings
 from pathlib import Path
 
@@ -186,6 +187,10 @@ def _decode(file: str, data: bytes, problems: "Problems", table: str) -> str | N
         return None
 
 
+#: the combining marks (U+0300–U+036F) of decomposed letters
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 def _text_or_refuse(file: str, text: str, problems: "Problems", table: str) -> str | None:
     """``text``, unless control characters show that the file is not text at all (one in a thousand is enough)."""
     controls = len(_CONTROL.findall(text))
@@ -195,7 +200,13 @@ def _text_or_refuse(file: str, text: str, problems: "Problems", table: str) -> s
                      f"Die Datei enthält {controls} Steuerzeichen: sie ist keine Textdatei im CSV-Format.",
                      f"The file holds {controls} control characters: it is not a text file in CSV format.")
         return None
-    return text
+    return _composed(text)
+
+
+def _composed(text: str) -> str:
+    """``text`` with umlauts composed (NFC): macOS and some exports write "ü" as "u" and a combining mark, which
+    looks the same and would be another name, ID or code. Only text holding a combining mark is normalised."""
+    return unicodedata.normalize("NFC", text) if _COMBINING.search(text) else text
 
 
 def _delimiter(first_line: str) -> str:
@@ -325,7 +336,7 @@ def _cell_text(value: object) -> str:
         return "ja" if value else "nein"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    return _composed(str(value))
 
 
 def sheet_frame(file: str, ws, problems: Problems, table: str, header_row: int | None = None) -> pd.DataFrame | None:

@@ -90,6 +90,7 @@ class ImportResult:
     contradictions: pd.DataFrame | None = None   # partner and district rows that contradict the stored ones
     register: pd.DataFrame | None = None   # which register partner each delivered partner ID is (provider deliveries)
     profile: str | None = None   # the import profile the source was read with (its path)
+    lookups: tuple[str, ...] = ()   # the lookup tables that profile read
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,
@@ -134,7 +135,8 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
     except KimtoolsError as exc:   # the key file stays (it is this store's key from now on): say so all the same
         exc.key_created = created
         raise
-    return dataclasses.replace(result, key_created=created, profile=str(path) if path else None), export.warnings
+    return dataclasses.replace(result, key_created=created, profile=str(path) if path else None,
+                               lookups=tuple(map(str, loaded.lookups)) if loaded else ()), export.warnings
 
 
 _REPORT_HEADERS = {

@@ -126,6 +126,11 @@ class Profile:
     def absent(self) -> tuple[str, ...]:
         return tuple(t for t in TABLE_ORDER if t in self.tables and self.tables[t].absent)
 
+    @property
+    def lookups(self) -> tuple[Path, ...]:
+        """The lookup tables the profile reads (each once), as resolved: what an import names."""
+        return tuple(dict.fromkeys(r.lookup for t in self.tables.values() for r in t.rules.values() if r.lookup))
+
 
 @dataclass
 class Profiled:
