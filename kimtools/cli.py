@@ -228,7 +228,7 @@ def _say_problems(exc: ImportValidationError) -> None:
 
 def _cmd_import(args) -> int:
     from .ingest.delivery import findings_text, overview_text
-    from .ingest.importer import import_export, write_problem_report
+    from .ingest.importer import REPORT_DAYS, import_export, private_report_path, write_problem_report
     from .ingest.read import problems_text
     from .store import Store
 
@@ -247,11 +247,13 @@ def _cmd_import(args) -> int:
             path = write_problem_report(exc.problems, _out_file(args.report), lang=lang)
             _say(f"Vollständiger Fehlerbericht für den Datenlieferanten: {path}",
                  f"Full problem report for the provider of the export: {path}", file=sys.stderr)
-        elif len(exc.problems) > 20:   # the report echoes cell values: written only where the person says
-            _say(f"Alle {len(exc.problems)} Probleme als Arbeitsmappe für den Datenlieferanten: denselben Befehl mit "
-                 "--fehlerbericht DATEI.xlsx (einen Ordner wählen, der nicht synchronisiert oder geteilt wird).",
-                 f"All {len(exc.problems)} problems as a workbook for the provider of the export: the same command with "
-                 "--report FILE.xlsx (choose a folder that is not synced or shared).", file=sys.stderr)
+        elif len(exc.problems) > 20:   # it echoes cell values: beside the store, owner-only, never the working folder
+            path = write_problem_report(exc.problems, private_report_path(Store(args.db), args.source), lang=lang)
+            _say(f"Alle {len(exc.problems)} Probleme als Arbeitsmappe für den Datenlieferanten: {path} (nur für Sie "
+                 f"lesbar; nach {REPORT_DAYS} Tagen gelöscht). Mit --fehlerbericht DATEI.xlsx an einen Ort Ihrer Wahl.",
+                 f"All {len(exc.problems)} problems as a workbook for the provider of the export: {path} (readable by "
+                 f"you only; deleted after {REPORT_DAYS} days). With --report FILE.xlsx to a place of your choice.",
+                 file=sys.stderr)
         return 1
     for leftover in result.leftovers:
         _say(f"Hinweis: Reste eines abgebrochenen Imports {'gefunden' if result.dry_run else 'entfernt'}: {leftover}",

@@ -49,21 +49,36 @@ def test_invalid_export_exits_1_and_writes_a_report(tmp_path, capsys, monkeypatc
     assert rows[1][:5] == ("beratungen.csv", "beratungen", 2, "dauer_min", "601")
 
 
-def test_long_error_list_writes_no_report_unasked(tmp_path, capsys, monkeypatch):
-    """A report echoes the export's cell values (case data): without --fehlerbericht nothing is written, not into
-    the working folder either (it was, as fehlerbericht_<name>_<stamp>.xlsx); the message says how to get one."""
+def test_a_long_error_list_goes_beside_the_store_not_into_the_working_folder(tmp_path, capsys, monkeypatch):
+    """A report echoes the export's cell values (case data): without --fehlerbericht it goes, owner-only, into
+    fehlerberichte/ beside the store, and the message names it; it was written into the working folder (issue 36).
+    Reports there older than 30 days are deleted when the next one is written, a report of 29 days is kept."""
+    import time
+
     files = dict(BASE)
     files["beratungen"] += "".join(f"X{i};F1;05.02.2024;999;persoenlich;\n" for i in range(25))
     work = tmp_path / "arbeitsordner"
     work.mkdir()
     monkeypatch.chdir(work)
     source = write_export(tmp_path / "bad", files)
-    assert main(["import", str(source), "--db", str(tmp_path / "k.duckdb")]) == 1
+    store = tmp_path / "daten" / "k.duckdb"
+    folder = store.parent / "fehlerberichte"
+    folder.mkdir(parents=True)
+    old, recent = folder / "fehlerbericht_alt_20260101-000000.xlsx", folder / "fehlerbericht_neu_20261101-000000.xlsx"
+    for path, days in ((old, 31), (recent, 29)):
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - days * 86400,) * 2)
+    assert main(["import", str(source), "--db", str(store)]) == 1
     err = capsys.readouterr().err
-    assert "… und 0 weitere" not in err and "Alle 25 Probleme als Arbeitsmappe" in err and "--fehlerbericht" in err
-    assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["arbeitsordner", "bad"]
+    assert "… und 0 weitere" not in err and "Alle 25 Probleme als Arbeitsmappe für den Datenlieferanten: " in err
+    assert list(work.iterdir()) == []
+    written = [p for p in folder.iterdir() if p.name.startswith("fehlerbericht_bad_")]
+    assert len(written) == 1 and str(written[0]) in err and "nach 30 Tagen gelöscht" in err
+    assert openpyxl.load_workbook(written[0]).active.max_row == 26
+    assert written[0].stat().st_mode & 0o777 == 0o600 and folder.stat().st_mode & 0o777 == 0o700
+    assert not old.exists() and recent.exists()
     report = tmp_path / "bericht.xlsx"
-    assert main(["import", str(source), "--db", str(tmp_path / "k.duckdb"), "--fehlerbericht", str(report)]) == 1
+    assert main(["import", str(source), "--db", str(store), "--fehlerbericht", str(report)]) == 1
     assert openpyxl.load_workbook(report).active.max_row == 26
 
 

@@ -32,6 +32,24 @@ def test_no_store_or_raw_export_in_git():
     assert not _tracked("*.duckdb")
 
 
+#: what the repository's top level holds, and nothing else
+TOP_LEVEL = {".ci", ".gitignore", "Makefile", "README.md", "benchmarks", "dashboards", "data", "docs", "kimtools",
+             "notebooks", "pyproject.toml", "tests"}
+#: files that are outputs or data (workbooks, tables, pages, printouts, stores, archives): none outside tests/, but the
+#: shipped reference data and the contract's code lists
+GENERATED = (".xlsx", ".xlsm", ".xls", ".csv", ".html", ".pdf", ".duckdb", ".wal", ".zip", ".parquet")
+SHIPPED = ("data/reference/", "kimtools/contract/")
+
+
+def test_nothing_generated_is_tracked_and_the_top_level_is_as_agreed():
+    """A problem report with 2,494 rows of echoed cell values was committed at the root once (issue 36)."""
+    tracked = [p.relative_to(ROOT).as_posix() for p in _tracked(".")]
+    assert {p.split("/")[0] for p in tracked} <= TOP_LEVEL
+    generated = [p for p in tracked if p.lower().endswith(GENERATED) and not p.startswith(("tests/", *SHIPPED))]
+    assert generated == []
+    assert [p for p in tracked if p.startswith(SHIPPED) and p.lower().endswith(GENERATED) and not p.endswith(".csv")] == []
+
+
 #: The only imports inside functions, each on purpose (docs/architecture.md, "Imports"): a dashboard kernel and the
 #: ``kimtools`` command start without what they do not need. Every other import stands at the top of its module.
 LAZY_IMPORTS = {

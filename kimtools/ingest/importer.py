@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import os
+import re
 import secrets
 import shlex
 from dataclasses import dataclass
@@ -39,7 +42,8 @@ from .pseudonym import ensure_key, key_location, key_mismatch_text
 from .quality import QUALITY_TABLES, quality_summary, stichtage
 from .read import PROBLEM_COLUMNS, Export, read_export
 
-__all__ = ["import_export", "replace_kommunen", "derive_tables", "ImportResult", "write_problem_report"]
+__all__ = ["import_export", "replace_kommunen", "derive_tables", "ImportResult", "write_problem_report",
+           "private_report_path", "REPORTS_FOLDER", "REPORT_DAYS"]
 
 
 def derive_tables(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:
@@ -145,6 +149,31 @@ _REPORT_HEADERS = {
     "en": {"datei": "File", "tabelle": "Table", "zeile": "Row", "spalte": "Column", "wert": "Value",
            "grund_en": "Reason", "grund_de": "Grund (Deutsch)"},
 }
+
+
+#: where a long problem list goes when no file was named: a folder beside the store, readable by its owner only
+REPORTS_FOLDER = "fehlerberichte"
+#: reports in that folder older than this many days are deleted when the next one is written there
+REPORT_DAYS = 30
+
+
+def private_report_path(store: Store, source: str | Path, now: dt.datetime | None = None) -> Path:
+    """Where a refused import's full problem list goes when the person named no file: ``fehlerberichte/`` beside the
+    store (mode 700), ``fehlerbericht_<source>_<stamp>.xlsx`` — never the working folder, which may be synced, shared
+    or under git. Reports there older than :data:`REPORT_DAYS` days are deleted first."""
+    folder = store.path.parent / REPORTS_FOLDER
+    now = now or dt.datetime.now()
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        for old in folder.glob("fehlerbericht_*"):
+            if now.timestamp() - old.stat().st_mtime > REPORT_DAYS * 86400:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        raise from_os_error(exc, folder, "den Ordner für Fehlerberichte anlegen", "create the folder of problem reports") \
+            from None
+    stem = re.sub(r"[^0-9A-Za-zÄÖÜäöüß-]+", "-", Path(source).stem).strip("-")[:60] or "export"
+    return folder / f"fehlerbericht_{stem}_{now:%Y%m%d-%H%M%S}.xlsx"
 
 
 def write_problem_report(problems: pd.DataFrame, path: str | Path, lang: str = "de") -> Path:
