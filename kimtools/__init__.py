@@ -1,18 +1,17 @@
 """kimtools: planning and monitoring workbench for Kommunales Integrationsmanagement (KIM NRW).
 
-The public surface is assembled here; each stage lives in its own folder (docs/architecture.md):
-contract → ingest → store → indicators → analysis → exchange / views → present → panels.
+The public surface is assembled here; each stage lives in its own folder, in dependency order (docs/architecture.md):
+contract → store → indicators → ingest → analysis → exchange → views → present → panels.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import ImportValidationError, KimtoolsError, StoreError, UsageError  # noqa: E402
-from .ingest.read import Export, read_export  # noqa: E402
-from .store import Store  # noqa: E402
-from .indicators import indicator_table  # noqa: E402
-from .ingest.importer import import_export  # noqa: E402
+from ._version import __version__
+from .errors import ImportValidationError, KimtoolsError, StoreError, UsageError
+from .ingest.read import Export, read_export
+from .store import Store
+from .indicators import indicator_table
+from .ingest.importer import import_export
 
 __all__ = [
     "__version__", "KimtoolsError", "ImportValidationError", "StoreError", "UsageError",

@@ -13,6 +13,7 @@ kernel (no code) and serves no files but images; the store is opened read-only b
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -26,7 +27,7 @@ from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "free_port", "running_server", "served_meeting", "main"]
+__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "voila_command", "free_port", "running_server", "served_meeting", "main"]
 
 #: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
 PLOTLY_PATH = "kimtools/plotly.js"
@@ -62,6 +63,31 @@ RECOVER_SCRIPT = """<script id="kimtools-recover">
 </script>
 """
 
+
+
+def voila_command(dashboards: Path, host: str, port: int, token: str, preheat: int, attendees: int | None) -> list[str]:
+    """The command line that serves ``dashboards`` with Voilà as ``kimtools serve`` runs it (this module as Voilà's
+    entry point, see :func:`main`), with the settings that operating it taught: ``preheat`` prepared kernels per
+    page, and ``attendees`` more for the steering committee's page."""
+    cmd = [sys.executable, "-m", "kimtools.serving", str(dashboards), "--no-browser", f"--Voila.ip={host}",
+           f"--port={port}", "--Voila.port_retries=0", "--VoilaExecutor.timeout=120",
+           # a cell's outputs may reach the executor seconds after the cell finished when kernels start together on a
+           # busy machine; after the default 4 s the executor moves on and the page lacks its widgets (seen under load)
+           "--VoilaExecutor.iopub_timeout=60",
+           "--VoilaConfiguration.show_tracebacks=False", "--VoilaConfiguration.strip_sources=True",
+           # kernels talk over Unix sockets in Voilà's private directory, not TCP ports on localhost: no other local
+           # user can reach them, and kernels starting together cannot pick the same free port (seen once while the
+           # pool refilled: a kernel's heartbeat failed with 'Address already in use')
+           "--KernelManager.transport=ipc",
+           # plotly's own JupyterLab renderer (4.8 MB per page) is not used by the dashboards' figures
+           "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
+           f"--Voila.token={token}"]
+    if preheat > 0 or attendees:
+        cmd += ["--preheat_kernel=True", f"--pool_size={preheat}"]
+    if attendees:   # a committee opening the steering page together: a ready kernel for each of them
+        pools = {"default": {"pool_size": preheat}, "lenkungskreis.ipynb": {"pool_size": attendees}}
+        cmd += [f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}"]
+    return cmd
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -1,6 +1,6 @@
 """An attacker's audit of a comparison bundle, written from the format file alone.
 
-It shares no code with :mod:`kimtools.exchange.bundle` or :mod:`kimtools.exchange.disclosure`
+It shares no code with :mod:`kimtools.exchange.bundle` or :mod:`kimtools.indicators.disclosure`
 and uses another solver (COIN-OR CBC through PuLP, where kimtools uses HiGHS):
 it reads ``zaehlungen.csv`` as text, writes down every sum the format says
 holds, and asks for the smallest and largest whole value of each protected

@@ -16,7 +16,7 @@ import pytest
 from conftest import BASE, indicator_row, write_export
 from kimtools import ImportValidationError, Store, import_export, indicator_table, read_export
 from kimtools.ingest import quality
-from kimtools.exchange.disclosure import exposed
+from kimtools.indicators.disclosure import exposed
 from kimtools.exchange.bundle import bundle_periods, bundle_reference, parse_period
 
 

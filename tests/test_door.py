@@ -462,12 +462,12 @@ def test_a_killed_import_leaves_nothing_the_next_import_does_not_remove(demo_exp
 
 # --------------------------------------------------------------------------- the last line of defence
 def test_an_unexpected_error_is_a_message_not_a_traceback(stored, capsys, monkeypatch):
-    import kimtools.cli as cli
+    import kimtools.cli.stored as stored_commands
 
     def boom(args):
         raise RuntimeError("kaputt: PERS-0001")
 
-    monkeypatch.setattr(cli, "_cmd_info", boom)
+    monkeypatch.setattr(stored_commands, "cmd_info", boom)
     code, out, err = run(capsys, "info", "--db", stored)
     assert code == 1 and "unerwarteter Fehler (RuntimeError)" in err
     assert "Traceback" not in err and "PERS-0001" not in err

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kimtools import import_export
-from kimtools.exchange.disclosure import Sum, audit, protect
+from kimtools.indicators.disclosure import Sum, audit, protect
 from kimtools.errors import BundleError, DisclosureError
 from kimtools.exchange.bundle import bundle_counts, export_bundle, merge_bundles, read_bundle, read_merged, write_merged
 from kimtools.store import Store

@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 from conftest import write_export
 from kimtools import read_export
 from kimtools.cli import main
-from kimtools.exchange.disclosure import suppress_table
+from kimtools.indicators.disclosure import suppress_table
 from kimtools.analysis.gaps import gap_table, top_gaps, write_gap_register
 from test_referrals import REF
 

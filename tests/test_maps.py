@@ -249,7 +249,7 @@ def test_a_kreis_names_its_sub_units_gemeinden_everywhere(own_store, tmp_path):
     from kimtools.present.labels import column_label
     from kimtools.present.pages import section_title
     from kimtools.present.report import lenkungskreis_html
-    from kimtools.views.steering import explain, population_note
+    from kimtools.present.steering import explain, population_note
 
     assert units("Kreis Unna")["Bezirke"] == "Gemeinden" and units("Duisburg")["Bezirke"] == "Stadtbezirke"
     assert with_units({"de": "x", "en": "{districts}"}, "Kreis Unna", "en") == "municipalities"

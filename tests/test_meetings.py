@@ -22,7 +22,7 @@ from kimtools.errors import InputError
 from kimtools.ingest.importer import import_export
 from kimtools.present.report import lenkungskreis_html
 from kimtools.store.meetings import COMMENT_LIMIT, PARTS, commentary, freeze, meeting, meeting_of, meetings, remove
-from kimtools.views.steering import data_state, meeting_note
+from kimtools.present.steering import data_state, meeting_note
 
 KEY = b"k" * 32
 LATER_CASE = "F3;PERS-0003;Herne;Herne-Mitte;CM1;10.04.2024;;;erstintegration;sprache;duldung;;w;1991;1\n"
@@ -315,3 +315,15 @@ def test_removal_removes_only_a_meeting_state_that_is_what_it_claims(store, tmp_
     with pytest.raises(InputError, match="führt aus dem Ordner"):
         remove(store, "LK-C")
     assert (outside / "keep.txt").exists() and (folder / "LK-A").exists()
+
+
+def test_a_commentary_names_every_fault_at_once(store):
+    """An unknown part, a value that is no text and a text too long: one refusal naming all three (issue 41)."""
+    frozen = freeze(store, "LK-F")
+    frozen.commentary_path.write_text(f'tren = "x"\nstatus = 42\ngaps = ["a"]\nluecken = "{"l" * 301}"\n',
+                                      encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        commentary(frozen)
+    text = err.value.message_de
+    assert "unbekannte Teile: gaps, tren" in text and "kein Text: status = 42" in text
+    assert "zu lang: luecken (301 Zeichen)" in text

@@ -26,7 +26,7 @@ from kimtools.ingest.draft import draft_profile
 from kimtools.ingest.files import write_export_csv
 from kimtools.ingest.importer import import_export
 from kimtools.ingest.profile import PROFILE_NAME, find_profile, load_profile
-from kimtools.views.steering import absent_note
+from kimtools.present.steering import absent_note
 
 KEY = b"k" * 32
 

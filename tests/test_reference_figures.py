@@ -20,7 +20,7 @@ from kimtools.errors import ImportValidationError, InputError
 from kimtools.ingest.importer import import_export
 from kimtools.ingest.reference_figures import import_district_figures
 from kimtools.present.report import lenkungskreis_html
-from kimtools.views.steering import data_state, population_note
+from kimtools.present.steering import data_state, population_note
 
 KEY = b"k" * 32
 OFFICE = """Bevölkerung in den Stadtbezirken der Stadt Herne, Stand 31.12.2025

@@ -53,13 +53,6 @@ def test_nothing_generated_is_tracked_and_the_top_level_is_as_agreed():
 #: The only imports inside functions, each on purpose (docs/architecture.md, "Imports"): a dashboard kernel and the
 #: ``kimtools`` command start without what they do not need. Every other import stands at the top of its module.
 LAZY_IMPORTS = {
-    # the command imports the stage a subcommand needs, so `kimtools --help` and a failing call answer at once
-    "cli.py": {".ingest.delivery", ".ingest.importer", ".ingest.read", ".ingest.demo", ".ingest.draft", ".ingest.providers",
-               ".ingest.reference_figures", ".ingest.boundaries", ".analysis.planning", ".contract.reference", ".store",
-               ".store.meetings",
-               ".store.deliveries", "pandas",
-               ".indicators", ".analysis.gaps", ".exchange.bundle", ".present.report", ".present.pages", ".progress",
-               ".serving", ".spreadsheet"},
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
                    "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},
@@ -75,10 +68,6 @@ LAZY_IMPORTS = {
     # statsmodels takes about a second to import: only when a forecast or a wait interval is asked (Wilson and Poisson intervals are closed formulas)
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},
-    # names that moved out of the store, importable from it as before (the store does not depend on them), and the
-    # quality summary of a store written before it was recorded at import
-    "store/__init__.py": {"..indicators.cells", "..contract.outcomes", "..ingest.importer", "..ingest.pseudonym",
-                          "..ingest.quality"},
 }
 
 
@@ -99,3 +88,55 @@ def test_imports_stand_at_the_top_of_each_module_but_the_listed_lazy_ones():
                         continue
                     found.setdefault(path.relative_to(ROOT / "kimtools").as_posix(), set()).add(name)
     assert found == LAZY_IMPORTS
+
+
+#: the stages in dependency order, lowest first (docs/architecture.md, "The stages"): a module may import from its own
+#: stage and the ones before it, never from a later one. The modules at the top of the package are stages of their own.
+STAGES = ["i18n", "errors", "_version", "paths", "periods", "progress", "spreadsheet",
+          "contract", "store", "indicators", "ingest", "analysis", "exchange", "views", "present", "panels", "widgets",
+          "serving", "cli", "kimtools"]
+
+
+def stage_graph() -> dict[tuple[str, str], list[str]]:
+    """Every import between two stages, read from the code (also imports inside functions): (from, to) → modules."""
+    import ast
+
+    edges: dict[tuple[str, str], list[str]] = {}
+    package = ROOT / "kimtools"
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        here = "kimtools" if rel.as_posix() == "__init__.py" else rel.parts[0].removesuffix(".py")
+        parent = ["kimtools", *rel.parts[:-1]]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                target = parent[:len(parent) - node.level + 1] + (node.module.split(".") if node.module else [])
+                targets = [target] if node.module else [target + [a.name] for a in node.names]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                targets = [n.split(".") for n in names if n and n.split(".")[0] == "kimtools"]
+            else:
+                continue
+            for target in targets:
+                there = target[1].removesuffix(".py") if len(target) > 1 else "kimtools"
+                if there == "__version__":   # ``from kimtools import __version__``: the package root
+                    there = "kimtools"
+                if there != here:
+                    edges.setdefault((here, there), []).append(rel.as_posix())
+    return edges
+
+
+def test_stages_depend_only_on_earlier_stages():
+    """No cycle between stages, counting every import: each import goes to an earlier stage of :data:`STAGES`."""
+    edges = stage_graph()
+    unknown = {s for edge in edges for s in edge} - set(STAGES)
+    assert not unknown, f"stages not in STAGES (add them where they belong): {sorted(unknown)}"
+    upward = {f"{a} → {b}": sorted(set(files)) for (a, b), files in edges.items() if STAGES.index(b) > STAGES.index(a)}
+    assert upward == {}, f"imports from a later stage: {upward}"
+
+
+def test_the_version_is_one_number():
+    import tomllib
+
+    from kimtools import __version__
+
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"] == __version__

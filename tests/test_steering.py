@@ -28,7 +28,8 @@ import pytest
 from conftest import prepared_views, write_export
 from kimtools import read_export
 from kimtools.analysis.pathways import status_transitions
-from kimtools.views.steering import comparison_periods, key_figure_tiles, key_figures
+from kimtools.present.steering import key_figure_tiles
+from kimtools.views.steering import comparison_periods, key_figures
 from test_referrals import REF
 
 STATUS = """\

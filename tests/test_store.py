@@ -252,7 +252,7 @@ def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path)
     gets the live computation."""
     import duckdb
 
-    from kimtools.ingest.quality import quality_summary
+    from kimtools.ingest.quality import quality_summary, stored_quality
 
     store = Store(tmp_path / "kim.duckdb")
     import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)
@@ -264,13 +264,13 @@ def test_quality_summary_is_recorded_at_import_and_equals_the_live_one(tmp_path)
     for k in ("Herne", "Oberhausen"):
         stored = store.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [k])
         pd.testing.assert_frame_equal(stored, live(k), check_dtype=False)
-        pd.testing.assert_frame_equal(store.quality(k), live(k), check_dtype=False)
-    assert int(store.quality("Oberhausen")["faelle"][0]) == 5   # the re-import replaced the first summary
+        pd.testing.assert_frame_equal(stored_quality(store, k), live(k), check_dtype=False)
+    assert int(stored_quality(store, "Oberhausen")["faelle"][0]) == 5   # the re-import replaced the first summary
     old = tmp_path / "old.duckdb"   # as a store written before the summary was recorded
     shutil.copyfile(store.path, old)
     with duckdb.connect(str(old)) as con:
         con.execute("DROP TABLE datenqualitaet")
-    pd.testing.assert_frame_equal(Store(old).quality("Herne"), live("Herne"), check_dtype=False)
+    pd.testing.assert_frame_equal(stored_quality(Store(old), "Herne"), live("Herne"), check_dtype=False)
 
 
 def test_data_span_and_cells_are_stored_at_import_and_older_stores_compute_them(tmp_path):
@@ -284,7 +284,7 @@ def test_data_span_and_cells_are_stored_at_import_and_older_stores_compute_them(
     from kimtools import indicator_table
     from kimtools.indicators.table import case_durations
     from kimtools.analysis.network import waiting_times
-    from kimtools.store import CELL_TABLES
+    from kimtools.indicators.cells import CELL_TABLES
 
     store = Store(tmp_path / "kim.duckdb")
     import_export(write_export(tmp_path / "a", _oberhausen(BASE, 3)), store, show_progress=False)

@@ -17,7 +17,7 @@ import pandas as pd
 from ..contract import codes
 from ..contract.reference import with_units
 from ..errors import UsageError
-from ..exchange.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
+from ..indicators.disclosure import DEFAULT_MINIMUM, HIDDEN, shown_cell, suppress_table
 from ..i18n import current_lang, fmt_date, tr
 from ..indicators.table import run_query
 from ..periods import period_label

@@ -2,7 +2,7 @@
 
 Each list maps a code to ``(German label, English label)``; the lists are data, in ``codes.csv`` beside this
 module (one row per code). The order of a list is the order used in tables and figures. The reader accepts a code or
-its German label, case-insensitively (``../shared/case-export-format.md``).
+its German label, case-insensitively (``docs/exportformat.md``).
 
 Examples
 --------

@@ -4,7 +4,7 @@ The reader checks these definitions column by column; cross-table rules
 (references, dates within a case, ``abschlussgrund`` iff ``ende``) live in
 :mod:`kimtools.ingest.read` because they need more than one column.
 
-Decisions where the contract (``shared/case-export-format.md``) is silent are
+Decisions where the contract (``docs/exportformat.md``) is silent are
 listed in ``docs/export-format-decisions.md`` and marked ``DECISION`` here.
 
 Examples

@@ -8,7 +8,7 @@ Its tables are designed so that a typical city keeps most cells (see ``docs/verg
   a district × breakdown × quarter table would be mostly protected.
 
 Every sum that holds between the rows is declared in ``metadaten.json`` and used by the audit
-(:func:`kimtools.exchange.disclosure.audit`), which the writer (:mod:`kimtools.exchange.bundle`) runs before it
+(:func:`kimtools.indicators.disclosure.audit`), which the writer (:mod:`kimtools.exchange.bundle`) runs before it
 writes and every reader runs again.
 
 Examples
@@ -28,11 +28,11 @@ import pandas as pd
 from ..contract.codes import CODE_LISTS
 from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
 from ..errors import InputError
+from ..indicators.disclosure import DEFAULT_MINIMUM, Sum, protect
 from ..indicators.stats import poisson_interval, wilson_interval
 from ..periods import last_complete_quarter, parse_period, period_label, quarter
 from ..store import SPAN_TABLE, Store
 from ..store.deliveries import completeness
-from .disclosure import DEFAULT_MINIMUM, Sum, protect
 
 __all__ = ["FORMAT", "VERSION", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
            "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS", "CODE_LIST_OF", "Cells", "bundle_name", "bundle_counts", "bundle_sums",
@@ -250,7 +250,7 @@ def _minimums(counts: pd.DataFrame, cells: pd.Series, minimum: int, per_merkmal:
 def protect_counts(counts: pd.DataFrame, minimum: int = DEFAULT_MINIMUM,
                    per_merkmal: dict[str, int] | None = None) -> pd.DataFrame:
     """``counts`` with ``anzahl`` emptied and ``geschuetzt = 'ja'`` where protected
-    (:func:`kimtools.exchange.disclosure.protect` over every sum of :func:`bundle_sums`)."""
+    (:func:`kimtools.indicators.disclosure.protect` over every sum of :func:`bundle_sums`)."""
     c = Cells(counts, minimum, per_merkmal or {}, CODE_LIST_OF, event_kennzahlen())
     mask = protect(c.values.to_numpy(), c.sums, c.minimums, c.names.tolist())
     hidden = mask[c.ids.to_numpy()]

@@ -1,5 +1,8 @@
 """The seeded synthetic demo export: KIM case management in NRW municipalities.
 
+Longer than 500 lines on purpose: one seeded generator whose steps (cases, consultations, referrals, partners,
+posts, status changes) share their random state and calibration; split, the seed would no longer give one export.
+
 Every value is invented; nothing describes a real person. The structure
 follows the seeds in ``shared/seeds/``:
 

@@ -1,5 +1,8 @@
 """Drafting an import profile (``kimtools profil SOURCE --out FILE``): what a foreign export most likely means.
 
+Longer than 500 lines on purpose: one decision procedure over tables, columns, groups and code labels, each step
+reading what the earlier ones assigned.
+
 The draft decides only what has one clear answer and marks everything else ``"?"`` for a person:
 
 - **tables** by the sheet's or file's name (``Fälle``, ``Einrichtungen``: ``contract/synonyme.csv``) and by how

@@ -1,5 +1,8 @@
 """Import profiles: a foreign export (another system's, or an Excel list kept by hand) mapped onto the contract.
 
+Longer than 500 lines on purpose: the profile format, its checks (every fault at once) and how it is applied stand
+together, so that each entry of the format is read and applied in one module.
+
 A profile is a TOML file a coordinator can read and edit (:data:`EXAMPLE`). For each contract table it names the
 file or sheet (``quelle``) and its header row (``kopfzeile``) and, for each contract column, where its values come
 from:

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..contract.outcomes import FIRST_CONTACT_EXPECTED, OPEN_LOOP_DAYS, SENT
+from ..store import Store, has_table
 
-__all__ = ["stichtage", "completeness", "cases_without_consultation", "stale_referrals",
+__all__ = ["stored_quality", "stichtage", "completeness", "cases_without_consultation", "stale_referrals",
            "documentation_gaps", "parallel_cases", "quality_summary", "name_partners", "COMPLETENESS_COLUMNS",
            "QUALITY_TABLES"]
 
@@ -181,3 +182,14 @@ def name_partners(frame: pd.DataFrame, partner: pd.DataFrame, columns: Iterable[
         label = names.reindex(keys).to_numpy()
         out[col] = [f"{n} ({i})" if isinstance(n, str) else i for n, i in zip(label, out[col])]
     return out
+
+
+def stored_quality(store: Store, kommune: str) -> pd.DataFrame:
+    """The data-quality summary of ``kommune`` as recorded at its import; computed from its stored tables for a
+    store imported before kimtools recorded it (as the importer would record it)."""
+    with store.snapshot():
+        if has_table(store.connect(), "datenqualitaet"):
+            rows = store.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
+            if len(rows):
+                return rows
+        return quality_summary(store.load(kommune, QUALITY_TABLES))

@@ -1,6 +1,9 @@
 """Read a KIM case export (folder of CSV files or one XLSX workbook) into normalised frames.
 
-Every rule of ``shared/case-export-format.md`` is checked, and every violation
+Longer than 500 lines on purpose: every rule of the contract in one place, so that a reader of the code sees each
+rule next to the message it gives (file handling is in :mod:`.files`, the problem list in :mod:`.problems`).
+
+Every rule of ``docs/exportformat.md`` is checked, and every violation
 is collected before anything fails: :func:`read_export` raises one
 :class:`~kimtools.errors.ImportValidationError` whose ``problems`` frame names
 file, table, row (header = row 1), column, value and reason (German and

@@ -16,7 +16,7 @@ from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store
 from ..store.meetings import meeting_of
-from ..views.steering import incomplete_note, meeting_note
+from ..present.steering import incomplete_note, meeting_note
 from .filterbar import FilterBar
 from .plotview import PlotlyView
 

@@ -10,9 +10,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..errors import KimtoolsError
-from ..exchange.disclosure import mask_small
+from ..indicators.disclosure import mask_small
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..indicators import indicator_table
+from ..ingest.quality import stored_quality
 from ..present.figures import counts_over_time
 from ..present.markup import error_html, html_table
 from ..store import Store
@@ -26,7 +27,7 @@ class DatenstandPanel:
     """What the store holds per kommune: counts, data-quality summary, import log and intake over time.
 
     Everything shown is aggregated; counts from 1 to 2 are shown as "< 3". The data-quality summary is the one
-    recorded at each kommune's import (:meth:`~kimtools.Store.quality`): the page never reads every case of the
+    recorded at each kommune's import (:func:`~kimtools.ingest.quality.stored_quality`): the page never reads every case of the
     state (that took a gigabyte).
     """
 
@@ -78,7 +79,7 @@ class DatenstandPanel:
         self.summary.value = html_table(info, ["faelle", "beratungen", "vermittlungen", "partner", "vzae_aktuell", "daten_von",
                                                "daten_bis", "letzter_import", "quelle"])
         if kommune not in self._quality:
-            self._quality[kommune] = self.store.quality(kommune)
+            self._quality[kommune] = stored_quality(self.store, kommune)
         q = self._quality[kommune].copy()
         counts = ["ohne_beratung", "vermittlungen_offen_30", "doku_luecken_monate", "parallele_faelle"]
         for c in counts:

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..contract import codes
-from ..exchange.disclosure import count_text
+from ..indicators.disclosure import count_text
 from ..i18n import fmt_number, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
@@ -18,7 +18,7 @@ from ..present.labels import kennzahl_definition, kennzahl_label, with_units
 from ..present.markup import tile, tiles
 from ..store import Store
 from ..views.fallzahlen import caseload_base, caseload_district, provider_views
-from ..views.steering import explain, population_note
+from ..present.steering import explain, population_note
 from .base import _built, _FilteredPanel
 from .cache import ViewCache
 

@@ -13,17 +13,8 @@ from ..i18n import tr
 from ..present.markup import commentary_html, gaps_html, outliers_html, tiles
 from ..present.report import lenkungskreis_html, lenkungskreis_name
 from ..store import Store
-from ..views.steering import (
-    data_state,
-    explain,
-    key_figure_tiles,
-    kommune_views,
-    meeting_commentary,
-    no_status_changes,
-    select_district,
-    steering_figures,
-    window_views,
-)
+from ..present.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures
+from ..views.steering import kommune_views, meeting_commentary, select_district, window_views
 from .base import _FilteredPanel
 from .cache import ViewCache, _LookAhead
 from .plotview import DownloadButton

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from ..analysis import network as N
 from ..analysis.network import partner_outliers, partner_table
 from ..contract.outcomes import REFERRAL_RATES
-from ..exchange.disclosure import count_text
+from ..indicators.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..indicators.stats import km_median, share
 from ..present import figures as F

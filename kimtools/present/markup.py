@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..contract import codes
 from ..errors import KimtoolsError
-from ..exchange.disclosure import count_text
+from ..indicators.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
 from .labels import column_label
 

@@ -23,22 +23,15 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from ..errors import InputError, KimtoolsError, UsageError
-from ..exchange.disclosure import HIDDEN
+from ..indicators.disclosure import HIDDEN
 from ..i18n import current_lang, fmt_date, fmt_number, tr
 from ..paths import NOTEBOOKS
 from ..periods import period_label
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
 from ..store.meetings import Meeting, freeze, remove
-from ..views.steering import (
-    data_state,
-    explain,
-    key_figure_tiles,
-    meeting_commentary,
-    no_status_changes,
-    steering_figures,
-    steering_views,
-)
+from ..views.steering import meeting_commentary, steering_views
+from .steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures
 from .figures.maps import is_map
 from .labels import column_label, kennzahl_label
 from .markup import Html, comment_slot, gaps_html, outliers_html, tiles

@@ -58,29 +58,6 @@ _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _SPARE_BYTES = 32 * 2**20
 
 
-def __getattr__(name: str):
-    """Names that moved out of the store, still importable from here for code written against earlier releases:
-    the cells are the indicator table's (:mod:`kimtools.indicators.cells`), the wait is a contract definition, an
-    import's result and the key check are the importer's."""
-    if name == "CELL_TABLES":
-        from ..indicators.cells import CELL_TABLES
-
-        return CELL_TABLES
-    if name == "wait_sql":
-        from ..contract.outcomes import wait_sql
-
-        return wait_sql
-    if name == "ImportResult":
-        from ..ingest.importer import ImportResult
-
-        return ImportResult
-    if name == "key_mismatch_text":
-        from ..ingest.pseudonym import key_mismatch_text
-
-        return key_mismatch_text
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class Store:
     """The DuckDB store at ``path`` (default :func:`default_db_path`).
 
@@ -145,18 +122,6 @@ class Store:
         """Several tables from one consistent state of the store."""
         with self.snapshot():
             return {name: self.table(name, kommune) for name in tables}
-
-    def quality(self, kommune: str) -> pd.DataFrame:
-        """The data-quality summary of ``kommune`` as recorded at its import; computed from its stored tables for a
-        store imported before kimtools recorded it (as the importer would record it)."""
-        from ..ingest.quality import QUALITY_TABLES, quality_summary
-
-        with self.snapshot():
-            if has_table(self.connect(), "datenqualitaet"):
-                rows = self.query("SELECT * FROM datenqualitaet WHERE kommune = ?", [kommune])
-                if len(rows):
-                    return rows
-            return quality_summary(self.load(kommune, QUALITY_TABLES))
 
     def kommunen(self) -> list[str]:
         return self.query("SELECT DISTINCT kommune FROM faelle ORDER BY kommune")["kommune"].tolist()

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
+from .._version import __version__
 
 __all__ = ["kept_folder", "kept", "kommune_state"]
 

@@ -202,28 +202,29 @@ def write_commentary(found: Meeting, texts: dict[str, str]) -> None:
 
 
 def _checked(texts: dict, path: Path) -> dict[str, str]:
-    """The texts trimmed; refused for an unknown part or one longer than :data:`COMMENT_LIMIT`."""
-    unknown = set(texts) - set(PARTS)
+    """The texts trimmed; refused, naming every fault at once, for an unknown part, a value that is no text, or a
+    text longer than :data:`COMMENT_LIMIT`."""
+    unknown = sorted(set(texts) - set(PARTS))
+    not_text = {k: v for k, v in texts.items() if k in PARTS and not isinstance(v, str)}
+    trimmed = {k: v.strip() for k, v in texts.items() if k in PARTS and isinstance(v, str)}
+    long = {k: len(v) for k, v in trimmed.items() if len(v) > COMMENT_LIMIT}
+    faults = []
     if unknown:
-        raise InputError(f"Der Kommentar {path} nennt unbekannte Teile: {', '.join(sorted(unknown))} (erlaubt: "
-                         f"{', '.join(PARTS)}).", f"The commentary {path} names unknown parts: "
-                         f"{', '.join(sorted(unknown))} (allowed: {', '.join(PARTS)}).")
-    not_text = {k: v for k, v in texts.items() if not isinstance(v, str)}
+        faults.append((f"unbekannte Teile: {', '.join(unknown)} (erlaubt: {', '.join(PARTS)})",
+                       f"unknown parts: {', '.join(unknown)} (allowed: {', '.join(PARTS)})"))
     if not_text:
         which = ", ".join(f"{k} = {v!r}" for k, v in not_text.items())
-        raise InputError(f"Der Kommentar {path}: jeder Teil ist ein Text in Anführungszeichen (z. B. trend = \"Zugänge "
-                         f"steigen.\"); kein Text: {which}. Bitte korrigieren.",
-                         f"The commentary {path}: each part is a text in quotes (e.g. trend = \"Intake rises.\"); not a "
-                         f"text: {which}. Please fix.")
-    texts = {k: v.strip() for k, v in texts.items()}
-    long = {k: len(v) for k, v in texts.items() if len(v) > COMMENT_LIMIT}
+        faults.append((f"jeder Teil ist ein Text in Anführungszeichen (z. B. trend = \"Zugänge steigen.\"); kein Text: "
+                       f"{which}", f"each part is a text in quotes (e.g. trend = \"Intake rises.\"); not a text: {which}"))
     if long:
-        which = ", ".join(f"{k} ({n} Zeichen)" for k, n in long.items())
-        raise InputError(f"Der Kommentar {path}: höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf "
-                         f"ein Blatt (Vorder- und Rückseite) passt; zu lang: {which}. Bitte kürzen.",
-                         f"The commentary {path}: at most {COMMENT_LIMIT} characters per part, so that the printout fits "
-                         f"on one sheet (both sides); too long: {which.replace('Zeichen', 'characters')}. Please shorten.")
-    return texts
+        faults.append((f"höchstens {COMMENT_LIMIT} Zeichen je Teil, damit der Ausdruck auf ein Blatt (Vorder- und "
+                       f"Rückseite) passt; zu lang: {', '.join(f'{k} ({n} Zeichen)' for k, n in long.items())}. Bitte kürzen",
+                       f"at most {COMMENT_LIMIT} characters per part, so that the printout fits on one sheet (both sides); "
+                       f"too long: {', '.join(f'{k} ({n} characters)' for k, n in long.items())}. Please shorten"))
+    if faults:
+        raise InputError(f"Der Kommentar {path}: " + "; ".join(de for de, _ in faults) + ".",
+                         f"The commentary {path}: " + "; ".join(en for _, en in faults) + ".")
+    return trimmed
 
 
 def remove(store: Store, name: str) -> Meeting:

@@ -12,7 +12,7 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 
 __all__ = ["SCHEMA", "BOUNDARY_TABLE", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
            "log_import",

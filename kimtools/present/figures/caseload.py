@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ...contract import codes
-from ...exchange.disclosure import mask_small
+from ...indicators.disclosure import mask_small
 from ...i18n import tr
 from ...indicators.stats import km_curve
 from ..labels import column_label, kennzahl_label

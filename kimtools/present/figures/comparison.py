@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ...analysis.comparison import LEVELS, comparable_indicators, funnel_limits, funnel_table, level_name, rate_text
 from ...contract import codes
-from ...exchange.disclosure import HIDDEN
+from ...indicators.disclosure import HIDDEN
 from ...i18n import tr
 from ..labels import column_label, kennzahl_label
 from .style import PALETTE, apply_style

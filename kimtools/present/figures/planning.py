@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ...exchange.disclosure import mask_small
+from ...indicators.disclosure import mask_small
 from ...i18n import fmt_number, tr
 from ..labels import column_label, kennzahl_label
 from .style import PALETTE, apply_style

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ...contract import codes
-from ...exchange.disclosure import count_text, mask_small, shown_cell, suppress_table
+from ...indicators.disclosure import count_text, mask_small, shown_cell, suppress_table
 from ...i18n import tr
 from .caseload import survival_curve
 from .style import PALETTE, _figure

@@ -1,0 +1,122 @@
+"""``kimtools report`` and ``sitzung``: the city's report, the steering committee's printout, frozen meeting states."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import KimtoolsError, UsageError
+from ..i18n import current_lang, fmt_date, fmt_datetime, tr
+from ..present.pages import MEETING_PATH
+from ..present.report import (chromium, freeze_meeting, lenkungskreis_name, render_report, render_reports,
+                              write_lenkungskreis)
+from ..progress import progress
+from ..store import Store
+from ..store.meetings import meeting, meetings, remove
+from .common import batch_summary, kommune_of, out_dir, out_file, say
+
+__all__ = ["cmd_report", "cmd_sitzung"]
+
+
+def cmd_report(args) -> int:
+    store = Store(args.db)
+    if args.meeting is not None:
+        if not args.lenkungskreis:
+            raise UsageError("--sitzung gilt für die Lenkungskreis-Seite: bitte mit --lenkungskreis.",
+                             "--meeting is for the steering committee's page: please add --lenkungskreis.")
+        store, args = _meeting_store(store, args)
+    if args.lenkungskreis:
+        return _lenkungskreis(store, args)
+    first, last = (args.period, args.period) if args.period else (args.first, args.last)
+    lang = current_lang()
+    if args.all:
+        out_dir(args.out)
+    else:
+        out_file(args.out)
+    if args.all:
+        result = render_reports(store.path, store.kommunen(), args.out, first, last, lang)
+        return batch_summary(result, ("Bericht", "report"), ("Berichten", "reports"), args.out)
+    kommune = kommune_of(store, args.kommune)
+    path = render_report(store.path, kommune, args.out, first, last, lang)
+    say(f"Bericht {kommune} geschrieben: {path} (öffnet ohne Internet in jedem Browser)",
+        f"Report {kommune} written: {path} (opens offline in any browser)")
+    return 0
+
+
+def _meeting_store(store, args):
+    """The frozen copy of a meeting state, with its kommune and quarter as defaults."""
+    found = meeting(store, args.meeting)
+    if getattr(args, "kommune", None) is None:
+        args.kommune = found.kommune
+    if getattr(args, "period", None) is None:
+        args.period = found.quartal
+    return found.store, args
+
+
+def cmd_sitzung(args) -> int:
+    store = Store(args.db)
+    if args.action == "liste":
+        found = meetings(store)
+        if not found:
+            say("Keine Sitzungsstände.", "No meeting states.")
+        for m in found:
+            what = ", ".join(x for x in (m.kommune, m.quartal) if x)
+            end = fmt_date(m.datenende) if m.datenende else "–"
+            print(f"{m.name}: {tr(('eingefroren am', 'frozen on'))} {fmt_datetime(m.frozen)}, "
+                  f"{tr(('Daten bis', 'data up to'))} {end}" + (f" ({what})" if what else "") + f" – {m.folder}")
+        return 0
+    if not args.name:
+        raise UsageError(f"kimtools sitzung {args.action} braucht einen NAMEN.", f"kimtools sitzung {args.action} needs a NAME.")
+    if args.action == "entfernen":
+        found = remove(store, args.name)
+        say(f"Sitzungsstand {found.name} entfernt.", f"Meeting state {found.name} removed.")
+        return 0
+    found = freeze_meeting(store, args.name, args.kommune, args.quartal)
+    say(f"Sitzungsstand {found.name} eingefroren: {found.folder}\n"
+        f"Zeigen: kimtools serve --sitzung {found.name}; drucken: kimtools report --lenkungskreis --sitzung "
+        f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}\n"
+        f"Für die Einladung: die Sitzungsansicht (öffnet sofort, auch für alle zugleich) unter "
+        f"/{MEETING_PATH} des Servers.",
+        f"Meeting state {found.name} frozen: {found.folder}\n"
+        f"Show: kimtools serve --sitzung {found.name}; print: kimtools report --lenkungskreis --sitzung "
+        f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}\n"
+        f"For the invitation: the meeting view (opens at once, for everyone together) at /{MEETING_PATH} of "
+        f"the server.")
+    return 0
+
+
+def _lenkungskreis(store, args) -> int:
+    if args.first or args.last:
+        raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --period JJJJ-Qn statt --from/--to.",
+                         "The steering committee's page covers one quarter: --period YYYY-Qn instead of --from/--to.")
+    if args.period and not re.fullmatch(r"\d{4}-Q[1-4]", args.period):
+        raise UsageError(f"--period {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
+                         f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
+    pdf = not args.no_pdf
+    if args.all:
+        out_dir(args.out)
+    else:
+        out_file(args.out)
+    if pdf and chromium() is None:
+        say("Hinweis: kein chromium gefunden, daher nur HTML (im Browser mit Strg+P als PDF druckbar).",
+            "Note: no chromium found, so HTML only (printable to PDF from a browser with Ctrl+P).", file=sys.stderr)
+    if not args.all:
+        written = write_lenkungskreis(store, kommune_of(store, args.kommune), args.out, args.period, args.bezirk, pdf=pdf)
+        say(f"Lenkungskreis-Seite geschrieben: {', '.join(map(str, written))}",
+            f"Steering committee page written: {', '.join(map(str, written))}")
+        return 0
+
+
+    rows = []
+    for kommune in progress(store.kommunen(), tr({"de": "Lenkungskreis-Seiten", "en": "steering pages"})):
+        target = Path(args.out) / (lenkungskreis_name(kommune, args.period or "aktuell") + ".html")
+        try:
+            written = write_lenkungskreis(store, kommune, target, args.period, args.bezirk, pdf=pdf)
+            rows.append((kommune, ", ".join(map(str, written)), ""))
+        except KimtoolsError as e:
+            rows.append((kommune, "", e.message()))
+    return batch_summary(pd.DataFrame(rows, columns=["kommune", "datei", "fehler"]), ("Bericht", "page"), ("Berichte", "pages"),
+                         args.out)

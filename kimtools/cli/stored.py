@@ -1,0 +1,92 @@
+"""``kimtools info`` and ``loeschen``: what the store holds, per kommune and provider; deleting a part of it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..i18n import fmt_date, fmt_datetime, fmt_number, tr
+from ..ingest.importer import derive_tables
+from ..store import Store
+from ..store.deliveries import complete_until
+from .common import print_table, say
+
+__all__ = ["cmd_info", "cmd_loeschen"]
+
+
+def cmd_info(args) -> int:
+    store = Store(args.db)
+    info = store.info()
+    if info.empty:
+        say(f"Der Datenbestand {store.path} ist leer.", f"The store {store.path} is empty.")
+        return 0
+    headers = tr((["Kommune", "Fälle", "Beratungen", "Vermittlungen", "Partner", "Stellen (VZÄ)", "Daten von", "Daten bis",
+                   "Letzter Import"],
+                  ["kommune", "cases", "consultations", "referrals", "partners", "posts (FTE)", "data from", "data to",
+                   "last import"]))
+    rows = []
+    for r in info.itertuples():
+        rows.append([r.kommune, fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen),
+                     fmt_number(r.partner), fmt_number(r.vzae_aktuell, 1), fmt_date(r.daten_von.date()), fmt_date(r.daten_bis.date()),
+                     fmt_datetime(r.letzter_import)])
+    print_table(headers, rows)
+    _delivery_table(store)
+    say(f"Datenbestand: {store.path}", f"Store: {store.path}")
+    for leftover in store.leftovers():   # only while a writer is at work, or where they cannot be removed
+        say(f"Rest eines abgebrochenen oder laufenden Imports: {leftover} ({fmt_number(leftover.stat().st_size)} Bytes); "
+            "wird beim nächsten Befehl entfernt, wenn kein Import mehr läuft.",
+            f"Leftover of an interrupted or running import: {leftover} ({fmt_number(leftover.stat().st_size)} bytes); "
+            "removed by the next command once no import runs.")
+    return 0
+
+
+def _delivery_table(store) -> None:
+    """Who has delivered up to when: per kommune and provider, and the periods not yet complete for every provider."""
+
+
+    state = store.delivery_state()
+    if state.empty:
+        return
+    print()
+    say("Lieferungen je Träger:", "Deliveries per provider:")
+    headers = tr((["Kommune", "Träger", "Letzte Lieferung", "Umfang", "Daten bis", "Fälle", "Beratungen",
+                   "Vermittlungen", "Stellen"],
+                  ["kommune", "provider", "last delivery", "scope", "data to", "cases", "consultations", "referrals",
+                   "posts"]))
+    whole = tr(("ganze Kommune", "whole kommune"))
+    rows = [[r.kommune, r.traeger, fmt_datetime(r.letzte_lieferung) if pd.notna(r.letzte_lieferung) else "–",
+             (r.umfang or whole) if isinstance(r.umfang, str) else "–",
+             fmt_date(r.datenende.date()) if pd.notna(r.datenende) else "–",
+             fmt_number(r.faelle), fmt_number(r.beratungen), fmt_number(r.vermittlungen), fmt_number(r.stellen)]
+            for r in state.itertuples()]
+    print_table(headers, rows)
+    for r in complete_until(state).itertuples():
+        if r.vollstaendig_bis < r.datenende:
+            say(f"{r.kommune}: Daten nur bis {fmt_date(r.vollstaendig_bis.date())} von allen Trägern geliefert "
+                f"(noch nicht: {r.nachzuegler}); Zeiträume danach bis {fmt_date(r.datenende.date())} sind unvollständig "
+                "und in Kennzahlentabellen und Dashboards markiert.",
+                f"{r.kommune}: data delivered by every provider only up to {fmt_date(r.vollstaendig_bis.date())} "
+                f"(not yet: {r.nachzuegler}); periods after it up to {fmt_date(r.datenende.date())} are incomplete and "
+                "marked in indicator tables and dashboards.")
+
+
+def cmd_loeschen(args) -> int:
+    store = Store(args.db)
+    what_de = f"{args.kommune}, Träger {args.traeger}" if args.traeger else args.kommune
+    what_en = f"{args.kommune}, provider {args.traeger}" if args.traeger else args.kommune
+    if not args.yes:
+        counts = store.removal_counts(args.kommune, args.traeger)
+        say(f"Gelöscht würden ({what_de}):", f"This would be deleted ({what_en}):")
+        for r in counts.itertuples():
+            print(f"  {r.tabelle}: {fmt_number(r.zeilen)}")
+        say("Nichts wurde gelöscht. Zum Löschen: derselbe Befehl mit --ja.",
+            "Nothing was deleted. To delete: the same command with --yes.")
+        return 0
+    deleted = store.remove(args.kommune, args.traeger, derive=derive_tables)
+    n = int(deleted.set_index("tabelle").loc["faelle", "zeilen"])
+    say(f"Gelöscht ({what_de}): {fmt_number(n)} Fälle mit ihren Beratungen, Vermittlungen und Statuswechseln"
+        f"{'' if args.traeger else ', Partner, Stellen und Bezirkszahlen'}; im Importprotokoll vermerkt. "
+        "Sicherungen des Datenbestands enthalten die Daten weiter.",
+        f"Deleted ({what_en}): {fmt_number(n)} cases with their consultations, referrals and status changes"
+        f"{'' if args.traeger else ', partners, posts and district figures'}; recorded in the import log. "
+        "Backups of the store still hold the data.")
+    return 0
