@@ -486,9 +486,9 @@ def test_the_import_assistant_goes_from_a_foreign_file_to_a_saved_profile(herne,
     for path, code in MUST_LEAVE_OPEN.items():
         assistant.controls[path].value = code
     assistant.run(dry_run=True)
-    assert "Probelauf – nichts gespeichert" in assistant.outcome.value and not store.exists()
+    assert "Probelauf – nichts wurde gespeichert" in assistant.outcome.value and not store.exists()
     assistant.run(dry_run=False)
-    assert "Importiert: Herne." in assistant.outcome.value
+    assert "Importiert Herne: " in assistant.outcome.value
     same_indicators(herne["contract_store"], store.path, by="stadtbezirk")
     saved = assistant.save()
     assert saved == folder / PROFILE_NAME and load_profile(saved).tables["faelle"].values["geschlecht"] == {"k. a.": "x"}

@@ -11,11 +11,9 @@ from ..contract.reference import units
 from ..errors import ImportValidationError, KimtoolsError, UsageError
 from ..i18n import current_lang, fmt_date, fmt_number, tr
 from ..ingest.boundaries import import_boundaries
-from ..ingest.delivery import findings_text, overview_text
 from ..ingest.demo import write_demo
 from ..ingest.draft import draft_profile
 from ..ingest.importer import REPORT_DAYS, import_export, private_report_path, write_problem_report
-from ..ingest.providers import delivery_notes
 from ..ingest.read import problems_text
 from ..ingest.reference_figures import import_district_figures
 from ..store import Store
@@ -60,53 +58,16 @@ def cmd_import(args) -> int:
             f"Note: leftovers of an interrupted import {'found' if result.dry_run else 'removed'}: {leftover}",
             file=sys.stderr)
     key_note(result.key_created)
-    if result.profile:
-        say(f"Gelesen mit dem Importprofil {result.profile}.", f"Read with the import profile {result.profile}.")
-        for lookup in result.lookups:
-            say(f"  Nachschlagetabelle: {lookup}", f"  lookup table: {lookup}")
     if len(warnings):
         say("Hinweise:", "Warnings:", file=sys.stderr)
         print(problems_text(warnings, lang=lang, limit=20), file=sys.stderr)
-    names = ", ".join(result.kommunen)
-    if result.unchanged:
-        say(f"Unverändert: dieser Export ist bereits der gespeicherte Stand für {names}. Nichts wurde geändert.",
-            f"Unchanged: this export already is the stored state for {names}. Nothing was changed.")
-        return 0
-    if result.dry_run:
-        say("Probelauf – nichts wurde gespeichert. Der Import würde ändern (gespeichert → neu):",
-            "Dry run – nothing was stored. The import would change (stored → new):")
-        print(overview_text(result.overview, lang))
-        _delivery_notes(result)
-        if len(result.findings):
-            say("Der Import würde abgelehnt (mit --erzwingen ginge er durch), denn:",
-                "The import would be refused (it would go through with --force), because:")
-            print(findings_text(result.findings, lang))
-            return 1
-        say("Keine Auffälligkeiten: der Import ginge so durch.", "Nothing stands out: the import would go through.")
-        return 0
-    if len(result.findings):
-        say("Trotz dieser Auffälligkeiten importiert (--erzwingen, im Importprotokoll vermerkt):",
-            "Imported despite these findings (--force, recorded in the import log):", file=sys.stderr)
-        print(findings_text(result.findings, lang), file=sys.stderr)
-    _delivery_notes(result)
-    scope = tr((f" (Träger {', '.join(result.providers)})", f" (providers {', '.join(result.providers)})")) \
-        if result.providers else ""
-    for k, row in result.counts.iterrows():
-        say(f"Importiert {k}{scope}: {fmt_number(row['faelle'])} Fälle, {fmt_number(row['beratungen'])} Beratungen, "
-            f"{fmt_number(row['vermittlungen'])} Vermittlungen, {fmt_number(row['partner'])} Partner",
-            f"Imported {k}{scope}: {fmt_number(row['faelle'])} cases, {fmt_number(row['beratungen'])} consultations, "
-            f"{fmt_number(row['vermittlungen'])} referrals, {fmt_number(row['partner'])} partners")
+    print(result.summary(lang))
+    if result.unchanged or result.dry_run:
+        return 1 if result.refused else 0
     if warm_in_background(Store(args.db)):
         say("Prognosen und Vergleich der eigenen Daten werden im Hintergrund vorbereitet (niedrige Priorität).",
             "Forecasts and the comparison of the own data are being prepared in the background (low priority).")
     return 0
-
-
-def _delivery_notes(result) -> None:
-    """A provider delivery's contradictions and its partner IDs the register knows otherwise or not at all."""
-    text = delivery_notes(result.contradictions, result.register, current_lang())
-    if text:
-        print(text, file=sys.stderr)
 
 
 def _providers(args) -> tuple[str, ...] | None:

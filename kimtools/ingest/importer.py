@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
+from ..i18n import current_lang, fmt_number, tr
 from ..indicators.cells import CELL_TABLES
 from ..spreadsheet import excel_writer, write_csv
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
@@ -27,12 +28,14 @@ from .delivery import (
     delivery_profile,
     export_profile,
     findings_text,
+    overview_text,
 )
 from .profile import Profile, find_profile, load_profile
 from .providers import (
     COMPARED,
     PERSONS_SHARED_SQL,
     apply_map,
+    delivery_notes,
     map_partners,
     merge_rows,
     qualify_ids,
@@ -95,6 +98,55 @@ class ImportResult:
     register: pd.DataFrame | None = None   # which register partner each delivered partner ID is (provider deliveries)
     profile: str | None = None   # the import profile the source was read with (its path)
     lookups: tuple[str, ...] = ()   # the lookup tables that profile read
+
+    @property
+    def refused(self) -> bool:
+        """A dry run whose import would be refused (its findings; ``--erzwingen`` would take it)."""
+        return self.dry_run and not self.unchanged and self.findings is not None and len(self.findings) > 0
+
+    def summary(self, lang: str | None = None) -> str:
+        """What the import did, or with ``dry_run`` would do, as a person reads it; the one text the command, notebook
+        01 and the import assistant show: the profile and lookup tables read; then "unchanged", or what changes per
+        kommune and table (stored → new), the findings (a dry run: why it would be refused; a forced import: what it
+        went through despite), a provider delivery's contradictions and partner register, and the rows stored."""
+        lang = lang or current_lang()
+        say = lambda de, en: tr((de, en), lang)  # noqa: E731
+        lines = []
+        if self.profile:
+            lines.append(say(f"Gelesen mit dem Importprofil {self.profile}.", f"Read with the import profile {self.profile}."))
+            lines += [say(f"  Nachschlagetabelle: {lookup}", f"  lookup table: {lookup}") for lookup in self.lookups]
+        names = ", ".join(self.kommunen)
+        if self.unchanged:
+            return "\n".join(lines + [say(f"Unverändert: dieser Export ist bereits der gespeicherte Stand für {names}. Nichts "
+                                           "wurde geändert.", f"Unchanged: this export already is the stored state for "
+                                           f"{names}. Nothing was changed.")])
+        lines.append(say("Probelauf – nichts wurde gespeichert. Der Import würde ändern (gespeichert → neu):",
+                         "Dry run – nothing was stored. The import would change (stored → new):") if self.dry_run else
+                     say("Geändert (gespeichert → neu):", "Changed (stored → new):"))
+        if self.overview is not None:
+            lines.append(overview_text(self.overview, lang))
+        if self.findings is not None and len(self.findings):
+            lines.append(say("Der Import würde abgelehnt (mit --erzwingen ginge er durch), denn:",
+                             "The import would be refused (it would go through with --force), because:") if self.dry_run
+                         else say("Trotz dieser Auffälligkeiten importiert (--erzwingen, im Importprotokoll vermerkt):",
+                                  "Imported despite these findings (--force, recorded in the import log):"))
+            lines.append(findings_text(self.findings, lang))
+        elif self.dry_run:
+            lines.append(say("Keine Auffälligkeiten: der Import ginge so durch.",
+                             "Nothing stands out: the import would go through."))
+        notes = delivery_notes(self.contradictions, self.register, lang)
+        if notes:
+            lines.append(notes)
+        if not self.dry_run:
+            scope = say(f" (Träger {', '.join(self.providers)})", f" (providers {', '.join(self.providers)})") \
+                if self.providers else ""
+            for k, row in self.counts.iterrows():
+                n = {c: fmt_number(row[c], lang=lang) for c in ("faelle", "beratungen", "vermittlungen", "partner")}
+                lines.append(say(f"Importiert {k}{scope}: {n['faelle']} Fälle, {n['beratungen']} Beratungen, "
+                                 f"{n['vermittlungen']} Vermittlungen, {n['partner']} Partner",
+                                 f"Imported {k}{scope}: {n['faelle']} cases, {n['beratungen']} consultations, "
+                                 f"{n['vermittlungen']} referrals, {n['partner']} partners"))
+        return "\n".join(lines)
 
 
 def import_export(source: str | Path, db: str | Path | Store | None = None, force: bool = False,

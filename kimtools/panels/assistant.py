@@ -22,7 +22,6 @@ from ..contract import codes
 from ..contract.schema import TABLES
 from ..errors import ImportValidationError, KimtoolsError
 from ..i18n import fmt_number, tr
-from ..ingest.delivery import findings_text, overview_text
 from ..ingest.draft import Draft, Entry, draft_profile
 from ..ingest.importer import import_export
 from ..ingest.profile import PROFILE_NAME, UNDECIDED, Profile, parse_profile
@@ -238,16 +237,7 @@ class ImportAssistant:
             self.outcome.value = error_html(exc)
             return
         self.problems.value = ""
-        if result.unchanged:
-            text = tr(("Unverändert: diese Lieferung ist schon gespeichert.", "Unchanged: this delivery is stored already."))
-        else:
-            head = tr(("Probelauf – nichts gespeichert. Der Import würde ändern (gespeichert → neu):",
-                       "Dry run – nothing stored. The import would change (stored → new):")) if dry_run else \
-                tr((f"Importiert: {', '.join(result.kommunen)}.", f"Imported: {', '.join(result.kommunen)}."))
-            text = head + "\n" + overview_text(result.overview)
-            if len(result.findings):
-                text += "\n" + findings_text(result.findings)
-        self.outcome.value = f"<pre class='kim-note'>{html.escape(text)}</pre>"
+        self.outcome.value = f"<pre class='kim-note'>{html.escape(result.summary())}</pre>"
 
     def save(self) -> Path | None:
         """Write the profile (open entries stay marked ``"?"``)."""
