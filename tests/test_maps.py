@@ -26,6 +26,7 @@ from kimtools.ingest.boundaries import (
 )
 from kimtools.present.figures.maps import POSITIONS, district_map, district_positions, is_map
 from kimtools.store import Store
+from kimtools.views.vergleich import comparison_data
 
 DUISBURG = ["Hamborn", "Homberg/Ruhrort/Baerl", "Meiderich/Beeck", "Mitte", "Rheinhausen", "Süd", "Walsum"]
 
@@ -202,7 +203,7 @@ def test_the_comparison_page_on_a_store_alone_is_its_bundle_as_written(own_store
     disk and read back: the independent route), computed once per data state; the hint names no server folder."""
     from kimtools.exchange import bundle as B
 
-    merged, notes = B.comparison_data(own_store, tmp_path / "gibt-es-nicht")
+    merged, notes = comparison_data(own_store, tmp_path / "gibt-es-nicht")
     assert len(notes) == 1 and "Noch keine Vergleichspakete" in notes[0] and str(tmp_path) not in notes[0]
     for kommune in ("Duisburg", "Kreis Unna"):
         written = B.read_bundle(B.export_bundle(own_store, kommune, tmp_path / "pakete").folder)
@@ -214,12 +215,11 @@ def test_the_comparison_page_on_a_store_alone_is_its_bundle_as_written(own_store
         raise AssertionError("computed again although the data did not change")
 
     monkeypatch.setattr(B, "build_bundle", refuse)
-    again, _ = B.comparison_data(own_store, tmp_path / "gibt-es-nicht")   # the next page view: read, not computed
+    again, _ = comparison_data(own_store, tmp_path / "gibt-es-nicht")   # the next page view: read, not computed
     pd.testing.assert_frame_equal(again.kennzahlen, merged.kennzahlen)
 
 
 def test_nothing_to_compare_is_a_german_hint_without_a_path(tmp_path):
-    from kimtools.exchange.bundle import comparison_data
 
     with pytest.raises(UsageError) as caught:
         comparison_data(Store(tmp_path / "kein.duckdb"), tmp_path / "keine-pakete")
@@ -305,7 +305,7 @@ def test_an_import_prepares_the_comparison_and_the_forecasts_in_the_background(t
     original = B.build_bundle
     try:
         B.build_bundle = lambda *a, **k: (_ for _ in ()).throw(AssertionError("computed by the page"))
-        merged, _ = B.comparison_data(store, tmp_path / "keine-pakete")
+        merged, _ = comparison_data(store, tmp_path / "keine-pakete")
     finally:
         B.build_bundle = original
     assert set(merged.kennzahlen["kommune"]) == {"Herne"}

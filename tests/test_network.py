@@ -259,3 +259,28 @@ def test_views_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_st
         pd.testing.assert_frame_equal(panel._data["gaps"], direct["gaps"])
         assert nx.utils.graphs_equal(panel._data["graph"], direct["graph"])
         assert (panel._data["start"], panel._data["end"]) == (direct["start"], direct["end"])
+
+
+def test_the_network_pages_key_figures_by_hand():
+    """Referrals out: 30 sent, 20 answered, 15 accepted (Wilson 95 % for 15/20 by the closed formula: 0.531–0.888);
+    an incoming edge is not counted; 3 open loops at the end of 2025-Q2 (the quarter before is not taken); 19 waits
+    give no median, 20 give one (all ended: 1 … 20 days, Kaplan–Meier median = the 10th, 10 days)."""
+    import math
+
+    from kimtools.views.netzwerk import MIN_WAITS, network_key_figures
+
+    edges = pd.DataFrame({"richtung": ["aus", "aus", "ein"], "n": [18, 12, 99], "beantwortet": [12, 8, 99],
+                          "angenommen": [9, 6, 99]})
+    loops = pd.DataFrame({"zeitraum": ["2025-Q1", "2025-Q2"], "zaehler": [7, 3]})
+    waits = pd.DataFrame({"dauer": range(1, MIN_WAITS + 1), "beendet": [True] * MIN_WAITS})
+    k = network_key_figures({"edges": edges, "loops": loops, "waits": waits}, "2025-Q2").set_index("kennzahl")
+    assert k.loc["vermittlungen", "zaehler"] == 30 and k.loc["offene_schleifen", "zaehler"] == 3
+    assert (k.loc["annahmequote", "zaehler"], k.loc["annahmequote", "nenner"]) == (15, 20)
+    z, p, n = 1.959964, 0.75, 20
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert k.loc["annahmequote", "wert"] == 0.75
+    assert abs(k.loc["annahmequote", "ki_unten"] - (centre - half)) < 1e-4 and abs(k.loc["annahmequote", "ki_oben"] - (centre + half)) < 1e-4
+    assert k.loc["wartezeit_median_tage", "wert"] == 10
+    fewer = network_key_figures({"edges": edges, "loops": loops, "waits": waits.iloc[:MIN_WAITS - 1]}, "2025-Q3")
+    fewer = fewer.set_index("kennzahl")
+    assert math.isnan(fewer.loc["wartezeit_median_tage", "wert"]) and math.isnan(fewer.loc["offene_schleifen", "zaehler"])

@@ -13,7 +13,7 @@ import pytest
 from conftest import write_export
 from kimtools import Store, indicator_table
 from kimtools.analysis.network import referral_edges
-from kimtools.analysis.planning import planning_views
+from kimtools.views.planung import planning_views
 from kimtools.errors import DeliveryRefused, ImportValidationError
 from kimtools.exchange.content import default_range
 from kimtools.ingest.demo import generate_demo

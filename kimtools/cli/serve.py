@@ -8,15 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from ..analysis.planning import warm_forecasts
 from ..errors import KimtoolsError, UsageError
-from ..exchange.bundle import comparison_data
 from ..paths import DASHBOARDS
 from ..present.pages import MEETING_PATH, meeting_views
 from ..present.report import write_meeting_views
 from ..serving import PLOTLY_PATH, voila_command
 from ..store import Store
 from ..store.meetings import meeting
+from ..views.planung import warm_forecasts
+from ..views.vergleich import comparison_data
 from .background import warm_in_background
 from .common import say
 

@@ -26,7 +26,7 @@ import pandas as pd
 from .._version import __version__
 from ..contract.reference import load_reference
 from ..errors import BundleError, DisclosureError, InputError, KimtoolsError, UsageError
-from ..i18n import fmt_date, fmt_percent, tr
+from ..i18n import fmt_date, fmt_percent
 from ..indicators.disclosure import DEFAULT_MINIMUM
 from ..paths import DATA
 from ..periods import parse_period
@@ -59,8 +59,7 @@ from .reading import FILES, MAX_MEMBER, Bundle, audit_problems, field_problems, 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "checked_request", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
            "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle",
-           "merge_bundles", "write_merged", "read_merged", "field_problems", "MAX_MEMBER", "default_comparison_dir", "own_comparison", "comparison_data", "OWN_SOURCE"]
-
+           "merge_bundles", "write_merged", "read_merged", "field_problems", "MAX_MEMBER", "default_comparison_dir", "own_comparison", "OWN_SOURCE"]
 
 
 # ----------------------------------------------------------------------------- writing
@@ -203,30 +202,6 @@ def export_bundle(store: Store, kommune: str, out: str | Path, first: str | None
     return ExportResult(final, final_zip, meta["schutz"]["zellen"], meta["schutz"]["geschuetzt"])
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ----------------------------------------------------------------------------- merging
 @dataclass
 class Merged:
@@ -326,50 +301,6 @@ def own_comparison(store: Store, kommunen: Sequence[str] | None = None, show_pro
     frame = lambda parts, columns: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)  # noqa: E731
     return Merged(pd.DataFrame(columns=COUNT_COLUMNS), frame(rates, RATE_COLUMNS), frame(reference, REFERENCE_COLUMNS),
                   pd.DataFrame(overview, columns=_OVERVIEW)), refused
-
-
-def comparison_data(store: Store | None = None, folder: str | Path | None = None,
-                    show_progress: bool = False) -> tuple[Merged, list[str]]:
-    """What the comparison page compares: the merged bundles in ``folder`` (default :func:`default_comparison_dir`)
-    where there are any, and every kommune of ``store`` that no bundle covers, from its own data
-    (:func:`own_comparison`). Returns the tables and notes for the page (German first, no server path in them).
-    Raises :class:`~kimtools.errors.UsageError` when there is neither."""
-    notes, parts = [], []
-    try:
-        parts.append(read_merged(folder or default_comparison_dir()))
-    except (UsageError, OSError):   # no bundles merged (yet): the store's own data alone
-        notes.append(tr(("Noch keine Vergleichspakete anderer Kommunen zusammengeführt: verglichen werden die "
-                         "Stadtbezirke (eines Kreises: die Gemeinden) aus dem eigenen Datenbestand, geschützt wie im "
-                         "eigenen Vergleichspaket. Andere Kommunen kommen hinzu, sobald ihre Pakete mit "
-                         "'kimtools compare' zusammengeführt sind.",
-                         "No other kommunen's comparison bundles merged yet: compared are the districts (of a county: "
-                         "its municipalities) of the own store, protected as in the own comparison bundle. Other "
-                         "kommunen join once their bundles are merged with 'kimtools compare'.")))
-    present = set(parts[0].pakete["kommune"]) if parts else set()
-    mine = [k for k in _kommunen_of(store) if k not in present]
-    if mine:
-        own, refused = own_comparison(store, mine, show_progress)
-        parts.append(own)
-        for k, (de, en) in refused.items():
-            notes.append(tr((f"{k}: {de}", f"{k}: {en}")))
-    if not parts or all(p.kennzahlen.empty for p in parts):
-        raise UsageError("Es gibt noch nichts zu vergleichen: weder zusammengeführte Vergleichspakete noch einen eigenen "
-                         "Datenbestand mit genug Daten. Erst Daten importieren (kimtools import) oder Pakete "
-                         "zusammenführen (kimtools compare).",
-                         "There is nothing to compare yet: neither merged comparison bundles nor an own store with "
-                         "enough data. Import data first (kimtools import) or merge bundles (kimtools compare).")
-    merged = Merged(*(pd.concat([getattr(p, n) for p in parts], ignore_index=True)
-                      for n in ("zaehlungen", "kennzahlen", "bezirke", "pakete")))
-    return merged, notes
-
-
-def _kommunen_of(store: Store | None) -> list[str]:
-    if store is None:
-        return []
-    try:
-        return store.kommunen()
-    except KimtoolsError:   # no store (yet), or one that cannot be read: the bundles alone
-        return []
 
 
 def default_comparison_dir() -> Path:

@@ -12,15 +12,13 @@ import plotly.graph_objects as go
 
 from ..analysis import network as N
 from ..analysis.network import partner_outliers, partner_table
-from ..contract.outcomes import REFERRAL_RATES
 from ..indicators.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
-from ..indicators.stats import km_median, share
 from ..present import figures as F
 from ..present.labels import kennzahl_definition, kennzahl_label
 from ..present.markup import gaps_html, outliers_html, tile, tiles
 from ..store import Store
-from ..views.netzwerk import district_fixed, network_base, network_key, network_window
+from ..views.netzwerk import district_fixed, network_base, network_key, network_key_figures, network_window
 from .base import _built, _FilteredPanel
 from .cache import _LookAhead, page_worker
 
@@ -116,26 +114,24 @@ class NetzwerkPanel(_FilteredPanel):
     def _show_tables(self, v: dict) -> None:
 
         d = self._views(v)
-        out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
-        part, whole = REFERRAL_RATES["annahmequote"]
-        sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
-        items = [tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(sent),
-                       tr({"de": "in 12 Monaten", "en": "in 12 months"}), kennzahl_definition("vermittlungen"))]
+        k = network_key_figures(d, v["zeitraum"]).set_index("kennzahl")
+        items = [tile(tr({"de": "Vermittlungen", "en": "referrals"}), self._count(k.loc["vermittlungen", "zaehler"]),
+                      tr({"de": "in 12 Monaten", "en": "in 12 months"}), kennzahl_definition("vermittlungen"))]
+        accepted, answered = k.loc["annahmequote", "zaehler"], k.loc["annahmequote", "nenner"]
         if answered >= self.minimum and accepted >= self.minimum and answered - accepted >= self.minimum:
-            value, lo, hi = share([accepted], [answered])
-            rate = fmt_percent(value[0])
-            note = f"95 %: {fmt_number(100 * lo[0], 0)}–{fmt_percent(hi[0])}"   # the unit once: 74–78 %
+            rate = fmt_percent(k.loc["annahmequote", "wert"])   # the unit once: 74–78 %
+            note = f"95 %: {fmt_number(100 * k.loc['annahmequote', 'ki_unten'], 0)}–{fmt_percent(k.loc['annahmequote', 'ki_oben'])}"
         else:
             rate, note = "–", tr({"de": "zu wenige beantwortete", "en": "too few answered"})
         items.append(tile(kennzahl_label("annahmequote"), rate, note, kennzahl_definition("annahmequote")))
-        loops = d["loops"].loc[d["loops"]["zeitraum"] == v["zeitraum"], "zaehler"]
-        items.append(tile(kennzahl_label("offene_schleifen"), self._count(loops.iloc[0]) if len(loops) else "–",
-                           tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
-                           kennzahl_definition("offene_schleifen")))
-        med = km_median(d["waits"].assign(_all=0), ["_all"])["median"].iloc[0] if len(d["waits"]) >= 20 else float("nan")
+        loops = k.loc["offene_schleifen", "zaehler"]
+        items.append(tile(kennzahl_label("offene_schleifen"), "–" if pd.isna(loops) else self._count(loops),
+                          tr({"de": f"am Ende von {v['zeitraum']}", "en": f"at the end of {v['zeitraum']}"}),
+                          kennzahl_definition("offene_schleifen")))
+        med = k.loc["wartezeit_median_tage", "wert"]
         items.append(tile(kennzahl_label("wartezeit_median_tage"), "–" if pd.isna(med) else fmt_number(med, 0),
-                           tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
-                           kennzahl_definition("wartezeit_median_tage")))
+                          tr({"de": "Tage, Kaplan–Meier", "en": "days, Kaplan–Meier"}),
+                          kennzahl_definition("wartezeit_median_tage")))
         self.tiles.value = tiles(items)
 
     def _show_below(self, v: dict) -> None:

@@ -10,15 +10,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..analysis.pathways import opportunity_expiry, opportunity_outcomes
-from ..analysis.planning import forecast_of, need_index, planning_views, staffing
+from ..analysis.planning import need_index, staffing
 from ..indicators.disclosure import count_text
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..present import figures as F
 from ..present.figures import DEFAULT_BAND
 from ..present.labels import with_units
 from ..present.markup import error_html, html_table, tile, tiles
-from ..store import Store
 from ..present.steering import population_note
+from ..store import Store
+from ..views.planung import forecast_of, planning_views
 from .base import _built, _FilteredPanel, sections
 from .cache import ViewCache
 

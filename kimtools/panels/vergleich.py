@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from ..analysis.comparison import bundle_units, comparable_indicators, peer_table, rate_text
 from ..errors import KimtoolsError
-from ..exchange.bundle import OWN_SOURCE, comparison_data
+from ..exchange.bundle import OWN_SOURCE
 from ..i18n import fmt_percent, tr
 from ..indicators import KENNZAHLEN
 from ..present.figures import district_map, funnel_plot, small_multiples
@@ -20,6 +20,7 @@ from ..present.labels import column_label, kennzahl_label, with_units
 from ..present.markup import error_html, html_table
 from ..store import Store
 from ..views.karten import district_shapes
+from ..views.vergleich import comparison_data
 from .base import name_units, sections
 from .plotview import PlotlyView
 
@@ -27,7 +28,7 @@ from .plotview import PlotlyView
 class VergleichPanel:
     """Cities, or all their districts, compared from merged comparison bundles (never from another city's
     cases) and, for each kommune of the store that no bundle covers, from its own data protected exactly as its
-    bundle would be (:func:`~kimtools.exchange.bundle.comparison_data`): a funnel plot for one indicator and period,
+    bundle would be (:func:`~kimtools.views.vergleich.comparison_data`): a funnel plot for one indicator and period,
     a map of one kommune's districts where their boundaries are known, small multiples over the quarters and the peer
     table of all comparable indicators with deviations marked only where they are clear.
     ``folder``: merged tables of ``kimtools compare --out`` (default :func:`~kimtools.exchange.bundle.default_comparison_dir`);

@@ -8,7 +8,9 @@ import pandas as pd
 
 from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
+from ..contract.outcomes import REFERRAL_RATES
 from ..indicators import indicator_table
+from ..indicators.stats import km_median, share
 from ..store import Store, in_parallel
 
 
@@ -78,3 +80,28 @@ def district_fixed(base: dict[str, pd.DataFrame], stadtbezirk: str | None) -> di
         loops = by.loc[by["stadtbezirk"] == stadtbezirk].drop(columns="stadtbezirk").reset_index(drop=True)
         gaps = gaps.loc[gaps["stadtbezirk"] == stadtbezirk].reset_index(drop=True)
     return {"loops": loops, "gaps": top_gaps(gaps)}
+
+
+#: fewer waits than this give no median wait on the page (a median of a handful of referrals says little)
+MIN_WAITS = 20
+
+
+def network_key_figures(d: dict[str, pd.DataFrame], zeitraum: str) -> pd.DataFrame:
+    """The network page's key figures, tidy (``kennzahl, zaehler, nenner, wert, ki_unten, ki_oben``), from its views
+    ``d`` (:func:`network_window` with :func:`district_fixed`): referrals sent out of case management in the twelve
+    months; their acceptance rate among those answered (Wilson 95 % interval); open loops at the end of ``zeitraum``;
+    the median wait for a first contact (Kaplan–Meier, censored where none yet; NaN under :data:`MIN_WAITS` waits).
+    Counts and rates unprotected: the page hides small ones."""
+    out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
+    part, whole = REFERRAL_RATES["annahmequote"]
+    sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
+    rate, lo, hi = share([accepted], [answered])
+    loops = d["loops"].loc[d["loops"]["zeitraum"] == zeitraum, "zaehler"]
+    waits = d["waits"]
+    median = km_median(waits.assign(_all=0), ["_all"])["median"].iloc[0] if len(waits) >= MIN_WAITS else float("nan")
+    nan = float("nan")
+    rows = [("vermittlungen", sent, nan, float(sent), nan, nan),
+            ("annahmequote", accepted, answered, rate[0], lo[0], hi[0]),
+            ("offene_schleifen", loops.iloc[0] if len(loops) else nan, nan, loops.iloc[0] if len(loops) else nan, nan, nan),
+            ("wartezeit_median_tage", nan, float(len(waits)), median, nan, nan)]
+    return pd.DataFrame(rows, columns=["kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"])
