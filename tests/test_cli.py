@@ -145,3 +145,53 @@ def test_export_and_compare(tmp_path, demo_store, capsys):
     assert (merged / "vergleich_zaehlungen.csv").exists()
     assert main(["compare", str(tmp_path / "fehlt.zip")]) == 1
     assert "gibt es nicht" in capsys.readouterr().err
+
+
+#: words that are the same in German and English (or technical names), and need no second spelling
+SAME_WORDS = {"import", "info", "demo", "export", "--db", "--host", "--port", "--token", "--format", "--minimum",
+              "--kommune", "--xlsx", "--lang", "-h", "--help", "--version"}
+
+
+def test_every_command_and_option_has_a_german_name_and_an_english_one(capsys):
+    """One vocabulary (issue 36): each command by its German name with an English alias, each option with a German
+    and an English spelling, but the words that are the same in both; today's names keep working."""
+    import argparse
+
+    from kimtools.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    names: dict[int, list[str]] = {}
+    for name, p in sub.choices.items():
+        names.setdefault(id(p), []).append(name)
+    missing = []
+    for spelled in names.values():
+        if len(spelled) < 2 and spelled[0] not in SAME_WORDS:
+            missing.append(spelled[0])
+        p = sub.choices[spelled[0]]
+        for action in p._actions:
+            strings = action.option_strings
+            if strings and len(strings) < 2 and strings[0] not in SAME_WORDS:
+                missing.append(f"{spelled[0]} {strings[0]}")
+    assert missing == []
+    needs = {"vergleichen": ["x.zip"], "bericht": ["--out", "x.html"], "luecken": ["--out", "x.xlsx"]}
+    for german, english in (("kennzahlen", "indicators"), ("vergleichen", "compare"), ("bericht", "report"),
+                            ("zeigen", "serve"), ("luecken", "gaps")):
+        for name in (german, english):
+            assert parser.parse_args([name, *needs.get(german, [])]).command == german
+    assert parser.parse_args(["meeting", "list"]).command == parser.parse_args(["sitzung", "liste"]).command == "sitzung"
+    new = parser.parse_args(["kennzahlen", "--nach", "stadtbezirk", "--zeitraum", "year", "--ausgabe", "k.csv"])
+    old = parser.parse_args(["indicators", "--by", "stadtbezirk", "--period", "year", "--out", "k.csv"])
+    assert vars(new) == vars(old)
+
+
+def test_the_english_names_run_the_same_command(tmp_path, base_export, capsys):
+    db = str(tmp_path / "k.duckdb")
+    assert main(["import", str(base_export), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["kennzahlen", "--db", db, "--nach", "stadtbezirk", "--format", "csv"]) == 0
+    german = capsys.readouterr().out
+    assert main(["indicators", "--db", db, "--by", "stadtbezirk", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == german and "Herne,Sodingen," in german
+    assert main(["meeting", "create", "LK-1", "--db", db]) == 0 and main(["sitzung", "liste", "--db", db]) == 0
+    assert "LK-1: eingefroren am" in capsys.readouterr().out

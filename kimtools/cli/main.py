@@ -20,14 +20,15 @@ from .parser import build_parser
 __all__ = ["main", "COMMANDS"]
 
 
-#: each command's handler: the module of this package and its function (loaded when the command runs)
+#: each command's handler by its German name (the English names are aliases): the module of this package and
+#: its function, loaded when the command runs
 COMMANDS = {"import": ("importing", "cmd_import"), "profil": ("importing", "cmd_profil"),
             "bezirke": ("importing", "cmd_bezirke"), "demo": ("importing", "cmd_demo"),
             "info": ("stored", "cmd_info"), "loeschen": ("stored", "cmd_loeschen"),
-            "indicators": ("tables", "cmd_indicators"), "luecken": ("tables", "cmd_luecken"),
-            "export": ("exchange", "cmd_export"), "compare": ("exchange", "cmd_compare"),
-            "report": ("reports", "cmd_report"), "sitzung": ("reports", "cmd_sitzung"),
-            "serve": ("serve", "cmd_serve"), "vorbereiten": ("serve", "cmd_vorbereiten")}
+            "kennzahlen": ("tables", "cmd_indicators"), "luecken": ("tables", "cmd_luecken"),
+            "export": ("exchange", "cmd_export"), "vergleichen": ("exchange", "cmd_compare"),
+            "bericht": ("reports", "cmd_report"), "sitzung": ("reports", "cmd_sitzung"),
+            "zeigen": ("serve", "cmd_serve"), "vorbereiten": ("serve", "cmd_vorbereiten")}
 
 
 def _clear_leftovers(db: str | None) -> None:

@@ -7,9 +7,12 @@ import argparse
 from .._version import __version__
 from ..i18n import current_lang
 from ..indicators.table import MERKMALE
-from .common import GermanFormatter, GermanParser, command_parser, t
+from .common import WORDS, GermanFormatter, GermanParser, command_parser, t
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "SITZUNG_ACTIONS"]
+
+#: the meeting command's actions in English, and the German ones they stand for
+SITZUNG_ACTIONS = {"create": "anlegen", "list": "liste", "remove": "entfernen"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,8 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 parser_class=GermanParser)
     sub.required = True
 
-    def command(name: str) -> GermanParser:
-        p = sub.add_parser(name, help=t(name), description=t(name), formatter_class=GermanFormatter, add_help=False)
+    def command(name: str, english: str | None = None) -> GermanParser:
+        """A command by its German name, with its English name as an alias; ``args.command`` is the German name
+        whichever was typed. The help's words stand under the name the command had first (``cli_help.toml``)."""
+        words = name if name in WORDS else english
+        p = sub.add_parser(name, aliases=[english] if english else [], help=t(words), description=t(words),
+                           formatter_class=GermanFormatter, add_help=False)
+        p.set_defaults(command=name)
         p._positionals.title, p._optionals.title = t("pos"), t("opt")
         p.add_argument("-h", "--help", action="help", help=t("help"))
         p.add_argument("--lang", choices=["de", "en"], help=t("lang"))
@@ -38,49 +46,49 @@ def build_parser() -> argparse.ArgumentParser:
                    action="store_true", help=t("shared_person_keys"))
     p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=t("import_profil"))
 
-    p = command("profil")
+    p = command("profil", "profile")
     p.add_argument("source", metavar="QUELLE", help=t("profil_source"))
-    p.add_argument("--out", required=True, help=t("profil_out"))
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("profil_out"))
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=t("profil_force"))
 
-    p = command("bezirke")
+    p = command("bezirke", "districts")
     p.add_argument("source", metavar="QUELLE", nargs="?", help=t("bezirke_source"))
     p.add_argument("--karte", "--map", dest="map", metavar="DATEI", help=t("bezirke_karte"))
     p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=t("bezirke_profil"))
     p.add_argument("--kommune", help=t("bezirke_kommune"))
-    p.add_argument("--stand", help=t("bezirke_stand"))
-    p.add_argument("--quelle", help=t("bezirke_quelle"))
+    p.add_argument("--stand", "--as-of", dest="stand", help=t("bezirke_stand"))
+    p.add_argument("--quelle", "--source-text", dest="quelle", help=t("bezirke_quelle"))
     p.add_argument("--probelauf", "--dry-run", dest="dry_run", action="store_true", help=t("dry_run"))
     p.add_argument("--db", help=t("db"))
 
     p = command("info")
     p.add_argument("--db", help=t("db"))
 
-    p = command("loeschen")
+    p = command("loeschen", "delete")
     p.add_argument("--kommune", required=True, help=t("loeschen_kommune"))
-    p.add_argument("--traeger", help=t("loeschen_traeger"))
+    p.add_argument("--traeger", "--provider", dest="traeger", help=t("loeschen_traeger"))
     p.add_argument("--ja", "--yes", dest="yes", action="store_true", help=t("loeschen_ja"))
     p.add_argument("--db", help=t("db"))
 
     p = command("demo")
-    p.add_argument("--out", required=True, help=t("out_dir"))
-    p.add_argument("--seed", type=int, default=2024, help=t("seed"))
-    p.add_argument("--scale", choices=["city", "state"], default="city", help=t("scale"))
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("out_dir"))
+    p.add_argument("--startwert", "--seed", dest="seed", type=int, default=2024, help=t("seed"))
+    p.add_argument("--umfang", "--scale", dest="scale", choices=["city", "state"], default="city", help=t("scale"))
     p.add_argument("--xlsx", action="store_true", help=t("xlsx"))
     p.add_argument("--je-traeger", "--per-provider", dest="per_provider", action="store_true", help=t("per_provider"))
     p.add_argument("--fremdformat", "--foreign-layout", dest="foreign", action="store_true", help=t("fremdformat"))
 
-    p = command("indicators")
+    p = command("kennzahlen", "indicators")
     p.add_argument("--db", help=t("db"))
     p.add_argument("--kommune", help=t("kommune"))
-    p.add_argument("--by", choices=["kommune", "stadtbezirk", "traeger"], default="kommune", help=t("by"))
-    p.add_argument("--period", choices=["month", "quarter", "year"], default="quarter", help=t("period"))
-    p.add_argument("--merkmal", choices=list(MERKMALE), help=t("merkmal"))
+    p.add_argument("--nach", "--by", dest="by", choices=["kommune", "stadtbezirk", "traeger"], default="kommune", help=t("by"))
+    p.add_argument("--zeitraum", "--period", dest="period", choices=["month", "quarter", "year"], default="quarter", help=t("period"))
+    p.add_argument("--merkmal", "--breakdown", dest="merkmal", choices=list(MERKMALE), help=t("merkmal"))
     p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=t("format"))
-    p.add_argument("--out", help=t("out_file"))
+    p.add_argument("--ausgabe", "--out", dest="out", help=t("out_file"))
 
-    p = command("luecken")
-    p.add_argument("--out", required=True, help=t("luecken_out"))
+    p = command("luecken", "gaps")
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("luecken_out"))
     p.add_argument("--db", help=t("db"))
     p.add_argument("--kommune", help=t("luecken_kommune"))
     p.add_argument("--minimum", type=int, default=3, help=t("minimum"))
@@ -89,46 +97,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kommune", help=t("export_kommune"))
     p.add_argument("--alle", "--all", dest="all", action="store_true", help=t("export_all"))
     p.add_argument("--db", help=t("db"))
-    p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=t("export_from"))
-    p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=t("export_to"))
-    p.add_argument("--out", required=True, help=t("export_out"))
+    p.add_argument("--von", "--from", dest="first", metavar="ZEITRAUM", help=t("export_from"))
+    p.add_argument("--bis", "--to", dest="last", metavar="ZEITRAUM", help=t("export_to"))
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("export_out"))
     p.add_argument("--minimum", type=int, default=3, help=t("export_minimum"))
-    p.add_argument("--minimum-merkmal", action="append", default=[], metavar="MERKMAL=N",
+    p.add_argument("--minimum-merkmal", "--minimum-breakdown", dest="minimum_merkmal", action="append", default=[], metavar="MERKMAL=N",
                    help=t("export_minimum_merkmal"))
 
-    p = command("compare")
+    p = command("vergleichen", "compare")
     p.add_argument("bundles", nargs="+", metavar="PAKET", help=t("bundles"))
-    p.add_argument("--out", help=t("compare_out"))
+    p.add_argument("--ausgabe", "--out", dest="out", help=t("compare_out"))
 
-    p = command("report")
+    p = command("bericht", "report")
     p.add_argument("--kommune", help=t("report_kommune"))
     p.add_argument("--alle", "--all", dest="all", action="store_true", help=t("report_all"))
     p.add_argument("--db", help=t("db"))
-    p.add_argument("--period", "--zeitraum", dest="period", metavar="ZEITRAUM", help=t("report_period"))
-    p.add_argument("--from", dest="first", metavar="ZEITRAUM", help=t("export_from"))
-    p.add_argument("--to", dest="last", metavar="ZEITRAUM", help=t("export_to"))
-    p.add_argument("--out", required=True, help=t("report_out"))
+    p.add_argument("--zeitraum", "--period", dest="period", metavar="ZEITRAUM", help=t("report_period"))
+    p.add_argument("--von", "--from", dest="first", metavar="ZEITRAUM", help=t("export_from"))
+    p.add_argument("--bis", "--to", dest="last", metavar="ZEITRAUM", help=t("export_to"))
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("report_out"))
     p.add_argument("--lenkungskreis", "--steering", dest="lenkungskreis", action="store_true", help=t("lenkungskreis"))
     p.add_argument("--bezirk", "--district", dest="bezirk", help=t("report_bezirk"))
     p.add_argument("--kein-pdf", "--no-pdf", dest="no_pdf", action="store_true", help=t("no_pdf"))
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=t("serve_sitzung"))
 
-    p = command("serve")
+    p = command("zeigen", "serve")
     p.add_argument("--db", help=t("db"))
     p.add_argument("--host", default="127.0.0.1", help=t("host"))
     p.add_argument("--port", type=int, default=8866, help=t("port"))
     p.add_argument("--token", help=t("token"))
-    p.add_argument("--dashboards", help=t("dashboards"))
+    p.add_argument("--dashboard-ordner", "--dashboards", dest="dashboards", help=t("dashboards"))
     p.add_argument("--vorheizen", "--preheat", dest="preheat", type=int, default=None, metavar="N", help=t("preheat"))
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=t("serve_sitzung"))
     p.add_argument("--teilnehmende", "--attendees", dest="attendees", type=int, default=None, metavar="N",
                    help=t("serve_teilnehmende"))
 
-    p = command("vorbereiten")
+    p = command("vorbereiten", "prepare")
     p.add_argument("--db", help=t("db"))
 
-    p = command("sitzung")
-    p.add_argument("action", choices=["anlegen", "liste", "entfernen"], metavar="AKTION", help=t("sitzung_aktion"))
+    p = command("sitzung", "meeting")
+    p.add_argument("action", choices=["anlegen", "liste", "entfernen", *SITZUNG_ACTIONS], metavar="AKTION", help=t("sitzung_aktion"))
     p.add_argument("name", nargs="?", metavar="NAME", help=t("sitzung_name"))
     p.add_argument("--kommune", help=t("sitzung_kommune"))
     p.add_argument("--quartal", "--quarter", dest="quartal", help=t("sitzung_quartal"))

@@ -17,6 +17,7 @@ from ..progress import progress
 from ..store import Store
 from ..store.meetings import meeting, meetings, remove
 from .common import batch_summary, kommune_of, out_dir, out_file, say
+from .parser import SITZUNG_ACTIONS
 
 __all__ = ["cmd_report", "cmd_sitzung"]
 
@@ -57,6 +58,7 @@ def _meeting_store(store, args):
 
 
 def cmd_sitzung(args) -> int:
+    args.action = SITZUNG_ACTIONS.get(args.action, args.action)   # create, list, remove
     store = Store(args.db)
     if args.action == "liste":
         found = meetings(store)
