@@ -78,12 +78,12 @@ def cmd_sitzung(args) -> int:
         return 0
     found = freeze_meeting(store, args.name, args.kommune, args.quartal)
     say(f"Sitzungsstand {found.name} eingefroren: {found.folder}\n"
-        f"Zeigen: kimtools serve --sitzung {found.name}; drucken: kimtools report --lenkungskreis --sitzung "
-        f"{found.name} --out DATEI.html. Einschätzung der Koordination: {found.commentary_path}\n"
+        f"Zeigen: kimtools zeigen --sitzung {found.name}; drucken: kimtools bericht --lenkungskreis --sitzung "
+        f"{found.name} --ausgabe DATEI.html. Einschätzung der Koordination: {found.commentary_path}\n"
         f"Für die Einladung: die Sitzungsansicht (öffnet sofort, auch für alle zugleich) unter "
         f"/{MEETING_PATH} des Servers.",
         f"Meeting state {found.name} frozen: {found.folder}\n"
-        f"Show: kimtools serve --sitzung {found.name}; print: kimtools report --lenkungskreis --sitzung "
+        f"Show: kimtools serve --meeting {found.name}; print: kimtools report --steering --meeting "
         f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}\n"
         f"For the invitation: the meeting view (opens at once, for everyone together) at /{MEETING_PATH} of "
         f"the server.")
@@ -92,10 +92,10 @@ def cmd_sitzung(args) -> int:
 
 def _lenkungskreis(store, args) -> int:
     if args.first or args.last:
-        raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --period JJJJ-Qn statt --from/--to.",
+        raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --zeitraum JJJJ-Qn statt --von/--bis.",
                          "The steering committee's page covers one quarter: --period YYYY-Qn instead of --from/--to.")
     if args.period and not re.fullmatch(r"\d{4}-Q[1-4]", args.period):
-        raise UsageError(f"--period {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
+        raise UsageError(f"--zeitraum {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
                          f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
     pdf = not args.no_pdf
     if args.all:

@@ -23,10 +23,10 @@ def cmd_indicators(args) -> int:
     if args.kommune is not None:
         kommune_of(store, args.kommune)
     if args.format == "xlsx" and not args.out:
-        raise UsageError("Für --format xlsx bitte --out DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
+        raise UsageError("Für --format xlsx bitte --ausgabe DATEI.xlsx angeben.", "--format xlsx needs --out FILE.xlsx.")
     suffix = {"xlsx": ".xlsx", "csv": ".csv", "table": ".txt"}[args.format]
     if args.out and Path(args.out).suffix.lower() in (".xlsx", ".csv", ".txt") and Path(args.out).suffix.lower() != suffix:
-        raise InputError(f"--out {args.out} passt nicht zu --format {args.format} (das schreibt {suffix}-Dateien); "
+        raise InputError(f"--ausgabe {args.out} passt nicht zu --format {args.format} (das schreibt {suffix}-Dateien); "
                          f"bitte die Endung {suffix} verwenden oder --format passend wählen.",
                          f"--out {args.out} does not fit --format {args.format} (which writes {suffix} files); please use "
                          f"the ending {suffix} or choose --format to fit.")
@@ -56,7 +56,7 @@ def cmd_luecken(args) -> int:
     if args.minimum < 1:
         raise UsageError("--minimum muss mindestens 1 sein.", "--minimum must be at least 1.")
     if not str(args.out).lower().endswith(".xlsx"):
-        raise UsageError("--out muss auf .xlsx enden.", "--out must end in .xlsx.")
+        raise UsageError("--ausgabe muss auf .xlsx enden.", "--out must end in .xlsx.")
     path = write_gap_register(out_file(args.out), store, kommune, minimum=args.minimum)
     say(f"Lückenregister {kommune} geschrieben: {path}", f"Gap register {kommune} written: {path}")
     return 0

@@ -92,7 +92,7 @@ def checked_request(store: Store, kommune: str | None, first: str | None = None,
         raise UsageError(f"Die Mindestanzahl muss mindestens 2 sein, nicht {minimum}.",
                          f"The minimum count must be at least 2, not {minimum}.")
     if first and last and parse_period(first)[0] > parse_period(last)[1]:
-        raise UsageError(f"--from {first} liegt nach --to {last}; bitte den früheren Zeitraum zuerst angeben.",
+        raise UsageError(f"--von {first} liegt nach --bis {last}; bitte den früheren Zeitraum zuerst angeben.",
                          f"--from {first} lies after --to {last}; please give the earlier period first.")
     for given in (first, last):
         if given:
@@ -107,14 +107,14 @@ def checked_request(store: Store, kommune: str | None, first: str | None = None,
     first, last = first or default_first, last or default_last
     if parse_period(first)[0] > parse_period(last)[1]:
         raise InputError(f"Der Zeitraum {first} bis {last} ist leer: die vollständigen Daten von {kommune} reichen "
-                         f"bis {default_last}. Bitte --from und --to innerhalb der Daten wählen.",
+                         f"bis {default_last}. Bitte --von und --bis innerhalb der Daten wählen.",
                          f"The period {first} to {last} is empty: the complete data of {kommune} reach {default_last}. "
                          "Please choose --from and --to within the data.")
     span = store.query(f"SELECT d0, d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune]).iloc[0]
     if parse_period(first)[0] > span["d1"] or parse_period(last)[1] < span["d0"]:
         d0, d1 = fmt_date(pd.Timestamp(span["d0"]).date()), fmt_date(pd.Timestamp(span["d1"]).date())
         raise InputError(f"Der Zeitraum {first} bis {last} liegt außerhalb der Daten von {kommune} ({d0} bis {d1}). "
-                         "Bitte --from und --to innerhalb der Daten wählen.",
+                         "Bitte --von und --bis innerhalb der Daten wählen.",
                          f"The period {first} to {last} lies outside the data of {kommune} ({d0} to {d1}). Please "
                          "choose --from and --to within the data.")
     return first, last
@@ -252,7 +252,7 @@ def read_merged(folder: str | Path) -> Merged:
     missing = [n for n in ("zaehlungen", "kennzahlen", "bezirke", "pakete") if not (folder / f"vergleich_{n}.csv").exists()]
     if missing:
         raise UsageError(f"In {folder} fehlen zusammengeführte Tabellen ({', '.join(missing)}); erst "
-                         "'kimtools compare PAKET... --out ORDNER' ausführen.",
+                         "'kimtools vergleichen PAKET... --ausgabe ORDNER' ausführen.",
                          f"{folder} lacks merged tables ({', '.join(missing)}); run "
                          "'kimtools compare BUNDLE... --out FOLDER' first.")
     frames = {n: pd.read_csv(folder / f"vergleich_{n}.csv", keep_default_na=False, na_values={"anzahl": [""],

@@ -352,10 +352,10 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     provider of the kommune: :mod:`kimtools.store.deliveries`). Counts have no denominator.
     """
     if by not in BY_CHOICES:
-        raise UsageError(f"--by muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
+        raise UsageError(f"--nach (by) muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
                          f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}.")
     if period not in PERIOD_CHOICES:
-        raise UsageError(f"--period muss eines von {', '.join(PERIOD_CHOICES)} sein, nicht {period!r}.",
+        raise UsageError(f"--zeitraum (period) muss eines von {', '.join(PERIOD_CHOICES)} sein, nicht {period!r}.",
                          f"--period must be one of {', '.join(PERIOD_CHOICES)}, not {period!r}.")
     if merkmal is not None and merkmal not in MERKMALE:
         raise UsageError(f"--merkmal muss eines von {', '.join(MERKMALE)} sein, nicht {merkmal!r}.",

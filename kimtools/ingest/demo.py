@@ -181,7 +181,7 @@ def _cities(scale: str, rng: np.random.Generator, kommunen: list[str] | None = N
     elif scale == "state":
         names = ref.kommunen["kommune"].tolist()
     else:
-        raise UsageError(f"--scale muss city oder state sein, nicht {scale!r}.", f"--scale must be city or state, not {scale!r}.")
+        raise UsageError(f"--umfang muss city oder state sein, nicht {scale!r}.", f"--scale must be city or state, not {scale!r}.")
     out = []
     for name in names:
         ags5 = ref.ags(name)[:5]

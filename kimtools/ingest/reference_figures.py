@@ -103,7 +103,7 @@ def _drafted(source: Path, kommune: str | None, stand: str | None, quelle: str |
     if not any(e.table == "bezirke" and e.section == "quelle" for e in draft.entries):
         raise InputError(f"In {source.name} ist keine Tabelle mit Stadtbezirken und Einwohnerzahlen zu erkennen "
                          "(gesucht: Spalten wie 'Stadtbezirk', 'Einwohner', 'Ausländer'). Mit einem Importprofil "
-                         "angeben, was wo steht: kimtools profil QUELLE --out profil.toml, dann --profil.",
+                         "angeben, was wo steht: kimtools profil QUELLE --ausgabe profil.toml, dann --profil.",
                          f"{source.name} holds no recognisable table of districts and inhabitants (looked for columns "
                          "such as 'Stadtbezirk', 'Einwohner', 'Ausländer'). Say with an import profile what is where: "
                          "kimtools profil SOURCE --out profile.toml, then --profile.")
@@ -119,7 +119,7 @@ def _drafted(source: Path, kommune: str | None, stand: str | None, quelle: str |
                  "bezirke.spalten.quelle": "--quelle TEXT"}
         listed = "; ".join(f"{p} ({hints[p]})" if p in hints else p for p in open_)
         raise InputError(f"{source.name}: noch offen: {listed}. Die Angaben als Option nachreichen oder ein "
-                         "Importprofil verwenden (kimtools profil QUELLE --out profil.toml; dann --profil).",
+                         "Importprofil verwenden (kimtools profil QUELLE --ausgabe profil.toml; dann --profil).",
                          f"{source.name}: still open: {listed}. Give them as options or use an import profile "
                          "(kimtools profil SOURCE --out profile.toml; then --profile).")
     return draft.profile(needed=("bezirke",))

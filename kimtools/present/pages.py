@@ -40,7 +40,7 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
             "aggregated; counts from 1 to 2 appear as '< 3'. Hover over a tile to see its definition."),
         "lesehilfe": (
             "Die Druckfassung (unten) enthält dieselben Teile auf A4 mit Datum und Datenstand; "
-            "<code>kimtools report --lenkungskreis</code> schreibt sie auch als PDF. Alle Definitionen stehen im "
+            "<code>kimtools bericht --lenkungskreis</code> schreibt sie auch als PDF. Alle Definitionen stehen im "
             "Kennzahlenkatalog (<code>docs/kennzahlen.md</code>).",
             "The printable version (below) holds the same parts on A4 with date and data state; "
             "<code>kimtools report --lenkungskreis</code> also writes it as PDF. All definitions are in the indicator "
