@@ -1,5 +1,8 @@
 """The indicator table: one SQL pass for every count, rates and intervals assembled from them.
 
+Longer than 500 lines on purpose: the SQL route, the assembly of rates and intervals and the argument checks of
+:func:`indicator_table` belong together (the cells route is :mod:`.cells`, the statistics :mod:`.stats`).
+
 All count-based quantities of a (kommune, group, characteristic, period) come
 from one DuckDB query, run either on the store or on frames in an in-memory
 database (so the function has no side effects either way). Rates keep their

@@ -1,7 +1,10 @@
 """The export's files as raw tables: folders of CSV files (UTF-8, Windows-1252, UTF-16/32 with a byte-order mark;
 ``;``, ``,`` or tab) or one XLSX workbook, every cell a stripped string, rows numbered as a person sees them.
 Whatever cannot be read (a binary file, mixed encodings, an over-long field, a file cut off) is a problem, not a
-guess."""
+guess.
+
+Longer than 500 lines on purpose: every form a delivery arrives in (encodings, delimiters, workbooks, title rows
+above the header, decomposed umlauts) is handled here, so that the reader above sees one kind of raw table."""
 
 from __future__ import annotations
 
