@@ -56,6 +56,16 @@ def safe_name(name: str | None, what: tuple[str, str], example: str) -> str:
     return given
 
 
+def slug(text: str) -> str:
+    """``text`` as part of a file name: every run of characters other than letters (umlauts too), digits and ``-``
+    becomes one ``-``.
+
+    >>> slug("Mülheim an der Ruhr / 2025")
+    'Mülheim-an-der-Ruhr-2025'
+    """
+    return re.sub(r"[^0-9A-Za-zÄÖÜäöüß-]+", "-", text)
+
+
 def inside(folder: Path, name: str) -> Path:
     """``folder / name``, checked to lie directly inside ``folder`` once links are resolved (a name made safe by
     :func:`safe_name` always does; a link planted in the folder does not pass)."""

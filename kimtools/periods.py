@@ -23,13 +23,15 @@ import pandas as pd
 
 from .errors import UsageError
 
-__all__ = ["PERIOD_CHOICES", "YEAR_OR_QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
+__all__ = ["PERIOD_CHOICES", "YEAR_OR_QUARTER", "QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
            "parse_period", "twelve_months", "last_complete_quarter"]
 
 #: the periods an indicator table is counted by
 PERIOD_CHOICES = ("month", "quarter", "year")
 #: the labels a comparison bundle holds: years and quarters
 YEAR_OR_QUARTER = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
+#: a quarter's label, as a page for one quarter (the steering committee's, a meeting state) takes it
+QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
 
 def period_label(start: pd.Timestamp, period: str) -> str:

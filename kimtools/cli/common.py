@@ -28,6 +28,7 @@ def t(key: str) -> str:
 #: argparse's own messages (English whatever the locale) in German: pattern → replacement
 _ARGPARSE_DE = [
     (r"argument (\S+): invalid choice: (.+?) \(choose from (.+)\)", r"Angabe \1: ungültige Wahl: \2 (möglich: \3)"),
+    (r"argument (\S+): invalid int value: (.+)", r"Angabe \1: \2 ist keine gültige Angabe (erwartet: ganze Zahl)"),
     (r"argument (\S+): invalid (\w+) value: (.+)", r"Angabe \1: \3 ist keine gültige Angabe (erwartet: \2)"),
     (r"argument (\S+): expected one argument", r"Angabe \1: erwartet einen Wert"),
     (r"argument (\S+): expected at least one argument", r"Angabe \1: erwartet mindestens einen Wert"),
@@ -36,7 +37,6 @@ _ARGPARSE_DE = [
     (r"the following arguments are required: (.+)", r"diese Angaben fehlen: \1"),
     (r"unrecognized arguments: (.+)", r"unbekannte Angaben: \1"),
     (r"ambiguous option: (\S+) could match (.+)", r"mehrdeutige Option \1, passt zu \2"),
-    (r"\bint\b", "ganze Zahl"),
 ]
 
 

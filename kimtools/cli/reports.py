@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from ..i18n import current_lang, fmt_date, fmt_datetime, tr
 from ..present.pages import MEETING_PATH
 from ..present.report import (chromium, freeze_meeting, lenkungskreis_name, render_report, render_reports,
                               write_lenkungskreis)
+from ..periods import QUARTER
 from ..progress import progress
 from ..store import Store
 from ..store.meetings import meeting, meetings, remove
@@ -94,7 +94,7 @@ def _lenkungskreis(store, args) -> int:
     if args.first or args.last:
         raise UsageError("Die Lenkungskreis-Seite gilt für ein Quartal: --zeitraum JJJJ-Qn statt --von/--bis.",
                          "The steering committee's page covers one quarter: --period YYYY-Qn instead of --from/--to.")
-    if args.period and not re.fullmatch(r"\d{4}-Q[1-4]", args.period):
+    if args.period and not QUARTER.match(args.period):
         raise UsageError(f"--zeitraum {args.period!r}: die Lenkungskreis-Seite braucht ein Quartal wie 2025-Q3.",
                          f"--period {args.period!r}: the steering committee's page needs a quarter such as 2025-Q3.")
     pdf = not args.no_pdf

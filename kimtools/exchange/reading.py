@@ -43,12 +43,9 @@ __all__ = ["FILES", "MAX_MEMBER", "Bundle", "read_bundle", "field_problems", "au
 
 
 FILES = {"zaehlungen.csv": COUNT_COLUMNS, "kennzahlen.csv": RATE_COLUMNS, "bezirke.csv": REFERENCE_COLUMNS}
-
-
 _READ = {*FILES, "metadaten.json"}
 
 
-# ----------------------------------------------------------------------------- reading
 @dataclass
 class Bundle:
     """One bundle as read and checked: its metadata and its three tables."""
@@ -68,12 +65,8 @@ class Bundle:
 #: and 2 years) is 0.3 MB, so 16 MB leaves room for a Kreis of many Gemeinden over many years; a member declared or
 #: found larger is refused before (or while) it is read, so a "zip bomb" cannot fill the memory
 MAX_MEMBER = 16 * 1024 * 1024
-
-
 #: the files a bundle may hold besides its tables: the contract's human-friendly XLSX copy (checked, not read)
 _COPY = re.compile(r"^[\w\-.]{1,120}\.xlsx$")
-
-
 _CHUNK = 1 << 20
 
 
@@ -116,8 +109,8 @@ def _open_files(path: Path) -> tuple[dict[str, bytes], dict[str, str]]:
 
     def take(name: str, where: str, size: int, opener) -> None:
         if name not in _READ and not _COPY.match(name):
-            problems.append(f"{where}: unerwartete Datei (ein Paket hält {', '.join(sorted(_READ))} und höchstens eine "
-                            "XLSX-Kopie)")
+            problems.append(f"{where}: unerwartete Datei (ein Paket hält {', '.join(sorted(_READ))} und "
+                            "XLSX-Kopien davon)")
             return
         if name in sums:
             problems.append(f"{where}: {name} steht zweimal im Paket")

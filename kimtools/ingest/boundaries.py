@@ -109,10 +109,11 @@ def _check_zip(path: Path) -> None:
 
 def _why_unreadable(path: Path) -> tuple[str, str]:
     """What is most likely wrong with a map file GDAL could not open, German and English."""
-    head = path.read_bytes()[:16] if path.is_file() else b""
-    suffix = path.suffix.lower()
-    if path.is_file() and path.stat().st_size == 0:
+    if not path.is_file() or path.stat().st_size == 0:
         return "die Datei ist leer", "the file is empty"
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    suffix = path.suffix.lower()
     if suffix == ".gpkg" and not head.startswith(b"SQLite format 3"):
         return ("das ist kein GeoPackage (keine SQLite-Datenbank; eine andere Datei mit dieser Endung?)",
                 "that is no GeoPackage (no SQLite database; another file with this ending?)")

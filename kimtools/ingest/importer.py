@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import re
 import secrets
 import shlex
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import pandas as pd
 from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..i18n import current_lang, fmt_number, tr
 from ..indicators.cells import CELL_TABLES
+from ..paths import slug
 from ..spreadsheet import excel_writer, write_csv
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
 from ..store.tables import log_import, row_counts
@@ -224,7 +224,7 @@ def private_report_path(store: Store, source: str | Path, now: dt.datetime | Non
     except OSError as exc:
         raise from_os_error(exc, folder, "den Ordner für Fehlerberichte anlegen", "create the folder of problem reports") \
             from None
-    stem = re.sub(r"[^0-9A-Za-zÄÖÜäöüß-]+", "-", Path(source).stem).strip("-")[:60] or "export"
+    stem = slug(Path(source).stem).strip("-")[:60] or "export"
     return folder / f"fehlerbericht_{stem}_{now:%Y%m%d-%H%M%S}.xlsx"
 
 

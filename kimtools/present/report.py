@@ -25,7 +25,7 @@ from plotly.offline import get_plotlyjs
 from ..errors import InputError, KimtoolsError, UsageError
 from ..indicators.disclosure import HIDDEN
 from ..i18n import current_lang, fmt_date, fmt_number, tr
-from ..paths import NOTEBOOKS
+from ..paths import NOTEBOOKS, slug
 from ..periods import period_label
 from ..progress import progress
 from ..store import SPAN_TABLE, Store
@@ -114,7 +114,7 @@ def render_reports(db: str | Path, kommunen: Iterable[str], folder: str | Path, 
     kommunen = list(kommunen)
     for kommune in progress(kommunen, tr({"de": "Berichte", "en": "reports"}), disable=not show_progress,
                             unit=tr({"de": "Kommune", "en": "kommune"})):
-        target = folder / f"bericht_{re.sub(r'[^0-9A-Za-zÄÖÜäöüß-]+', '-', kommune)}.html"
+        target = folder / f"bericht_{slug(kommune)}.html"
         try:
             render_report(db, kommune, target, first, last, lang)
             rows.append((kommune, str(target), ""))
@@ -214,7 +214,7 @@ table.kim-page > tbody > tr > td, table.kim-page > tfoot > tr > td { padding: 0;
 def lenkungskreis_name(kommune: str, zeitraum: str, stadtbezirk: str | None = None) -> str:
     """File name stem: ``lenkungskreis_<kommune>[_<bezirk>]_<quartal>``."""
     parts = [kommune, *([stadtbezirk] if stadtbezirk else []), zeitraum]
-    return "lenkungskreis_" + "_".join(re.sub(r"[^0-9A-Za-zÄÖÜäöüß-]+", "-", p) for p in parts)
+    return "lenkungskreis_" + "_".join(slug(p) for p in parts)
 
 
 def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbezirk: str | None = None,

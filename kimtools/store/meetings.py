@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ import tomlkit
 from ..errors import InputError, StoreError, from_os_error
 from ..i18n import fmt_date
 from ..paths import inside, safe_name
-from ..periods import period_bounds
+from ..periods import QUARTER, period_bounds
 from . import Store
 
 __all__ = ["MEETINGS_FOLDER", "PARTS", "Meeting", "freeze", "meetings", "meeting", "remove", "meeting_of",
@@ -110,7 +109,7 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
 
 def _check_quarter(quartal: str, start: dt.date | None, end: dt.date | None, whose: str) -> None:
     """A meeting's quarter: a quarter (``2026-Q3``) that the data reach into."""
-    if not re.fullmatch(r"\d{4}-Q[1-4]", quartal):
+    if not QUARTER.match(quartal):
         raise InputError(f"--quartal {quartal!r}: erwartet ein Quartal wie 2026-Q3.",
                          f"--quarter {quartal!r}: expected a quarter such as 2026-Q3.")
     first, last = period_bounds(quartal)
