@@ -18,6 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / f"test-{os.getpid()}"   # one per run: two runs at once do not remove each other's demo
 TEST_KEY = "kimtools-test-key-not-secret-0123456789"
+# no developer's own indicator catalogue or profiles in a run (kimtools reads them when first imported; a test that
+# wants its own sets KIMTOOLS_KATALOG for the process it starts)
+os.environ.pop("KIMTOOLS_KATALOG", None)
+os.environ["KIMTOOLS_CONFIG_DIR"] = str(BUILD / "config")
 # the checkout on the path as `python -m pytest` puts it there: a process a test spawns (the concurrent reader of
 # test_store) imports its target from ``tests.…``, also when the suite runs as plain `pytest`
 if str(ROOT) not in sys.path:

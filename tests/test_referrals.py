@@ -204,31 +204,24 @@ def test_referral_and_waiting_cells_stored_at_import_give_the_hand_worked_number
     assert none.empty
 
 
-def test_referral_outcomes_come_from_the_catalogue_and_contradictions_are_refused(tmp_path):
-    """The rates' numerator and denominator statuses are defined once, in the catalogue; answered is every status
-    but 'vermittelt' (the contract's code list, worked out by hand), and an outcome that counts other statuses in
-    another rate, or a status the contract does not know, is refused when the catalogue is read."""
+def test_referral_outcomes_come_from_the_catalogue_and_unknown_ones_are_refused():
+    """The outcomes the rates count are defined once, in the catalogue's [ergebnisse]; answered is every status
+    but 'vermittelt' (the contract's code list, worked out by hand); a declaration naming an outcome or a status
+    the contract does not know is refused with its entry and name."""
     from kimtools.contract import outcomes
+    from kimtools.contract.catalogue import OUTCOMES, parse_catalogue
 
     assert outcomes.OUTCOMES["beantwortet"] == ("warteliste", "angenommen", "abgeschlossen", "abgelehnt",
                                                 "nicht_wahrgenommen")
     assert outcomes.REFERRAL_RATES["annahmequote"] == ("angenommen", "beantwortet")
     assert outcomes.OUTCOMES["angenommen"] == ("angenommen", "abgeschlossen")
-
-    def catalogue(second_answered: str) -> object:
-        path = tmp_path / "kennzahlen.toml"
-        path.write_text(
-            '[a]\nzaehler_ergebnis = "angenommen"\nzaehler_status = ["angenommen"]\n'
-            'nenner_ergebnis = "beantwortet"\nnenner_status = ["angenommen", "abgelehnt"]\n'
-            f'[b]\nzaehler_ergebnis = "abgelehnt"\nzaehler_status = ["abgelehnt"]\n'
-            f'nenner_ergebnis = "beantwortet"\nnenner_status = {second_answered}\n', encoding="utf-8")
-        return path
-
-    found, rates = outcomes._rates(catalogue('["angenommen", "abgelehnt"]'))
-    assert found == {"beantwortet": ("angenommen", "abgelehnt"), "angenommen": ("angenommen",),
-                     "abgelehnt": ("abgelehnt",)} and rates == {"a": ("angenommen", "beantwortet"),
-                                                                "b": ("abgelehnt", "beantwortet")}
-    with pytest.raises(ValueError, match="'beantwortet' zählt anderswo"):
-        outcomes._rates(catalogue('["angenommen"]'))
-    with pytest.raises(ValueError, match="unbekannter Status"):
-        outcomes._rates(catalogue('["angenommen", "erledigt"]'))
+    texts = {"de": "x", "en": "x", "definition_de": "x", "definition_en": "x"}
+    ok, problems = parse_catalogue({"a": {**texts, "zaehler": {"zaehlt": "vermittlungen", "ergebnis": ["angenommen"]},
+                                          "nenner": {"zaehlt": "vermittlungen", "status": ["abgelehnt", "angenommen"]}}},
+                                   "eigen.toml", OUTCOMES)
+    assert problems == [] and ok["a"].nenner.filters == (("status", ("abgelehnt", "angenommen")),)
+    _, problems = parse_catalogue({"b": {**texts, "zaehler": {"zaehlt": "vermittlungen", "ergebnis": ["erledigt"]}},
+                                   "c": {**texts, "zaehler": {"zaehlt": "vermittlungen", "status": ["erledigt"]}}},
+                                  "eigen.toml", OUTCOMES)
+    assert [de.split(":")[0] for de, _ in problems] == ["eigen.toml, [b]", "eigen.toml, [c]"]
+    assert all("unbekannte Codes ['erledigt']" in de for de, _ in problems)

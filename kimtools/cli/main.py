@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ..contract.catalogue import check as check_catalogue
 from ..errors import KimtoolsError, from_os_error
 from ..i18n import set_lang
 from ..store import Store, default_db_path, is_damage, unreadable
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        check_catalogue()   # the installation's own indicators and target groups: all their problems, before anything
         if hasattr(args, "db"):
             _clear_leftovers(args.db)
         module, function = COMMANDS[args.command]

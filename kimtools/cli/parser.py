@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merkmal", "--breakdown", dest="merkmal", choices=list(MERKMALE), help=t("merkmal"))
     p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=t("format"))
     p.add_argument("--ausgabe", "--out", dest="out", help=t("out_file"))
+    p.add_argument("--katalog", "--catalogue", dest="katalog", action="store_true", help=t("katalog"))
 
     p = command("luecken", "gaps")
     p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("luecken_out"))

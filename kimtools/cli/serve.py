@@ -10,11 +10,14 @@ from pathlib import Path
 
 from ..errors import KimtoolsError, UsageError
 from ..paths import DASHBOARDS
+from ..ingest.importer import bring_derived_up_to_date
 from ..present.pages import MEETING_PATH, meeting_views
 from ..present.report import write_meeting_views
 from ..serving import PLOTLY_PATH, voila_command
 from ..store import Store
+from ..progress import progress
 from ..store.meetings import meeting
+from ..store.preparing import preparing
 from ..views.planung import warm_forecasts
 from ..views.vergleich import comparison_data
 from .background import warm_in_background
@@ -69,18 +72,47 @@ def cmd_serve(args) -> int:
 
 
 def cmd_vorbereiten(args) -> int:
+    """Prepare what the pages compute once per data state: the derived tables where they are not this version's,
+    the forecasts, the comparison of the own kommunen. One at a time per store (a second waits for the first), given
+    up when a newer import makes it stale or the store is removed (:mod:`kimtools.store.preparing`)."""
     store = Store(args.db)
-    kommunen = store.kommunen()
     store.check_folder(("die Vorbereitung", "preparing"), ("legt dort Prognosen und den Vergleich ab, die die Seiten "
                                                           "sonst beim Aufruf rechnen",
                                                           "keeps there the forecasts and the comparison that the pages "
                                                           "otherwise compute when opened"))
     shown = sys.stderr.isatty()
-    warm_forecasts(store, kommunen, show_progress=shown)
-    try:   # the comparison page: each kommune that no merged bundle covers, as its own bundle would show it
-        comparison_data(store, show_progress=shown)
-    except UsageError:
-        pass
+
+    def waiting(who: dict) -> None:
+        say(f"Eine Vorbereitung dieses Datenbestands läuft schon (PID {who.get('pid')}, seit {who.get('seit')}); "
+            "diese wartet auf sie.",
+            f"A preparation of this store is already running (PID {who.get('pid')}, since {who.get('seit')}); this "
+            "one waits for it.", file=sys.stderr)
+
+    def given_up() -> int:
+        say("Vorbereitung beendet: der Datenbestand hat sich inzwischen geändert (die nächste Vorbereitung rechnet "
+            "mit dem neuen Stand).", "Preparation ended: the store changed meanwhile (the next preparation works "
+            "on the new state).", file=sys.stderr)
+        return 0
+
+    with preparing(store, waiting) as work:
+        work.step(("abgeleitete Tabellen", "derived tables"))
+        if bring_derived_up_to_date(store):
+            say("Abgeleitete Tabellen auf den Stand dieser Version gebracht (Kennzahlen kommen wieder aus den Zellen).",
+                "Derived tables brought up to this version (indicators come from the cells again).")
+            work.renew()
+        kommunen = store.kommunen()
+        for k in progress(kommunen, desc="Prognosen", disable=not shown):
+            if work.stale():
+                return given_up()
+            work.step((f"Prognosen {k}", f"forecasts {k}"))
+            warm_forecasts(store, [k], show_progress=False)
+        if work.stale():
+            return given_up()
+        work.step(("Vergleich", "comparison"))
+        try:   # the comparison page: each kommune that no merged bundle covers, as its own bundle would show it
+            comparison_data(store, show_progress=shown)
+        except UsageError:
+            pass
     say(f"Planungs- und Vergleichsseite für {len(kommunen)} Kommune(n) vorbereitet.",
         f"Planning and comparison pages prepared for {len(kommunen)} kommune(s).")
     return 0

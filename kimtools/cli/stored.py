@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..i18n import fmt_date, fmt_datetime, fmt_number, tr
-from ..ingest.importer import derive_tables
+from ..ingest.importer import derive_tables, derived_current
 from ..store import Store
 from ..store.deliveries import complete_until
+from ..store.preparing import preparation_status
 from .common import print_table, say
 
 __all__ = ["cmd_info", "cmd_loeschen"]
@@ -31,6 +32,16 @@ def cmd_info(args) -> int:
     print_table(headers, rows)
     _delivery_table(store)
     say(f"Datenbestand: {store.path}", f"Store: {store.path}")
+    if not derived_current(store):
+        say("Abgeleitete Tabellen: von einer früheren Version oder einem anderen Kennzahlenkatalog; Kennzahlen werden "
+            "bis dahin aus allen Fällen gerechnet (langsamer, dieselben Zahlen). 'kimtools vorbereiten' bringt sie auf "
+            "den Stand.", "Derived tables: from an earlier version or another indicator catalogue; until then "
+            "indicators are computed from every case (slower, the same figures). 'kimtools prepare' brings them up "
+            "to date.")
+    work = preparation_status(store)
+    if work:
+        say(f"In Vorbereitung: {work.get('schritt') or '…'} (PID {work.get('pid')}, seit {work.get('seit')}).",
+            f"Being prepared: {work.get('step') or '…'} (PID {work.get('pid')}, since {work.get('seit')}).")
     for leftover in store.leftovers():   # only while a writer is at work, or where they cannot be removed
         say(f"Rest eines abgebrochenen oder laufenden Imports: {leftover} ({fmt_number(leftover.stat().st_size)} Bytes); "
             "wird beim nächsten Befehl entfernt, wenn kein Import mehr läuft.",

@@ -9,8 +9,9 @@ import pandas as pd
 
 from ..analysis.gaps import write_gap_register
 from ..errors import InputError, UsageError
-from ..i18n import fmt_number
+from ..i18n import current_lang, fmt_number
 from ..indicators import indicator_table
+from ..indicators.catalogue import catalogue_markdown
 from ..spreadsheet import excel_writer, write_csv
 from ..store import Store
 from .common import kommune_of, out_file, say
@@ -19,6 +20,9 @@ __all__ = ["cmd_indicators", "cmd_luecken"]
 
 
 def cmd_indicators(args) -> int:
+    if args.katalog:   # the catalogue needs no store
+        print(catalogue_markdown(current_lang()))
+        return 0
     store = Store(args.db)
     if args.kommune is not None:
         kommune_of(store, args.kommune)

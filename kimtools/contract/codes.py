@@ -17,16 +17,21 @@ Examples
 from __future__ import annotations
 
 import csv
+import os
+import tomllib
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
 from ..i18n import tr
+from ..paths import config_dir
 
 __all__ = [
     "ABSCHLUSSGRUND", "ZIELGRUPPE", "HANDLUNGSFELD", "AUFENTHALTSSTATUS",
     "GESCHLECHT", "FORM", "VERMITTLUNGSSTATUS", "LUECKE", "PARTNERTYP",
-    "RECHTSKREIS", "JA_NEIN", "CODE_LISTS", "CODES_FILE", "label",
+    "RECHTSKREIS", "JA_NEIN", "CODE_LISTS", "CODES_FILE", "LOCAL_TARGET_GROUPS", "label", "local_catalogue_file",
+    "read_local_catalogue",
 ]
 
 
@@ -42,8 +47,71 @@ def _load(path: Path) -> dict[str, Mapping[str, tuple[str, str]]]:
     return {name: MappingProxyType(codes) for name, codes in lists.items()}
 
 
-#: Every code list by the name the schema refers to.
-CODE_LISTS: Mapping[str, Mapping[str, tuple[str, str]]] = MappingProxyType(_load(CODES_FILE))
+def local_catalogue_file() -> Path:
+    """The installation's own indicator catalogue (its indicators and target groups, contract 1.2): the file named by
+    ``KIMTOOLS_KATALOG``, else ``kennzahlen.toml`` in kimtools' configuration folder (it need not exist)."""
+    env = os.environ.get("KIMTOOLS_KATALOG")
+    return Path(env) if env else config_dir() / "kennzahlen.toml"
+
+
+@cache
+def read_local_catalogue() -> tuple[dict | None, list[tuple[str, str]]]:
+    """The installation's own catalogue as read from its file (None where there is none), and the problems of
+    reading it and of its ``[zielgruppen]``, each (German, English). Read once per process."""
+    path = local_catalogue_file()
+    if not path.exists() and "KIMTOOLS_KATALOG" not in os.environ:
+        return None, []
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        return None, [(f"{path}: die Datei fehlt (KIMTOOLS_KATALOG nennt sie); den Pfad berichtigen oder "
+                       "KIMTOOLS_KATALOG entfernen.", f"{path}: the file is missing (KIMTOOLS_KATALOG names it); "
+                       "correct the path or unset KIMTOOLS_KATALOG.")]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return None, [(f"{path}: kein lesbares TOML ({exc}); Aufbau wie kimtools/contract/kennzahlen.toml.",
+                       f"{path}: not readable TOML ({exc}); layout as kimtools/contract/kennzahlen.toml.")]
+    problems = []
+    groups = raw.get("zielgruppen", {})
+    if not isinstance(groups, dict):
+        problems.append((f"{path}, [zielgruppen]: muss eine Tabelle code = \"Bezeichnung\" sein.",
+                         f"{path}, [zielgruppen]: must be a table code = \"label\"."))
+        groups = {}
+    for code, value in groups.items():
+        where = f"{path}, [zielgruppen] {code}"
+        if isinstance(value, dict):
+            value = (value.get("de"), value.get("en", value.get("de")))
+        elif isinstance(value, str):
+            value = (value, value)
+        if not (code.isidentifier() and code.isascii() and code == code.lower()):
+            problems.append((f"{where}: ein Code besteht aus Kleinbuchstaben, Ziffern und _ (etwa junge_erwachsene).",
+                             f"{where}: a code consists of lower-case letters, digits and _ (e.g. junge_erwachsene)."))
+        elif not (isinstance(value, tuple) and all(isinstance(v, str) and v.strip() for v in value)):
+            problems.append((f"{where}: braucht eine Bezeichnung: {code} = \"…\" oder {{ de = \"…\", en = \"…\" }}.",
+                             f"{where}: needs a label: {code} = \"…\" or {{ de = \"…\", en = \"…\" }}."))
+        elif code in _SHIPPED_LISTS["zielgruppe"]:
+            problems.append((f"{where}: ist schon eine Zielgruppe des Exportformats; eine eigene braucht einen eigenen Code.",
+                             f"{where}: is already a target group of the export format; an own one needs its own code."))
+    return raw, problems
+
+
+def _local_target_groups() -> dict[str, tuple[str, str]]:
+    """The installation's own target groups (where its catalogue file has no problems)."""
+    raw, problems = read_local_catalogue()
+    if raw is None or problems:
+        return {}
+    out = {}
+    for code, value in raw.get("zielgruppen", {}).items():
+        out[code] = (value["de"], value.get("en", value["de"])) if isinstance(value, dict) else (value, value)
+    return out
+
+
+_SHIPPED_LISTS = _load(CODES_FILE)
+#: the installation's own target-group codes with their labels (contract 1.2), from its catalogue file
+LOCAL_TARGET_GROUPS: Mapping[str, tuple[str, str]] = MappingProxyType(_local_target_groups())
+#: Every code list by the name the schema refers to; the target groups with the installation's own after the shipped ones.
+CODE_LISTS: Mapping[str, Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {**_SHIPPED_LISTS, "zielgruppe": MappingProxyType({**_SHIPPED_LISTS["zielgruppe"], **LOCAL_TARGET_GROUPS})})
 ABSCHLUSSGRUND = CODE_LISTS["abschlussgrund"]
 ZIELGRUPPE = CODE_LISTS["zielgruppe"]
 HANDLUNGSFELD = CODE_LISTS["handlungsfeld"]

@@ -1,10 +1,9 @@
 """What becomes of a referral: the outcome counts and the wait for a first appointment, defined once.
 
-The referral rates and the statuses each of their outcomes counts are defined with the rest of each indicator in
-the catalogue, ``kennzahlen.toml`` beside this module (``zaehler_ergebnis``/``zaehler_status``,
-``nenner_ergebnis``/``nenner_status``); this module reads them from there and checks that an outcome counts the
-same statuses wherever it is named. Every route that counts referral outcomes imports them from here: the SQL pass
-and the cells of the indicator table, the referral network, the comparison bundle, the data-quality checks.
+The named outcomes (``beantwortet``, ``angenommen``, …) and the statuses each counts are defined in the catalogue,
+``kennzahlen.toml`` beside this module (section ``[ergebnisse]``); the referral rates name them in their declarations
+(``zaehler = { zaehlt = "vermittlungen", ergebnis = ["angenommen"] }``). Every route that counts referral outcomes
+takes them from here: the indicator engine, the referral network, the comparison bundle, the data-quality checks.
 
 Examples
 --------
@@ -12,19 +11,20 @@ Examples
 ('warteliste', 'angenommen', 'abgeschlossen', 'abgelehnt', 'nicht_wahrgenommen')
 >>> OUTCOMES["angenommen"]
 ('angenommen', 'abgeschlossen')
+>>> REFERRAL_RATES["annahmequote"]
+('angenommen', 'beantwortet')
 >>> print(outcomes_sql("v.status", only=("abgelehnt",)))
 count(*) FILTER (WHERE v.status IN ('abgelehnt')) AS abgelehnt
 """
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Iterable
 
-from .codes import VERMITTLUNGSSTATUS
+from .catalogue import CATALOGUE, OUTCOMES
 
-__all__ = ["SENT", "OPEN_LOOP_DAYS", "WAITING", "OUTCOMES", "REFERRAL_RATES", "FIRST_CONTACT_EXPECTED", "CATALOGUE_FILE", "outcomes_sql", "wait_sql"]
+__all__ = ["SENT", "OPEN_LOOP_DAYS", "WAITING", "OUTCOMES", "REFERRAL_RATES", "FIRST_CONTACT_EXPECTED", "outcomes_sql",
+           "wait_sql"]
 
 #: the status of a referral that no partner has answered yet (an open loop once it is older than 30 days)
 SENT = "vermittelt"
@@ -32,32 +32,21 @@ SENT = "vermittelt"
 OPEN_LOOP_DAYS = 30
 #: statuses of a referral still waiting for its first appointment while it has none (censored at the data end)
 WAITING = ("vermittelt", "warteliste", "angenommen")
-#: the indicator catalogue, every indicator defined once (read here for the referral rates, by
-#: :mod:`kimtools.indicators.catalogue` for the texts)
-CATALOGUE_FILE = Path(__file__).with_name("kennzahlen.toml")
 
 
-def _rates(path: Path) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, str]]]:
-    """The outcome counts (denominators first, then numerators, in catalogue order) and the referral rates."""
-    with open(path, "rb") as fh:
-        entries = tomllib.load(fh)
-    rates = {code: e for code, e in entries.items() if "zaehler_ergebnis" in e}
-    outcomes: dict[str, tuple[str, ...]] = {}
-    for part in ("nenner", "zaehler"):
-        for code, e in rates.items():
-            name, statuses = e[f"{part}_ergebnis"], tuple(e[f"{part}_status"])
-            unknown = set(statuses) - set(VERMITTLUNGSSTATUS)
-            if unknown or outcomes.setdefault(name, statuses) != statuses:
-                raise ValueError(f"{path.name}, {code}: {part}_status {list(statuses)} – "
-                                 + (f"unbekannter Status {sorted(unknown)}" if unknown else
-                                    f"'{name}' zählt anderswo {list(outcomes[name])}"))
-    return outcomes, {code: (e["zaehler_ergebnis"], e["nenner_ergebnis"]) for code, e in rates.items()}
+def _outcome(count) -> str | None:
+    """The named outcome a count of referrals counts, where that is all it filters by."""
+    if count is not None and count.zaehlt == "vermittlungen" and len(count.filters) == 1:
+        (column, names), = count.filters
+        if column == "ergebnis" and len(names) == 1:
+            return names[0]
+    return None
 
 
-#: ``OUTCOMES``: the outcome counts of referrals by the statuses each counts: answered (anything but 'vermittelt',
-#: a waiting list included), accepted (accepted or completed), completed, refused, not taken up.
-#: ``REFERRAL_RATES``: the referral rates of the catalogue, each an outcome count over another, by name.
-OUTCOMES, REFERRAL_RATES = _rates(CATALOGUE_FILE)
+#: the referral rates of the catalogue whose numerator and denominator are each one named outcome: by indicator,
+#: (numerator's outcome, denominator's outcome)
+REFERRAL_RATES = {code: (_outcome(e.zaehler), _outcome(e.nenner)) for code, e in CATALOGUE.items()
+                  if _outcome(e.zaehler) and _outcome(e.nenner)}
 #: referrals for which a first appointment date is expected (the completeness of ``erstkontakt`` is measured on them)
 FIRST_CONTACT_EXPECTED = OUTCOMES["angenommen"]
 

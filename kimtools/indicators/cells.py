@@ -8,19 +8,22 @@ answers. Tests compare both routes on the demo store.
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+import hashlib
+import json
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..contract.codes import VERMITTLUNGSSTATUS
-from ..contract.outcomes import OUTCOMES, wait_sql
+from ..contract.catalogue import Count
+from ..contract.outcomes import wait_sql
 from ..errors import StoreError
 from ..store import SPAN_TABLE, has_derived, reader_memo, run_read
-from .catalogue import REFERRAL_KENNZAHLEN
+from .counting import EVENT_BASES, Needs, cell_columns, condition
 from .stats import km_medians
 
-__all__ = ["CELL_TABLES", "GROUP_COLUMNS", "cell_counts", "cell_referrals"]
+__all__ = ["CELL_TABLES", "CELLS_VERSION", "VERSION_TABLE", "GROUP_COLUMNS", "cells_current", "cell_counts",
+           "cell_referrals", "write_cells"]
 
 #: the columns cases are grouped and filtered by in the cells (``fallgruppen``)
 GROUP_COLUMNS = ("kommune", "stadtbezirk", "traeger", "zielgruppe")
@@ -32,37 +35,52 @@ _GROUPED_CASES = """(SELECT g.gid, f.* FROM faelle f
          AND g.traeger IS NOT DISTINCT FROM f.traeger AND g.zielgruppe IS NOT DISTINCT FROM f.zielgruppe)"""
 _MONTH = "CAST(year({d}) * 12 + month({d}) - 1 AS INTEGER)"
 _WAIT_DAYS, _WAIT_COHORT = wait_sql("v", "s.d1")
+#: every declared count of the catalogue (shipped and the installation's own), as the cells hold them
+_HELD: Needs = cell_columns()
+
+
+def _span_flag(count: Count) -> str:
+    """The column of the case spans that says whether a case meets ``count``'s filters."""
+    return "in_" + count.column.removeprefix(count.zaehlt + "_")
+
+
+def _event_flags(kind: str) -> str:
+    """Per declared count of cases begun/ended or of consultations: 0/1 for an event of ``kind``."""
+    own = "b" if kind == "beratungen" else None
+    return ", ".join(f"CAST({condition(c, 'c', own)} AS INTEGER) AS {c.column}" if c.zaehlt == kind else f"0 AS {c.column}"
+                     for c in (*_HELD.events, *_HELD.consultations))
+
+
+_CELL_EVENTS = [c.column for c in (*_HELD.events, *_HELD.consultations)]
+_CELL_REFERRALS = [c.column for c in _HELD.referrals]
 #: cells, written at every import for what views ask for most (the indicator table reads them instead of every case
-#: or referral when they hold all it needs). ``fallgruppen`` numbers each combination of the dimensions cases are
-#: grouped and filtered by; the cells have per group (``gid``, of the case) and calendar month (``monat``: year × 12
-#: + month − 1) their counts, and no row where all would be 0:
+#: or referral when they hold all it needs), generated from the catalogue's declared counts (a column each, named
+#: by :attr:`~kimtools.contract.catalogue.Count.column`). ``fallgruppen`` numbers each combination of the dimensions
+#: cases are grouped and filtered by; the cells have per group (``gid``, of the case) and calendar month (``monat``:
+#: year × 12 + month − 1) their counts, and no row where all would be 0:
 #:
-#: * ``fallzellen``: the cases begun (``neu``), ended (``ab``), ended with their goal reached (``ziel``) and the
-#:   consultations held (``beratungen``) in the month;
-#: * ``vermittlungszellen``: the referrals made in the month, one column per status (the codes of
-#:   :data:`~kimtools.contract.codes.VERMITTLUNGSSTATUS`), and those of them marking a gap (``luecken``);
+#: * ``fallzellen``: per declared count of cases begun, cases ended and consultations, how many in the month;
+#: * ``vermittlungszellen``: per declared count of referrals, how many were made in the month;
 #: * ``wartezellen``: the referrals made in the month that belong to the waiting cohort (:func:`~kimtools.contract.outcomes.wait_sql`) by days
 #:   waited (``tage``): how many (``n``) and how many of them have had their first appointment (``beendet``; the
 #:   others are censored at the data end);
 #: * ``fallspannen``: per case the month it began (``monat``), the last month it is open (``bis``: the month it
-#:   ended, or the data end's), and its person (``person``, a number standing for the pseudonym).
+#:   ended, or the data end's), its person (``person``, a number standing for the pseudonym), and per filter of a
+#:   declared count of open cases or persons whether the case meets it (``in_…``).
 CELL_TABLES = {
     "fallgruppen": f"""SELECT CAST(row_number() OVER (ORDER BY {_GROUPS}) AS INTEGER) AS gid, {_GROUPS}
                       FROM (SELECT DISTINCT {_GROUPS} FROM faelle)""",
     "fallzellen": f"""
         WITH c AS {_GROUPED_CASES},
-        ev AS (SELECT gid, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, 0 AS ber FROM c
-               UNION ALL SELECT gid, ende, 0, 1, CASE WHEN abschlussgrund = 'ziel_erreicht' THEN 1 ELSE 0 END, 0
-                         FROM c WHERE ende IS NOT NULL
-               UNION ALL SELECT c.gid, b.datum, 0, 0, 0, 1 FROM beratungen b JOIN c USING (kommune, fall_id))
-        SELECT gid, {_MONTH.format(d="d")} AS monat, CAST(sum(neu) AS INTEGER) AS neu,
-               CAST(sum(ab) AS INTEGER) AS ab, CAST(sum(ziel) AS INTEGER) AS ziel, CAST(sum(ber) AS INTEGER) AS beratungen
+        ev AS (SELECT c.gid, c.beginn AS d, {_event_flags("neuzugaenge")} FROM c
+               UNION ALL SELECT c.gid, c.ende, {_event_flags("abschluesse")} FROM c WHERE c.ende IS NOT NULL
+               UNION ALL SELECT c.gid, b.datum, {_event_flags("beratungen")} FROM beratungen b JOIN c USING (kommune, fall_id))
+        SELECT gid, {_MONTH.format(d="d")} AS monat, {", ".join(f"CAST(sum({c}) AS INTEGER) AS {c}" for c in _CELL_EVENTS)}
         FROM ev WHERE d IS NOT NULL GROUP BY ALL ORDER BY ALL""",
     "vermittlungszellen": f"""
         SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat,
-               {", ".join(f"CAST(count(*) FILTER (WHERE v.status = '{code}') AS INTEGER) AS {code}"
-                          for code in VERMITTLUNGSSTATUS)},
-               CAST(count(v.luecke) AS INTEGER) AS luecken
+               {", ".join(f"CAST(count(*) FILTER (WHERE {condition(k, 'c', 'v')}) AS INTEGER) AS {k.column}"
+                          for k in _HELD.referrals)}
         FROM vermittlungen v JOIN {_GROUPED_CASES} c USING (kommune, fall_id) GROUP BY ALL ORDER BY ALL""",
     "wartezellen": f"""
         SELECT c.gid, {_MONTH.format(d="v.datum")} AS monat, CAST({_WAIT_DAYS} AS INTEGER) AS tage,
@@ -72,17 +90,38 @@ CELL_TABLES = {
     "fallspannen": f"""
         SELECT c.gid, {_MONTH.format(d="c.beginn")} AS monat, {_MONTH.format(d="coalesce(c.ende, s.d1)")} AS bis,
                CAST(dense_rank() OVER (ORDER BY c.person_pseudonym) AS INTEGER) AS person
+               {"".join(f", {condition(k, 'c')} AS {_span_flag(k)}" for k in dict.fromkeys(
+                   Count("faelle_aktiv", k.filters) for k in _HELD.stocks if k.filters))}
         FROM {_GROUPED_CASES} c JOIN {SPAN_TABLE} s ON s.kommune = c.kommune ORDER BY ALL""",
 }
+#: the version of the cells: a digest of the SQL that derives them (so of the engine and of every declared count).
+#: A store whose cells have another version (an earlier release, another catalogue) is answered by the pass over
+#: every case until ``kimtools vorbereiten`` (or the next import) writes them anew (:func:`write_cells`)
+CELLS_VERSION = hashlib.sha256(json.dumps(CELL_TABLES, sort_keys=True).encode()).hexdigest()[:16]
+#: the table holding the version of the store's cells
+VERSION_TABLE = "zellen_stand"
 
 
-#: what the cells (:data:`CELL_TABLES`) hold: the count-pass parts beyond new cases,
-#: the referral indicators (open loops need days, not months), and the breakdowns (each a dimension of the cells;
-#: filters always are)
-_CELL_PARTS = {"ab", "open", "ber", "stock"}
-_CELL_REFERRALS = set(REFERRAL_KENNZAHLEN) - {"offene_schleifen"}
-_CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
+def write_cells(con) -> None:
+    """Write the cells (:data:`CELL_TABLES`) and their version into the store's copy ``con``."""
+    for name, sql in CELL_TABLES.items():
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+    con.execute(f"CREATE OR REPLACE TABLE {VERSION_TABLE} AS SELECT ? AS version", [CELLS_VERSION])
+
+
+def cells_current(con) -> bool:
+    """Whether the store read by ``con`` has cells of this version (read once per state of the store)."""
+    memo = reader_memo(con)
+    if "cells_current" not in memo:
+        memo["cells_current"] = (all(has_derived(con, name) for name in (*CELL_TABLES, VERSION_TABLE))
+                                 and run_read(con, f"SELECT version FROM {VERSION_TABLE}", [])["version"].tolist()
+                                 == [CELLS_VERSION])
+    return memo["cells_current"]
+
+
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
+#: the breakdowns the cells hold (each a dimension of the cells; filters always are)
+_CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
 
 
 def _cell_layout(con, by: str, merkmal: str | None) -> dict:
@@ -95,7 +134,7 @@ def _cell_layout(con, by: str, merkmal: str | None) -> dict:
         outside = run_read(con, " UNION ALL ".join(f"""
             SELECT count(*) AS n FROM {table} z JOIN fallgruppen g USING (gid) JOIN {SPAN_TABLE} s USING (kommune)
             WHERE z.monat < year(s.d0) * 12 + month(s.d0) - 1 OR z.monat > year(s.d1) * 12 + month(s.d1) - 1"""
-                                                       for table in CELL_TABLES if table != "fallgruppen"), [])
+                                                       for table in CELL_TABLES if table not in ("fallgruppen",)), [])
         if outside["n"].any():
             raise StoreError("Der Datenbestand ist uneinheitlich (Zellen außerhalb der Datenspanne): den Export "
                              "erneut importieren.", "The store is inconsistent (cells outside the data span): "
@@ -127,7 +166,7 @@ def _read_cells(source, by: str, merkmal: str | None, kommune: str | None, filte
     group number (``code``) of its cells in the scope (kommune and filters); ``None`` for a store written before
     the cells existed."""
     with source.snapshot() as con:
-        if not all(has_derived(con, name) for name in CELL_TABLES):
+        if not cells_current(con):
             return None
         layout = _cell_layout(con, by, merkmal)
         chosen = layout["code"] >= 0
@@ -176,35 +215,52 @@ def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndar
             for c, name in columns.items()}
 
 
+#: every count the cells answer
+_HELD_COUNTS = frozenset((*_HELD.events, *_HELD.opens, *_HELD.stocks, *_HELD.consultations, *_HELD.referrals))
+
+
+def _holds(need: Needs, counts) -> bool:
+    """Whether the cells hold ``counts`` (declared when they were generated: the catalogue of this process)."""
+    return set(counts) <= _HELD_COUNTS
+
+
 def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
-                filters: dict[str, str], need: set[str]) -> pd.DataFrame | None:
-    """The count pass (the frame :func:`~kimtools.indicators.table._wide_sql` gives, with the parts ``need``) from the case cells and case spans stored at import, or
-    ``None`` where they do not hold all it needs (other parts or breakdowns, frames instead of a store, a store
-    written before).
+                filters: dict[str, str], need: Needs) -> pd.DataFrame | None:
+    """The count pass (the frame :func:`~kimtools.indicators.table._wide_sql` gives for ``need``) from the case
+    cells and case spans stored at import, or ``None`` where they do not hold all it needs (computations, reference
+    figures, other breakdowns, frames instead of a store, a store whose cells are missing or of another version).
 
     The cells (integers only) are summed here into the grid of every group in every period of its kommune, laid
     out from the groups, which are read once per state of the store; so is the running sum of open cases, and the
     cases and persons open in a period come from the spans (``_open_in_period``). That makes the counts views
     ask for most cost a fraction of a pass over every case.
     """
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not need <= _CELL_PARTS:
+    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or need.references
+            or need.computations - {"wartezeit_median", "offen_ueber_30_tage"}
+            or not _holds(need, (*need.events, *need.opens, *need.stocks, *need.consultations))):
         return None
-    columns = {"neu": "neuzugaenge", **({"ab": "abschluesse", "ziel": "ziel"} if "ab" in need else {}),
-               **({"beratungen": "beratungen"} if "ber" in need else {})}
-    tables = {"fallzellen": ["monat", *columns], **({"fallspannen": ["monat", "bis", "person"]} if "stock" in need else {})}
+    columns = [c.column for c in (*need.events, *need.consultations)]
+    flags = list(dict.fromkeys(_span_flag(Count("faelle_aktiv", c.filters)) for c in need.stocks if c.filters))
+    tables = {"fallzellen": ["monat", *columns], **({"fallspannen": ["monat", "bis", "person", *flags]} if need.stocks else {})}
     got = _read_cells(source, by, merkmal, kommune, filters, tables)
     if got is None:
         return None
     layout, cells = got
     grid = _grid(layout, cells["chosen"]["code"], _MONTHS[period])   # every group of the scope has a case
-    wide = {**grid["keys"], **_sums(grid, cells["fallzellen"], columns)}
-    if "open" in need:   # begun minus ended up to each period, within each group
-        change = wide["neuzugaenge"] - wide["abschluesse"]
+    wide = {**grid["keys"], **_sums(grid, cells["fallzellen"], {c: c for c in columns})}
+    for count in need.opens:   # begun minus ended up to each period, within each group
+        begun, ended = (Count(base, count.filters).column for base in EVENT_BASES)
+        change = wide[begun] - wide[ended]
         running = np.cumsum(change)
         start = grid["start"]
-        wide["faelle_offen"] = running - np.repeat(running[start] - change[start], grid["n"])
-    if "stock" in need:
-        wide["aktiv"], wide["personen_erreicht"] = _open_in_period(grid, cells["fallspannen"])
+        wide[count.column] = running - np.repeat(running[start] - change[start], grid["n"])
+    for count in need.stocks:
+        spans = cells["fallspannen"]
+        if count.filters:
+            keep = np.asarray(spans[_span_flag(Count("faelle_aktiv", count.filters))], dtype=bool)
+            spans = {k: v[keep] for k, v in spans.items()}
+        cases, persons = _open_in_period(grid, spans)
+        wide[count.column] = cases if count.zaehlt == "faelle_aktiv" else persons
     return pd.DataFrame(wide)
 
 
@@ -236,15 +292,17 @@ def _open_in_period(grid: dict, spans: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None,
-                   filters: dict[str, str], wanted: Iterable[str], counts: Iterable[str]) -> pd.DataFrame | None:
-    """The referral pass (the frame :func:`~kimtools.indicators.table._referral_sql` gives, with the outcome
-    ``counts`` and the median wait) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it needs
-    (open loops, other breakdowns, frames instead of a store, a store written before)."""
-    wanted = set(wanted) & set(REFERRAL_KENNZAHLEN)
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not wanted <= _CELL_REFERRALS:
+                   filters: dict[str, str], need: Needs) -> pd.DataFrame | None:
+    """The referral pass (the frame :func:`~kimtools.indicators.table._referral_sql` gives for ``need``, with the
+    median wait) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it
+    needs (open loops, other breakdowns, frames instead of a store, a store whose cells are missing or of another
+    version)."""
+    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or "offen_ueber_30_tage" in need.computations
+            or not _holds(need, need.referrals)):
         return None
-    tables = {"vermittlungszellen": ["monat", *VERMITTLUNGSSTATUS, *(["luecken"] if "luecken" in counts else [])]}
-    if "wartezeit_median_tage" in wanted:
+    columns = list(dict.fromkeys(["vermittlungen", *(c.column for c in need.referrals)]))
+    tables = {"vermittlungszellen": ["monat", *columns]}
+    if "wartezeit_median" in need.computations:
         tables["wartezellen"] = ["monat", "tage", "beendet", "n"]
     got = _read_cells(source, by, merkmal, kommune, filters, tables)
     if got is None:
@@ -252,11 +310,8 @@ def cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: s
     layout, cells = got
     referrals = cells["vermittlungszellen"]
     grid = _grid(layout, referrals["code"], _MONTHS[period])   # every group with a referral
-    sums = _sums(grid, referrals, {c: c for c in tables["vermittlungszellen"][1:]})
-    wide = {**grid["keys"], "vermittlungen": sum(sums[code] for code in VERMITTLUNGSSTATUS)}
-    for name in counts:
-        wide[name] = sums[name] if name == "luecken" else sum(sums[code] for code in OUTCOMES[name])
-    wide["offene_schleifen"] = np.zeros(grid["rows"], dtype=np.int64)
+    wide = {**grid["keys"], **_sums(grid, referrals, {c: c for c in columns})}
+    wide["offen_ueber_30_tage"] = np.zeros(grid["rows"], dtype=np.int64)
     if "wartezellen" in cells:
         waits = cells["wartezellen"]
         wide["warte_n"], wide["warte_events"], wide["warte_median"] = km_medians(

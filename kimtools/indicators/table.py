@@ -26,14 +26,16 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..contract.outcomes import OPEN_LOOP_DAYS, REFERRAL_RATES, SENT, outcomes_sql, wait_sql
+from ..contract.catalogue import CATALOGUE, REFERENCES, Count, check
+from ..contract.outcomes import OPEN_LOOP_DAYS, SENT, wait_sql
 from ..errors import UsageError
 from ..periods import PERIOD_CHOICES, period_label
 from ..store import SPAN_TABLE, scope_params, where_sql
 from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import run_query
-from .catalogue import COUNTS, KENNZAHLEN, NEEDS, REFERRAL_KENNZAHLEN
+from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
+from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs
 from .stats import HALF, poisson_interval, share
 
 __all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
@@ -86,8 +88,7 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
     WITH base AS (
         SELECT c.*, {wieder} AS wieder
         FROM faelle c {where}),
-    f AS (SELECT c.kommune, {grp} AS grp, {_AUSP[merkmal]} AS ausp, c.fall_id, c.person_pseudonym, c.beginn, c.ende,
-                 c.abschlussgrund, c.wieder
+    f AS (SELECT c.*, {grp} AS grp, {_AUSP[merkmal]} AS ausp   -- every column: the declared counts filter by them
           FROM base c {join_h}),
     span AS (   -- the kommune's data, whatever the filters: one data end for censoring, one period grid
         SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])}),
@@ -97,99 +98,88 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
                                                           INTERVAL 1 {unit})) AS ps))"""
 
 
-#: the parts of the wide pass beyond new cases (closures, the running sum of open cases, …), and the indicators that
-#: need each
-_PARTS = {
-    "ab": {"abschluesse", "abschluesse_ziel_erreicht_quote", "faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
-    "open": {"faelle_offen", "inaktive_faelle", "faelle_je_vzae"},
-    "wieder": {"wiederaufnahmen"},
-    "ber": {"beratungen", "beratungen_je_fall"},
-    "stock": {"personen_erreicht", "beratungen_je_fall", "reichweite_je_1000", "reichweite_je_1000_auslaender"},
-    "act": {"inaktive_faelle"},
-    "posts": {"faelle_je_vzae"},
-    "pop": {"reichweite_je_1000", "reichweite_je_1000_auslaender"},
-}
-
-
 def _same(alias: str) -> str:
     """``alias`` is the spine row ``s``'s cell: same kommune, group, characteristic (either may be NULL) and period."""
     return (f"{alias}.kommune = s.kommune AND {alias}.grp IS NOT DISTINCT FROM s.grp "
             f"AND {alias}.ausp IS NOT DISTINCT FROM s.ausp AND {alias}.ps = s.ps")
 
 
-def _needed_parts(by: str, merkmal: str | None, filters: dict[str, str], wanted: Iterable[str]) -> set[str]:
-    """The parts of the count pass (:data:`_PARTS`) that the ``wanted`` indicators need and that exist for this
-    breakdown and these filters."""
-    need = {part for part, kennzahlen in _PARTS.items() if kennzahlen & set(wanted)}
-    if merkmal not in POST_MERKMALE or "zielgruppe" in filters:
-        need.discard("posts")
-    if by == "traeger" or "traeger" in filters:
-        need.discard("pop")
-    return need
+def _needs(by: str, merkmal: str | None, filters: Mapping[str, str], wanted: Iterable[str]) -> Needs:
+    """What the ``wanted`` indicators need for this breakdown and these filters (:func:`~.counting.needs`)."""
+    return needs((CATALOGUE[k] for k in wanted), by, merkmal, filters, POST_MERKMALE)
 
 
 def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
               wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The count pass. A part no ``wanted`` indicator needs is neither computed nor joined, and its columns are
-    left out of the result."""
+    """The count pass over every case: a column per declared count the ``wanted`` indicators need (named by
+    :attr:`~kimtools.contract.catalogue.Count.column`), and per computation of theirs; nothing else is computed
+    or joined."""
     unit = period
-    need = _needed_parts(by, merkmal, filters, wanted)
+    need = _needs(by, merkmal, filters, wanted)
     post_grp = {"kommune": "st.kommune", "stadtbezirk": "st.stadtbezirk", "traeger": "st.traeger"}[by]
     post_filter = "".join(f" AND st.{col} = ${col}" for col in filters)
     pop_filter = " AND stadtbezirk = $stadtbezirk" if "stadtbezirk" in filters else ""
     # population belongs to a district: with the district as breakdown each row gets its own, else the group's
     pop_ausp = "stadtbezirk" if merkmal == "stadtbezirk" else "NULL::VARCHAR"
-    parts = {   # name: (its relation, its alias)
-        "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, count(*) AS n
-                    FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b"),
+    stock = [f"count(*) FILTER (WHERE {condition(c, 'f')}) AS {c.column}" if c.zaehlt == "faelle_aktiv" else
+             f"count(DISTINCT f.person_pseudonym) FILTER (WHERE {condition(c, 'f')}) AS {c.column}" for c in need.stocks]
+    consultations = [f"count(*) FILTER (WHERE {condition(c, 'f', 'b')}) AS {c.column}" for c in need.consultations]
+    parts = {   # name: (its relation, its alias, whether it is needed)
+        "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, {", ".join(consultations)}
+                    FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b", bool(consultations)),
         # each case in every period it is open at some time
-        "stock": ("""SELECT f.kommune, f.grp, f.ausp, p.ps, count(*) AS aktiv, count(DISTINCT f.person_pseudonym) AS personen
-                     FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
-                     GROUP BY ALL""", "st"),
+        "stock": (f"""SELECT f.kommune, f.grp, f.ausp, p.ps, {", ".join(stock)}
+                      FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
+                      GROUP BY ALL""", "st", bool(stock)),
         "act": ("""SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
                    FROM beratungen b JOIN f USING (kommune, fall_id)
                    JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
                    WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
-                   GROUP BY ALL""", "a"),
+                   GROUP BY ALL""", "a", "ohne_beratung_90_tage" in need.computations),
         "posts": (f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal] if merkmal in POST_MERKMALE else "NULL"} AS ausp,
                             p.ps, sum(st.vzae) AS vzae
                      FROM periods p
                      JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
                                         {post_filter}
-                     GROUP BY ALL""", "po"),
+                     GROUP BY ALL""", "po", "vzae" in need.references),
         "pop": (f"""SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp,
                           sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
-                   FROM bezirke WHERE true {pop_filter} GROUP BY ALL""", "pp"),
+                   FROM bezirke WHERE true {pop_filter} GROUP BY ALL""", "pp", bool(need.references & {"einwohner", "auslaender"})),
     }
     joins = {"pop": "LEFT JOIN pop pp ON pp.kommune = s.kommune AND pp.grp IS NOT DISTINCT FROM s.grp "
                     "AND (pp.ausp IS NULL OR pp.ausp = s.ausp)"}
-    used = [name for name in parts if name in need]
+    used = [name for name, (_sql, _alias, needed) in parts.items() if needed]
     ctes = "".join(f",\n    {name} AS ({parts[name][0]})" for name in used)
     join_sql = "\n    ".join(joins.get(name, f"LEFT JOIN {name} {parts[name][1]} ON {_same(parts[name][1])}")
                               for name in used)
+
     # open on the last day of a period: begun by then minus ended by then (a case ended that day no longer counts);
     # the spine runs from the kommune's first date, so the running sums see every case
-    open_ = ("CAST(sum(coalesce(e.neu, 0) - coalesce(e.ab, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp "
-             "ORDER BY s.ps) AS BIGINT)")
-    # the output: new cases always, every other column only with its part (a column costs its conversion to pandas)
-    columns = ["coalesce(e.neu, 0) AS neuzugaenge"] + [column for part, part_columns in (
-        ("ab", ["coalesce(e.ab, 0) AS abschluesse", "coalesce(e.ziel, 0) AS ziel"]),
-        ("wieder", ["coalesce(e.wieder, 0) AS wiederaufnahmen"]),
-        ("ber", ["coalesce(b.n, 0) AS beratungen"]),
-        ("open", [f"{open_} AS faelle_offen"]),
-        ("stock", ["coalesce(st.aktiv, 0) AS aktiv", "coalesce(st.personen, 0) AS personen_erreicht"]),
-        ("act", [f"{open_} - coalesce(a.n, 0) AS inaktive_faelle"]),
-        ("posts", ["po.vzae"]),
-        ("pop", ["pp.einwohner", "pp.auslaender"])) if part in need for column in part_columns]
-    if "ab" in need:   # the events are starts and ends of cases
-        closures = ("UNION ALL SELECT kommune, grp, ausp, ende, 0, 1, CAST(abschlussgrund = 'ziel_erreicht' AS INTEGER), 0 "
-                    "FROM f WHERE ende IS NOT NULL")
-        sums = "sum(neu) AS neu, sum(ab) AS ab, sum(ziel) AS ziel, sum(wieder) AS wieder"
-    else:   # only starts
-        closures, sums = "", "count(*) AS neu, sum(wieder) AS wieder" if "wieder" in need else "count(*) AS neu"
-    return _ctes(by, period, merkmal, kommune_filter, filters, readmissions="wieder" in need) + f""",
+    def open_(count: Count) -> str:
+        begun, ended = (Count(base, count.filters).column for base in EVENT_BASES)
+        return (f"CAST(sum(coalesce(e.{begun}, 0) - coalesce(e.{ended}, 0)) OVER (PARTITION BY s.kommune, s.grp, s.ausp "
+                "ORDER BY s.ps) AS BIGINT)")
+
+    wieder = "wiederaufnahme" in need.computations
+    # the output: every declared count the call needs, then the computations and reference figures (a column costs
+    # its conversion to pandas)
+    columns = ([f"coalesce(e.{c.column}, 0) AS {c.column}" for c in need.events]
+               + [f"{open_(c)} AS {c.column}" for c in need.opens]
+               + [f"coalesce(b.{c.column}, 0) AS {c.column}" for c in need.consultations]
+               + [f"coalesce(st.{c.column}, 0) AS {c.column}" for c in need.stocks]
+               + (["coalesce(e.wiederaufnahme, 0) AS wiederaufnahme"] if wieder else [])
+               + ([f"{open_(Count('faelle_offen'))} - coalesce(a.n, 0) AS ohne_beratung_90_tage"] if "act" in used else [])
+               + (["po.vzae"] if "posts" in used else []) + (["pp.einwohner", "pp.auslaender"] if "pop" in used else []))
+    # the events are the starts and ends of cases: each a row with a 0/1 per declared count of its kind
+    def flags(kind: str) -> str:
+        return ", ".join(f"CAST({condition(c, 'f')} AS INTEGER) AS {c.column}" if c.zaehlt == kind else f"0 AS {c.column}"
+                         for c in need.events)
+    closures = (f"UNION ALL SELECT kommune, grp, ausp, ende, {flags('abschluesse')}, 0 FROM f WHERE ende IS NOT NULL"
+                if any(c.zaehlt == "abschluesse" for c in need.events) else "")
+    sums = ", ".join([f"sum({c.column}) AS {c.column}" for c in need.events] + (["sum(wieder) AS wiederaufnahme"] if wieder else []))
+    return _ctes(by, period, merkmal, kommune_filter, filters, readmissions=wieder) + f""",
     ev AS (
-        SELECT kommune, grp, ausp, beginn AS d, 1 AS neu, 0 AS ab, 0 AS ziel, CAST(wieder AS INTEGER) AS wieder FROM f
+        SELECT kommune, grp, ausp, beginn AS d, {flags('neuzugaenge')}, CAST(wieder AS INTEGER) AS wieder FROM f
         {closures}),
     ev_counts AS (
         SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, {sums}
@@ -208,14 +198,14 @@ def _cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str
                  wanted: Iterable[str]) -> pd.DataFrame | None:
     """The count pass for the ``wanted`` indicators from the cells (:func:`~kimtools.indicators.cells.cell_counts`),
     or ``None`` where they do not hold all it needs."""
-    return cell_counts(source, by, period, merkmal, kommune, filters, _needed_parts(by, merkmal, filters, wanted))
+    return cell_counts(source, by, period, merkmal, kommune, filters, _needs(by, merkmal, filters, wanted))
 
 
 def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: str | None, filters: dict[str, str],
                     wanted: Iterable[str]) -> pd.DataFrame | None:
     """The referral pass for the ``wanted`` indicators from the cells
     (:func:`~kimtools.indicators.cells.cell_referrals`), or ``None`` where they do not hold all it needs."""
-    return cell_referrals(source, by, period, merkmal, kommune, filters, wanted, _referral_counts(wanted))
+    return cell_referrals(source, by, period, merkmal, kommune, filters, _needs(by, merkmal, filters, wanted))
 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
@@ -225,36 +215,27 @@ def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     FROM f JOIN span USING (kommune)"""
 
 
-#: the referral counts beyond the number of referrals, and the indicators that need each
-_REFERRAL_COUNTS = {"beantwortet": {"annahmequote", "abschlussquote", "ablehnungsquote", "nicht_wahrgenommen_quote"},
-                    "angenommen": {"annahmequote"}, "abgeschlossen": {"abschlussquote"},
-                    "abgelehnt": {"ablehnungsquote"}, "nicht_wahrgenommen": {"nicht_wahrgenommen_quote"},
-                    "luecken": {"luecken"}}
-
-
-def _referral_counts(wanted: Iterable[str]) -> list[str]:
-    """The referral counts (:data:`_REFERRAL_COUNTS`) some ``wanted`` indicator needs."""
-    wanted = set(wanted)
-    return [name for name, kennzahlen in _REFERRAL_COUNTS.items() if kennzahlen & wanted]
-
-
-def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
-    """Referrals with the group of their case and the characteristic of the referral (or of its case)."""
+def _referral_ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
+                   counts: Iterable[Count] = ()) -> str:
+    """Referrals with the group of their case and the characteristic of the referral (or of its case), and per
+    declared count in ``counts`` whether the referral is one of it (a column named by the count)."""
     own = merkmal in REFERRAL_MERKMALE
     ausp = REFERRAL_MERKMALE[merkmal] if own else "f.ausp"
     partner_join = ("LEFT JOIN partner p ON p.kommune = v.kommune AND p.partner_id = v.an_partner"
                     if merkmal in ("partner_typ", "rechtskreis") else "")
+    flags = "".join(f", {condition(c, 'f', 'v')} AS {c.column}" for c in counts if c.filters)
     return _ctes(by, period, None if own else merkmal, kommune_filter, filters, readmissions=False) + f""",
-    r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke
+    r AS (SELECT f.kommune, f.grp, {ausp} AS ausp, v.datum, v.status, v.erstkontakt, v.luecke{flags}
           FROM vermittlungen v JOIN f USING (kommune, fall_id) {partner_join})"""
 
 
 def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str],
                   wanted: Iterable[str] = KENNZAHLEN) -> str:
-    """The referral counts; of the outcomes, gaps and open loops (a range join over the periods) only those some
-    ``wanted`` indicator needs."""
+    """The referral pass: a column per declared count of referrals the ``wanted`` indicators need (the number of
+    referrals always), and the open loops (a range join over the periods) only where wanted."""
+    need = _needs(by, merkmal, filters, wanted)
     loops = ""
-    if "offene_schleifen" in wanted:
+    if "offen_ueber_30_tage" in need.computations:
         loops = f""",
     loops AS (SELECT s.kommune, s.grp, s.ausp, s.ps, count(*) AS n FROM rspine s
               JOIN r ON r.kommune = s.kommune AND r.grp IS NOT DISTINCT FROM s.grp AND r.ausp IS NOT DISTINCT FROM s.ausp
@@ -264,18 +245,17 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
     if merkmal == "an_partner":   # partners never referred to still get their (empty) rows
         partners = """UNION SELECT DISTINCT f.kommune, f.grp, p.partner_id FROM (SELECT DISTINCT kommune, grp FROM f) f
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
-    counts = _referral_counts(wanted)
-    outcomes = outcomes_sql(only=counts)
-    return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f""",
+    counts = [c for c in need.referrals if c.filters]
+    return _referral_ctes(by, period, merkmal, kommune_filter, filters, counts) + f""",
     rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen
-                  {", " + outcomes if outcomes else ""} {", count(luecke) AS luecken" if "luecken" in counts else ""}
+                  {"".join(f", count(*) FILTER (WHERE {c.column}) AS {c.column}" for c in counts)}
            FROM r GROUP BY ALL),
     -- every group with a referral in every period of its kommune
     rspine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe
                FROM (SELECT DISTINCT kommune, grp, ausp FROM rc {partners}) g JOIN periods p USING (kommune)){loops}
     SELECT s.kommune, s.grp, s.ausp, s.ps, coalesce(c.vermittlungen, 0) AS vermittlungen,
-           {"".join(f"coalesce(c.{name}, 0) AS {name}, " for name in counts)}
-           {"coalesce(l.n, 0)" if loops else "0"} AS offene_schleifen
+           {"".join(f"coalesce(c.{c.column}, 0) AS {c.column}, " for c in counts)}
+           {"coalesce(l.n, 0)" if loops else "0"} AS offen_ueber_30_tage
     FROM rspine s LEFT JOIN rc c ON {_same('c')} {f"LEFT JOIN loops l ON {_same('l')}" if loops else ""}
     ORDER BY s.kommune, s.grp, s.ausp, s.ps"""
 
@@ -288,6 +268,10 @@ def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool
            {days} AS dauer, r.erstkontakt IS NOT NULL AS beendet
     FROM r JOIN span USING (kommune)
     WHERE {cohort}"""
+
+
+#: the durations behind each Kaplan–Meier median computation
+_MEDIAN_SQL = {"falldauer_median": _duration_sql, "wartezeit_median": _waiting_sql}
 
 
 def _km_median_sql(durations_sql: str) -> str:
@@ -368,6 +352,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if unknown:
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
                          f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
+    check()
     params = scope_params(kommune, filters)
     wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
     unknown_k = set(wanted) - set(KENNZAHLEN)
@@ -382,27 +367,29 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         return wide.merge(km.rename(columns={"median": f"{prefix}_median", "n": f"{prefix}_n", "events": f"{prefix}_events"}),
                           on=keys, how="left")
 
-    def one_pass(cells, sql, median: tuple[str, object, str], cells_hold_median: bool) -> pd.DataFrame:
+    def one_pass(cells, sql, computation: str, cells_hold_median: bool) -> pd.DataFrame:
         """A pass from the cells where they answer it, else from its SQL; with its Kaplan–Meier median if wanted
         (the referral cells hold the median wait, the case cells no durations)."""
         wide = cells(source, by, period, merkmal, kommune, filters, wanted)
         from_cells = wide is not None
         if not from_cells:
             wide = run_query(source, sql(*args, wanted=wanted), params)
-        kennzahl, median_sql, prefix = median
-        if kennzahl in wanted and not (from_cells and cells_hold_median):
-            wide = with_km(wide, median_sql(*args), prefix)
+        if any(CATALOGUE[k].berechnung == computation for k in wanted) and not (from_cells and cells_hold_median):
+            wide = with_km(wide, _MEDIAN_SQL[computation](*args), KM_COMPUTATIONS[computation])
         return wide
 
+    passes = set().union(*(pass_of(CATALOGUE[k]) for k in wanted)) if wanted else set()
     wides = []
-    if merkmal not in REFERRAL_ONLY and any(k not in REFERRAL_KENNZAHLEN for k in wanted):
-        wides.append(one_pass(_cell_counts, _wide_sql, ("verweildauer_median_tage", _duration_sql, "dauer"), False))
-    if any(k in REFERRAL_KENNZAHLEN for k in wanted):
-        wides.append(one_pass(_cell_referrals, _referral_sql, ("wartezeit_median_tage", _waiting_sql, "warte"), True))
+    if merkmal not in REFERRAL_ONLY and "faelle" in passes:
+        wides.append(one_pass(_cell_counts, _wide_sql, "falldauer_median", False))
+    if "vermittlungen" in passes:
+        wides.append(one_pass(_cell_referrals, _referral_sql, "wartezeit_median", True))
+    if not wides:   # only case indicators, by a characteristic only referrals have: no rows
+        wides.append(pd.DataFrame({k: pd.Series(dtype="datetime64[us]" if k == "ps" else object) for k in keys}))
     if len(wides) == 2:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
         a, b = wides
         wide = a.merge(b, on=keys, how="outer")
-        not_counts = {*keys, "vzae", "einwohner", "auslaender"}
+        not_counts = {*keys, *REFERENCES}
         counts = [c for c in wide.columns if c not in not_counts and not c.endswith(("_median", "_n", "_events"))]
         wide[counts] = wide[counts].fillna(0)
         wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -428,65 +415,44 @@ def no_data(table: pd.DataFrame, absent: Mapping[str, set[str]]) -> None:
 
 def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],
               wanted: set[str]) -> pd.DataFrame:
-    """The indicator table from the wide counts: for each wide row its indicators in catalogue order.
+    """The indicator table from the wide counts: for each wide row its indicators in catalogue order, each from
+    its declaration (numerator and denominator columns, factor, interval) or its computation.
 
-    An indicator whose inputs the wide frame lacks (the other pass did not run) is left out.
+    An indicator whose inputs the wide frame lacks (the other pass did not run, a reference figure not available
+    for this breakdown) is left out.
     """
     values: dict[str, tuple] = {}
     f = lambda col: wide[col].to_numpy(dtype=float, na_value=np.nan)  # noqa: E731
-    has = lambda *cols: all(c in wide.columns for c in cols)  # noqa: E731
-
-    def add(kennzahl: str, z, n=None, wert=None, lo=None, hi=None):
-        if kennzahl not in wanted:
-            return
-        nan = np.full(len(wide), np.nan)
-        z = np.asarray(z, dtype=float)
-        n = nan if n is None else np.asarray(n, dtype=float)
-        if wert is None:
-            wert = z if kennzahl in COUNTS else z / np.where(n > 0, n, np.nan)
-        values[kennzahl] = (z, n, np.asarray(wert, dtype=float), nan if lo is None else lo, nan if hi is None else hi)
-
-    def share_of(kennzahl: str, part: str, whole: str):
-        if kennzahl not in wanted:
-            return
-        wert, lo, hi = share(f(part), f(whole))
-        add(kennzahl, f(part), f(whole), wert, lo, hi)
-
-    def km(kennzahl: str, prefix: str):
-        if f"{prefix}_median" in wide.columns:
-            add(kennzahl, np.nan_to_num(f(f"{prefix}_events")), np.nan_to_num(f(f"{prefix}_n")), f(f"{prefix}_median"))
-
-    want = wanted.__contains__   # the count pass has the columns of the wanted indicators only
-    if has("neuzugaenge"):   # the count pass ran
-        for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen"):
-            if want(k):
-                add(k, f(k))
-    if has("vermittlungen") and want("vermittlungen"):
-        add("vermittlungen", f("vermittlungen"))
-    if has("neuzugaenge"):
-        if want("beratungen_je_fall"):
-            add("beratungen_je_fall", f("beratungen"), f("aktiv"))
-        if want("faelle_je_vzae") and merkmal in POST_MERKMALE and "zielgruppe" not in filters:
-            add("faelle_je_vzae", f("faelle_offen"), f("vzae"))
-        if by != "traeger" and "traeger" not in filters and wanted & {"reichweite_je_1000", "reichweite_je_1000_auslaender"}:
-            reached = f("personen_erreicht")
-            lo, hi = poisson_interval(reached)
-            for k, denom in (("reichweite_je_1000", "einwohner"), ("reichweite_je_1000_auslaender", "auslaender")):
-                n = f(denom)
-                scale = 1000 / np.where(n > 0, n, np.nan)
-                add(k, reached, n, reached * scale, lo * scale, hi * scale)
-        km("verweildauer_median_tage", "dauer")
-        share_of("abschluesse_ziel_erreicht_quote", "ziel", "abschluesse")
-        for k in ("inaktive_faelle", "wiederaufnahmen"):
-            if want(k):
-                add(k, f(k))
-    if has("vermittlungen"):
-        for kennzahl, (part, whole) in REFERRAL_RATES.items():
-            share_of(kennzahl, part, whole)
-        add("offene_schleifen", f("offene_schleifen"))
-        km("wartezeit_median_tage", "warte")
-        if want("luecken"):
-            add("luecken", f("luecken"))
+    nan = np.full(len(wide), np.nan)
+    for code in wanted:
+        entry = CATALOGUE[code]
+        if entry.berechnung in KM_COMPUTATIONS:
+            prefix = KM_COMPUTATIONS[entry.berechnung]
+            if f"{prefix}_median" in wide.columns:
+                values[code] = (np.nan_to_num(f(f"{prefix}_events")), np.nan_to_num(f(f"{prefix}_n")),
+                                f(f"{prefix}_median"), nan, nan)
+            continue
+        if entry.berechnung:   # a count the engine computes its own way, in a column of its name
+            if entry.berechnung in wide.columns:
+                z = f(entry.berechnung)
+                values[code] = (z, nan, z, nan, nan)
+            continue
+        if entry.zaehler.column not in wide.columns or (entry.nenner and entry.nenner.column not in wide.columns):
+            continue
+        z = f(entry.zaehler.column)
+        if entry.nenner is None:
+            values[code] = (z, nan, z, nan, nan)
+            continue
+        n = f(entry.nenner.column)
+        scale = entry.faktor / np.where(n > 0, n, np.nan)
+        if entry.texts["intervall"] == "wilson":
+            wert, lo, hi = (v * entry.faktor for v in share(z, n))
+        elif entry.texts["intervall"] == "poisson":
+            lo, hi = poisson_interval(z)
+            wert, lo, hi = z * scale, lo * scale, hi * scale
+        else:
+            wert, lo, hi = z * scale, nan, nan
+        values[code] = (z, n, np.asarray(wert, dtype=float), lo, hi)
 
     names = [k for k in KENNZAHLEN if k in values]
     # rows × indicators, flattened row by row: each wide row's indicators stay together, in catalogue order

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import DeliveryRefused, KimtoolsError, StoreError, from_os_error
 from ..i18n import current_lang, fmt_number, tr
-from ..indicators.cells import CELL_TABLES
+from ..indicators.cells import cells_current, write_cells
 from ..paths import slug
 from ..spreadsheet import excel_writer, write_csv
 from ..store import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE, Derive, Store, has_table, owner_only
@@ -45,7 +45,7 @@ from .pseudonym import ensure_key, key_location, key_mismatch_text
 from .quality import QUALITY_TABLES, quality_summary, stichtage
 from .read import PROBLEM_COLUMNS, Export, read_export
 
-__all__ = ["import_export", "replace_kommunen", "derive_tables", "ImportResult", "write_problem_report",
+__all__ = ["import_export", "replace_kommunen", "derive_tables", "derived_current", "bring_derived_up_to_date", "ImportResult", "write_problem_report",
            "private_report_path", "REPORTS_FOLDER", "REPORT_DAYS"]
 
 
@@ -54,11 +54,30 @@ def derive_tables(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> 
     import or a deletion hands :meth:`Store.replace` and :meth:`Store.remove`): the data-quality summary
     of ``kommunen`` (what the data-state page shows without reading every case), every kommune's data span
     (:data:`~kimtools.store.SPAN_TABLE`) and the cells of the indicator table
-    (:data:`~kimtools.indicators.cells.CELL_TABLES`)."""
+    (:func:`~kimtools.indicators.cells.write_cells`, with their version)."""
     _record_quality(con, kommunen)
     con.execute(f"CREATE OR REPLACE TABLE {SPAN_TABLE} AS {DATA_SPAN_SQL}")
-    for name, sql in CELL_TABLES.items():
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+    write_cells(con)
+
+
+def derived_current(store) -> bool:
+    """Whether the store's derived tables are those this version writes (the cells' version: the engine's and the
+    catalogue's); a store written by an earlier release, or under another catalogue, is answered by the pass over
+    every case until they are brought up to date."""
+    with store.snapshot() as con:
+        return cells_current(con)
+
+
+def bring_derived_up_to_date(store) -> bool:
+    """Write the store's derived tables anew where they are not this version's (:func:`derived_current`), as one
+    whole, under the writer lock; the data stay as they are. Returns whether anything was written."""
+    if not store.exists() or derived_current(store):
+        return False
+    with store.writing():
+        if derived_current(store):   # another process did it while we waited for the lock
+            return False
+        store.update(tuple(store.kommunen()), lambda con: None, derive_tables)
+    return True
 
 
 def _record_quality(con: duckdb.DuckDBPyConnection, kommunen: tuple[str, ...]) -> None:

@@ -1,0 +1,119 @@
+"""From the catalogue's declarations to what the engine counts: the SQL condition of each count and the counts,
+computations and reference figures a call needs.
+
+Both routes of the indicator table use these: the pass over every case or referral (:mod:`.table`) and the cells
+written at import (:mod:`.cells`), so that a declared count means the same on either. Counts are named by their
+column (:attr:`~kimtools.contract.catalogue.Count.column`); no indicator's name appears here.
+
+Examples
+--------
+>>> from kimtools.contract.catalogue import Count
+>>> condition(Count("abschluesse", (("abschlussgrund", ("abbruch",)),)), case="f")
+"coalesce((f.abschlussgrund IN ('abbruch')), false)"
+>>> condition(Count("neuzugaenge", (("alter", (18, 27)),)), case="c")
+'coalesce((year(c.beginn) - c.geburtsjahr BETWEEN 18 AND 27), false)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from ..contract.catalogue import CATALOGUE, FILTERS, OUTCOMES, REFERENCES, Count, Entry
+
+__all__ = ["condition", "Needs", "needs", "EVENT_BASES", "STOCK_BASES", "KM_COMPUTATIONS", "cell_columns"]
+
+#: counts of events on a day of P: cases begun, cases ended (the open cases are their running difference)
+EVENT_BASES = ("neuzugaenge", "abschluesse")
+#: counts over the cases open at some time in P: the cases, their distinct persons
+STOCK_BASES = ("faelle_aktiv", "personen_erreicht")
+#: computations that are Kaplan–Meier medians, with the prefix of their columns in the wide frames
+KM_COMPUTATIONS = {"falldauer_median": "dauer", "wartezeit_median": "warte"}
+#: the columns of a filter in its table (filters of the table counted, not the case's)
+_OWN_COLUMN = {"beratung_handlungsfeld": "handlungsfeld", "ergebnis": "status"}
+
+
+def _quote(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def condition(count: Count, case: str, own: str | None = None) -> str:
+    """The SQL condition a row must meet to be counted by ``count`` (never NULL): ``case`` is the alias of the
+    case's row, ``own`` that of the consultation or referral counted (for their own columns)."""
+    parts = []
+    for column, values in count.filters:
+        table = FILTERS[column][0]
+        alias = case if table == "faelle" else own
+        name = _OWN_COLUMN.get(column, column)
+        if column == "alter":
+            parts.append(f"year({case}.beginn) - {case}.geburtsjahr BETWEEN {values[0]} AND {values[1]}")
+        elif column == "handlungsfelder":
+            parts.append(f"EXISTS (SELECT 1 FROM fall_handlungsfelder hf WHERE hf.kommune = {case}.kommune "
+                         f"AND hf.fall_id = {case}.fall_id AND hf.handlungsfeld IN ({', '.join(map(_quote, values))}))")
+        elif values == (True,):
+            parts.append(f"{alias}.{name} IS NOT NULL")
+        else:
+            codes = [s for v in values for s in OUTCOMES[v]] if column == "ergebnis" else values
+            parts.append(f"{alias}.{name} IN ({', '.join(map(_quote, dict.fromkeys(codes)))})")
+    return f"coalesce(({') AND ('.join(parts)}), false)" if parts else "true"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a call of the indicator table computes: per pass the declared counts (the open cases' events
+    included), the computations and the reference figures available for this breakdown and these filters."""
+
+    events: tuple[Count, ...]         # cases begun / ended with their filters (always the unfiltered begun)
+    opens: tuple[Count, ...]          # open cases on the last day, each the running sum of its events
+    stocks: tuple[Count, ...]         # cases open in P, their persons
+    consultations: tuple[Count, ...]  # consultations
+    referrals: tuple[Count, ...]      # referrals
+    computations: frozenset[str]
+    references: frozenset[str]
+
+    @property
+    def case_pass(self) -> bool:
+        """Whether anything of the pass over cases is wanted beyond the begun cases every pass has."""
+        return bool(self.opens or self.stocks or self.consultations or len(self.events) > 1 or
+                    self.computations - {"wartezeit_median", "offen_ueber_30_tage"} or self.references)
+
+
+def _ordered(counts: Iterable[Count]) -> tuple[Count, ...]:
+    return tuple(sorted(set(counts), key=lambda c: (c.zaehlt, c.filters != (), c.column)))
+
+
+def needs(entries: Iterable[Entry], by: str, merkmal: str | None, filters: Mapping[str, str],
+          post_merkmale: Iterable[str | None]) -> Needs:
+    """The counts, computations and reference figures ``entries`` need, for grouping ``by``, breakdown ``merkmal``
+    and case ``filters``: posts only for breakdowns posts are attributed to (``post_merkmale``) and without a
+    target-group filter, population not by provider nor with a provider filter."""
+    counts: set[Count] = set()
+    computations: set[str] = set()
+    references: set[str] = set()
+    for entry in entries:
+        if entry.berechnung:
+            computations.add(entry.berechnung)
+        for count in entry.counts:
+            if count.zaehlt in REFERENCES:
+                references.add(count.zaehlt)
+            else:
+                counts.add(count)
+    if merkmal not in post_merkmale or "zielgruppe" in filters:
+        references.discard("vzae")
+    if by == "traeger" or "traeger" in filters:
+        references -= {"einwohner", "auslaender"}
+    if "ohne_beratung_90_tage" in computations:   # the open cases minus those with a consultation in 90 days
+        counts.add(Count("faelle_offen"))
+    opens = [c for c in counts if c.zaehlt == "faelle_offen"]
+    events = {c for c in counts if c.zaehlt in EVENT_BASES} | {Count("neuzugaenge")}
+    events |= {Count(base, c.filters) for c in opens for base in EVENT_BASES}
+    return Needs(_ordered(events), _ordered(opens), _ordered(c for c in counts if c.zaehlt in STOCK_BASES),
+                 _ordered(c for c in counts if c.zaehlt == "beratungen"),
+                 _ordered(c for c in counts if c.zaehlt == "vermittlungen"),
+                 frozenset(computations), frozenset(references))
+
+
+def cell_columns(entries: Iterable[Entry] = CATALOGUE.values()) -> Needs:
+    """Every count the catalogue declares, as the cells written at import hold them (one column each)."""
+    return needs(entries, "kommune", None, {}, (None,))
+
