@@ -11,19 +11,8 @@ in it.
 
 The shipped catalogue is ``kennzahlen.toml`` beside this module. An installation adds its own indicators and its own
 target-group codes in a file of the same form: the file named by ``KIMTOOLS_KATALOG``, else ``kennzahlen.toml`` in
-kimtools' configuration folder (:func:`kimtools.paths.config_dir`)::
-
-    [zielgruppen]
-    junge_erwachsene = "Junge Erwachsene 18–27"           # or { de = "…", en = "…" }
-
-    [abbruchquote]
-    de = "Abbruchquote"
-    en = "drop-out rate"
-    definition_de = "Anteil der Abschlüsse in P mit Abschlussgrund Abbruch."
-    definition_en = "Share of the closures in P that ended as drop-out."
-    zaehler = { zaehlt = "abschluesse", abschlussgrund = ["abbruch"] }
-    nenner = { zaehlt = "abschluesse" }
-    intervall = "wilson"
+kimtools' configuration folder (:func:`kimtools.paths.config_dir`); ``docs/kennzahlen.md`` ("Eigene Kennzahlen")
+shows one, with a local target group and a drop-out rate.
 
 Problems in that file are collected, all at once, each naming the entry and the fix (:data:`PROBLEMS`); while
 there are any, the file is not used and every command refuses with them (:func:`check`), so that no figure is

@@ -48,14 +48,8 @@ _INTRO = ("Erzeugt aus `kimtools/contract/kennzahlen.toml` – bitte dort änder
 _LINES = (("Definition", "Definition", "definition"), ("Zähler", "Numerator", "zaehler"),
           ("Nenner", "Denominator", "nenner"), ("Einheit", "Unit", "einheit"), ("Intervall", "Interval", None),
           ("Hinweise", "Caveats", "hinweis"))
-#: how an installation declares its own indicators and target groups (the end of the catalogue)
-_OWN = ("""## Eigene Kennzahlen und Zielgruppen
-
-Jede Kommune setzt im Handlungskonzept eigene Schwerpunkte. Eigene Kennzahlen und Zielgruppen stehen in einer Datei
-`kennzahlen.toml` im Konfigurationsordner von kimtools (unter Linux `~/.config/kimtools/`) oder in der Datei, die
-die Umgebungsvariable `KIMTOOLS_KATALOG` nennt – nie im Programmordner. Aufbau wie der mitgelieferte Katalog:
-
-```toml
+#: an installation's own catalogue file, as the user catalogue shows it
+_EXAMPLE = """```toml
 [zielgruppen]
 junge_erwachsene = { de = "Junge Erwachsene 18–27", en = "young adults 18–27" }
 
@@ -68,7 +62,15 @@ zaehler = { zaehlt = "abschluesse", abschlussgrund = ["abbruch"] }
 nenner = { zaehlt = "abschluesse" }
 intervall = "wilson"
 ```
+"""
+#: how an installation declares its own indicators and target groups (the end of the catalogue)
+_OWN = ("""## Eigene Kennzahlen und Zielgruppen
 
+Jede Kommune setzt im Handlungskonzept eigene Schwerpunkte. Eigene Kennzahlen und Zielgruppen stehen in einer Datei
+`kennzahlen.toml` im Konfigurationsordner von kimtools (unter Linux `~/.config/kimtools/`) oder in der Datei, die
+die Umgebungsvariable `KIMTOOLS_KATALOG` nennt – nie im Programmordner. Aufbau wie der mitgelieferte Katalog:
+
+""" + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (in P irgendwann offen),
   `personen_erreicht`, `beratungen`, `vermittlungen`; im Nenner auch `einwohner`, `auslaender`, `vzae`.
 - Filter: Spalten des Exportformats mit Codelisten – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
@@ -90,20 +92,7 @@ Every kommune sets its own priorities in its local action plan. Own indicators a
 `kennzahlen.toml` in kimtools' configuration folder (on Linux `~/.config/kimtools/`) or into the file the environment
 variable `KIMTOOLS_KATALOG` names – never into the program folder. Same layout as the shipped catalogue:
 
-```toml
-[zielgruppen]
-junge_erwachsene = { de = "Junge Erwachsene 18–27", en = "young adults 18–27" }
-
-[abbruchquote]
-de = "Abbruchquote"
-en = "drop-out rate"
-definition_de = "Anteil der Abschlüsse in P mit Abschlussgrund Abbruch."
-definition_en = "Share of the closures in P that ended as drop-out."
-zaehler = { zaehlt = "abschluesse", abschlussgrund = ["abbruch"] }
-nenner = { zaehlt = "abschluesse" }
-intervall = "wilson"
-```
-
+""" + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (open at some time in P),
   `personen_erreicht`, `beratungen`, `vermittlungen`; as denominator also `einwohner`, `auslaender`, `vzae`.
 - Filters: columns of the export format with code lists – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
