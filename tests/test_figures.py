@@ -53,10 +53,11 @@ def test_reach_by_district_has_asymmetric_intervals():
 
 
 def test_needs_heatmap_hides_small_cells():
-    rows = pd.DataFrame({"stadtbezirk": ["Wanne", "Wanne", "Eickel", "Eickel"],
-                         "auspraegung": ["wohnen", "pflege", "wohnen", "pflege"],
-                         "zaehler": pd.array([12, 2, 0, 7], dtype="Int64")})
-    fig = F.needs_heatmap(rows)
+    rows = pd.DataFrame({"stadtbezirk": ["Wanne", "Wanne", "Eickel", "Eickel", "Eickel"],
+                         "auspraegung": ["wohnen", "pflege", "wohnen", "pflege", "pflege"],
+                         "zeitraum": ["2026-Q2"] * 4 + ["2026-Q1"], "kennzahl": "faelle_offen",
+                         "zaehler": pd.array([12, 2, 0, 7, 50], dtype="Int64")})
+    fig = F.needs_heatmap(rows)   # the indicator table's latest period (2026-Q1's 50 is not drawn)
     hm = fig.data[0]
     assert list(hm.x) == ["Wohnen", "Pflege"] and list(hm.y) == ["Eickel", "Wanne"]
     assert hm.text[1][1] == "< 3" and math.isnan(hm.z[1][1])
@@ -75,11 +76,14 @@ def test_survival_curve_starts_at_100_and_skips_small_groups():
 
 
 def test_closure_reasons_in_code_order():
-    rows = pd.DataFrame({"auspraegung": ["wegzug", "ziel_erreicht", "offen", "abbruch"],
-                         "zaehler": pd.array([4, 30, 99, 1], dtype="Int64")})
-    bar = F.closure_reasons(rows).data[0]
+    rows = pd.DataFrame({"auspraegung": ["wegzug", "ziel_erreicht", "offen", "abbruch", "wegzug", "abbruch"],
+                         "zeitraum": ["2026-Q1"] * 4 + ["2026-Q2", "2025-Q4"], "kennzahl": "abschluesse",
+                         "zaehler": pd.array([4, 30, 99, 1, 2, 40], dtype="Int64")})
+    bar = F.closure_reasons(rows, zeitraum="2026-Q1").data[0]
     assert list(bar.x) == ["Ziel erreicht", "Abbruch", "Wegzug"]
     assert bar.y[0] == 30 and math.isnan(bar.y[1]) and bar.y[2] == 4
+    year = F.closure_reasons(rows, zeitraum="2026").data[0]   # a year adds up its quarters: 2025-Q4 is not in it
+    assert list(year.x) == ["Ziel erreicht", "Abbruch", "Wegzug"] and list(year.y)[::2] == [30, 6]
 
 
 def test_filter_bar_starts_on_all_and_resets_with_the_kommune(demo_store):

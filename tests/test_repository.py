@@ -68,6 +68,8 @@ LAZY_IMPORTS = {
     # statsmodels takes about a second to import: only when a forecast or a wait interval is asked (Wilson and Poisson intervals are closed formulas)
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},
+    # the figures a notebook draws (plotly) only when one is asked for by its name in the package (``kim.funnel_plot``)
+    "__init__.py": {".present"},
 }
 
 
@@ -94,7 +96,7 @@ def test_imports_stand_at_the_top_of_each_module_but_the_listed_lazy_ones():
 #: stage and the ones before it, never from a later one. The modules at the top of the package are stages of their own.
 STAGES = ["i18n", "errors", "_version", "paths", "periods", "progress", "spreadsheet",
           "contract", "store", "indicators", "ingest", "analysis", "exchange", "views", "present", "panels", "widgets",
-          "serving", "cli", "kimtools"]
+          "serving", "cli", "api", "kimtools"]
 
 
 def stage_graph() -> dict[tuple[str, str], list[str]]:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..contract.catalogue import CATALOGUE
 from ..i18n import fmt_number, fmt_percent
-from ..indicators.catalogue import COUNTS, KENNZAHLEN
 
 __all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units",
            "level_name", "LEVELS"]
@@ -119,19 +119,15 @@ def funnel_table(rows: pd.DataFrame, unit: str, kind: str = "poisson", levels: I
 
 
 def comparable_indicators() -> dict[str, tuple[str, float]]:
-    """Rate indicators that can be compared in a funnel: kind of limits and display scale.
+    """Rate indicators that can be compared in a funnel: kind of limits and display scale (from the catalogue).
 
     Shares with a Wilson interval are binomial; every other rate with a denominator is treated as
-    events per unit of it (Poisson); rates per 1,000 are shown per 1,000. Counts and medians are not
-    rates and are left out.
+    events per unit of it (Poisson), shown at its factor (per 1,000 for rates per 1,000). Counts and
+    computed values (medians) are not rates and are left out.
     """
 
-    out = {}
-    for k, doc in KENNZAHLEN.items():
-        if k in COUNTS or k.endswith("_median_tage"):
-            continue
-        out[k] = ("binomial" if doc["intervall"] == "wilson" else "poisson", 1000.0 if "_je_1000" in k else 1.0)
-    return out
+    return {k: ("binomial" if e.texts["intervall"] == "wilson" else "poisson", e.faktor)
+            for k, e in CATALOGUE.items() if not e.is_count and not e.berechnung}
 
 
 def rate_text(value: float, kennzahl: str, unit: bool = True) -> str:

@@ -70,7 +70,6 @@ class FallzahlenPanel(_FilteredPanel):
     def _iter_figures(self, v: dict, names: Iterable[str] | None = None) -> Iterator[tuple[str, go.Figure]]:
 
         d, q = self._views(v), v["zeitraum"]
-        pick = lambda t, k: t.loc[(t["kennzahl"] == k) & (t["zeitraum"] == q)]  # noqa: E731
         scope = ", ".join(x for x in (v["kommune"], v["stadtbezirk"]) if x)
         where = f", {v['stadtbezirk']}" if v["stadtbezirk"] else ""
         year = q[:4] if q else ""
@@ -79,9 +78,7 @@ class FallzahlenPanel(_FilteredPanel):
             return F.survival_curve(d["durations"], groups=list(codes.ZIELGRUPPE), height=420)
 
         def closures():
-            c = d["closures"]
-            c = c.loc[(c["kennzahl"] == "abschluesse") & c["zeitraum"].str.startswith(year)]
-            fig = F.closure_reasons(c, title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
+            fig = F.closure_reasons(d["closures"], zeitraum=year or "alle", title=tr({"de": f"Abschlüsse nach Grund {year}", "en": f"closures by reason {year}"}),
                                     minimum=self.minimum)
             return fig.update_layout(height=420)
 
@@ -91,16 +88,16 @@ class FallzahlenPanel(_FilteredPanel):
                 title=tr({"de": f"{scope}: Neuzugänge, Abschlüsse und offene Fälle je Quartal",
                           "en": f"{scope}: new, closed and open cases per quarter"})),
             "load": lambda: F.load_per_post(
-                pick(d["providers"], "faelle_je_vzae"), dict(zip(d["partner"]["partner_id"], d["partner"]["name"])),
-                self.band, minimum=self.minimum,
+                d["providers"], dict(zip(d["partner"]["partner_id"], d["partner"]["name"])),
+                self.band, minimum=self.minimum, zeitraum=q,
                 title=tr({"de": f"Fälle je Vollzeitstelle am Ende von {q}{where}",
                           "en": f"cases per full-time post at the end of {q}{where}"})),
             "reach": lambda: F.reach_by_district(
-                pick(d["districts"], "reichweite_je_1000"), minimum=self.minimum, shapes=d["shapes"],
+                d["districts"], minimum=self.minimum, shapes=d["shapes"], zeitraum=q,
                 title=tr({"de": f"Erreichte Personen je 1.000 Einwohner, {q} (95-%-Intervall)",
                           "en": f"persons reached per 1,000 inhabitants, {q} (95 % interval)"})),
             "needs": lambda: F.needs_heatmap(
-                pick(d["needs"], "faelle_offen"), minimum=self.minimum,
+                d["needs"], minimum=self.minimum, zeitraum=q,
                 title=with_units({"de": f"Offene Fälle je Handlungsfeld und {{Bezirk}} am Ende von {q}",
                                   "en": f"open cases per needs area and {{district}} at the end of {q}"}, v["kommune"])),
             "survival": survival,

@@ -90,12 +90,11 @@ def steering_figures(views: dict[str, object], minimum: int = 3,
     main = views["main"]
     main = main.loc[main["zeitraum"] <= q]   # the page looks back from its quarter
     d = views["districts"]
-    reach = d.loc[(d["kennzahl"] == "reichweite_je_1000") & (d["zeitraum"] == q)]
     builders = {
         "trend": lambda: F.counts_over_time(main, bars=("neuzugaenge", "abschluesse"), minimum=minimum, title=tr(
             {"de": f"{where}: Neuzugänge, Abschlüsse und offene Fälle je Quartal bis {q}",
              "en": f"{where}: new, closed and open cases per quarter up to {q}"})).update_layout(height=360),
-        "reach": lambda: F.reach_by_district(reach, minimum=minimum, shapes=views.get("shapes"), title=tr(
+        "reach": lambda: F.reach_by_district(d, zeitraum=q, minimum=minimum, shapes=views.get("shapes"), title=tr(
             {"de": f"{views['kommune']}: erreichte Personen je 1.000 Einwohner in {q} (95-%-Intervall)",
              "en": f"{views['kommune']}: persons reached per 1,000 inhabitants in {q} (95 % interval)"})),
         "funnel": lambda: F.referral_funnel(views["funnel"], minimum=minimum, title=tr(

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from ...contract import codes
 from ...indicators.disclosure import mask_small
 from ...i18n import tr
+from ...indicators.rows import pick
 from ...indicators.stats import km_curve
 from ..labels import column_label, kennzahl_label
 from .maps import district_map
@@ -62,10 +63,12 @@ def _shown_rates(rows: pd.DataFrame, minimum: int) -> pd.DataFrame:
     return rows.loc[rows["wert"].notna() & ~((z > 0) & (z < minimum))]
 
 
-def load_per_post(rows: pd.DataFrame, names: dict[str, str] | None = None, band: tuple[float, float] = DEFAULT_BAND,
-                  title: str | None = None, minimum: int = 3) -> go.Figure:
-    """Open cases per full-time post per provider against the target band (rows of ``faelle_je_vzae`` by ``traeger``)."""
-    rows = _shown_rates(rows, minimum).sort_values("wert")
+def load_per_post(table: pd.DataFrame, names: dict[str, str] | None = None, band: tuple[float, float] = DEFAULT_BAND,
+                  title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
+                  kennzahl: str = "faelle_je_vzae") -> go.Figure:
+    """Open cases per full-time post per provider against the target band: the indicator table by ``traeger``,
+    of it ``kennzahl`` in ``zeitraum`` (default: its latest period)."""
+    rows = _shown_rates(pick(table, kennzahl, zeitraum, strict=False), minimum).sort_values("wert")
     names = names or {}
     label = [names.get(t, t) for t in rows["traeger"]]
     colour = [PALETTE[3] if v > band[1] else PALETTE[0] if v < band[0] else PALETTE[2] for v in rows["wert"]]
@@ -81,13 +84,16 @@ def load_per_post(rows: pd.DataFrame, names: dict[str, str] | None = None, band:
                          annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
 
 
-def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int = 3,
-                      shapes: pd.DataFrame | None = None) -> go.Figure:
-    """Persons reached per 1,000 inhabitants by district (rows of ``reichweite_je_1000``): a map where the district
+def reach_by_district(table: pd.DataFrame, title: str | None = None, minimum: int = 3,
+                      shapes: pd.DataFrame | None = None, zeitraum: str | None = None,
+                      kennzahl: str = "reichweite_je_1000") -> go.Figure:
+    """Persons reached per 1,000 inhabitants by district (the indicator table by ``stadtbezirk``, of it ``kennzahl``
+    in ``zeitraum``, default its latest period): a map where the district
     ``shapes`` are known (:func:`~kimtools.present.figures.maps.district_map`: each district by its place in the funnel,
     the rate with its 95 % interval on hover), else each rate with its 95 % interval as a dot."""
+    rows = pick(table, kennzahl, zeitraum, strict=False)
     if shapes is not None and len(shapes):
-        return district_map(shapes, rows, "reichweite_je_1000", minimum, title)
+        return district_map(shapes, rows, kennzahl, minimum, title)
     rows = _shown_rates(rows, minimum).sort_values("wert")
     return _figure([go.Scatter(
         x=rows["wert"].astype(float), y=rows["stadtbezirk"], mode="markers", marker=dict(size=10, color=PALETTE[0]),
@@ -100,9 +106,12 @@ def reach_by_district(rows: pd.DataFrame, title: str | None = None, minimum: int
         height=160 + 32 * max(len(rows), 1), showlegend=False)
 
 
-def needs_heatmap(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
-    """District × needs area: open cases per area (rows by ``stadtbezirk`` with ``merkmal = handlungsfeld``)."""
+def needs_heatmap(table: pd.DataFrame, title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
+                  kennzahl: str = "faelle_offen") -> go.Figure:
+    """District × needs area: open cases per area (the indicator table by ``stadtbezirk`` with ``merkmal =
+    handlungsfeld``, of it ``kennzahl`` in ``zeitraum``, default its latest period)."""
 
+    rows = pick(table, kennzahl, zeitraum, strict=False)
     grid = rows.pivot_table(index="stadtbezirk", columns="auspraegung", values="zaehler", aggfunc="sum")
     grid = grid.reindex(columns=[c for c in codes.HANDLUNGSFELD if c in grid.columns])
     values = mask_small(grid, minimum).astype("Float64")   # cell by cell: the whole grid at once
@@ -161,9 +170,15 @@ def _group_label(group: str, value: str) -> str:
     return tr({"de": "alle Fälle", "en": "all cases"}) if value == "Gesamt" else str(value)
 
 
-def closure_reasons(rows: pd.DataFrame, title: str | None = None, minimum: int = 3) -> go.Figure:
-    """Closures by reason (rows of ``abschluesse`` with ``merkmal = abschlussgrund``), small counts not drawn."""
+def closure_reasons(table: pd.DataFrame, title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
+                    kennzahl: str = "abschluesse") -> go.Figure:
+    """Closures by reason (the indicator table with ``merkmal = abschlussgrund``, of it ``kennzahl`` in ``zeitraum``:
+    a period, or a year, whose periods are added up; default the latest period), small counts not drawn."""
 
+    if zeitraum is not None and len(zeitraum) == 4:   # a year: its months or quarters add up (closures are events)
+        table = table.loc[table["zeitraum"].str.startswith(zeitraum)]
+        zeitraum = "alle"
+    rows = pick(table, kennzahl, zeitraum, strict=False)
     rows = rows.loc[rows["auspraegung"] != "offen"].groupby("auspraegung")["zaehler"].sum()
     rows = rows.reindex([c for c in codes.ABSCHLUSSGRUND if c in rows.index])
     y = mask_small(rows.astype("Int64"), minimum).astype(float)

@@ -10,18 +10,29 @@ import plotly.graph_objects as go
 from ...analysis.comparison import LEVELS, comparable_indicators, funnel_limits, funnel_table, level_name, rate_text
 from ...contract import codes
 from ...indicators.disclosure import HIDDEN
+from ...indicators.rows import pick
 from ...i18n import tr
 from ..labels import column_label, kennzahl_label
 from .style import PALETTE, apply_style
 
 
-def funnel_plot(table: pd.DataFrame, unit: str, kind: str = "poisson", scale: float = 1.0,
+def funnel_plot(table: pd.DataFrame, unit: str, kind: str | None = None, scale: float | None = None,
                 title: str | None = None, value_label: str | None = None, denominator_label: str | None = None,
-                use_overdispersion: bool = False) -> go.Figure:
+                use_overdispersion: bool = False, kennzahl: str | None = None, zeitraum: str | None = None) -> go.Figure:
     """A funnel plot from :func:`kimtools.analysis.comparison.funnel_table` input (``unit``, ``zaehler``, ``nenner``):
     each unit's rate against its denominator, the pooled rate, and the 95 % and 99.8 % limits drawn over
-    the whole range of denominators. Points outside a limit are coloured; nobody is ranked."""
+    the whole range of denominators. Points outside a limit are coloured; nobody is ranked.
 
+    With ``kennzahl`` the rows are picked from an indicator table (that indicator in ``zeitraum``, default the
+    latest period), and the kind of limits, the scale and the value's label come from the catalogue."""
+
+    if kennzahl is not None:   # the units compared, without a total row among them
+        table = pick(table, kennzahl, zeitraum, strict=False)
+        table = table.loc[table[unit] != "Gesamt"]
+        kind_of, factor = comparable_indicators().get(kennzahl, ("poisson", 1.0))
+        kind, scale = kind or kind_of, scale or factor
+        value_label = value_label or kennzahl_label(kennzahl)
+    kind, scale = kind or "poisson", scale or 1.0
     t = funnel_table(table, unit, kind, LEVELS, use_overdispersion, scale)
     fig = go.Figure()
     if len(t):

@@ -1,0 +1,66 @@
+"""The notebook API reads like the question (issue 37): ``kim.kennzahlen(…)``, ``kim.wert``, ``kim.auswahl`` and
+figures that pick their indicator and period from the table.
+
+The base export (tests/conftest.py, by hand): Herne, F1 begins 01.02.2024 (Herne-Mitte, open), F2 begins
+15.03.2024 and ends 30.06.2024 (Sodingen, goal reached).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import kimtools as kim
+from kimtools.errors import InputError, UsageError
+
+
+@pytest.fixture
+def db(tmp_path, base_export):
+    store = kim.Store(tmp_path / "kim.duckdb")
+    kim.import_export(base_export, store, show_progress=False)
+    return store
+
+
+def test_the_question_names_the_period_and_the_table_holds_only_it(db):
+    q = kim.kennzahlen("Herne", kennzahl=["neuzugaenge", "abschluesse"], quartal="2024-Q1", db=db)
+    assert kim.zeitraeume(q) == ["2024-Q1"] and set(q["kennzahl"]) == {"neuzugaenge", "abschluesse"}
+    assert (kim.wert(q, "neuzugaenge"), kim.wert(q, "abschluesse")) == (2.0, 0.0)
+    assert q.attrs["zeitraum"] == "quarter" and q.attrs["kommune"] == "Herne"
+    year = kim.kennzahlen("Herne", kennzahl="abschluesse", jahr=2024, db=db)   # the unit follows from jahr
+    assert kim.zeitraeume(year) == ["2024"] and kim.wert(year, "abschluesse") == 1.0
+    march = kim.kennzahlen("Herne", kennzahl="neuzugaenge", monat="2024-03", db=db)
+    assert kim.wert(march, "neuzugaenge") == 1.0
+    latest = kim.kennzahlen("Herne", kennzahl="neuzugaenge", quartal="letztes", db=db)
+    assert kim.zeitraeume(latest) == ["2024-Q2"]   # the data end with F2's closure on 30.06.2024
+    by_district = kim.kennzahlen("Herne", nach="stadtbezirk", kennzahl="neuzugaenge", quartal="2024-Q1", db=db)
+    assert kim.wert(by_district, "neuzugaenge", stadtbezirk="Sodingen") == 1.0
+
+
+def test_whole_table_and_the_rows_of_one_question(db):
+    t = kim.kennzahlen("Herne", db=db)
+    assert kim.zeitraeume(t) == ["2024-Q1", "2024-Q2"]
+    rows = kim.auswahl(t, ["neuzugaenge", "faelle_offen"], "2024-Q2")
+    assert rows[["kennzahl", "zaehler"]].values.tolist() == [["neuzugaenge", 0], ["faelle_offen", 1]]
+    assert len(kim.auswahl(t, "neuzugaenge", "alle")) == 2
+
+
+def test_a_question_the_data_cannot_answer_says_what_it_can(db):
+    t = kim.kennzahlen("Herne", db=db)
+    with pytest.raises(InputError, match="keinen Zeitraum '2023-Q4'; die jüngsten: 2024-Q1, 2024-Q2"):
+        kim.kennzahlen("Herne", quartal="2023-Q4", db=db)
+    with pytest.raises(InputError, match="keine Kennzahl abbruchquote"):
+        kim.auswahl(t, "abbruchquote")
+    with pytest.raises(InputError, match="2 Zeilen statt einer"):
+        kim.wert(kim.kennzahlen("Herne", nach="stadtbezirk", db=db), "neuzugaenge", "2024-Q1")
+    with pytest.raises(UsageError, match="nur eines von quartal, jahr, monat"):
+        kim.kennzahlen("Herne", quartal="2024-Q1", jahr=2024, db=db)
+    with pytest.raises(UsageError, match="zeitraum = 'jahr' passt nicht"):
+        kim.kennzahlen("Herne", zeitraum="jahr", quartal="2024-Q1", db=db)
+
+
+def test_figures_pick_their_indicator_and_period_from_the_table(db):
+    t = kim.kennzahlen("Herne", nach="stadtbezirk", db=db)
+    fig = kim.reach_by_district(t, minimum=1)   # reichweite_je_1000 of 2024-Q2, the latest (no count hidden)
+    drawn = dict(zip(fig.data[0].y, fig.data[0].x))
+    expected = kim.auswahl(t, "reichweite_je_1000", "2024-Q2").dropna(subset=["wert"])
+    assert drawn == pytest.approx({r.stadtbezirk: float(r.wert) for r in expected.itertuples()})
+    assert len(kim.reach_by_district(t, zeitraum="2030-Q1").data[0].x) == 0   # a dashboard's empty filter: no rows
