@@ -6,6 +6,8 @@ first render, filter changes, peak memory of a dashboard kernel), with preheated
 (``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too), and a crowd of 1, 5 and 15 viewers opening the
 steering committee's page at once (``crowd.py``, city scale): a frozen meeting's first view, and the interactive
 page as served and with a prepared kernel for each of fifteen.
+How cost grows: import and the full indicator table at 1×, 3× and 10× the state (``_growth``; alone with
+``python benchmarks/run.py wachstum``).
 Hostile input that costs resources (``hostile.py``): the peak memory of ``kimtools compare`` on a bundle inflating
 to 1 GB against a normal compare.
 
@@ -19,6 +21,7 @@ alone. Target on 2 cores: state scale imported, validated and stored in under
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,6 +96,33 @@ def _bundle_benchmarks(db: Path, env: dict[str, str], folder: Path) -> None:
               flush=True)
 
 
+def _growth(env: dict[str, str], tmp: Path) -> None:
+    """How cost grows with the data: import and the full indicator table at 1×, 3× and 10× the state-scale demo
+    (``kimtools demo --umfang state --vielfaches N``; ``KIMTOOLS_BENCH_VIELFACHE`` names other steps), each with
+    the growth factor against the step before, beside the growth of the data. Linear growth keeps the factors of
+    time near those of the data."""
+    steps = [int(x) for x in os.environ.get("KIMTOOLS_BENCH_VIELFACHE", "1 3 10").split()]
+    print(f"  growth (state scale × N; factor = this step / the step before):", flush=True)
+    print(f"  {'N':>3}  {'cases':>10}  {'import s':>9}  {'factor':>6}  {'peak MB':>8}  {'table s':>8}  {'factor':>6}"
+          f"  {'data factor':>11}", flush=True)
+    before = None
+    for n in steps:
+        export, db = tmp / f"growth-{n}-export", tmp / f"growth-{n}.duckdb"
+        subprocess.run([str(EXE), "demo", "--out", str(export), "--scale", "state", "--times", str(n)], env=env,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds, mem = _run([str(EXE), "import", str(export), "--db", str(db)], env)
+        shutil.rmtree(export)   # 10× state is several GB of CSV
+        cases = int(subprocess.run([sys.executable, "-c", "from kimtools import Store; print(int(Store(%r).query("
+                                    "'SELECT count(*) AS n FROM faelle').n[0]))" % str(db)],
+                                   check=True, env=env, capture_output=True, text=True).stdout)
+        table = _indicator_timings(db, env, runs=3)
+        ratio = (lambda now, i: f"{now / before[i]:6.2f}") if before else (lambda now, i: " " * 6)
+        print(f"  {n:>3}  {cases:>10,}  {seconds:>9.1f}  {ratio(seconds, 1)}  {mem:>8.0f}  {table:>8.2f}  "
+              f"{ratio(table, 2)}  {ratio(cases, 0):>11}", flush=True)
+        before = (cases, seconds, table)
+        db.unlink()
+
+
 def _print(name: str, seconds: float, mem: float = float("nan"), target: str = "") -> None:
     """One result line, printed as soon as it is measured."""
     mem_text = "" if mem != mem else f"{mem:8.0f}"
@@ -107,6 +137,8 @@ def main() -> None:
                KIMTOOLS_VORBEREITEN="0")
     print(f"{'operation'.ljust(84)}  {'seconds':>8}  {'peak MB':>8}  target", flush=True)
     with tempfile.TemporaryDirectory(prefix="kim-bench-") as tmp:
+        if sys.argv[1:] == ["wachstum"]:   # python benchmarks/run.py wachstum: the growth table alone
+            return _growth(env, Path(tmp))
         for scale in ("city", "state"):
             export, db = Path(tmp) / f"{scale}-export", Path(tmp) / f"{scale}.duckdb"
             _print(f"demo {scale}", *_run([str(EXE), "demo", "--out", str(export), "--scale", scale], env))
@@ -156,6 +188,7 @@ def main() -> None:
                             continue
                         target = "< 5 s" if "first figure" in name else "< 0.3 s" if "filter" in name else ""
                         _print(name, value, target=target)
+        _growth(env, Path(tmp))
 
 
 if __name__ == "__main__":

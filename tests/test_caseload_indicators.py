@@ -83,8 +83,10 @@ def test_cases_per_post_and_a_period_without_posts(tables):
 
 
 def test_reach_per_1000_with_exact_poisson_interval(tables):
+    # Q1 Sodingen: PERS-0002 with F2, her only case open then (in Q2 she counts in Wanne, where F4 began last)
     d = indicator_table(tables, by="stadtbezirk")
-    r = _row(d, "reichweite_je_1000", stadtbezirk="Sodingen", zeitraum="2024-Q2")
+    assert _z(d, "reichweite_je_1000", stadtbezirk="Sodingen", zeitraum="2024-Q2") == 0
+    r = _row(d, "reichweite_je_1000", stadtbezirk="Sodingen", zeitraum="2024-Q1")
     assert (r["zaehler"], r["nenner"]) == (1, 34602)   # shipped figure for Sodingen (herne.de, 2017)
     assert r["wert"] == pytest.approx(1000 / 34602)
     # tabulated exact 95 % limits for a count of 1: 0.0253 and 5.5716
@@ -242,12 +244,20 @@ def test_filters_restrict_cases_and_denominators(tables):
     assert _row(p, "faelle_je_vzae", zeitraum="2024-Q2")["wert"] == pytest.approx(2 / 1.5)
 
 
+#: counted once per person, in the district of the case begun last: with a district filter a person counts where she
+#: has any case (the filter comes first), by district only in one (PERS-0002 in Q2: Wanne, not Sodingen)
+ONCE_PER_PERSON = ["personen_einmal", "reichweite_je_1000", "reichweite_je_1000_auslaender"]
+
+
 def test_district_rows_equal_the_district_filter(tables):
     """What the caseload dashboard relies on: a district's rows of the by-district table are the
-    kommune table filtered to that district (counts, denominators, intervals and median alike)."""
+    kommune table filtered to that district (counts, denominators, intervals and median alike) – but for the counts
+    of persons once each (:data:`ONCE_PER_PERSON`), which by district assign a person to one district."""
     by_district = indicator_table(tables, by="stadtbezirk")
+    by_district = by_district[~by_district["kennzahl"].isin(ONCE_PER_PERSON)]
     for district in ("Herne-Mitte", "Sodingen", "Wanne"):
         filtered = indicator_table(tables, filters={"stadtbezirk": district})
+        filtered = filtered[~filtered["kennzahl"].isin(ONCE_PER_PERSON)]
         rows = by_district[by_district["stadtbezirk"] == district].drop(columns="stadtbezirk")
         rows = rows[rows["zeitraum"].isin(filtered["zeitraum"])].reset_index(drop=True)
         pd.testing.assert_frame_equal(rows, filtered.reset_index(drop=True))
@@ -288,10 +298,11 @@ def test_load_per_post_by_provider_and_district(tmp_path):
 
 
 def test_reach_by_district_breakdown_uses_the_district_population(tables):
-    # Q2 Herne-Mitte: F1 (PERS-0001) and F3 (PERS-0002) → 2 of 59,035; Sodingen: F2 → 1 of 34,602
+    # Q2 Herne-Mitte: F1 (PERS-0001) → 1 of 59,035 (PERS-0002 counts once, in Wanne, where F4 began last);
+    # Q1 Herne-Mitte: F1 → 1; Sodingen: F2 → 1 of 34,602
     t = indicator_table(tables, merkmal="stadtbezirk")
     mitte = _row(t, "reichweite_je_1000", auspraegung="Herne-Mitte", zeitraum="2024-Q2")
-    assert (mitte["zaehler"], mitte["nenner"]) == (2, 59035) and mitte["wert"] == pytest.approx(2000 / 59035)
+    assert (mitte["zaehler"], mitte["nenner"]) == (1, 59035) and mitte["wert"] == pytest.approx(1000 / 59035)
     assert _row(t, "reichweite_je_1000", auspraegung="Sodingen", zeitraum="2024-Q2")["nenner"] == 34602
 
 
@@ -451,3 +462,25 @@ def test_intervals_agree_with_statsmodels_and_the_chi_square_route(pairs, level)
     a = (1 - level) / 2
     np.testing.assert_allclose(lo, np.where(k > 0, scipy_stats.chi2.ppf(a, 2 * np.maximum(k, 1)) / 2, 0.0), rtol=1e-9)
     np.testing.assert_allclose(hi, scipy_stats.chi2.ppf(1 - a, 2 * k + 2) / 2, rtol=1e-9)
+
+
+def test_persons_once_each_in_the_district_of_their_case_begun_last(tables):
+    """personen_einmal (issue 37, one meaning per code), by hand from the module docstring: Q2 has F1 (PERS-0001,
+    Herne-Mitte) and PERS-0002's F2 (Sodingen, begun 15.03.), F3 (Herne-Mitte, 10.05.) and F4 (Wanne, 30.06.): she
+    counts once, in Wanne; personen_erreicht counts her in all three. In May her latest open case is F3 (Herne-Mitte),
+    in June F4 (F3 ended 10.05.). The reach rates count persons once, so the districts add up to the city."""
+    d = indicator_table(tables, by="stadtbezirk", kennzahlen=["personen_einmal", "personen_erreicht", "reichweite_je_1000"])
+    once = {(b, q): _z(d, "personen_einmal", stadtbezirk=b, zeitraum=q) for b in ("Herne-Mitte", "Sodingen", "Wanne")
+            for q in ("2024-Q1", "2024-Q2")}
+    assert once == {("Herne-Mitte", "2024-Q1"): 1, ("Sodingen", "2024-Q1"): 1, ("Wanne", "2024-Q1"): 0,
+                    ("Herne-Mitte", "2024-Q2"): 1, ("Sodingen", "2024-Q2"): 0, ("Wanne", "2024-Q2"): 1}
+    assert _z(d, "personen_erreicht", stadtbezirk="Herne-Mitte", zeitraum="2024-Q2") == 2
+    assert all(_z(d, "reichweite_je_1000", stadtbezirk=b, zeitraum=q) == n for (b, q), n in once.items())
+    m = indicator_table(tables, by="stadtbezirk", period="month", kennzahlen=["personen_einmal"])
+    assert [_z(m, "personen_einmal", stadtbezirk=b, zeitraum="2024-05") for b in ("Herne-Mitte", "Wanne")] == [2, 0]
+    assert [_z(m, "personen_einmal", stadtbezirk=b, zeitraum="2024-06") for b in ("Herne-Mitte", "Wanne")] == [1, 1]
+    g = indicator_table(tables, merkmal="zielgruppe", kennzahlen=["personen_einmal"])
+    assert {a: _z(g, "personen_einmal", auspraegung=a, zeitraum="2024-Q2")
+            for a in ("erstintegration", "multiple_problemlagen", "pflegesetting", "sonstige")} == {
+        "erstintegration": 1, "multiple_problemlagen": 0, "pflegesetting": 1, "sonstige": 0}
+    assert _z(indicator_table(tables, kennzahlen=["personen_einmal"]), "personen_einmal", zeitraum="2024-Q2") == 2

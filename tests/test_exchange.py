@@ -173,11 +173,11 @@ def test_bundle_counts_by_hand(hand_store):
     assert count(keins, kennzahl="faelle_neu", stadtbezirk="Eickel", zeitraum="2024-Q1") == 0
     assert count(keins, kennzahl="faelle_neu", stadtbezirk="Gesamt", zeitraum="2024") == 3
     # persons in Q1: PERS-0001 (F1 Mitte, F3 Sodingen: F3 began later → Sodingen), PERS-0002 (Sodingen)
-    assert count(keins, kennzahl="personen_erreicht", stadtbezirk="Herne-Mitte", zeitraum="2024-Q1") == 0
-    assert count(keins, kennzahl="personen_erreicht", stadtbezirk="Sodingen", zeitraum="2024-Q1") == 2
-    assert count(keins, kennzahl="personen_erreicht", stadtbezirk="Gesamt", zeitraum="2024-Q1") == 2
+    assert count(keins, kennzahl="personen_einmal", stadtbezirk="Herne-Mitte", zeitraum="2024-Q1") == 0
+    assert count(keins, kennzahl="personen_einmal", stadtbezirk="Sodingen", zeitraum="2024-Q1") == 2
+    assert count(keins, kennzahl="personen_einmal", stadtbezirk="Gesamt", zeitraum="2024-Q1") == 2
     # Q3: F2 ended 30.6.; PERS-0001 still at F3 in Sodingen
-    assert count(keins, kennzahl="personen_erreicht", stadtbezirk="Sodingen", zeitraum="2024-Q3") == 1
+    assert count(keins, kennzahl="personen_einmal", stadtbezirk="Sodingen", zeitraum="2024-Q3") == 1
     # open on 31.3.: F1, F2, F3; on 30.6.: F2 ended that day, so F1 and F3
     assert count(keins, kennzahl="faelle_offen", stadtbezirk="Gesamt", zeitraum="2024-Q1") == 3
     assert count(keins, kennzahl="faelle_offen", stadtbezirk="Sodingen", zeitraum="2024-Q2") == 1
@@ -255,7 +255,7 @@ def test_rates_come_from_published_counts(bundles):
     reach = rates.loc[(rates["kennzahl"] == "reichweite_je_1000") & (rates["zeitraum"] == "2025")]
     assert len(reach) > 0
     for r in reach.itertuples():
-        n = counts.loc[(counts["kennzahl"] == "personen_erreicht") & (counts["merkmal"] == "keins")
+        n = counts.loc[(counts["kennzahl"] == "personen_einmal") & (counts["merkmal"] == "keins")
                        & (counts["stadtbezirk"] == r.stadtbezirk) & (counts["zeitraum"] == "2025"), "anzahl"].iloc[0]
         inhabitants = ref.loc[(ref["bezugsgroesse"] == "einwohner") & (ref["stadtbezirk"] == r.stadtbezirk), "wert"].iloc[0]
         assert r.zaehler == n and r.nenner == inhabitants
@@ -339,3 +339,38 @@ def test_merge_and_its_files(bundles, tmp_path):
     pd.testing.assert_frame_equal(again.zaehlungen, merged.zaehlungen, check_dtype=False)
     with pytest.raises(BundleError, match="Zwei Pakete derselben Kommune Herne"):
         merge_bundles([bundles["Herne"], bundles["Herne"].with_suffix(".zip")])
+
+
+def test_persons_once_mean_the_same_in_the_bundle_and_the_indicator_table(bundles, demo_store, tmp_path):
+    """One meaning per code (issue 37): the bundle's personen_einmal, before protection, are the indicator table's
+    personen_einmal by district, quarter and year (two independent routes: the bundle's SQL and the engine's; in
+    Bottrop 2025 six persons have cases in two districts, which personen_erreicht counts twice); a bundle
+    written before the code was renamed (personen_erreicht, same meaning) is read with the new code."""
+    from kimtools.indicators import indicator_table
+
+    store = Store(demo_store)
+    true = bundle_counts(store, "Bottrop", "2025", "2025")
+    true = true.loc[(true["kennzahl"] == "personen_einmal") & (true["merkmal"] == "keins") & (true["stadtbezirk"] != "Gesamt")]
+    engine = {}
+    for period in ("quarter", "year"):
+        table = indicator_table(store, "Bottrop", by="stadtbezirk", period=period,
+                                kennzahlen=["personen_einmal", "personen_erreicht"])
+        table = table.loc[table["zeitraum"].isin(set(true["zeitraum"]))]
+        engine.update(dict(zip(zip(table["stadtbezirk"], table["zeitraum"], table["kennzahl"]), table["zaehler"].astype(int))))
+    assert len(true) > 10
+    assert dict(zip(zip(true["stadtbezirk"], true["zeitraum"]), true["anzahl"].astype(int))) == {
+        (b, z): n for (b, z, k), n in engine.items() if k == "personen_einmal"}
+    twice = sum(n for (b, z, k), n in engine.items() if k == "personen_erreicht" and z == "2025")
+    assert twice > sum(n for (b, z, k), n in engine.items() if k == "personen_einmal" and z == "2025")
+
+    old = tmp_path / "vor-37"
+    shutil.copytree(bundles["Herne"], old)
+    text = (old / "zaehlungen.csv").read_text(encoding="utf-8")
+    assert ",personen_einmal," in text
+    (old / "zaehlungen.csv").write_text(text.replace(",personen_einmal,", ",personen_erreicht,"), encoding="utf-8")
+    meta = json.loads((old / "metadaten.json").read_text(encoding="utf-8"))
+    meta["dateien"]["zaehlungen.csv"] = hashlib.sha256((old / "zaehlungen.csv").read_bytes()).hexdigest()
+    (old / "metadaten.json").write_text(json.dumps(meta), encoding="utf-8")
+    read = read_bundle(old).zaehlungen
+    assert "personen_erreicht" not in set(read["kennzahl"])
+    pd.testing.assert_frame_equal(read, read_bundle(bundles["Herne"]).zaehlungen)

@@ -47,8 +47,13 @@ def _same(store: Store, table: Path, kennzahlen: list[str] | None = None) -> Non
         expected = expected[expected["kennzahl"].isin(kennzahlen)].reset_index(drop=True)
     got = indicator_table(store, kennzahlen=kennzahlen, **_call(table))
     got = got[got["kennzahl"].isin(set(expected["kennzahl"]))]   # indicators added since are not in the old table
+    if _call(table)["by"] != "kommune" or _call(table)["merkmal"]:
+        # the reach rates count each person once since issue 37 (in the district, provider or characteristic of her
+        # case begun last, as the comparison bundle does); 0.1.0 counted her in each: equal only for whole kommunen
+        expected, got = (t[~t["kennzahl"].str.startswith("reichweite_je_1000")] for t in (expected, got))
     got = pd.read_csv(io.StringIO(got.to_csv(index=False)))      # the same round trip through CSV
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_exact=False,
+                                  rtol=1e-9)
 
 
 def test_the_fixture_holds_the_tables_it_claims():

@@ -21,7 +21,8 @@ import pandas as pd
 
 from ..contract.outcomes import REFERRAL_RATES, outcomes_sql, wait_sql
 from ..errors import UsageError
-from ..indicators.stats import group_ids, km_median, km_median_others, share
+from ..indicators.counting import rate
+from ..indicators.stats import group_ids, km_median, km_median_others
 from ..indicators.table import FILTERS, run_query
 from ..periods import period_bounds, twelve_months
 from ..store import SPAN_TABLE, in_parallel, scope_params, scope_sql
@@ -80,7 +81,7 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
 
 def _with_rates(edges: pd.DataFrame) -> pd.DataFrame:
     """The acceptance rate of each edge (of answered referrals) with its Wilson 95 % interval."""
-    edges["annahmequote"], edges["ki_unten"], edges["ki_oben"] = share(*(edges[c] for c in REFERRAL_RATES["annahmequote"]))
+    edges["annahmequote"], edges["ki_unten"], edges["ki_oben"] = rate("annahmequote", *(edges[c] for c in REFERRAL_RATES["annahmequote"]))
     return edges
 
 
@@ -229,7 +230,7 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     totals = out.groupby("kommune")[["beantwortet", "angenommen"]].transform("sum")
     others = ((totals["angenommen"] - out["angenommen"]) /
               (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)).astype(float)
-    out["annahmequote"], lo, hi = share(*(out[c] for c in REFERRAL_RATES["annahmequote"]))
+    out["annahmequote"], lo, hi = rate("annahmequote", *(out[c] for c in REFERRAL_RATES["annahmequote"]))
     out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others
     out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
                                       ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")

@@ -160,7 +160,7 @@ def _boundaries(args) -> int:
 
 def cmd_demo(args) -> int:
     path = write_demo(args.out, seed=args.seed, scale=args.scale, xlsx=args.xlsx, per_provider=args.per_provider,
-                      foreign=args.foreign)
+                      foreign=args.foreign, times=args.times)
     if args.foreign:
         say(f"Demo im Fremdformat geschrieben: {path} mit Importprofil daneben (einlesen mit 'kimtools import {path}')",
             f"Demo in a foreign layout written: {path} with its import profile beside it (import with "

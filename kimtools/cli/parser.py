@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx", action="store_true", help=t("xlsx"))
     p.add_argument("--je-traeger", "--per-provider", dest="per_provider", action="store_true", help=t("per_provider"))
     p.add_argument("--fremdformat", "--foreign-layout", dest="foreign", action="store_true", help=t("fremdformat"))
+    p.add_argument("--vielfaches", "--times", dest="times", type=int, default=1, help=t("times"))
 
     p = command("kennzahlen", "indicators")
     p.add_argument("--db", help=t("db"))

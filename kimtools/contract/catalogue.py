@@ -52,6 +52,9 @@ BASES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
     "faelle_aktiv": ("faelle", "Fälle, die in P irgendwann offen waren", "cases open at some time in P"),
     "personen_erreicht": ("faelle", "verschiedene Personen mit einem in P offenen Fall",
                           "distinct persons with a case open in P"),
+    "personen_einmal": ("faelle", "verschiedene Personen mit einem in P offenen Fall, jede einmal: in der Gruppe "
+                        "ihres zuletzt begonnenen", "distinct persons with a case open in P, each once: in the group "
+                        "of the one begun last"),
     "beratungen": ("beratungen", "Beratungen mit Datum in P", "consultations dated in P"),
     "vermittlungen": ("vermittlungen", "Vermittlungen mit Datum in P", "referrals dated in P"),
 })

@@ -34,11 +34,15 @@ from ..periods import last_complete_quarter, parse_period, period_label, quarter
 from ..store import SPAN_TABLE, Store
 from ..store.deliveries import completeness
 
-__all__ = ["FORMAT", "VERSION", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
+__all__ = ["FORMAT", "VERSION", "RENAMED", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
            "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS", "CODE_LIST_OF", "Cells", "bundle_name", "bundle_counts", "bundle_sums",
            "protect_counts", "bundle_reference", "bundle_rates", "bundle_periods", "default_range", "event_kennzahlen"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
+#: codes an earlier kimtools wrote into bundles of the same version, by the code that means the same today: the
+#: persons reached once each were ``personen_erreicht`` until issue 37 gave them their own code (the indicator table's
+#: ``personen_erreicht`` counts a person in each district)
+RENAMED = {"personen_erreicht": "personen_einmal"}
 GESAMT, KEINS = "Gesamt", "keins"
 #: a bundle that would have to protect more than this share of its non-zero cells is refused: it would
 #: say almost nothing, and a city that small needs whole years or a longer period
@@ -49,7 +53,7 @@ BUNDLE_KENNZAHLEN: dict[str, dict] = {
     "faelle_neu": {"ereignis": True, "merkmale": ("zielgruppe", "aufenthaltsstatus")},
     "faelle_abgeschlossen": {"ereignis": True, "merkmale": ("abschlussgrund",)},
     "faelle_offen": {"ereignis": False, "merkmale": ()},
-    "personen_erreicht": {"ereignis": False, "merkmale": ("zielgruppe", "aufenthaltsstatus")},
+    "personen_einmal": {"ereignis": False, "merkmale": ("zielgruppe", "aufenthaltsstatus")},
     "beratungen": {"ereignis": True, "merkmale": ("handlungsfeld", "zielgruppe")},
     "vermittlungen": {"ereignis": True, "merkmale": ("handlungsfeld", "vermittlungsstatus", "partnertyp")},
 }
@@ -60,9 +64,9 @@ CODE_LIST_OF = {"zielgruppe": "zielgruppe", "aufenthaltsstatus": "aufenthaltssta
 #: rates of ``kennzahlen.csv``: numerator and denominator as (kennzahl, merkmal, codes) of published
 #: counts or ("bezug", reference figure); the interval; the scale. Names as in the indicator catalogue.
 BUNDLE_RATES: dict[str, dict] = {
-    "reichweite_je_1000": {"zaehler": ("personen_erreicht", KEINS, (GESAMT,)), "nenner": ("bezug", "einwohner"),
+    "reichweite_je_1000": {"zaehler": ("personen_einmal", KEINS, (GESAMT,)), "nenner": ("bezug", "einwohner"),
                            "art": "poisson", "faktor": 1000.0},
-    "reichweite_je_1000_auslaender": {"zaehler": ("personen_erreicht", KEINS, (GESAMT,)),
+    "reichweite_je_1000_auslaender": {"zaehler": ("personen_einmal", KEINS, (GESAMT,)),
                                       "nenner": ("bezug", "auslaender"), "art": "poisson", "faktor": 1000.0},
     "faelle_je_vzae": {"zaehler": ("faelle_offen", KEINS, (GESAMT,)), "nenner": ("bezug", "vzae"),
                        "art": "poisson", "faktor": 1.0},
@@ -132,7 +136,7 @@ open_end AS (   -- stock: cases open on the last day of the period
     SELECT 'faelle_offen' AS kennzahl, p.zeitraum, f.stadtbezirk, NULL AS zielgruppe, NULL AS aufenthaltsstatus
     FROM f JOIN p ON f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)),
 persons AS (    -- each person once per period, at the case that began last among those open in it
-    SELECT 'personen_erreicht' AS kennzahl, zeitraum, arg_max(stadtbezirk, (beginn, fall_id)) AS stadtbezirk,
+    SELECT 'personen_einmal' AS kennzahl, zeitraum, arg_max(stadtbezirk, (beginn, fall_id)) AS stadtbezirk,
            arg_max(zielgruppe, (beginn, fall_id)) AS zielgruppe,
            arg_max(aufenthaltsstatus, (beginn, fall_id)) AS aufenthaltsstatus
     FROM f JOIN p ON f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)

@@ -34,6 +34,7 @@ from .content import (
     KEINS,
     RATE_COLUMNS,
     REFERENCE_COLUMNS,
+    RENAMED,
     VERSION,
     Cells,
     event_kennzahlen,
@@ -326,6 +327,7 @@ def read_bundle(path: str | Path) -> Bundle:
     if problems:
         _refuse(path, problems)
     counts = _read_csv(files["zaehlungen.csv"], "zaehlungen.csv", COUNT_COLUMNS, problems)
+    counts["kennzahl"] = counts["kennzahl"].replace(RENAMED)   # a bundle of an earlier kimtools: the same meaning
     rates = _read_csv(files["kennzahlen.csv"], "kennzahlen.csv", RATE_COLUMNS, problems)
     reference = _read_csv(files["bezirke.csv"], "bezirke.csv", REFERENCE_COLUMNS, problems)
     _numbers(counts, ["anzahl"], "zaehlungen.csv", problems, integer=True)

@@ -72,7 +72,7 @@ die Umgebungsvariable `KIMTOOLS_KATALOG` nennt – nie im Programmordner. Aufbau
 
 """ + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (in P irgendwann offen),
-  `personen_erreicht`, `beratungen`, `vermittlungen`; im Nenner auch `einwohner`, `auslaender`, `vzae`.
+  `personen_erreicht`, `personen_einmal` (jede Person einmal), `beratungen`, `vermittlungen`; im Nenner auch `einwohner`, `auslaender`, `vzae`.
 - Filter: Spalten des Exportformats mit Codelisten – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
   `abschlussgrund`, `handlungsfelder` (mindestens eines), `stadtbezirk`, `traeger`; für Beratungen `form`,
   `beratung_handlungsfeld`; für Vermittlungen `status`, `ergebnis` (`beantwortet`, `angenommen`, …), `luecke`
@@ -94,7 +94,7 @@ variable `KIMTOOLS_KATALOG` names – never into the program folder. Same layout
 
 """ + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (open at some time in P),
-  `personen_erreicht`, `beratungen`, `vermittlungen`; as denominator also `einwohner`, `auslaender`, `vzae`.
+  `personen_erreicht`, `personen_einmal` (each person once), `beratungen`, `vermittlungen`; as denominator also `einwohner`, `auslaender`, `vzae`.
 - Filters: columns of the export format with code lists – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
   `abschlussgrund`, `handlungsfelder` (at least one of them), `stadtbezirk`, `traeger`; for consultations `form`,
   `beratung_handlungsfeld`; for referrals `status`, `ergebnis` (`beantwortet`, `angenommen`, …), `luecke` (`true`:

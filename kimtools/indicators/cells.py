@@ -235,7 +235,7 @@ def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str 
     cases and persons open in a period come from the spans (``_open_in_period``). That makes the counts views
     ask for most cost a fraction of a pass over every case.
     """
-    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or need.references
+    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or need.references or need.once
             or need.computations - {"wartezeit_median", "offen_ueber_30_tage"}
             or not _holds(need, (*need.events, *need.opens, *need.stocks, *need.consultations))):
         return None

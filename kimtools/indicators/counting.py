@@ -19,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from ..contract.catalogue import CATALOGUE, FILTERS, OUTCOMES, REFERENCES, Count, Entry
+import numpy as np
 
-__all__ = ["condition", "Needs", "needs", "EVENT_BASES", "STOCK_BASES", "KM_COMPUTATIONS", "cell_columns"]
+from ..contract.catalogue import CATALOGUE, FILTERS, OUTCOMES, REFERENCES, Count, Entry
+from .stats import poisson_interval, share
+
+__all__ = ["condition", "Needs", "needs", "rate", "EVENT_BASES", "STOCK_BASES", "KM_COMPUTATIONS", "cell_columns"]
 
 #: counts of events on a day of P: cases begun, cases ended (the open cases are their running difference)
 EVENT_BASES = ("neuzugaenge", "abschluesse")
@@ -66,6 +69,7 @@ class Needs:
     events: tuple[Count, ...]         # cases begun / ended with their filters (always the unfiltered begun)
     opens: tuple[Count, ...]          # open cases on the last day, each the running sum of its events
     stocks: tuple[Count, ...]         # cases open in P, their persons
+    once: tuple[Count, ...]           # persons open in P, each once (in the group of their case begun last)
     consultations: tuple[Count, ...]  # consultations
     referrals: tuple[Count, ...]      # referrals
     computations: frozenset[str]
@@ -74,7 +78,7 @@ class Needs:
     @property
     def case_pass(self) -> bool:
         """Whether anything of the pass over cases is wanted beyond the begun cases every pass has."""
-        return bool(self.opens or self.stocks or self.consultations or len(self.events) > 1 or
+        return bool(self.opens or self.stocks or self.once or self.consultations or len(self.events) > 1 or
                     self.computations - {"wartezeit_median", "offen_ueber_30_tage"} or self.references)
 
 
@@ -108,6 +112,7 @@ def needs(entries: Iterable[Entry], by: str, merkmal: str | None, filters: Mappi
     events = {c for c in counts if c.zaehlt in EVENT_BASES} | {Count("neuzugaenge")}
     events |= {Count(base, c.filters) for c in opens for base in EVENT_BASES}
     return Needs(_ordered(events), _ordered(opens), _ordered(c for c in counts if c.zaehlt in STOCK_BASES),
+                 _ordered(c for c in counts if c.zaehlt == "personen_einmal"),
                  _ordered(c for c in counts if c.zaehlt == "beratungen"),
                  _ordered(c for c in counts if c.zaehlt == "vermittlungen"),
                  frozenset(computations), frozenset(references))
@@ -117,3 +122,26 @@ def cell_columns(entries: Iterable[Entry] = CATALOGUE.values()) -> Needs:
     """Every count the catalogue declares, as the cells written at import hold them (one column each)."""
     return needs(entries, "kommune", None, {}, (None,))
 
+
+
+def rate(kennzahl: str | Entry, zaehler, nenner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A rate's value and 95 % interval from its counts, as its catalogue entry declares them: ``faktor`` ×
+    ``zaehler`` / ``nenner`` (none where ``nenner`` is 0 or missing), the interval its ``intervall`` names (Wilson for
+    shares, exact Poisson for rates per reference figure, none otherwise). Every place that shows a rate of the
+    catalogue computes it here: the indicator table, the referral network, the pages.
+
+    >>> wert, lo, hi = rate("annahmequote", [2], [4])
+    >>> float(wert[0]), round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (0.5, 0.15, 0.85)
+    """
+    entry = CATALOGUE[kennzahl] if isinstance(kennzahl, str) else kennzahl
+    z, n = np.asarray(zaehler, dtype=float), np.asarray(nenner, dtype=float)
+    scale = entry.faktor / np.where(n > 0, n, np.nan)
+    if entry.texts["intervall"] == "wilson":
+        wert, lo, hi = share(z, n)
+        return wert * entry.faktor, lo * entry.faktor, hi * entry.faktor
+    if entry.texts["intervall"] == "poisson":
+        lo, hi = poisson_interval(z)
+        return z * scale, lo * scale, hi * scale
+    nan = np.full(z.shape, np.nan)
+    return z * scale, nan, nan

@@ -35,8 +35,8 @@ from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import run_query
 from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
-from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs
-from .stats import HALF, poisson_interval, share
+from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, rate
+from .stats import HALF
 
 __all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
@@ -124,6 +124,14 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
     stock = [f"count(*) FILTER (WHERE {condition(c, 'f')}) AS {c.column}" if c.zaehlt == "faelle_aktiv" else
              f"count(DISTINCT f.person_pseudonym) FILTER (WHERE {condition(c, 'f')}) AS {c.column}" for c in need.stocks]
     consultations = [f"count(*) FILTER (WHERE {condition(c, 'f', 'b')}) AS {c.column}" for c in need.consultations]
+    # each person once per period: in the group (and characteristic) of the case begun last among those open in it
+    # that meet the count's filters; with a multi-valued characteristic once per person and value
+    per_value = ", f.ausp" if merkmal == "handlungsfeld" else ""
+    once = " UNION ALL ".join(
+        f"""SELECT f.kommune, p.ps, {i} AS k, max(struct_pack(b := f.beginn, i := f.fall_id, g := f.grp, a := f.ausp)) AS latest
+            FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
+            WHERE {condition(c, 'f')} GROUP BY f.kommune, p.ps, f.person_pseudonym{per_value}"""
+        for i, c in enumerate(need.once))
     parts = {   # name: (its relation, its alias, whether it is needed)
         "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, {", ".join(consultations)}
                     FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b", bool(consultations)),
@@ -131,6 +139,9 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
         "stock": (f"""SELECT f.kommune, f.grp, f.ausp, p.ps, {", ".join(stock)}
                       FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
                       GROUP BY ALL""", "st", bool(stock)),
+        "once": (f"""SELECT kommune, latest.g AS grp, latest.a AS ausp, ps,
+                            {", ".join(f"count(*) FILTER (WHERE k = {i}) AS {c.column}" for i, c in enumerate(need.once))}
+                     FROM ({once}) GROUP BY ALL""", "o", bool(need.once)),
         "act": ("""SELECT f.kommune, f.grp, f.ausp, p.ps, count(DISTINCT f.fall_id) AS n
                    FROM beratungen b JOIN f USING (kommune, fall_id)
                    JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
@@ -167,6 +178,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
                + [f"{open_(c)} AS {c.column}" for c in need.opens]
                + [f"coalesce(b.{c.column}, 0) AS {c.column}" for c in need.consultations]
                + [f"coalesce(st.{c.column}, 0) AS {c.column}" for c in need.stocks]
+               + [f"coalesce(o.{c.column}, 0) AS {c.column}" for c in need.once]
                + (["coalesce(e.wiederaufnahme, 0) AS wiederaufnahme"] if wieder else [])
                + ([f"{open_(Count('faelle_offen'))} - coalesce(a.n, 0) AS ohne_beratung_90_tage"] if "act" in used else [])
                + (["po.vzae"] if "posts" in used else []) + (["pp.einwohner", "pp.auslaender"] if "pop" in used else []))
@@ -444,14 +456,7 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, fil
             values[code] = (z, nan, z, nan, nan)
             continue
         n = f(entry.nenner.column)
-        scale = entry.faktor / np.where(n > 0, n, np.nan)
-        if entry.texts["intervall"] == "wilson":
-            wert, lo, hi = (v * entry.faktor for v in share(z, n))
-        elif entry.texts["intervall"] == "poisson":
-            lo, hi = poisson_interval(z)
-            wert, lo, hi = z * scale, lo * scale, hi * scale
-        else:
-            wert, lo, hi = z * scale, nan, nan
+        wert, lo, hi = rate(entry, z, n)
         values[code] = (z, n, np.asarray(wert, dtype=float), lo, hi)
 
     names = [k for k in KENNZAHLEN if k in values]

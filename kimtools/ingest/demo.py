@@ -472,12 +472,17 @@ def _city_tables(city: _City, rate: float, rng: np.random.Generator) -> dict[str
 
 
 def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = True,
-                  kommunen: list[str] | None = None) -> dict[str, pd.DataFrame]:
+                  kommunen: list[str] | None = None, times: int = 1) -> dict[str, pd.DataFrame]:
     """The demo export as frames in export form (dates as dates, codes as codes); ``kommunen``: only these KIM
-    municipalities (each city's tables are the same as in the whole demo; a Kreis's invented parts may differ)."""
+    municipalities (each city's tables are the same as in the whole demo; a Kreis's invented parts may differ);
+    ``times``: that many times the cases (and with them consultations and referrals) of each city, to measure how
+    cost grows beyond the state's size."""
+    if not 1 <= times <= 20:
+        raise UsageError(f"--vielfaches muss zwischen 1 und 20 liegen, nicht {times}.",
+                         f"--times must lie between 1 and 20, not {times}.")
     rng = np.random.default_rng(seed)
     cities = _cities(scale, rng, kommunen)
-    rate = _CITY_RATE if scale == "city" else _STATE_RATE
+    rate = (_CITY_RATE if scale == "city" else _STATE_RATE) * times
     parts: dict[str, list[pd.DataFrame]] = {}
     for city in progress(cities, desc="Demodaten", disable=not show_progress, unit="Kommune"):
         for name, frame in _city_tables(city, rate, np.random.default_rng([seed, int(city.ags5)])).items():
@@ -487,7 +492,7 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
 
 def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: bool = False,
                show_progress: bool = True, per_provider: bool = False, foreign: bool = False,
-               kommunen: list[str] | None = None) -> Path:
+               kommunen: list[str] | None = None, times: int = 1) -> Path:
     """Write the demo export to ``out`` (a folder of CSV files, or ``out/kim-demo.xlsx``); with ``per_provider``
     one delivery folder per kommune and provider (:mod:`kimtools.ingest.demo_deliveries`); with ``foreign`` one
     kommune's part as an Excel list of another layout with its import profile (:mod:`kimtools.ingest.demo_foreign`;
@@ -495,10 +500,10 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
     if per_provider and xlsx:
         raise UsageError("--je-traeger schreibt CSV-Ordner; bitte ohne --xlsx.",
                          "--per-provider writes CSV folders; please leave out --xlsx.")
-    if xlsx and scale == "state":
+    if xlsx and (scale == "state" or times > 1):
         raise UsageError("Die landesweite Demo ist für eine Excel-Arbeitsmappe zu groß (über 1 Mio. Zeilen); bitte CSV verwenden.",
                          "The state-scale demo is too large for an Excel workbook (over 1 M rows); use CSV.")
-    tables = generate_demo(seed, scale, show_progress, kommunen)
+    tables = generate_demo(seed, scale, show_progress, kommunen, times)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if per_provider:

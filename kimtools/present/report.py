@@ -158,7 +158,7 @@ def district_table(bundle, zeitraum: str) -> pd.DataFrame:
     c = bundle.zaehlungen
     rows = c.loc[(c["merkmal"] == "keins") & (c["zeitraum"] == zeitraum)]
     wide = rows.pivot(index="stadtbezirk", columns="kennzahl", values="anzahl")
-    order = [k for k in ("faelle_neu", "faelle_abgeschlossen", "faelle_offen", "personen_erreicht", "beratungen",
+    order = [k for k in ("faelle_neu", "faelle_abgeschlossen", "faelle_offen", "personen_einmal", "beratungen",
                          "vermittlungen") if k in wide.columns]
     shown = wide[order].apply(lambda col: col.map(lambda v: HIDDEN if pd.isna(v) else fmt_number(v)))
     shown.columns = [kennzahl_label(k) for k in order]

@@ -10,7 +10,8 @@ from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
 from ..contract.outcomes import REFERRAL_RATES
 from ..indicators import indicator_table
-from ..indicators.stats import km_median, share
+from ..indicators.counting import rate
+from ..indicators.stats import km_median
 from ..store import Store, in_parallel
 
 
@@ -95,13 +96,13 @@ def network_key_figures(d: dict[str, pd.DataFrame], zeitraum: str) -> pd.DataFra
     out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
     part, whole = REFERRAL_RATES["annahmequote"]
     sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
-    rate, lo, hi = share([accepted], [answered])
+    value, lo, hi = rate("annahmequote", [accepted], [answered])
     loops = d["loops"].loc[d["loops"]["zeitraum"] == zeitraum, "zaehler"]
     waits = d["waits"]
     median = km_median(waits.assign(_all=0), ["_all"])["median"].iloc[0] if len(waits) >= MIN_WAITS else float("nan")
     nan = float("nan")
     rows = [("vermittlungen", sent, nan, float(sent), nan, nan),
-            ("annahmequote", accepted, answered, rate[0], lo[0], hi[0]),
+            ("annahmequote", accepted, answered, value[0], lo[0], hi[0]),
             ("offene_schleifen", loops.iloc[0] if len(loops) else nan, nan, loops.iloc[0] if len(loops) else nan, nan, nan),
             ("wartezeit_median_tage", nan, float(len(waits)), median, nan, nan)]
     return pd.DataFrame(rows, columns=["kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben"])
