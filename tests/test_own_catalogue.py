@@ -200,8 +200,9 @@ BOTH_ROUTES = r'''
 import gzip, shutil, sys
 from pathlib import Path
 import pandas as pd
-from kimtools.contract.catalogue import CATALOGUE, REFERENCES
+from kimtools.contract.catalogue import CATALOGUE
 from kimtools.indicators import indicator_table, table
+from kimtools.indicators.cells import answered_by_cells
 from kimtools.ingest.importer import bring_derived_up_to_date
 from kimtools.store import Store
 
@@ -212,8 +213,7 @@ store = Store(path)
 assert bring_derived_up_to_date(store)
 local = [c for c, e in CATALOGUE.items() if e.herkunft != "kennzahlen.toml"]
 assert len(local) == 12, local
-cells = [c for c, e in CATALOGUE.items() if e.berechnung in (None, "wartezeit_median")
-         and not any(k.zaehlt in REFERENCES for k in e.counts)]
+cells = [c for c, e in CATALOGUE.items() if answered_by_cells(e)]
 calls = [dict(by=b, period=p, merkmal=m, kennzahlen=k) for b in ("kommune", "stadtbezirk", "traeger")
          for p in ("month", "quarter", "year") for m in (None, "zielgruppe") for k in (cells, None)]
 calls += [dict(by="kommune", period="year", merkmal=m) for m in ("handlungsfeld", "altersgruppe", "an_partner", "luecke")]
@@ -243,3 +243,48 @@ def test_every_entry_shipped_and_local_is_the_same_by_both_routes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     rows, local = int(done.stdout.split()[1]), int(done.stdout.split()[4])
     assert rows > 50_000 and local > 5_000, done.stdout
+
+
+def test_an_own_rate_travels_only_where_the_cities_declare_it_alike(tmp_path, demo_store):
+    """Herne and Bottrop declare the drop-out rate alike, Essen counts contact losses in too: each bundle carries its
+    rate (from its own published closures by reason, so it gives nothing away the counts do not) with the
+    fingerprint of its declaration; merging Herne and Bottrop keeps it, adding Essen drops it with a note. The
+    value is the bundle's own published counts divided, and the engine's rate for the whole year."""
+    import json
+
+    same, other = tmp_path / "gleich.toml", tmp_path / "anders.toml"
+    same.write_text(OWN, encoding="utf-8")
+    other.write_text(OWN.replace('abschlussgrund = ["abbruch"]', 'abschlussgrund = ["abbruch", "kontaktverlust"]'),
+                     encoding="utf-8")
+    out = tmp_path / "pakete"
+    for kommune, katalog in (("Herne", same), ("Bottrop", same), ("Essen", other)):
+        done = _kimtools("export", "--db", str(demo_store), "--kommune", kommune, "--von", "2025", "--bis", "2025",
+                         "--ausgabe", str(out), katalog=katalog)
+        assert done.returncode == 0, done.stderr
+    folder = {k: out / f"kim-vergleich_{k}_2025-Q1_2025-Q4" for k in ("Herne", "Bottrop", "Essen")}
+    meta = {k: json.loads((f / "metadaten.json").read_text(encoding="utf-8")) for k, f in folder.items()}
+    prints = {k: m["eigene_kennzahlen"]["abbruchquote"]["fingerabdruck"] for k, m in meta.items()}
+    assert prints["Herne"] == prints["Bottrop"] != prints["Essen"]
+    assert "neuzugaenge_18_27" not in meta["Herne"]["eigene_kennzahlen"]   # a count by age: no published counts behind it
+    rates = list(csv.DictReader(open(folder["Herne"] / "kennzahlen.csv", encoding="utf-8")))
+    counts = list(csv.DictReader(open(folder["Herne"] / "zaehlungen.csv", encoding="utf-8")))
+    year = [r for r in rates if r["kennzahl"] == "abbruchquote" and r["stadtbezirk"] == "Gesamt" and r["zeitraum"] == "2025"]
+    closures = {r["auspraegung"]: r["anzahl"] for r in counts if r["kennzahl"] == "faelle_abgeschlossen"
+                and r["stadtbezirk"] == "Gesamt" and r["zeitraum"] == "2025" and r["merkmal"] in ("abschlussgrund", "keins")}
+    assert len(year) == 1 and float(year[0]["zaehler"]) == float(closures["abbruch"])
+    assert float(year[0]["nenner"]) == float(closures["Gesamt"])
+    db = _kimtools("kennzahlen", "--db", str(demo_store), "--kommune", "Herne", "--zeitraum", "year", "--format", "csv",
+                   katalog=same)
+    engine = [r for r in _rows(db.stdout) if r["kennzahl"] == "abbruchquote" and r["zeitraum"] == "2025"]
+    assert float(engine[0]["wert"]) == pytest.approx(float(year[0]["wert"]), rel=1e-5)   # the bundle rounds to 6 places
+
+    two = _kimtools("vergleichen", str(folder["Herne"]), str(folder["Bottrop"]), "--ausgabe", str(tmp_path / "zwei"),
+                    katalog=None)
+    assert two.returncode == 0, two.stderr
+    merged = list(csv.DictReader(open(tmp_path / "zwei" / "vergleich_kennzahlen.csv", encoding="utf-8")))
+    assert {r["kommune"] for r in merged if r["kennzahl"] == "abbruchquote"} == {"Herne", "Bottrop"}
+    three = _kimtools("vergleichen", *map(str, folder.values()), "--ausgabe", str(tmp_path / "drei"), katalog=None)
+    assert three.returncode == 0, three.stderr
+    assert "Eigene Kennzahl nicht verglichen – abbruchquote: verschieden definiert (Bottrop, Essen, Herne)" in three.stdout
+    merged = list(csv.DictReader(open(tmp_path / "drei" / "vergleich_kennzahlen.csv", encoding="utf-8")))
+    assert not [r for r in merged if r["kennzahl"] == "abbruchquote"]

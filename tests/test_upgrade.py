@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kimtools.contract.catalogue import CATALOGUE, REFERENCES
+from kimtools.contract.catalogue import CATALOGUE
+from kimtools.indicators.cells import answered_by_cells
 from kimtools.indicators import indicator_table
 from kimtools.store import Store
 
@@ -37,8 +38,7 @@ def _call(table: Path) -> dict:
 
 #: the indicators the cells answer alone (no reference figure, no computation but the median wait): asked for
 #: without the others, they come from the cells where the breakdown is one of theirs
-FROM_CELLS = [code for code, e in CATALOGUE.items() if e.berechnung in (None, "wartezeit_median")
-              and not any(c.zaehlt in REFERENCES for c in e.counts)]
+FROM_CELLS = [code for code, e in CATALOGUE.items() if answered_by_cells(e)]
 
 
 def _same(store: Store, table: Path, kennzahlen: list[str] | None = None) -> None:

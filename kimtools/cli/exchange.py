@@ -49,6 +49,8 @@ def cmd_compare(args) -> int:
     print_table(headers, rows)
     say(f"{len(rows)} Pakete geprüft: Format, Prüfsummen und Schutzprüfung in Ordnung.",
         f"{len(rows)} bundles checked: format, checksums and disclosure audit fine.")
+    for de, en in merged.nicht_verglichen:   # an own indicator the cities do not share: not compared
+        say(f"Eigene Kennzahl nicht verglichen – {de}.", f"Own indicator not compared – {en}.")
     if args.out:
         folder = write_merged(merged, out_dir(args.out))
         say(f"Zusammengeführte Tabellen: {folder}", f"Merged tables: {folder}")

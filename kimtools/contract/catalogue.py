@@ -38,7 +38,7 @@ from typing import Mapping
 from ..errors import InputError
 from .codes import CODE_LISTS, local_catalogue_file, read_local_catalogue
 
-__all__ = ["Count", "Entry", "BASES", "REFERENCES", "FILTERS", "COMPUTATIONS", "CATALOGUE", "SHIPPED", "OUTCOMES",
+__all__ = ["Count", "Entry", "BASES", "REFERENCES", "FILTERS", "COMPUTATIONS", "CATALOGUE", "CATALOGUE_VERSION", "SHIPPED", "OUTCOMES",
            "PROBLEMS", "SHIPPED_FILE", "local_catalogue_file", "parse_catalogue", "check"]
 
 SHIPPED_FILE = Path(__file__).with_name("kennzahlen.toml")
@@ -345,6 +345,9 @@ SHIPPED: Mapping[str, Entry] = MappingProxyType(_SHIPPED)
 CATALOGUE: Mapping[str, Entry] = MappingProxyType({**_SHIPPED, **_LOCAL})
 #: the named outcomes of referrals: the statuses each counts (``beantwortet``: every status but 'vermittelt')
 OUTCOMES: Mapping[str, tuple[str, ...]] = MappingProxyType(_OUTCOMES)
+#: what the catalogue computes, as one digest of every entry's fingerprint: results kept beside a store name it with
+#: their data state, so that a changed definition is computed anew
+CATALOGUE_VERSION = hashlib.sha256("".join(e.fingerprint() for e in CATALOGUE.values()).encode()).hexdigest()[:16]
 #: the problems of the installation's own catalogue file, each (German, English); empty when it is fine or absent
 PROBLEMS: tuple[tuple[str, str], ...] = tuple(_PROBLEMS)
 

@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from .._version import __version__
+from ..contract.catalogue import CATALOGUE, CATALOGUE_VERSION
 from ..contract.reference import load_reference
 from ..errors import BundleError, DisclosureError, InputError, KimtoolsError, UsageError
 from ..i18n import fmt_date, fmt_percent
@@ -52,6 +53,7 @@ from .content import (
     bundle_sums,
     default_range,
     event_kennzahlen,
+    local_rates,
     protect_counts,
 )
 from .reading import FILES, MAX_MEMBER, Bundle, audit_problems, field_problems, read_bundle
@@ -59,6 +61,7 @@ from .reading import FILES, MAX_MEMBER, Bundle, audit_problems, field_problems, 
 __all__ = ["BUNDLE_KENNZAHLEN", "BUNDLE_RATES", "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS",
            "Bundle", "checked_request", "parse_period", "bundle_name", "bundle_counts", "bundle_sums", "protect_counts",
            "bundle_rates", "bundle_reference", "build_bundle", "export_bundle", "export_bundles", "read_bundle",
+           "shared_local_rates",
            "merge_bundles", "write_merged", "read_merged", "field_problems", "MAX_MEMBER", "default_comparison_dir", "own_comparison", "OWN_SOURCE"]
 
 
@@ -143,7 +146,9 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
             f"cells with cases would have to be protected (at most {fmt_percent(MAX_SHARE_PROTECTED, 0, 'en')}), too few cases for a safe "
             "and meaningful exchange. Choose a longer period (whole years).")
     reference = bundle_reference(store, kommune, periods)
-    rates = bundle_rates(counts, reference)
+    own, fingerprints, _left = local_rates()
+    rates = pd.concat([bundle_rates(counts, reference), bundle_rates(counts, reference, own)], ignore_index=True) \
+        if own else bundle_rates(counts, reference)
 
     meta = {
         "format": FORMAT, "version": VERSION, "kommune": kommune, "ags": load_reference().ags(kommune) or "",
@@ -161,6 +166,10 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
                    "quartale_ergeben_jahr": event_kennzahlen()},
         "kennzahlen": {k: {"ereignis": v["ereignis"], "merkmale": list(v["merkmale"])}
                        for k, v in BUNDLE_KENNZAHLEN.items()},
+        # the installation's own rates in kennzahlen.csv, each with the fingerprint of its declaration: a merge keeps
+        # one only where every bundle carrying its code declares the same (kimtools.exchange.bundle.merge_bundles)
+        "eigene_kennzahlen": {k: {"fingerabdruck": fingerprints[k], "de": CATALOGUE[k].texts["de"],
+                                  "en": CATALOGUE[k].texts["en"]} for k in own},
     }
     meta["schutz"]["anteil_geschuetzt"] = round(meta["schutz"]["geschuetzt"] / max(meta["schutz"]["zellen"], 1), 4)
     problems = audit_problems(counts, meta)
@@ -205,12 +214,14 @@ def export_bundle(store: Store, kommune: str, out: str | Path, first: str | None
 # ----------------------------------------------------------------------------- merging
 @dataclass
 class Merged:
-    """Several cities' bundles side by side: the three tables with every city's rows, and an overview."""
+    """Several cities' bundles side by side: the three tables with every city's rows, an overview, and per own
+    indicator of a city left out of the comparison why (German, English; :func:`shared_local_rates`)."""
 
     zaehlungen: pd.DataFrame
     kennzahlen: pd.DataFrame
     bezirke: pd.DataFrame
     pakete: pd.DataFrame
+    nicht_verglichen: tuple[tuple[str, str], ...] = ()
 
 
 def merge_bundles(paths: Iterable[str | Path]) -> Merged:
@@ -232,9 +243,32 @@ def merge_bundles(paths: Iterable[str | Path]) -> Merged:
         "mindestanzahl": b.metadaten["schutz"]["mindestanzahl"], "erstellt": b.metadaten.get("erstellt", ""),
         "quelle": b.source} for b in bundles])
     overview["anteil_geschuetzt"] = overview["geschuetzt"] / overview["zellen"].clip(lower=1)
-    return Merged(pd.concat([b.zaehlungen for b in bundles], ignore_index=True),
-                  pd.concat([b.kennzahlen for b in bundles], ignore_index=True),
-                  pd.concat([b.bezirke for b in bundles], ignore_index=True), overview)
+    shared, dropped = shared_local_rates(bundles)
+    rates = pd.concat([b.kennzahlen for b in bundles], ignore_index=True)
+    rates = rates.loc[rates["kennzahl"].isin(BUNDLE_RATES) | rates["kennzahl"].isin(shared)].reset_index(drop=True)
+    return Merged(pd.concat([b.zaehlungen for b in bundles], ignore_index=True), rates,
+                  pd.concat([b.bezirke for b in bundles], ignore_index=True), overview, tuple(dropped.values()))
+
+
+def shared_local_rates(bundles: list) -> tuple[set[str], dict[str, tuple[str, str]]]:
+    """The cities' own rates a merge keeps: those that every bundle carrying the code declares with the same
+    fingerprint (the same base counts, filters, factor and interval), and that at least two bundles carry – one
+    city's rate compares with nothing. Returns the codes kept and, per code dropped, why (German, English)."""
+    declared: dict[str, dict[str, str]] = {}
+    for b in bundles:
+        for code, spec in (b.metadaten.get("eigene_kennzahlen") or {}).items():
+            declared.setdefault(code, {})[b.kommune] = str(spec.get("fingerabdruck", "")) if isinstance(spec, dict) else ""
+    kept, dropped = set(), {}
+    for code, by_city in declared.items():
+        if len(set(by_city.values())) > 1:
+            dropped[code] = (f"{code}: verschieden definiert ({', '.join(sorted(by_city))})",
+                             f"{code}: defined differently ({', '.join(sorted(by_city))})")
+        elif len(by_city) < 2:
+            dropped[code] = (f"{code}: nur {next(iter(by_city))} hat diese eigene Kennzahl",
+                             f"{code}: only {next(iter(by_city))} has this own indicator")
+        else:
+            kept.add(code)
+    return kept, dropped
 
 
 def write_merged(merged: Merged, out: str | Path) -> Path:
@@ -291,7 +325,8 @@ def own_comparison(store: Store, kommunen: Sequence[str] | None = None, show_pro
     rates, reference, overview, refused = [], [], [], {}
     names = list(kommunen) if kommunen is not None else store.kommunen()
     for k in progress(names, "Vergleich der eigenen Daten", disable=not show_progress, unit="Kommune"):
-        content = kept(store, "vergleich", k, f"{kommune_state(store, k)}:{DEFAULT_MINIMUM}", lambda: _own(store, k))
+        content = kept(store, "vergleich", k, f"{kommune_state(store, k)}:{DEFAULT_MINIMUM}:{CATALOGUE_VERSION}",
+                       lambda: _own(store, k))
         if "fehler" in content:
             refused[k] = tuple(content["fehler"])
             continue

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.codes import CODE_LISTS
+from ..contract.catalogue import CATALOGUE, SHIPPED_FILE
 from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
 from ..errors import InputError
 from ..indicators.disclosure import DEFAULT_MINIMUM, Sum, protect
@@ -35,7 +36,7 @@ from ..store import SPAN_TABLE, Store
 from ..store.deliveries import completeness
 
 __all__ = ["FORMAT", "VERSION", "RENAMED", "GESAMT", "KEINS", "MAX_SHARE_PROTECTED", "BUNDLE_KENNZAHLEN", "BUNDLE_RATES",
-           "COUNT_COLUMNS", "RATE_COLUMNS", "REFERENCE_COLUMNS", "CODE_LIST_OF", "Cells", "bundle_name", "bundle_counts", "bundle_sums",
+           "COUNT_COLUMNS", "RATE_COLUMNS", "local_rates", "REFERENCE_COLUMNS", "CODE_LIST_OF", "Cells", "bundle_name", "bundle_counts", "bundle_sums",
            "protect_counts", "bundle_reference", "bundle_rates", "bundle_periods", "default_range", "event_kennzahlen"]
 
 FORMAT, VERSION = "kim-vergleichspaket", 1
@@ -77,6 +78,53 @@ BUNDLE_RATES: dict[str, dict] = {
                   "nenner": ("vermittlungen", "vermittlungsstatus", OUTCOMES[whole]), "art": "binomial", "faktor": 1.0}
        for kennzahl, (part, whole) in REFERRAL_RATES.items()},
 }
+
+#: what a declared count is in the bundle's published counts: the base's count, and per filter column its breakdown
+_BUNDLE_COUNT_OF = {"neuzugaenge": "faelle_neu", "abschluesse": "faelle_abgeschlossen", "faelle_offen": "faelle_offen",
+                    "personen_einmal": "personen_einmal", "beratungen": "beratungen", "vermittlungen": "vermittlungen"}
+_BREAKDOWN_OF = {"zielgruppe": "zielgruppe", "aufenthaltsstatus": "aufenthaltsstatus", "abschlussgrund": "abschlussgrund",
+                 "beratung_handlungsfeld": "handlungsfeld", "handlungsfeld": "handlungsfeld", "status": "vermittlungsstatus",
+                 "ergebnis": "vermittlungsstatus"}
+
+
+def _published(count) -> tuple | None:
+    """A declared count as (kennzahl, merkmal, codes) of the bundle's published counts, or None where the bundle has
+    no such counts (more than one filter, a filter that is no breakdown of that count, a base it does not count)."""
+    if count.zaehlt in ("einwohner", "auslaender", "vzae"):
+        return ("bezug", count.zaehlt) if not count.filters else None
+    kennzahl = _BUNDLE_COUNT_OF.get(count.zaehlt)
+    if kennzahl is None or len(count.filters) > 1:
+        return None
+    if not count.filters:
+        return (kennzahl, KEINS, (GESAMT,))
+    (column, values), = count.filters
+    merkmal = _BREAKDOWN_OF.get(column)
+    if merkmal not in BUNDLE_KENNZAHLEN[kennzahl]["merkmale"] or values == (True,):
+        return None
+    codes = tuple(c for v in values for c in OUTCOMES[v]) if column == "ergebnis" else tuple(values)
+    return (kennzahl, merkmal, codes)
+
+
+def local_rates(catalogue=CATALOGUE) -> tuple[dict[str, dict], dict[str, str], list[str]]:
+    """The installation's own rates a bundle carries: those whose numerator and denominator are published counts of
+    the bundle (or a reference figure), so that the rate gives away nothing the counts do not (a protected count
+    leaves its rate out, as for :data:`BUNDLE_RATES`). Returns their specifications (the form of
+    :data:`BUNDLE_RATES`), their fingerprints (:meth:`~kimtools.contract.catalogue.Entry.fingerprint`: what a
+    merge compares) and the own rates and counts not carried."""
+    specs, prints, left = {}, {}, []
+    for code, entry in catalogue.items():
+        if entry.herkunft == SHIPPED_FILE.name:
+            continue
+        zaehler = _published(entry.zaehler) if entry.zaehler and entry.nenner else None
+        nenner = _published(entry.nenner) if zaehler else None
+        if zaehler is None or nenner is None or zaehler[0] == "bezug":
+            left.append(code)
+            continue
+        specs[code] = {"zaehler": zaehler, "nenner": nenner, "faktor": entry.faktor,
+                       "art": "binomial" if entry.texts["intervall"] == "wilson" else "poisson"}
+        prints[code] = entry.fingerprint()
+    return specs, prints, left
+
 
 COUNT_COLUMNS = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "merkmal", "auspraegung", "anzahl", "geschuetzt"]
 RATE_COLUMNS = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "unten", "oben"]
@@ -317,10 +365,10 @@ def bundle_reference(store: Store, kommune: str, periods: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
 
 
-def bundle_rates(counts: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
-    """Rates from *published* counts and reference figures only (:data:`BUNDLE_RATES`), each with its
-    95 % interval (exact Poisson for rates, Wilson for shares). A rate whose counts are protected is
-    left out, so no rate can give a protected count away."""
+def bundle_rates(counts: pd.DataFrame, reference: pd.DataFrame, specs: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Rates from *published* counts and reference figures only (:data:`BUNDLE_RATES`, or ``specs`` of the same
+    form), each with its 95 % interval (exact Poisson for rates, Wilson for shares). A rate whose counts are
+    protected is left out, so no rate can give a protected count away."""
     published = counts.dropna(subset=["anzahl"])
     key = ["kommune", "stadtbezirk", "zeitraum"]
 
@@ -334,7 +382,7 @@ def bundle_rates(counts: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     ref = reference.copy()
     ref_static = ref.loc[ref["zeitraum"] == ""].set_index(["kommune", "stadtbezirk", "bezugsgroesse"])["wert"]
     parts = []
-    for name, spec in BUNDLE_RATES.items():
+    for name, spec in (BUNDLE_RATES if specs is None else specs).items():
         z = summed(spec["zaehler"]) if not published.empty else pd.Series(dtype=float)
         if spec["nenner"][0] == "bezug":
             groesse = spec["nenner"][1]

@@ -275,7 +275,12 @@ def field_problems(meta: dict, counts: pd.DataFrame, rates: pd.DataFrame, refere
                                                            or bool(_CODE.match(code)))   # ohne_angabe, a code of later
     check(counts.assign(zelle=pairs), "zaehlungen.csv", "zelle", known_cell,
           "keine Aufschlüsselung des Pakets (kennzahl/merkmal/auspraegung)")
-    check(rates, "kennzahlen.csv", "kennzahl", lambda v: v in BUNDLE_RATES, "keine Kennzahl des Pakets")
+    own = meta.get("eigene_kennzahlen") if isinstance(meta.get("eigene_kennzahlen"), dict) else {}
+    for code in own:
+        if not (isinstance(code, str) and _CODE.match(code)) or code in BUNDLE_RATES:
+            problems.append(f"metadaten.json, eigene_kennzahlen: {code!r} ist kein Name einer eigenen Kennzahl")
+    check(rates, "kennzahlen.csv", "kennzahl", lambda v: v in BUNDLE_RATES or v in own,
+          "keine Kennzahl des Pakets (auch keine eigene aus metadaten.json)")
     check(rates, "kennzahlen.csv", "zeitraum", lambda v: bool(YEAR_OR_QUARTER.match(v)), "weder JJJJ noch JJJJ-Qn")
     check(reference, "bezirke.csv", "bezugsgroesse", lambda v: v in _REFERENCE_KINDS,
           f"keine Bezugsgröße ({', '.join(sorted(_REFERENCE_KINDS))})")

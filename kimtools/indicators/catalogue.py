@@ -84,8 +84,9 @@ die Umgebungsvariable `KIMTOOLS_KATALOG` nennt – nie im Programmordner. Aufbau
   mit ihrer Bezeichnung.
 
 Fehler in der Datei nennt jeder Befehl, alle auf einmal, mit Eintrag und Abhilfe; solange es welche gibt, rechnet
-kimtools nicht. Eine eigene Kennzahl kann keine mitgelieferte ersetzen. Ein Vergleichspaket trägt eigene Kennzahlen
-nicht; der Vergleich zwischen Städten bleibt bei den mitgelieferten.
+kimtools nicht. Eine eigene Kennzahl kann keine mitgelieferte ersetzen. Ein Vergleichspaket trägt eine eigene Quote,
+wo Zähler und Nenner Zählungen sind, die das Paket ohnehin (geschützt) veröffentlicht; verglichen wird sie nur mit
+Städten, die sie gleich definieren (docs/vergleichspaket.md).
 """, """## Own indicators and target groups
 
 Every kommune sets its own priorities in its local action plan. Own indicators and target groups go into a file
@@ -106,8 +107,9 @@ variable `KIMTOOLS_KATALOG` names – never into the program folder. Same layout
   labels.
 
 Every command names the file's errors, all at once, with entry and fix; while there are any, kimtools computes
-nothing. An own indicator cannot replace a shipped one. A comparison bundle does not carry own indicators; the
-comparison between cities stays with the shipped ones.
+nothing. An own indicator cannot replace a shipped one. A comparison bundle carries an own rate where numerator and
+denominator are counts the bundle publishes anyway (protected); it is compared only with cities that define it alike
+(docs/vergleichspaket.md).
 """)
 _INTERVALS = {"poisson": ("exaktes Poisson-Intervall (Garwood), 95 %", "exact Poisson (Garwood) interval, 95 %"),
               "wilson": ("Wilson-Intervall, 95 %", "Wilson interval, 95 %"), "": ("–", "–")}

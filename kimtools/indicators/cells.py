@@ -22,7 +22,7 @@ from ..store import SPAN_TABLE, has_derived, reader_memo, run_read
 from .counting import EVENT_BASES, Needs, cell_columns, condition
 from .stats import km_medians
 
-__all__ = ["CELL_TABLES", "CELLS_VERSION", "VERSION_TABLE", "GROUP_COLUMNS", "cells_current", "cell_counts",
+__all__ = ["CELL_TABLES", "CELLS_VERSION", "VERSION_TABLE", "GROUP_COLUMNS", "answered_by_cells", "cells_current", "cell_counts",
            "cell_referrals", "write_cells"]
 
 #: the columns cases are grouped and filtered by in the cells (``fallgruppen``)
@@ -217,6 +217,13 @@ def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndar
 
 #: every count the cells answer
 _HELD_COUNTS = frozenset((*_HELD.events, *_HELD.opens, *_HELD.stocks, *_HELD.consultations, *_HELD.referrals))
+
+
+def answered_by_cells(entry) -> bool:
+    """Whether the cells can answer a catalogue entry alone (asked for without the others, by a breakdown of
+    theirs): no reference figure, no persons counted once, no computation but the median wait."""
+    return (entry.berechnung in (None, "wartezeit_median")
+            and not any(c.zaehlt in ("einwohner", "auslaender", "vzae", "personen_einmal") for c in entry.counts))
 
 
 def _holds(need: Needs, counts) -> bool:
