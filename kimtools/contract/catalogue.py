@@ -105,12 +105,15 @@ class Count:
     filters: tuple[tuple[str, tuple], ...] = ()
 
     @property
+    def filter_key(self) -> str:
+        """A digest of the filters (the same filters in two declarations give the same key)."""
+        return hashlib.sha256(repr(self.filters).encode()).hexdigest()[:10]
+
+    @property
     def column(self) -> str:
         """The name of this count's column in the engine's wide frames and in the cells: the base, and for a
-        filtered count a digest of its filters (the same declaration in two entries is one column)."""
-        if not self.filters:
-            return self.zaehlt
-        return f"{self.zaehlt}_{hashlib.sha256(repr(self.filters).encode()).hexdigest()[:10]}"
+        filtered count the digest of its filters (the same declaration in two entries is one column)."""
+        return f"{self.zaehlt}_{self.filter_key}" if self.filters else self.zaehlt
 
     @property
     def table(self) -> str | None:

@@ -79,10 +79,7 @@ def read_local_catalogue() -> tuple[dict | None, list[tuple[str, str]]]:
         groups = {}
     for code, value in groups.items():
         where = f"{path}, [zielgruppen] {code}"
-        if isinstance(value, dict):
-            value = (value.get("de"), value.get("en", value.get("de")))
-        elif isinstance(value, str):
-            value = (value, value)
+        value = _labels(value)
         if not (code.isidentifier() and code.isascii() and code == code.lower()):
             problems.append((f"{where}: ein Code besteht aus Kleinbuchstaben, Ziffern und _ (etwa junge_erwachsene).",
                              f"{where}: a code consists of lower-case letters, digits and _ (e.g. junge_erwachsene)."))
@@ -95,15 +92,20 @@ def read_local_catalogue() -> tuple[dict | None, list[tuple[str, str]]]:
     return raw, problems
 
 
+def _labels(value: object) -> object:
+    """A target group's labels as written (``"Label"`` or ``{ de = …, en = … }``) as (German, English); anything else
+    as it is, for the check to name."""
+    if isinstance(value, dict):
+        return (value.get("de"), value.get("en", value.get("de")))
+    return (value, value) if isinstance(value, str) else value
+
+
 def _local_target_groups() -> dict[str, tuple[str, str]]:
     """The installation's own target groups (where its catalogue file has no problems)."""
     raw, problems = read_local_catalogue()
     if raw is None or problems:
         return {}
-    out = {}
-    for code, value in raw.get("zielgruppen", {}).items():
-        out[code] = (value["de"], value.get("en", value["de"])) if isinstance(value, dict) else (value, value)
-    return out
+    return {code: _labels(value) for code, value in raw.get("zielgruppen", {}).items()}
 
 
 _SHIPPED_LISTS = _load(CODES_FILE)

@@ -147,8 +147,7 @@ def build_bundle(store: Store, kommune: str, first: str | None = None, last: str
             "and meaningful exchange. Choose a longer period (whole years).")
     reference = bundle_reference(store, kommune, periods)
     own, fingerprints, _left = local_rates()
-    rates = pd.concat([bundle_rates(counts, reference), bundle_rates(counts, reference, own)], ignore_index=True) \
-        if own else bundle_rates(counts, reference)
+    rates = bundle_rates(counts, reference, {**BUNDLE_RATES, **own})
 
     meta = {
         "format": FORMAT, "version": VERSION, "kommune": kommune, "ags": load_reference().ags(kommune) or "",

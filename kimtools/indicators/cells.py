@@ -19,7 +19,7 @@ from ..contract.catalogue import Count
 from ..contract.outcomes import wait_sql
 from ..errors import StoreError
 from ..store import SPAN_TABLE, has_derived, reader_memo, run_read
-from .counting import EVENT_BASES, Needs, cell_columns, condition
+from .counting import EVENT_BASES, Needs, cell_columns, condition, needs
 from .stats import km_medians
 
 __all__ = ["CELL_TABLES", "CELLS_VERSION", "VERSION_TABLE", "GROUP_COLUMNS", "answered_by_cells", "cells_current", "cell_counts",
@@ -41,7 +41,7 @@ _HELD: Needs = cell_columns()
 
 def _span_flag(count: Count) -> str:
     """The column of the case spans that says whether a case meets ``count``'s filters."""
-    return "in_" + count.column.removeprefix(count.zaehlt + "_")
+    return f"in_{count.filter_key}"
 
 
 def _event_flags(kind: str) -> str:
@@ -52,7 +52,6 @@ def _event_flags(kind: str) -> str:
 
 
 _CELL_EVENTS = [c.column for c in (*_HELD.events, *_HELD.consultations)]
-_CELL_REFERRALS = [c.column for c in _HELD.referrals]
 #: cells, written at every import for what views ask for most (the indicator table reads them instead of every case
 #: or referral when they hold all it needs), generated from the catalogue's declared counts (a column each, named
 #: by :attr:`~kimtools.contract.catalogue.Count.column`). ``fallgruppen`` numbers each combination of the dimensions
@@ -90,8 +89,8 @@ CELL_TABLES = {
     "fallspannen": f"""
         SELECT c.gid, {_MONTH.format(d="c.beginn")} AS monat, {_MONTH.format(d="coalesce(c.ende, s.d1)")} AS bis,
                CAST(dense_rank() OVER (ORDER BY c.person_pseudonym) AS INTEGER) AS person
-               {"".join(f", {condition(k, 'c')} AS {_span_flag(k)}" for k in dict.fromkeys(
-                   Count("faelle_aktiv", k.filters) for k in _HELD.stocks if k.filters))}
+               {"".join(f", {condition(k, 'c')} AS {flag}" for flag, k in
+                        {_span_flag(k): k for k in _HELD.stocks if k.filters}.items())}
         FROM {_GROUPED_CASES} c JOIN {SPAN_TABLE} s ON s.kommune = c.kommune ORDER BY ALL""",
 }
 #: the version of the cells: a digest of the SQL that derives them (so of the engine and of every declared count).
@@ -219,16 +218,23 @@ def _sums(grid: dict, cells: dict, columns: dict[str, str]) -> dict[str, np.ndar
 _HELD_COUNTS = frozenset((*_HELD.events, *_HELD.opens, *_HELD.stocks, *_HELD.consultations, *_HELD.referrals))
 
 
+def _cases_held(need: Needs) -> bool:
+    """Whether the case cells and spans hold what the count pass needs: declared counts only (no reference figure,
+    no persons counted once, no computation of the case pass)."""
+    return (not (need.references or need.once or need.computations - {"wartezeit_median", "offen_ueber_30_tage"})
+            and {*need.events, *need.opens, *need.stocks, *need.consultations} <= _HELD_COUNTS)
+
+
+def _referrals_held(need: Needs) -> bool:
+    """Whether the referral and waiting cells hold what the referral pass needs (open loops need days)."""
+    return "offen_ueber_30_tage" not in need.computations and set(need.referrals) <= _HELD_COUNTS
+
+
 def answered_by_cells(entry) -> bool:
     """Whether the cells can answer a catalogue entry alone (asked for without the others, by a breakdown of
-    theirs): no reference figure, no persons counted once, no computation but the median wait."""
-    return (entry.berechnung in (None, "wartezeit_median")
-            and not any(c.zaehlt in ("einwohner", "auslaender", "vzae", "personen_einmal") for c in entry.counts))
-
-
-def _holds(need: Needs, counts) -> bool:
-    """Whether the cells hold ``counts`` (declared when they were generated: the catalogue of this process)."""
-    return set(counts) <= _HELD_COUNTS
+    theirs): what :func:`cell_counts` and :func:`cell_referrals` check, for this entry's needs."""
+    need = needs([entry], "kommune", None, {}, (None,))
+    return _cases_held(need) and _referrals_held(need)
 
 
 def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str | None,
@@ -242,12 +248,10 @@ def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str 
     cases and persons open in a period come from the spans (``_open_in_period``). That makes the counts views
     ask for most cost a fraction of a pass over every case.
     """
-    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or need.references or need.once
-            or need.computations - {"wartezeit_median", "offen_ueber_30_tage"}
-            or not _holds(need, (*need.events, *need.opens, *need.stocks, *need.consultations))):
+    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not _cases_held(need):
         return None
     columns = [c.column for c in (*need.events, *need.consultations)]
-    flags = list(dict.fromkeys(_span_flag(Count("faelle_aktiv", c.filters)) for c in need.stocks if c.filters))
+    flags = list(dict.fromkeys(_span_flag(c) for c in need.stocks if c.filters))
     tables = {"fallzellen": ["monat", *columns], **({"fallspannen": ["monat", "bis", "person", *flags]} if need.stocks else {})}
     got = _read_cells(source, by, merkmal, kommune, filters, tables)
     if got is None:
@@ -264,7 +268,7 @@ def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str 
     for count in need.stocks:
         spans = cells["fallspannen"]
         if count.filters:
-            keep = np.asarray(spans[_span_flag(Count("faelle_aktiv", count.filters))], dtype=bool)
+            keep = np.asarray(spans[_span_flag(count)], dtype=bool)
             spans = {k: v[keep] for k, v in spans.items()}
         cases, persons = _open_in_period(grid, spans)
         wide[count.column] = cases if count.zaehlt == "faelle_aktiv" else persons
@@ -304,8 +308,7 @@ def cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: s
     median wait) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it
     needs (open loops, other breakdowns, frames instead of a store, a store whose cells are missing or of another
     version)."""
-    if (isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or "offen_ueber_30_tage" in need.computations
-            or not _holds(need, need.referrals)):
+    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not _referrals_held(need):
         return None
     columns = list(dict.fromkeys(["vermittlungen", *(c.column for c in need.referrals)]))
     tables = {"vermittlungszellen": ["monat", *columns]}

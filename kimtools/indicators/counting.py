@@ -75,12 +75,6 @@ class Needs:
     computations: frozenset[str]
     references: frozenset[str]
 
-    @property
-    def case_pass(self) -> bool:
-        """Whether anything of the pass over cases is wanted beyond the begun cases every pass has."""
-        return bool(self.opens or self.stocks or self.once or self.consultations or len(self.events) > 1 or
-                    self.computations - {"wartezeit_median", "offen_ueber_30_tage"} or self.references)
-
 
 def _ordered(counts: Iterable[Count]) -> tuple[Count, ...]:
     return tuple(sorted(set(counts), key=lambda c: (c.zaehlt, c.filters != (), c.column)))

@@ -407,7 +407,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
     else:   # in key order from the query (nulls last, as pandas sorts)
         wide = wides[0]
-    table = _assemble(wide, by, period, merkmal, filters, set(wanted))
+    table = _assemble(wide, by, period, merkmal, set(wanted))
     table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
                                incomplete_rows(source.connect(), table))
     if not isinstance(source, Mapping):
@@ -425,8 +425,7 @@ def no_data(table: pd.DataFrame, absent: Mapping[str, set[str]]) -> None:
             table.loc[hit, ["zaehler", "nenner", "wert", "ki_unten", "ki_oben"]] = pd.NA
 
 
-def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, filters: dict[str, str],
-              wanted: set[str]) -> pd.DataFrame:
+def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, wanted: set[str]) -> pd.DataFrame:
     """The indicator table from the wide counts: for each wide row its indicators in catalogue order, each from
     its declaration (numerator and denominator columns, factor, interval) or its computation.
 
