@@ -54,7 +54,8 @@ def _open(browser, url: str):
         page.screenshot(path=str(shot), full_page=True)
         raise AssertionError(f"no figure drawn after 120 s ({shot}); page text: {page.inner_text('body')[:500]!r}; "
                              f"console: {console[-20:]}; requests: {requests[-20:]}") from exc
-    page.wait_for_function("document.querySelector('.js-plotly-plot').data && document.querySelector('.js-plotly-plot').data.length > 0",
+    # null-safe: a page the recover script reloads (serving.RECOVER_SCRIPT) has no figure for a moment
+    page.wait_for_function("(p => !!(p && p.data && p.data.length > 0))(document.querySelector('.js-plotly-plot'))",
                            timeout=60_000)
     return page, requests
 
