@@ -115,6 +115,11 @@ MUST_DECIDE = {
     "partner.spalten.case_management": "Case-Management", "partner.spalten.stadtbezirk": "Bezirk",
     "stellen.spalten.traeger": "Träger-Nr.", "stellen.spalten.stadtbezirk": "Bezirk", "stellen.spalten.vzae": "VZÄ",
     "stellen.spalten.von": "ab", "stellen.spalten.bis": "bis",
+    # contract 1.2: the programme's posts and the household members counselled alongside, by name and synonym
+    "stellen.spalten.baustein": "Baustein", "stellen.spalten.funktion": "Aufgabe", "stellen.spalten.besetzt": "besetzt",
+    "stellen.spalten.foerderung": "Finanzierung", "faelle.spalten.mitberatene": "mitberatene Angehörige",
+    **{f'stellen.werte.baustein."Baustein {b}"': b for b in "123"},
+    'stellen.werte.foerderung."Land (KIM)"': "land",
     # labels of another system that name one code
     'faelle.werte.abschlussgrund."Abbruch durch Klient/in"': "abbruch",
     'faelle.werte.abschlussgrund."Umzug/Wegzug"': "wegzug",
@@ -291,8 +296,8 @@ def wide(herne) -> dict[str, Path]:
     (folder / PROFILE_NAME).write_text(WIDE_PROFILE, encoding="utf-8")
     long = root / "lang"
     long.mkdir()
-    for name in ("faelle", "beratungen", "vermittlungen", "partner"):
-        write_export_csv(herne["part"][name], long / f"{name}.csv")
+    for name in ("faelle", "beratungen", "vermittlungen", "partner"):   # the hand-kept list has no household members
+        write_export_csv(herne["part"][name].drop(columns="mitberatene", errors="ignore"), long / f"{name}.csv")
     import_export(long, root / "lang.duckdb", key=KEY, show_progress=False)
     import_export(folder, root / "breit.duckdb", key=KEY, show_progress=False)
     return {"folder": folder, "long_store": root / "lang.duckdb", "wide_store": root / "breit.duckdb"}

@@ -21,6 +21,8 @@ from kimtools.store import Store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store-0.1.0"
 TABLES = sorted(FIXTURE.glob("*.csv.gz"))
+#: the key the fixture was pseudonymised with (its README)
+FIXTURE_KEY = b"fixture-key-not-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -83,3 +85,29 @@ def test_its_derived_tables_are_brought_up_to_date_and_give_the_same_tables(old_
     for table in TABLES:
         _same(old_store, table)
         _same(old_store, table, FROM_CELLS)
+
+
+def test_its_posts_read_as_case_management_posts_until_and_after_a_new_import(old_store, tmp_path):
+    """The 0.1.0 store has no Baustein, function, filled or funding (contract 1.2): read as it is, and after an
+    import of another kommune has added the columns, its posts are filled Land-funded case-management posts of
+    Baustein 2, with the same staffing figures either way; the new kommune's own posts keep their values."""
+    from conftest import BASE, write_export
+    from kimtools import import_export
+
+    def staffing() -> pd.DataFrame:
+        t = indicator_table(old_store, period="year", merkmal="baustein", kennzahlen=["vzae_besetzt", "vzae_land"])
+        return t.loc[t["kommune"] != "Herne"].reset_index(drop=True)
+
+    columns = set(old_store.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'stellen'")
+                  ["column_name"])
+    assert "baustein" not in columns and "besetzt" not in columns   # the fixture is of the old layout
+    before = staffing()
+    assert set(before["auspraegung"]) == {"2"} and (before["wert"] > 0).any()
+    files = dict(BASE)   # replaces the fixture's Herne (forced: it shrinks), under the fixture's key
+    files["stellen"] = "traeger;baustein;stadtbezirk;vzae;besetzt;von\nCM1;2;Herne-Mitte;1,5;nein;01.01.2024\n"
+    import_export(write_export(tmp_path / "herne", files), old_store, key=FIXTURE_KEY, force=True, show_progress=False)
+    pd.testing.assert_frame_equal(staffing(), before)
+    stored = old_store.query("SELECT DISTINCT baustein, funktion, besetzt, foerderung FROM stellen WHERE kommune <> 'Herne'")
+    assert stored.values.tolist() == [["2", "case_management", True, "land"]]
+    herne = old_store.query("SELECT baustein, besetzt FROM stellen WHERE kommune = 'Herne'")
+    assert herne.values.tolist() == [["2", False]]

@@ -38,7 +38,7 @@ from typing import Mapping
 from ..errors import InputError
 from .codes import CODE_LISTS, local_catalogue_file, read_local_catalogue
 
-__all__ = ["Count", "Entry", "BASES", "REFERENCES", "FILTERS", "COMPUTATIONS", "CATALOGUE", "CATALOGUE_VERSION", "SHIPPED", "OUTCOMES",
+__all__ = ["Count", "Entry", "BASES", "QUANTITIES", "REFERENCES", "CASELOAD_POSTS", "FILTERS", "COMPUTATIONS", "CATALOGUE", "CATALOGUE_VERSION", "SHIPPED", "OUTCOMES",
            "PROBLEMS", "SHIPPED_FILE", "local_catalogue_file", "parse_catalogue", "check"]
 
 SHIPPED_FILE = Path(__file__).with_name("kennzahlen.toml")
@@ -57,13 +57,32 @@ BASES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
                         "of the one begun last"),
     "beratungen": ("beratungen", "Beratungen mit Datum in P", "consultations dated in P"),
     "vermittlungen": ("vermittlungen", "Vermittlungen mit Datum in P", "referrals dated in P"),
+    # (1.2) household members counselled alongside: a sum, not a count of rows; unknown where no case records them
+    "mitberatene": ("faelle", "mitberatene Angehörige der in P offenen Fälle (Summe über die Fälle)",
+                    "household members counselled alongside, summed over the cases open in P"),
+    "personen_mit_angehoerigen": ("faelle", "verschiedene Personen mit einem in P offenen Fall und ihre mitberatenen "
+                                  "Angehörigen (je Person die größte Zahl ihrer in P offenen Fälle)",
+                                  "distinct persons with a case open in P and the household members counselled "
+                                  "alongside them (per person the largest number among her cases open in P)"),
+    # (1.2) posts: full-time equivalents, not rows; each month of P as the mean over its days
+    "vzae_mittel": ("stellen", "VZÄ im Mittel über die Monate von P (jeder Monat als Mittel über seine Tage)",
+                    "FTE averaged over the months of P (each month the mean over its days)"),
+    "vzae_monate": ("stellen", "VZÄ-Monate in P: Summe über die Monate von P der VZÄ im Mittel über die Tage des Monats",
+                    "FTE months in P: the sum over the months of P of the FTE averaged over the days of the month"),
 })
+#: bases whose value is an amount of posts, not a number of persons or events: fractional, no interval, no small-count
+#: protection (a post is no person)
+QUANTITIES = frozenset({"vzae_mittel", "vzae_monate"})
 #: reference figures a rate may divide by (no filters): population and posts
 REFERENCES: Mapping[str, tuple[str, str]] = MappingProxyType({
     "einwohner": ("Einwohner (Tabelle bezirke)", "inhabitants (table bezirke)"),
     "auslaender": ("ausländische Einwohner (Tabelle bezirke)", "foreign nationals (table bezirke)"),
-    "vzae": ("VZÄ aktiv am letzten Tag (Tabelle stellen)", "FTE active on the last day (table stellen)"),
+    "vzae": ("VZÄ besetzter Case-Management-Stellen (Baustein 2) am letzten Tag (Tabelle stellen)",
+             "FTE of filled case-management posts (Baustein 2) on the last day (table stellen)"),
 })
+#: the posts that carry cases (contract 1.2: only filled Baustein-2 posts), as SQL on the post row ``{st}``: the
+#: reference figure ``vzae`` (a caseload per post), the bundles' posts and the store's summary count these alone
+CASELOAD_POSTS = "{st}.baustein = '2' AND {st}.besetzt"
 #: the filters a count may have, by name: the table whose column it reads ("faelle": the case's, for every base;
 #: else only for counts of that table) and the code list its values come from (None: any value, e.g. a district;
 #: "alter": [from, to] years of age in the year the case began; "ergebnis": a named outcome of :data:`OUTCOMES`;
@@ -77,6 +96,8 @@ FILTERS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
     "status": ("vermittlungen", "vermittlungsstatus"), "ergebnis": ("vermittlungen", "ergebnis"),
     "luecke": ("vermittlungen", "luecke"), "handlungsfeld": ("vermittlungen", "handlungsfeld"),
     "an_partner": ("vermittlungen", None),
+    "baustein": ("stellen", "baustein"), "funktion": ("stellen", "funktion"), "besetzt": ("stellen", "ja_nein"),
+    "foerderung": ("stellen", "foerderung"),
 })
 #: computations the declarative form cannot say, by name: the tables they need beyond the cases, whether their
 #: value is a count, and what they are (each implemented once, in :mod:`kimtools.indicators.table`)
@@ -198,7 +219,8 @@ def _parse_count(value, where: str, part: str, outcomes: Mapping[str, tuple[str,
             problems.append((f"{where}: {part} zählt die Bezugsgröße {zaehlt!r}, die keine Filter hat ({col} entfernen).",
                              f"{where}: {part} counts the reference figure {zaehlt!r}, which has no filters (remove {col})."))
             continue
-        allowed = [c for c, (t, _) in FILTERS.items() if t in ("faelle", table)]
+        # a post has none of a case's columns; every other table's rows belong to a case
+        allowed = [c for c, (t, _) in FILTERS.items() if t == table or (t == "faelle" and table != "stellen")]
         if col not in allowed:
             problems.append((f"{where}: {part} filtert nach unbekannter Spalte {col!r}; für {zaehlt} möglich: "
                              f"{', '.join(allowed)}.",
@@ -291,6 +313,11 @@ def parse_catalogue(entries: Mapping[str, object], origin: str, outcomes: Mappin
         elif intervall and berechnung is None and "nenner" not in entry:
             problems.append((f"{where}: eine Anzahl (ohne nenner) hat kein Intervall; intervall entfernen.",
                              f"{where}: a count (without nenner) has no interval; remove intervall."))
+        elif intervall and zaehler and zaehler.zaehlt in QUANTITIES:
+            problems.append((f"{where}: {zaehler.zaehlt} ist ein Umfang von Stellen (VZÄ), keine Zahl von Personen "
+                             "oder Ereignissen; Wilson- und Poisson-Intervalle gelten dafür nicht; intervall entfernen.",
+                             f"{where}: {zaehler.zaehlt} is an amount of posts (FTE), not a number of persons or "
+                             "events; Wilson and Poisson intervals do not apply; remove intervall."))
         elif intervall == "wilson" and zaehler and nenner and zaehler.zaehlt != nenner.zaehlt:
             problems.append((f"{where}: ein Anteil (wilson) zählt in Zähler und Nenner dieselbe Grundzählung, der Zähler "
                              f"mit engeren Filtern; hier {zaehler.zaehlt} und {nenner.zaehlt}.",

@@ -1,4 +1,4 @@
-"""Tables and columns of the KIM case export, version 1: the single source of truth.
+"""Tables and columns of the KIM case export, version 1.2: the single source of truth.
 
 The reader checks these definitions column by column; cross-table rules
 (references, dates within a case, ``abschlussgrund`` iff ``ende``) live in
@@ -91,6 +91,8 @@ TABLES: Mapping[str, Table] = MappingProxyType({
         Column("geschlecht", "code", code_list="geschlecht"),
         Column("geburtsjahr", "int", minimum=1900, maximum="current_year"),
         Column("haushalt_personen", "int", minimum=1),
+        # (1.2) household members counselled alongside; < haushalt_personen is checked in ingest.read
+        Column("mitberatene", "int", minimum=0),
     ), unique=("fall_id",)),
     "beratungen": Table("beratungen", True, (
         Column("beratung_id", "id", True),
@@ -122,8 +124,14 @@ TABLES: Mapping[str, Table] = MappingProxyType({
     ), unique=("partner_id",)),
     "stellen": Table("stellen", False, (
         Column("traeger", "id", True),
+        # (1.2) the Baustein, the post's function, whether it is filled, how it is funded: empty = a filled,
+        # Land-funded case-management post of Baustein 2, as every post of a 1.1 export
+        Column("baustein", "code", code_list="baustein"),
+        Column("funktion", "code", code_list="funktion"),
         Column("stadtbezirk", "text"),
         Column("vzae", "decimal", True, minimum=0, maximum=20, min_exclusive=True),
+        Column("besetzt", "code", code_list="ja_nein"),
+        Column("foerderung", "code", code_list="foerderung"),
         Column("von", "date", True),
         Column("bis", "date"),
     ), extra_optional=_KOMMUNE_OPTIONAL),

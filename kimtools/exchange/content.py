@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.codes import CODE_LISTS
-from ..contract.catalogue import CATALOGUE, SHIPPED_FILE
+from ..contract.catalogue import CASELOAD_POSTS, CATALOGUE, SHIPPED_FILE
 from ..contract.outcomes import OUTCOMES, REFERRAL_RATES
 from ..errors import InputError
 from ..indicators.disclosure import DEFAULT_MINIMUM, Sum, protect
@@ -351,7 +351,9 @@ def bundle_reference(store: Store, kommune: str, periods: pd.DataFrame) -> pd.Da
             rows.append((kommune, GESAMT, groesse, "", float(b[groesse].sum()),
                          pd.Timestamp(b["stand"].max()).date().isoformat(),
                          "Summe der Stadtbezirke"))
-    posts = store.query("SELECT stadtbezirk, vzae, von, bis FROM stellen WHERE kommune = ?", [kommune])
+    # the posts that carry cases (filled, Baustein 2), as the indicator table's cases per post divides by them
+    posts = store.query(f"SELECT stadtbezirk, vzae, von, bis FROM stellen st WHERE kommune = ? "
+                        f"AND {CASELOAD_POSTS.format(st='st')}", [kommune])
     for p in periods.itertuples():
         active = posts.loc[(pd.to_datetime(posts["von"]) <= p.pe)
                            & (posts["bis"].isna() | (pd.to_datetime(posts["bis"]) >= p.pe))]
@@ -359,9 +361,9 @@ def bundle_reference(store: Store, kommune: str, periods: pd.DataFrame) -> pd.Da
             continue
         stand = p.pe.date().isoformat()
         for district, vzae in active.dropna(subset=["stadtbezirk"]).groupby("stadtbezirk")["vzae"].sum().items():
-            rows.append((kommune, district, "vzae", p.zeitraum, float(vzae), stand, "Tabelle stellen des Exports"))
+            rows.append((kommune, district, "vzae", p.zeitraum, float(vzae), stand, "Tabelle stellen des Exports (besetzt, Baustein 2)"))
         rows.append((kommune, GESAMT, "vzae", p.zeitraum, float(active["vzae"].sum()), stand,
-                     "Tabelle stellen des Exports (mit stadtweiten Stellen)"))
+                     "Tabelle stellen des Exports (besetzt, Baustein 2, mit stadtweiten Stellen)"))
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
 
 

@@ -16,10 +16,11 @@ __all__ = ["KENNZAHLEN", "COUNTS", "REFERRAL_KENNZAHLEN", "NEEDS", "SHIPPED_FILE
 
 
 def pass_of(entry: Entry) -> set[str]:
-    """The passes of the engine an indicator needs: ``faelle`` (cases and consultations) and/or ``vermittlungen``."""
+    """The passes of the engine an indicator needs: ``faelle`` (cases and consultations), ``vermittlungen`` and/or
+    ``stellen`` (posts)."""
     if entry.berechnung:
         return {"vermittlungen" if "vermittlungen" in entry.tables else "faelle"}
-    return {"vermittlungen" if c.table == "vermittlungen" else "faelle" for c in entry.counts}
+    return {c.table if c.table in ("vermittlungen", "stellen") else "faelle" for c in entry.counts}
 
 
 #: every indicator's texts by its code (shipped, then the installation's own): ``de``, ``en`` (name),
@@ -72,12 +73,14 @@ die Umgebungsvariable `KIMTOOLS_KATALOG` nennt – nie im Programmordner. Aufbau
 
 """ + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (in P irgendwann offen),
-  `personen_erreicht`, `personen_einmal` (jede Person einmal), `beratungen`, `vermittlungen`; im Nenner auch `einwohner`, `auslaender`, `vzae`.
+  `personen_erreicht`, `personen_einmal` (jede Person einmal), `beratungen`, `vermittlungen`, `mitberatene`,
+  `personen_mit_angehoerigen`; Stellen: `vzae_mittel` (VZÄ im Mittel über P), `vzae_monate` (VZÄ-Monate in P);
+  im Nenner auch `einwohner`, `auslaender`, `vzae` (besetzte Stellen in Baustein 2 am letzten Tag).
 - Filter: Spalten des Exportformats mit Codelisten – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
   `abschlussgrund`, `handlungsfelder` (mindestens eines), `stadtbezirk`, `traeger`; für Beratungen `form`,
   `beratung_handlungsfeld`; für Vermittlungen `status`, `ergebnis` (`beantwortet`, `angenommen`, …), `luecke`
   (`true`: irgendeine), `handlungsfeld`, `an_partner` – und `alter = [von, bis]` (Alter im Jahr des Fallbeginns,
-  aus `geburtsjahr`).
+  aus `geburtsjahr`); für Stellen nur ihre eigenen: `baustein`, `funktion`, `besetzt` (`ja`/`nein`), `foerderung`.
 - Eine Anzahl hat keinen `nenner`; `faktor = 1000` für Raten je 1.000; `intervall`: `wilson` (Anteile),
   `poisson` (Raten je Bezugsgröße) oder leer.
 - Die eigenen Zielgruppen-Codes nimmt der Import an (Exportformat 1.2); Aufgliederungen und Dashboards zeigen sie
@@ -95,12 +98,14 @@ variable `KIMTOOLS_KATALOG` names – never into the program folder. Same layout
 
 """ + _EXAMPLE + """
 - `zaehlt`: `neuzugaenge`, `abschluesse`, `faelle_offen`, `faelle_aktiv` (open at some time in P),
-  `personen_erreicht`, `personen_einmal` (each person once), `beratungen`, `vermittlungen`; as denominator also `einwohner`, `auslaender`, `vzae`.
+  `personen_erreicht`, `personen_einmal` (each person once), `beratungen`, `vermittlungen`, `mitberatene`,
+  `personen_mit_angehoerigen`; posts: `vzae_mittel` (FTE averaged over P), `vzae_monate` (FTE months in P); as
+  denominator also `einwohner`, `auslaender`, `vzae` (filled Baustein-2 posts on the last day).
 - Filters: columns of the export format with code lists – `zielgruppe`, `aufenthaltsstatus`, `geschlecht`,
   `abschlussgrund`, `handlungsfelder` (at least one of them), `stadtbezirk`, `traeger`; for consultations `form`,
   `beratung_handlungsfeld`; for referrals `status`, `ergebnis` (`beantwortet`, `angenommen`, …), `luecke` (`true`:
   any), `handlungsfeld`, `an_partner` – and `alter = [from, to]` (age in the year the case began, from
-  `geburtsjahr`).
+  `geburtsjahr`); for posts only their own: `baustein`, `funktion`, `besetzt` (`ja`/`nein`), `foerderung`.
 - A count has no `nenner`; `faktor = 1000` for rates per 1,000; `intervall`: `wilson` (shares), `poisson` (rates
   per reference figure) or empty.
 - The import accepts the own target-group codes (export format 1.2); breakdowns and dashboards show them with their

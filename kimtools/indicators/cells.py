@@ -220,8 +220,9 @@ _HELD_COUNTS = frozenset((*_HELD.events, *_HELD.opens, *_HELD.stocks, *_HELD.con
 
 def _cases_held(need: Needs) -> bool:
     """Whether the case cells and spans hold what the count pass needs: declared counts only (no reference figure,
-    no persons counted once, no computation of the case pass)."""
-    return (not (need.references or need.once or need.computations - {"wartezeit_median", "offen_ueber_30_tage"})
+    no persons counted once, no household members, no computation of the case pass)."""
+    return (not (need.references or need.once or need.households
+                 or need.computations - {"wartezeit_median", "offen_ueber_30_tage"})
             and {*need.events, *need.opens, *need.stocks, *need.consultations} <= _HELD_COUNTS)
 
 

@@ -22,9 +22,11 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..contract.catalogue import CATALOGUE, FILTERS, OUTCOMES, REFERENCES, Count, Entry
+from ..store import SPAN_TABLE, where_sql
 from .stats import poisson_interval, share
 
-__all__ = ["condition", "Needs", "needs", "rate", "EVENT_BASES", "STOCK_BASES", "KM_COMPUTATIONS", "cell_columns"]
+__all__ = ["condition", "Needs", "needs", "rate", "EVENT_BASES", "STOCK_BASES", "HOUSEHOLD_BASES", "POST_BASES",
+           "KM_COMPUTATIONS", "cell_columns", "period_grid_sql"]
 
 #: counts of events on a day of P: cases begun, cases ended (the open cases are their running difference)
 EVENT_BASES = ("neuzugaenge", "abschluesse")
@@ -32,8 +34,26 @@ EVENT_BASES = ("neuzugaenge", "abschluesse")
 STOCK_BASES = ("faelle_aktiv", "personen_erreicht")
 #: computations that are Kaplan–Meier medians, with the prefix of their columns in the wide frames
 KM_COMPUTATIONS = {"falldauer_median": "dauer", "wartezeit_median": "warte"}
+#: counts of cases open in P that sum a quantity of theirs (household members), not rows
+HOUSEHOLD_BASES = ("mitberatene", "personen_mit_angehoerigen")
+#: counts of posts (full-time equivalents over the months of P)
+POST_BASES = ("vzae_mittel", "vzae_monate")
 #: the columns of a filter in its table (filters of the table counted, not the case's)
 _OWN_COLUMN = {"beratung_handlungsfeld": "handlungsfeld", "ergebnis": "status"}
+#: filters on true/false columns, declared with the codes ja/nein
+_BOOLEAN = {"besetzt": {"ja": "true", "nein": "false"}}
+
+
+def period_grid_sql(unit: str, kommune_filter: bool) -> str:
+    """The CTEs ``span`` (each kommune's data span, whatever the filters: one data end for censoring) and
+    ``periods`` (``kommune, ps, pe``: every ``unit`` from the one holding its first date to the one holding its last)
+    that every pass of the engine counts in."""
+    return f"""span AS (
+        SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])}),
+    periods AS (
+        SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
+        FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
+                                                          INTERVAL 1 {unit})) AS ps))"""
 
 
 def _quote(value: str) -> str:
@@ -55,6 +75,8 @@ def condition(count: Count, case: str, own: str | None = None) -> str:
                          f"AND hf.fall_id = {case}.fall_id AND hf.handlungsfeld IN ({', '.join(map(_quote, values))}))")
         elif values == (True,):
             parts.append(f"{alias}.{name} IS NOT NULL")
+        elif column in _BOOLEAN:   # stored as true/false, declared as ja/nein
+            parts.append(f"{alias}.{name} IN ({', '.join(sorted({_BOOLEAN[column][v] for v in values}))})")
         else:
             codes = [s for v in values for s in OUTCOMES[v]] if column == "ergebnis" else values
             parts.append(f"{alias}.{name} IN ({', '.join(map(_quote, dict.fromkeys(codes)))})")
@@ -74,6 +96,8 @@ class Needs:
     referrals: tuple[Count, ...]      # referrals
     computations: frozenset[str]
     references: frozenset[str]
+    households: tuple[Count, ...] = ()   # household members of the cases open in P (with their persons)
+    posts: tuple[Count, ...] = ()        # full-time equivalents of posts
 
 
 def _ordered(counts: Iterable[Count]) -> tuple[Count, ...]:
@@ -109,7 +133,9 @@ def needs(entries: Iterable[Entry], by: str, merkmal: str | None, filters: Mappi
                  _ordered(c for c in counts if c.zaehlt == "personen_einmal"),
                  _ordered(c for c in counts if c.zaehlt == "beratungen"),
                  _ordered(c for c in counts if c.zaehlt == "vermittlungen"),
-                 frozenset(computations), frozenset(references))
+                 frozenset(computations), frozenset(references),
+                 _ordered(c for c in counts if c.zaehlt in HOUSEHOLD_BASES),
+                 _ordered(c for c in counts if c.zaehlt in POST_BASES))
 
 
 def cell_columns(entries: Iterable[Entry] = CATALOGUE.values()) -> Needs:

@@ -26,23 +26,24 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..contract.catalogue import CATALOGUE, REFERENCES, Count, check
+from ..contract.catalogue import CASELOAD_POSTS, CATALOGUE, QUANTITIES, REFERENCES, Count, check
 from ..contract.outcomes import OPEN_LOOP_DAYS, SENT, wait_sql
 from ..errors import UsageError
 from ..periods import PERIOD_CHOICES, period_label
-from ..store import SPAN_TABLE, scope_params, where_sql
+from ..store import scope_params, where_sql
 from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import run_query
 from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
-from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, rate
+from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, period_grid_sql, rate
+from .posts import POST_AUSP, POST_ONLY, post_sql
 from .stats import HALF
 
 __all__ = ["indicator_table", "run_query", "BY_CHOICES", "PERIOD_CHOICES", "MERKMALE", "REFERRAL_MERKMALE", "FILTERS", "period_label", "ALTERSGRUPPEN", "case_durations"]
 
 BY_CHOICES = ("kommune", "stadtbezirk", "traeger")
 MERKMALE = ("zielgruppe", "handlungsfeld", "aufenthaltsstatus", "geschlecht", "altersgruppe", "abschlussgrund", "traeger",
-            "stadtbezirk", "an_partner", "partner_typ", "rechtskreis", "luecke")
+            "stadtbezirk", "an_partner", "partner_typ", "rechtskreis", "luecke", *POST_ONLY)
 #: breakdowns of a referral by its own attributes (receiving partner, its type and legal domain, needs area, gap);
 #: the first four exist only for referral indicators
 REFERRAL_MERKMALE = {"handlungsfeld": "v.handlungsfeld", "an_partner": "v.an_partner", "partner_typ": "p.typ",
@@ -90,12 +91,7 @@ def _ctes(by: str, period: str, merkmal: str | None, kommune_filter: bool, filte
         FROM faelle c {where}),
     f AS (SELECT c.*, {grp} AS grp, {_AUSP[merkmal]} AS ausp   -- every column: the declared counts filter by them
           FROM base c {join_h}),
-    span AS (   -- the kommune's data, whatever the filters: one data end for censoring, one period grid
-        SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])}),
-    periods AS (
-        SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
-        FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
-                                                          INTERVAL 1 {unit})) AS ps))"""
+    {period_grid_sql(unit, kommune_filter)}"""
 
 
 def _same(alias: str) -> str:
@@ -132,6 +128,13 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
             FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe AND (f.ende IS NULL OR f.ende >= p.ps)
             WHERE {condition(c, 'f')} GROUP BY f.kommune, p.ps, f.person_pseudonym{per_value}"""
         for i, c in enumerate(need.once))
+    per_person, household = [], []
+    for i, c in enumerate(need.households):
+        per_person += [f"bool_or({condition(c, 'f')}) AS in_{i}",
+                       f"max(f.mitberatene) FILTER (WHERE {condition(c, 'f')}) AS m_{i}",
+                       f"sum(f.mitberatene) FILTER (WHERE {condition(c, 'f')}) AS s_{i}"]
+        household.append(f"sum(s_{i}) AS {c.column}" if c.zaehlt == "mitberatene" else
+                         f"count(*) FILTER (WHERE in_{i}) + coalesce(sum(m_{i}), 0) AS {c.column}")
     parts = {   # name: (its relation, its alias, whether it is needed)
         "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, {", ".join(consultations)}
                     FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b", bool(consultations)),
@@ -147,11 +150,19 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
                    JOIN periods p ON p.kommune = f.kommune AND b.datum >= p.pe - 89 AND b.datum <= p.pe
                    WHERE f.beginn <= p.pe AND (f.ende IS NULL OR f.ende > p.pe)
                    GROUP BY ALL""", "a", "ohne_beratung_90_tage" in need.computations),
+        # per person open in P: her household members (the largest number among her cases, and their sum)
+        "house": (f"""SELECT kommune, grp, ausp, ps, {", ".join(household)}
+                      FROM (SELECT f.kommune, f.grp, f.ausp, p.ps, f.person_pseudonym, {", ".join(per_person)}
+                            FROM f JOIN periods p ON p.kommune = f.kommune AND f.beginn <= p.pe
+                                                     AND (f.ende IS NULL OR f.ende >= p.ps)
+                            GROUP BY ALL)
+                      GROUP BY ALL""", "h", bool(need.households)),
+        # the posts that carry cases, on the last day of P
         "posts": (f"""SELECT p.kommune, {post_grp} AS grp, {POST_MERKMALE[merkmal] if merkmal in POST_MERKMALE else "NULL"} AS ausp,
                             p.ps, sum(st.vzae) AS vzae
                      FROM periods p
                      JOIN stellen st ON st.kommune = p.kommune AND st.von <= p.pe AND (st.bis IS NULL OR st.bis >= p.pe)
-                                        {post_filter}
+                                        AND {CASELOAD_POSTS.format(st="st")} {post_filter}
                      GROUP BY ALL""", "po", "vzae" in need.references),
         "pop": (f"""SELECT kommune, {'kommune' if by == 'kommune' else 'stadtbezirk'} AS grp, {pop_ausp} AS ausp,
                           sum(einwohner) AS einwohner, CASE WHEN count(auslaender) = count(*) THEN sum(auslaender) END AS auslaender
@@ -179,6 +190,9 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
                + [f"coalesce(b.{c.column}, 0) AS {c.column}" for c in need.consultations]
                + [f"coalesce(st.{c.column}, 0) AS {c.column}" for c in need.stocks]
                + [f"coalesce(o.{c.column}, 0) AS {c.column}" for c in need.once]
+               # household members: unknown (NULL) for a kommune none of whose cases records them
+               + [f"CASE WHEN s.kommune IN (SELECT kommune FROM faelle WHERE mitberatene IS NOT NULL) "
+                  f"THEN coalesce(h.{c.column}, 0) END AS {c.column}" for c in need.households]
                + (["coalesce(e.wiederaufnahme, 0) AS wiederaufnahme"] if wieder else [])
                + ([f"{open_(Count('faelle_offen'))} - coalesce(a.n, 0) AS ohne_beratung_90_tage"] if "act" in used else [])
                + (["po.vzae"] if "posts" in used else []) + (["pp.einwohner", "pp.auslaender"] if "pop" in used else []))
@@ -392,27 +406,41 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
 
     passes = set().union(*(pass_of(CATALOGUE[k]) for k in wanted)) if wanted else set()
     wides = []
-    if merkmal not in REFERRAL_ONLY and "faelle" in passes:
+    if merkmal not in (*REFERRAL_ONLY, *POST_ONLY) and "faelle" in passes:
         wides.append(one_pass(_cell_counts, _wide_sql, "falldauer_median", False))
-    if "vermittlungen" in passes:
+    if "vermittlungen" in passes and merkmal not in POST_ONLY:
         wides.append(one_pass(_cell_referrals, _referral_sql, "wartezeit_median", True))
-    if not wides:   # only case indicators, by a characteristic only referrals have: no rows
+    posts = None
+    if "stellen" in passes and merkmal in POST_AUSP and "zielgruppe" not in filters:
+        posts = run_query(source, post_sql(*args, _needs(by, merkmal, filters, wanted).posts), params)
+        wides.append(posts)
+    if not wides:   # e.g. only case indicators, by a characteristic only referrals have: no rows
         wides.append(pd.DataFrame({k: pd.Series(dtype="datetime64[us]" if k == "ps" else object) for k in keys}))
-    if len(wides) == 2:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
-        a, b = wides
-        wide = a.merge(b, on=keys, how="outer")
-        not_counts = {*keys, *REFERENCES}
-        counts = [c for c in wide.columns if c not in not_counts and not c.endswith(("_median", "_n", "_events"))]
-        wide[counts] = wide[counts].fillna(0)
-        wide = wide.sort_values(keys, kind="stable").reset_index(drop=True)
-    else:   # in key order from the query (nulls last, as pandas sorts)
-        wide = wides[0]
-    table = _assemble(wide, by, period, merkmal, set(wanted))
+    wide = wides[0]   # in key order from the query (nulls last, as pandas sorts)
+    post_only = np.zeros(len(wide), dtype=bool)
+    for other in wides[1:]:   # rows only one pass has (e.g. a needs area only referrals have) count zero in the other
+        counted = {"left_only": _counted(other), "right_only": _counted(wide)}
+        wide = wide.merge(other.assign(_posts=other is posts), on=keys, how="outer", indicator=True)
+        for side, columns in counted.items():
+            rows = (wide["_merge"] == side).to_numpy()
+            wide.loc[rows, columns] = wide.loc[rows, columns].fillna(0)
+        # a group only posts have (an employer without cases, the city-wide posts): the posts' indicators only
+        wide["_posts"] = (wide["_merge"] == "right_only") & wide["_posts"].fillna(False).astype(bool)
+        wide = wide.drop(columns="_merge").sort_values(keys, kind="stable").reset_index(drop=True)
+        post_only = wide.pop("_posts").to_numpy(dtype=bool)
+    table = _assemble(wide, by, period, merkmal, set(wanted), post_only)
     table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
                                incomplete_rows(source.connect(), table))
     if not isinstance(source, Mapping):
         no_data(table, absent_tables(source.connect()))
     return table
+
+
+def _counted(wide: pd.DataFrame) -> list[str]:
+    """The columns of a pass's wide frame that are counts (a group the pass has no row for counts 0 in them), not
+    keys, reference figures or the parts of a median."""
+    return [c for c in wide.columns if c not in ("kommune", "grp", "ausp", "ps", *REFERENCES)
+            and not c.endswith(("_median", "_n", "_events"))]
 
 
 def no_data(table: pd.DataFrame, absent: Mapping[str, set[str]]) -> None:
@@ -425,7 +453,8 @@ def no_data(table: pd.DataFrame, absent: Mapping[str, set[str]]) -> None:
             table.loc[hit, ["zaehler", "nenner", "wert", "ki_unten", "ki_oben"]] = pd.NA
 
 
-def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, wanted: set[str]) -> pd.DataFrame:
+def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, wanted: set[str],
+              post_only: np.ndarray | None = None) -> pd.DataFrame:
     """The indicator table from the wide counts: for each wide row its indicators in catalogue order, each from
     its declaration (numerator and denominator columns, factor, interval) or its computation.
 
@@ -451,8 +480,8 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, wan
         if entry.zaehler.column not in wide.columns or (entry.nenner and entry.nenner.column not in wide.columns):
             continue
         z = f(entry.zaehler.column)
-        if entry.nenner is None:
-            values[code] = (z, nan, z, nan, nan)
+        if entry.nenner is None:   # an amount of posts is no whole number: its value only
+            values[code] = (nan if entry.zaehler.zaehlt in QUANTITIES else z, nan, z, nan, nan)
             continue
         n = f(entry.nenner.column)
         wert, lo, hi = rate(entry, z, n)
@@ -474,4 +503,8 @@ def _assemble(wide: pd.DataFrame, by: str, period: str, merkmal: str | None, wan
             "zaehler": pd.array(stack(0), dtype="Float64").round().astype("Int64")}
     for i, col in enumerate(("nenner", "wert", "ki_unten", "ki_oben"), start=1):
         long[col] = pd.array(stack(i), dtype="Float64")
-    return pd.DataFrame(long)
+    out = pd.DataFrame(long)
+    if post_only is not None and post_only.any():   # rows of groups only posts have: the posts' indicators alone
+        of_posts = np.array([pass_of(CATALOGUE[k]) == {"stellen"} for k in names], dtype=bool)
+        out = out.loc[~(np.repeat(post_only, len(names)) & np.tile(~of_posts, len(wide)))].reset_index(drop=True)
+    return out

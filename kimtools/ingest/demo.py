@@ -43,6 +43,7 @@ from ..errors import UsageError
 from ..progress import progress
 from ..spreadsheet import excel_writer
 from .demo_deliveries import write_provider_deliveries
+from .demo_programme import programme
 from .files import export_form, write_export_csv
 
 __all__ = ["generate_demo", "write_demo", "DEMO_START", "DEMO_END", "CITY_SCALE_KOMMUNEN"]
@@ -482,10 +483,13 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
                          f"--times must lie between 1 and 20, not {times}.")
     rng = np.random.default_rng(seed)
     cities = _cities(scale, rng, kommunen)
+    ref = load_reference()
     rate = (_CITY_RATE if scale == "city" else _STATE_RATE) * times
     parts: dict[str, list[pd.DataFrame]] = {}
     for city in progress(cities, desc="Demodaten", disable=not show_progress, unit="Kommune"):
-        for name, frame in _city_tables(city, rate, np.random.default_rng([seed, int(city.ags5)])).items():
+        tables = _city_tables(city, rate, np.random.default_rng([seed, int(city.ags5)]))
+        programme(city.kommune, city.ags5, ref.is_kreis(city.kommune), DEMO_START, tables)
+        for name, frame in tables.items():
             parts.setdefault(name, []).append(frame)
     return {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
 

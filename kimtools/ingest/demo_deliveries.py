@@ -88,7 +88,8 @@ def _respell(name: str, style: int) -> str:
 
 def provider_deliveries(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, pd.DataFrame]]:
     """A kommune's export (:func:`kommune_part`) as one delivery per provider: each with its own numbering of cases,
-    consultations and referrals, the kommune's partners spelled its way, its posts, and the district figures."""
+    consultations and referrals, the kommune's partners spelled its way, its posts, and the district figures; and
+    one per employer of posts that has no cases (its posts and the partners only)."""
     out = {}
     for style, (provider, cases) in enumerate(tables["faelle"].groupby("traeger", sort=True)):
         own = dict(zip(cases["fall_id"], (str(i + 1) for i in range(len(cases)))))
@@ -110,6 +111,15 @@ def provider_deliveries(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, 
         if "bezirke" in tables:
             d["bezirke"] = tables["bezirke"]
         out[str(provider)] = d
+    # employers of posts without cases (the coordination, the Ausländerbehörde: Bausteine 1 and 3) deliver their
+    # posts alone
+    for employer in sorted(set(tables["stellen"]["traeger"]) - set(out)):
+        d = {name: tables[name].iloc[0:0] for name in ("faelle", "beratungen", "vermittlungen", "statuswechsel")}
+        d["partner"] = tables["partner"]
+        d["stellen"] = tables["stellen"].loc[tables["stellen"]["traeger"] == employer]
+        if "bezirke" in tables:
+            d["bezirke"] = tables["bezirke"]
+        out[str(employer)] = d
     return out
 
 

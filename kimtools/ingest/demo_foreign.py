@@ -51,6 +51,7 @@ LABELS: dict[str, dict[str, str]] = {
                       "aufenthalt": "Aufenthalt/Asyl", "familie": "Familie/Kinder", "finanzen": "Finanzen/Schulden",
                       "teilhabe": "Teilhabe/Freizeit"},
     "partnertyp": {"mso": "MSO", "kommunales_integrationszentrum": "KI"},
+    "foerderung": {"land": "Land (KIM)", "eigen": "Eigenanteil"},
 }
 #: the needs areas' tick-mark columns of the cases sheet, in the contract's order
 TICK_COLUMNS = {code: LABELS["handlungsfeld"].get(code, de) for code, (de, _en) in codes.HANDLUNGSFELD.items()}
@@ -76,6 +77,7 @@ def foreign_tables(tables: dict[str, pd.DataFrame], kommune: str = FOREIGN_KOMMU
            for code, label in TICK_COLUMNS.items()},
         "Zugang über": f["zugang_ueber"].fillna(""), "Geschlecht": _label(f["geschlecht"], "geschlecht"),
         "Jahrgang": f["geburtsjahr"], "Personen im Haushalt": f["haushalt_personen"],
+        "mitberatene Angehörige": f["mitberatene"],
     })
     b = part["beratungen"]
     consultations = pd.DataFrame({
@@ -94,7 +96,9 @@ def foreign_tables(tables: dict[str, pd.DataFrame], kommune: str = FOREIGN_KOMMU
         "Rechtskreis": _label(p["rechtskreis"], "rechtskreis"),
         "Case-Management": p["case_management"].map({"ja": "x"}).fillna(""), "Bezirk": p["stadtbezirk"].fillna("")})
     s = part["stellen"]
-    posts = pd.DataFrame({"Träger-Nr.": s["traeger"], "Bezirk": s["stadtbezirk"].fillna(""), "VZÄ": s["vzae"],
+    posts = pd.DataFrame({"Träger-Nr.": s["traeger"], "Baustein": "Baustein " + s["baustein"].astype(str),
+                          "Aufgabe": _label(s["funktion"], "funktion"), "Bezirk": s["stadtbezirk"].fillna(""),
+                          "VZÄ": s["vzae"], "besetzt": s["besetzt"], "Finanzierung": _label(s["foerderung"], "foerderung"),
                           "ab": pd.to_datetime(s["von"]), "bis": pd.to_datetime(s["bis"])})
     return {"Tabelle1": cases, "Tabelle2": consultations, "Tabelle3": referrals, "Einrichtungen": partners,
             "Personal": posts}

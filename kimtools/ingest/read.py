@@ -62,7 +62,12 @@ class Export:
 
     @property
     def kommunen(self) -> list[str]:
-        return sorted(self.tables["faelle"]["kommune"].unique().tolist())
+        """The kommunen the export is of: those of its cases, and for a provider delivery also those of its posts
+        (the coordination or the Ausländerbehörde delivers its posts of Bausteine 1 and 3 without cases)."""
+        found = set(self.tables["faelle"]["kommune"].dropna())
+        if self.providers is not None:
+            found |= set(self.tables["stellen"]["kommune"].dropna())
+        return sorted(found)
 
     def row_counts(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.tables.items()}
@@ -78,6 +83,7 @@ def _code_lookup(code_list: str) -> dict[str, str]:
         for code, (de, _en) in codes.CODE_LISTS[code_list].items():
             lookup[code.lower()] = code
             lookup[de.lower()] = code
+            lookup.setdefault(de.split(" (")[0].lower(), code)   # "Baustein 1" for "Baustein 1 (strategisches …)"
         _CODE_LOOKUP[code_list] = lookup
     return _CODE_LOOKUP[code_list]
 
@@ -356,6 +362,10 @@ def _fmt_dates(values: pd.Series) -> pd.Series:
     return values.dt.strftime("%d.%m.%Y")
 
 
+#: the stored columns of a post, in the store's order
+POST_COLUMNS = ("kommune", "traeger", "baustein", "funktion", "stadtbezirk", "vzae", "besetzt", "foerderung", "von", "bis")
+
+
 def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: Reference) -> dict[str, pd.DataFrame]:
     """The rules that need more than one column or table; returns the normalised frames."""
     unchecked: set[str] = set()
@@ -386,7 +396,11 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
     pkeys = partner.dropna(subset=["kommune", "partner_id"]).drop_duplicates(["kommune", "partner_id"])
     out["partner"] = partner
 
-    def partner_check(raw, kommune, ids, column, need_cm: bool, what_de: str, what_en: str):
+    def partner_check(raw, kommune, ids, column, need_cm: bool | pd.Series, what_de: str, what_en: str,
+                      not_cm_de: str = "Der Partner ist kein Case-Management-Träger (partner.case_management = nein).",
+                      not_cm_en: str = "The partner is not a case-management provider (partner.case_management = nein)."):
+        """Each of ``ids`` is a partner of its kommune; where ``need_cm`` (for every row, or a mask of rows) one
+        with case management."""
         look = pd.DataFrame({"kommune": kommune, "partner_id": ids}).merge(
             pkeys[["kommune", "partner_id", "case_management"]], how="left", on=["kommune", "partner_id"], indicator=True)
         look.index = ids.index
@@ -395,11 +409,9 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
         problems.add_masked(raw, missing, column,
                             f"Kein Partner mit dieser partner_id in {what_de} (Tabelle partner).",
                             f"No partner with this partner_id in {what_en} (table partner).")
-        if need_cm:
+        if need_cm is not False:
             not_cm = checkable & (look["_merge"] == "both") & ~look["case_management"].fillna(False).astype(bool)
-            problems.add_masked(raw, not_cm, column,
-                                "Der Partner ist kein Case-Management-Träger (partner.case_management = nein).",
-                                "The partner is not a case-management provider (partner.case_management = nein).")
+            problems.add_masked(raw, not_cm & need_cm, column, not_cm_de, not_cm_en)
 
     # faelle
     raw, p = raws["faelle"], parsed["faelle"]
@@ -419,10 +431,16 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
     problems.add_masked(raw, ~has_end & has_reason, "abschlussgrund",
                         "Abschlussgrund ohne Ende: bei offenen Fällen leer lassen oder ende eintragen.",
                         "Closure reason without an end: leave it empty for open cases or fill in ende.")
+    household = (p["mitberatene"] >= p["haushalt_personen"]).fillna(False).astype(bool)
+    problems.add_masked(raw, household, "mitberatene",
+                        "Mehr mitberatene Angehörige als der Haushalt Personen neben der beratenen hat "
+                        "(mitberatene muss kleiner sein als haushalt_personen, " + p["haushalt_personen"].astype(str) + ").",
+                        "More household members counselled alongside than the household has besides the person "
+                        "counselled (mitberatene must be less than haushalt_personen, " + p["haushalt_personen"].astype(str) + ").")
     faelle = pd.DataFrame({c: p[c] for c in [
         "kommune", "fall_id", "person_id", "stadtbezirk", "traeger", "beginn", "ende", "abschlussgrund",
         "zielgruppe", "handlungsfelder", "aufenthaltsstatus", "zugang_ueber", "geschlecht", "geburtsjahr",
-        "haushalt_personen"]})
+        "haushalt_personen", "mitberatene"]})
     out["faelle"] = faelle
     hf = faelle[["kommune", "fall_id", "handlungsfelder"]].dropna()
     hf = hf.assign(handlungsfeld=hf["handlungsfelder"].str.split("|")).explode("handlungsfeld")
@@ -507,15 +525,29 @@ def _check_relations(raws, parsed, problems: Problems, warnings: Problems, ref: 
         nowhere = p["traeger"].notna() & given.isna() & (raw.frame["kommune"] == "") & hit["nunique"].isna()
         problems.add_masked(raw, nowhere, "traeger", "Kein Partner mit dieser partner_id (Tabelle partner).",
                             "No partner with this partner_id (table partner).")
-        partner_check(raw, kommune.where(~ambiguous), p["traeger"].where(~ambiguous), "traeger", True,
-                      "der Kommune", "the kommune")
+        # (1.2) empty = Baustein 2; only Baustein 2 (case management on site) needs a case-management provider
+        p["baustein"] = p["baustein"].where(raw.frame["baustein"] != "", "2")
+        partner_check(raw, kommune.where(~ambiguous), p["traeger"].where(~ambiguous), "traeger",
+                      (p["baustein"] == "2").fillna(False).astype(bool), "der Kommune", "the kommune",
+                      "Der Partner ist kein Case-Management-Träger (partner.case_management = nein), eine Stelle in "
+                      "Baustein 2 (Case Management vor Ort) gehört aber zu einem; Stellen der Koordination (Baustein 1) "
+                      "oder der Ausländer- und Einbürgerungsbehörde (Baustein 3) in der Spalte baustein so kennzeichnen.",
+                      "The partner is not a case-management provider (partner.case_management = nein), but a post in "
+                      "Baustein 2 (case management on site) belongs to one; mark posts of the coordination (Baustein 1) "
+                      "or of the immigration and naturalisation offices (Baustein 3) as such in the column baustein.")
         p["stadtbezirk"] = _check_districts(raw, kommune, p["stadtbezirk"], keys_for, problems, unchecked)
         early = (p["bis"] < p["von"]).fillna(False)
         problems.add_masked(raw, early, "bis", "Bis liegt vor Von (" + _fmt_dates(p["von"]) + ").",
                             "Until lies before from (" + _fmt_dates(p["von"]) + ").")
-        out["stellen"] = pd.DataFrame({"kommune": kommune, **{c: p[c] for c in ["traeger", "stadtbezirk", "vzae", "von", "bis"]}})
+        posts = pd.DataFrame({"kommune": kommune, **{c: p[c] for c in POST_COLUMNS[1:]}})
+        # what an empty cell means (contract 1.2): filled, Land-funded; a Baustein-2 post without a function is a
+        # case-management post (as every post of a 1.1 export), the function of other posts stays unknown
+        posts["besetzt"] = p["besetzt"].map({"ja": True, "nein": False}).where(raw.frame["besetzt"] != "", True)
+        posts["foerderung"] = p["foerderung"].where(raw.frame["foerderung"] != "", "land")
+        posts["funktion"] = p["funktion"].where((raw.frame["funktion"] != "") | (p["baustein"] != "2"), "case_management")
+        out["stellen"] = posts
     else:
-        out["stellen"] = pd.DataFrame(columns=["kommune", "traeger", "stadtbezirk", "vzae", "von", "bis"])
+        out["stellen"] = pd.DataFrame(columns=list(POST_COLUMNS))
 
     # district figures: the export's own for a kommune, else the shipped ones
     kommunen = set(faelle["kommune"].dropna())

@@ -28,7 +28,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "vermittlungen": ("Vermittlungen", "referrals"),
     "partner": ("Partner", "partners"),
     "stellen": ("Stellenzeilen", "post rows"),
-    "vzae_aktuell": ("Stellen (VZÄ)", "posts (FTE)"),
+    "vzae_aktuell": ("Case-Management-Stellen besetzt (VZÄ)", "filled case-management posts (FTE)"),
     "vzae": ("Stellen heute (VZÄ)", "posts today (FTE)"),
     "vzae_noetig": ("Stellen nötig (VZÄ)", "posts needed (FTE)"),
     "vzae_noetig_oben": ("nötig, obere Grenze", "needed, upper bound"),

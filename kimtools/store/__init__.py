@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from ..contract.catalogue import CASELOAD_POSTS
 from ..errors import StoreError, from_os_error
 from ..i18n import fmt_number
 from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, unreadable
@@ -47,7 +48,7 @@ from .queries import (
     where_sql,
 )
 from .deliveries import delivery_state
-from .tables import DATA_SPAN_SQL, DATA_TABLES, LOG_COUNTS, SCHEMA, SPAN_TABLE, Derive, ensure_schema, log_import
+from .tables import DATA_SPAN_SQL, DATA_TABLES, LATER_COLUMNS, LOG_COUNTS, SCHEMA, SPAN_TABLE, Derive, ensure_schema, log_import
 
 __all__ = ["Store", "default_db_path", "owner_only", "connect_file", "unreadable", "is_damage", "SCHEMA", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "Derive", "has_derived", "reader_memo", "in_parallel",
            "run_read", "memory_cursor", "scope_params", "where_sql", "scope_sql", "PROVIDER_SLICE"]
@@ -136,7 +137,8 @@ class Store:
         return self.query("SELECT * FROM import_log ORDER BY import_id DESC, kommune")
 
     def info(self) -> pd.DataFrame:
-        """Per kommune: row counts, posts (full-time equivalents) active at the data end, date range, last import."""
+        """Per kommune: row counts, the posts that carry cases (full-time equivalents of filled Baustein-2 posts) at the
+        data end, date range, last import."""
         return self.query(f"""
             WITH span AS (SELECT kommune, d0 AS daten_von, d1 AS daten_bis FROM {SPAN_TABLE}),
             last AS (SELECT kommune, arg_max(zeitpunkt, import_id) AS letzter_import,
@@ -144,7 +146,7 @@ class Store:
             SELECT k.kommune,
                    {", ".join(f"(SELECT count(*) FROM {t} x WHERE x.kommune = k.kommune) AS {t}" for t in LOG_COUNTS if t != "bezirke")},
                    (SELECT coalesce(sum(s.vzae), 0) FROM stellen s WHERE s.kommune = k.kommune AND s.von <= span.daten_bis
-                      AND (s.bis IS NULL OR s.bis >= span.daten_bis)) AS vzae_aktuell,
+                      AND (s.bis IS NULL OR s.bis >= span.daten_bis) AND {CASELOAD_POSTS.format(st="s")}) AS vzae_aktuell,
                    span.daten_von, span.daten_bis, last.letzter_import, last.quelle
             FROM (SELECT DISTINCT kommune FROM faelle) k
             LEFT JOIN span USING (kommune) LEFT JOIN last USING (kommune)
@@ -322,8 +324,11 @@ class Store:
                 if frame is None or frame.empty:
                     continue
                 con.register("incoming", frame)
-                select = ", ".join(f"CAST(incoming.{c} AS {t})" for c, t in columns.items())
-                con.execute(f"INSERT INTO {name} SELECT {select} FROM incoming")
+                later = LATER_COLUMNS.get(name, {})
+                select = ", ".join(f"CAST(incoming.{c} AS {t})" if c in frame.columns else
+                                   f"CAST({later.get(c, 'NULL')} AS {t})" for c, t in columns.items())
+                # by name: a store written by an earlier version has its later columns at the end
+                con.execute(f"INSERT INTO {name} ({', '.join(columns)}) SELECT {select} FROM incoming")
                 con.unregister("incoming")
             log(con)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import StoreError
 from .files import connect_file, is_damage, unreadable
-from .tables import DATA_SPAN_SQL, SCHEMA, SPAN_TABLE
+from .tables import DATA_SPAN_SQL, LATER_COLUMNS, SCHEMA, SPAN_TABLE
 
 __all__ = ["open_reader", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table", "has_column",
            "in_parallel", "scope_params", "where_sql", "scope_sql", "run_query"]
@@ -30,6 +30,9 @@ _READERS_LOCK = threading.Lock()
 _PINNED: dict[int, int] = {}
 #: per open reader (by id): the tables its store has (stores written by earlier versions lack some derived ones)
 _PRESENT: dict[int, frozenset[str]] = {}
+#: per open reader (by id): the columns of :data:`~kimtools.store.tables.LATER_COLUMNS` its store still lacks (written
+#: by an earlier version and not written since), by table
+_LACKING: dict[int, dict[str, dict[str, str]]] = {}
 #: per open reader (by id): what :func:`reader_memo` keeps for it
 _MEMO: dict[int, dict] = {}
 #: per open reader (by id): the store's path, for messages
@@ -55,6 +58,7 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
                 return cached[1]
             if cached:   # closed, or DuckDB's instance cache would hand the old file out again
                 _PRESENT.pop(id(cached[1]), None)
+                _LACKING.pop(id(cached[1]), None)
                 _MEMO.pop(id(cached[1]), None)
                 _PATHS.pop(id(cached[1]), None)
                 cached[1].close()
@@ -63,6 +67,7 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
             try:
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
                 present = frozenset(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+                held = set(con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall())
             except duckdb.Error as exc:
                 con.close()
                 raise unreadable(path, exc) from None
@@ -76,10 +81,13 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
                     "missing). Nothing was changed. Point --db at the store or choose a new file name.")
             _PATHS[id(con)] = path
             _PRESENT[id(con)] = present
+            lacking = {t: {c: v for c, v in cols.items() if (t, c) not in held} for t, cols in LATER_COLUMNS.items()}
+            _LACKING[id(con)] = {t: cols for t, cols in lacking.items() if cols and t in present}
             if _file_id(path) == ident:
                 _READERS[key] = (ident, con)
                 return con
             _PRESENT.pop(id(con), None)
+            _LACKING.pop(id(con), None)
             con.close()
     raise StoreError(f"Der Datenbestand {path} ändert sich gerade ständig; bitte erneut versuchen.",
                      f"The store {path} keeps changing; please try again.")
@@ -133,6 +141,8 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, nump
     ``numpy`` a dict of arrays by column (no frame to build: for results that are only computed with)."""
     if SPAN_TABLE not in _PRESENT.get(id(con), (SPAN_TABLE,)):
         sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
+    for table, columns in _LACKING.get(id(con), {}).items():
+        sql = with_later_columns(sql, table, columns)
     cursor = con.cursor()
     try:
         result = cursor.execute(sql, params)
@@ -144,6 +154,27 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, nump
         raise unreadable(path, exc) from None
     finally:
         cursor.close()
+
+
+#: what may follow a table's name in FROM or JOIN without being its alias
+_NOT_ALIAS = ("where", "join", "left", "right", "inner", "full", "cross", "natural", "on", "using", "group", "order",
+              "limit", "union", "except", "intersect", "window", "qualify", "having", "positional", "asof", "anti", "semi")
+
+
+def with_later_columns(sql: str, table: str, columns: Mapping[str, str]) -> str:
+    """``sql`` reading ``table`` of a store written before ``columns`` existed: each ``FROM``/``JOIN`` of the table
+    reads it with those columns added as their values (:data:`~kimtools.store.tables.LATER_COLUMNS`), under its
+    alias or its own name.
+
+    >>> with_later_columns("SELECT sum(vzae) FROM stellen st WHERE st.besetzt", "stellen", {"besetzt": "true"})
+    'SELECT sum(vzae) FROM (SELECT *, true AS besetzt FROM stellen) AS st WHERE st.besetzt'
+    """
+    added = ", ".join(f"{value} AS {column}" for column, value in columns.items())
+
+    keyword = "|".join(_NOT_ALIAS)
+    pattern = rf"\b(FROM|JOIN)\s+{table}\b(?!\s*\.)(?:\s+(?:AS\s+)?(?!(?:{keyword})\b)([A-Za-z_]\w*))?"
+    return re.sub(pattern, lambda m: f"{m.group(1)} (SELECT *, {added} FROM {table}) AS {m.group(2) or table}", sql,
+                  flags=re.IGNORECASE)
 
 
 _MEMORY: list[duckdb.DuckDBPyConnection] = []
@@ -239,7 +270,10 @@ def run_query(source, sql: str, params: dict) -> pd.DataFrame:
                 con.execute(f"CREATE TEMP TABLE {name} ({cols})")
             else:
                 con.register(f"_{name}", frame)
-                select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" for c, t in SCHEMA[name].items() if c in frame.columns)
+                later = LATER_COLUMNS.get(name, {})   # frames of an earlier layout: as an older store reads
+                select = ", ".join(f"CAST(\"{c}\" AS {t}) AS {c}" if c in frame.columns else
+                                   f"CAST({later[c]} AS {t}) AS {c}" for c, t in SCHEMA[name].items()
+                                   if c in frame.columns or c in later)
                 con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select} FROM _{name}")
         con.execute(f"CREATE TEMP VIEW {SPAN_TABLE} AS {DATA_SPAN_SQL}")
         return con.execute(sql, params).df()

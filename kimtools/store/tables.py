@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._version import __version__
 
-__all__ = ["SCHEMA", "BOUNDARY_TABLE", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
+__all__ = ["SCHEMA", "LATER_COLUMNS", "BOUNDARY_TABLE", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
            "log_import",
            "row_counts"]
 
@@ -25,6 +25,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "traeger": "VARCHAR", "beginn": "DATE", "ende": "DATE", "abschlussgrund": "VARCHAR",
         "zielgruppe": "VARCHAR", "handlungsfelder": "VARCHAR", "aufenthaltsstatus": "VARCHAR",
         "zugang_ueber": "VARCHAR", "geschlecht": "VARCHAR", "geburtsjahr": "INTEGER", "haushalt_personen": "INTEGER",
+        "mitberatene": "INTEGER",
     },
     "fall_handlungsfelder": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "handlungsfeld": "VARCHAR"},
     "beratungen": {
@@ -41,7 +42,8 @@ SCHEMA: dict[str, dict[str, str]] = {
         "rechtskreis": "VARCHAR", "case_management": "BOOLEAN", "stadtbezirk": "VARCHAR",
     },
     "stellen": {
-        "kommune": "VARCHAR", "traeger": "VARCHAR", "stadtbezirk": "VARCHAR", "vzae": "DOUBLE",
+        "kommune": "VARCHAR", "traeger": "VARCHAR", "baustein": "VARCHAR", "funktion": "VARCHAR",
+        "stadtbezirk": "VARCHAR", "vzae": "DOUBLE", "besetzt": "BOOLEAN", "foerderung": "VARCHAR",
         "von": "DATE", "bis": "DATE",
     },
     "statuswechsel": {"kommune": "VARCHAR", "fall_id": "VARCHAR", "datum": "DATE", "nach_status": "VARCHAR"},
@@ -60,6 +62,14 @@ SCHEMA: dict[str, dict[str, str]] = {
     },
 }
 DATA_TABLES = tuple(SCHEMA)
+#: columns added by later versions (contract 1.2), with what the rows of an older store mean in them: its posts are
+#: filled, Land-funded case-management posts of Baustein 2, as every post of a 1.1 export; its cases have no
+#: household members recorded. :func:`ensure_schema` adds them at the next write; until then readers see these
+#: values (:func:`~kimtools.store.queries.run_read`).
+LATER_COLUMNS: dict[str, dict[str, str]] = {
+    "faelle": {"mitberatene": "NULL::INTEGER"},
+    "stellen": {"baustein": "'2'", "funktion": "'case_management'", "besetzt": "true", "foerderung": "'land'"},
+}
 #: per kommune the first and the last date in its data (``kommune, d0, d1``): case starts and ends,
 #: consultations, referrals. ``d1`` is the data end, where open cases and waits are censored.
 DATA_SPAN_SQL = """SELECT kommune, min(d) AS d0, max(d) AS d1 FROM (
@@ -118,6 +128,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in SCHEMA.items():
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+    for name, columns in LATER_COLUMNS.items():
+        for column, value in columns.items():
+            con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} {SCHEMA[name][column]} DEFAULT {value}")
     con.execute(_LOG_DDL)
     for column, kind in {**_LOG_LATER, **DELIVERY_COLUMNS}.items():
         con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
