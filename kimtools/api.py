@@ -26,8 +26,8 @@ from .store import Store
 __all__ = ["kennzahlen", "zeitraeume", "wert", "auswahl", "PERIOD_NAMES"]
 
 #: the periods a question may name, German and English, as the engine calls them
-PERIOD_NAMES = {"monat": "month", "quartal": "quarter", "jahr": "year", "month": "month", "quarter": "quarter",
-                "year": "year"}
+PERIOD_NAMES = {"monat": "month", "quartal": "quarter", "jahr": "year", "seit_beginn": "total", "gesamt": "total",
+                "month": "month", "quarter": "quarter", "year": "year", "total": "total"}
 
 
 def _store(db: Store | str | Path | None) -> Store:
@@ -47,7 +47,8 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
     nach
         ``kommune``, ``stadtbezirk`` or ``traeger``.
     zeitraum
-        ``monat``, ``quartal`` (default) or ``jahr`` (English names work too); implied by ``quartal``, ``jahr`` or
+        ``monat``, ``quartal`` (default), ``jahr`` or ``seit_beginn`` (the whole span from the first case to the
+        data end, one period labelled ``gesamt``; English names work too); implied by ``quartal``, ``jahr`` or
         ``monat``.
     kennzahl
         One indicator or several (default: all of the catalogue, the installation's own included).
@@ -69,9 +70,9 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
         raise UsageError("Bitte nur eines von quartal, jahr, monat angeben.", "Please give only one of quartal, jahr, monat.")
     unit = next(iter(named)) if named else PERIOD_NAMES.get(zeitraum or "quartal")
     if unit is None or (zeitraum is not None and PERIOD_NAMES.get(zeitraum) != unit):
-        raise UsageError(f"zeitraum = {zeitraum!r} passt nicht: monat, quartal oder jahr"
+        raise UsageError(f"zeitraum = {zeitraum!r} passt nicht: monat, quartal, jahr oder seit_beginn"
                          + (f", passend zu {next(iter(named))}." if named else "."),
-                         f"zeitraum = {zeitraum!r} does not fit: monat, quartal or jahr"
+                         f"zeitraum = {zeitraum!r} does not fit: monat, quartal, jahr or seit_beginn"
                          + (f", matching {next(iter(named))}." if named else "."))
     wanted = None if kennzahl is None else [kennzahl] if isinstance(kennzahl, str) else list(kennzahl)
     store = _store(db)

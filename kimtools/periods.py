@@ -23,11 +23,16 @@ import pandas as pd
 
 from .errors import UsageError
 
-__all__ = ["PERIOD_CHOICES", "YEAR_OR_QUARTER", "QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
+__all__ = ["PERIOD_CHOICES", "TOTAL_LABEL", "TOTAL_START", "YEAR_OR_QUARTER", "QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
            "parse_period", "twelve_months", "last_complete_quarter"]
 
-#: the periods an indicator table is counted by
-PERIOD_CHOICES = ("month", "quarter", "year")
+#: the periods an indicator table is counted by; ``total`` is one period per kommune, the whole span from its first
+#: date to its data end ("since the start", as KIM's public figures are given)
+PERIOD_CHOICES = ("month", "quarter", "year", "total")
+#: the label of the period ``total`` in an indicator table's ``zeitraum``
+TOTAL_LABEL = "gesamt"
+#: where the period ``total`` starts in the engine's frames (before every kommune's first date; never shown)
+TOTAL_START = dt.date(1900, 1, 1)
 #: the labels a comparison bundle holds: years and quarters
 YEAR_OR_QUARTER = re.compile(r"^(\d{4})(?:-Q([1-4]))?$")
 #: a quarter's label, as a page for one quarter (the steering committee's, a meeting state) takes it
@@ -35,7 +40,10 @@ QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
 
 
 def period_label(start: pd.Timestamp, period: str) -> str:
-    """``2024-03``, ``2024-Q1`` or ``2024`` for the period (``month``, ``quarter``, ``year``) starting at ``start``."""
+    """``2024-03``, ``2024-Q1`` or ``2024`` for the period (``month``, ``quarter``, ``year``) starting at ``start``;
+    :data:`TOTAL_LABEL` for ``total``."""
+    if period.startswith("total"):
+        return TOTAL_LABEL
     if period == "month":
         return f"{start.year}-{start.month:02d}"
     if period == "quarter":

@@ -484,3 +484,52 @@ def test_persons_once_each_in_the_district_of_their_case_begun_last(tables):
             for a in ("erstintegration", "multiple_problemlagen", "pflegesetting", "sonstige")} == {
         "erstintegration": 1, "multiple_problemlagen": 0, "pflegesetting": 1, "sonstige": 0}
     assert _z(indicator_table(tables, kennzahlen=["personen_einmal"]), "personen_einmal", zeitraum="2024-Q2") == 2
+
+
+def test_since_the_start_is_one_period_from_the_first_case_to_the_data_end(tables, tmp_path, capsys):
+    """The whole span 01.02.–30.06.2024 as one period ("gesamt"): cases begun 4, ended 2 (F2, F3), open at the data
+    end 2 (F1, F4), persons 2, consultations 4, referrals 2, re-admissions 1 (F4); 4 cases active → 1.0 consultation
+    per case; cases per post on 30.06.: 2 / 1.5. Median duration of all four: F3 ends after 0 days, F4 is censored
+    at 0 → S(0) = 3/4; F2 ends after 107 days with F1 (censored at 150) still at risk → S(107) = 3/8 → 107.
+    Posts: 1.5 from 01.04., the months Feb–Jun → (0 + 0 + 1.5 · 3) / 5 = 0.9."""
+    t = indicator_table(tables, period="total")
+    assert set(t["zeitraum"]) == {"gesamt"}
+    got = {k: _z(t, k, zeitraum="gesamt") for k in ["neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht",
+                                                     "beratungen", "vermittlungen", "wiederaufnahmen"]}
+    assert got == {"neuzugaenge": 4, "abschluesse": 2, "faelle_offen": 2, "personen_erreicht": 2, "beratungen": 4,
+                   "vermittlungen": 2, "wiederaufnahmen": 1}
+    assert _row(t, "beratungen_je_fall", zeitraum="gesamt")["wert"] == pytest.approx(1.0)
+    assert _row(t, "faelle_je_vzae", zeitraum="gesamt")["wert"] == pytest.approx(2 / 1.5)
+    assert _row(t, "verweildauer_median_tage", zeitraum="gesamt")["wert"] == 107
+    assert _row(t, "vzae_besetzt", zeitraum="gesamt")["wert"] == pytest.approx(0.9)
+    # the sums over the quarters for what adds up
+    q = indicator_table(tables)
+    for k in ("neuzugaenge", "abschluesse", "beratungen", "vermittlungen"):
+        assert _z(t, k, zeitraum="gesamt") == q.loc[q["kennzahl"] == k, "zaehler"].sum()
+    from kimtools.cli import main
+
+    db = str(tmp_path / "k.duckdb")
+    assert main(["import", str(write_export(tmp_path / "edge", EDGE)), "--db", db]) == 0
+    out = tmp_path / "g.csv"
+    assert main(["kennzahlen", "--db", db, "--zeitraum", "total", "--format", "csv", "--ausgabe", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert set(frame["zeitraum"]) == {"gesamt"}
+    assert int(frame.loc[frame["kennzahl"] == "neuzugaenge", "zaehler"].iloc[0]) == 4
+
+
+def test_since_the_start_up_to_a_day(tables):
+    """Up to 31.03.2024 the span is Q1 (the first quarter): its counts. Up to 29.06. F4 (begun 30.06.) and F2's end
+    (30.06.) are not yet there: begun 3, ended 1 (F3), open 2 (F1, F2); up to 30.06. as the whole span. No median."""
+    q1 = indicator_table(tables).query("zeitraum == '2024-Q1'")
+    upto = indicator_table(tables, period="total", bis="2024-03-31")
+    for k in ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "beratungen", "vermittlungen"):
+        assert _z(upto, k, zeitraum="gesamt") == _z(q1, k), k
+    day_before = indicator_table(tables, period="total", bis="2024-06-29")
+    assert [_z(day_before, k, zeitraum="gesamt") for k in ("neuzugaenge", "abschluesse", "faelle_offen")] == [3, 1, 2]
+    last_day = indicator_table(tables, period="total", bis="2024-06-30")
+    whole = indicator_table(tables, period="total")
+    assert "verweildauer_median_tage" not in set(last_day["kennzahl"])
+    pd.testing.assert_frame_equal(last_day, whole.loc[whole["kennzahl"].isin(set(last_day["kennzahl"]))]
+                                  .reset_index(drop=True))
+    with pytest.raises(Exception, match="nur für den Zeitraum total"):
+        indicator_table(tables, period="quarter", bis="2024-06-30")

@@ -122,3 +122,29 @@ def test_windows_prepared_in_a_pause_are_those_of_the_filters_and_are_used(demo_
                 pd.testing.assert_frame_equal(prepared[key][name], value)
             else:
                 assert prepared[key][name] == value
+
+
+def test_the_since_start_tile_counts_up_to_the_end_of_the_quarter_and_hides_small_counts():
+    from kimtools.present.steering import since_start_tile
+
+    since = pd.DataFrame({"kennzahl": ["personen_erreicht", "beratungen", "personen_mit_angehoerigen"],
+                          "zaehler": pd.array([1234, 2, pd.NA], dtype="Int64")})
+    text = _text(since_start_tile(since, dt.date(2025, 9, 30), minimum=3))
+    assert "|1.234||Seit Beginn|" in text and "bis 30.09.2025" in text
+    assert "Beratungen: &lt; 3" in text and "Angehörigen" not in text   # not recorded: no line
+
+
+def test_the_page_counts_since_the_start_up_to_its_quarter(demo_store):
+    """The window of a quarter holds persons and consultations from the first date up to the quarter's end, as the
+    store has them: persons = distinct pseudonyms with a case begun by then; consultations dated by then."""
+    from kimtools import Store
+    from kimtools.views.steering import window_views
+
+    store = Store(demo_store)
+    since = window_views(store, "Herne", "2025-Q2")["since"].set_index("kennzahl")["zaehler"]
+    by_hand = store.query("""SELECT (SELECT count(DISTINCT person_pseudonym) FROM faelle WHERE kommune = 'Herne'
+                                     AND beginn <= DATE '2025-06-30') AS p,
+                                    (SELECT count(*) FROM beratungen WHERE kommune = 'Herne'
+                                     AND datum <= DATE '2025-06-30') AS b""").iloc[0]
+    assert (since["personen_erreicht"], since["beratungen"]) == (by_hand["p"], by_hand["b"])
+    assert since["personen_mit_angehoerigen"] > since["personen_erreicht"]   # the demo records household members

@@ -6,6 +6,7 @@ import argparse
 
 from .._version import __version__
 from ..i18n import current_lang
+from ..periods import PERIOD_CHOICES
 from ..indicators.table import MERKMALE
 from .common import WORDS, GermanFormatter, GermanParser, command_parser, t
 
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=t("db"))
     p.add_argument("--kommune", help=t("kommune"))
     p.add_argument("--nach", "--by", dest="by", choices=["kommune", "stadtbezirk", "traeger"], default="kommune", help=t("by"))
-    p.add_argument("--zeitraum", "--period", dest="period", choices=["month", "quarter", "year"], default="quarter", help=t("period"))
+    p.add_argument("--zeitraum", "--period", dest="period", choices=list(PERIOD_CHOICES), default="quarter", help=t("period"))
     p.add_argument("--merkmal", "--breakdown", dest="merkmal", choices=list(MERKMALE), help=t("merkmal"))
     p.add_argument("--format", choices=["csv", "xlsx", "table"], default="table", help=t("format"))
     p.add_argument("--ausgabe", "--out", dest="out", help=t("out_file"))

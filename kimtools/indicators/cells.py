@@ -118,6 +118,7 @@ def cells_current(con) -> bool:
     return memo["cells_current"]
 
 
+#: months per period the cells sum (the whole span, ``total``, is answered by the pass over every case)
 _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 #: the breakdowns the cells hold (each a dimension of the cells; filters always are)
 _CELL_MERKMALE = (None, "stadtbezirk", "traeger", "zielgruppe")
@@ -249,7 +250,7 @@ def cell_counts(source, by: str, period: str, merkmal: str | None, kommune: str 
     cases and persons open in a period come from the spans (``_open_in_period``). That makes the counts views
     ask for most cost a fraction of a pass over every case.
     """
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not _cases_held(need):
+    if isinstance(source, Mapping) or period not in _MONTHS or merkmal not in _CELL_MERKMALE or not _cases_held(need):
         return None
     columns = [c.column for c in (*need.events, *need.consultations)]
     flags = list(dict.fromkeys(_span_flag(c) for c in need.stocks if c.filters))
@@ -309,7 +310,7 @@ def cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: s
     median wait) from the referral and waiting cells stored at import, or ``None`` where they do not hold all it
     needs (open loops, other breakdowns, frames instead of a store, a store whose cells are missing or of another
     version)."""
-    if isinstance(source, Mapping) or merkmal not in _CELL_MERKMALE or not _referrals_held(need):
+    if isinstance(source, Mapping) or period not in _MONTHS or merkmal not in _CELL_MERKMALE or not _referrals_held(need):
         return None
     columns = list(dict.fromkeys(["vermittlungen", *(c.column for c in need.referrals)]))
     tables = {"vermittlungszellen": ["monat", *columns]}

@@ -22,11 +22,12 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..contract.catalogue import CATALOGUE, FILTERS, OUTCOMES, REFERENCES, Count, Entry
+from ..periods import TOTAL_START
 from ..store import SPAN_TABLE, where_sql
 from .stats import poisson_interval, share
 
 __all__ = ["condition", "Needs", "needs", "rate", "EVENT_BASES", "STOCK_BASES", "HOUSEHOLD_BASES", "POST_BASES",
-           "KM_COMPUTATIONS", "cell_columns", "period_grid_sql"]
+           "KM_COMPUTATIONS", "TOTAL_UNITS", "cell_columns", "period_grid_sql", "period_start_sql"]
 
 #: counts of events on a day of P: cases begun, cases ended (the open cases are their running difference)
 EVENT_BASES = ("neuzugaenge", "abschluesse")
@@ -44,16 +45,37 @@ _OWN_COLUMN = {"beratung_handlungsfeld": "handlungsfeld", "ergebnis": "status"}
 _BOOLEAN = {"besetzt": {"ja": "true", "nein": "false"}}
 
 
+#: the engine's units of the whole span: to the data end, and to the parameter ``$bis`` (since the start as it stood
+#: on a day, e.g. at the end of a quarter a page shows)
+TOTAL_UNITS = ("total", "total_bis")
+
+
 def period_grid_sql(unit: str, kommune_filter: bool) -> str:
     """The CTEs ``span`` (each kommune's data span, whatever the filters: one data end for censoring) and
-    ``periods`` (``kommune, ps, pe``: every ``unit`` from the one holding its first date to the one holding its last)
-    that every pass of the engine counts in."""
-    return f"""span AS (
-        SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])}),
+    ``periods`` (``kommune, ps, pe``: every ``unit`` from the one holding its first date to the one holding its last;
+    for ``total`` one period from :data:`~kimtools.periods.TOTAL_START` to the data end) that every pass of the
+    engine counts in."""
+    span = f"""span AS (
+        SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])})"""
+    if unit in TOTAL_UNITS:   # up to the data end, or to the day ``$bis`` where it comes first
+        end = "least(d1, $bis)" if unit == "total_bis" else "d1"
+        return span + f""",
+    periods AS (SELECT kommune, DATE '{TOTAL_START.isoformat()}' AS ps, CAST({end} AS DATE) AS pe FROM span)"""
+    return span + f""",
     periods AS (
         SELECT kommune, CAST(ps AS DATE) AS ps, CAST(ps + INTERVAL 1 {unit} - INTERVAL 1 day AS DATE) AS pe
         FROM span, LATERAL (SELECT unnest(generate_series(date_trunc('{unit}', d0), date_trunc('{unit}', d1),
                                                           INTERVAL 1 {unit})) AS ps))"""
+
+
+def period_start_sql(unit: str, day: str) -> str:
+    """The start of the period (``unit``) holding the date ``day`` (SQL): what the engine buckets events by (NULL,
+    in no period, for a day after ``$bis`` of ``total_bis``)."""
+    if unit == "total":
+        return f"DATE '{TOTAL_START.isoformat()}'"
+    if unit == "total_bis":
+        return f"CASE WHEN {day} <= $bis THEN DATE '{TOTAL_START.isoformat()}' END"
+    return f"CAST(date_trunc('{unit}', {day}) AS DATE)"
 
 
 def _quote(value: str) -> str:

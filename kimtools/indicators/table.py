@@ -21,6 +21,7 @@ period add up to more than its cases.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -35,7 +36,7 @@ from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import run_query
 from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
-from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, period_grid_sql, rate
+from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, period_grid_sql, period_start_sql, rate
 from .posts import POST_AUSP, POST_ONLY, post_sql
 from .stats import HALF
 
@@ -136,7 +137,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
         household.append(f"sum(s_{i}) AS {c.column}" if c.zaehlt == "mitberatene" else
                          f"count(*) FILTER (WHERE in_{i}) + coalesce(sum(m_{i}), 0) AS {c.column}")
     parts = {   # name: (its relation, its alias, whether it is needed)
-        "ber": (f"""SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{unit}', b.datum) AS DATE) AS ps, {", ".join(consultations)}
+        "ber": (f"""SELECT f.kommune, f.grp, f.ausp, {period_start_sql(unit, 'b.datum')} AS ps, {", ".join(consultations)}
                     FROM beratungen b JOIN f USING (kommune, fall_id) GROUP BY ALL""", "b", bool(consultations)),
         # each case in every period it is open at some time
         "stock": (f"""SELECT f.kommune, f.grp, f.ausp, p.ps, {", ".join(stock)}
@@ -208,7 +209,7 @@ def _wide_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, f
         SELECT kommune, grp, ausp, beginn AS d, {flags('neuzugaenge')}, CAST(wieder AS INTEGER) AS wieder FROM f
         {closures}),
     ev_counts AS (
-        SELECT kommune, grp, ausp, CAST(date_trunc('{unit}', d) AS DATE) AS ps, {sums}
+        SELECT kommune, grp, ausp, {period_start_sql(unit, 'd')} AS ps, {sums}
         FROM ev GROUP BY ALL),
     -- every group with a case (each case has its start among the events) in every period of its kommune
     spine AS (SELECT g.kommune, g.grp, g.ausp, p.ps, p.pe FROM (SELECT DISTINCT kommune, grp, ausp FROM ev_counts) g
@@ -236,7 +237,7 @@ def _cell_referrals(source, by: str, period: str, merkmal: str | None, kommune: 
 
 def _duration_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool, filters: dict[str, str]) -> str:
     return _ctes(by, period, merkmal, kommune_filter, filters, readmissions=False) + f"""
-    SELECT f.kommune, f.grp, f.ausp, CAST(date_trunc('{period}', f.beginn) AS DATE) AS ps,
+    SELECT f.kommune, f.grp, f.ausp, {period_start_sql(period, 'f.beginn')} AS ps,
            date_diff('day', f.beginn, coalesce(f.ende, span.d1)) AS dauer, f.ende IS NOT NULL AS beendet
     FROM f JOIN span USING (kommune)"""
 
@@ -273,7 +274,7 @@ def _referral_sql(by: str, period: str, merkmal: str | None, kommune_filter: boo
                        JOIN partner p ON p.kommune = f.kommune AND NOT p.case_management"""
     counts = [c for c in need.referrals if c.filters]
     return _referral_ctes(by, period, merkmal, kommune_filter, filters, counts) + f""",
-    rc AS (SELECT kommune, grp, ausp, CAST(date_trunc('{period}', datum) AS DATE) AS ps, count(*) AS vermittlungen
+    rc AS (SELECT kommune, grp, ausp, {period_start_sql(period, 'datum')} AS ps, count(*) AS vermittlungen
                   {"".join(f", count(*) FILTER (WHERE {c.column}) AS {c.column}" for c in counts)}
            FROM r GROUP BY ALL),
     -- every group with a referral in every period of its kommune
@@ -290,7 +291,7 @@ def _waiting_sql(by: str, period: str, merkmal: str | None, kommune_filter: bool
     """Per referral with a first appointment or still waiting: days waited (until the data end if still waiting)."""
     days, cohort = wait_sql("r", "span.d1")
     return _referral_ctes(by, period, merkmal, kommune_filter, filters) + f"""
-    SELECT r.kommune, r.grp, r.ausp, CAST(date_trunc('{period}', r.datum) AS DATE) AS ps,
+    SELECT r.kommune, r.grp, r.ausp, {period_start_sql(period, 'r.datum')} AS ps,
            {days} AS dauer, r.erstkontakt IS NOT NULL AS beendet
     FROM r JOIN span USING (kommune)
     WHERE {cohort}"""
@@ -330,7 +331,7 @@ def case_durations(source, kommune: str | None = None, merkmal: str | None = Non
 
 def indicator_table(source, kommune: str | None = None, by: str = "kommune", period: str = "quarter",
                     merkmal: str | None = None, filters: Mapping[str, str] | None = None,
-                    kennzahlen: Iterable[str] | None = None) -> pd.DataFrame:
+                    kennzahlen: Iterable[str] | None = None, bis: dt.date | str | None = None) -> pd.DataFrame:
     """The indicator table, long and tidy.
 
     Parameters
@@ -355,6 +356,10 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         load per post.
     kennzahlen
         Only these indicators (default: all of :data:`KENNZAHLEN`).
+    bis
+        With ``period="total"`` only: the span from the first date up to this day (since the start as it stood at
+        the end of a quarter, say), not to the data end. Cases, consultations and referrals after it do not count;
+        the Kaplan–Meier medians are left out (a case ended after the day would need censoring there).
 
     Returns
     -------
@@ -378,9 +383,15 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if unknown:
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
                          f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
+    if bis is not None and period != "total":
+        raise UsageError(f"bis gilt nur für den Zeitraum total (seit Beginn), nicht für {period!r}.",
+                         f"bis applies to the period total (since the start) only, not to {period!r}.")
     check()
     params = scope_params(kommune, filters)
     wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
+    if bis is not None:   # the whole span up to a day: the engine's unit total_bis, its end a parameter
+        period, params["bis"] = "total_bis", pd.Timestamp(bis).date()
+        wanted = [k for k in wanted if CATALOGUE[k].berechnung not in KM_COMPUTATIONS]
     unknown_k = set(wanted) - set(KENNZAHLEN)
     if unknown_k:
         raise UsageError(f"Unbekannte Kennzahl {sorted(unknown_k)}; siehe docs/kennzahlen.md.",
@@ -430,7 +441,7 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         post_only = wide.pop("_posts").to_numpy(dtype=bool)
     table = _assemble(wide, by, period, merkmal, set(wanted), post_only)
     table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
-                               incomplete_rows(source.connect(), table))
+                               incomplete_rows(source.connect(), table, params.get("bis")))
     if not isinstance(source, Mapping):
         no_data(table, absent_tables(source.connect()))
     return table

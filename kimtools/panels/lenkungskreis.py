@@ -13,7 +13,8 @@ from ..i18n import tr
 from ..present.markup import commentary_html, gaps_html, outliers_html, tiles
 from ..present.report import lenkungskreis_html, lenkungskreis_name
 from ..store import Store
-from ..present.steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures
+from ..present.steering import (data_state, explain, key_figure_tiles, no_status_changes, since_start_tile,
+                                steering_figures)
 from ..views.steering import kommune_views, meeting_commentary, select_district, window_views
 from .base import _FilteredPanel
 from .cache import ViewCache, _LookAhead
@@ -90,7 +91,8 @@ class LenkungskreisPanel(_FilteredPanel):
     def _show_tables(self, v: dict) -> None:
 
         d = self._views(v)
-        self.tiles.value = tiles(key_figure_tiles(d["main"], v["zeitraum"], self.minimum))
+        self.tiles.value = tiles([*key_figure_tiles(d["main"], v["zeitraum"], self.minimum),
+                                  since_start_tile(d["since"], d["end"], self.minimum)])
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
         self.gaps_html.value = gaps_html(d["gaps"], self.minimum, kommune=v["kommune"])
         for part, w in getattr(self, "explained", {}).items():   # the kommune's sub-units; the map's own line

@@ -31,7 +31,7 @@ from ..progress import progress
 from ..store import SPAN_TABLE, Store
 from ..store.meetings import Meeting, freeze, remove
 from ..views.steering import meeting_commentary, steering_views
-from .steering import data_state, explain, key_figure_tiles, no_status_changes, steering_figures
+from .steering import data_state, explain, key_figure_tiles, no_status_changes, since_start_tile, steering_figures
 from .figures.maps import is_map
 from .labels import column_label, kennzahl_label
 from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
@@ -285,7 +285,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                        f"„< {minimum}“. Vermittlungen, Lücken und Statuswechsel: zwölf Monate bis zum Ende von {zeitraum}.",
                  "en": f"As of {created}. All figures are aggregated; counts from 1 to {minimum - 1} appear as "
                        f"'< {minimum}'. Referrals, gaps and status changes: twelve months up to the end of {zeitraum}."})),
-        tiles(key_figure_tiles(views["main"], zeitraum, minimum)),
+        tiles([*key_figure_tiles(views["main"], zeitraum, minimum), since_start_tile(views["since"], views["end"], minimum)]),
         drawn["trend"],
         f"<div class='kim-pair'>{drawn['reach']}{drawn['funnel']}</div>",
         block("stalls", outliers_html(views["outliers"], stalls_only=True, limit=_PRINT_PARTNERS),

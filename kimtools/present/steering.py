@@ -19,13 +19,13 @@ from ..store import Store, reader_memo
 from ..store.deliveries import absent_tables, completeness, incomplete
 from ..store.meetings import meeting_of
 from ..store.queries import run_read
-from ..views.steering import KEY_FIGURES, comparison_periods, key_figures
+from ..views.steering import KEY_FIGURES, SINCE_START, comparison_periods, key_figures
 from . import figures as F
 from .figures import DEFAULT_BAND
 from .labels import kennzahl_definition, kennzahl_label, with_units
 from .markup import tile
 
-__all__ = ["key_figure_tiles", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note",
+__all__ = ["key_figure_tiles", "since_start_tile", "steering_figures", "data_state", "incomplete_note", "absent_note", "population_note",
            "meeting_note", "EXPLAIN", "explain", "no_status_changes"]
 
 
@@ -78,6 +78,27 @@ def key_figure_tiles(main: pd.DataFrame, zeitraum: str, minimum: int = 3,
         items.append(tile(kennzahl_label(k), text, [when, *notes], kennzahl_definition(k),
                           over=rate and now is not None and now > band[1]))
     return items
+
+
+def since_start_tile(since: pd.DataFrame, end, minimum: int = 3) -> str:
+    """Persons reached since the start of the data up to ``end`` (the end of the page's quarter), with the
+    consultations and, where the export records them, the persons together with the household members counselled
+    alongside: the cumulative figures KIM reports to the public. Counts under ``minimum`` show as "< minimum"."""
+
+    def count(k: str) -> int | None:
+        hit = since.loc[since["kennzahl"] == k, "zaehler"]
+        return None if hit.empty or pd.isna(hit.iloc[0]) else int(hit.iloc[0])
+
+    shown = lambda n: "–" if n is None else count_text(n, minimum)  # noqa: E731
+    persons, talks, household = (count(k) for k in SINCE_START)
+    notes = [tr({"de": f"erreichte Personen bis {fmt_date(end)}", "en": f"persons reached up to {fmt_date(end)}"}),
+             tr({"de": f"Beratungen: {shown(talks)}", "en": f"consultations: {shown(talks)}"})]
+    if household is not None:
+        notes.append(tr({"de": f"mit mitberatenen Angehörigen: {shown(household)}",
+                         "en": f"with household members counselled alongside: {shown(household)}"}))
+    definition = tr({"de": "Vom ersten Datum der Daten bis zum Ende des Quartals: ",
+                     "en": "From the first date of the data to the end of the quarter: "}) + kennzahl_definition(SINCE_START[0])
+    return tile(tr({"de": "Seit Beginn", "en": "Since the start"}), shown(persons), notes, definition)
 
 
 def steering_figures(views: dict[str, object], minimum: int = 3,

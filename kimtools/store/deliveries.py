@@ -9,10 +9,12 @@ data, is not yet complete for every provider (:func:`incomplete`). Deletions are
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
-from ..periods import period_bounds
+from ..periods import TOTAL_LABEL, period_bounds
 from .queries import has_column, has_table, reader_memo, run_read
 
 __all__ = ["DELIVERY_STATE_SQL", "DATA_ENDS_SQL", "ABSENT_SQL", "absent_tables", "delivery_state", "data_ends", "complete_until", "completeness", "incomplete",
@@ -121,13 +123,17 @@ def incomplete(kommunen: pd.Series, period_ends: pd.Series, until: pd.DataFrame)
     return (done.notna() & (done < cut)).astype(bool)
 
 
-def incomplete_rows(con, table: pd.DataFrame) -> np.ndarray:
+def incomplete_rows(con, table: pd.DataFrame, total_end: dt.date | None = None) -> np.ndarray:
     """Per row of an indicator table (``kommune``, ``zeitraum``) whether its period is not yet complete for every
-    provider of its kommune (:func:`incomplete`), read on the store connection ``con``."""
+    provider of its kommune (:func:`incomplete`), read on the store connection ``con``; the whole span ends at
+    ``total_end`` where given, else at each kommune's data end."""
     until = completeness(con) if len(table) else pd.DataFrame()
     if until.empty or not (until["vollstaendig_bis"] < until["datenende"]).any():
         return np.zeros(len(table), dtype=bool)
-    ends = {label: pd.Timestamp(period_bounds(label)[1]) for label in table["zeitraum"].unique()}
+    # the whole span ends at each kommune's data end (the latest possible end, cut there by :func:`incomplete`)
+    total = pd.Timestamp.max if total_end is None else pd.Timestamp(total_end)
+    ends = {label: total if label == TOTAL_LABEL else pd.Timestamp(period_bounds(label)[1])
+            for label in table["zeitraum"].unique()}
     return incomplete(table["kommune"].astype(object), table["zeitraum"].map(ends), until).to_numpy()
 
 

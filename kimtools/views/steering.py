@@ -25,11 +25,13 @@ from ..store import Store, in_parallel
 from ..store.meetings import commentary, meeting_of
 from .karten import district_shapes
 
-__all__ = ["KEY_FIGURES", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
+__all__ = ["KEY_FIGURES", "SINCE_START", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
            "steering_views", "meeting_commentary"]
 
 #: the key figures of the page, in the order of the tiles
 KEY_FIGURES = ("personen_erreicht", "faelle_offen", "faelle_je_vzae", "neuzugaenge")
+#: what the page counts since the start (up to the end of its quarter), as KIM's public figures are given
+SINCE_START = ("personen_erreicht", "beratungen", "personen_mit_angehoerigen")
 _INDICATORS = (*KEY_FIGURES, "abschluesse", "reichweite_je_1000")
 
 
@@ -68,12 +70,15 @@ def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
 def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
                  months: dict[str, pd.DataFrame] | None = None) -> dict[str, object]:
     """Referrals, stalling partners, gaps and status changes in the twelve months up to the end of ``zeitraum``;
-    the referrals cut out of ``months`` (:func:`~kimtools.analysis.network.referral_months` of the kommune) when given."""
+    the referrals cut out of ``months`` (:func:`~kimtools.analysis.network.referral_months` of the kommune) when given;
+    and :data:`SINCE_START` from the first date up to the end of ``zeitraum`` (``since``)."""
 
     start, end = N.twelve_months(zeitraum)
     f = {"stadtbezirk": stadtbezirk}
     with store.snapshot():
-        read = in_parallel({"partners": lambda: N.partner_table(store, kommune),
+        read = in_parallel({"since": lambda: indicator_table(store, kommune, period="total", bis=end, filters=f,
+                                                             kennzahlen=list(SINCE_START)),
+                            "partners": lambda: N.partner_table(store, kommune),
                             "gaps": lambda: gap_table(store, kommune, filters=f),
                             "transitions": lambda: status_transitions(store, kommune, start, end, f),
                             "months": lambda: months if months is not None else N.referral_months(store, kommune)})
@@ -82,7 +87,7 @@ def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | N
     edges, waits = window["edges"], window["waits"]
     gaps = gaps.loc[gaps["ps"] <= pd.Timestamp(end)]   # the page looks back from its quarter, not from today
     return {"start": start, "end": end, "funnel": N.funnel(edges), "outliers": N.partner_outliers(edges, waits, partners),
-            "gaps": top_gaps(gaps).head(5), "transitions": transitions}
+            "gaps": top_gaps(gaps).head(5), "transitions": transitions, "since": read["since"]}
 
 
 def select_district(base: dict[str, pd.DataFrame], stadtbezirk: str | None) -> pd.DataFrame:
