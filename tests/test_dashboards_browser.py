@@ -106,6 +106,7 @@ _SMALL_COUNTS_JS = """() => {
   const found = [];
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     for (const t of (gd._fullData || [])) {   // decoded arrays, as drawn
+      if (t.meta === 'vzae') continue;   // full-time equivalents of posts: no persons
       if (t.type === 'bar' && t.orientation !== 'h') {
         Array.from(t.y || []).forEach(v => { if (v === 1 || v === 2) found.push(['bar', t.name, v]); });
       }
@@ -135,9 +136,15 @@ _SMALL_COUNTS_JS = """() => {
 
 def test_fallzahlen_filters_redraw_and_hide_small_counts(server, browser):
     page, requests = _open(browser, f"{server}/voila/render/fallzahlen.ipynb")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 6", timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=120_000)
     assert page.locator(".kim-tile").count() == 4
     assert page.evaluate(_SMALL_COUNTS_JS) == []
+    # the staffing section: posts of all three Bausteine, filled and vacant, and per employer
+    posts = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .filter(g => String(g.layout.title.text).includes('Stellen je'))
+        .map(g => g._fullData.map(t => t.name))""")
+    assert len(posts) == 2 and {"Baustein 1, besetzt", "Baustein 3, besetzt"} <= set(posts[0])
+    assert "Stellen in allen Bausteinen" in page.inner_text("body")
     trend_before = page.evaluate("document.querySelector('.js-plotly-plot').data[0].y")
     tiles_before = page.locator(".kim-tiles").inner_text()
     district = page.locator("select").nth(1)
@@ -265,10 +272,13 @@ def test_landing_page_lists_every_dashboard(server, browser):
 def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browser, tmp_path):
     page, requests = _open(browser, f"{server}/voila/render/lenkungskreis.ipynb")
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=120_000)
-    assert page.locator(".kim-tile").count() == 4
+    assert page.locator(".kim-tile").count() == 5
     notes = page.locator(".kim-tile-note").all_inner_texts()
-    assert all("Vorquartal" in n and "Vorjahresquartal" in n for n in notes)      # each figure with its periods
-    assert all(page.locator(".kim-tile").nth(i).get_attribute("title") for i in range(4))   # and its definition
+    assert all("Vorquartal" in n and "Vorjahresquartal" in n for n in notes[:4])      # each figure with its periods
+    assert all(page.locator(".kim-tile").nth(i).get_attribute("title") for i in range(5))   # and its definition
+    # since the start, up to the end of the quarter shown: persons, consultations, household members
+    since = page.locator(".kim-tile").nth(4).inner_text()
+    assert "Seit Beginn" in since and "Beratungen:" in since and "mitberatenen Angehörigen" in since
     assert page.evaluate(_SMALL_COUNTS_JS) == []
     body = page.inner_text("body")
     assert "Partner, bei denen Vermittlungen stocken" in body and "Die größten Angebotslücken" in body

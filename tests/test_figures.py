@@ -167,3 +167,30 @@ def test_small_multiples_become_one_heatmap_for_many_units():
     heat = many.data[0]
     assert list(heat.y) == [f"Stadt {u:02d}" for u in range(20)] and list(heat.x) == ["2024-Q1", "2024-Q2"]
     assert heat.text[0][0] == "" and heat.text[0][1] == "25,6\u00a0% (20,1–31,0\u00a0%)"
+
+
+def test_posts_per_baustein_stack_filled_and_vacant_and_draw_the_funded_line():
+    """Two quarters: Baustein 1 filled 2.0 both; Baustein 2 filled 10.0 then 9.0, vacant 0 then 1.0; funded 12.0 then
+    12.0 (the line lies on the top of the stack: the vacant post is funded)."""
+    from kimtools.present.figures import posts_by_employer, posts_over_time
+
+    rows = [("1", q, k, w) for q, k, w in (("2025-Q1", "vzae_besetzt", 2.0), ("2025-Q2", "vzae_besetzt", 2.0),
+                                            ("2025-Q1", "vzae_unbesetzt", 0.0), ("2025-Q2", "vzae_unbesetzt", 0.0),
+                                            ("2025-Q1", "vzae_land", 2.0), ("2025-Q2", "vzae_land", 2.0))]
+    rows += [("2", q, k, w) for q, k, w in (("2025-Q1", "vzae_besetzt", 10.0), ("2025-Q2", "vzae_besetzt", 9.0),
+                                             ("2025-Q1", "vzae_unbesetzt", 0.0), ("2025-Q2", "vzae_unbesetzt", 1.0),
+                                             ("2025-Q1", "vzae_land", 10.0), ("2025-Q2", "vzae_land", 10.0))]
+    table = pd.DataFrame(rows, columns=["auspraegung", "zeitraum", "kennzahl", "wert"]).assign(
+        kommune="Herne", merkmal="baustein", zaehler=pd.NA)
+    fig = posts_over_time(table)
+    bars = {t.name: list(t.y) for t in fig.data if t.type == "bar"}
+    assert bars == {"Baustein 1, besetzt": [2.0, 2.0], "Baustein 1, unbesetzt": [0.0, 0.0],
+                    "Baustein 2, besetzt": [10.0, 9.0], "Baustein 2, unbesetzt": [0.0, 1.0]}
+    line = [t for t in fig.data if t.type == "scatter"][0]
+    assert list(line.y) == [12.0, 12.0] and fig.layout.barmode == "stack"
+    assert "Keine Stellen" in posts_over_time(table.iloc[:0]).layout.annotations[0].text
+    by_employer = pd.DataFrame({"traeger": ["KI", "KI", "CM1", "CM1"], "zeitraum": "2025-Q2",
+                                "kennzahl": ["vzae_besetzt", "vzae_unbesetzt"] * 2, "wert": [2.0, 0.0, 9.0, 1.0]})
+    fig = posts_by_employer(by_employer, {"CM1": "Caritas"})
+    assert [list(t.y) for t in fig.data] == [["KI", "Caritas"]] * 2   # most posts on top (last)
+    assert [list(t.x) for t in fig.data] == [[2.0, 9.0], [0.0, 1.0]]

@@ -26,11 +26,25 @@ from .cache import ViewCache
 _DEPENDS = {
     "trend": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
     "load": ("kommune", "stadtbezirk", "zielgruppe", "zeitraum"),
+    "posts": ("kommune", "traeger", "zielgruppe"),
+    "employers": ("kommune", "traeger", "zielgruppe", "zeitraum"),
     "reach": ("kommune", "traeger", "zielgruppe", "zeitraum"),
     "needs": ("kommune", "traeger", "zielgruppe", "zeitraum"),
     "survival": ("kommune", "stadtbezirk", "traeger", "zielgruppe"),
     "closures": ("kommune", "stadtbezirk", "traeger", "zielgruppe", "zeitraum"),
 }
+
+
+def _posts_note() -> str:
+    return tr({"de": "Stellen aller drei Bausteine aus der Tabelle stellen: je Zeitraum das Mittel über seine Monate. "
+                     "Liegt die gepunktete Linie (landesgefördert) über den besetzten Stellen, sind geförderte Stellen "
+                     "unbesetzt. Fälle je Vollzeitstelle (oben) zählen nur besetzte Stellen in Baustein 2. Der Filter "
+                     "Bezirk gilt hier nicht (eine Stelle dient einem Bezirk oder der ganzen Kommune); eine Zielgruppe "
+                     "hat keine Stellen.",
+               "en": "Posts of all three Bausteine from the table stellen: per period the mean over its months. Where "
+                     "the dotted line (Land-funded) lies above the filled posts, funded posts are vacant. Cases per "
+                     "full-time post (above) count filled Baustein-2 posts only. The district filter does not apply "
+                     "here (a post serves a district or the whole kommune); a target group has no posts."})
 
 
 class FallzahlenPanel(_FilteredPanel):
@@ -52,7 +66,9 @@ class FallzahlenPanel(_FilteredPanel):
             return
         f = self.figures
         self.reach_note = widgets.HTML()   # which district figures are official, which estimates
-        self.widget = self._page("fallzahlen", trend=f["trend"], load=f["load"], reach=(f["reach"], self.reach_note),
+        self.posts_note = widgets.HTML(f"<p class='kim-note'>{html.escape(_posts_note())}</p>")
+        self.widget = self._page("fallzahlen", trend=f["trend"], load=f["load"],
+                                 posts=(f["posts"], f["employers"], self.posts_note), reach=(f["reach"], self.reach_note),
                                  needs=f["needs"], survival=widgets.HBox([f["survival"], f["closures"]]))
         self._show_tables(self.filters.value)
 
@@ -102,6 +118,13 @@ class FallzahlenPanel(_FilteredPanel):
                                   "en": f"open cases per needs area and {{district}} at the end of {q}"}, v["kommune"])),
             "survival": survival,
             "closures": closures,
+            "posts": lambda: F.posts_over_time(d["posts"], title=tr(
+                {"de": f"{v['kommune']}: Stellen je Baustein, besetzt und unbesetzt, und landesgeförderte Stellen (VZÄ)",
+                 "en": f"{v['kommune']}: posts per Baustein, filled and vacant, and Land-funded posts (FTE)"})),
+            "employers": lambda: F.posts_by_employer(
+                d["employers"], dict(zip(d["partner"]["partner_id"], d["partner"]["name"])), zeitraum=q,
+                title=tr({"de": f"Stellen je Arbeitgeber, {q} (VZÄ im Mittel)",
+                          "en": f"posts per employer, {q} (FTE, mean)"})),
         }
         return _built(builders, names)
 

@@ -8,9 +8,13 @@ from ..indicators import case_durations, indicator_table
 from ..store import Store, in_parallel
 from .karten import district_shapes
 
+__all__ = ["STAFFING", "caseload_views", "caseload_base", "provider_views", "caseload_district"]
+
 #: the indicators the caseload views draw (tiles, trend, reach); the table computes nothing else for them
 _CASELOAD_KENNZAHLEN = ("neuzugaenge", "abschluesse", "faelle_offen", "personen_erreicht", "faelle_je_vzae",
                         "reichweite_je_1000")
+#: the staffing section's indicators (the programme's posts of all three Bausteine)
+STAFFING = ("vzae_besetzt", "vzae_unbesetzt", "vzae_land")
 
 
 def caseload_views(store: Store, kommune: str, stadtbezirk: str | None = None, traeger: str | None = None,
@@ -37,6 +41,10 @@ def caseload_base(store: Store, kommune: str, traeger: str | None, zielgruppe: s
                                                             filters=f, kennzahlen=["abschluesse"]),
             "durations": lambda: case_durations(store, kommune, merkmal="zielgruppe", filters=f),
             "partner": lambda: store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune]),
+            # the posts of the kommune (or of the employer filtered), all districts: a post serves a district or the
+            # whole kommune, and a target group has none
+            "posts": lambda: indicator_table(store, kommune, merkmal="baustein", filters=f, kennzahlen=STAFFING),
+            "employers": lambda: indicator_table(store, kommune, by="traeger", filters=f, kennzahlen=STAFFING[:2]),
             "shapes": lambda: district_shapes(store, kommune),
         })
 
