@@ -296,6 +296,14 @@ def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browse
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
     assert target.name.startswith("lenkungskreis_") and district.replace(" ", "-") in target.name
+    # the annual report of the quarter's year, in Word, built in the kernel and handed over as bytes
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_text("Jahresbericht des Quartalsjahres (Word) herunterladen").click()
+    word = tmp_path / info.value.suggested_filename
+    info.value.save_as(word)
+    from docx import Document
+
+    assert word.name.startswith("jahresbericht_") and Document(str(word)).paragraphs[0].text.startswith("KIM ")
     page.close()
     printed = browser.new_page()
     printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())

@@ -68,6 +68,8 @@ LAZY_IMPORTS = {
     # statsmodels takes about a second to import: only when a forecast or a wait interval is asked (Wilson and Poisson intervals are closed formulas)
     "analysis/planning.py": {"statsmodels.tsa.exponential_smoothing.ets"},
     "analysis/network.py": {"statsmodels.duration.survfunc"},
+    # the Word annual report (python-docx) only when the steering page's download is clicked
+    "panels/lenkungskreis.py": {"..present.jahresbericht"},
     # the figures a notebook draws (plotly) only when one is asked for by its name in the package (``kim.funnel_plot``)
     "__init__.py": {".present"},
 }

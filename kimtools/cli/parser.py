@@ -124,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kein-pdf", "--no-pdf", dest="no_pdf", action="store_true", help=t("no_pdf"))
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=t("serve_sitzung"))
 
+    p = command("jahresbericht", "annual-report")
+    p.add_argument("--kommune", help=t("report_kommune"))
+    p.add_argument("--jahr", "--year", dest="year", type=int, required=True, help=t("jahresbericht_jahr"))
+    p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("jahresbericht_out"))
+    p.add_argument("--vorlage", "--template", dest="template", metavar="DATEI", help=t("jahresbericht_vorlage"))
+    p.add_argument("--minimum", type=int, default=3, help=t("jahresbericht_minimum"))
+    p.add_argument("--db", help=t("db"))
+
     p = command("zeigen", "serve")
     p.add_argument("--db", help=t("db"))
     p.add_argument("--host", default="127.0.0.1", help=t("host"))

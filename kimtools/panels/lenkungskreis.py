@@ -47,6 +47,8 @@ class LenkungskreisPanel(_FilteredPanel):
             return
         self.printable = DownloadButton(tr({"de": "Druckfassung (A4, HTML) herunterladen",
                                             "en": "download printable version (A4, HTML)"}), self._printable)
+        self.annual = DownloadButton(tr({"de": "Jahresbericht des Quartalsjahres (Word) herunterladen",
+                                         "en": "download the annual report of the quarter's year (Word)"}), self._annual)
         f = self.figures
         self.commentary = meeting_commentary(self.store)   # a frozen meeting state's assessment, per part
         self.explained = {k: widgets.HTML() for k in ("trend", "reach", "funnel", "stalls", "gaps")}   # _show_tables
@@ -57,7 +59,7 @@ class LenkungskreisPanel(_FilteredPanel):
         self.widget = self._page("lenkungskreis", **explained, status=(
                                      f["status"], self.status_note,
                                      widgets.HTML(commentary_html(self.commentary.get("status", "")))),
-                                 end=(self.printable, self.footer))
+                                 end=(self.printable, self.annual, self.footer))
         self._show_tables(self.filters.value)
         self._show_below(self.filters.value)
 
@@ -101,6 +103,16 @@ class LenkungskreisPanel(_FilteredPanel):
         if v["kommune"] not in self._state:   # changes only with an import, which a dashboard does not make
             self._state[v["kommune"]] = data_state(self.store, [v["kommune"]])
         self.footer.value = f"<p class='kim-note'>{html.escape(self._state[v['kommune']])}</p>"
+
+    def _annual(self) -> tuple[str, str, bytes]:
+        """The annual report (Word) of the kommune for the year of the chosen quarter."""
+        from ..present.jahresbericht import annual_report_bytes, report_name
+
+        v = self.filters.value
+        year = int(v["zeitraum"][:4])
+        return (report_name(v["kommune"], year),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                annual_report_bytes(self.store, v["kommune"], year, self.minimum))
 
     def _printable(self) -> tuple[str, str, str]:
 

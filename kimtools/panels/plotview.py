@@ -53,8 +53,8 @@ class PlotlyView(anywidget.AnyWidget):
 
 
 class DownloadButton(anywidget.AnyWidget):
-    """A button that builds a file in the kernel when clicked (``make`` returns name, MIME type and text)
-    and hands it to the browser as a download. Errors show as their message beside the button."""
+    """A button that builds a file in the kernel when clicked (``make`` returns name, MIME type and text, or bytes
+    for a binary file) and hands it to the browser as a download. Errors show as their message beside the button."""
 
     _esm = Path(__file__).parent / "static" / "download.js"
     label = traitlets.Unicode().tag(sync=True)
@@ -74,5 +74,8 @@ class DownloadButton(anywidget.AnyWidget):
             self.send({"kind": "error", "text": exc.message() if isinstance(exc, KimtoolsError) else tr(
                 {"de": "Die Datei konnte nicht erstellt werden.", "en": "The file could not be prepared."})})
             return
-        self.send({"kind": "file", "name": name, "mime": mime, "content": text,
-                   "done": tr({"de": f"{name} heruntergeladen", "en": f"{name} downloaded"})})
+        done = tr({"de": f"{name} heruntergeladen", "en": f"{name} downloaded"})
+        if isinstance(text, bytes):   # a binary file (a Word document) travels as the message's buffer
+            self.send({"kind": "file", "name": name, "mime": mime, "content": None, "done": done}, buffers=[text])
+        else:
+            self.send({"kind": "file", "name": name, "mime": mime, "content": text, "done": done})

@@ -15,7 +15,7 @@ export default {
       status.textContent = model.get("busy");
       model.send({ kind: "make" });
     });
-    const onMessage = (msg) => {
+    const onMessage = (msg, buffers) => {
       if (!msg) return;
       button.disabled = false;
       if (msg.kind === "error") {
@@ -23,7 +23,8 @@ export default {
         return;
       }
       if (msg.kind !== "file") return;
-      const url = URL.createObjectURL(new Blob([msg.content], { type: msg.mime }));
+      const body = msg.content === null && buffers && buffers.length ? buffers[0] : msg.content;   // bytes or text
+      const url = URL.createObjectURL(new Blob([body], { type: msg.mime }));
       const a = document.createElement("a");
       a.href = url;
       a.download = msg.name;

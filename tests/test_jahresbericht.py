@@ -1,0 +1,142 @@
+"""The annual report in Word (issue 38): its tables against the indicator table and direct counts, protected as a
+bundle is (no count of 1 or 2, no hidden count recomputable from the sums the report states), a city's template,
+the workbook beside it, and the command's refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from docx import Document
+
+from conftest import BASE, write_export
+from kimtools import Store, import_export, indicator_table
+from kimtools.cli import main
+from kimtools.indicators.disclosure import HIDDEN, Sum, audit
+from kimtools.views.jahresbericht import annual_views, protected
+
+
+def _tables(path) -> dict[str, pd.DataFrame]:
+    """The Word file's tables by the heading above each: first column the line, the others as printed."""
+    doc = Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    out = {}
+    for heading, table in zip(headings, doc.tables):
+        rows = [[c.text for c in r.cells] for r in table.rows]
+        out[heading] = pd.DataFrame(rows[1:], columns=["zeile", *rows[0][1:]]).set_index("zeile")
+    return out
+
+
+def _number(text: str) -> float:
+    return float(text.replace(".", "").replace(",", "."))
+
+
+@pytest.fixture(scope="module")
+def herne_2025(demo_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("jb") / "jahresbericht.docx"
+    assert main(["jahresbericht", "--db", str(demo_store), "--kommune", "Herne", "--jahr", "2025",
+                 "--ausgabe", str(out)]) == 0
+    return out
+
+
+def test_the_report_holds_the_indicator_tables_figures(demo_store, herne_2025):
+    store = Store(demo_store)
+    tables = _tables(herne_2025)
+    assert list(tables) == ["Stellen je Baustein (VZÄ im Jahresmittel)", "Stellen je Arbeitgeber (VZÄ im Jahresmittel)",
+                            "Reichweite 2025 und seit Beginn", "Neuzugänge nach Zielgruppe",
+                            "Neuzugänge nach Aufenthaltsstatus bei Aufnahme", "Neuzugänge nach Handlungsfeld",
+                            "Vermittlungen und was aus ihnen wurde", "Die größten Angebotslücken", "Die Bezirke"]
+    year = indicator_table(store, "Herne", period="year").query("zeitraum == '2025'").set_index("kennzahl")
+    since = indicator_table(store, "Herne", period="total", bis="2025-12-31").set_index("kennzahl")
+    reach = tables["Reichweite 2025 und seit Beginn"]
+    for line, k in (("Erreichte Personen", "personen_erreicht"), ("Neue Fälle", "neuzugaenge"),
+                    ("Beratungen", "beratungen"), ("… mit mitberatenen Angehörigen", "personen_mit_angehoerigen")):
+        assert _number(reach.loc[line, "2025"]) == year.loc[k, "zaehler"]
+        assert _number(reach.loc[line, "seit Beginn"]) == since.loc[k, "zaehler"]
+    # referrals by status: against a count of the stored rows, not the engine
+    direct = store.query("SELECT status, count(*) n FROM vermittlungen WHERE kommune = 'Herne' "
+                         "AND year(datum) = 2025 GROUP BY 1").set_index("status")["n"]
+    printed = tables["Vermittlungen und was aus ihnen wurde"]
+    for status, n in direct.items():
+        label = {"vermittelt": "Vermittelt", "warteliste": "Warteliste", "angenommen": "Angenommen",
+                 "abgeschlossen": "Abgeschlossen", "abgelehnt": "Abgelehnt", "nicht_wahrgenommen": "Nicht wahrgenommen"}[status]
+        assert printed.loc[label, "Anzahl"] in (f"{n:,}".replace(",", "."), HIDDEN, "< 3")
+    assert _number(printed.loc["Vermittlungen gesamt", "Anzahl"]) == direct.sum()
+    groups = indicator_table(store, "Herne", period="year", merkmal="zielgruppe", kennzahlen=["neuzugaenge"])
+    groups = groups.query("zeitraum == '2025'").set_index("auspraegung")["zaehler"]
+    assert _number(tables["Neuzugänge nach Zielgruppe"].loc["Multiple Problemlagen", "Neuzugänge"]) == \
+        groups["multiple_problemlagen"]
+    posts = indicator_table(store, "Herne", period="year", merkmal="baustein", kennzahlen=["vzae_besetzt"])
+    posts = posts.query("zeitraum == '2025'").set_index("auspraegung")["wert"]
+    printed = tables["Stellen je Baustein (VZÄ im Jahresmittel)"]
+    for b in "123":
+        assert _number(printed.iloc[int(b) - 1]["besetzt"]) == pytest.approx(round(posts[b], 1))
+    # the workbook beside it holds the same tables
+    sheets = pd.read_excel(herne_2025.with_suffix(".xlsx"), sheet_name=None, header=None)
+    assert list(sheets) == ["stellen", "arbeitgeber", "reichweite", "zielgruppen", "aufenthalt", "handlungsfelder",
+                            "vermittlungen", "luecken", "bezirke"]
+
+
+#: a small Herne: every breakdown has counts of 1 and 2
+SMALL = dict(BASE)
+SMALL["faelle"] = BASE["faelle"] + "".join(
+    f"F{i};PERS-{i:04d};Herne;{'Wanne' if i % 3 else 'Sodingen'};CM1;{1 + i % 27:02d}.0{1 + i % 5}.2024;;;"
+    f"{'erstintegration' if i % 4 else 'pflegesetting'};sprache;{'duldung' if i % 5 else 'ae_25b'};;w;1980;2\n"
+    for i in range(3, 30))
+SMALL["beratungen"] = BASE["beratungen"] + "".join(
+    f"B{i};F{i};{1 + i % 27:02d}.0{1 + i % 5}.2024;30;persoenlich;sprache\n" for i in range(3, 30))
+
+
+def test_no_count_of_one_or_two_and_no_hidden_count_can_be_worked_out(tmp_path):
+    db = tmp_path / "k.duckdb"
+    import_export(write_export(tmp_path / "e", SMALL), db=db, show_progress=False)
+    out = tmp_path / "klein.docx"
+    assert main(["jahresbericht", "--db", str(db), "--jahr", "2024", "--ausgabe", str(out)]) == 0
+    views = annual_views(Store(db), "Herne", 2024)
+    hidden_somewhere = False
+    for table in views["tables"]:
+        if table.posts:
+            continue
+        shown = protected(table).shown
+        keys = [k for k, _ in table.columns]
+        values = table.rows[keys].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype="int64")
+        cells = shown[keys].to_numpy()
+        assert not np.isin(cells, ["1", "2"]).any(), table.key
+        mask = np.isin(cells, ["< 3", HIDDEN])
+        hidden_somewhere |= bool(mask.any())
+        # the attacker's view: every shown count and every sum the report states; each hidden cell's range
+        n = len(keys)
+        at = {(z, k): i * n + j for i, z in enumerate(table.rows["zeile"]) for j, k in enumerate(keys)}
+        sums = [Sum(at[(table.total, k)], tuple(at[(z, k)] for z in table.rows["zeile"] if z != table.total))
+                for k in keys] if table.total else []
+        sums += [Sum(at[t], tuple(at[p] for p in parts)) for t, parts in table.sums]
+        result = audit(values.ravel(), mask.ravel(), sums)
+        assert not result["offengelegt"].any(), (table.key, result)
+    assert hidden_somewhere   # the export is small enough that something had to be protected
+    printed = _tables(out)
+    for heading, frame in printed.items():
+        if "VZÄ" not in heading:
+            assert not frame.isin(["1", "2"]).any().any(), heading
+
+
+def test_a_citys_template_keeps_its_text_in_front(tmp_path, demo_store):
+    template = tmp_path / "vorlage.docx"
+    doc = Document()
+    doc.add_paragraph("Anlage 3 zur Vorlage 17/2026")
+    doc.save(template)
+    out = tmp_path / "mit-vorlage.docx"
+    assert main(["jahresbericht", "--db", str(demo_store), "--kommune", "Herne", "--jahr", "2025",
+                 "--vorlage", str(template), "--ausgabe", str(out)]) == 0
+    assert Document(str(out)).paragraphs[0].text == "Anlage 3 zur Vorlage 17/2026"
+
+
+def test_the_command_refuses_what_it_cannot_write(tmp_path, demo_store, capsys):
+    args = ["jahresbericht", "--db", str(demo_store), "--kommune", "Herne"]
+    assert main([*args, "--jahr", "2019", "--ausgabe", str(tmp_path / "a.docx")]) == 1
+    assert "außerhalb der Daten von Herne (2022–2026)" in capsys.readouterr().err
+    assert main([*args, "--jahr", "2025", "--ausgabe", str(tmp_path / "a.pdf")]) == 2
+    (tmp_path / "kaputt.docx").write_text("keine Word-Datei")
+    assert main([*args, "--jahr", "2025", "--vorlage", str(tmp_path / "kaputt.docx"),
+                 "--ausgabe", str(tmp_path / "b.docx")]) == 1
+    assert "keine lesbare Word-Datei" in capsys.readouterr().err
+    assert not (tmp_path / "a.docx").exists() and not (tmp_path / "b.docx").exists()
