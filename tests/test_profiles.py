@@ -549,3 +549,112 @@ def test_an_import_names_the_profile_and_the_lookup_tables_it_read(wide, tmp_pat
     out = capsys.readouterr().out
     assert f"Gelesen mit dem Importprofil {wide['folder'] / PROFILE_NAME}." in out
     assert f"  Nachschlagetabelle: {(wide['folder'] / 'plz-bezirke.csv').resolve()}" in out
+
+
+# ----------------------------------------------------------------------------- six tables, German headings (issue 38)
+#: Herne's contract export as an office lays it out: a sheet per table with a name of its own (the status changes on
+#: an anonymous "Blatt6"), a title and an empty row above German headings, the posts' period as "gültig ab/bis"
+GERMAN = {
+    "faelle": ("Fallübersicht", {"fall_id": "Fallnummer", "person_id": "Personennummer", "kommune": "Kommune",
+                                 "stadtbezirk": "Stadtbezirk", "traeger": "Träger", "beginn": "Fallbeginn",
+                                 "ende": "Fallende", "abschlussgrund": "Abschlussgrund", "zielgruppe": "Zielgruppe",
+                                 "handlungsfelder": "Handlungsfelder", "aufenthaltsstatus": "Aufenthaltsstatus",
+                                 "zugang_ueber": "Zugang über", "geschlecht": "Geschlecht", "geburtsjahr": "Geburtsjahr",
+                                 "haushalt_personen": "Personen im Haushalt", "mitberatene": "mitberatene Angehörige"}),
+    "beratungen": ("Kontakte", {"beratung_id": "Beratungsnummer", "fall_id": "Fallnummer", "datum": "Datum",
+                                "dauer_min": "Dauer (Minuten)", "form": "Form", "handlungsfeld": "Handlungsfeld"}),
+    "vermittlungen": ("Weiterleitungen", {"vermittlung_id": "Vermittlungsnummer", "fall_id": "Fallnummer",
+                                          "datum": "Datum", "an_partner": "vermittelt an", "handlungsfeld": "Handlungsfeld",
+                                          "status": "Status", "erstkontakt": "Ersttermin", "luecke": "Lücke"}),
+    "partner": ("Netzwerkpartner", {"partner_id": "Partnernummer", "kommune": "Kommune", "name": "Name", "typ": "Art",
+                                    "rechtskreis": "Rechtskreis", "case_management": "Case Management",
+                                    "stadtbezirk": "Stadtbezirk"}),
+    "stellen": ("Personal", {"traeger": "Träger", "baustein": "Baustein", "funktion": "Funktion",
+                             "stadtbezirk": "Stadtbezirk", "vzae": "VZÄ", "besetzt": "besetzt", "foerderung": "Förderung",
+                             "von": "gültig ab", "bis": "gültig bis"}),
+    "statuswechsel": ("Blatt6", {"fall_id": "Fallnummer", "datum": "Datum", "nach_status": "neuer Status"}),
+}
+
+
+@pytest.fixture(scope="module")
+def german(herne) -> dict[str, Path]:
+    from kimtools.ingest.files import export_form
+    from kimtools.spreadsheet import excel_writer
+
+    root, part = herne["root"], herne["part"]
+    folder = root / "deutsch"
+    folder.mkdir()
+    workbook = folder / "kim-liste.xlsx"
+    with excel_writer(workbook) as writer:
+        for table, (sheet, columns) in GERMAN.items():
+            frame = export_form(part[table])[list(columns)].rename(columns=columns)
+            frame.to_excel(writer, sheet_name=sheet, index=False, startrow=2)
+            writer.sheets[sheet].cell(row=1, column=1, value=f"KIM Herne – {sheet}, Stand 30.09.2026")
+    contract = root / "vertrag-mit-status"
+    contract.mkdir()
+    for name, frame in part.items():
+        write_export_csv(frame, contract / f"{name}.csv")
+    import_export(contract, root / "vertrag.duckdb", key=KEY, show_progress=False)
+    return {"workbook": workbook, "contract_store": root / "vertrag.duckdb"}
+
+
+def test_a_workbook_of_six_tables_with_title_rows_and_german_headings_is_drafted_to_the_contract_figures(german, tmp_path):
+    """At most two entries open (here none: the posts' "gültig ab/bis" are the period, the status changes' anonymous
+    sheet is the only one no other table claims); imported through the draft, the same figures as the contract
+    export of the same data, posts and status changes included."""
+    draft = draft_profile(german["workbook"])
+    # the bar is two open entries; this workbook leaves none (it left the posts' start and the status changes'
+    # sheet, offered alone, open before)
+    assert [e.path for e in draft.undecided()] == []
+    assert draft.find("stellen.spalten.von").value == "gültig ab" and draft.find("stellen.spalten.bis").value == "gültig bis"
+    assert draft.find("statuswechsel.quelle").value == "Blatt6"
+    profile = draft.write(tmp_path / "profil.toml")
+    store = tmp_path / "deutsch.duckdb"
+    result, warnings = import_export(german["workbook"], store, key=KEY, show_progress=False, profile=profile)
+    assert warnings.empty, warnings[["spalte", "grund_de"]].to_string()   # every column taken over
+    for kwargs in ({"by": "kommune"}, {"by": "stadtbezirk"}, {"by": "kommune", "merkmal": "baustein"}):
+        same_indicators(german["contract_store"], store, **kwargs)
+    moves = "SELECT nach_status, count(*) n FROM statuswechsel GROUP BY 1 ORDER BY 1"
+    pd.testing.assert_frame_equal(Store(store).query(moves), Store(german["contract_store"]).query(moves))
+
+
+def test_a_column_the_profile_maps_to_nothing_is_named_in_a_warning(german, tmp_path):
+    draft = draft_profile(german["workbook"])
+    text = draft.text().replace('bis = "gültig bis"', "")
+    profile = tmp_path / "ohne-bis.toml"
+    profile.write_text(text, encoding="utf-8")
+    _, warnings = import_export(german["workbook"], tmp_path / "x.duckdb", key=KEY, show_progress=False,
+                                profile=profile, dry_run=True)
+    hit = warnings.loc[warnings["spalte"] == "gültig bis"]
+    assert len(hit) == 1 and "keiner Spalte des Exportformats zugeordnet" in hit["grund_de"].iloc[0]
+    assert hit["tabelle"].iloc[0] == "stellen"
+
+
+def test_a_partly_decided_profile_is_completed_keeping_every_decision(german, tmp_path, capsys):
+    """A coordinator chose the sheet of the status changes and a column of her own for the posts' start; the rest
+    was open. Completed, both decisions stand, the sheet's columns are drafted, an open entry is drafted anew."""
+    given = tmp_path / "halb.toml"
+    given.write_text('[statuswechsel]\nquelle = "Blatt6"\nkopfzeile = 3\n\n[stellen]\nquelle = "Personal"\n'
+                     'kopfzeile = 3\n[stellen.spalten]\nvon = "gültig bis"\nbis = "?"\n', encoding="utf-8")
+    out = tmp_path / "fertig.toml"
+    assert main(["profil", str(german["workbook"]), "--profil", str(given), "--ausgabe", str(out)]) == 0
+    done = tomlkit.parse(out.read_text(encoding="utf-8")).unwrap()
+    assert done["stellen"]["spalten"]["von"] == "gültig bis"          # her decision, even against the draft's
+    assert done["stellen"]["spalten"]["vzae"] == "VZÄ"                # drafted
+    assert done["statuswechsel"]["spalten"]["nach_status"] == "neuer Status"
+    assert "0 offen" in capsys.readouterr().out
+
+
+def test_the_assistant_names_a_column_its_mapping_leaves_out(german, tmp_path, monkeypatch):
+    from kimtools.panels.assistant import ImportAssistant
+
+    monkeypatch.setenv("KIMTOOLS_KEY_FILE", str(tmp_path / "key"))
+    (tmp_path / "key").write_bytes(KEY)
+    assistant = ImportAssistant(Store(tmp_path / "s.duckdb"), german["workbook"])
+    assistant.check()
+    assistant.run(dry_run=True)
+    assert "Probelauf" in assistant.outcome.value and "Hinweise" not in assistant.outcome.value
+    # the coordinator takes the posts' end out of the mapping: the dry run says what is dropped
+    assistant.draft.entries = [e for e in assistant.draft.entries if e.path != "stellen.spalten.bis"]
+    assistant.run(dry_run=True)
+    assert "Hinweise" in assistant.outcome.value and "gültig bis" in assistant.outcome.value

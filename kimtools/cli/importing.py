@@ -13,6 +13,7 @@ from ..i18n import current_lang, fmt_date, fmt_number, tr
 from ..ingest.boundaries import import_boundaries
 from ..ingest.demo import write_demo
 from ..ingest.draft import draft_profile
+from ..ingest.profile import read_profile_toml
 from ..ingest.importer import REPORT_DAYS, import_export, private_report_path, write_problem_report
 from ..ingest.read import problems_text
 from ..ingest.reference_figures import import_district_figures
@@ -89,7 +90,8 @@ def cmd_profil(args) -> int:
     if out.exists() and not args.force:
         raise UsageError(f"{out} gibt es schon; einen anderen Namen wählen oder --erzwingen (überschreibt).",
                          f"{out} exists already; choose another name or --force (overwrites).")
-    draft = draft_profile(Path(args.source))
+    given = read_profile_toml(Path(args.profile)) if args.profile else None
+    draft = draft_profile(Path(args.source), given=given)
     draft.write(out)
     open_ = draft.undecided()
     say(f"Entwurf geschrieben: {out} ({len(draft.entries) - len(open_)} Einträge erkannt, {len(open_)} offen).",

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("profil", "profile")
     p.add_argument("source", metavar="QUELLE", help=t("profil_source"))
     p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("profil_out"))
+    p.add_argument("--profil", "--profile", dest="profile", metavar="DATEI", help=t("profil_complete"))
     p.add_argument("--erzwingen", "--force", dest="force", action="store_true", help=t("profil_force"))
 
     p = command("bezirke", "districts")

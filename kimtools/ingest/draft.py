@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 import tomlkit
@@ -38,7 +39,7 @@ from .names import closest, closest_in, name_key, name_words
 from .problems import Problems
 from .profile import CASE_TABLES, UNDECIDED, UNTICKED, Profile, group_pattern, parse_profile
 
-__all__ = ["Entry", "Draft", "draft_profile"]
+__all__ = ["Entry", "Draft", "draft_profile", "decisions"]
 
 #: at least this share of a column's distinct values must belong to a code list to take the column as that code
 CONTENT_SHARE = 0.6
@@ -223,6 +224,9 @@ def _score(sheet: _Sheet, table: str) -> int:
 def _assign_tables(sheets: list[_Sheet]) -> dict[str, tuple[_Sheet | None, list[_Sheet]]]:
     """Table → (the sheet decided for it, the candidates when undecided)."""
     scores = {(t, s.display): _score(s, t) for t in TABLE_ORDER for s in sheets}
+    # each table's best sheet where one stands out: a tie with a sheet some other table prefers does not claim it
+    first = {t: next((s.display for s in sheets if scores[(t, s.display)] > max(
+        (scores[(t, o.display)] for o in sheets if o is not s), default=-1)), None) for t in TABLE_ORDER}
     out: dict[str, tuple[_Sheet | None, list[_Sheet]]] = {}
     for table in TABLE_ORDER:
         ranked = sorted(sheets, key=lambda s: -scores[(table, s.display)])
@@ -231,9 +235,13 @@ def _assign_tables(sheets: list[_Sheet]) -> dict[str, tuple[_Sheet | None, list[
             continue
         best = scores[(table, ranked[0].display)]
         tops = [s for s in ranked if scores[(table, s.display)] == best]
-        # a sheet is the table it scores best for: another table scoring it higher takes it
-        mine = [s for s in tops if all(scores[(t, s.display)] < best for t in TABLE_ORDER if t != table)]
-        out[table] = (mine[0], []) if len(tops) == 1 and mine else (None, tops)
+        # a sheet is the table it scores best for: another table scoring it higher takes it; of the sheets tied at
+        # the top, the one no other table claims is this table's (a referral sheet's "Status" column makes it a
+        # candidate for status changes too, but it is the referrals')
+        mine = [s for s in tops if not any(scores[(t, s.display)] > best or
+                                           (scores[(t, s.display)] == best and s.display == first[t])
+                                           for t in TABLE_ORDER if t != table)]
+        out[table] = (mine[0], []) if len(mine) == 1 else (None, tops)
     return out
 
 
@@ -310,10 +318,43 @@ def _kommune_in(text: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- the draft
-def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> Draft:
+def decisions(profile: Mapping) -> dict[str, object]:
+    """The decided entries of a profile's TOML (read), by their draft path (``faelle.quelle``,
+    ``faelle.spalten.ende``, ``faelle.werte.geschlecht."k. A."``); entries still ``"?"`` are left out."""
+    out: dict[str, object] = {}
+    for table, spec in profile.items():
+        if table not in TABLES or not isinstance(spec, Mapping):
+            continue
+        for section, value in spec.items():
+            if section == "spalten" and isinstance(value, Mapping):
+                out.update({f"{table}.spalten.{k}": v for k, v in value.items()})
+            elif section == "werte" and isinstance(value, Mapping):
+                out.update({f'{table}.werte.{col}."{k}"': v for col, codes_ in value.items()
+                            if isinstance(codes_, Mapping) for k, v in codes_.items()})
+            else:
+                out[f"{table}.{section}"] = value
+    return {k: v for k, v in out.items() if v != UNDECIDED and not (isinstance(v, Mapping) and UNDECIDED in v.values())}
+
+
+def _entry_of(path: str, value: object) -> Entry:
+    """The draft entry for a profile's ``path`` (as :func:`decisions` names it)."""
+    table, section, *rest = path.split(".", 2)
+    key: tuple[str, ...] = ()
+    if section == "spalten":
+        key = (rest[0],)
+    elif section == "werte":
+        column, foreign = rest[0].split(".", 1)
+        key = (column, foreign[1:-1])
+    return Entry(table, section, key, value, "aus dem Profil übernommen")
+
+
+def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER, given: Mapping | None = None) -> Draft:
     """Draft a profile for ``source`` (a workbook, a folder of CSV files or one CSV file), for ``tables`` only
-    (``("bezirke",)`` for a statistics office's district figures)."""
+    (``("bezirke",)`` for a statistics office's district figures). ``given``: a partly decided profile (its TOML,
+    read): every decision in it stays as it is, a sheet decided there is the table's (and its columns are drafted
+    from it), and only what it leaves open is drafted."""
     source = Path(source)
+    kept = decisions(given or {})
     sheets = [s for s in _sheets(source) if len(s.frame.columns)]
     if not sheets:
         raise InputError(f"{source.name} enthält keine Tabelle mit Überschriften und Zeilen (leer?); ein Entwurf wäre "
@@ -321,6 +362,11 @@ def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> 
                          f"{source.name} holds no table with headings and rows (empty?); a draft would be empty. Please "
                          "check the file or give the workbook holding the data.")
     assigned = {t: v for t, v in _assign_tables(sheets).items() if t in tables}
+    for table in assigned:   # a sheet decided by a person is the table's, whatever the scores say
+        chosen = kept.get(f"{table}.quelle")
+        hit = [s for s in sheets if isinstance(chosen, str) and chosen.strip().lower() in (s.name.lower(), s.display.lower())]
+        if hit:
+            assigned[table] = (hit[0], [])
     entries: list[Entry] = []
     meta: dict[str, str] = {}
     used: dict[str, dict[str, str]] = {}   # table → contract column → header
@@ -352,6 +398,16 @@ def draft_profile(source: str | Path, tables: tuple[str, ...] = TABLE_ORDER) -> 
         entries.append(Entry(table, "kopfzeile", (), sheet.header_row,
                              "darüber Titelzeile(n)" if sheet.header_row > 1 else ""))
         used[table] = _draft_columns(table, sheet, groups, entries, used, sheets, assigned, source, meta)
+    if kept:   # the person's decisions over the draft's, and those the draft did not make added
+        by_path = {e.path: e for e in entries}
+        for path, value in kept.items():
+            if path.split(".", 1)[0] not in tables:
+                continue
+            if path in by_path:
+                by_path[path].value, by_path[path].note, by_path[path].choices = value, "aus dem Profil übernommen", []
+            else:
+                entries.append(_entry_of(path, value))
+        meta.update({k: v for k, v in (given or {}).get("profil", {}).items() if k != "name"})
     return Draft(source, entries, [s.name for s in sheets], meta)
 
 

@@ -50,7 +50,7 @@ from .files import source_parts, table_frame
 from .names import name_key
 from .problems import ROW, Problems
 
-__all__ = ["UNTICKED", "group_pattern", "UNDECIDED", "ABSENT_ALLOWED", "PROFILE_NAME", "Profile", "Profiled", "load_profile", "find_profile",
+__all__ = ["read_profile_toml", "UNTICKED", "group_pattern", "UNDECIDED", "ABSENT_ALLOWED", "PROFILE_NAME", "Profile", "Profiled", "load_profile", "find_profile",
            "apply_profile", "profile_dir", "date_format",
            "parse_profile", "CASE_TABLES"]
 
@@ -179,24 +179,37 @@ def load_profile(path: str | Path, allow_undecided: bool = False, needed: tuple[
     """Read and check a profile; raise :class:`InputError` listing every fault at once (an undecided entry among
     them, unless ``allow_undecided``). ``needed``: the tables it must place (``("bezirke",)`` for district figures)."""
     path = Path(path)
+    return parse_profile(_profile_text(path), path, allow_undecided, needed)
+
+
+def _profile_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise from_os_error(exc, path, "das Importprofil lesen", "read the import profile") from None
     except UnicodeDecodeError:
         raise InputError(f"Das Importprofil {path.name} ist keine UTF-8-Textdatei.",
                          f"The import profile {path.name} is not a UTF-8 text file.") from None
-    return parse_profile(text, path, allow_undecided, needed)
+
+
+def _profile_doc(text: str, path: Path) -> dict:
+    try:
+        return tomlkit.parse(text).unwrap()
+    except ParseError as exc:
+        raise InputError(f"Das Importprofil {path.name} ist kein gültiges TOML: {exc}. Bitte die Stelle korrigieren.",
+                         f"The import profile {path.name} is not valid TOML: {exc}. Please fix that place.") from None
+
+
+def read_profile_toml(path: str | Path) -> dict:
+    """A profile file as it stands, undecided entries and all (to be completed by a draft)."""
+    path = Path(path)
+    return _profile_doc(_profile_text(path), path)
 
 
 def parse_profile(text: str, path: Path, allow_undecided: bool = False,
                   needed: tuple[str, ...] = CASE_TABLES) -> Profile:
     """A profile from its text (``path``: its name in messages; lookup tables are found beside it)."""
-    try:
-        doc = tomlkit.parse(text).unwrap()
-    except ParseError as exc:
-        raise InputError(f"Das Importprofil {path.name} ist kein gültiges TOML: {exc}. Bitte die Stelle korrigieren.",
-                         f"The import profile {path.name} is not valid TOML: {exc}. Please fix that place.") from None
+    doc = _profile_doc(text, path)
     faults: list[tuple[str, str]] = []
     undecided: list[str] = []
     meta = doc.pop("profil", {})
@@ -385,9 +398,10 @@ def _checked_date_format(pattern, where: str, faults: list) -> str | None:
 
 
 # --------------------------------------------------------------------------- applying
-def apply_profile(profile: Profile, source: Path, problems: Problems) -> Profiled:
+def apply_profile(profile: Profile, source: Path, problems: Problems, warnings: Problems | None = None) -> Profiled:
     """The contract's tables from ``source`` as ``profile`` maps them; whatever cannot be mapped is a problem (file,
-    row and column as in the foreign file)."""
+    row and column as in the foreign file); every column of a mapped sheet that the profile maps to nothing is a
+    warning in ``warnings`` (a post's end date dropped that way would make every later caseload per post wrong)."""
     parts, sha, size = source_parts(source)
     by_name = {}
     for name, display, payload in parts:
@@ -421,8 +435,40 @@ def apply_profile(profile: Profile, source: Path, problems: Problems) -> Profile
         if mapped is not None:
             found[name] = (display, mapped)
             aliases[(display, name)] = alias
+            if warnings is not None:
+                _unmapped(rule, display, frame, warnings)
     sha = hashlib.sha256(f"{sha}\0{profile.sha256}".encode()).hexdigest()
     return Profiled(found, aliases, profile.absent, sha, size)
+
+
+def _used(rule: TableRule, header: list[str]) -> set[str]:
+    """The columns of ``header`` that ``rule`` reads: named, ticked, numbered in groups, or the ID of a group's rows."""
+    used: set[str] = set()
+    for r in rule.rules.values():
+        if r.ticks is not None:
+            used |= {c for foreign in r.ticks if (c := _resolve(header, foreign)) is not None}
+        elif r.column is not None and r.repeated:
+            pattern = group_pattern(r.column)
+            used |= {h for h in header if pattern.match(h)}
+        elif r.column is not None and (c := _resolve(header, r.column)) is not None:
+            used.add(c)
+    return used
+
+
+def _unmapped(rule: TableRule, file: str, frame: pd.DataFrame, warnings: Problems) -> None:
+    """A warning for every column with a heading and content that ``rule`` maps to nothing."""
+    header = [str(c) for c in frame.columns[1:]]
+    used = _used(rule, header)
+    for column in header:
+        if column in used or column.startswith("unnamed:") or not column.strip() or not (frame[column] != "").any():
+            continue
+        warnings.add(file, rule.name, [rule.header_row], column, [column],
+                     f"Die Spalte '{column}' ist im Importprofil keiner Spalte des Exportformats zugeordnet und wird "
+                     f"nicht übernommen. Gehört sie dazu (etwa ein Enddatum), im Profil unter [{rule.name}.spalten] "
+                     "eintragen; sonst kann dieser Hinweis bleiben.",
+                     f"The column '{column}' is mapped to no column of the export format by the import profile and is "
+                     f"not taken over. If it belongs (an end date, say), enter it in the profile under "
+                     f"[{rule.name}.spalten]; otherwise this note may stay.")
 
 
 def _resolve(header: list[str], wanted: str) -> str | None:

@@ -223,7 +223,7 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
     problems, warnings = Problems(), Problems()
     aliases: dict[tuple[str, str], dict[str, str]] = {}
     if profile is not None:
-        profiled = apply_profile(profile, source, problems)
+        profiled = apply_profile(profile, source, problems, warnings)
         found, sha, size, aliases = profiled.found, profiled.sha256, profiled.size, profiled.aliases
     else:
         found, unknown, sha, size = source_files(source)

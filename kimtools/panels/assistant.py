@@ -21,9 +21,10 @@ import pandas as pd
 from ..contract import codes
 from ..contract.schema import TABLES
 from ..errors import ImportValidationError, KimtoolsError
-from ..i18n import fmt_number, tr
+from ..i18n import current_lang, fmt_number, tr
 from ..ingest.draft import Draft, Entry, draft_profile
 from ..ingest.importer import import_export
+from ..ingest.problems import problems_text
 from ..ingest.profile import PROFILE_NAME, UNDECIDED, Profile, parse_profile
 from ..present.markup import error_html, html_table
 from ..store import Store
@@ -224,8 +225,8 @@ class ImportAssistant:
         """A dry run or the import, through the mapping as chosen."""
         source = Path(self.path.value.strip()).expanduser()
         try:
-            result, _warnings = import_export(source, self.store, dry_run=dry_run, show_progress=False,
-                                              profile=self._profile())
+            result, warnings = import_export(source, self.store, dry_run=dry_run, show_progress=False,
+                                             profile=self._profile())
         except ImportValidationError as exc:
             self._show_problems(exc)
             self.outcome.value = _note(exc.message())
@@ -237,7 +238,8 @@ class ImportAssistant:
             self.outcome.value = error_html(exc)
             return
         self.problems.value = ""
-        self.outcome.value = f"<pre class='kim-note'>{html.escape(result.summary())}</pre>"
+        notes = (tr(("Hinweise", "Warnings")) + ":\n" + problems_text(warnings, lang=current_lang(), limit=20) + "\n\n") if len(warnings) else ""
+        self.outcome.value = f"<pre class='kim-note'>{html.escape(notes + result.summary())}</pre>"
 
     def save(self) -> Path | None:
         """Write the profile (open entries stay marked ``"?"``)."""
