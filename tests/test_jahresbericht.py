@@ -45,7 +45,7 @@ def test_the_report_holds_the_indicator_tables_figures(demo_store, herne_2025):
     assert list(tables) == ["Stellen je Baustein (VZÄ im Jahresmittel)", "Stellen je Arbeitgeber (VZÄ im Jahresmittel)",
                             "Reichweite 2025 und seit Beginn", "Neuzugänge nach Zielgruppe",
                             "Neuzugänge nach Aufenthaltsstatus bei Aufnahme", "Neuzugänge nach Handlungsfeld",
-                            "Vermittlungen und was aus ihnen wurde", "Die größten Angebotslücken", "Die Bezirke"]
+                            "Vermittlungen und was aus ihnen wurde", "Die größten Angebotslücken", "Die Stadtbezirke"]
     year = indicator_table(store, "Herne", period="year").query("zeitraum == '2025'").set_index("kennzahl")
     since = indicator_table(store, "Herne", period="total", bis="2025-12-31").set_index("kennzahl")
     reach = tables["Reichweite 2025 und seit Beginn"]

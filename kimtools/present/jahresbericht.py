@@ -16,6 +16,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
+from ..contract.reference import with_units
 from ..errors import InputError
 from ..i18n import fmt_date, tr
 from ..indicators.disclosure import DEFAULT_MINIMUM, HIDDEN
@@ -36,7 +37,7 @@ def write_annual_report(store: Store, kommune: str, jahr: int, out: Path, templa
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(out)
     sheets = out.with_suffix(".xlsx")
-    _write_workbook(tables, sheets, note)
+    _write_workbook(tables, sheets, note, kommune)
     return out, sheets
 
 
@@ -68,7 +69,7 @@ def _report(store: Store, kommune: str, jahr: int, template: Path | None, minimu
               f"to {minimum - 1} appear as '< {minimum}', '{HIDDEN}' stands for a figure kept hidden so that no "
               "small count can be worked out from a total. Posts (FTE) are yearly means. " + state}))
     for table in tables:
-        _add_table(doc, table, note)
+        _add_table(doc, table, note, kommune)
         if table.key == "bezirke" and len(views["shapes"]):
             _add_map(doc, views, minimum)
     return doc, tables, note
@@ -91,8 +92,13 @@ def _columns(table: ReportTable) -> list[tuple[str, str]]:
     return [("text", ""), *((k, tr({"de": de, "en": en})) for k, (de, en) in table.columns)]
 
 
-def _add_table(doc: Document, table: ReportTable, state: str) -> None:
-    doc.add_heading(tr({"de": table.title[0], "en": table.title[1]}), 1)
+def _title(table: ReportTable, kommune: str) -> str:
+    """The table's title, with the words ``kommune`` has for its sub-units (a Kreis's Gemeinden)."""
+    return with_units({"de": table.title[0], "en": table.title[1]}, kommune)
+
+
+def _add_table(doc: Document, table: ReportTable, state: str, kommune: str) -> None:
+    doc.add_heading(_title(table, kommune), 1)
     shown = table.shown
     if shown is None or shown.empty:
         doc.add_paragraph(tr({"de": "Keine Daten für dieses Jahr.", "en": "No data for this year."}))
@@ -101,6 +107,13 @@ def _add_table(doc: Document, table: ReportTable, state: str) -> None:
     grid = doc.add_table(rows=1 + len(shown), cols=len(columns))
     if "Table Grid" in [s.name for s in doc.styles]:
         grid.style = "Table Grid"
+    grid.autofit = False   # the line's text wide, the figures narrow: 16 cm in all, as an A4 page with margins holds
+    widths = [Cm(7.0)] + [Cm(9.0 / (len(columns) - 1))] * (len(columns) - 1)
+    for column, width in zip(grid.columns, widths):   # the grid for LibreOffice, each cell for Word
+        column.width = width
+    for row in grid.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
     for j, (_, label) in enumerate(columns):
         cell = grid.rows[0].cells[j]
         cell.text = label
@@ -128,7 +141,7 @@ def _add_map(doc: Document, views: dict, minimum: int) -> None:
     doc.add_picture(io.BytesIO(png), width=Cm(15))
 
 
-def _write_workbook(tables: list[ReportTable], path: Path, state: str) -> None:
+def _write_workbook(tables: list[ReportTable], path: Path, state: str, kommune: str) -> None:
     """The report's tables as shown, one sheet each, with its title above and its note below."""
     with excel_writer(path) as writer:
         for table in tables:
@@ -136,7 +149,7 @@ def _write_workbook(tables: list[ReportTable], path: Path, state: str) -> None:
             sheet = table.key[:31]
             frame.to_excel(writer, sheet_name=sheet, index=False, startrow=2)
             ws = writer.sheets[sheet]
-            ws.cell(row=1, column=1, value=tr({"de": table.title[0], "en": table.title[1]}))
+            ws.cell(row=1, column=1, value=_title(table, kommune))
             ws.cell(row=len(frame) + 5, column=1, value=tr({"de": table.note[0], "en": table.note[1]}) + " " + state)
 
 

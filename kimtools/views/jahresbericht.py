@@ -178,7 +178,8 @@ def _posts_table(posts: pd.DataFrame) -> ReportTable:
                      **{k: _value(posts, k, auspraegung=b) for k in ("vzae_land", "vzae_besetzt", "vzae_unbesetzt",
                                                                       "vakanzmonate")}})
     frame = pd.DataFrame(rows)
-    frame = frame.fillna(0.0)
+    if frame[["vzae_land", "vzae_besetzt", "vzae_unbesetzt", "vakanzmonate"]].notna().any().any():
+        frame = frame.fillna(0.0)   # a Baustein without posts has none; a kommune without any: no data ("–")
     total = {"zeile": "gesamt", "text": tr({"de": "Gesamt", "en": "Total"}),
              **{k: frame[k].sum() for k in ("vzae_land", "vzae_besetzt", "vzae_unbesetzt", "vakanzmonate")}}
     frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
@@ -261,7 +262,7 @@ def _district_table(districts: pd.DataFrame, persons: float) -> ReportTable:
                           "personen": [_count(districts, "personen_einmal", stadtbezirk=d) for d in names] + [persons],
                           "neu": [_count(districts, "neuzugaenge", stadtbezirk=d) for d in names]
                           + [districts.loc[districts["kennzahl"] == "neuzugaenge", "zaehler"].sum()]})
-    return ReportTable("bezirke", ("Die Bezirke", "the districts"),
+    return ReportTable("bezirke", ("Die {Bezirke}", "the {districts}"),
                        tuple(f"{a} {b}" for a, b in zip(_definition("personen_einmal"), _definition("neuzugaenge"))),
                        frame, [("personen", ("erreichte Personen", "persons reached")), ("neu", ("Neuzugänge", "new cases"))],
                        total="gesamt")
