@@ -140,3 +140,12 @@ def test_the_command_refuses_what_it_cannot_write(tmp_path, demo_store, capsys):
                  "--ausgabe", str(tmp_path / "b.docx")]) == 1
     assert "keine lesbare Word-Datei" in capsys.readouterr().err
     assert not (tmp_path / "a.docx").exists() and not (tmp_path / "b.docx").exists()
+
+
+def test_in_english(tmp_path, demo_store):
+    out = tmp_path / "annual.docx"
+    assert main(["--lang", "en", "annual-report", "--db", str(demo_store), "--kommune", "Herne", "--year", "2025",
+                 "--out", str(out)]) == 0
+    doc = Document(str(out))
+    assert doc.paragraphs[0].text == "KIM Herne: annual report 2025"
+    assert "posts per Baustein (FTE, yearly mean)" in [p.text for p in doc.paragraphs]
