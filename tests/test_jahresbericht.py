@@ -149,3 +149,18 @@ def test_in_english(tmp_path, demo_store):
     doc = Document(str(out))
     assert doc.paragraphs[0].text == "KIM Herne: annual report 2025"
     assert "posts per Baustein (FTE, yearly mean)" in [p.text for p in doc.paragraphs]
+
+
+def test_cases_open_at_the_end_stay_hidden_in_both_columns_and_cannot_be_worked_out():
+    """Since the start 40 cases begun = 38 closed + 2 open: the 2 is small in both columns (one number), and the 38
+    must hide too, else 40 − 38 gives it away."""
+    from kimtools.views.jahresbericht import ReportTable
+
+    rows = pd.DataFrame({"zeile": ["neuzugaenge", "abschluesse", "faelle_offen"], "text": ["neu", "zu", "offen"],
+                         "jahr": [10, 8, 2], "seit": [40, 38, 2]})
+    table = ReportTable("reichweite", ("", ""), ("", ""), rows, [("jahr", ("", "")), ("seit", ("", ""))],
+                        sums=[(("neuzugaenge", "seit"), [("abschluesse", "seit"), ("faelle_offen", "seit")]),
+                              (("faelle_offen", "jahr"), [("faelle_offen", "seit")])])
+    shown = protected(table).shown.set_index("zeile")
+    assert shown.loc["faelle_offen"].tolist()[1:] == ["< 3", "< 3"]
+    assert shown.loc["abschluesse", "seit"] == HIDDEN and shown.loc["neuzugaenge", "seit"] == "40"

@@ -216,8 +216,10 @@ def _reach_table(year: pd.DataFrame, since: pd.DataFrame, jahr: int, since_end: 
     note = tuple(" ".join(_definition(k)[i] for k in ("personen_erreicht", "personen_mit_angehoerigen", "faelle_offen"))
                  + (f" Seit Beginn: vom ersten Datum der Daten bis {since_end:%d.%m.%Y}." if i == 0 else
                     f" Since the start: from the first date of the data to {since_end:%Y-%m-%d}.") for i in (0, 1))
-    # since the start, every case begun is closed or still open at the end: new = closed + open
-    sums = [(("neuzugaenge", "seit"), [("abschluesse", "seit"), ("faelle_offen", "seit")])]
+    # since the start, every case begun is closed or still open at the end: new = closed + open; and the cases open
+    # at the end are one number in both columns (a figure hidden in one must be hidden in the other)
+    sums = [(("neuzugaenge", "seit"), [("abschluesse", "seit"), ("faelle_offen", "seit")]),
+            (("faelle_offen", "jahr"), [("faelle_offen", "seit")])]
     return ReportTable("reichweite", (f"Reichweite {jahr} und seit Beginn", f"reach in {jahr} and since the start"),
                        note, frame, [("jahr", (str(jahr), str(jahr))), ("seit", ("seit Beginn", "since the start"))],
                        sums=sums)
