@@ -12,8 +12,8 @@ from docx import Document
 from conftest import BASE, write_export
 from kimtools import Store, import_export, indicator_table
 from kimtools.cli import main
-from kimtools.indicators.disclosure import HIDDEN, Sum, audit
-from kimtools.views.jahresbericht import annual_views, protected
+from kimtools.indicators.disclosure import HIDDEN, audit
+from kimtools.views.jahresbericht import annual_views, cells_and_sums, protect_tables, protected
 
 
 def _tables(path) -> dict[str, pd.DataFrame]:
@@ -88,31 +88,25 @@ SMALL["beratungen"] = BASE["beratungen"] + "".join(
 
 
 def test_no_count_of_one_or_two_and_no_hidden_count_can_be_worked_out(tmp_path):
+    """The attacker knows every printed count, every sum the report states within and across its tables (a figure
+    printed twice is one figure) and that a hidden count is at least 1: the audit's integer programs find no
+    hidden cell narrowed below 3."""
     db = tmp_path / "k.duckdb"
     import_export(write_export(tmp_path / "e", SMALL), db=db, show_progress=False)
     out = tmp_path / "klein.docx"
     assert main(["jahresbericht", "--db", str(db), "--jahr", "2024", "--ausgabe", str(out)]) == 0
     views = annual_views(Store(db), "Herne", 2024)
-    hidden_somewhere = False
-    for table in views["tables"]:
-        if table.posts:
-            continue
-        shown = protected(table).shown
-        keys = [k for k, _ in table.columns]
-        values = table.rows[keys].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype="int64")
-        cells = shown[keys].to_numpy()
-        assert not np.isin(cells, ["1", "2"]).any(), table.key
-        mask = np.isin(cells, ["< 3", HIDDEN])
-        hidden_somewhere |= bool(mask.any())
-        # the attacker's view: every shown count and every sum the report states; each hidden cell's range
-        n = len(keys)
-        at = {(z, k): i * n + j for i, z in enumerate(table.rows["zeile"]) for j, k in enumerate(keys)}
-        sums = [Sum(at[(table.total, k)], tuple(at[(z, k)] for z in table.rows["zeile"] if z != table.total))
-                for k in keys] if table.total else []
-        sums += [Sum(at[t], tuple(at[p] for p in parts)) for t, parts in table.sums]
-        result = audit(values.ravel(), mask.ravel(), sums)
-        assert not result["offengelegt"].any(), (table.key, result)
-    assert hidden_somewhere   # the export is small enough that something had to be protected
+    tables = protect_tables(views["tables"], views["same"])
+    values, known, _labels, at, sums = cells_and_sums(views["tables"], views["same"])
+    hidden = np.zeros(len(values), dtype=bool)
+    for table in (t for t in tables if not t.posts):
+        for k, _ in table.columns:
+            for z, text in zip(table.shown["zeile"], table.shown[k]):
+                assert text not in ("1", "2"), (table.key, z, k)
+                hidden[at[(table.key, z, k)]] = text in ("< 3", HIDDEN)
+    assert hidden.any()   # the export is small enough that something had to be protected
+    result = audit(values, hidden, sums)
+    assert not result["offengelegt"].any(), result
     printed = _tables(out)
     for heading, frame in printed.items():
         if "VZÄ" not in heading:

@@ -23,7 +23,7 @@ from ..indicators.disclosure import DEFAULT_MINIMUM, HIDDEN
 from ..paths import slug
 from ..spreadsheet import excel_writer
 from ..store import Store
-from ..views.jahresbericht import ReportTable, annual_views, protected
+from ..views.jahresbericht import ReportTable, annual_views, protect_tables
 from . import figures as F
 from .steering import data_state
 
@@ -51,7 +51,7 @@ def annual_report_bytes(store: Store, kommune: str, jahr: int, minimum: int = DE
 def _report(store: Store, kommune: str, jahr: int, template: Path | None, minimum: int):
     """The document, its protected tables and the data-state line each table's note ends with."""
     views = annual_views(store, kommune, jahr)
-    tables = [protected(t, minimum) for t in views["tables"]]
+    tables = protect_tables(views["tables"], views["same"], minimum)
     state = data_state(store, [kommune])
     note = tr({"de": f"Datenstand: Daten bis {fmt_date(views['daten'][1])}.",
                "en": f"Data state: data up to {fmt_date(views['daten'][1])}."})

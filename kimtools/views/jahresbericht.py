@@ -32,7 +32,7 @@ from ..indicators.disclosure import DEFAULT_MINIMUM, HIDDEN, Sum, protect
 from ..store import Store, in_parallel
 from .karten import district_shapes
 
-__all__ = ["ReportTable", "annual_views", "protected", "REFERRAL_STATES"]
+__all__ = ["ReportTable", "annual_views", "protected", "protect_tables", "cells_and_sums", "REFERRAL_STATES"]
 
 
 @dataclass(frozen=True)
@@ -56,31 +56,60 @@ class ReportTable:
 def protected(table: ReportTable, minimum: int = DEFAULT_MINIMUM) -> ReportTable:
     """``table`` with ``shown``: its counts with the small ones and their complements protected ("< minimum",
     :data:`~kimtools.indicators.disclosure.HIDDEN`), posts with one decimal, missing values as "–"."""
-    keys = [k for k, _ in table.columns]
-    shown = table.rows[["zeile", "text"]].copy()
-    if table.posts:
-        for k in keys:
-            shown[k] = [("–" if pd.isna(v) else fmt_number(float(v), 1)) for v in table.rows[k]]
-        return replace(table, shown=shown)
-    values = table.rows[keys].apply(pd.to_numeric, errors="coerce")
-    known = values.notna().to_numpy()
-    v = values.fillna(0).to_numpy(dtype="int64")
-    n_rows, n_cols = v.shape
-    at = {(z, k): i * n_cols + j for i, z in enumerate(table.rows["zeile"]) for j, k in enumerate(keys)}
+    return protect_tables([table], [], minimum)[0]
+
+
+def cells_and_sums(tables: list[ReportTable], same: list[list[tuple[str, str, str]]]):
+    """Every count cell of ``tables`` in one vector (values, whether known, labels, each table's offset) and every sum
+    an attacker knows: each table's total and its further sums, and ``same``: groups of cells (table key, line,
+    column) that are one figure printed in several places (each a sum of one part)."""
+    values, known, labels, at = [], [], [], {}
+    for table in tables:
+        if table.posts:
+            continue
+        keys = [k for k, _ in table.columns]
+        frame = table.rows[keys].apply(pd.to_numeric, errors="coerce")
+        for z, row in zip(table.rows["zeile"], frame.itertuples(index=False)):
+            for k, v in zip(keys, row):
+                at[(table.key, z, k)] = len(values)
+                values.append(0 if pd.isna(v) else int(v))
+                known.append(not pd.isna(v))
+                labels.append(f"{table.key}/{z}/{k}")
     sums = []
-    if table.total is not None:
-        parts = [z for z in table.rows["zeile"] if z != table.total]
+    for table in tables:
+        if table.posts:
+            continue
+        cell = lambda z, k, t=table: at[(t.key, z, k)]  # noqa: E731
+        if table.total is not None:
+            parts = [z for z in table.rows["zeile"] if z != table.total]
+            sums += [Sum(cell(table.total, k), tuple(cell(z, k) for z in parts)) for k, _ in table.columns]
+        sums += [Sum(cell(*total), tuple(cell(*p) for p in parts)) for total, parts in table.sums]
+    for group in same:
+        present = [at[c] for c in group if c in at]
+        sums += [Sum(present[0], (other,)) for other in present[1:]]
+    sums = [s for s in sums if all(known[c] for c in s.cells)]
+    return np.array(values, dtype="int64"), np.array(known, dtype=bool), labels, at, sums
+
+
+def protect_tables(tables: list[ReportTable], same: list[list[tuple[str, str, str]]],
+                   minimum: int = DEFAULT_MINIMUM) -> list[ReportTable]:
+    """``tables`` with ``shown``, protected together: a figure printed in two tables is hidden in both or in
+    neither (``same``, as :func:`cells_and_sums`), so no table's total gives another's hidden cell away."""
+    values, known, labels, at, sums = cells_and_sums(tables, same)
+    mask = protect(values, sums, minimum, labels) if len(values) else np.zeros(0, dtype=bool)
+    out = []
+    for table in tables:
+        keys = [k for k, _ in table.columns]
+        shown = table.rows[["zeile", "text"]].copy()
         for k in keys:
-            sums.append(Sum(at[(table.total, k)], tuple(at[(z, k)] for z in parts)))
-    sums += [Sum(at[total], tuple(at[p] for p in parts)) for total, parts in table.sums]
-    sums = [s for s in sums if all(known.ravel()[c] for c in s.cells)]
-    labels = [f"{z}/{k}" for z in table.rows["zeile"] for k in keys]
-    mask = protect(v.ravel(), sums, minimum, labels).reshape(n_rows, n_cols)
-    for j, k in enumerate(keys):
-        shown[k] = [("–" if not known[i, j] else
-                     (f"< {minimum}" if 0 < v[i, j] < minimum else HIDDEN) if mask[i, j] else fmt_number(int(v[i, j])))
-                    for i in range(n_rows)]
-    return replace(table, shown=shown)
+            if table.posts:
+                shown[k] = [("–" if pd.isna(v) else fmt_number(float(v), 1)) for v in table.rows[k]]
+                continue
+            cells = [at[(table.key, z, k)] for z in table.rows["zeile"]]
+            shown[k] = [("–" if not known[c] else (f"< {minimum}" if 0 < values[c] < minimum else HIDDEN) if mask[c]
+                         else fmt_number(int(values[c]))) for c in cells]
+        out.append(replace(table, shown=shown))
+    return out
 
 
 #: the statuses of a referral, each counted once (they add up to the referrals of the year)
@@ -167,8 +196,12 @@ def annual_views(store: Store, kommune: str, jahr: int) -> dict[str, object]:
                              partition=False))
     tables += [_referral_table(year), _gap_table(pick("gaps"), _count(year, "luecken")),
                _district_table(pick("districts"), _count(year, "personen_einmal"))]
-    return {"kommune": kommune, "jahr": jahr, "tables": tables, "shapes": t["shapes"], "daten": (d0, d1),
-            "seit_beginn_bis": since_end, "districts": pick("districts")}
+    # the figures printed in several tables: the new cases of the year, the persons reached in it
+    same = [[("reichweite", "neuzugaenge", "jahr"), *((k, "gesamt", "neu") for k in
+                                                       ("zielgruppen", "aufenthalt", "handlungsfelder", "bezirke"))],
+            [("reichweite", "personen_erreicht", "jahr"), ("bezirke", "gesamt", "personen")]]
+    return {"kommune": kommune, "jahr": jahr, "tables": tables, "same": same, "shapes": t["shapes"],
+            "daten": (d0, d1), "seit_beginn_bis": since_end, "districts": pick("districts")}
 
 
 def _posts_table(posts: pd.DataFrame) -> ReportTable:
