@@ -64,3 +64,14 @@ def test_figures_pick_their_indicator_and_period_from_the_table(db):
     expected = kim.auswahl(t, "reichweite_je_1000", "2024-Q2").dropna(subset=["wert"])
     assert drawn == pytest.approx({r.stadtbezirk: float(r.wert) for r in expected.itertuples()})
     assert len(kim.reach_by_district(t, zeitraum="2030-Q1").data[0].x) == 0   # a dashboard's empty filter: no rows
+
+
+def test_since_the_start_is_one_period_holding_every_quarter(db):
+    """New cases and consultations since the start are the sums over every quarter; the table says 'gesamt'."""
+    total = kim.kennzahlen("Herne", zeitraum="seit_beginn", kennzahl=["neuzugaenge", "beratungen"], db=db)
+    assert kim.zeitraeume(total) == ["gesamt"]
+    quarters = kim.kennzahlen("Herne", kennzahl=["neuzugaenge", "beratungen"], db=db)
+    for k in ("neuzugaenge", "beratungen"):
+        assert kim.wert(total, k) == quarters.loc[quarters["kennzahl"] == k, "zaehler"].sum()
+    with pytest.raises(UsageError, match="seit_beginn"):
+        kim.kennzahlen("Herne", zeitraum="immer", db=db)
