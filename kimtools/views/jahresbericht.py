@@ -9,10 +9,12 @@ out from the shown counts only.
 
 Examples
 --------
+The 1 is small; the 10 hides with it, else 11 − 10 would give it away:
+
 >>> t = ReportTable("x", ("X", "X"), ("", ""), pd.DataFrame({"zeile": ["a", "b", "gesamt"], "text": ["a", "b", "Gesamt"],
 ...                 "jahr": [10, 1, 11]}), [("jahr", ("Jahr", "year"))], total="gesamt")
 >>> protected(t, 3).shown["jahr"].tolist()
-['10', '< 3', '11']
+['x', '< 3', '11']
 """
 
 from __future__ import annotations
