@@ -118,18 +118,20 @@ def protect_tables(tables: list[ReportTable], same: list[list[tuple[str, str, st
 REFERRAL_STATES = ("vermittelt", "warteliste", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen")
 
 
-def _count(t: pd.DataFrame, kennzahl: str, **where) -> float:
+def _cell(t: pd.DataFrame, kennzahl: str, column: str, **where) -> float:
+    """``column`` (``zaehler`` or ``wert``) of the row of ``kennzahl`` with the values ``where``; NaN without one."""
     rows = t.loc[t["kennzahl"] == kennzahl]
     for col, val in where.items():
         rows = rows.loc[rows[col] == val]
-    return float(rows["zaehler"].iloc[0]) if len(rows) and pd.notna(rows["zaehler"].iloc[0]) else np.nan
+    return float(rows[column].iloc[0]) if len(rows) and pd.notna(rows[column].iloc[0]) else np.nan
+
+
+def _count(t: pd.DataFrame, kennzahl: str, **where) -> float:
+    return _cell(t, kennzahl, "zaehler", **where)
 
 
 def _value(t: pd.DataFrame, kennzahl: str, **where) -> float:
-    rows = t.loc[t["kennzahl"] == kennzahl]
-    for col, val in where.items():
-        rows = rows.loc[rows[col] == val]
-    return float(rows["wert"].iloc[0]) if len(rows) and pd.notna(rows["wert"].iloc[0]) else np.nan
+    return _cell(t, kennzahl, "wert", **where)
 
 
 def _definition(kennzahl: str) -> tuple[str, str]:
