@@ -16,7 +16,7 @@ from .i18n import tr
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["KimtoolsError", "ImportValidationError", "StoreError", "UsageError", "InputError", "DisclosureError", "BundleError",
+__all__ = ["KimtoolsError", "ImportValidationError", "DecisionListError", "StoreError", "UsageError", "InputError", "DisclosureError", "BundleError",
            "DeliveryRefused", "from_os_error"]
 
 
@@ -74,6 +74,20 @@ class ImportValidationError(KimtoolsError):
             f"Der Export {source} verletzt das Exportformat an {n} Stelle(n); nichts wurde gespeichert.",
             f"The export {source} breaks the export format in {n} place(s); nothing was stored.",
         )
+
+
+class DecisionListError(ImportValidationError):
+    """A Beschlussliste breaks its contract (``docs/beschlussliste.md``); ``problems`` as for an export. Nothing was
+    stored."""
+
+    def __init__(self, problems: "pd.DataFrame", source: str):
+        self.problems = problems
+        self.source = source
+        n = len(problems)
+        KimtoolsError.__init__(
+            self, f"Die Beschlussliste {source} hat {n} Problem(e); nichts wurde gespeichert, die bisherigen Beschlüsse "
+                  "gelten weiter.",
+            f"The list of decisions {source} has {n} problem(s); nothing was stored, the decisions stored before stay.")
 
 
 class DeliveryRefused(StoreError):

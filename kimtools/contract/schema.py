@@ -44,6 +44,7 @@ class Column:
     maximum: float | str | None = None
     min_exclusive: bool = False
     not_future: bool = False
+    max_length: int | None = None   # a text's most characters
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind

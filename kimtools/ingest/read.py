@@ -119,6 +119,12 @@ def check_column(raw: RawTable, column: Column, problems: Problems, today: dt.da
     if column.required:
         problems.add_masked(raw, empty, column.name, "Pflichtfeld ist leer.", "Required value is empty.")
     if column.kind in ("id", "text"):
+        if column.max_length is not None:
+            problems.add_masked(raw, s.str.len() > column.max_length, column.name,
+                                f"Text ist länger als {column.max_length} Zeichen ("
+                                + s.str.len().astype(str) + "); bitte kürzen.",
+                                f"Text is longer than {column.max_length} characters ("
+                                + s.str.len().astype(str) + "); please shorten it.")
         return s.where(~empty, None)
     if column.kind == "date":
         parsed = _parse_dates(s)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._version import __version__
 
-__all__ = ["SCHEMA", "LATER_COLUMNS", "BOUNDARY_TABLE", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
+__all__ = ["SCHEMA", "LATER_COLUMNS", "BOUNDARY_TABLE", "DECISIONS_TABLE", "DECISION_COLUMNS", "DATA_TABLES", "DATA_SPAN_SQL", "SPAN_TABLE", "LOG_COUNTS", "DELIVERY_COLUMNS", "Derive", "ensure_schema",
            "log_import",
            "row_counts"]
 
@@ -124,6 +124,18 @@ CREATE TABLE IF NOT EXISTS {BOUNDARY_TABLE} (
     importiert TIMESTAMP)"""
 
 
+#: the steering committee's decisions (the Beschlussliste, ``kimtools beschluesse einlesen``), by kommune: the list's
+#: columns, the row of the file each came from, the file and when it was read. Not a data table: an import of cases
+#: leaves them as they are; a later list replaces a kommune's decisions as a whole; a frozen meeting state keeps them.
+DECISIONS_TABLE = "beschluesse"
+DECISION_COLUMNS = {
+    "kommune": "VARCHAR", "beschluss_id": "VARCHAR", "datum": "DATE", "gremium": "VARCHAR", "titel": "VARCHAR",
+    "beschreibung": "VARCHAR", "zustaendig": "VARCHAR", "luecke": "VARCHAR", "handlungsfeld": "VARCHAR",
+    "kennzahl": "VARCHAR", "stadtbezirk": "VARCHAR", "merkmal": "VARCHAR", "auspraegung": "VARCHAR",
+    "richtung": "VARCHAR", "zielwert": "DOUBLE", "frist": "DATE", "status": "VARCHAR", "umgesetzt_am": "DATE",
+    "zeile": "INTEGER", "quelle": "VARCHAR", "eingelesen": "TIMESTAMP"}
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in SCHEMA.items():
         cols = ", ".join(f"{c} {t}" for c, t in columns.items())
@@ -136,6 +148,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE import_log ADD COLUMN IF NOT EXISTS {column} {kind}")
     con.execute(_QUALITY_DDL)
     con.execute(_BOUNDARY_DDL)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DECISIONS_TABLE} ({', '.join(f'{c} {t}' for c, t in DECISION_COLUMNS.items())})")
 
 
 def log_import(con: duckdb.DuckDBPyConnection, kommunen, source: str, sha256: str | None, stand: dict, counts: pd.DataFrame,
