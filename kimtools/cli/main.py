@@ -29,7 +29,7 @@ COMMANDS = {"import": ("importing", "cmd_import"), "profil": ("importing", "cmd_
             "kennzahlen": ("tables", "cmd_indicators"), "luecken": ("tables", "cmd_luecken"),
             "export": ("exchange", "cmd_export"), "vergleichen": ("exchange", "cmd_compare"),
             "bericht": ("reports", "cmd_report"), "sitzung": ("reports", "cmd_sitzung"),
-            "jahresbericht": ("annual", "cmd_jahresbericht"),
+            "jahresbericht": ("annual", "cmd_jahresbericht"), "beschluesse": ("decisions", "cmd_beschluesse"),
             "zeigen": ("serve", "cmd_serve"), "vorbereiten": ("serve", "cmd_vorbereiten")}
 
 

@@ -10,10 +10,12 @@ from ..periods import PERIOD_CHOICES
 from ..indicators.table import MERKMALE
 from .common import WORDS, GermanFormatter, GermanParser, command_parser, t
 
-__all__ = ["build_parser", "SITZUNG_ACTIONS"]
+__all__ = ["build_parser", "SITZUNG_ACTIONS", "BESCHLUESSE_ACTIONS"]
 
 #: the meeting command's actions in English, and the German ones they stand for
 SITZUNG_ACTIONS = {"create": "anlegen", "list": "liste", "remove": "entfernen"}
+#: the decisions command's actions in English, and the German ones they stand for
+BESCHLUESSE_ACTIONS = {"read": "einlesen", "list": "liste"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,5 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME", help=t("sitzung_name"))
     p.add_argument("--kommune", help=t("sitzung_kommune"))
     p.add_argument("--quartal", "--quarter", dest="quartal", help=t("sitzung_quartal"))
+    p.add_argument("--db", help=t("db"))
+
+    p = command("beschluesse", "decisions")
+    p.add_argument("action", choices=["einlesen", "liste", *BESCHLUESSE_ACTIONS], metavar="AKTION",
+                   help=t("beschluesse_aktion"))
+    p.add_argument("source", nargs="?", metavar="DATEI", help=t("beschluesse_datei"))
+    p.add_argument("--kommune", help=t("beschluesse_kommune"))
+    p.add_argument("--format", choices=["table", "csv", "xlsx"], default="table", help=t("beschluesse_format"))
+    p.add_argument("--ausgabe", "--out", dest="out", help=t("beschluesse_out"))
+    p.add_argument("--probelauf", "--dry-run", dest="dry_run", action="store_true", help=t("beschluesse_probelauf"))
     p.add_argument("--db", help=t("db"))
     return parser

@@ -156,9 +156,9 @@ def _check(raw: RawTable, facts: _Facts, today: dt.date, problems: Problems) -> 
     unknown = given["kennzahl"] & ~kennzahl.isin(list(CATALOGUE))
     meant = kennzahl.map(lambda v: closest(v, list(CATALOGUE)) if isinstance(v, str) else None)
     add(raw, unknown, "kennzahl", "Keine Kennzahl des Katalogs (docs/kennzahlen.md oder der eigene Katalog)"
-        + meant.map(lambda m: f"; gemeint ist wohl {m}?" if m else ".").where(unknown, ""),
+        + meant.map(lambda m: f"; gemeint ist wohl {m}?" if isinstance(m, str) else ".").where(unknown, ""),
         "Not an indicator of the catalogue (docs/kennzahlen.en.md or the installation's own)"
-        + meant.map(lambda m: f"; probably {m} is meant?" if m else ".").where(unknown, ""))
+        + meant.map(lambda m: f"; probably {m} is meant?" if isinstance(m, str) else ".").where(unknown, ""))
     ok_kennzahl = given["kennzahl"] & ~unknown
     add(raw, given["richtung"] & ~given["kennzahl"], "richtung", "Eine Richtung gibt es nur mit einer Kennzahl.",
         "A direction is given only with an indicator.")

@@ -34,12 +34,14 @@ def decision_views(store: Store, kommune: str, today: dt.date | None = None,
                    minimum: int = DEFAULT_MINIMUM) -> dict[str, object]:
     """``decisions``: the kommune's decisions in the page's order (:data:`GROUPS` in ``gruppe``, ``ueberfaellig``, the
     windows and ``urteil`` of :func:`~kimtools.analysis.beschluesse.before_after`); ``series``: each followed
-    indicator per quarter (with ``beschluss_id``); ``today``: the day overdue is judged on."""
+    indicator per quarter (with ``beschluss_id``); ``today``: the day overdue is judged on; ``partners``: the
+    kommune's partners' names by ID; ``source``: the file the list was read from and when."""
     today = today or reference_day(store)
     with store.snapshot():
         decisions = stored_decisions(store, kommune)
         series = decision_series(store, decisions)
         span = store.query(f"SELECT d0, d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune])
+        partners = store.query("SELECT partner_id, name FROM partner WHERE kommune = ?", [kommune])
     incomplete = set(series.loc[series["unvollstaendig"].astype(bool), "zeitraum"]) if len(series) else set()
     complete = ({kommune: complete_quarters(pd.Timestamp(span["d0"][0]).date(), pd.Timestamp(span["d1"][0]).date(),
                                             incomplete)} if len(span) else {})
@@ -52,4 +54,5 @@ def decision_views(store: Store, kommune: str, today: dt.date | None = None,
     out = out.sort_values(["gruppe", "frist", "datum", "zeile"], key=lambda c: c.map(order) if c.name == "gruppe" else c,
                           kind="stable", na_position="last").reset_index(drop=True)
     return {"decisions": out, "series": series, "today": today,
+            "partners": dict(zip(partners["partner_id"], partners["name"])),
             "source": decisions[["quelle", "eingelesen"]].iloc[0].to_dict() if len(decisions) else None}
