@@ -31,6 +31,7 @@ from kimtools.cli import main
 from kimtools.errors import DecisionListError
 from kimtools.ingest.beschluesse import import_decisions
 from kimtools.ingest.importer import import_export
+from kimtools.present.report import lenkungskreis_html
 from kimtools.store.beschluesse import stored_decisions
 from kimtools.store.meetings import freeze
 from kimtools.views.beschluesse import decision_views, reference_day
@@ -213,6 +214,10 @@ def test_a_frozen_meeting_state_keeps_its_list_and_its_day(store, tmp_path):
     assert kept.set_index("beschluss_id").loc["G", "status"] == "in_umsetzung"
     assert set(kept["quelle"]) == {"beschluesse.csv"}
     assert reference_day(frozen.store) == pd.Timestamp(frozen.frozen).date()
+    # the meeting's printout and view: the list as frozen, in an annex after the two pages
+    page = lenkungskreis_html(frozen.store, "Herne")
+    annex = page[page.index("Anlage: Beschlüsse und ihre Wirkung"):]
+    assert "Überfällig (1)" in annex and "Verworfen: 1." in annex and "F2" not in annex
 
 
 def test_a_defective_list_is_refused_with_every_problem_and_the_store_unchanged(store, tmp_path):

@@ -483,3 +483,74 @@ def test_a_kreis_page_says_gemeinde(own_server, browser):
     _assert_clean(page, requests)
     page.screenshot(path=str(ARTEFACTS / "lenkungskreis-kreis.png"), full_page=True)
     page.close()
+
+
+#: four decisions of Dortmund (the demo's partner IDs): one overdue (due 30.09.2025, still being implemented), one
+#: being implemented and not yet due, one implemented (the Jobcenter's acceptance before and after), one rejected
+DORTMUND_DECISIONS = """\
+beschluss_id;kommune;datum;gremium;titel;zustaendig;luecke;handlungsfeld;kennzahl;stadtbezirk;merkmal;auspraegung;richtung;frist;status;umgesetzt_am
+LK-2024-07;Dortmund;09.07.2024;Lenkungskreis;Feste Sprechstunde des Jobcenters im KIM-Büro;05913-PAR06;;arbeit;annahmequote;;an_partner;05913-PAR06;steigen;31.12.2024;umgesetzt;01.10.2024
+LK-2025-03;Dortmund;18.03.2025;Lenkungskreis;Wartezeit bei der Ausländerbehörde senken;05913-PAR08;wartezeit;aufenthalt;luecken;;luecke;wartezeit;sinken;30.09.2025;in_umsetzung;
+LK-2025-09;Dortmund;16.09.2025;Planungskonferenz;Sprachmittlung in der Innenstadt-Nord;05913-PAR15;sprachbarriere;gesundheit;luecken;Innenstadt-Nord;luecke;sprachbarriere;sinken;30.06.2099;in_umsetzung;
+LK-2025-12;Dortmund;09.12.2025;Lenkungskreis;Zweite Case-Management-Stelle in Eving;05913-PAR05;;;neuzugaenge;Eving;;;steigen;;verworfen;
+"""
+
+
+@pytest.fixture(scope="module")
+def decided_server(demo_store, tmp_path_factory):
+    """A copy of the demo store with Dortmund's list of decisions read in."""
+    import os
+    import shutil
+
+    from kimtools.ingest.beschluesse import import_decisions
+    from kimtools.serving import running_server
+
+    folder = tmp_path_factory.mktemp("beschluesse")
+    shutil.copy(demo_store, folder / "kim.duckdb")
+    (folder / "beschluesse.csv").write_text(DORTMUND_DECISIONS, encoding="utf-8")
+    import_decisions(folder / "beschluesse.csv", folder / "kim.duckdb")
+    env = dict(os.environ, KIMTOOLS_DB=str(folder / "kim.duckdb"))
+    with open(ARTEFACTS / "voila-beschluesse.log", "w") as log, running_server(folder / "kim.duckdb", log=log, env=env) as url:
+        yield url
+
+
+def test_the_steering_page_shows_the_decisions_overdue_first_and_prints_them_in_an_annex(decided_server, browser,
+                                                                                          tmp_path):
+    page, requests = _open(browser, f"{decided_server}/voila/render/lenkungskreis.ipynb")
+    page.locator("select").nth(0).select_option("Dortmund")
+    page.wait_for_function("document.body.innerText.includes('Überfällig (1)')", timeout=60_000)
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && "
+                           "(p.layout.annotations || []).some(a => String(a.text).startsWith('LK-2024-07')))",
+                           timeout=60_000)
+    body = page.inner_text("body")
+    part = body[body.index("Beschlüsse und ihre Wirkung"):body.index("Aufenthaltsstatus", body.index("Beschlüsse und ihre Wirkung"))]
+    # overdue first, then those being implemented, then the implemented with before and after; the rejected counted
+    assert part.index("Überfällig (1)") < part.index("LK-2025-03") < part.index("Offen oder in Umsetzung (1)") \
+        < part.index("LK-2025-09") < part.index("Umgesetzt: vorher und nachher (1)") < part.index("LK-2024-07")
+    assert "Verworfen: 1." in part and "LK-2025-12" not in part
+    assert "Annahmequote" in part and "%" in part and "nicht, dass der Beschluss es bewirkt hat" in part
+    assert page.evaluate(_SMALL_COUNTS_JS) == []
+    _assert_clean(page, requests)
+    page.locator("h3", has_text="Beschlüsse und ihre Wirkung").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTEFACTS / "lenkungskreis-beschluesse.png"), full_page=True)
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_text("Druckfassung (A4, HTML) herunterladen").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    page.close()
+    printed = browser.new_page()
+    printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    printed.goto(target.as_uri())
+    printed.emulate_media(media="print")
+    printed.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=60_000)
+    import pypdfium2 as pdfium
+
+    pdf = tmp_path / "lenkungskreis.pdf"
+    pdf.write_bytes(printed.pdf(format="A4"))
+    pages = [" ".join(p.get_textpage().get_text_range().split()) for p in pdfium.PdfDocument(pdf)]
+    # the two pages as before, the decisions named in one line at the end; the annex on a page of its own
+    assert len(pages) == 3 and "1 überfällig – LK-2025-03 (30.09.2025)" in pages[1]
+    assert pages[2].startswith("Anlage: Beschlüsse und ihre Wirkung") and "Überfällig (1)" in pages[2]
+    assert "LK-2024-07" in pages[2] and all("Datenstand" in p for p in pages)
+    printed.screenshot(path=str(ARTEFACTS / "lenkungskreis-beschluesse-druck.png"), full_page=True)
+    printed.close()

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..i18n import tr
+from ..present.beschluesse import decisions_html
 from ..present.markup import commentary_html, gaps_html, outliers_html, tiles
 from ..present.report import lenkungskreis_html, lenkungskreis_name
 from ..store import Store
@@ -33,7 +34,8 @@ class LenkungskreisPanel(_FilteredPanel):
     """
 
     fields = ("kommune", "stadtbezirk", "zeitraum")
-    depends = {"reach": ("kommune", "zeitraum")}   # every district on one view
+    depends = {"reach": ("kommune", "zeitraum"), "decisions": ("kommune",)}   # every district on one view; the
+    # decisions have their own dates
 
     def __init__(self, store: Store | None = None, minimum: int = 3):
 
@@ -42,6 +44,7 @@ class LenkungskreisPanel(_FilteredPanel):
         self._windows = ViewCache()
         self._ahead = _LookAhead()
         self.stalls_html, self.gaps_html, self.status_note = widgets.HTML(), widgets.HTML(), widgets.HTML()
+        self.decisions_html = widgets.HTML()
         self.footer = widgets.HTML()
         if not self._start(store, minimum):
             return
@@ -56,7 +59,8 @@ class LenkungskreisPanel(_FilteredPanel):
                      for k, w in (("trend", f["trend"]), ("reach", f["reach"]),
                                                              ("funnel", f["funnel"]), ("stalls", self.stalls_html),
                                                              ("gaps", self.gaps_html))}
-        self.widget = self._page("lenkungskreis", **explained, status=(
+        decisions = (self.decisions_html, f["decisions"], widgets.HTML(commentary_html(self.commentary.get("decisions", ""))))
+        self.widget = self._page("lenkungskreis", **explained, decisions=decisions, status=(
                                      f["status"], self.status_note,
                                      widgets.HTML(commentary_html(self.commentary.get("status", "")))),
                                  end=(self.printable, self.annual, self.footer))
@@ -76,7 +80,7 @@ class LenkungskreisPanel(_FilteredPanel):
 
         return {**self._windows.get(key, window), "kommune": k, "zeitraum": v["zeitraum"], "stadtbezirk": v["stadtbezirk"],
                 "main": select_district(base, v["stadtbezirk"]), "districts": base["districts"],
-                "shapes": base["shapes"]}
+                "shapes": base["shapes"], "beschluesse": base["beschluesse"]}
 
     def _show_below(self, v: dict) -> None:
         """Once the page is drawn, prepare the windows of the neighbouring districts and quarters."""
@@ -97,6 +101,7 @@ class LenkungskreisPanel(_FilteredPanel):
                                   since_start_tile(d["since"], d["end"], self.minimum)])
         self.stalls_html.value = outliers_html(d["outliers"], stalls_only=True)
         self.gaps_html.value = gaps_html(d["gaps"], self.minimum, kommune=v["kommune"])
+        self.decisions_html.value = decisions_html(d["beschluesse"], d["beschluesse"]["partners"])
         for part, w in getattr(self, "explained", {}).items():   # the kommune's sub-units; the map's own line
             w.value = f"<p class='kim-note'>{html.escape(explain(part, v['kommune'], mapped=len(d['shapes']) > 0))}</p>"
         self.status_note.value = f"<p class='kim-note'>{html.escape(explain('status') if len(d['transitions']) else no_status_changes())}</p>"

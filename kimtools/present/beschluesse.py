@@ -19,10 +19,12 @@ from ..analysis.beschluesse import VERDICTS
 from ..contract import codes
 from ..contract.catalogue import CATALOGUE
 from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, plotly_separators, tr
+from ..periods import quarter_label
 from ..indicators.disclosure import DEFAULT_MINIMUM
 from .figures.style import PALETTE, TEMPLATE
 from .labels import column_label, kennzahl_label
-from .markup import CSS, html_table
+from .markup import CSS
+from .pages import section_title
 
 __all__ = ["LIST_COLUMNS", "DATE_COLUMNS", "decision_list", "decisions_html", "decisions_summary_html", "decisions_figure",
            "value_text", "NO_LIST"]
@@ -150,8 +152,9 @@ def _plain(frame: pd.DataFrame, keys: list[str]) -> str:
     """A table of display strings with the list's headings."""
     shown = frame[[tr(LIST_COLUMNS[k]) for k in keys]]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
-                   for r in shown.itertuples(index=False))
+    nowrap = " style='white-space:nowrap'"   # an ID stays on one line
+    body = "".join("<tr>" + "".join(f"<td{nowrap if i == 0 else ''}>{html.escape(str(v))}</td>" for i, v in enumerate(r))
+                   + "</tr>" for r in shown.itertuples(index=False))
     return f"{CSS}<table class='kim-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -167,7 +170,7 @@ def decisions_html(views: Mapping[str, object], partners: Mapping[str, str] | No
     for group, (de, en) in _GROUP_TITLES.items():
         mine = (d["gruppe"] == group).to_numpy()
         if mine.any():
-            parts.append(f"<p class='kim-caption'>{html.escape(tr((de, en)))} ({int(mine.sum())})</p>"
+            parts.append(f"<p class='kim-caption'><b>{html.escape(tr((de, en)))} ({int(mine.sum())})</b></p>"
                          + _plain(shown.loc[mine], _GROUP_COLUMNS[group]))
     rejected = int((d["gruppe"] == "verworfen").sum())
     today = fmt_date(views["today"])
@@ -186,22 +189,23 @@ def decisions_html(views: Mapping[str, object], partners: Mapping[str, str] | No
 
 
 def decisions_summary_html(views: Mapping[str, object], limit: int = 3) -> str:
-    """The part in short, for the printout's two pages: how many decisions stand how, and the overdue ones (at most
-    ``limit``, the most overdue first)."""
+    """The part in one line, for the printout's two pages: how many decisions stand how, the overdue ones by ID (at
+    most ``limit``, the most overdue first), and where the list is (the annex)."""
     d: pd.DataFrame = views["decisions"]
-    note = lambda text: f"<p class='kim-note'>{html.escape(text)}</p>"  # noqa: E731
-    if d.empty:
-        return note(tr(NO_LIST))
     n = d["gruppe"].value_counts()
-    line = tr({"de": f"{len(d)} Beschlüsse: {n.get('ueberfaellig', 0)} überfällig, {n.get('laufend', 0)} offen oder in "
-                     f"Umsetzung, {n.get('umgesetzt', 0)} umgesetzt, {n.get('verworfen', 0)} verworfen. Die Liste mit "
-                     "Vorher und Nachher steht in der Anlage.",
-               "en": f"{len(d)} decisions: {n.get('ueberfaellig', 0)} overdue, {n.get('laufend', 0)} open or being "
-                     f"implemented, {n.get('umgesetzt', 0)} implemented, {n.get('verworfen', 0)} rejected. The list with "
-                     "before and after is in the annex."})
-    late = d.loc[d["gruppe"] == "ueberfaellig"].sort_values("frist").head(limit)
-    table = _plain(decision_list(late), ["beschluss_id", "titel", "frist", "status"]) if len(late) else ""
-    return note(line) + table
+    late = d.loc[d["gruppe"] == "ueberfaellig"].sort_values("frist")
+    named = ", ".join(f"{r.beschluss_id} ({fmt_date(pd.Timestamp(r.frist).date())})" for r in late.head(limit).itertuples())
+    more = " …" if len(late) > limit else ""
+    line = tr({"de": f"{len(d)} Beschlüsse: {n.get('ueberfaellig', 0)} überfällig{f' – {named}{more}' if named else ''}; "
+                     f"{n.get('laufend', 0)} offen oder in Umsetzung, {n.get('umgesetzt', 0)} umgesetzt, "
+                     f"{n.get('verworfen', 0)} verworfen. Die Liste mit Vorher und Nachher steht in der Anlage.",
+               "en": f"{len(d)} decisions: {n.get('ueberfaellig', 0)} overdue{f' – {named}{more}' if named else ''}; "
+                     f"{n.get('laufend', 0)} open or being implemented, {n.get('umgesetzt', 0)} implemented, "
+                     f"{n.get('verworfen', 0)} rejected. The list with before and after is in the annex."})
+    if d.empty:
+        line = tr(NO_LIST)
+    heading = section_title("lenkungskreis", "decisions")
+    return f"<p class='kim-note'><b>{html.escape(heading)}:</b> {html.escape(line)}</p>"
 
 
 def _masked(rows: pd.DataFrame, minimum: int) -> pd.Series:
@@ -225,6 +229,8 @@ def decisions_figure(views: Mapping[str, object], minimum: int = DEFAULT_MINIMUM
     series: pd.DataFrame = views["series"]
     titles = [f"{r.beschluss_id}: {kennzahl_label(r.kennzahl)} – {r.titel}"[:90] for r in done.itertuples()]
     fig = make_subplots(rows=len(done), cols=1, subplot_titles=titles, vertical_spacing=0.5 / max(len(done), 1) if len(done) > 1 else 0.1)
+    for title in fig.layout.annotations:   # the subplots' titles, smaller than a figure's
+        title.font.size = 12
     before, after = tr({"de": "vorher", "en": "before"}), tr({"de": "nachher", "en": "after"})
     for i, r in enumerate(done.to_dict("records"), start=1):
         rows = series.loc[series["beschluss_id"] == r["beschluss_id"]]
@@ -241,22 +247,22 @@ def decisions_figure(views: Mapping[str, object], minimum: int = DEFAULT_MINIMUM
             span = [r[f"{name}_von"], r[f"{name}_bis"]]
             if not pd.isna(r[f"{name}_unten"]):
                 fig.add_trace(go.Scatter(x=span + span[::-1], y=np.array([r[f"{name}_oben"]] * 2 + [r[f"{name}_unten"]] * 2) * pct,
-                                         fill="toself", fillcolor=colour, opacity=0.25, line=dict(width=0), hoverinfo="skip",
-                                         showlegend=False), row=i, col=1)
+                                         mode="lines", fill="toself", fillcolor=colour, opacity=0.25, line=dict(width=0),
+                                         hoverinfo="skip", showlegend=False), row=i, col=1)
             fig.add_trace(go.Scatter(x=span, y=[r[name] * pct] * 2, mode="lines+text", line=dict(color=colour, width=3),
                                      text=[label, ""], textposition="top right", showlegend=False,
                                      hovertemplate=f"{label}: %{{y:.1f}}<extra></extra>"), row=i, col=1)
-        for when, text in ((r["datum"], tr({"de": "Beschluss", "en": "decision"})),
-                           (r["umgesetzt_am"], tr({"de": "umgesetzt", "en": "implemented"}))):
-            q = pd.Timestamp(when).to_period("Q")
-            label = f"{q.year}-Q{q.quarter}"
+        decided, done_in = (quarter_label(pd.Timestamp(w).to_period("Q")) for w in (r["datum"], r["umgesetzt_am"]))
+        marks = ([(decided, tr({"de": "Beschluss und Umsetzung", "en": "decided and implemented"}), "top left")]
+                 if decided == done_in else [(decided, tr({"de": "Beschluss", "en": "decision"}), "top left"),
+                                             (done_in, tr({"de": "umgesetzt", "en": "implemented"}), "top right")])
+        for label, text, where in marks:   # the decision's label left of its line, the implementation's right of its
             if label in quarters:
                 fig.add_vline(x=quarters.index(label), line_dash="dot", line_color="#555", row=i, col=1,
-                              annotation_text=text, annotation_position="top left", annotation_font_size=10)
+                              annotation_text=text, annotation_position=where, annotation_font_size=10)
         fig.update_xaxes(type="category", tickangle=0, tickfont_size=9, row=i, col=1,
                          tickvals=[q for q in quarters if q.endswith("Q1")])
         fig.update_yaxes(title_text="%" if pct == 100 else None, rangemode="tozero", row=i, col=1)
-    fig.update_layout(template=TEMPLATE, separators=plotly_separators(), height=60 + 200 * len(done),
-                      margin=dict(t=40, b=20), showlegend=False)
-    fig.update_annotations(font_size=11)
+    fig.update_layout(template=TEMPLATE, separators=plotly_separators(), height=90 + 200 * len(done),
+                      margin=dict(t=90, b=20), showlegend=False)
     return fig

@@ -34,6 +34,7 @@ from ..views.steering import meeting_commentary, steering_views
 from .steering import data_state, explain, key_figure_tiles, no_status_changes, since_start_tile, steering_figures
 from .figures.maps import is_map
 from .labels import column_label, kennzahl_label
+from .beschluesse import decisions_html, decisions_summary_html
 from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
 
@@ -175,7 +176,8 @@ def district_table(bundle, zeitraum: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- the steering committee's page
 #: each printed figure's size in px (width, height; ``None``: by its rows), drawn for A4 with 12 mm margins (700 px
 #: across); the district and referral figures stand side by side, so that the page fits on two sheets
-_PRINT_SIZE = {"trend": (700, 190), "reach": (340, None), "funnel": (340, 250), "status": (700, 200)}
+_PRINT_SIZE = {"trend": (700, 190), "reach": (340, None), "funnel": (340, 250), "status": (700, 170),
+               "decisions": (700, None)}
 
 #: at most so many partners in the printed table of stalling referrals (the rest are named as a number): the page
 #: stays on two sheets for a city with many partners
@@ -207,6 +209,8 @@ h2 { font-size: 12pt; margin: 3mm 0 1mm 0; border-bottom: 1px solid #999; }
 table.kim-page { border-collapse: collapse; width: 100%; }
 table.kim-page > tbody > tr > td, table.kim-page > tfoot > tr > td { padding: 0; }
 .kim-footer { font-size: 7.5pt; color: #333; border-top: 1px solid #999; padding-top: 1mm; text-align: left; }
+.kim-annex { break-before: page; page-break-before: always; }
+.kim-annex h1 { font-size: 13pt; }
 @media screen { body { margin: 10mm auto; } .kim-footer { padding-top: 4mm; } }
 </style>"""
 
@@ -249,6 +253,8 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
             for label in fig.data:
                 if label.mode == "text":
                     label.textfont.size = 8
+        elif name == "decisions":   # a small figure per implemented decision, as tall as they need
+            height = int(fig.layout.height or 200)
         elif height is None:   # a row per district, each named (plotly would leave out names that crowd)
             rows = list(fig.data[0].y) if fig.data and fig.data[0].y is not None else []
             height = 80 + 18 * max(len(rows), 1)
@@ -273,6 +279,7 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
                 f"{''.join(parts)}</section>")
 
     note = lambda text: f"<p class='kim-note'>{H.escape(text)}</p>"  # noqa: E731
+    decided = views["beschluesse"]
     said = meeting_commentary(store)   # a frozen meeting state's assessment, per part
     comment = lambda part: comment_slot(part, said.get(part, ""))  # noqa: E731
     status = (figure("status") + note(explain("status", kommune))) if len(views["transitions"]) else note(no_status_changes())
@@ -293,6 +300,8 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
         block("gaps", gaps_html(views["gaps"], minimum, districts=_PRINT_DISTRICTS, kommune=kommune),
               note(explain("gaps", kommune)), comment("gaps")),
         block("status", status),
+        *((decisions_summary_html(decided), _annex(decided, figure, kommune, comment("decisions")))
+          if len(decided["decisions"]) or said.get("decisions") else ()),
     ])
     footer = tr({"de": f"KIM-Lenkungskreis {where}, {zeitraum} · erstellt am {created} · ",
                  "en": f"KIM steering committee {where}, {zeitraum} · created {created} · "}) + data_state(store, [kommune])
@@ -302,6 +311,16 @@ def lenkungskreis_html(store, kommune: str, zeitraum: str | None = None, stadtbe
             # a table's footer is repeated on every printed page: the date and data state on each sheet
             f"<table class='kim-page'><tfoot><tr><td class='kim-footer'>{H.escape(footer)}</td></tr></tfoot>"
             f"<tbody><tr><td>{body}</td></tr></tbody></table></body></html>")
+
+
+def _annex(decided: dict, figure, kommune: str, comment: str) -> str:
+    """The annex page of the printout: the part "Beschlüsse und ihre Wirkung" in full (the decisions, each implemented
+    one's small figure, the coordinators' comment); on a page of its own, so that the two pages before it stay two
+    however long the list is (they name it in one line, :func:`~kimtools.present.beschluesse.decisions_summary_html`)."""
+    title = tr({"de": "Anlage: ", "en": "Annex: "}) + section_title("lenkungskreis", "decisions", kommune)
+    done = ((decided["decisions"]["gruppe"] == "umgesetzt") & decided["decisions"]["kennzahl"].notna()).any()
+    return (f"<section class='kim-annex'><h1>{H.escape(title)}</h1>{comment}"
+            f"{decisions_html(decided, decided['partners'])}{figure('decisions') if done else ''}</section>")
 
 
 def last_quarter(store, kommune: str) -> str:

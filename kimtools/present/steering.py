@@ -21,6 +21,7 @@ from ..store.meetings import meeting_of
 from ..store.queries import run_read
 from ..views.steering import KEY_FIGURES, SINCE_START, comparison_periods, key_figures
 from . import figures as F
+from .beschluesse import decisions_figure
 from .figures import DEFAULT_BAND
 from .labels import kennzahl_definition, kennzahl_label, with_units
 from .markup import tile
@@ -103,7 +104,8 @@ def since_start_tile(since: pd.DataFrame, end, minimum: int = 3) -> str:
 
 def steering_figures(views: dict[str, object], minimum: int = 3,
                      names: Iterable[str] | None = None) -> dict[str, go.Figure]:
-    """The page's figures: trend, reach by district, referral funnel and status changes (or only ``names``)."""
+    """The page's figures: trend, reach by district, referral funnel, status changes and the implemented decisions
+    (or only ``names``)."""
 
     q, where = views["zeitraum"], views["kommune"] + (f", {views['stadtbezirk']}" if views["stadtbezirk"] else "")
     window = tr({"de": f"{fmt_date(views['start'])} bis {fmt_date(views['end'])}",
@@ -124,6 +126,9 @@ def steering_figures(views: dict[str, object], minimum: int = 3,
         "status": lambda: F.status_sankey(views["transitions"], minimum=minimum, title=tr(
             {"de": f"{where}: Wechsel des Aufenthaltsstatus, {window}",
              "en": f"{where}: changes of residence status, {window}"})),
+        "decisions": lambda: decisions_figure(views["beschluesse"], minimum).update_layout(title=tr(
+            {"de": f"{views['kommune']}: umgesetzte Beschlüsse, ihre Kennzahl je Quartal, vorher und nachher (95-%-Intervall)",
+             "en": f"{views['kommune']}: implemented decisions, their indicator per quarter, before and after (95 % interval)"})),
     }
     return {name: builders[name]() for name in (builders if names is None else names)}
 

@@ -37,7 +37,8 @@ COMMENT_LIMIT = 300
 #: the parts of the Lenkungskreis page the coordinators comment on: key in ``kommentar.toml`` → (the page's part,
 #: German heading)
 PARTS = {"trend": ("trend", "Verlauf"), "bezirke": ("reach", "Stadtbezirke bzw. Gemeinden"), "vermittlungen": ("funnel", "Vermittlungen"),
-         "luecken": ("gaps", "Angebotslücken"), "status": ("status", "Aufenthaltsstatus")}
+         "luecken": ("gaps", "Angebotslücken"), "beschluesse": ("decisions", "Beschlüsse und ihre Wirkung"),
+         "status": ("status", "Aufenthaltsstatus")}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ..indicators import indicator_table
 from ..periods import quarter, quarter_label
 from ..store import Store, in_parallel
 from ..store.meetings import commentary, meeting_of
+from .beschluesse import decision_views
 from .karten import district_shapes
 
 __all__ = ["KEY_FIGURES", "SINCE_START", "comparison_periods", "key_figures", "kommune_views", "window_views", "select_district",
@@ -59,12 +60,14 @@ def key_figures(table: pd.DataFrame, zeitraum: str) -> pd.DataFrame:
 
 
 def kommune_views(store: Store, kommune: str) -> dict[str, pd.DataFrame]:
-    """What does not depend on quarter or district: the indicator tables of the kommune and of its districts."""
+    """What does not depend on quarter or district: the indicator tables of the kommune and of its districts, its
+    district boundaries, and its decisions with their indicator before and after (``beschluesse``)."""
     with store.snapshot():
         return in_parallel({"main": lambda: indicator_table(store, kommune, kennzahlen=list(_INDICATORS)),
                             "districts": lambda: indicator_table(store, kommune, by="stadtbezirk",
                                                                  kennzahlen=list(_INDICATORS)),
-                            "shapes": lambda: district_shapes(store, kommune)})
+                            "shapes": lambda: district_shapes(store, kommune),
+                            "beschluesse": lambda: decision_views(store, kommune)})
 
 
 def window_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str | None = None,
@@ -107,7 +110,7 @@ def steering_views(store: Store, kommune: str, zeitraum: str, stadtbezirk: str |
     base = kommune_views(store, kommune)
     return {**window_views(store, kommune, zeitraum, stadtbezirk), "kommune": kommune, "zeitraum": zeitraum,
             "stadtbezirk": stadtbezirk, "main": select_district(base, stadtbezirk), "districts": base["districts"],
-            "shapes": base["shapes"]}
+            "shapes": base["shapes"], "beschluesse": base["beschluesse"]}
 
 
 
