@@ -314,3 +314,40 @@ def test_the_commands(store, tmp_path, capsys):
     sheet = pd.read_excel(tmp_path / "liste.xlsx").set_index("Beschluss")
     assert sheet.loc["A", "überfällig"] == "nein" and sheet.loc["G", "überfällig"] == "ja"
     assert sheet.loc["A", "vorher"] == pytest.approx(4.0) and sheet.loc["A", "nachher: Quartale"] == "2025-Q2 – 2026-Q1 (4)"
+
+
+def test_the_notebook_table_edits_through_the_same_checks_and_drafts_come_from_the_gap_register(store, tmp_path):
+    from kimtools.ingest.beschluesse import read_decisions
+    from kimtools.panels import DecisionEditor, GapDrafts
+
+    workbook = tmp_path / "Beschlussliste.xlsx"
+    import_decisions(_list(tmp_path), store, today=TODAY)
+    editor = DecisionEditor(store, "Herne", workbook)
+    assert len(editor.rows) == 8 and editor.rows.loc[0, "datum"] == "31.03.2025"   # as the list writes dates
+    before = hashlib.sha256(store.path.read_bytes()).hexdigest()
+    editor.grid.set_cell_value("datum", 0, "31.02.2025")
+    editor.grid.set_cell_value("kennzahl", 1, "neuzugaenge_pro_kopf")
+    assert not editor.save(today=TODAY)
+    assert "Zeile 2, Spalte datum, Wert &#x27;31.02.2025&#x27;" in editor.message.value
+    assert "Zeile 3, Spalte kennzahl" in editor.message.value
+    assert hashlib.sha256(store.path.read_bytes()).hexdigest() == before and not workbook.exists()
+    editor.grid.set_cell_value("datum", 0, "30.03.2025")
+    editor.grid.set_cell_value("kennzahl", 1, "neuzugaenge")
+    editor.grid.set_cell_value("status", 4, "verworfen")   # E is given up
+    assert editor.save(today=TODAY)
+    stored = stored_decisions(store, "Herne").set_index("beschluss_id")
+    assert stored.loc["A", "datum"] == pd.Timestamp("2025-03-30") and stored.loc["E", "status"] == "verworfen"
+    assert len(read_decisions(workbook, store, today=TODAY).decisions) == 8   # the file agrees with the store
+
+    drafts = GapDrafts(store, "Herne", editor)
+    assert drafts.gaps[["handlungsfeld", "luecke"]].values.tolist() == [["aufenthalt", "wartezeit"]]
+    drafts.choice.value = (0,)
+    drafts.district.value = "Herne-Mitte"
+    made = drafts.take(today=TODAY)
+    assert made["beschluss_id"].tolist() == ["E-20261206-1"] and len(editor.rows) == 9
+    in_file = read_decisions(workbook, store, today=TODAY).decisions.set_index("beschluss_id").loc["E-20261206-1"]
+    assert (in_file["kennzahl"], in_file["merkmal"], in_file["auspraegung"], in_file["richtung"], in_file["stadtbezirk"],
+            in_file["status"], in_file["gremium"]) == ("luecken", "luecke", "wartezeit", "sinken", "Herne-Mitte", "offen",
+                                                        "planungskonferenz")
+    assert drafts.take(today=TODAY)["beschluss_id"].tolist() == ["E-20261206-2"]   # a second draft gets its own ID
+    assert editor.save(today=TODAY) and len(stored_decisions(store, "Herne")) == 10

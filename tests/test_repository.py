@@ -61,6 +61,9 @@ LAZY_IMPORTS = {
     "present/report.py": {"nbconvert", "papermill", "kaleido"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
+    "ingest/beschluesse.py": {"openpyxl"},
+    # the table widget of the list of decisions (ipydatagrid, with bqplot) only in the notebook that edits it
+    "panels/beschluesse.py": {"ipydatagrid"},
     # the GIS stack (GDAL through pyogrio, PROJ, GEOS) only when a map file is read; maps are drawn from stored GeoJSON
     "ingest/boundaries.py": {"geopandas", "shapely"},
     # the foreign-layout demo only when asked for

@@ -200,23 +200,30 @@ def decision_series(store: Store, decisions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
-def draft_rows(gaps: pd.DataFrame, today: dt.date, stadtbezirk: str | None = None) -> pd.DataFrame:
+def draft_rows(gaps: pd.DataFrame, today: dt.date, stadtbezirk: str | None = None,
+               taken: Iterable[str] = ()) -> pd.DataFrame:
     """Draft rows of the Beschlussliste for gaps of the gap register (rows of
     :func:`kimtools.analysis.gaps.top_gaps`: ``kommune``, ``handlungsfeld``, ``luecke``): one per gap, to follow the
     indicator ``luecken`` by that gap type (in ``stadtbezirk`` if given) with direction ``sinken``, open, for the
-    Planungskonferenz; the coordination writes the title it wants and the date the proposal is decided.
+    Planungskonferenz; the coordination writes the title it wants and the date the proposal is decided. Each gets an
+    ID ``E-<day>-<n>`` that is not among ``taken`` (the IDs the list holds).
 
     >>> g = pd.DataFrame({"kommune": ["Herne"], "handlungsfeld": ["wohnen"], "luecke": ["wartezeit"]})
     >>> r = draft_rows(g, dt.date(2026, 12, 6), "Wanne").iloc[0]
     >>> r["beschluss_id"], r["kennzahl"], r["merkmal"], r["auspraegung"], r["richtung"], r["stadtbezirk"]
     ('E-20261206-1', 'luecken', 'luecke', 'wartezeit', 'sinken', 'Wanne')
+    >>> draft_rows(g, dt.date(2026, 12, 6), taken={"E-20261206-1"})["beschluss_id"].tolist()
+    ['E-20261206-2']
     """
-    rows = []
-    for i, g in enumerate(gaps.itertuples(index=False), start=1):
+    rows, taken, n = [], set(taken), 0
+    for g in gaps.itertuples(index=False):
+        n += 1
+        while f"E-{today:%Y%m%d}-{n}" in taken:
+            n += 1
         where = f" in {stadtbezirk}" if stadtbezirk else ""
         title = (f"Vorschlag: Lücke „{codes.label('luecke', g.luecke, 'de')}“ im Handlungsfeld "
                  f"{codes.label('handlungsfeld', g.handlungsfeld, 'de')}{where} schließen")[:120]
-        rows.append({"beschluss_id": f"E-{today:%Y%m%d}-{i}", "kommune": g.kommune, "datum": today,
+        rows.append({"beschluss_id": f"E-{today:%Y%m%d}-{n}", "kommune": g.kommune, "datum": today,
                      "gremium": "planungskonferenz", "titel": title, "beschreibung": "", "zustaendig": "",
                      "luecke": g.luecke, "handlungsfeld": g.handlungsfeld, "kennzahl": "luecken",
                      "stadtbezirk": stadtbezirk or "", "merkmal": "luecke", "auspraegung": g.luecke,

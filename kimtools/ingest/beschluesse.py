@@ -27,6 +27,7 @@ from ..errors import DecisionListError, InputError
 from ..indicators.catalogue import pass_of
 from ..indicators.posts import POST_AUSP, POST_ONLY
 from ..indicators.table import ALTERSGRUPPEN, MERKMALE, REFERRAL_ONLY
+from ..spreadsheet import write_csv   # defuses every text of a CSV file; a workbook's texts stay string cells
 from ..store import Store
 from ..store.beschluesse import replace_decisions
 from .names import closest
@@ -34,7 +35,8 @@ from .files import csv_frame, normalise_columns, sheet_frame, source_parts
 from .problems import ROW, Problems, RawTable
 from .read import check_column
 
-__all__ = ["DecisionList", "read_decisions", "check_decisions", "import_decisions", "breakdown_values", "SHEET_NAMES"]
+__all__ = ["DecisionList", "read_decisions", "check_decisions", "import_decisions", "breakdown_values", "SHEET_NAMES",
+           "list_frame", "write_list", "append_to_list"]
 
 #: the sheet a workbook's list is taken from when it has several (compared in lower case), else its first
 SHEET_NAMES = ("beschluesse", "beschlüsse", "beschlussliste")
@@ -273,3 +275,79 @@ def import_decisions(source: str | Path | pd.DataFrame, db: str | Path | Store |
         replace_decisions(store, checked.decisions, checked.kommunen, checked.source)
     return checked
 
+
+
+def list_frame(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Decisions (as stored, or as :func:`~kimtools.analysis.beschluesse.draft_rows` makes them) as the list's text
+    cells, in the contract's columns: dates ``TT.MM.JJJJ``, numbers with a decimal comma, nothing as an empty cell.
+    What a table widget edits and a list file holds."""
+    out = pd.DataFrame(index=decisions.index)
+    for c in COLUMNS:
+        values = decisions[c] if c in decisions.columns else pd.Series(None, index=decisions.index, dtype=object)
+        if c in ("datum", "frist", "umgesetzt_am"):
+            out[c] = [v.strftime("%d.%m.%Y") if not pd.isna(v) else "" for v in pd.to_datetime(values)]
+        elif c == "zielwert":
+            out[c] = [("" if pd.isna(v) or v == "" else f"{float(v):g}".replace(".", ",")) for v in values]
+        else:
+            out[c] = ["" if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA else str(v) for v in values]
+    return out.reset_index(drop=True)
+
+
+def _file_rows(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """The rows of the list file ``path`` as text cells in the contract's columns (none for a file that does not
+    exist yet), and the name of its sheet (a workbook's)."""
+    if not path.exists():
+        return pd.DataFrame(columns=list(COLUMNS)), None
+    parts, _sha, _size = source_parts(path)
+    problems = Problems()
+    name, file, payload = next((p for p in parts if p[0].lower() in SHEET_NAMES), parts[0])
+    frame = (csv_frame(file, payload, problems, "beschluesse") if isinstance(payload, bytes) else
+             sheet_frame(file, payload, problems, "beschluesse"))
+    raw = _raw(file, frame, problems, Problems()) if frame is not None else None
+    if problems or raw is None:
+        raise DecisionListError(problems.frame(), path.name)
+    return raw.frame[list(COLUMNS)], (None if isinstance(payload, bytes) else name)
+
+
+def write_list(path: str | Path, rows: pd.DataFrame) -> Path:
+    """Write ``rows`` (the list's text cells, :func:`list_frame`) as the list file ``path``: a workbook's list sheet
+    (its other sheets kept) or a CSV file (``;``, UTF-8 with BOM, as Excel writes it in German), in place of what it
+    held, by way of a copy so that a failed write leaves the file as it was."""
+    import openpyxl   # only when a workbook is written
+
+    path = Path(path)
+    rows = rows[list(COLUMNS)].fillna("")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix.lower() == ".csv":
+            write_csv(rows, tmp, sep=";", index=False, encoding="utf-8-sig")
+        elif path.suffix.lower() == ".xlsx":
+            _rows, sheet = _file_rows(path)
+            book = openpyxl.load_workbook(path) if path.exists() else openpyxl.Workbook()
+            if not path.exists():
+                book.active.title = "Beschlussliste"
+            ws = book[sheet] if sheet else book.active
+            ws.delete_rows(1, ws.max_row)
+            ws.append(list(COLUMNS))
+            for r in rows.itertuples(index=False):
+                ws.append([str(v) for v in r])
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":   # a text beginning with "=" stays text
+                        cell.data_type = "s"
+            book.save(tmp)
+        else:
+            raise InputError(f"{path.name}: die Beschlussliste ist eine .xlsx- oder .csv-Datei.",
+                             f"{path.name}: the list of decisions is an .xlsx or .csv file.")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def append_to_list(path: str | Path, rows: pd.DataFrame) -> Path:
+    """Add ``rows`` (text cells or typed, e.g. draft rows) at the end of the list file ``path`` (created with its
+    header if it does not exist), the rows it holds kept as they are."""
+    path = Path(path)
+    held, _sheet = _file_rows(path)
+    return write_list(path, pd.concat([held, list_frame(rows)], ignore_index=True))

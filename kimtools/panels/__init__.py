@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..present.markup import error_html, html_table
 from ..views.fallzahlen import caseload_views
 from ..views.netzwerk import network_fixed, network_views
+from .beschluesse import DecisionEditor, GapDrafts
 from .commentary import CommentaryEditor
 from .datenstand import DatenstandPanel
 from .fallzahlen import FallzahlenPanel
@@ -25,5 +26,5 @@ CaseloadPanel, NetworkPanel = FallzahlenPanel, NetzwerkPanel
 
 __all__ = ["DatenstandPanel", "FallzahlenPanel", "NetzwerkPanel", "LenkungskreisPanel", "VergleichPanel", "PlanungPanel",
            "CaseloadPanel", "NetworkPanel",
-           "CommentaryEditor", "FilterBar", "kommune_dropdown", "PlotlyView", "DownloadButton", "caseload_views", "network_views",
+           "CommentaryEditor", "DecisionEditor", "GapDrafts", "FilterBar", "kommune_dropdown", "PlotlyView", "DownloadButton", "caseload_views", "network_views",
            "network_fixed", "html_table", "error_html"]
