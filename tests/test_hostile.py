@@ -371,6 +371,16 @@ CORPUS = [
     ("serve: an open address without a token", ["serve", "--db", "{db}", "--host", "0.0.0.0"], 2, []),
     ("serve: no such meeting", ["serve", "--db", "{db}", "--sitzung", ".."], 1, []),
     ("demo: an unknown scale", ["demo", "--out", "{tmp}/demo", "--scale", "welt"], 2, []),
+    ("beschluesse: no such file", ["beschluesse", "einlesen", "{tmp}/keine.xlsx", "--db", "{db}"], 1, []),
+    ("beschluesse: an empty file", ["beschluesse", "einlesen", "{leer.csv}", "--db", "{db}"], 1, []),
+    ("beschluesse: a CSV that is no list", ["beschluesse", "einlesen", "{zahlen.csv}", "--db", "{db}"], 1, []),
+    ("beschluesse: a GeoPackage named .xlsx", ["beschluesse", "einlesen", "{fake.gpkg}", "--db", "{db}"], 1, []),
+    ("beschluesse: a folder", ["beschluesse", "einlesen", "{tmp}/export", "--db", "{db}"], 1, []),
+    ("beschluesse: einlesen without a file", ["beschluesse", "einlesen", "--db", "{db}"], 2, []),
+    ("beschluesse: an unknown action", ["beschluesse", "loeschen", "--db", "{db}"], 2, []),
+    ("beschluesse: an unknown kommune", ["beschluesse", "liste", "--kommune", "Atlantis", "--db", "{db}"], 1, []),
+    ("beschluesse: CSV into .xlsx", ["beschluesse", "liste", "--db", "{db}", "--format", "csv", "--out", "{tmp}/b.xlsx"], 1, []),
+    ("beschluesse: xlsx without --out", ["beschluesse", "liste", "--db", "{db}", "--format", "xlsx"], 2, []),
 ]
 
 
@@ -420,6 +430,10 @@ def test_the_corpus_messages_name_the_value_and_the_fix(world, capsys):
         ("sitzung", "anlegen", "LK-X", "--quartal", "2030-Q1"):
             "die Daten von Herne reichen nicht in dieses Quartal (01.02.2024 bis 30.06.2024)",
         ("profil", files["leer.csv"], "--out", tmp / "e.toml"): "enthält keine Tabelle mit Überschriften",
+        ("beschluesse", "einlesen", files["zahlen.csv"]): "Spalte beschluss_id: Pflichtspalte fehlt in der Kopfzeile",
+        ("beschluesse", "einlesen", tmp / "export"): "ist ein Ordner; erwartet wird die Beschlussliste",
+        ("beschluesse", "einlesen", files["fake.gpkg"]): "fake.gpkg: die Beschlussliste ist eine .csv- oder .xlsx-Datei",
+        ("beschluesse", "einlesen", tmp / "keine.xlsx"): "Die Beschlussliste " + str(tmp / "keine.xlsx") + " gibt es nicht",
     }
     for argv, text in said.items():
         _code, _out, err = run(capsys, *argv, *(["--db", store] if argv[0] not in ("profil",) else []))

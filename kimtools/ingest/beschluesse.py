@@ -236,6 +236,13 @@ def read_decisions(source: str | Path, store: Store, today: dt.date | None = Non
     if source.is_dir():
         raise InputError(f"{source} ist ein Ordner; erwartet wird die Beschlussliste als eine CSV- oder XLSX-Datei.",
                          f"{source} is a folder; the list of decisions is expected as one CSV or XLSX file.")
+    if not source.exists():
+        raise InputError(f"Die Beschlussliste {source} gibt es nicht; bitte den Pfad prüfen.",
+                         f"The list of decisions {source} does not exist; please check the path.")
+    if source.suffix.lower() not in (".csv", ".xlsx", ".xlsm"):
+        raise InputError(f"{source.name}: die Beschlussliste ist eine .csv- oder .xlsx-Datei (in Excel „Speichern unter“ "
+                         "als Excel-Arbeitsmappe oder CSV).", f"{source.name}: the list of decisions is a .csv or .xlsx file "
+                         "(in Excel 'Save as' an Excel workbook or CSV).")
     parts, _sha, _size = source_parts(source)
     problems, warnings = Problems(), Problems()
     chosen = next((p for p in parts if p[0].lower() in SHEET_NAMES), parts[0]) if parts else None
