@@ -179,6 +179,17 @@ def _pick_first_district(page) -> str:
     return district
 
 
+def _printed(browser, target: Path, figures: int):
+    """The downloaded printable page ``target`` opened offline (nothing but the file may load) with print styles, once
+    its ``figures`` figures are drawn."""
+    printed = browser.new_page()
+    printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    printed.goto(target.as_uri())
+    printed.emulate_media(media="print")
+    printed.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=60_000)
+    return printed
+
+
 def _wait_for_new_funnel(page) -> None:
     page.wait_for_function(f"JSON.stringify(Array.from({_FUNNEL}._fullData[0].x)) !== window.kimFunnelBefore",
                            timeout=30_000)
@@ -305,11 +316,7 @@ def test_lenkungskreis_filters_redraw_hide_small_counts_and_print(server, browse
 
     assert word.name.startswith("jahresbericht_") and Document(str(word)).paragraphs[0].text.startswith("KIM ")
     page.close()
-    printed = browser.new_page()
-    printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    printed.goto(target.as_uri())
-    printed.emulate_media(media="print")
-    printed.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=60_000)
+    printed = _printed(browser, target, figures=3)
     assert printed.inner_text("h1").startswith("KIM-Lenkungskreis")
     assert printed.locator("tfoot .kim-footer").inner_text().count("Datenstand") == 1
     import pypdfium2 as pdfium
@@ -538,11 +545,7 @@ def test_the_steering_page_shows_the_decisions_overdue_first_and_prints_them_in_
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
     page.close()
-    printed = browser.new_page()
-    printed.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    printed.goto(target.as_uri())
-    printed.emulate_media(media="print")
-    printed.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4", timeout=60_000)
+    printed = _printed(browser, target, figures=4)
     import pypdfium2 as pdfium
 
     pdf = tmp_path / "lenkungskreis.pdf"
