@@ -351,3 +351,15 @@ def test_the_notebook_table_edits_through_the_same_checks_and_drafts_come_from_t
                                                         "planungskonferenz")
     assert drafts.take(today=TODAY)["beschluss_id"].tolist() == ["E-20261206-2"]   # a second draft gets its own ID
     assert editor.save(today=TODAY) and len(stored_decisions(store, "Herne")) == 10
+
+
+def test_a_decision_whose_indicator_left_the_catalogue_stays_listed_and_the_page_still_opens(store, tmp_path):
+    from kimtools.store.beschluesse import replace_decisions
+
+    import_decisions(_list(tmp_path), store, today=TODAY)
+    stored = stored_decisions(store, "Herne").drop(columns=["quelle", "eingelesen"])
+    stored.loc[stored["beschluss_id"] == "A", "kennzahl"] = "eigene_kennzahl_entfernt"   # an own entry, since removed
+    replace_decisions(store, stored, ("Herne",), "alt.csv")
+    views = decision_views(store, "Herne", today=TODAY)
+    assert _row(views, "A")["urteil"] == "nicht_im_katalog" and _row(views, "D")["urteil"] == "besser"
+    assert "Kennzahl nicht mehr im Katalog" in lenkungskreis_html(store, "Herne")

@@ -53,7 +53,8 @@ VERDICTS = {"besser": ("besser", "better"), "schlechter": ("schlechter", "worse"
             "keine_klare_veraenderung": ("keine klare Veränderung", "no clear change"),
             "noch_offen": ("noch kein Zeitraum danach", "no period after yet"),
             "zu_wenige": ("zu wenige Fälle für eine Aussage", "too few cases to say"),
-            "ohne_intervall": ("ohne Intervall keine Aussage", "no interval, no verdict")}
+            "ohne_intervall": ("ohne Intervall keine Aussage", "no interval, no verdict"),
+            "nicht_im_katalog": ("Kennzahl nicht mehr im Katalog", "indicator no longer in the catalogue")}
 
 
 def windows(datum: pd.Timestamp, umgesetzt_am: pd.Timestamp | None, complete: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -149,6 +150,10 @@ def before_after(decisions: pd.DataFrame, series: pd.DataFrame, complete: Mappin
     ``complete``: per kommune its complete quarters (:func:`complete_quarters`)."""
     rows = []
     for d in decisions.loc[decisions["kennzahl"].notna()].itertuples(index=False):
+        if d.kennzahl not in CATALOGUE:   # an installation's own indicator since removed: the decision stays listed
+            rows.append({"kommune": d.kommune, "beschluss_id": d.beschluss_id, "urteil": "nicht_im_katalog",
+                         "vorher_quartale": 0, "nachher_quartale": 0})
+            continue
         mine = series.loc[(series["kommune"] == d.kommune) & (series["beschluss_id"] == d.beschluss_id)]
         q_before, q_after = windows(d.datum, d.umgesetzt_am if d.status == DONE else None, complete.get(d.kommune, []))
         before, after = window_value(d.kennzahl, mine, q_before), window_value(d.kennzahl, mine, q_after)
@@ -183,7 +188,7 @@ def decision_series(store: Store, decisions: pd.DataFrame) -> pd.DataFrame:
     """Per decision with a ``kennzahl``: its indicator per quarter in its scope (the kommune or its district, the
     breakdown's value): ``kommune``, ``beschluss_id``, ``zeitraum``, ``zaehler``, ``nenner``, ``wert``, ``ki_unten``,
     ``ki_oben``, ``unvollstaendig``. One indicator table per kommune, district and breakdown."""
-    followed = decisions.loc[decisions["kennzahl"].notna()]
+    followed = decisions.loc[decisions["kennzahl"].isin(list(CATALOGUE))]
     parts = []
     for (kommune, bezirk, merkmal), group in followed.groupby(
             ["kommune", followed["stadtbezirk"].fillna(""), followed["merkmal"].fillna("")], sort=False):

@@ -53,8 +53,8 @@ NO_LIST = {"de": "Noch keine Beschlussliste eingelesen: „kimtools beschluesse 
 
 
 def _is_share(kennzahl: str) -> bool:
-    entry = CATALOGUE[kennzahl]
-    return entry.texts.get("intervall") == "wilson" and entry.faktor == 1
+    entry = CATALOGUE.get(kennzahl)
+    return entry is not None and entry.texts.get("intervall") == "wilson" and entry.faktor == 1
 
 
 def value_text(kennzahl: str, value: float, lang: str | None = None) -> str:
@@ -73,7 +73,7 @@ def _window_text(d, name: str, lang: str | None = None) -> str:
     if d[f"{name}_quartale"] == 0 or pd.isna(d[f"{name}_quartale"]):
         return tr({"de": "–", "en": "–"}, lang)
     if d[f"{name}_geschuetzt"]:
-        return tr({"de": f"< {DEFAULT_MINIMUM} Fälle", "en": f"< {DEFAULT_MINIMUM} cases"}, lang)
+        return tr({"de": "zu wenige, nicht gezeigt", "en": "too few, not shown"}, lang)
     k = d["kennzahl"]
     text = value_text(k, d[name], lang)
     if CATALOGUE[k].is_count:
