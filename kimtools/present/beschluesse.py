@@ -60,7 +60,7 @@ def _is_share(kennzahl: str) -> bool:
 def value_text(kennzahl: str, value: float, lang: str | None = None) -> str:
     """A value of ``kennzahl`` as a person reads it: a share in per cent, anything else with one decimal.
 
-    >>> value_text("annahmequote", 0.625), value_text("neuzugaenge", 4.5)
+    >>> value_text("annahmequote", 0.625).replace("\xa0", " "), value_text("neuzugaenge", 4.5)   # the space does not break
     ('62,5 %', '4,5')
     """
     if value is None or pd.isna(value):
