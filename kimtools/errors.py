@@ -16,7 +16,7 @@ from .i18n import tr
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["KimtoolsError", "ImportValidationError", "DecisionListError", "StoreError", "UsageError", "InputError", "DisclosureError", "BundleError",
+__all__ = ["KimtoolsError", "ImportValidationError", "DecisionListError", "AccessError", "StoreError", "UsageError", "InputError", "DisclosureError", "BundleError",
            "DeliveryRefused", "from_os_error"]
 
 
@@ -49,6 +49,11 @@ class InputError(KimtoolsError):
 
 class StoreError(KimtoolsError):
     """The store cannot be opened or refuses a change."""
+
+
+class AccessError(KimtoolsError):
+    """A person asked for the data of a kommune she does not belong to (the scoped reader,
+    :mod:`kimtools.store.scope`); nothing was read."""
 
 
 class DisclosureError(KimtoolsError):

@@ -33,7 +33,7 @@ from ..errors import UsageError
 from ..periods import PERIOD_CHOICES, period_label
 from ..store import scope_params, where_sql
 from ..store.deliveries import absent_tables, incomplete_rows
-from ..store.queries import run_query
+from ..store.queries import check_access, run_query
 from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
 from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, period_grid_sql, period_start_sql, rate
@@ -387,6 +387,8 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         raise UsageError(f"bis gilt nur für den Zeitraum total (seit Beginn), nicht für {period!r}.",
                          f"bis applies to the period total (since the start) only, not to {period!r}.")
     check()
+    if not isinstance(source, Mapping) and kommune is not None:   # the cells route reads arrays, not by parameter
+        check_access(source.connect(), [kommune])
     params = scope_params(kommune, filters)
     wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
     if bis is not None:   # the whole span up to a day: the engine's unit total_bis, its end a parameter

@@ -22,16 +22,16 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import pandas as pd
 from filelock import FileLock, Timeout
 
 from ..contract.catalogue import CASELOAD_POSTS
-from ..errors import StoreError, from_os_error
+from ..errors import AccessError, StoreError, from_os_error
 from ..i18n import fmt_number
-from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, unreadable
+from .files import DUCKDB_CONFIG, connect_file, default_db_path, is_damage, owner_only, scope_from_env, unreadable
 from .queries import (
     has_derived,
     has_column,
@@ -69,8 +69,11 @@ class Store:
     False
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, scope: Iterable[str] | None = None):
         self.path = Path(path) if path is not None else default_db_path()
+        given = scope if scope is not None else scope_from_env()
+        #: the kommunen this store may read and write (``None``: all): a login's scope (:mod:`kimtools.store.scope`)
+        self.scope: frozenset[str] | None = None if given is None else frozenset(given)
 
     # ------------------------------------------------------------------ reading
     def exists(self) -> bool:
@@ -87,7 +90,19 @@ class Store:
                 "('kimtools import ORDNER') oder die Demodaten bauen ('make demo').",
                 f"There is no store at {self.path} yet. Import an export first ('kimtools import FOLDER') "
                 "or build the demo store ('make demo').")
-        return open_reader(self.path)
+        return open_reader(self.path, self.scope)
+
+    def check_scope(self, kommunen: Iterable[str]) -> None:
+        """Refuse (:class:`~kimtools.errors.AccessError`) a change of kommunen outside this store's scope."""
+        if self.scope is None:
+            return
+        outside = sorted(set(kommunen) - self.scope)
+        if outside:
+            raise AccessError(
+                f"Kein Zugriff auf die Daten von {', '.join(outside)}: Ihre Anmeldung gilt für "
+                f"{', '.join(sorted(self.scope)) or 'keine Kommune'}. Nichts wurde geändert.",
+                f"No access to the data of {', '.join(outside)}: your login holds "
+                f"{', '.join(sorted(self.scope)) or 'no kommune'}. Nothing was changed.")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -312,6 +327,8 @@ class Store:
         store is as it was. With ``providers`` only those providers' slice is replaced (their cases with what
         hangs on them, and their posts: :data:`PROVIDER_SLICE`); the other tables are replaced as wholes by
         ``tables``. Call inside :meth:`writing`."""
+        self.check_scope(kommunen)
+
         def change(con: duckdb.DuckDBPyConnection) -> None:
             for k in kommunen:
                 where, params = _removal_where(k, providers)
@@ -338,6 +355,7 @@ class Store:
                derive: Derive) -> None:
         """Apply ``change`` and write the derived tables of ``kommunen`` anew, as one whole (for a change that is not
         a delivery, such as the statistics office's district figures). Call inside :meth:`writing`."""
+        self.check_scope(kommunen)
         self._swap(change, derive, kommunen)
 
     def _swap(self, change: Callable[[duckdb.DuckDBPyConnection], None], derive: Derive, kommunen,
@@ -405,6 +423,7 @@ class Store:
         changes, and its posts) from the store, as one whole, and log the deletion; the import log keeps the
         fact and the counts, no case data; ``derive`` writes the derived tables anew. Returns what was deleted
         (:meth:`removal_counts`)."""
+        self.check_scope((kommune,))
         where, params = _removal_where(kommune, None if traeger is None else (traeger,))
         self.check_writable(("eine Löschung", "a deletion"))
         with self.writing(keep_leftovers=True):   # a deletion leaves the next import to report them

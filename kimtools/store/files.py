@@ -4,6 +4,7 @@ when it cannot be: a folder, an empty, foreign, SQLite or damaged file. Files ar
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Iterator
@@ -13,10 +14,28 @@ import duckdb
 from ..errors import StoreError
 from ..paths import DATA
 
-__all__ = ["default_db_path", "owner_only", "unreadable", "is_damage", "connect_file", "DUCKDB_CONFIG"]
+__all__ = ["default_db_path", "scope_from_env", "SCOPE_ENV", "owner_only", "unreadable", "is_damage", "connect_file", "DUCKDB_CONFIG"]
 
 #: DuckDB would download an extension to open, say, a SQLite file given as the store: never
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+#: the environment variable holding the kommunen a process may read (a JSON list; set by the hub for each login's
+#: servers, :mod:`kimtools.hub`); unset: all
+SCOPE_ENV = "KIMTOOLS_KOMMUNEN"
+
+
+def scope_from_env() -> list[str] | None:
+    """The kommunen the environment allows (:data:`SCOPE_ENV`), or ``None`` for all. A value that is not a JSON list
+    of names allows none: a broken setting must not open every kommune."""
+    raw = os.environ.get(SCOPE_ENV)
+    if raw is None:
+        return None
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return []
+    return [k for k in found if isinstance(k, str)] if isinstance(found, list) else []
 
 
 def default_db_path() -> Path:

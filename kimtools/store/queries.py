@@ -14,11 +14,11 @@ from typing import Callable, Iterable, Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from ..errors import StoreError
-from .files import connect_file, is_damage, unreadable
+from ..errors import AccessError, StoreError
+from .files import DUCKDB_CONFIG, connect_file, is_damage, unreadable
 from .tables import DATA_SPAN_SQL, LATER_COLUMNS, SCHEMA, SPAN_TABLE
 
-__all__ = ["open_reader", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table", "has_column",
+__all__ = ["open_reader", "scope_of", "check_access", "pin", "unpin", "run_read", "memory_cursor", "reader_memo", "has_derived", "has_table", "has_column",
            "in_parallel", "scope_params", "where_sql", "scope_sql", "run_query"]
 
 _SPAN_NAME = re.compile(rf"\b{SPAN_TABLE}\b")
@@ -37,6 +37,8 @@ _LACKING: dict[int, dict[str, dict[str, str]]] = {}
 _MEMO: dict[int, dict] = {}
 #: per open reader (by id): the store's path, for messages
 _PATHS: dict[int, Path] = {}
+#: per scoped reader (by id): the kommunen it may read, and the store's other kommunen, which a query may not name
+_SCOPES: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
 
 def _file_id(path: Path) -> tuple[int, int]:
@@ -44,10 +46,12 @@ def _file_id(path: Path) -> tuple[int, int]:
     return (st.st_ino, st.st_mtime_ns)
 
 
-def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
+def open_reader(path: Path, scope: frozenset[str] | None = None) -> duckdb.DuckDBPyConnection:
     """The process's read-only connection to the store at ``path`` as it is now: opened once and kept, reopened
-    when an import has swapped the file, unless a snapshot still reads the old state."""
-    key = str(path.resolve())
+    when an import has swapped the file, unless a snapshot still reads the old state. With ``scope`` (a set of
+    kommunen) the connection sees only their rows (:func:`_scoped_connection`) and refuses a query that names another
+    kommune of the store (:func:`run_read`)."""
+    key = str(path.resolve()) + ("" if scope is None else "\x1f" + "\x1f".join(sorted(scope)))
     with _READERS_LOCK:
         for _ in range(5):  # the file may be swapped between stat and open
             ident = _file_id(path)
@@ -61,9 +65,10 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
                 _LACKING.pop(id(cached[1]), None)
                 _MEMO.pop(id(cached[1]), None)
                 _PATHS.pop(id(cached[1]), None)
+                _SCOPES.pop(id(cached[1]), None)
                 cached[1].close()
                 del _READERS[key]
-            con = connect_file(Path(key))
+            con = connect_file(path.resolve()) if scope is None else _scoped_connection(path.resolve(), scope)
             try:
                 con.execute("SET enable_progress_bar = false")   # no bars in notebooks and terminals
                 present = frozenset(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
@@ -88,9 +93,76 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
                 return con
             _PRESENT.pop(id(con), None)
             _LACKING.pop(id(con), None)
+            _SCOPES.pop(id(con), None)
             con.close()
     raise StoreError(f"Der Datenbestand {path} ändert sich gerade ständig; bitte erneut versuchen.",
                      f"The store {path} keeps changing; please try again.")
+
+
+#: the catalogue a scoped reader attaches the store file as
+_ATTACHED = "kim"
+#: the table naming each cell group's kommune (the cells themselves hold only the group's number, ``gid``)
+GROUP_TABLE = "fallgruppen"
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _scoped_connection(path: Path, scope: frozenset[str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the store at ``path`` attached read-only, in which every table of the store is a
+    view under its own name (in the in-memory database, so that every cursor sees them), those with a ``kommune``
+    column of their rows of ``scope`` only, the cells (a ``gid``) of the groups of ``scope``
+    (:data:`GROUP_TABLE`): every query, the engine's included, reads only the kommunen in scope. The
+    store's other kommunen are noted, so that a query naming one of them is refused (:func:`run_read`) instead of
+    answered with nothing."""
+    if path.is_dir() or not path.exists():
+        return connect_file(path)   # the unscoped opener's message for a folder or a missing file
+    con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+    try:
+        con.execute(f"ATTACH {_quoted(str(path))} AS {_ATTACHED} (READ_ONLY)")
+        columns = con.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = ?",
+                              [_ATTACHED]).fetchall()
+        tables = sorted({t for t, c in columns if c == "kommune"})
+        grouped = {t for t, c in columns if c == "gid"} - set(tables)   # the cells: by the group of their kommune
+        allowed = ", ".join(_quoted(k) for k in sorted(scope)) or "NULL"
+        for table in sorted({t for t, _c in columns}):
+            rows = (f" WHERE kommune IN ({allowed})" if table in tables else
+                    f" WHERE gid IN (SELECT gid FROM {_ATTACHED}.main.{GROUP_TABLE} WHERE kommune IN ({allowed}))"
+                    if table in grouped and GROUP_TABLE in tables else "")
+            con.execute(f'CREATE VIEW memory.main."{table}" AS SELECT * FROM {_ATTACHED}.main."{table}"{rows}')
+        known = {r[0] for r in con.execute(
+            f"SELECT DISTINCT kommune FROM {_ATTACHED}.main.faelle UNION SELECT DISTINCT kommune FROM "
+            f"{_ATTACHED}.main.import_log").fetchall() if r[0] is not None} if {"faelle", "import_log"} <= set(tables) else set()
+    except duckdb.Error as exc:
+        con.close()
+        raise unreadable(path, exc) from None
+    _SCOPES[id(con)] = (frozenset(scope), frozenset(known) - frozenset(scope))
+    return con
+
+
+def scope_of(con: duckdb.DuckDBPyConnection) -> frozenset[str] | None:
+    """The kommunen the reader ``con`` may read (``None``: all)."""
+    found = _SCOPES.get(id(con))
+    return None if found is None else found[0]
+
+
+def check_access(con: duckdb.DuckDBPyConnection, kommunen: Iterable[object]) -> None:
+    """Refuse (:class:`~kimtools.errors.AccessError`, nothing read) when any of ``kommunen`` is a kommune of the store
+    that the reader ``con`` may not read."""
+    found = _SCOPES.get(id(con))
+    if found is None:
+        return
+    allowed, others = found
+    values = [v for k in kommunen for v in (k if isinstance(k, (list, tuple, set, frozenset)) else (k,))]
+    asked = sorted({k for k in values if isinstance(k, str) and k in others})
+    if asked:
+        mine = ", ".join(sorted(allowed)) or "keine"
+        raise AccessError(
+            f"Kein Zugriff auf die Daten von {', '.join(asked)}: Ihre Anmeldung gilt für {mine}. Nichts wurde gelesen. "
+            "Zugriff auf weitere Kommunen vergibt die Stelle, die kimtools betreibt (zugriff.toml).",
+            f"No access to the data of {', '.join(asked)}: your login holds {mine if allowed else 'none'}. Nothing was "
+            "read. Access to further kommunen is granted by whoever runs kimtools (zugriff.toml).")
 
 
 def pin(con: duckdb.DuckDBPyConnection) -> None:
@@ -143,6 +215,8 @@ def run_read(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict, nump
         sql = _SPAN_NAME.sub(f"({DATA_SPAN_SQL})", sql)
     for table, columns in _LACKING.get(id(con), {}).items():
         sql = with_later_columns(sql, table, columns)
+    if id(con) in _SCOPES:   # a scoped reader: every value a query is given is checked against its kommunen
+        check_access(con, params.values() if isinstance(params, Mapping) else params)
     cursor = con.cursor()
     try:
         result = cursor.execute(sql, params)

@@ -1,0 +1,104 @@
+"""Who sees what: the scoped reader (a store that reads only the kommunen of a login, and refuses a question about
+another), and the roles and kommunen of ``zugriff.toml``.
+
+The store holds two kommunen: the base export's Herne (two cases) and a copy of it as Bochum (IDs prefixed), so that
+every count of Bochum is known from Herne's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+
+from conftest import BASE, write_export
+from kimtools import Store, indicator_table
+from kimtools.analysis import network as N
+from kimtools.analysis.gaps import gap_table
+from kimtools.analysis.pathways import status_transitions
+from kimtools.errors import AccessError
+from kimtools.indicators.table import case_durations
+from kimtools.ingest.importer import import_export
+from kimtools.store.files import SCOPE_ENV
+from kimtools.views.beschluesse import decision_views
+from kimtools.views.steering import steering_views
+
+KEY = b"z" * 32
+
+
+def _as_bochum(text: str) -> str:
+    return text.replace("Herne", "Bochum").replace("Sodingen", "Wattenscheid").replace("Herne-Mitte", "Bochum-Mitte")
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("zugriff")
+    path = folder / "kim.duckdb"
+    import_export(write_export(folder / "herne", BASE), path, key=KEY, show_progress=False)
+    import_export(write_export(folder / "bochum", {k: _as_bochum(v) for k, v in BASE.items()}), path, key=KEY,
+                  show_progress=False)
+    return path
+
+
+READERS = {
+    "indicator_table": lambda s, k: indicator_table(s, k, kennzahlen=["neuzugaenge"]),
+    "gap_table": lambda s, k: gap_table(s, k),
+    "referral_months": lambda s, k: N.referral_months(s, k),
+    "partner_table": lambda s, k: N.partner_table(s, k),
+    "status_transitions": lambda s, k: status_transitions(s, k, dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+    "case_durations": lambda s, k: case_durations(s, k),
+    "decision_views": lambda s, k: decision_views(s, k),
+    "steering_views": lambda s, k: steering_views(s, k, "2024-Q2"),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_question_about_another_kommune_is_refused_at_the_reader(two, reader):
+    store = Store(two, scope=["Herne"])
+    READERS[reader](store, "Herne")   # its own kommune: answered
+    with pytest.raises(AccessError) as refused:
+        READERS[reader](store, "Bochum")
+    assert "Kein Zugriff auf die Daten von Bochum: Ihre Anmeldung gilt für Herne" in refused.value.message()
+
+
+def test_a_scoped_store_sees_only_its_kommunen_in_every_table(two):
+    store = Store(two, scope=["Herne"])
+    assert store.kommunen() == ["Herne"]
+    for table in ("faelle", "beratungen", "vermittlungen", "partner", "import_log", "fallgruppen", "datenspanne"):
+        assert set(store.query(f"SELECT DISTINCT kommune FROM {table}")["kommune"]) == {"Herne"}, table
+    # the cells hold only their group's number: the groups of the scope's kommunen, half of the two kommunen's
+    for cells in ("fallzellen", "vermittlungszellen", "fallspannen"):
+        mine, all_ = (int(s.query(f"SELECT count(*) AS n FROM {cells}")["n"][0]) for s in (store, Store(two)))
+        assert 0 < mine and 2 * mine == all_, cells
+    # a question that names no kommune gets the kommunen in scope only: Herne's two new cases, not four
+    table = indicator_table(store, kennzahlen=["neuzugaenge"], period="year")
+    assert set(table["kommune"]) == {"Herne"} and table["zaehler"].sum() == 2
+    assert sorted(Store(two).kommunen()) == ["Bochum", "Herne"]   # the unscoped store reads both
+    both = Store(two, scope=["Herne", "Bochum"])
+    assert indicator_table(both, kennzahlen=["neuzugaenge"], period="year")["zaehler"].sum() == 4
+
+
+def test_a_scoped_store_may_not_change_another_kommune(two, tmp_path):
+    import shutil
+
+    copy = tmp_path / "kim.duckdb"
+    shutil.copy(two, copy)
+    before = hashlib.sha256(copy.read_bytes()).hexdigest()
+    store = Store(copy, scope=["Herne"])
+    with pytest.raises(AccessError):
+        store.remove("Bochum", derive=lambda con, k: None)
+    with pytest.raises(AccessError):
+        import_export(write_export(tmp_path / "b", {k: _as_bochum(v) for k, v in BASE.items()}), store, key=KEY,
+                      show_progress=False)
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == before
+
+
+def test_the_scope_comes_from_the_environment_and_a_broken_one_opens_nothing(two, monkeypatch):
+    monkeypatch.setenv(SCOPE_ENV, json.dumps(["Bochum"]))
+    assert Store(two).kommunen() == ["Bochum"]
+    monkeypatch.setenv(SCOPE_ENV, "Bochum, Herne")   # not a JSON list: no kommune, rather than every one
+    assert Store(two).kommunen() == []
+    monkeypatch.delenv(SCOPE_ENV)
+    assert len(Store(two).kommunen()) == 2
