@@ -9,7 +9,7 @@ PORT   ?= 8866
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ROOTFLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: install dashboards lab test chromium demo bench clean
+.PHONY: install dashboards lab test chromium directory hub demo bench clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,19 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
+
+# JupyterHub's proxy for team mode (kimtools hub), from npm into the environment (Debian's package needs Debian's node).
+PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+$(PROXY): | $(VENV)/.installed
+	npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error configurable-http-proxy@4
+
+# A directory server for the tests of the LDAP login (Debian's OpenLDAP; the tests start their own on loopback).
+directory:
+	@command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils; }
+
+# Team mode with demo accounts (their passwords are printed once).
+hub: $(VENV)/.installed $(PROXY) $(DB)
+	$(BIN)/kimtools hub --demo --db $(DB) --host $(HOST)
 
 # Debian's browser for the dashboard tests; Playwright's own download cannot work offline.
 chromium:
@@ -45,7 +58,7 @@ dashboards: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 lab: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 	KIMTOOLS_DB=$(abspath $(DB)) KIMTOOLS_VERGLEICH=$(abspath $(VERGLEICH)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
 
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test $(PROXY) chromium directory
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
 	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15
 

@@ -102,3 +102,61 @@ def test_the_scope_comes_from_the_environment_and_a_broken_one_opens_nothing(two
     assert Store(two).kommunen() == []
     monkeypatch.delenv(SCOPE_ENV)
     assert len(Store(two).kommunen()) == 2
+
+
+# ----------------------------------------------------------------------------- zugriff.toml
+def _access(tmp_path, text: str):
+    from kimtools.hub.access import read_access
+
+    path = tmp_path / "zugriff.toml"
+    path.write_text(text, encoding="utf-8")
+    return read_access(path)
+
+
+def test_rules_join_kommunen_and_take_the_stronger_role(tmp_path):
+    access = _access(tmp_path, """
+[anmeldung]
+art = "konten"
+[[regel]]
+personen = ["mueller"]
+rolle = "lenkungskreis"
+kommunen = ["Herne"]
+[[regel]]
+gruppe = "KIM-Bochum"
+rolle = "koordination"
+kommunen = ["bochum", "Muelheim"]
+[[regel]]
+personen = ["land"]
+rolle = "lenkungskreis"
+kommunen = "alle"
+""")
+    assert access.grant("mueller").rolle == "lenkungskreis" and access.grant("mueller").kommunen == {"Herne"}
+    both = access.grant("Mueller", ["KIM-Bochum"])   # a person's name regardless of case, and her group's rule
+    assert both.rolle == "koordination" and both.kommunen == {"Herne", "Bochum", "Mülheim an der Ruhr"}
+    assert access.grant("land").kommunen is None and not access.grant("land").codes
+    assert access.grant("niemand", ["andere"]) is None
+
+
+def test_a_broken_access_file_names_every_fault_at_once(tmp_path):
+    from kimtools.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        _access(tmp_path, """
+[anmeldung]
+art = "facebook"
+[[regel]]
+rolle = "chef"
+kommunen = ["Atlantis"]
+""")
+    text = refused.value.message()
+    for part in ("art = 'facebook'", "rolle = 'chef'", "Kommune 'Atlantis' ist keine KIM-Kommune",
+                 "wem gilt die Regel?"):
+        assert part in text, part
+
+
+def test_the_template_is_a_valid_access_file(tmp_path):
+    from kimtools.hub.access import EXAMPLE
+
+    access = _access(tmp_path, EXAMPLE)
+    assert access.login == "ldap" and access.settings["server_port"] == 636
+    assert access.grant("x", ["cn=KIM-Lenkungskreis,ou=Gruppen,dc=stadt,dc=example"]).rolle == "lenkungskreis"

@@ -64,6 +64,8 @@ LAZY_IMPORTS = {
     "ingest/beschluesse.py": {"openpyxl"},
     # the table widget of the list of decisions (ipydatagrid, with bqplot) only in the notebook that edits it
     "panels/beschluesse.py": {"ipydatagrid"},
+    # the hub's database (demo accounts) only when the demo starts
+    "hub/setup.py": {"bcrypt", "jupyterhub", "nativeauthenticator.orm"},
     # the GIS stack (GDAL through pyogrio, PROJ, GEOS) only when a map file is read; maps are drawn from stored GeoJSON
     "ingest/boundaries.py": {"geopandas", "shapely"},
     # the foreign-layout demo only when asked for
@@ -101,7 +103,7 @@ def test_imports_stand_at_the_top_of_each_module_but_the_listed_lazy_ones():
 #: stage and the ones before it, never from a later one. The modules at the top of the package are stages of their own.
 STAGES = ["i18n", "errors", "_version", "paths", "periods", "progress", "spreadsheet",
           "contract", "store", "indicators", "ingest", "analysis", "exchange", "views", "present", "panels", "widgets",
-          "serving", "cli", "api", "kimtools"]
+          "serving", "hub", "cli", "api", "kimtools"]
 
 
 def stage_graph() -> dict[tuple[str, str], list[str]]:

@@ -30,6 +30,7 @@ COMMANDS = {"import": ("importing", "cmd_import"), "profil": ("importing", "cmd_
             "export": ("exchange", "cmd_export"), "vergleichen": ("exchange", "cmd_compare"),
             "bericht": ("reports", "cmd_report"), "sitzung": ("reports", "cmd_sitzung"),
             "jahresbericht": ("annual", "cmd_jahresbericht"), "beschluesse": ("decisions", "cmd_beschluesse"),
+            "hub": ("hub", "cmd_hub"),
             "zeigen": ("serve", "cmd_serve"), "vorbereiten": ("serve", "cmd_vorbereiten")}
 
 

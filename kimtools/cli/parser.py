@@ -156,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quartal", "--quarter", dest="quartal", help=t("sitzung_quartal"))
     p.add_argument("--db", help=t("db"))
 
+    p = command("hub")
+    p.add_argument("--zugriff", "--access", dest="access", metavar="DATEI", help=t("hub_zugriff"))
+    p.add_argument("--demo", action="store_true", help=t("hub_demo"))
+    p.add_argument("--vorlage", "--template", dest="template", metavar="DATEI", help=t("hub_vorlage"))
+    p.add_argument("--host", default="127.0.0.1", help=t("host"))
+    p.add_argument("--port", type=int, default=8000, help=t("hub_port"))
+    p.add_argument("--db", help=t("db"))
+
     p = command("beschluesse", "decisions")
     p.add_argument("action", choices=["einlesen", "liste", *BESCHLUESSE_ACTIONS], metavar="AKTION",
                    help=t("beschluesse_aktion"))

@@ -1,0 +1,191 @@
+"""Team mode in a real JupyterHub (``kimtools hub``), driven by Debian's chromium: logins, roles and each login's
+kommunen.
+
+The hub runs on a copy of the demo store with the hub's own accounts (``konten``): two coordinators of different
+kommunen and one member of Herne's steering committee.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTEFACTS = ROOT / "test-artefacts"
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+ACCESS = """\
+[anmeldung]
+art = "konten"
+
+[[regel]]
+personen = ["koord-herne"]
+rolle = "koordination"
+kommunen = ["Herne"]
+
+[[regel]]
+personen = ["koord-bochum"]
+rolle = "koordination"
+kommunen = ["Bochum"]
+
+[[regel]]
+personen = ["lk-herne"]
+rolle = "lenkungskreis"
+kommunen = ["Herne"]
+"""
+
+#: a kernel over the browser's websocket: start one (or take the page's), send code, collect what comes back
+_RUN_JS = """async ([base, code, start]) => {
+  const xsrf = decodeURIComponent((document.cookie.split('; ').find(c => c.startsWith('_xsrf=')) || '=').split('=')[1]);
+  let id;
+  if (start) {
+    const r = await fetch(base + '/api/kernels', {method: 'POST', headers: {'X-XSRFToken': xsrf}, body: '{}'});
+    if (r.status !== 201) return {started: r.status};
+    id = (await r.json()).id;
+  } else {   // the kernel Voilà started for the page
+    id = JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId;
+  }
+  const ws = new WebSocket(base.replace(/^http/, 'ws') + '/api/kernels/' + id + '/channels');
+  await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+  const msgId = 'kim-' + Math.random();
+  const out = [];
+  let replied = false;
+  ws.onmessage = e => {
+    const m = JSON.parse(e.data);
+    if (m.parent_header.msg_id !== msgId) return;
+    if (m.msg_type === 'stream') out.push(m.content.text);
+    if (m.msg_type === 'error') out.push(m.content.ename + ': ' + m.content.evalue);
+    if (m.msg_type === 'execute_reply') replied = true;
+  };
+  ws.send(JSON.stringify({header: {msg_id: msgId, username: 'x', session: 's', msg_type: 'execute_request',
+                                   version: '5.3', date: new Date().toISOString()},
+                          parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
+                          content: {code: code, silent: false, store_history: false, user_expressions: {},
+                                    allow_stdin: false, stop_on_error: true}}));
+  for (let i = 0; i < 120 && !replied; i++) await new Promise(ok => setTimeout(ok, 250));
+  ws.close();
+  return {started: 201, replied: replied, out: out.join('')};
+}"""
+
+
+@pytest.fixture(scope="module")
+def hub(demo_store, tmp_path_factory):
+    from kimtools.hub.setup import demo_accounts, hub_folder
+    from kimtools.serving import free_port
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run 'make test', which installs it")
+    folder = tmp_path_factory.mktemp("hub")
+    db = folder / "kim.duckdb"
+    shutil.copy(demo_store, db)
+    (folder / "zugriff.toml").write_text(ACCESS, encoding="utf-8")
+    passwords = demo_accounts(hub_folder(db), ["koord-herne", "koord-bochum", "lk-herne"])
+    port = free_port()
+    ARTEFACTS.mkdir(exist_ok=True)
+    log = open(ARTEFACTS / "hub.log", "w")
+    env = {k: v for k, v in os.environ.items() if k not in ("KIMTOOLS_DB", "KIMTOOLS_KOMMUNEN")}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("kimtools")), "hub", "--zugriff", str(folder / "zugriff.toml"),
+                             "--db", str(db), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urlopen(url + "/hub/login", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / 'hub.log').read_text()[-2000:]}")
+    yield url, passwords
+    os.killpg(proc.pid, signal.SIGTERM)   # the hub stops its proxy and every login's server
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield b
+        b.close()
+
+
+def _login(browser, url: str, user: str, password: str, wait_for: str):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/hub/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_selector(wait_for, timeout=180_000)
+    return context, page
+
+
+def _kommunen(page) -> list[str]:
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
+    return page.locator("select").nth(0).locator("option").all_inner_texts()
+
+
+def test_no_page_opens_without_a_login(hub, browser):
+    url, _ = hub
+    page = browser.new_page()
+    for path in ("/user/lk-herne/voila/render/lenkungskreis.ipynb", "/user/koord-herne/lab", "/hub/home"):
+        page.goto(url + path)
+        assert "/hub/login" in page.url, path
+        assert page.locator("input[name=password]").count() == 1
+    page.close()
+
+
+def test_the_steering_committee_sees_its_kommune_s_dashboards_and_no_code(hub, browser):
+    url, passwords = hub
+    context, page = _login(browser, url, "lk-herne", passwords["lk-herne"], ".js-plotly-plot .main-svg")
+    assert page.url.endswith("/user/lk-herne/voila/render/lenkungskreis.ipynb")
+    assert _kommunen(page) == ["Herne"]
+    page.screenshot(path=str(ARTEFACTS / "hub-lenkungskreis.png"))
+    base = url + "/user/lk-herne"
+    for path, status in (("/lab", 404), ("/api/contents", 403), ("/files/lenkungskreis.ipynb", 403),
+                         ("/api/sessions", 403), ("/api/kernelspecs", 403)):
+        assert page.request.get(base + path).status == status, path
+    assert page.evaluate(_RUN_JS, [base, "print(1)", True]) == {"started": 403}   # no kernel of its own
+    # the page's own kernel takes the widgets' messages, not code: no reply, no output
+    ran = page.evaluate(_RUN_JS, [base, "print('ausgefuehrt')", False])
+    assert ran["replied"] is False and "ausgefuehrt" not in ran["out"]
+    other = page.request.get(url + "/user/koord-herne/lab")   # another login's server: not for her
+    assert other.status in (403, 404) or "/hub/" in other.url
+    context.close()
+
+
+@pytest.mark.parametrize("user, own, other", [("koord-herne", "Herne", "Bochum"), ("koord-bochum", "Bochum", "Herne")])
+def test_a_coordinator_gets_jupyterlab_with_her_kommune_only_and_the_reader_refuses_another(hub, browser, user, own,
+                                                                                          other):
+    url, passwords = hub
+    context, page = _login(browser, url, user, passwords[user], ".jp-LabShell")
+    base = url + f"/user/{user}"
+    ran = page.evaluate(_RUN_JS, [base, "from kimtools import Store, indicator_table\n"
+                                        "print(Store().kommunen())\n"
+                                        f"indicator_table(Store(), {other!r}, kennzahlen=['neuzugaenge'])", True])
+    assert ran["replied"] and f"['{own}']" in ran["out"]
+    assert f"AccessError: Kein Zugriff auf die Daten von {other}: Ihre Anmeldung gilt für {own}" in ran["out"]
+    dashboard = context.new_page()
+    dashboard.goto(base + "/voila/render/dashboards/lenkungskreis.ipynb")   # her server starts at the checkout
+    assert _kommunen(dashboard) == [own]
+    dashboard.screenshot(path=str(ARTEFACTS / f"hub-{user}.png"))
+    context.close()
