@@ -189,3 +189,169 @@ def test_a_coordinator_gets_jupyterlab_with_her_kommune_only_and_the_reader_refu
     assert _kommunen(dashboard) == [own]
     dashboard.screenshot(path=str(ARTEFACTS / f"hub-{user}.png"))
     context.close()
+
+
+# ----------------------------------------------------------------------------- the city's directory: LDAP
+LDAP_ACCESS = """\
+[anmeldung]
+art = "ldap"
+
+[anmeldung.ldap]
+server_address = "127.0.0.1"
+server_port = {port}
+tls_strategy = "insecure"   # a directory on loopback in a test; a city's goes over TLS (docs/betrieb.md)
+bind_dn_template = ["uid={{username}},ou=personen,dc=kim,dc=test"]
+group_search_filter = "(member={{userdn}})"   # groups of names, as Active Directory keeps them
+group_attributes = ["member"]
+
+[[regel]]
+gruppe = "cn=kim-koordination-herne,ou=gruppen,dc=kim,dc=test"
+rolle = "koordination"
+kommunen = ["Herne"]
+
+[[regel]]
+gruppe = "cn=kim-lenkungskreis-herne,ou=gruppen,dc=kim,dc=test"
+rolle = "lenkungskreis"
+kommunen = ["Herne"]
+"""
+
+DIRECTORY = """\
+dn: dc=kim,dc=test
+objectClass: dcObject
+objectClass: organization
+o: KIM Test
+dc: kim
+
+dn: ou=personen,dc=kim,dc=test
+objectClass: organizationalUnit
+ou: personen
+
+dn: ou=gruppen,dc=kim,dc=test
+objectClass: organizationalUnit
+ou: gruppen
+
+dn: uid=anna,ou=personen,dc=kim,dc=test
+objectClass: inetOrgPerson
+uid: anna
+cn: Anna Koordination
+sn: Koordination
+userPassword: anna-passwort-1
+
+dn: uid=bernd,ou=personen,dc=kim,dc=test
+objectClass: inetOrgPerson
+uid: bernd
+cn: Bernd Lenkungskreis
+sn: Lenkungskreis
+userPassword: bernd-passwort-2
+
+dn: uid=carla,ou=personen,dc=kim,dc=test
+objectClass: inetOrgPerson
+uid: carla
+cn: Carla Ohne Gruppe
+sn: Gruppe
+userPassword: carla-passwort-3
+
+dn: cn=kim-koordination-herne,ou=gruppen,dc=kim,dc=test
+objectClass: groupOfNames
+cn: kim-koordination-herne
+member: uid=anna,ou=personen,dc=kim,dc=test
+
+dn: cn=kim-lenkungskreis-herne,ou=gruppen,dc=kim,dc=test
+objectClass: groupOfNames
+cn: kim-lenkungskreis-herne
+member: uid=bernd,ou=personen,dc=kim,dc=test
+"""
+
+
+@pytest.fixture(scope="module")
+def directory(tmp_path_factory):
+    """Debian's OpenLDAP on loopback with three persons (a coordinator, a committee member, one without a group)."""
+    from kimtools.serving import free_port
+
+    slapd = shutil.which("slapd") or "/usr/sbin/slapd"
+    if not Path(slapd).exists():
+        pytest.fail("Debian's slapd is missing: run 'make test', which installs it")
+    folder = tmp_path_factory.mktemp("ldap")
+    (folder / "db").mkdir()
+    (folder / "slapd.conf").write_text(f"""\
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {folder}/slapd.pid
+database mdb
+suffix "dc=kim,dc=test"
+rootdn "cn=admin,dc=kim,dc=test"
+rootpw verwaltung
+directory {folder}/db
+""", encoding="utf-8")
+    port = free_port()
+    uri = f"ldap://127.0.0.1:{port}/"
+    subprocess.run([slapd, "-f", str(folder / "slapd.conf"), "-h", uri], check=True, capture_output=True)
+    (folder / "verzeichnis.ldif").write_text(DIRECTORY, encoding="utf-8")
+    for _ in range(40):
+        done = subprocess.run(["ldapadd", "-x", "-H", uri, "-D", "cn=admin,dc=kim,dc=test", "-w", "verwaltung",
+                               "-f", str(folder / "verzeichnis.ldif")], capture_output=True, text=True)
+        if done.returncode == 0:
+            break
+        time.sleep(0.25)
+    assert done.returncode == 0, done.stderr
+    yield port
+    os.kill(int((folder / "slapd.pid").read_text()), signal.SIGTERM)
+
+
+def _start_hub(folder: Path, db: Path, access: str, log_name: str):
+    from kimtools.serving import free_port
+
+    (folder / "zugriff.toml").write_text(access, encoding="utf-8")
+    port = free_port()
+    log = open(ARTEFACTS / log_name, "w")
+    env = {k: v for k, v in os.environ.items() if k not in ("KIMTOOLS_DB", "KIMTOOLS_KOMMUNEN")}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("kimtools")), "hub", "--zugriff",
+                             str(folder / "zugriff.toml"), "--db", str(db), "--port", str(port)], stdout=log,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urlopen(url + "/hub/login", timeout=2) as r:
+                if r.status == 200:
+                    return proc, log, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / log_name).read_text()[-2000:]}")
+
+
+def test_logins_through_the_city_s_directory_take_role_and_kommunen_from_its_groups(demo_store, directory, browser,
+                                                                                   tmp_path):
+    db = tmp_path / "kim.duckdb"
+    shutil.copy(demo_store, db)
+    proc, log, url = _start_hub(tmp_path, db, LDAP_ACCESS.format(port=directory), "hub-ldap.log")
+    try:
+        context, page = _login(browser, url, "anna", "anna-passwort-1", ".jp-LabShell")   # group: coordination
+        ran = page.evaluate(_RUN_JS, [url + "/user/anna", "from kimtools import Store\nprint(Store().kommunen())", True])
+        assert ran["replied"] and "['Herne']" in ran["out"]
+        context.close()
+        context, page = _login(browser, url, "bernd", "bernd-passwort-2", ".js-plotly-plot .main-svg")
+        assert page.url.endswith("/user/bernd/voila/render/lenkungskreis.ipynb") and _kommunen(page) == ["Herne"]
+        assert page.request.get(url + "/user/bernd/lab").status == 404
+        context.close()
+        for user, password in (("anna", "falsch"), ("carla", "carla-passwort-3")):   # a wrong password; no group
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(url + "/hub/login")
+            page.fill("input[name=username]", user)
+            page.fill("input[name=password]", password)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_load_state()
+            assert "/hub/login" in page.url and "/user/" not in page.url, (user, page.url)
+            context.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

@@ -171,7 +171,9 @@ bind_dn_template = ["uid={username},ou=Personen,dc=stadt,dc=example"]
 lookup_dn = false
 # Gruppen, deren Mitglieder sich anmelden dürfen, und ob die Gruppen an den Hub gehen (für die Regeln unten)
 allowed_groups = ["cn=KIM-Koordination,ou=Gruppen,dc=stadt,dc=example", "cn=KIM-Lenkungskreis,ou=Gruppen,dc=stadt,dc=example"]
-group_search_base = "ou=Gruppen,dc=stadt,dc=example"
+# Gruppen mit ihren Mitgliedern im Attribut member (so führt Active Directory sie)
+group_search_filter = "(member={userdn})"
+group_attributes = ["member"]
 
 [[regel]]
 gruppe = "cn=KIM-Koordination,ou=Gruppen,dc=stadt,dc=example"

@@ -95,6 +95,8 @@ def _login(c, access: Access) -> None:
         c.JupyterHub.authenticator_class = "ldapauthenticator.LDAPAuthenticator"
         for key, value in settings.items():
             setattr(c.LDAPAuthenticator, key, value)
+        if "allowed_groups" not in settings:   # the groups the rules name, as the directory names them (their DN)
+            c.LDAPAuthenticator.allowed_groups = sorted(access.groups)
         c.Authenticator.manage_groups = True   # the directory's groups reach the hub, for the rules by group
         c.Authenticator.post_auth_hook = _ldap_groups
     elif access.login == "oidc":
@@ -109,8 +111,8 @@ def _login(c, access: Access) -> None:
         c.Authenticator.admin_users = set(settings.get("verwaltung", []))
     if access.persons:
         c.Authenticator.allowed_users = set(access.persons)
-    if access.groups:
-        c.Authenticator.allowed_groups = set(access.groups)
+    if access.groups and access.login == "oidc":
+        c.GenericOAuthenticator.allowed_groups = set(access.groups)
 
 
 def _ldap_groups(authenticator, handler, auth_model: dict) -> dict:
