@@ -138,6 +138,7 @@ def served_meeting():
 
 def _voila_app():
     """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
+    from jupyter_server.auth.decorator import allow_unauthenticated
     from jupyter_server.base.handlers import JupyterHandler, path_regex
     from jupyter_server.utils import url_path_join
     from tornado import web
@@ -145,6 +146,7 @@ def _voila_app():
     from voila.tornado.handler import TornadoVoilaHandler
 
     from .present.pages import MEETING_PATH, landing_html, meeting_view_html, meeting_views
+    from .store.gastlinks import GUEST_PATH
 
     class LandingHandler(JupyterHandler):
         def initialize(self, folder: str) -> None:
@@ -172,6 +174,35 @@ def _voila_app():
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.set_header("Cache-Control", "no-cache")   # the commentary may change until the meeting
             self.finish(meeting_view_html(found, file, self.base_url))
+
+    class GuestHandler(JupyterHandler):
+        """A guest link (``kimtools sitzung link``): the view of the meeting its token names, without the server's
+        token or a login, until its last day; a changed, expired or revoked link opens nothing."""
+
+        def check_xsrf_cookie(self) -> None:   # a GET of a page, no form
+            return
+
+        @allow_unauthenticated   # the link is its own key
+        def get(self, token: str) -> None:
+            from .store import Store
+            from .store.gastlinks import verify
+            from .store.meetings import meeting, meetings_folder
+
+            shown = served_meeting()
+            live = Store(os.environ["KIMTOOLS_DB"]) if shown is None else None
+            folder = shown.folder.parent if shown is not None else meetings_folder(live)
+            valid = verify(folder, token)
+            # a server showing one meeting state (serve --sitzung) opens links to that one only
+            if valid is None or (shown is not None and shown.name != valid[0]):
+                raise web.HTTPError(403, "Dieser Link ist ungültig, abgelaufen oder widerrufen.")
+            found = shown if shown is not None else meeting(live, valid[0])
+            views = [f for _what, f in meeting_views(found)]
+            if not views:
+                raise web.HTTPError(404)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Referrer-Policy", "no-referrer")   # the token stays out of other servers' logs
+            self.finish(meeting_view_html(found, views[0], self.base_url))
 
     class PlotlyHandler(JupyterHandler):
         """plotly.js as bundled with the plotly package; the ETag lets a browser keep its copy."""
@@ -203,6 +234,7 @@ def _voila_app():
             ours = [(self.server_url, LandingHandler, folder),
                     (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder),
                     (url_path_join(self.server_url, MEETING_PATH) + r"/?([^/]*)", MeetingHandler),
+                    (url_path_join(self.server_url, GUEST_PATH) + r"/([A-Za-z0-9_.\-]+)", GuestHandler),
                     (url_path_join(self.server_url, PLOTLY_PATH), PlotlyHandler)]
             theirs = [(h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h for h in super().init_handlers()]
             return ours + theirs   # the first match wins

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 
 import pandas as pd
 import pytest
@@ -363,3 +364,43 @@ def test_a_decision_whose_indicator_left_the_catalogue_stays_listed_and_the_page
     views = decision_views(store, "Herne", today=TODAY)
     assert _row(views, "A")["urteil"] == "nicht_im_katalog" and _row(views, "D")["urteil"] == "besser"
     assert "Kennzahl nicht mehr im Katalog" in lenkungskreis_html(store, "Herne")
+
+
+def test_a_guest_link_opens_its_meeting_view_only_until_its_day_and_not_when_changed_or_revoked(store, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from kimtools.serving import running_server
+    from kimtools.store.gastlinks import sign, verify
+    from kimtools.store.meetings import meetings_folder
+
+    import_decisions(_list(tmp_path), store, today=TODAY)
+    from kimtools.present.report import freeze_meeting
+
+    freeze_meeting(store, "LK-2026-12", kommune="Herne", show_progress=False)
+    folder = meetings_folder(store)
+    token, ident = sign(folder, "LK-2026-12", dt.date.today())   # valid through today …
+    assert verify(folder, token, dt.date.today()) is not None
+    assert verify(folder, token, dt.date.today() + dt.timedelta(days=1)) is None   # … not the day after
+    changed = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    forged, _ = sign(tmp_path / "anderer-schluessel", "LK-2026-12", dt.date(2099, 1, 1))   # signed with another key
+    other, other_id = sign(folder, "LK-2026-12", dt.date.today())
+    assert main(["sitzung", "link", "--widerrufen", other_id, "--db", str(store.path)]) == 0
+
+    def status(url: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, ""
+
+    env = dict(os.environ, KIMTOOLS_DB=str(store.path))
+    with running_server(store.path, env=env, args=["--token", "t" * 20]) as url:
+        code, page = status(f"{url}/kimtools/gast/{token}")
+        assert code == 200 and "Anlage: Beschlüsse und ihre Wirkung" in page and "Herne" in page
+        for bad in (changed, forged, other, "kein-token"):
+            assert status(f"{url}/kimtools/gast/{bad}")[0] == 403, bad
+        # the link opens that view and nothing else: the dashboards and the meeting path still ask for the token
+        for other_page in ("/voila/render/lenkungskreis.ipynb", "/kimtools/sitzung", "/"):
+            code, body = status(url + other_page)
+            assert code in (401, 403) or ('type="password"' in body and "kim-tile" not in body), other_page

@@ -13,7 +13,7 @@ from .common import WORDS, GermanFormatter, GermanParser, command_parser, t
 __all__ = ["build_parser", "SITZUNG_ACTIONS", "BESCHLUESSE_ACTIONS"]
 
 #: the meeting command's actions in English, and the German ones they stand for
-SITZUNG_ACTIONS = {"create": "anlegen", "list": "liste", "remove": "entfernen"}
+SITZUNG_ACTIONS = {"create": "anlegen", "list": "liste", "remove": "entfernen", "link": "link"}
 #: the decisions command's actions in English, and the German ones they stand for
 BESCHLUESSE_ACTIONS = {"read": "einlesen", "list": "liste"}
 
@@ -150,10 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help=t("db"))
 
     p = command("sitzung", "meeting")
-    p.add_argument("action", choices=["anlegen", "liste", "entfernen", *SITZUNG_ACTIONS], metavar="AKTION", help=t("sitzung_aktion"))
+    p.add_argument("action", choices=sorted({"anlegen", "liste", "entfernen", *SITZUNG_ACTIONS}), metavar="AKTION",
+                   help=t("sitzung_aktion"))
     p.add_argument("name", nargs="?", metavar="NAME", help=t("sitzung_name"))
     p.add_argument("--kommune", help=t("sitzung_kommune"))
     p.add_argument("--quartal", "--quarter", dest="quartal", help=t("sitzung_quartal"))
+    p.add_argument("--gueltig-bis", "--valid-until", dest="until", metavar="DATUM", help=t("sitzung_gueltig_bis"))
+    p.add_argument("--widerrufen", "--revoke", dest="revoke", metavar="ID", help=t("sitzung_widerrufen"))
     p.add_argument("--db", help=t("db"))
 
     p = command("hub")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from ..present.report import (chromium, freeze_meeting, lenkungskreis_name, rend
 from ..periods import QUARTER
 from ..progress import progress
 from ..store import Store
-from ..store.meetings import meeting, meetings, remove
+from ..store.gastlinks import GUEST_PATH, revoke, sign
+from ..store.meetings import meeting, meetings, meetings_folder, remove
 from .common import batch_summary, kommune_of, out_dir, out_file, say
 from .parser import SITZUNG_ACTIONS
 
@@ -70,8 +72,14 @@ def cmd_sitzung(args) -> int:
             print(f"{m.name}: {tr(('eingefroren am', 'frozen on'))} {fmt_datetime(m.frozen)}, "
                   f"{tr(('Daten bis', 'data up to'))} {end}" + (f" ({what})" if what else "") + f" – {m.folder}")
         return 0
+    if args.action == "link" and args.revoke:
+        revoke(meetings_folder(store), args.revoke)
+        say(f"Gastlink {args.revoke} widerrufen: er öffnet nichts mehr.", f"Guest link {args.revoke} revoked: it opens nothing.")
+        return 0
     if not args.name:
         raise UsageError(f"kimtools sitzung {args.action} braucht einen NAMEN.", f"kimtools sitzung {args.action} needs a NAME.")
+    if args.action == "link":
+        return _guest_link(store, args)
     if args.action == "entfernen":
         found = remove(store, args.name)
         say(f"Sitzungsstand {found.name} entfernt.", f"Meeting state {found.name} removed.")
@@ -87,6 +95,30 @@ def cmd_sitzung(args) -> int:
         f"{found.name} --out FILE.html. The coordinators' assessment: {found.commentary_path}\n"
         f"For the invitation: the meeting view (opens at once, for everyone together) at /{MEETING_PATH} of "
         f"the server.")
+    return 0
+
+
+def _guest_link(store, args) -> int:
+    """A signed link to the meeting's view, for a guest without an account, until ``--gueltig-bis``."""
+    found = meeting(store, args.name)
+    if not args.until:
+        raise UsageError("kimtools sitzung link braucht --gueltig-bis TT.MM.JJJJ (den letzten Tag, an dem er öffnet).",
+                         "kimtools meeting link needs --valid-until DD.MM.YYYY (the last day it opens).")
+    try:
+        until = dt.datetime.strptime(args.until, "%d.%m.%Y").date() if "." in args.until else dt.date.fromisoformat(args.until)
+    except ValueError:
+        raise UsageError(f"--gueltig-bis {args.until!r}: kein Datum (TT.MM.JJJJ).",
+                         f"--valid-until {args.until!r}: not a date (DD.MM.YYYY).") from None
+    if until < dt.date.today():
+        raise UsageError(f"--gueltig-bis {fmt_date(until)} liegt in der Vergangenheit.",
+                         f"--valid-until {fmt_date(until, 'en')} lies in the past.")
+    token, ident = sign(meetings_folder(store), found.name, until)
+    say(f"Gastlink zur Sitzungsansicht {found.name}, gültig bis {fmt_date(until)} (ID {ident}, zum Widerrufen: "
+        f"kimtools sitzung link --widerrufen {ident}):\n/{GUEST_PATH}/{token}\n(vor den Pfad gehört die Adresse des "
+        "Servers, etwa https://kim.stadt.example)",
+        f"Guest link to the meeting view {found.name}, valid until {fmt_date(until, 'en')} (ID {ident}, to revoke it: "
+        f"kimtools meeting link --revoke {ident}):\n/{GUEST_PATH}/{token}\n(put the server's address in front, e.g. "
+        "https://kim.stadt.example)")
     return 0
 
 
