@@ -187,6 +187,7 @@ def _voila_app():
             from .store import Store
             from .store.gastlinks import verify
             from .store.meetings import meeting, meetings_folder
+            from .store.zugriffe import log_access
 
             shown = served_meeting()
             live = Store(os.environ["KIMTOOLS_DB"]) if shown is None else None
@@ -202,6 +203,7 @@ def _voila_app():
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.set_header("Cache-Control", "no-store")
             self.set_header("Referrer-Policy", "no-referrer")   # the token stays out of other servers' logs
+            log_access((live or found.store).path, f"gast:{valid[2]}", f"sitzungsansicht:{found.name}", found.kommune)
             self.finish(meeting_view_html(found, views[0], self.base_url))
 
     class PlotlyHandler(JupyterHandler):

@@ -160,3 +160,20 @@ def test_the_template_is_a_valid_access_file(tmp_path):
     access = _access(tmp_path, EXAMPLE)
     assert access.login == "ldap" and access.settings["server_port"] == 636
     assert access.grant("x", ["cn=KIM-Lenkungskreis,ou=Gruppen,dc=stadt,dc=example"]).rolle == "lenkungskreis"
+
+
+def test_the_access_log_keeps_its_days_and_drops_older_lines(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from kimtools.store.zugriffe import log_access, log_path, read_access_log
+
+    store = tmp_path / "kim.duckdb"
+    monkeypatch.setenv("KIMTOOLS_PROTOKOLL_TAGE", "90")
+    log_access(store, "alt", "lenkungskreis", "Herne", now=dt.datetime(2026, 9, 6, 10, 0))     # 91 days before
+    log_access(store, "grenze", "lenkungskreis", "Herne", now=dt.datetime(2026, 9, 7, 10, 0))  # 90 days before
+    import os
+
+    os.utime(log_path(store), (0, dt.datetime(2026, 9, 7).timestamp()))   # written last on that day
+    log_access(store, "neu", "fallzahlen", "Bochum", now=dt.datetime(2026, 12, 6, 10, 0))
+    assert read_access_log(store)["person"].tolist() == ["grenze", "neu"]
+    assert oct(log_path(store).stat().st_mode & 0o777) == "0o600"

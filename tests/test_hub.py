@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.request import urlopen
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def hub(demo_store, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / 'hub.log').read_text()[-2000:]}")
-    yield url, passwords
+    yield url, passwords, db
     os.killpg(proc.pid, signal.SIGTERM)   # the hub stops its proxy and every login's server
     try:
         proc.wait(30)
@@ -145,7 +146,7 @@ def _kommunen(page) -> list[str]:
 
 
 def test_no_page_opens_without_a_login(hub, browser):
-    url, _ = hub
+    url, _, _ = hub
     page = browser.new_page()
     for path in ("/user/lk-herne/voila/render/lenkungskreis.ipynb", "/user/koord-herne/lab", "/hub/home"):
         page.goto(url + path)
@@ -155,7 +156,7 @@ def test_no_page_opens_without_a_login(hub, browser):
 
 
 def test_the_steering_committee_sees_its_kommune_s_dashboards_and_no_code(hub, browser):
-    url, passwords = hub
+    url, passwords, _ = hub
     context, page = _login(browser, url, "lk-herne", passwords["lk-herne"], ".js-plotly-plot .main-svg")
     assert page.url.endswith("/user/lk-herne/voila/render/lenkungskreis.ipynb")
     assert _kommunen(page) == ["Herne"]
@@ -176,7 +177,7 @@ def test_the_steering_committee_sees_its_kommune_s_dashboards_and_no_code(hub, b
 @pytest.mark.parametrize("user, own, other", [("koord-herne", "Herne", "Bochum"), ("koord-bochum", "Bochum", "Herne")])
 def test_a_coordinator_gets_jupyterlab_with_her_kommune_only_and_the_reader_refuses_another(hub, browser, user, own,
                                                                                           other):
-    url, passwords = hub
+    url, passwords, _ = hub
     context, page = _login(browser, url, user, passwords[user], ".jp-LabShell")
     base = url + f"/user/{user}"
     ran = page.evaluate(_RUN_JS, [base, "from kimtools import Store, indicator_table\n"
@@ -189,6 +190,19 @@ def test_a_coordinator_gets_jupyterlab_with_her_kommune_only_and_the_reader_refu
     assert _kommunen(dashboard) == [own]
     dashboard.screenshot(path=str(ARTEFACTS / f"hub-{user}.png"))
     context.close()
+
+
+def test_the_access_log_holds_every_open_and_nothing_else(hub):
+    from kimtools.store.zugriffe import log_path, read_access_log
+
+    _, _, db = hub
+    log = read_access_log(db)
+    # each login's page for her kommune, as the tests above opened them; no other person, page or kommune
+    assert set(map(tuple, log[["person", "seite", "kommune"]].values.tolist())) == {
+        ("lk-herne", "lenkungskreis", "Herne"), ("koord-herne", "lenkungskreis", "Herne"),
+        ("koord-bochum", "lenkungskreis", "Bochum")}
+    assert (log["zeit"] > pd.Timestamp.now() - pd.Timedelta(hours=1)).all()
+    assert oct(log_path(db).stat().st_mode & 0o777) == "0o600"
 
 
 # ----------------------------------------------------------------------------- the city's directory: LDAP

@@ -55,7 +55,7 @@ def test_nothing_generated_is_tracked_and_the_top_level_is_as_agreed():
 LAZY_IMPORTS = {
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
-                   ".store.gastlinks", "jupyter_server.auth.decorator",
+                   ".store.gastlinks", "jupyter_server.auth.decorator", ".store.zugriffe",
                    "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},
     # report rendering (papermill, nbconvert, kaleido's figure images) and workbooks (openpyxl): only when a file is
     # written or read

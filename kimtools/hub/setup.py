@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def proxy_command() -> str | None:
     the PATH; ``None`` where there is none."""
     local = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
     return str(local) if local.exists() else shutil.which("configurable-http-proxy")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def hub_folder(db: Path) -> Path:
@@ -70,7 +77,10 @@ def configure(c, access_file: str, db: str, ip: str = "127.0.0.1", port: int = 8
     access = read_access(access_file)
     folder = hub_folder(Path(db))
     c.JupyterHub.ip, c.JupyterHub.port = ip, port
-    c.JupyterHub.hub_ip = "127.0.0.1"
+    # the hub's own port and the proxy's API on free local ports, not JupyterHub's fixed 8081 and 8001: one hub per
+    # controller runs beside the others on one server
+    c.JupyterHub.hub_ip, c.JupyterHub.hub_port = "127.0.0.1", _free_port()
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{_free_port()}"
     c.JupyterHub.db_url = f"sqlite:///{folder / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(folder / "cookie_secret")
     c.JupyterHub.pid_file = str(folder / "jupyterhub.pid")

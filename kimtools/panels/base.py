@@ -16,6 +16,7 @@ from ..present.markup import error_html
 from ..present.pages import SECTIONS, section_title
 from ..store import Store
 from ..store.meetings import meeting_of
+from ..store.zugriffe import current_person, log_access
 from ..present.steering import incomplete_note, meeting_note
 from .filterbar import FilterBar
 from .plotview import PlotlyView
@@ -92,9 +93,19 @@ class _FilteredPanel:
         return True
 
     def _page(self, dashboard: str, end: tuple[widgets.Widget, ...] = (), **content) -> widgets.VBox:
-        """The page: filter bar, message line and tiles, then the dashboard's :func:`sections`, then ``end``."""
+        """The page: filter bar, message line and tiles, then the dashboard's :func:`sections`, then ``end``. Its
+        opening is logged (:meth:`_log_open`)."""
+        self.dashboard = dashboard
+        self._log_open(self.filters.value)
         return widgets.VBox([self.filters.widget, self.message, self.tiles,
                              *sections(dashboard, self.filters.value["kommune"], **content), *end])
+
+    def _log_open(self, v: dict) -> None:
+        """Note in the access log who opened this page for which kommune (once per kommune shown)."""
+        kommune = v.get("kommune")
+        if kommune != getattr(self, "_logged", object()) and getattr(self, "dashboard", None):
+            self._logged = kommune
+            log_access(self.store.path, current_person(), self.dashboard, kommune)
 
     def _keys(self, v: dict) -> dict[str, tuple]:
         return {name: tuple(v[k] for k in self.depends.get(name, self.fields)) for name in self.figures}
@@ -136,6 +147,7 @@ class _FilteredPanel:
                 self._shown[name] = keys[name]
             self._show_below(v)
             self.message.value = self._notice(v)
+            self._log_open(v)
         except Exception as exc:  # noqa: BLE001 - a callback must never fail silently
             self.message.value = error_html(exc)
 

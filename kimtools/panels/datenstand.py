@@ -16,6 +16,7 @@ from ..indicators import indicator_table
 from ..ingest.quality import stored_quality
 from ..present.figures import counts_over_time
 from ..present.markup import error_html, html_table
+from ..store.zugriffe import current_person, log_access
 from ..store import Store
 from ..store.deliveries import complete_until
 from .base import _small
@@ -55,6 +56,7 @@ class DatenstandPanel:
         self.deliveries_html = widgets.HTML()
         self.figure = PlotlyView(self._figure(kommunen[0]) if kommunen else None)
         self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
+        log_access(self.store.path, current_person(), "datenstand", kommunen[0] if kommunen else None)
         self.widget = widgets.VBox([
             self.message, self.dropdown,
             widgets.HTML(f"<h3>{tr({'de': 'Was der Datenbestand enthält', 'en': 'What the store holds'})}</h3>"),
@@ -68,6 +70,7 @@ class DatenstandPanel:
             self.show(kommunen[0])
 
     def show(self, kommune: str) -> None:
+        log_access(self.store.path, current_person(), "datenstand", kommune)
         try:
             self._show(kommune)
             self.message.value = ""

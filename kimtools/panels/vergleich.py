@@ -18,6 +18,7 @@ from ..indicators import KENNZAHLEN
 from ..present.figures import district_map, funnel_plot, small_multiples
 from ..present.labels import column_label, kennzahl_label, with_units
 from ..present.markup import error_html, html_table
+from ..store.zugriffe import current_person, log_access
 from ..store import Store
 from ..views.karten import district_shapes
 from ..views.vergleich import comparison_data
@@ -39,6 +40,7 @@ class VergleichPanel:
 
         self.message, self.notes = widgets.HTML(), widgets.HTML()
         self.store = store if store is not None else Store()
+        log_access(self.store.path, current_person(), "vergleich", None)   # the page shows bundles and own kommunen
         try:
             self.data, notes = comparison_data(self.store, folder, show_progress=True)
         except KimtoolsError as exc:
