@@ -232,6 +232,10 @@ def _voila_app():
 
     class KimVoila(Voila):
         def init_handlers(self):
+            # responses gzip-compressed where the browser accepts it (tornado decides it when the application is
+            # built, so the setting alone comes too late here): scripts and pages are text (docs/performance.md)
+            if web.GZipContentEncoding not in self.app.transforms:
+                self.app.transforms.append(web.GZipContentEncoding)
             folder = {"folder": self.root_dir}
             ours = [(self.server_url, LandingHandler, folder),
                     (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder),

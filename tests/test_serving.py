@@ -68,6 +68,21 @@ def test_the_server_hands_out_the_plotly_js_bundled_with_plotly(server):
     assert status == 200 and body == get_plotlyjs()
 
 
+def test_text_travels_compressed_where_the_browser_accepts_it(server):
+    import gzip
+    import urllib.request
+
+    def fetch(encoding: str | None) -> tuple[str | None, bytes]:
+        headers = {"Accept-Encoding": encoding} if encoding else {}
+        with urllib.request.urlopen(urllib.request.Request(server + "/kimtools/plotly.js", headers=headers)) as r:
+            return r.headers.get("Content-Encoding"), r.read()
+
+    packed, body = fetch("gzip")
+    plain_encoding, plain = fetch(None)
+    assert packed == "gzip" and plain_encoding is None
+    assert gzip.decompress(body) == plain and len(body) < len(plain) / 3   # plotly.js: about 4.8 MB, some 1.4 MB packed
+
+
 def test_no_file_listing_no_file_content_no_code(server):
     for path in ("/api/contents", "/api/contents/fallzahlen.ipynb", "/api/kernels", "/api/sessions", "/api/terminals",
                  "/terminals/1", "/lab", "/tree", "/files/fallzahlen.ipynb", "/voila/files/fallzahlen.ipynb",

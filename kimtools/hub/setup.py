@@ -67,6 +67,7 @@ def server_config(folder: Path, role: str) -> Path:
                   "ContentsManager": {"allow_hidden": False}, **_VOILA}
     # the service runs as its own user; where it runs as root (a test machine, a container) the servers may too
     config["ServerApp"]["allow_root"] = hasattr(os, "geteuid") and os.geteuid() == 0
+    config["ServerApp"]["tornado_settings"] = {"compress_response": True}   # text travels gzip-compressed
     path = folder / f"server-{role}.json"
     path.write_text(json.dumps(config, indent=1), encoding="utf-8")
     return path
