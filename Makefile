@@ -20,7 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,hub]"
+	touch $@
+
+$(VENV)/.installed-hub: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[hub]"
 	touch $@
 
 # JupyterHub's proxy for team mode (kimtools hub), from npm into the environment (Debian's package needs Debian's node).
@@ -33,7 +37,7 @@ directory:
 	@command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils; }
 
 # Team mode with demo accounts (their passwords are printed once).
-hub: $(VENV)/.installed $(PROXY) $(DB)
+hub: $(VENV)/.installed-hub $(PROXY) $(DB)
 	$(BIN)/kimtools hub --demo --db $(DB) --host $(HOST)
 
 # Debian's browser for the dashboard tests; Playwright's own download cannot work offline.

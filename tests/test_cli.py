@@ -148,8 +148,8 @@ def test_export_and_compare(tmp_path, demo_store, capsys):
 
 
 #: words that are the same in German and English (or technical names), and need no second spelling
-SAME_WORDS = {"import", "info", "demo", "export", "--db", "--host", "--port", "--token", "--format", "--minimum",
-              "--kommune", "--xlsx", "--lang", "-h", "--help", "--version"}
+SAME_WORDS = {"import", "info", "demo", "export", "hub", "--db", "--host", "--port", "--token", "--format", "--minimum",
+              "--kommune", "--xlsx", "--lang", "--demo", "-h", "--help", "--version"}
 
 
 def test_every_command_and_option_has_a_german_name_and_an_english_one(capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -61,6 +62,9 @@ def cmd_hub(args) -> int:
     else:
         access_file = Path(args.access)
     access = read_access(access_file)   # every problem of the file now, before anything starts
+    if importlib.util.find_spec("jupyterhub") is None:
+        raise InputError("Der Team-Betrieb braucht JupyterHub: 'make hub' oder 'pip install -e .[hub]' im Checkout.",
+                         "Team mode needs JupyterHub: 'make hub' or 'pip install -e .[hub]' in the checkout.")
     if proxy_command() is None:
         raise InputError("Der Proxy von JupyterHub (configurable-http-proxy, npm) fehlt: 'make hub' richtet ihn ein.",
                          "JupyterHub's proxy (configurable-http-proxy, npm) is missing: 'make hub' sets it up.")
