@@ -7,6 +7,7 @@ kommunen and one member of Herne's steering committee.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +19,8 @@ from urllib.request import urlopen
 
 import pandas as pd
 import pytest
+
+from test_dashboards_browser import browser  # noqa: F401 - the same chromium for these tests
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACTS = ROOT / "test-artefacts"
@@ -78,55 +81,53 @@ _RUN_JS = """async ([base, code, start]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def hub(demo_store, tmp_path_factory):
-    from kimtools.hub.setup import demo_accounts, hub_folder
+@contextlib.contextmanager
+def _running_hub(folder: Path, db: Path, access: str, log_name: str):
+    """``kimtools hub --zugriff`` with ``access`` on ``db`` on a free port; yields its URL once it answers; stops it,
+    its proxy and every login's server after."""
     from kimtools.serving import free_port
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run 'make test', which installs it")
-    folder = tmp_path_factory.mktemp("hub")
-    db = folder / "kim.duckdb"
-    shutil.copy(demo_store, db)
-    (folder / "zugriff.toml").write_text(ACCESS, encoding="utf-8")
-    passwords = demo_accounts(hub_folder(db), ["koord-herne", "koord-bochum", "lk-herne"])
+    (folder / "zugriff.toml").write_text(access, encoding="utf-8")
     port = free_port()
     ARTEFACTS.mkdir(exist_ok=True)
-    log = open(ARTEFACTS / "hub.log", "w")
     env = {k: v for k, v in os.environ.items() if k not in ("KIMTOOLS_DB", "KIMTOOLS_KOMMUNEN")}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("kimtools")), "hub", "--zugriff", str(folder / "zugriff.toml"),
-                             "--db", str(db), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
+    with open(ARTEFACTS / log_name, "w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("kimtools")), "hub", "--zugriff",
+                                 str(folder / "zugriff.toml"), "--db", str(db), "--port", str(port)], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
         try:
-            with urlopen(url + "/hub/login", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / 'hub.log').read_text()[-2000:]}")
-    yield url, passwords, db
-    os.killpg(proc.pid, signal.SIGTERM)   # the hub stops its proxy and every login's server
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+            deadline = time.time() + 90
+            while True:
+                try:
+                    with urlopen(url + "/hub/login", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    if time.time() > deadline:
+                        pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / log_name).read_text()[-2000:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)   # the hub stops its proxy and every login's server
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
+def hub(demo_store, tmp_path_factory):
+    from kimtools.hub.setup import demo_accounts, hub_folder
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-        yield b
-        b.close()
+    folder = tmp_path_factory.mktemp("hub")
+    db = folder / "kim.duckdb"
+    shutil.copy(demo_store, db)
+    passwords = demo_accounts(hub_folder(db), ["koord-herne", "koord-bochum", "lk-herne"])
+    with _running_hub(folder, db, ACCESS, "hub.log") as url:
+        yield url, passwords, db
 
 
 def _login(browser, url: str, user: str, password: str, wait_for: str):
@@ -315,35 +316,11 @@ directory {folder}/db
     os.kill(int((folder / "slapd.pid").read_text()), signal.SIGTERM)
 
 
-def _start_hub(folder: Path, db: Path, access: str, log_name: str):
-    from kimtools.serving import free_port
-
-    (folder / "zugriff.toml").write_text(access, encoding="utf-8")
-    port = free_port()
-    log = open(ARTEFACTS / log_name, "w")
-    env = {k: v for k, v in os.environ.items() if k not in ("KIMTOOLS_DB", "KIMTOOLS_KOMMUNEN")}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("kimtools")), "hub", "--zugriff",
-                             str(folder / "zugriff.toml"), "--db", str(db), "--port", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urlopen(url + "/hub/login", timeout=2) as r:
-                if r.status == 200:
-                    return proc, log, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail(f"the hub did not answer in 90 s: {(ARTEFACTS / log_name).read_text()[-2000:]}")
-
-
 def test_logins_through_the_city_s_directory_take_role_and_kommunen_from_its_groups(demo_store, directory, browser,
                                                                                    tmp_path):
     db = tmp_path / "kim.duckdb"
     shutil.copy(demo_store, db)
-    proc, log, url = _start_hub(tmp_path, db, LDAP_ACCESS.format(port=directory), "hub-ldap.log")
-    try:
+    with _running_hub(tmp_path, db, LDAP_ACCESS.format(port=directory), "hub-ldap.log") as url:
         context, page = _login(browser, url, "anna", "anna-passwort-1", ".jp-LabShell")   # group: coordination
         ran = page.evaluate(_RUN_JS, [url + "/user/anna", "from kimtools import Store\nprint(Store().kommunen())", True])
         assert ran["replied"] and "['Herne']" in ran["out"]
@@ -362,10 +339,3 @@ def test_logins_through_the_city_s_directory_take_role_and_kommunen_from_its_gro
             page.wait_for_load_state()
             assert "/hub/login" in page.url and "/user/" not in page.url, (user, page.url)
             context.close()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
