@@ -71,7 +71,7 @@ def value_text(kennzahl: str, value: float, lang: str | None = None) -> str:
 def _window_text(d, name: str, lang: str | None = None) -> str:
     """``4,5 je Quartal (2,7–7,1)``, or why there is no value."""
     if d[f"{name}_quartale"] == 0 or pd.isna(d[f"{name}_quartale"]):
-        return tr({"de": "–", "en": "–"}, lang)
+        return "–"
     if d[f"{name}_geschuetzt"]:
         return tr({"de": "zu wenige, nicht gezeigt", "en": "too few, not shown"}, lang)
     k = d["kennzahl"]
