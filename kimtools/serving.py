@@ -27,7 +27,7 @@ from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "voila_command", "free_port", "running_server", "served_meeting", "main"]
+__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "GUEST_REFUSED", "GUEST_HEADERS", "guest_view", "voila_command", "free_port", "running_server", "served_meeting", "main"]
 
 #: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
 PLOTLY_PATH = "kimtools/plotly.js"
@@ -136,6 +136,39 @@ def served_meeting():
     return meeting_of(Store(db)) if db else None
 
 
+#: what a guest sees for a link that does not open (changed, expired, revoked, or no such meeting view)
+GUEST_REFUSED = "Dieser Link ist ungültig, abgelaufen oder widerrufen."
+#: a guest's page is not kept by the browser or proxies, and its address (the token) is sent nowhere else
+GUEST_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def guest_view(token: str, db: str | Path, shown=None) -> str | None:
+    """The meeting view a guest link's ``token`` opens, for the store ``db`` (or the one meeting state ``shown``
+    of ``kimtools serve --sitzung``), with the open written to the access log; ``None`` where the link does not
+    open: changed, expired, revoked, for another meeting than the one shown, or a meeting without a view. Used by
+    ``kimtools serve`` and the hub's guest service (:mod:`kimtools.hub.gast`) alike."""
+    from .present.pages import meeting_view_html, meeting_views
+    from .store import Store
+    from .store.gastlinks import verify
+    from .store.meetings import meeting, meetings_folder
+    from .store.zugriffe import log_access
+
+    live = Store(db) if shown is None else None
+    valid = verify(shown.folder.parent if shown is not None else meetings_folder(live), token)
+    # a server showing one meeting state (serve --sitzung) opens links to that one only
+    if valid is None or (shown is not None and shown.name != valid[0]):
+        return None
+    try:
+        found = shown if shown is not None else meeting(live, valid[0])
+    except KimtoolsError:   # the meeting state was removed since the link was made
+        return None
+    views = [f for _what, f in meeting_views(found)]
+    if not views:
+        return None
+    log_access((live or found.store).path, f"gast:{valid[2]}", f"sitzungsansicht:{found.name}", found.kommune)
+    return meeting_view_html(found, views[0], guest=True)
+
+
 def _voila_app():
     """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
     from jupyter_server.auth.decorator import allow_unauthenticated
@@ -184,27 +217,12 @@ def _voila_app():
 
         @allow_unauthenticated   # the link is its own key
         def get(self, token: str) -> None:
-            from .store import Store
-            from .store.gastlinks import verify
-            from .store.meetings import meeting, meetings_folder
-            from .store.zugriffe import log_access
-
-            shown = served_meeting()
-            live = Store(os.environ["KIMTOOLS_DB"]) if shown is None else None
-            folder = shown.folder.parent if shown is not None else meetings_folder(live)
-            valid = verify(folder, token)
-            # a server showing one meeting state (serve --sitzung) opens links to that one only
-            if valid is None or (shown is not None and shown.name != valid[0]):
-                raise web.HTTPError(403, "Dieser Link ist ungültig, abgelaufen oder widerrufen.")
-            found = shown if shown is not None else meeting(live, valid[0])
-            views = [f for _what, f in meeting_views(found)]
-            if not views:
-                raise web.HTTPError(404)
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.set_header("Cache-Control", "no-store")
-            self.set_header("Referrer-Policy", "no-referrer")   # the token stays out of other servers' logs
-            log_access((live or found.store).path, f"gast:{valid[2]}", f"sitzungsansicht:{found.name}", found.kommune)
-            self.finish(meeting_view_html(found, views[0], self.base_url))
+            page = guest_view(token, os.environ["KIMTOOLS_DB"], served_meeting())
+            if page is None:
+                raise web.HTTPError(403, GUEST_REFUSED)
+            for name, value in GUEST_HEADERS.items():
+                self.set_header(name, value)
+            self.finish(page)
 
     class PlotlyHandler(JupyterHandler):
         """plotly.js as bundled with the plotly package; the ETag lets a browser keep its copy."""

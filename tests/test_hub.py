@@ -47,6 +47,8 @@ rolle = "lenkungskreis"
 kommunen = ["Herne"]
 """
 
+MEETING = "LK-2026-12"
+
 #: a kernel over the browser's websocket: start one (or take the page's), send code, collect what comes back
 _RUN_JS = """async ([base, code, start]) => {
   const xsrf = decodeURIComponent((document.cookie.split('; ').find(c => c.startsWith('_xsrf=')) || '=').split('=')[1]);
@@ -126,6 +128,10 @@ def hub(demo_store, tmp_path_factory):
     db = folder / "kim.duckdb"
     shutil.copy(demo_store, db)
     passwords = demo_accounts(hub_folder(db), ["koord-herne", "koord-bochum", "lk-herne"])
+    from kimtools import Store
+    from kimtools.present.report import freeze_meeting
+
+    freeze_meeting(Store(db), MEETING, kommune="Herne", show_progress=False)   # for the guest link
     with _running_hub(folder, db, ACCESS, "hub.log") as url:
         yield url, passwords, db
 
@@ -193,7 +199,43 @@ def test_a_coordinator_gets_jupyterlab_with_her_kommune_only_and_the_reader_refu
     context.close()
 
 
-def test_the_access_log_holds_every_open_and_nothing_else(hub):
+@pytest.fixture(scope="module")
+def guest_link(hub) -> tuple[str, str]:
+    """A guest link to the hub's meeting state, valid through today: (token, ID)."""
+    import datetime as dt
+
+    from kimtools import Store
+    from kimtools.store.gastlinks import sign
+    from kimtools.store.meetings import meetings_folder
+
+    return sign(meetings_folder(Store(hub[2])), MEETING, dt.date.today())
+
+
+def test_a_guest_link_opens_its_meeting_view_without_a_login_and_nothing_else(hub, guest_link, browser):
+    from kimtools.hub.gast import guest_path
+    from kimtools.serving import GUEST_REFUSED
+
+    url, _, _ = hub
+    token, _ = guest_link
+    changed = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    page = browser.new_page()   # no login, no cookie of the hub
+    shown = page.goto(url + guest_path() + token)
+    assert shown.status == 200
+    assert f"Sitzungsansicht „{MEETING}“" in page.content() and "Herne" in page.inner_text("body")
+    assert page.locator("img.kim-figure").count() > 0
+    assert page.locator("nav.kim-bar a").count() == 0   # a guest's bar leads nowhere that needs a login
+    page.screenshot(path=str(ARTEFACTS / "hub-gastlink.png"))
+    refused = page.goto(url + guest_path() + changed)
+    assert refused.status == 403 and GUEST_REFUSED in page.inner_text("body")
+    for path in ("/services/kimtools/", "/services/kimtools/gast/", f"/services/kimtools/sitzung/{MEETING}"):
+        assert page.goto(url + path).status == 404, path
+    for path in ("/user/lk-herne/voila/render/lenkungskreis.ipynb", "/hub/home"):   # still behind the login
+        page.goto(url + path)
+        assert "/hub/login" in page.url, path
+    page.close()
+
+
+def test_the_access_log_holds_every_open_and_nothing_else(hub, guest_link):
     from kimtools.store.zugriffe import log_path, read_access_log
 
     _, _, db = hub
@@ -201,7 +243,7 @@ def test_the_access_log_holds_every_open_and_nothing_else(hub):
     # each login's page for her kommune, as the tests above opened them; no other person, page or kommune
     assert set(map(tuple, log[["person", "seite", "kommune"]].values.tolist())) == {
         ("lk-herne", "lenkungskreis", "Herne"), ("koord-herne", "lenkungskreis", "Herne"),
-        ("koord-bochum", "lenkungskreis", "Bochum")}
+        ("koord-bochum", "lenkungskreis", "Bochum"), (f"gast:{guest_link[1]}", f"sitzungsansicht:{MEETING}", "Herne")}
     assert (log["zeit"] > pd.Timestamp.now() - pd.Timedelta(hours=1)).all()
     assert oct(log_path(db).stat().st_mode & 0o777) == "0o600"
 

@@ -67,6 +67,8 @@ LAZY_IMPORTS = {
     "panels/beschluesse.py": {"ipydatagrid"},
     # the hub's database (demo accounts) only when the demo starts
     "hub/setup.py": {"bcrypt", "jupyterhub", "nativeauthenticator.orm"},
+    # the guest service's web stack only when it serves (the command line imports its path)
+    "hub/gast.py": {"tornado"},
     # the GIS stack (GDAL through pyogrio, PROJ, GEOS) only when a map file is read; maps are drawn from stored GeoJSON
     "ingest/boundaries.py": {"geopandas", "shapely"},
     # the foreign-layout demo only when asked for

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import KimtoolsError, UsageError
+from ..hub.gast import guest_path
 from ..i18n import current_lang, fmt_date, fmt_datetime, tr
 from ..present.pages import MEETING_PATH
 from ..present.report import (chromium, freeze_meeting, lenkungskreis_name, render_report, render_reports,
@@ -113,12 +114,13 @@ def _guest_link(store, args) -> int:
         raise UsageError(f"--gueltig-bis {fmt_date(until)} liegt in der Vergangenheit.",
                          f"--valid-until {fmt_date(until, 'en')} lies in the past.")
     token, ident = sign(meetings_folder(store), found.name, until)
+    served, hub = f"/{GUEST_PATH}/{token}", f"{guest_path()}{token}"
     say(f"Gastlink zur Sitzungsansicht {found.name}, gültig bis {fmt_date(until)} (ID {ident}, zum Widerrufen: "
-        f"kimtools sitzung link --widerrufen {ident}):\n/{GUEST_PATH}/{token}\n(vor den Pfad gehört die Adresse des "
-        "Servers, etwa https://kim.stadt.example)",
+        f"kimtools sitzung link --widerrufen {ident}):\n  mit kimtools serve:  {served}\n  im Team-Modus (kimtools hub): "
+        f"{hub}\n(vor den Pfad gehört die Adresse des Servers, etwa https://kim.stadt.example)",
         f"Guest link to the meeting view {found.name}, valid until {fmt_date(until, 'en')} (ID {ident}, to revoke it: "
-        f"kimtools meeting link --revoke {ident}):\n/{GUEST_PATH}/{token}\n(put the server's address in front, e.g. "
-        "https://kim.stadt.example)")
+        f"kimtools meeting link --revoke {ident}):\n  with kimtools serve:  {served}\n  in team mode (kimtools hub): "
+        f"{hub}\n(put the server's address in front, e.g. https://kim.stadt.example)")
     return 0
 
 

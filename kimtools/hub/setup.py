@@ -18,6 +18,7 @@ from pathlib import Path
 from ..paths import DASHBOARDS, ROOT
 from .access import Access, read_access
 from .authorizer import WIDGET_MESSAGES
+from .gast import SERVICE
 
 __all__ = ["HUB_FOLDER", "hub_folder", "proxy_command", "configure", "server_config", "write_hub_config", "demo_accounts",
            "SINGLEUSER"]
@@ -95,6 +96,10 @@ def configure(c, access_file: str, db: str, ip: str = "127.0.0.1", port: int = 8
     c.Spawner.cmd = [SINGLEUSER]
     c.Spawner.http_timeout = 90
     c.Spawner.start_timeout = 120
+    # guest links to a meeting view (kimtools sitzung link): a service of the hub, without a login (kimtools.hub.gast)
+    c.JupyterHub.services = [{"name": SERVICE, "url": f"http://127.0.0.1:{_free_port()}", "display": False,
+                              "command": [sys.executable, "-m", "kimtools.hub.gast"],
+                              "environment": {"KIMTOOLS_DB": str(Path(db).resolve())}}]
     c.JupyterHub.template_vars = {"announcement_login": "KIM – Anmeldung mit dem Konto der Stadtverwaltung"}
     _login(c, access)
 

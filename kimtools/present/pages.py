@@ -240,11 +240,11 @@ def meeting_views(found) -> list[tuple[str, Path]]:
     return [(f.stem.removeprefix("lenkungskreis_").replace("_", ", "), f) for f in files]
 
 
-def meeting_view_html(found, file: Path, base_url: str = "/") -> str:
+def meeting_view_html(found, file: Path, base_url: str = "/", guest: bool = False) -> str:
     """A meeting's first view as the server hands it out: the page drawn when the state was frozen, with the
     coordinators' commentary as it is now, and a bar (not printed) that names the state and leads to the
-    interactive page and to printing. A commentary that cannot be read leaves the texts of the frozen page
-    and says why in the bar."""
+    interactive page and to printing (a ``guest`` of a guest link: to printing only, the rest needs a login). A
+    commentary that cannot be read leaves the texts of the frozen page and says why in the bar."""
     page = file.read_text(encoding="utf-8")
     problem = ""
     try:
@@ -256,9 +256,10 @@ def meeting_view_html(found, file: Path, base_url: str = "/") -> str:
     says = tr({"de": f"Sitzungsansicht „{found.name}“: fest, so wie eingefroren; Einschätzungen der Koordination wie "
                      "gerade hinterlegt.", "en": f"Meeting view '{found.name}': fixed, as frozen; the coordinators' "
                      "assessments as currently kept."})
-    links = (f"<a href='{interactive}'>{html.escape(with_units({'de': 'Interaktiv: nach {Bezirk} und Quartal filtern', 'en': 'interactive: filter by {district} and quarter'}, found.kommune))}</a>"
-             f"<button type='button' onclick='window.print()'>{html.escape(tr({'de': 'Drucken', 'en': 'print'}))}</button>"
-             f"<a href='{start}'>{html.escape(tr({'de': 'Alle Dashboards', 'en': 'all dashboards'}))}</a>")
+    printing = f"<button type='button' onclick='window.print()'>{html.escape(tr({'de': 'Drucken', 'en': 'print'}))}</button>"
+    links = printing if guest else (
+        f"<a href='{interactive}'>{html.escape(with_units({'de': 'Interaktiv: nach {Bezirk} und Quartal filtern', 'en': 'interactive: filter by {district} and quarter'}, found.kommune))}</a>"
+        f"{printing}<a href='{start}'>{html.escape(tr({'de': 'Alle Dashboards', 'en': 'all dashboards'}))}</a>")
     bar = (f"<style>{_BAR_CSS}</style><nav class='kim-bar' aria-label='{html.escape(tr({'de': 'Sitzung', 'en': 'meeting'}))}'>"
            f"<span>{html.escape(says)}</span>{links}{problem}</nav>")
     head, tag, rest = page.partition("<body>")
