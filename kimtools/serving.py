@@ -12,7 +12,10 @@ kernel (no code) and serves no files but images; the store is opened read-only b
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+import gzip
 import json
 import os
 import re
@@ -23,14 +26,20 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from importlib.metadata import version
 from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "RECOVER_SCRIPT", "GUEST_REFUSED", "GUEST_HEADERS", "guest_view", "voila_command", "free_port", "running_server", "served_meeting", "main"]
+__all__ = ["PLOTLY_PATH", "IMMUTABLE", "bound_refills", "RECOVER_SCRIPT", "GUEST_REFUSED", "GUEST_HEADERS", "guest_view", "voila_command", "free_port", "running_server", "served_meeting", "main"]
 
-#: where the server hands out plotly.js (below its base URL); figures load it from there once per browser
-PLOTLY_PATH = "kimtools/plotly.js"
+#: where the server hands out plotly.js (below its base URL), named with plotly's version so that a browser keeps it
+#: until an update changes the name; figures load it from there once per browser
+PLOTLY_PATH = f"kimtools/plotly-{version('plotly')}.js"
+#: a file whose address changes with its content: kept by the browser for a year without asking again
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: a file name with a content hash (webpack's chunks of the widget manager: ``651.8b63c0297a39649bd115.js``)
+_HASHED = re.compile(r"[.\-][0-9a-f]{16,}\.[A-Za-z0-9]+$")
 #: the stylesheet links Voilà's lab template puts in every page, to a CDN
 _CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
 #: put into every dashboard page: if the widget manager reports a widget it cannot display (rarely, a page opened
@@ -169,13 +178,48 @@ def guest_view(token: str, db: str | Path, shown=None) -> str | None:
     return meeting_view_html(found, views[0], guest=True)
 
 
+@functools.cache
+def _packed_plotly() -> bytes:
+    """plotly.js gzip-compressed (4.8 MB to about 1.4 MB; a quarter second of the server's time, spent once)."""
+    from .panels.plotview import plotly_source
+
+    return gzip.compress(plotly_source().encode("utf-8"), 6)
+
+
+def bound_refills(manager, at_once: int = 1) -> None:
+    """Let Voilà's kernel ``manager`` refill its pools of prepared kernels ``at_once`` kernel at a time: a kernel
+    taken by a viewer is replaced by starting a new one and building its page, about 5 s of a core's time; after a
+    crowd took fifteen, Voilà started all fifteen replacements together, and the kernels of the viewers who had just
+    arrived got a sixteenth of the machine while their pages were drawn. One at a time leaves the other core to
+    them; a viewer beyond the prepared kernels waits for the first replacement (first come, first served). The
+    first fill when the server starts is made before this takes effect and stays as Voilà makes it; a viewer's
+    kernel restarted is never held back."""
+    original = manager._initialize
+    gate: list[asyncio.Semaphore] = []   # made on first use, inside the server's event loop
+
+    async def initialize(notebook_path: str, kernel_id: str | None = None, **kwargs):
+        if kernel_id is not None:
+            return await original(notebook_path, kernel_id, **kwargs)
+        if not gate:
+            gate.append(asyncio.Semaphore(at_once))
+        async with gate[0]:
+            content = await original(notebook_path, kernel_id, **kwargs)
+            with contextlib.suppress(Exception):   # a page that failed is the viewer's to see, when it is taken
+                await asyncio.shield(content["task"])
+        return content
+
+    manager._initialize = initialize
+
+
 def _voila_app():
     """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
     from jupyter_server.auth.decorator import allow_unauthenticated
     from jupyter_server.base.handlers import JupyterHandler, path_regex
     from jupyter_server.utils import url_path_join
     from tornado import web
+    from jupyter_server.base.handlers import FileFindHandler
     from voila.app import Voila
+    from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
     from voila.tornado.handler import TornadoVoilaHandler
 
     from .present.pages import MEETING_PATH, landing_html, meeting_view_html, meeting_views
@@ -225,15 +269,41 @@ def _voila_app():
             self.finish(page)
 
     class PlotlyHandler(JupyterHandler):
-        """plotly.js as bundled with the plotly package; the ETag lets a browser keep its copy."""
+        """plotly.js as bundled with the plotly package, under a name with plotly's version: kept for a year."""
 
         @web.authenticated
         def get(self) -> None:
             from .panels.plotview import plotly_source
 
             self.set_header("Content-Type", "text/javascript; charset=utf-8")
-            self.set_header("Cache-Control", "private, max-age=86400")
+            self.set_header("Cache-Control", IMMUTABLE.replace("public", "private"))
+            self.set_header("Vary", "Accept-Encoding")
+            if "gzip" in self.request.headers.get("Accept-Encoding", ""):   # packed once, not for each browser
+                self.set_header("Content-Encoding", "gzip")
+                return self.finish(_packed_plotly())
             self.finish(plotly_source())
+
+    def cached(handler: type) -> type:
+        """``handler`` (a static file handler of Voilà or Jupyter) with files kept for a year where their address
+        names their version: a content hash in the name, or below :data:`voila_static` (``immutable`` routes)."""
+
+        class Cached(handler):
+            def initialize(self, immutable: bool = False, **kwargs) -> None:
+                self.immutable = immutable
+                super().initialize(**kwargs)
+
+            def set_headers(self) -> None:
+                super().set_headers()
+                if self.immutable or _HASHED.search(self.request.path):
+                    self.set_header("Cache-Control", IMMUTABLE)
+
+        Cached.__name__ = f"Cached{handler.__name__}"
+        return Cached
+
+    # Voilà's own scripts (voila.js and its numbered chunks) have no hash in their names: the page asks for them below
+    # a path naming Voilà's version instead, so that an update of Voilà changes every address
+    voila_static = f"voila/static/v{version('voila')}"
+    static_handlers = (TemplateStaticFileHandler, MultiStaticFileHandler, FileFindHandler)
 
     class DashboardHandler(TornadoVoilaHandler):
         """Voilà's dashboard page without its links to a CDN and with :data:`RECOVER_SCRIPT` in its head."""
@@ -243,6 +313,10 @@ def _voila_app():
         def write(self, chunk) -> None:
             if isinstance(chunk, str):
                 chunk = _CDN_LINK.sub("", chunk)
+                chunk = chunk.replace(url_path_join(self.base_url, "voila/static") + '"',
+                                      url_path_join(self.base_url, voila_static) + '"')
+                chunk = chunk.replace(url_path_join(self.base_url, "voila/static") + "/voila.js",
+                                      url_path_join(self.base_url, voila_static) + "/voila.js")
                 if not self.head_done and "</head>" in chunk:
                     chunk = chunk.replace("</head>", RECOVER_SCRIPT + "</head>", 1)
                     self.head_done = True
@@ -250,6 +324,8 @@ def _voila_app():
 
     class KimVoila(Voila):
         def init_handlers(self):
+            if hasattr(self.kernel_manager, "_pools"):   # prepared kernels (--vorheizen, --teilnehmende)
+                bound_refills(self.kernel_manager)
             # responses gzip-compressed where the browser accepts it (tornado decides it when the application is
             # built, so the setting alone comes too late here): scripts and pages are text (docs/performance.md)
             if web.GZipContentEncoding not in self.app.transforms:
@@ -259,8 +335,16 @@ def _voila_app():
                     (url_path_join(self.server_url, r"/voila/tree" + path_regex), LandingHandler, folder),
                     (url_path_join(self.server_url, MEETING_PATH) + r"/?([^/]*)", MeetingHandler),
                     (url_path_join(self.server_url, GUEST_PATH) + r"/([A-Za-z0-9_.\-]+)", GuestHandler),
-                    (url_path_join(self.server_url, PLOTLY_PATH), PlotlyHandler)]
-            theirs = [(h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h for h in super().init_handlers()]
+                    (url_path_join(self.server_url, PLOTLY_PATH), PlotlyHandler),
+                    (url_path_join(self.server_url, voila_static, "(.*)"), cached(MultiStaticFileHandler),
+                     {"paths": self.static_paths, "default_filename": "index.html", "immutable": True})]
+            theirs = []
+            for pattern, handler, *options in super().init_handlers():
+                if handler is TornadoVoilaHandler:
+                    handler = DashboardHandler
+                elif handler in static_handlers:
+                    handler = cached(handler)
+                theirs.append((pattern, handler, *options))
             return ours + theirs   # the first match wins
 
     return KimVoila

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kimtools.serving import PLOTLY_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTEFACTS = ROOT / "test-artefacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,7 +81,7 @@ def test_dashboard_renders_a_figure(server, browser, name):
     # server could not display), which that script records in sessionStorage, and then at most twice
     reloaded = page.evaluate("sessionStorage.getItem('kimtools-reloaded:' + location.pathname) !== null")
     fetched = [u for u in requests if "plotly" in u]
-    assert fetched == [f"{server}/kimtools/plotly.js"] * (2 if reloaded and len(fetched) == 2 else 1), (fetched, reloaded)
+    assert fetched == [f"{server}/{PLOTLY_PATH}"] * (2 if reloaded and len(fetched) == 2 else 1), (fetched, reloaded)
     page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
     page.close()
 

@@ -56,7 +56,8 @@ LAZY_IMPORTS = {
     # the server's own stack only when serving
     "serving.py": {"jupyter_server.base.handlers", "jupyter_server.utils", "tornado", "voila.app",
                    ".store.gastlinks", "jupyter_server.auth.decorator", ".store.zugriffe",
-                   "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings"},
+                   "voila.tornado.handler", ".present.pages", ".panels.plotview", ".store", ".store.meetings",
+                   "voila.static_file_handler"},
     # report rendering (papermill, nbconvert, kaleido's figure images) and workbooks (openpyxl): only when a file is
     # written or read
     "present/report.py": {"nbconvert", "papermill", "kaleido"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +65,9 @@ def test_start_page_lists_the_dashboards_not_files(server):
 def test_the_server_hands_out_the_plotly_js_bundled_with_plotly(server):
     from plotly.offline import get_plotlyjs
 
-    status, body = _get(server + "/kimtools/plotly.js")
+    from kimtools.serving import PLOTLY_PATH
+
+    status, body = _get(f"{server}/{PLOTLY_PATH}")
     assert status == 200 and body == get_plotlyjs()
 
 
@@ -72,15 +75,96 @@ def test_text_travels_compressed_where_the_browser_accepts_it(server):
     import gzip
     import urllib.request
 
+    from kimtools.serving import PLOTLY_PATH
+
     def fetch(encoding: str | None) -> tuple[str | None, bytes]:
         headers = {"Accept-Encoding": encoding} if encoding else {}
-        with urllib.request.urlopen(urllib.request.Request(server + "/kimtools/plotly.js", headers=headers)) as r:
+        with urllib.request.urlopen(urllib.request.Request(f"{server}/{PLOTLY_PATH}", headers=headers)) as r:
             return r.headers.get("Content-Encoding"), r.read()
 
     packed, body = fetch("gzip")
     plain_encoding, plain = fetch(None)
     assert packed == "gzip" and plain_encoding is None
     assert gzip.decompress(body) == plain and len(body) < len(plain) / 3   # plotly.js: about 4.8 MB, some 1.4 MB packed
+
+
+def test_static_files_named_by_their_version_are_kept_for_a_year_and_the_others_are_asked_for_again(server):
+    from importlib.metadata import version
+
+    from kimtools.serving import IMMUTABLE, PLOTLY_PATH
+
+    def cache_control(path: str) -> str | None:
+        with urllib.request.urlopen(server + path, timeout=60) as r:
+            assert r.status == 200, path
+            return r.headers.get("Cache-Control")
+
+    status, page = _get(server + "/voila/render/datenstand.ipynb")
+    # the page names Voilà's scripts below a path with Voilà's version, and plotly.js by plotly's version: an update
+    # changes the addresses, so a browser's year-long copy is never served stale
+    script = re.search(r'<script src="([^"]*/voila\.js)"', page).group(1)
+    assert script == f"/voila/static/v{version('voila')}/voila.js"
+    assert f'"fullStaticUrl": "/voila/static/v{version("voila")}"' in page
+    assert PLOTLY_PATH == f"kimtools/plotly-{version('plotly')}.js"
+    assert cache_control(script) == IMMUTABLE
+    assert cache_control(f"/voila/static/v{version('voila')}/1187.voila.js") == IMMUTABLE   # a chunk voila.js loads
+    assert cache_control("/" + PLOTLY_PATH) == IMMUTABLE.replace("public", "private")   # behind the token
+    # the widget manager's chunks carry a content hash in their names; its style.js does not
+    labext = Path(sys.prefix) / "share/jupyter/voila/labextensions/@voila-dashboards/widgets-manager8/static"
+    hashed = next(labext.glob("remoteEntry.*.js")).name
+    assert cache_control(f"/voila/labextensions/@voila-dashboards/widgets-manager8/static/{hashed}") == IMMUTABLE
+    assert cache_control("/voila/labextensions/@voila-dashboards/widgets-manager8/static/style.js") == "no-cache"
+    # the same files without a version in the address, and the page itself: asked for again each time
+    assert cache_control("/voila/static/voila.js") != IMMUTABLE
+    with urllib.request.urlopen(server + "/voila/render/datenstand.ipynb", timeout=120) as r:
+        assert "immutable" not in (r.headers.get("Cache-Control") or "")
+
+
+def test_prepared_kernels_are_refilled_one_at_a_time_each_with_its_page_built_and_a_restart_is_never_held():
+    import asyncio
+
+    from kimtools.serving import bound_refills
+
+    class Manager:   # Voilà's pooled kernel manager as far as bound_refills uses it
+        def __init__(self):
+            self.running, self.most, self.log = 0, 0, []
+
+        async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.log.append(("start", notebook_path))
+
+            async def build():   # the page built in the new kernel after it started
+                await asyncio.sleep(0.05)
+                self.log.append(("built", notebook_path))
+                self.running -= 1
+
+            return {"task": asyncio.get_running_loop().create_task(build()), "kernel_id": kernel_id or notebook_path}
+
+    async def crowd(manager):
+        refills = [manager._initialize(f"refill-{i}") for i in range(4)]
+        return await asyncio.gather(*refills)
+
+    manager = Manager()
+    bound_refills(manager)
+    contents = asyncio.run(crowd(manager))
+    assert manager.most == 1 and [c["kernel_id"] for c in contents] == [f"refill-{i}" for i in range(4)]
+    # first come, first served: each replacement starts once the one before has its page built
+    assert manager.log == [(what, f"refill-{i}") for i in range(4) for what in ("start", "built")]
+
+    async def restart_during_refill(manager):
+        refill = asyncio.ensure_future(manager._initialize("refill"))
+        await asyncio.sleep(0.01)   # the refill holds the gate
+        await manager._initialize("viewer", kernel_id="k1")   # a viewer's kernel restarted: not queued behind it
+        await refill
+
+    manager = Manager()
+    bound_refills(manager)
+    asyncio.run(restart_during_refill(manager))
+    assert manager.most == 2 and manager.log[:2] == [("start", "refill"), ("start", "viewer")]
+
+    unbounded = Manager()   # and without: all at once, as Voilà does it
+    asyncio.run(crowd(unbounded))
+    assert unbounded.most == 4
 
 
 def test_no_file_listing_no_file_content_no_code(server):
@@ -195,8 +279,10 @@ def test_a_missing_store_shows_a_german_message(demo_store, tmp_path):
 def test_with_a_token_nothing_opens_without_it(demo_store):
     from kimtools.serving import running_server
 
+    from kimtools.serving import PLOTLY_PATH
+
     with running_server(demo_store, args=["--token", TOKEN, "--vorheizen", "0"]) as url:
-        for path in ("/", "/voila/render/datenstand.ipynb", "/voila/api/contents", "/kimtools/plotly.js"):
+        for path in ("/", "/voila/render/datenstand.ipynb", "/voila/api/contents", "/" + PLOTLY_PATH):
             status, body = _get(url + path)
             assert status in (302, 403) or "token" in body.lower() and "KIM-Dashboards" not in body, path
             assert "Datenbestand enthält" not in body
