@@ -66,7 +66,7 @@ test: $(VENV)/.installed-test $(PROXY) chromium directory
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
 	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test $(PROXY) chromium
 	$(BIN)/python benchmarks/run.py
 
 clean:

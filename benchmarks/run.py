@@ -4,8 +4,9 @@ Per scale: demo and import, the indicator table, each indicator computation agai
 straightforward pandas (``computations.py``), bundles (city), and the dashboards in chromium (``browser.py``:
 first render, filter changes, peak memory of a dashboard kernel), with preheated kernels
 (``KIMTOOLS_BENCH_VORHEIZEN="0 1"`` measures without them too), and a crowd of 1, 5 and 15 viewers opening the
-steering committee's page at once (``crowd.py``, city scale): a frozen meeting's first view, and the interactive
-page as served and with a prepared kernel for each of fifteen.
+steering committee's page at once (``crowd.py``, city scale; one viewer timed in chromium among N - 1 plain
+requests): a frozen meeting's first view, and the interactive page as served and with a prepared kernel for each
+of fifteen; in team mode, the memory of each login's server and kernels (``hub.py``).
 How cost grows: import and the full indicator table at 1×, 3× and 10× the state (``_growth``; alone with
 ``python benchmarks/run.py wachstum``).
 Hostile input that costs resources (``hostile.py``): the peak memory of ``kimtools compare`` on a bundle inflating
@@ -176,18 +177,23 @@ def main() -> None:
                 # links to; the interactive page as served, and with a prepared kernel for each of fifteen
                 subprocess.run([str(EXE), "sitzung", "anlegen", "BENCH", "--db", str(db), "--kommune", "Dortmund"],
                                env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                for args, page, warm_up in ((["--sitzung", "BENCH"], "sitzung", 45.0),
-                                            ([], "lenkungskreis", 45.0),
-                                            (["--teilnehmende", "15"], "lenkungskreis", 150.0)):
+                for args, page in ((["--sitzung", "BENCH"], "sitzung"), ([], "lenkungskreis"),
+                                   (["--teilnehmende", "15"], "lenkungskreis")):
                     what = "the meeting's first view" if page == "sitzung" else "the Lenkungskreis page"
-                    print(f"  a crowd opening {what} at once (city; N viewers in chromium, "
-                          f"kimtools serve {' '.join(args)}):", flush=True)
-                    for name, value in crowd_timings(db, args, serve_env, dashboard=page, warm_up=warm_up):
-                        if "MB" in name or "kernels" in name:
+                    print(f"  a crowd opening {what} at once (city; one viewer timed in chromium among N - 1 plain "
+                          f"requests, kimtools serve {' '.join(args)}):", flush=True)
+                    for name, value in crowd_timings(db, args, serve_env, dashboard=page):
+                        if "MB" in name or "kernels" in name or "quiet" in name:
                             _print(name, float("nan"), value)
                             continue
                         target = "< 5 s" if "first figure" in name else "< 0.3 s" if "filter" in name else ""
                         _print(name, value, target=target)
+                from hub import hub_memory
+
+                print("  team mode: memory per login (city; kimtools hub --demo, each login's Lenkungskreis page):",
+                      flush=True)
+                for name, value in hub_memory(db):
+                    _print(name, float("nan"), value)
         _growth(env, Path(tmp))
 
 

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 import gzip
+import html
 import json
 import os
 import re
@@ -310,6 +311,14 @@ def _voila_app():
 
         head_done = False
 
+        def plotly_early(self) -> str:
+            """plotly.js asked for as the page starts, beside Voilà's scripts, instead of once the widgets have
+            drawn the introduction (two seconds later: measured, docs/performance.md); the figures wait for this
+            element (``kimtools-plotly``, as :mod:`kimtools.panels.plotview` names it)."""
+            src = html.escape(url_path_join(self.base_url, PLOTLY_PATH), quote=True)
+            return (f'<script id="kimtools-plotly" async src="{src}" onload="this.dataset.state=\'ok\'" '
+                    f'onerror="this.dataset.state=\'failed\'"></script>')
+
         def write(self, chunk) -> None:
             if isinstance(chunk, str):
                 chunk = _CDN_LINK.sub("", chunk)
@@ -318,7 +327,7 @@ def _voila_app():
                 chunk = chunk.replace(url_path_join(self.base_url, "voila/static") + "/voila.js",
                                       url_path_join(self.base_url, voila_static) + "/voila.js")
                 if not self.head_done and "</head>" in chunk:
-                    chunk = chunk.replace("</head>", RECOVER_SCRIPT + "</head>", 1)
+                    chunk = chunk.replace("</head>", RECOVER_SCRIPT + self.plotly_early() + "</head>", 1)
                     self.head_done = True
             super().write(chunk)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import tomllib
 from pathlib import Path
 
@@ -198,28 +197,9 @@ def _text(name: str, part: str) -> str:
 
 
 def intro(name: str) -> Html:
-    """The dashboard's title and introduction (and the shared page style), in the current language.
-
-    Under ``kimtools serve`` it also starts loading plotly.js as the page opens, while the widgets are still
-    being set up, instead of when the first figure asks for it (a second or more sooner on a laptop).
-    """
-    return Html(f"{PAGE_CSS}{_plotly_early()}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
+    """The dashboard's title and introduction (and the shared page style), in the current language."""
+    return Html(f"{PAGE_CSS}<div class='kim-intro'><h1>{html.escape(_text(name, 'titel'))}</h1>"
                  f"<p>{_text(name, 'einleitung')}</p></div>")
-
-
-def _plotly_early() -> str:
-    path = os.environ.get("KIMTOOLS_PLOTLY_PATH")
-    if not path:
-        return ""
-    # dashboards are served at <base>/voila/render/<name>.ipynb. This starter adds the element the figures wait for;
-    # where the page inserts it as markup it never runs, the element does not exist and the figures load plotly.js
-    # themselves at once (an element of its own as markup would never fire an event: they could only guess how long
-    # to wait, and a guess too short on a busy machine loads plotly.js twice)
-    src = json.dumps(f"../../{path}").replace("<", "\\u003c")
-    return ("<script>(() => { if (document.getElementById('kimtools-plotly')) return;"
-            " const s = document.createElement('script'); s.id = 'kimtools-plotly'; s.async = true;"
-            f" s.src = {src}; s.onload = () => (s.dataset.state = 'ok');"
-            " s.onerror = () => (s.dataset.state = 'failed'); document.head.appendChild(s); })();</script>")
 
 
 def reading_help(name: str) -> Html:

@@ -34,8 +34,7 @@ function addScript(path) {
   const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    // named as the page's early load is: where a figure comes first, the page's starter then finds it and
-    // loads nothing more
+    // named as the page's early load is, so that later views find it
     if (!document.getElementById("kimtools-plotly")) script.id = "kimtools-plotly";
     script.src = base.replace(/\/?$/, "/") + path;
     script.onload = () => (globalThis.Plotly ? resolve(globalThis.Plotly) : reject(new Error("plotly.js did not load")));
@@ -45,9 +44,8 @@ function addScript(path) {
 }
 
 function fromServer(path) {
-  // The dashboard's introduction starts loading plotly.js as the page opens: its starter script adds the
-  // element kimtools-plotly. Where the page inserted the starter as markup it never ran and there is no
-  // element: load plotly.js here (from the browser's cache if it has it).
+  // `kimtools serve` asks for plotly.js in the page's head as the page opens (kimtools.serving, the element
+  // kimtools-plotly). Where there is no such element (another server): load plotly.js here.
   const early = document.getElementById("kimtools-plotly");
   if (!early) return addScript(path);
   if (early.dataset.state) return globalThis.Plotly ? Promise.resolve(globalThis.Plotly) : addScript(path);
