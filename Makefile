@@ -32,6 +32,11 @@ PROXY := $(VENV)/node/node_modules/.bin/configurable-http-proxy
 $(PROXY): | $(VENV)/.installed
 	npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error configurable-http-proxy@4
 
+# A single sign-on server for the tests of the OpenID Connect login (panva's oidc-provider, from npm like the proxy).
+OIDC := $(VENV)/node/node_modules/oidc-provider/package.json
+$(OIDC): | $(PROXY)
+	npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error oidc-provider@8
+
 # A directory server for the tests of the LDAP login (Debian's OpenLDAP; the tests start their own on loopback).
 directory:
 	@command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq slapd ldap-utils; }
@@ -62,7 +67,7 @@ dashboards: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 lab: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 	KIMTOOLS_DB=$(abspath $(DB)) KIMTOOLS_VERGLEICH=$(abspath $(VERGLEICH)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
 
-test: $(VENV)/.installed-test $(PROXY) chromium directory
+test: $(VENV)/.installed-test $(PROXY) $(OIDC) chromium directory
 	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
 	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15
 

@@ -90,7 +90,6 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
     from playwright.sync_api import sync_playwright
 
     from kimtools.present.pages import MEETING_PATH
-    from kimtools.serving import running_server
 
     static = dashboard == "sitzung"   # the meeting's first view: figures as images, no kernel
     if static:
@@ -102,12 +101,27 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
         quarter = dict(filters).get("quarter", filters[-1][1])
         path = f"voila/render/{dashboard}.ipynb"
         drawn_js, total_js = "document.querySelectorAll('.js-plotly-plot .main-svg').length", None
+    with sync_playwright() as p:
+        # one browser for every size, started and used once before: the first size does not pay its cold start
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser.new_page().goto("about:blank")
+        try:
+            yield from _sizes(browser, db, serve_args, env, sizes, path, figures, quarter, static, drawn_js,
+                              total_js, warm_up)
+        finally:
+            browser.close()
+
+
+def _sizes(browser, db, serve_args, env, sizes, path, figures, quarter, static, drawn_js, total_js,
+           warm_up) -> Iterator[tuple[str, float]]:
+    from kimtools.serving import running_server
+
     for n in sizes:
-        with running_server(db, env=env, timeout=300, args=serve_args) as url, sync_playwright() as p:
+        with running_server(db, env=env, timeout=300, args=serve_args) as url:
             yield f"N={n:2d}: server quiet after (s)", _quiet(limit=warm_up)
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+            context = browser.new_context(viewport={"width": 1366, "height": 768})   # a first visit: nothing cached
+            page = context.new_page()
             target = f"{url}/{path}"
             answered: list[float] = []
 
@@ -162,7 +176,7 @@ def crowd_timings(db: str | Path, serve_args: list[str] | None = None, env: dict
             yield f"N={n:2d}: dashboard kernels running", float(_kernels())
             yield f"N={n:2d}: largest kernel peak memory (MB)", kernel_peak_mb()
             yield f"N={n:2d}: server and kernels, resident memory (MB)", _rss_mb(b"kimtools.serving") + _rss_mb(b"ipykernel")
-            browser.close()
+            context.close()
 
 
 if __name__ == "__main__":

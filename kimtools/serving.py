@@ -39,8 +39,9 @@ __all__ = ["PLOTLY_PATH", "IMMUTABLE", "bound_refills", "RECOVER_SCRIPT", "GUEST
 PLOTLY_PATH = f"kimtools/plotly-{version('plotly')}.js"
 #: a file whose address changes with its content: kept by the browser for a year without asking again
 IMMUTABLE = "public, max-age=31536000, immutable"
-#: a file name with a content hash (webpack's chunks of the widget manager: ``651.8b63c0297a39649bd115.js``)
-_HASHED = re.compile(r"[.\-][0-9a-f]{16,}\.[A-Za-z0-9]+$")
+#: a file name with a content hash (webpack's chunks of the widget manager, ``651.8b63c0297a39649bd115.js``, and of
+#: anywidget, ``2.3dbf81c0.js``)
+_HASHED = re.compile(r"[.\-][0-9a-f]{8,}\.[A-Za-z0-9]+$")
 #: the stylesheet links Voilà's lab template puts in every page, to a CDN
 _CDN_LINK = re.compile(r'<link[^>]+href="https://cdn\.jsdelivr\.net/[^"]*"[^>]*>\s*')
 #: put into every dashboard page: if the widget manager reports a widget it cannot display (rarely, a page opened

@@ -84,15 +84,15 @@ _RUN_JS = """async ([base, code, start]) => {
 
 
 @contextlib.contextmanager
-def _running_hub(folder: Path, db: Path, access: str, log_name: str):
-    """``kimtools hub --zugriff`` with ``access`` on ``db`` on a free port; yields its URL once it answers; stops it,
-    its proxy and every login's server after."""
+def _running_hub(folder: Path, db: Path, access: str, log_name: str, port: int | None = None):
+    """``kimtools hub --zugriff`` with ``access`` (``{hub}`` in it: the hub's address) on ``db`` on ``port`` (a free
+    one if not given); yields its URL once it answers; stops it, its proxy and every login's server after."""
     from kimtools.serving import free_port
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run 'make test', which installs it")
-    (folder / "zugriff.toml").write_text(access, encoding="utf-8")
-    port = free_port()
+    port = port or free_port()
+    (folder / "zugriff.toml").write_text(access.replace("{hub}", f"http://127.0.0.1:{port}"), encoding="utf-8")
     ARTEFACTS.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("KIMTOOLS_DB", "KIMTOOLS_KOMMUNEN")}
     with open(ARTEFACTS / log_name, "w") as log:
@@ -381,3 +381,104 @@ def test_logins_through_the_city_s_directory_take_role_and_kommunen_from_its_gro
             page.wait_for_load_state()
             assert "/hub/login" in page.url and "/user/" not in page.url, (user, page.url)
             context.close()
+
+
+# ----------------------------------------------------------------------------- the city's single sign-on: OpenID Connect
+OIDC_ACCESS = """\
+[anmeldung]
+art = "oidc"
+
+[anmeldung.oidc]
+client_id = "kimtools-hub"
+client_secret = "{secret}"
+authorize_url = "{issuer}/auth"
+token_url = "{issuer}/token"
+userdata_url = "{issuer}/me"
+oauth_callback_url = "{{hub}}/hub/oauth_callback"
+scope = ["openid", "profile", "groups"]
+
+[[regel]]
+gruppe = "kim-lenkungskreis-herne"
+rolle = "lenkungskreis"
+kommunen = ["Herne"]
+
+[[regel]]
+gruppe = "kim-koordination-bochum"
+rolle = "koordination"
+kommunen = ["Bochum"]
+"""
+
+SSO_ACCOUNTS = {"dora": {"password": "dora-passwort-4", "groups": ["kim-lenkungskreis-herne"]},
+                "emil": {"password": "emil-passwort-5", "groups": ["kim-koordination-bochum"]},
+                "fritz": {"password": "fritz-passwort-6", "groups": ["bauamt"]}}
+
+
+@pytest.fixture(scope="module")
+def single_sign_on(tmp_path_factory):
+    """A single sign-on server on loopback (panva's oidc-provider from npm, installed by 'make test'), which knows
+    the hub as its client and three persons with their groups; yields its address and the client's secret."""
+    import json
+    import secrets
+
+    from kimtools.serving import free_port
+
+    module = Path(sys.prefix) / "node" / "node_modules" / "oidc-provider"
+    node = shutil.which("node")
+    if node is None or not module.exists():
+        pytest.fail("the single sign-on server for this test is missing: run 'make test', which installs it")
+    port, secret = free_port(), secrets.token_urlsafe(24)
+    hub_port = free_port()
+    client = {"client_id": "kimtools-hub", "client_secret": secret,
+              "redirect_uris": [f"http://127.0.0.1:{hub_port}/hub/oauth_callback"]}
+    ARTEFACTS.mkdir(exist_ok=True)
+    with open(ARTEFACTS / "oidc-provider.log", "w") as log:
+        proc = subprocess.Popen([node, str(Path(__file__).with_name("oidc_provider.mjs")), str(module), str(port),
+                                 json.dumps(client), json.dumps(SSO_ACCOUNTS)], stdout=log, stderr=subprocess.STDOUT)
+        issuer = f"http://127.0.0.1:{port}"
+        for _ in range(80):
+            try:
+                urlopen(issuer + "/.well-known/openid-configuration", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.25)
+        yield issuer, secret, hub_port
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_logins_through_the_city_s_single_sign_on_take_role_and_kommunen_from_its_groups(demo_store, single_sign_on,
+                                                                                        browser, tmp_path):
+    issuer, secret, hub_port = single_sign_on
+    db = tmp_path / "kim.duckdb"
+    shutil.copy(demo_store, db)
+    access = OIDC_ACCESS.format(issuer=issuer, secret=secret)
+
+    def sign_in(url: str, user: str, password: str):
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.goto(url + "/hub/oauth_login")   # the hub sends the browser to the city's sign-on page …
+        assert page.url.startswith(issuer + "/interaction/")
+        page.fill("input[name=login]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")   # … which sends it back with a code the hub exchanges for the claims
+        page.wait_for_load_state()
+        return context, page
+
+    with _running_hub(tmp_path, db, access, "hub-oidc.log", port=hub_port) as url:
+        context, page = sign_in(url, "dora", SSO_ACCOUNTS["dora"]["password"])   # group: Herne's committee
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
+        assert page.url.endswith("/user/dora/voila/render/lenkungskreis.ipynb") and _kommunen(page) == ["Herne"]
+        assert page.request.get(url + "/user/dora/lab").status == 404
+        context.close()
+        context, page = sign_in(url, "emil", SSO_ACCOUNTS["emil"]["password"])   # group: Bochum's coordination
+        page.wait_for_selector(".jp-LabShell", timeout=180_000)
+        ran = page.evaluate(_RUN_JS, [url + "/user/emil", "from kimtools import Store\nprint(Store().kommunen())", True])
+        assert ran["replied"] and "['Bochum']" in ran["out"]
+        context.close()
+        context, page = sign_in(url, "fritz", SSO_ACCOUNTS["fritz"]["password"])   # signed in, but in no KIM group
+        assert "/user/" not in page.url and page.locator(".js-plotly-plot, .jp-LabShell").count() == 0
+        assert "/hub/login" in page.request.get(url + "/user/fritz/voila/render/lenkungskreis.ipynb").url
+        context.close()
+        context, page = sign_in(url, "dora", "falsch")   # a wrong password: the sign-on page says so, no way in
+        assert "Benutzername oder Passwort falsch" in page.inner_text("body") and page.url.startswith(issuer)
+        context.close()

@@ -117,6 +117,10 @@ def _login(c, access: Access) -> None:
         c.Authenticator.post_auth_hook = _ldap_groups
     elif access.login == "oidc":
         c.JupyterHub.authenticator_class = "generic-oauth"
+        # the names Keycloak and Entra ID use, unless the file says otherwise: the login name in the claim
+        # preferred_username, the groups in the claim groups of the user's data (for the rules by group)
+        c.GenericOAuthenticator.username_claim = "preferred_username"
+        c.GenericOAuthenticator.auth_state_groups_key = "oauth_user.groups"
         for key, value in settings.items():
             setattr(c.GenericOAuthenticator, key, value)
         c.Authenticator.manage_groups = True
