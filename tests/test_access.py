@@ -177,3 +177,21 @@ def test_the_access_log_keeps_its_days_and_drops_older_lines(tmp_path, monkeypat
     log_access(store, "neu", "fallzahlen", "Bochum", now=dt.datetime(2026, 12, 6, 10, 0))
     assert read_access_log(store)["person"].tolist() == ["grenze", "neu"]
     assert oct(log_path(store).stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_damaged_access_log_is_named_with_its_line_and_the_command_says_so_without_a_traceback(tmp_path, capsys):
+    import datetime as dt
+
+    from kimtools.cli import main
+    from kimtools.errors import InputError
+    from kimtools.store.zugriffe import log_access, log_path, read_access_log
+
+    store = tmp_path / "kim.duckdb"
+    log_access(store, "mueller", "lenkungskreis", "Herne", now=dt.datetime(2026, 12, 6, 9, 30))
+    with open(log_path(store), "a", encoding="utf-8") as fh:
+        fh.write("mueller hat hier etwas geändert\n")
+    with pytest.raises(InputError, match="Zeile 2: kein Eintrag des Zugriffsprotokolls"):
+        read_access_log(store)
+    assert main(["zugriffe", "--db", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert "zugriffe.jsonl, Zeile 2" in err and "Traceback" not in err

@@ -381,6 +381,9 @@ CORPUS = [
     ("beschluesse: an unknown kommune", ["beschluesse", "liste", "--kommune", "Atlantis", "--db", "{db}"], 1, []),
     ("beschluesse: CSV into .xlsx", ["beschluesse", "liste", "--db", "{db}", "--format", "csv", "--out", "{tmp}/b.xlsx"], 1, []),
     ("beschluesse: xlsx without --out", ["beschluesse", "liste", "--db", "{db}", "--format", "xlsx"], 2, []),
+    ("zugriffe: not a date", ["zugriffe", "--seit", "32.12.2026", "--db", "{db}"], 2, []),
+    ("zugriffe: CSV into a folder", ["zugriffe", "--format", "csv", "--out", "{tmp}/export", "--db", "{db}"], 2, []),
+    ("zugriffe: a store that is not there", ["zugriffe", "--db", "{tmp}/keiner/kim.duckdb"], 0, []),
 ]
 
 

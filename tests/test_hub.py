@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -235,17 +236,29 @@ def test_a_guest_link_opens_its_meeting_view_without_a_login_and_nothing_else(hu
     page.close()
 
 
-def test_the_access_log_holds_every_open_and_nothing_else(hub, guest_link):
+def test_the_access_log_holds_every_open_and_nothing_else(hub, guest_link, capsys):
+    from kimtools.cli import main
     from kimtools.store.zugriffe import log_path, read_access_log
 
     _, _, db = hub
     log = read_access_log(db)
-    # each login's page for her kommune, as the tests above opened them; no other person, page or kommune
-    assert set(map(tuple, log[["person", "seite", "kommune"]].values.tolist())) == {
-        ("lk-herne", "lenkungskreis", "Herne"), ("koord-herne", "lenkungskreis", "Herne"),
-        ("koord-bochum", "lenkungskreis", "Bochum"), (f"gast:{guest_link[1]}", f"sitzungsansicht:{MEETING}", "Herne")}
+    # each login's page for her kommune, as the tests above opened them, and the guest link; no other person, page
+    # or kommune (koord-herne and koord-bochum opened JupyterLab too: not a page of the store's data)
+    expected = {("lk-herne", "lenkungskreis", "Herne"), ("koord-herne", "lenkungskreis", "Herne"),
+                ("koord-bochum", "lenkungskreis", "Bochum"), (f"gast:{guest_link[1]}", f"sitzungsansicht:{MEETING}", "Herne")}
+    assert set(map(tuple, log[["person", "seite", "kommune"]].values.tolist())) == expected
     assert (log["zeit"] > pd.Timestamp.now() - pd.Timedelta(hours=1)).all()
     assert oct(log_path(db).stat().st_mode & 0o777) == "0o600"
+    # as the data protection officer reads it: kimtools zugriffe, German CSV, and one kommune's opens
+    capsys.readouterr()
+    assert main(["zugriffe", "--db", str(db), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Zeit;Person;Seite;Kommune"
+    assert {tuple(line.split(";")[1:]) for line in lines[1:]} == expected and len(lines) - 1 == len(log)
+    assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", line.split(";")[0]) for line in lines[1:])
+    assert main(["zugriffe", "--db", str(db), "--kommune", "bochum"]) == 0
+    shown = capsys.readouterr().out
+    assert "koord-bochum" in shown and "Herne" not in shown and "1 Eintrag;" in shown
 
 
 # ----------------------------------------------------------------------------- the city's directory: LDAP

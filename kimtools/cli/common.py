@@ -4,6 +4,7 @@ messages, and the lines and tables a command prints, the output files and folder
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
 import tomllib
@@ -13,7 +14,7 @@ from ..errors import InputError, UsageError, from_os_error
 from ..i18n import current_lang, tr
 
 __all__ = ["WORDS", "t", "command_parser", "say", "key_note", "out_file", "out_dir", "print_table", "kommune_of",
-           "batch_summary"]
+           "batch_summary", "day_option"]
 
 
 #: every subcommand's and option's help, German and English, from ``cli_help.toml``
@@ -137,3 +138,15 @@ def batch_summary(table, one: tuple[str, str], many: tuple[str, str], out: str) 
     done = int((table["fehler"] == "").sum())
     say(f"{done} von {len(table)} {many[0]} geschrieben nach {out}", f"{done} of {len(table)} {many[1]} written to {out}")
     return 0 if done == len(table) else 1
+
+
+def day_option(value: str, flag: str, flag_en: str) -> dt.date:
+    """A day given on the command line as TT.MM.JJJJ (or YYYY-MM-DD); a clear message naming the option otherwise.
+
+    >>> day_option("31.12.2026", "--gueltig-bis", "--valid-until")
+    datetime.date(2026, 12, 31)
+    """
+    try:
+        return dt.datetime.strptime(value, "%d.%m.%Y").date() if "." in value else dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r}: kein Datum (TT.MM.JJJJ).", f"{flag_en} {value!r}: not a date (DD.MM.YYYY).") from None

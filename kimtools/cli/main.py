@@ -26,6 +26,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = {"import": ("importing", "cmd_import"), "profil": ("importing", "cmd_profil"),
             "bezirke": ("importing", "cmd_bezirke"), "demo": ("importing", "cmd_demo"),
             "info": ("stored", "cmd_info"), "loeschen": ("stored", "cmd_loeschen"),
+            "zugriffe": ("stored", "cmd_zugriffe"),
             "kennzahlen": ("tables", "cmd_indicators"), "luecken": ("tables", "cmd_luecken"),
             "export": ("exchange", "cmd_export"), "vergleichen": ("exchange", "cmd_compare"),
             "bericht": ("reports", "cmd_report"), "sitzung": ("reports", "cmd_sitzung"),

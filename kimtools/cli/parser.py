@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ja", "--yes", dest="yes", action="store_true", help=t("loeschen_ja"))
     p.add_argument("--db", help=t("db"))
 
+    p = command("zugriffe", "access-log")
+    p.add_argument("--kommune", help=t("zugriffe_kommune"))
+    p.add_argument("--seit", "--since", dest="since", metavar="TT.MM.JJJJ", help=t("zugriffe_seit"))
+    p.add_argument("--format", choices=["table", "csv"], default="table", help=t("zugriffe_format"))
+    p.add_argument("--ausgabe", "--out", dest="out", help=t("zugriffe_out"))
+    p.add_argument("--db", help=t("db"))
+
     p = command("demo")
     p.add_argument("--ausgabe", "--out", dest="out", required=True, help=t("out_dir"))
     p.add_argument("--startwert", "--seed", dest="seed", type=int, default=2024, help=t("seed"))

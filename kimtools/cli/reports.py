@@ -19,7 +19,7 @@ from ..progress import progress
 from ..store import Store
 from ..store.gastlinks import GUEST_PATH, revoke, sign
 from ..store.meetings import meeting, meetings, meetings_folder, remove
-from .common import batch_summary, kommune_of, out_dir, out_file, say
+from .common import batch_summary, day_option, kommune_of, out_dir, out_file, say
 from .parser import SITZUNG_ACTIONS
 
 __all__ = ["cmd_report", "cmd_sitzung"]
@@ -105,11 +105,7 @@ def _guest_link(store, args) -> int:
     if not args.until:
         raise UsageError("kimtools sitzung link braucht --gueltig-bis TT.MM.JJJJ (den letzten Tag, an dem er öffnet).",
                          "kimtools meeting link needs --valid-until DD.MM.YYYY (the last day it opens).")
-    try:
-        until = dt.datetime.strptime(args.until, "%d.%m.%Y").date() if "." in args.until else dt.date.fromisoformat(args.until)
-    except ValueError:
-        raise UsageError(f"--gueltig-bis {args.until!r}: kein Datum (TT.MM.JJJJ).",
-                         f"--valid-until {args.until!r}: not a date (DD.MM.YYYY).") from None
+    until = day_option(args.until, "--gueltig-bis", "--valid-until")
     if until < dt.date.today():
         raise UsageError(f"--gueltig-bis {fmt_date(until)} liegt in der Vergangenheit.",
                          f"--valid-until {fmt_date(until, 'en')} lies in the past.")

@@ -1,6 +1,9 @@
-"""``kimtools info`` and ``loeschen``: what the store holds, per kommune and provider; deleting a part of it."""
+"""``kimtools info``, ``loeschen`` and ``zugriffe``: what the store holds, per kommune and provider; deleting a part
+of it; who opened which page (the access log)."""
 
 from __future__ import annotations
+
+import sys
 
 import pandas as pd
 
@@ -9,9 +12,11 @@ from ..ingest.importer import derive_tables, derived_current
 from ..store import Store
 from ..store.deliveries import complete_until
 from ..store.preparing import preparation_status
-from .common import print_table, say
+from ..spreadsheet import write_csv
+from ..store.zugriffe import log_path, read_access_log
+from .common import day_option, out_file, print_table, say
 
-__all__ = ["cmd_info", "cmd_loeschen"]
+__all__ = ["cmd_info", "cmd_loeschen", "cmd_zugriffe"]
 
 
 def cmd_info(args) -> int:
@@ -100,4 +105,34 @@ def cmd_loeschen(args) -> int:
         f"Deleted ({what_en}): {fmt_number(n)} cases with their consultations, referrals and status changes"
         f"{'' if args.traeger else ', partners, posts and district figures'}; recorded in the import log. "
         "Backups of the store still hold the data.")
+    return 0
+
+
+def cmd_zugriffe(args) -> int:
+    """The access log for the data protection officer: who opened which page for which kommune when, and each use
+    of a guest link (``gast:<ID>``), oldest first; as a table or as CSV (German, ``;``)."""
+    store = Store(args.db)
+    log = read_access_log(store.path)
+    if args.kommune:
+        log = log[log["kommune"].fillna("").str.casefold() == args.kommune.casefold()]
+    if args.since:
+        log = log[log["zeit"] >= pd.Timestamp(day_option(args.since, "--seit", "--since"))]
+    headers = tr((["Zeit", "Person", "Seite", "Kommune"], ["time", "person", "page", "kommune"]))
+    if args.format == "csv":
+        table = pd.DataFrame({headers[0]: [fmt_datetime(t) for t in log["zeit"]], headers[1]: log["person"],
+                              headers[2]: log["seite"], headers[3]: log["kommune"].fillna("")})
+        if args.out:
+            write_csv(table, out_file(args.out), sep=";", index=False, encoding="utf-8-sig")
+            say(f"Zugriffsprotokoll geschrieben ({fmt_number(len(table))} Zeilen): {args.out}",
+                f"Access log written ({fmt_number(len(table), lang='en')} rows): {args.out}")
+        else:
+            write_csv(table, sys.stdout, sep=";", index=False)
+        return 0
+    if log.empty:
+        say(f"Keine Einträge im Zugriffsprotokoll {log_path(store.path)}.", f"No entries in the access log {log_path(store.path)}.")
+        return 0
+    print_table(headers, [[fmt_datetime(r.zeit), r.person, r.seite, r.kommune or ""] for r in log.itertuples()])
+    n = len(log)
+    say(f"{fmt_number(n)} {'Eintrag' if n == 1 else 'Einträge'}; Zugriffsprotokoll: {log_path(store.path)}",
+        f"{fmt_number(n, lang='en')} {'entry' if n == 1 else 'entries'}; access log: {log_path(store.path)}")
     return 0

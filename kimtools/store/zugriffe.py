@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
+from ..errors import InputError
+
 __all__ = ["KEEP_DAYS", "LOG_FOLDER", "log_access", "read_access_log", "log_path", "current_person"]
 
 KEEP_DAYS = 90
@@ -82,7 +84,25 @@ def read_access_log(store: Path) -> pd.DataFrame:
     path = log_path(store)
     if not path.exists():
         return pd.DataFrame(columns=_COLUMNS)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: das Zugriffsprotokoll ist nicht lesbar ({exc}).",
+                         f"{path}: the access log cannot be read ({exc}).") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError
+        except ValueError:   # the log is evidence: a damaged line is named, never skipped silently
+            raise InputError(f"{path}, Zeile {number}: kein Eintrag des Zugriffsprotokolls ({line[:60]!r}). Die Datei "
+                             "wurde außerhalb von kimtools verändert oder ist beschädigt; aus der Sicherung holen.",
+                             f"{path}, line {number}: not an entry of the access log ({line[:60]!r}). The file was "
+                             "changed outside kimtools or is damaged; restore it from the backup.") from None
+        rows.append(row)
     out = pd.DataFrame(rows, columns=_COLUMNS)
     out["zeit"] = pd.to_datetime(out["zeit"])
     return out
