@@ -195,3 +195,23 @@ def test_a_damaged_access_log_is_named_with_its_line_and_the_command_says_so_wit
     assert main(["zugriffe", "--db", str(store)]) == 1
     err = capsys.readouterr().err
     assert "zugriffe.jsonl, Zeile 2" in err and "Traceback" not in err
+
+
+def test_the_hub_s_configuration_passes_the_log_s_keeping_time_to_servers_and_the_guest_service(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    from kimtools.hub.setup import configure
+
+    (tmp_path / "zugriff.toml").write_text('[anmeldung]\nart = "konten"\n\n[[regel]]\npersonen = ["a"]\n'
+                                           'rolle = "lenkungskreis"\nkommunen = ["Herne"]\n', encoding="utf-8")
+    monkeypatch.setenv("KIMTOOLS_PROTOKOLL_TAGE", "30")
+    c = Config()
+    configure(c, str(tmp_path / "zugriff.toml"), str(tmp_path / "kim.duckdb"))
+    assert "KIMTOOLS_PROTOKOLL_TAGE" in c.Spawner.env_keep and "JUPYTERHUB_SINGLEUSER_APP" in c.Spawner.env_keep
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "kimtools" and service["command"][-1] == "kimtools.hub.gast"
+    assert service["environment"] == {"KIMTOOLS_DB": str((tmp_path / "kim.duckdb").resolve()), "KIMTOOLS_PROTOKOLL_TAGE": "30"}
+    monkeypatch.delenv("KIMTOOLS_PROTOKOLL_TAGE")
+    c = Config()
+    configure(c, str(tmp_path / "zugriff.toml"), str(tmp_path / "kim.duckdb"))
+    assert "KIMTOOLS_PROTOKOLL_TAGE" not in c.JupyterHub.services[0]["environment"]

@@ -67,7 +67,7 @@ LAZY_IMPORTS = {
     # the table widget of the list of decisions (ipydatagrid, with bqplot) only in the notebook that edits it
     "panels/beschluesse.py": {"ipydatagrid"},
     # the hub's database (demo accounts) only when the demo starts
-    "hub/setup.py": {"bcrypt", "jupyterhub", "nativeauthenticator.orm"},
+    "hub/setup.py": {"bcrypt", "jupyterhub", "jupyterhub.spawner", "nativeauthenticator.orm"},
     # the guest service's web stack only when it serves (the command line imports its path)
     "hub/gast.py": {"tornado"},
     # the GIS stack (GDAL through pyogrio, PROJ, GEOS) only when a map file is read; maps are drawn from stored GeoJSON

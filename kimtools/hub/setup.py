@@ -94,14 +94,31 @@ def configure(c, access_file: str, db: str, ip: str = "127.0.0.1", port: int = 8
     c.KimSpawner.store = str(Path(db).resolve())
     c.KimSpawner.folder = str(folder)
     c.Spawner.cmd = [SINGLEUSER]
+    c.Spawner.env_keep = _spawner_env_keep()
     c.Spawner.http_timeout = 90
     c.Spawner.start_timeout = 120
     # guest links to a meeting view (kimtools sitzung link): a service of the hub, without a login (kimtools.hub.gast)
     c.JupyterHub.services = [{"name": SERVICE, "url": f"http://127.0.0.1:{_free_port()}", "display": False,
                               "command": [sys.executable, "-m", "kimtools.hub.gast"],
-                              "environment": {"KIMTOOLS_DB": str(Path(db).resolve())}}]
+                              "environment": {"KIMTOOLS_DB": str(Path(db).resolve()), **_passed_on()}}]
     c.JupyterHub.template_vars = {"announcement_login": "KIM – Anmeldung mit dem Konto der Stadtverwaltung"}
     _login(c, access)
+
+
+#: settings of the hub's own environment that its servers and its guest service keep (JupyterHub passes them only a
+#: few variables): how long the access log keeps its lines
+PASSED_ON = ("KIMTOOLS_PROTOKOLL_TAGE",)
+
+
+def _passed_on() -> dict[str, str]:
+    return {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+
+
+def _spawner_env_keep() -> list[str]:
+    """JupyterHub's list of variables a login's server keeps, and :data:`PASSED_ON`."""
+    from jupyterhub.spawner import Spawner
+
+    return [*Spawner.class_traits()["env_keep"].default(), *PASSED_ON]
 
 
 def _login(c, access: Access) -> None:
