@@ -6,8 +6,11 @@ landing page (:func:`kimtools.present.pages.landing_html`) at the root and at ``
 list, and plotly.js at :data:`PLOTLY_PATH` for the figures (a static, cacheable file instead of 4.8 MB through
 every page's kernel connection). Voilà's page template asks a CDN for Font Awesome on every page; the server takes
 those two links out (Voilà's own bundle already carries Font Awesome), so that a dashboard loads nothing from any other
-host and tells no one outside who is viewing it. Voilà itself strips sources, hides tracebacks, lets the browser send only widget messages to a
-kernel (no code) and serves no files but images; the store is opened read-only by the dashboards.
+host and tells no one outside who is viewing it. Voilà itself strips sources, hides tracebacks, lets the browser send
+only widget messages to a kernel (no code) and serves no files but images; the store is opened read-only by the
+dashboards. Text travels gzip-compressed, and files whose address names their version are kept by the browser for a
+year (:data:`IMMUTABLE`); prepared kernels are refilled one at a time (:func:`bound_refills`). Guest links to a
+meeting's view: :func:`guest_view`.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from importlib.metadata import version
+from pathlib import Path
 from typing import IO, Iterator
 
 from .errors import KimtoolsError
 
-__all__ = ["PLOTLY_PATH", "IMMUTABLE", "bound_refills", "RECOVER_SCRIPT", "GUEST_REFUSED", "GUEST_HEADERS", "guest_view", "voila_command", "free_port", "running_server", "served_meeting", "main"]
+__all__ = ["PLOTLY_PATH", "IMMUTABLE", "bound_refills", "RECOVER_SCRIPT", "GUEST_REFUSED", "GUEST_HEADERS", "guest_view",
+           "voila_command", "free_port", "running_server", "served_meeting", "main"]
 
 #: where the server hands out plotly.js (below its base URL), named with plotly's version so that a browser keeps it
 #: until an update changes the name; figures load it from there once per browser
@@ -216,10 +220,9 @@ def bound_refills(manager, at_once: int = 1) -> None:
 def _voila_app():
     """Voilà with the kimtools start page in place of its file list (built here: Voilà is imported only by the server)."""
     from jupyter_server.auth.decorator import allow_unauthenticated
-    from jupyter_server.base.handlers import JupyterHandler, path_regex
+    from jupyter_server.base.handlers import FileFindHandler, JupyterHandler, path_regex
     from jupyter_server.utils import url_path_join
     from tornado import web
-    from jupyter_server.base.handlers import FileFindHandler
     from voila.app import Voila
     from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
     from voila.tornado.handler import TornadoVoilaHandler
@@ -308,7 +311,8 @@ def _voila_app():
     static_handlers = (TemplateStaticFileHandler, MultiStaticFileHandler, FileFindHandler)
 
     class DashboardHandler(TornadoVoilaHandler):
-        """Voilà's dashboard page without its links to a CDN and with :data:`RECOVER_SCRIPT` in its head."""
+        """Voilà's dashboard page without its links to a CDN, with its scripts named below ``voila_static`` and with
+        :data:`RECOVER_SCRIPT` and the request of plotly.js in its head."""
 
         head_done = False
 

@@ -42,7 +42,8 @@ def make_app(db: str, prefix: str):
 
     class Page(web.RequestHandler):
         def write_error(self, status_code: int, **kwargs) -> None:
-            text = GUEST_REFUSED if status_code == 403 else "Diese Seite gibt es hier nicht."
+            text = {403: GUEST_REFUSED, 404: "Diese Seite gibt es hier nicht."}.get(
+                status_code, "Die Sitzungsansicht kann gerade nicht gezeigt werden; bitte später noch einmal versuchen.")
             self.set_header("Content-Type", "text/html; charset=utf-8")
             self.finish(f"<!DOCTYPE html><html lang='de'><meta charset='utf-8'><title>KIM</title>"
                         f"<p style='font-family: Arial, sans-serif; font-size: 16px'>{html.escape(text)}</p></html>")
