@@ -68,7 +68,7 @@ lab: $(VENV)/.installed $(DB) $(VERGLEICH)/vergleich_pakete.csv
 	KIMTOOLS_DB=$(abspath $(DB)) KIMTOOLS_VERGLEICH=$(abspath $(VERGLEICH)) $(BIN)/jupyter lab notebooks/ $(ROOTFLAG)
 
 test: $(VENV)/.installed-test $(PROXY) $(OIDC) chromium directory
-	$(BIN)/python -m pytest kimtools tests notebooks dashboards \
+	$(BIN)/python -m pytest kimtools tests notebooks dashboards -n 2 --dist loadfile \
 	    --nbval-lax --nbval-current-env --nbval-cell-timeout=300 --durations=15
 
 bench: $(VENV)/.installed-test $(PROXY) chromium

@@ -98,13 +98,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["KIMTOOLS_VERGLEICH"] = str(BUILD / "vergleich")
     # no background preparation after each of the many imports and servers of a run (one test checks it, with it on)
     os.environ["KIMTOOLS_VORBEREITEN"] = "0"
-    if not hasattr(config, "workerinput"):
-        shutil.rmtree(BUILD, ignore_errors=True)
+    shutil.rmtree(BUILD, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput"):
-        shutil.rmtree(BUILD, ignore_errors=True)
+    # each process of a run (the two workers of `make test`, pytest-xdist) has its own BUILD and removes it
+    shutil.rmtree(BUILD, ignore_errors=True)
 
 
 _BUILT: set[str] = set()

@@ -31,10 +31,15 @@ from .referrals import (
                        status_sankey,
                        waiting_curves,
 )
+from .export import use_in_notebooks
 from .style import DEFAULT_BAND, PALETTE, TEMPLATE, apply_style
+
+# in a notebook's kernel, every figure also as self-contained HTML, so that exports keep it (export.py)
+use_in_notebooks()
 
 __all__ = ["TEMPLATE", "PALETTE", "apply_style", "counts_over_time", "mark_incomplete", "completeness_heatmap", "load_per_post",
            "reach_by_district", "needs_heatmap", "survival_curve", "closure_reasons", "DEFAULT_BAND", "network_figure",
            "sankey", "referral_sankey", "status_sankey", "domain_heatmap", "referral_funnel", "waiting_curves", "funnel_plot",
            "forecast_figure", "expiry_figure", "staffing_figure", "need_index_figure", "bundle_trend", "bundle_breakdown",
-           "small_multiples", "district_map", "district_positions", "posts_over_time", "posts_by_employer"]
+           "small_multiples", "district_map", "district_positions", "posts_over_time", "posts_by_employer",
+           "use_in_notebooks"]
