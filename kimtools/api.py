@@ -18,12 +18,13 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from .errors import UsageError
+from .contract.reference import load_reference, match_key
+from .errors import InputError, UsageError
 from .indicators import indicator_table
 from .indicators.rows import periods, pick, value
 from .store import Store
 
-__all__ = ["kennzahlen", "zeitraeume", "wert", "auswahl", "PERIOD_NAMES"]
+__all__ = ["kennzahlen", "zeitraeume", "wert", "auswahl", "known", "match_name", "PERIOD_NAMES"]
 
 #: the periods a question may name, German and English, as the engine calls them
 PERIOD_NAMES = {"monat": "month", "quartal": "quarter", "jahr": "year", "seit_beginn": "total", "gesamt": "total",
@@ -32,6 +33,54 @@ PERIOD_NAMES = {"monat": "month", "quartal": "quarter", "jahr": "year", "seit_be
 
 def _store(db: Store | str | Path | None) -> Store:
     return db if isinstance(db, Store) else Store(db)
+
+
+#: what a question may name, with the store's own list of it: the parameter, German and English words, the query
+_KNOWN = {"kommune": ("keine Kommune", "kommune", None),
+          "stadtbezirk": ("kein Bezirk", "district",
+                          "select distinct stadtbezirk as name from faelle where kommune = ? and stadtbezirk is not null"),
+          "traeger": ("kein Träger", "provider",
+                      "select distinct traeger as name from faelle where kommune = ? and traeger is not null")}
+
+
+def match_name(parameter: str, name: str, names: Iterable[str], kommune: str | None = None) -> str:
+    """``name`` as ``names`` spell it (case, blanks, hyphens and the form of umlauts aside; a kommune also by its
+    usual short name, as the reference knows it), else an error naming them all: a question about a kommune,
+    district or provider that is not there gets an answer, not an empty table.
+
+    >>> match_name("kommune", "herne", ["Bochum", "Herne"])
+    'Herne'
+    >>> match_name("kommune", "Mu\u0308lheim", ["Mülheim an der Ruhr"])   # a decomposed umlaut, the short name
+    'Mülheim an der Ruhr'
+    >>> match_name("stadtbezirk", "Wanne-Eickel", ["Eickel", "Herne-Mitte", "Wanne"], "Herne")
+    Traceback (most recent call last):
+    kimtools.errors.InputError: stadtbezirk = 'Wanne-Eickel': kein Bezirk von Herne im Datenbestand; bekannt sind: Eickel, Herne-Mitte, Wanne.
+    """
+    word, word_en, _sql = _KNOWN[parameter]
+    names = list(names)
+    if name in names:
+        return name
+    hits = [n for n in names if match_key(n) == match_key(name)]
+    if not hits and parameter == "kommune":
+        hits = [n for n in names if n == load_reference().resolve_kommune(name)]
+    if len(hits) == 1:
+        return hits[0]
+    where, where_en = (f" von {kommune}", f" of {kommune}") if kommune else ("", "")
+    raise InputError(f"{parameter} = {name!r}: {word}{where} im Datenbestand; bekannt sind: {', '.join(names)}.",
+                     f"{parameter} = {name!r}: no {word_en}{where_en} in the store; known: {', '.join(names)}.")
+
+
+def known(store: Store, parameter: str, name: str, kommune: str | None = None) -> str:
+    """``name`` matched against what ``store`` holds (:func:`match_name`): its kommunen, or the districts or
+    providers of ``kommune``."""
+    _word, _word_en, sql = _KNOWN[parameter]
+    names = store.kommunen() if sql is None else sorted(store.query(sql, [kommune])["name"].astype(str))
+    try:
+        return match_name(parameter, name, names, kommune)
+    except InputError:
+        if parameter == "kommune" and store.scope is not None:   # another login's kommune: the reader refuses it
+            return name                                            # as such (AccessError), not as unknown
+        raise
 
 
 def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: str | None = None,
@@ -76,6 +125,11 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
                          + (f", matching {next(iter(named))}." if named else "."))
     wanted = None if kennzahl is None else [kennzahl] if isinstance(kennzahl, str) else list(kennzahl)
     store = _store(db)
+    if kommune is not None:
+        kommune = known(store, "kommune", kommune)
+    if filter:
+        filter = {k: known(store, k, v, kommune) if k in _KNOWN and kommune is not None and v is not None else v
+                  for k, v in filter.items()}
     table = indicator_table(store, kommune, by=nach, period=unit, merkmal=merkmal, filters=filter, kennzahlen=wanted)
     label = named.get(unit)
     if label is not None:

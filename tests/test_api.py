@@ -75,3 +75,30 @@ def test_since_the_start_is_one_period_holding_every_quarter(db):
         assert kim.wert(total, k) == quarters.loc[quarters["kennzahl"] == k, "zaehler"].sum()
     with pytest.raises(UsageError, match="seit_beginn"):
         kim.kennzahlen("Herne", zeitraum="immer", db=db)
+
+
+def test_a_kommune_district_or_provider_that_is_not_there_is_named_with_the_known_ones(db):
+    import unicodedata
+
+    same = kim.kennzahlen("Herne", kennzahl="neuzugaenge", db=db)
+    for spelled in ("herne", " HERNE", unicodedata.normalize("NFD", "Herne")):   # case, blanks, decomposed form
+        assert kim.kennzahlen(spelled, kennzahl="neuzugaenge", db=db).equals(same)
+    with pytest.raises(InputError, match=r"kommune = 'Atlantis': keine Kommune im Datenbestand; bekannt sind: Herne\."):
+        kim.kennzahlen("Atlantis", db=db)
+    # the base export's districts are Herne-Mitte and Sodingen (the cases' own)
+    with pytest.raises(InputError, match=r"stadtbezirk = 'Wanne-Eickel': kein Bezirk von Herne im Datenbestand; "
+                                         r"bekannt sind: Herne-Mitte, Sodingen\."):
+        kim.kennzahlen("Herne", filter={"stadtbezirk": "Wanne-Eickel"}, db=db)
+    sodingen = kim.kennzahlen("Herne", kennzahl="neuzugaenge", filter={"stadtbezirk": "sodingen"}, quartal="2024-Q1",
+                              db=db)
+    assert kim.wert(sodingen, "neuzugaenge") == 1.0   # F2, counted by hand
+    with pytest.raises(InputError, match=r"traeger = 'CM9': kein Träger von Herne im Datenbestand; bekannt sind: CM1\."):
+        kim.kennzahlen("Herne", filter={"traeger": "CM9"}, db=db)
+
+
+def test_a_kommune_outside_a_login_s_scope_is_refused_as_such_not_called_unknown(db):
+    from kimtools.errors import AccessError
+
+    scoped = kim.Store(db.path, scope=["Bochum"])
+    with pytest.raises(AccessError):
+        kim.kennzahlen("Herne", db=scoped)

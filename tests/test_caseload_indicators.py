@@ -533,3 +533,27 @@ def test_since_the_start_up_to_a_day(tables):
                                   .reset_index(drop=True))
     with pytest.raises(Exception, match="nur für den Zeitraum total"):
         indicator_table(tables, period="quarter", bis="2024-06-30")
+
+
+def test_a_share_takes_a_part_up_to_its_whole_and_refuses_one_above_it_or_below_zero():
+    import numpy as np
+
+    from kimtools.errors import UsageError
+    from kimtools.indicators.stats import share
+
+    rate, lo, hi = share([0, 10], [10, 10])   # both ends of what a share can be
+    assert rate.tolist() == [0.0, 1.0] and lo[0] == 0.0 and hi[1] == 1.0
+    with pytest.raises(UsageError, match=r"part 11 ist größer als whole 10 \(an Stelle 1\)"):
+        share([10, 11], [10, 10])   # one above: e.g. accepted and completed added, though one contains the other
+    with pytest.raises(UsageError, match="part -1 ist kleiner als 0"):
+        share([-1], [10])
+    assert np.isnan(share([3], [np.nan])[0][0])   # a missing whole stays "no value", not a refusal
+
+
+def test_errors_of_the_indicator_table_name_the_parameter_as_a_notebook_writes_it(tmp_path):
+    from kimtools import indicator_table
+    from kimtools.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        indicator_table({}, period="jahr")
+    assert str(refused.value).startswith("period muss eines von ") and "--" not in str(refused.value)

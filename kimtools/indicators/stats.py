@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from ..errors import UsageError
+
 __all__ = ["share", "wilson_interval", "poisson_interval", "km_curve", "km_median", "km_medians", "km_median_others", "curve_median", "group_ids",
            "HALF"]
 
@@ -26,14 +28,26 @@ HALF = 0.5 + 1e-9
 
 
 def share(part, whole, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A rate of ``part`` in ``whole`` (NaN where ``whole`` is 0 or missing) with its Wilson interval.
+    """A rate of ``part`` in ``whole`` (NaN where ``whole`` is 0 or missing) with its Wilson interval. A part above
+    its whole or below zero is refused: no share of it exists (adding counts of which one contains the other gives
+    that).
 
     >>> rate, lo, hi = share([5, 0, 1], [10, 0, np.nan])
     >>> float(rate[0]), bool(np.isnan(rate[1:]).all()), round(float(lo[0]), 3), bool(np.isnan(lo[1:]).all())
     (0.5, True, 0.237, True)
+    >>> share([12], [10])
+    Traceback (most recent call last):
+    kimtools.errors.UsageError: share: part 12 ist größer als whole 10 (an Stelle 0); ein Anteil braucht 0 ≤ part ≤ whole.
     """
-    k = np.asarray(part, dtype=float)
-    n = np.asarray(whole, dtype=float)
+    k, n = np.broadcast_arrays(np.asarray(part, dtype=float), np.asarray(whole, dtype=float))
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(((k > n) | (k < 0)).ravel())
+    if bad.size:
+        i = int(bad[0])
+        kk, nn = k.ravel()[i], n.ravel()[i]
+        word = ("kleiner als 0", "below 0") if kk < 0 else (f"größer als whole {nn:g}", f"above whole {nn:g}")
+        raise UsageError(f"share: part {kk:g} ist {word[0]} (an Stelle {i}); ein Anteil braucht 0 ≤ part ≤ whole.",
+                         f"share: part {kk:g} is {word[1]} (at position {i}); a share needs 0 ≤ part ≤ whole.")
     lo, hi = wilson_interval(k, n)
     return k / np.where(n > 0, n, np.nan), lo, hi
 

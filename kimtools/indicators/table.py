@@ -369,15 +369,16 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     (95 % interval where the indicator has one), ``unvollstaendig`` (the period is not yet complete for every
     provider of the kommune: :mod:`kimtools.store.deliveries`). Counts have no denominator.
     """
+    # the parameters as a notebook names them (the command line checks its own options before calling this)
     if by not in BY_CHOICES:
-        raise UsageError(f"--nach (by) muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
-                         f"--by must be one of {', '.join(BY_CHOICES)}, not {by!r}.")
+        raise UsageError(f"by muss eines von {', '.join(BY_CHOICES)} sein, nicht {by!r}.",
+                         f"by must be one of {', '.join(BY_CHOICES)}, not {by!r}.")
     if period not in PERIOD_CHOICES:
-        raise UsageError(f"--zeitraum (period) muss eines von {', '.join(PERIOD_CHOICES)} sein, nicht {period!r}.",
-                         f"--period must be one of {', '.join(PERIOD_CHOICES)}, not {period!r}.")
+        raise UsageError(f"period muss eines von {', '.join(PERIOD_CHOICES)} sein, nicht {period!r}.",
+                         f"period must be one of {', '.join(PERIOD_CHOICES)}, not {period!r}.")
     if merkmal is not None and merkmal not in MERKMALE:
-        raise UsageError(f"--merkmal muss eines von {', '.join(MERKMALE)} sein, nicht {merkmal!r}.",
-                         f"--merkmal must be one of {', '.join(MERKMALE)}, not {merkmal!r}.")
+        raise UsageError(f"merkmal muss eines von {', '.join(MERKMALE)} sein, nicht {merkmal!r}.",
+                         f"merkmal must be one of {', '.join(MERKMALE)}, not {merkmal!r}.")
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
     unknown = set(filters) - set(FILTERS)
     if unknown:
