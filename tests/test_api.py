@@ -102,3 +102,17 @@ def test_a_kommune_outside_a_login_s_scope_is_refused_as_such_not_called_unknown
     scoped = kim.Store(db.path, scope=["Bochum"])
     with pytest.raises(AccessError):
         kim.kennzahlen("Herne", db=scoped)
+
+
+def test_a_store_says_which_file_it_is_and_an_installed_package_never_falls_back_to_its_own_folder(monkeypatch, tmp_path):
+    from kimtools.errors import StoreError
+    from kimtools.store import files
+
+    monkeypatch.setenv("KIMTOOLS_DB", str(tmp_path / "kim.duckdb"))
+    assert repr(kim.Store()) == f"Store({str(tmp_path / 'kim.duckdb')!r})"
+    monkeypatch.delenv("KIMTOOLS_DB")
+    assert files.default_db_path() == files.DATA / "kim.duckdb"   # a checkout: its data folder, where make builds the demo
+    installed = tmp_path / "site-packages" / "data"   # an installation: no pyproject.toml beside its folder
+    monkeypatch.setattr(files, "DATA", installed)
+    with pytest.raises(StoreError, match="Kein Datenbestand angegeben: bitte KIMTOOLS_DB setzen"):
+        kim.Store()

@@ -75,6 +75,11 @@ class Store:
         #: the kommunen this store may read and write (``None``: all): a login's scope (:mod:`kimtools.store.scope`)
         self.scope: frozenset[str] | None = None if given is None else frozenset(given)
 
+    def __repr__(self) -> str:
+        """Which file this store is (a notebook shows it when ``Store()`` is the cell's last line), and its scope."""
+        scope = "" if self.scope is None else f", scope={sorted(self.scope)}"
+        return f"Store({str(self.path)!r}{scope})"
+
     # ------------------------------------------------------------------ reading
     def exists(self) -> bool:
         return self.path.exists()

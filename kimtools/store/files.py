@@ -39,8 +39,18 @@ def scope_from_env() -> list[str] | None:
 
 
 def default_db_path() -> Path:
+    """The store when none is named: ``KIMTOOLS_DB``, else ``data/kim.duckdb`` of the checkout kimtools runs from
+    (where ``make`` builds the demo). An installed package has no such folder of its own: there the store must be
+    named, never a path inside the package's installation."""
     env = os.environ.get("KIMTOOLS_DB")
-    return Path(env) if env else DATA / "kim.duckdb"
+    if env:
+        return Path(env)
+    if not (DATA.parent / "pyproject.toml").exists():
+        raise StoreError("Kein Datenbestand angegeben: bitte KIMTOOLS_DB setzen (in der Umgebung oder im Notebook "
+                         "os.environ['KIMTOOLS_DB'] = '/pfad/kim.duckdb') oder den Pfad nennen: Store('/pfad/kim.duckdb').",
+                         "No store named: please set KIMTOOLS_DB (in the environment, or in the notebook "
+                         "os.environ['KIMTOOLS_DB'] = '/path/kim.duckdb') or give its path: Store('/path/kim.duckdb').")
+    return DATA / "kim.duckdb"
 
 
 @contextlib.contextmanager
