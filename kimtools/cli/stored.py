@@ -9,10 +9,10 @@ import pandas as pd
 
 from ..i18n import fmt_date, fmt_datetime, fmt_number, tr
 from ..ingest.importer import derive_tables, derived_current
+from ..spreadsheet import write_csv
 from ..store import Store
 from ..store.deliveries import complete_until
 from ..store.preparing import preparation_status
-from ..spreadsheet import write_csv
 from ..store.zugriffe import log_path, read_access_log
 from .common import day_option, out_file, print_table, say
 
@@ -131,7 +131,8 @@ def cmd_zugriffe(args) -> int:
     if log.empty:
         say(f"Keine Einträge im Zugriffsprotokoll {log_path(store.path)}.", f"No entries in the access log {log_path(store.path)}.")
         return 0
-    print_table(headers, [[fmt_datetime(r.zeit), r.person, r.seite, r.kommune or ""] for r in log.itertuples()])
+    print_table(headers, [[fmt_datetime(r.zeit), r.person, r.seite, "" if pd.isna(r.kommune) else r.kommune]
+                          for r in log.itertuples()])
     n = len(log)
     say(f"{fmt_number(n)} {'Eintrag' if n == 1 else 'Einträge'}; Zugriffsprotokoll: {log_path(store.path)}",
         f"{fmt_number(n, lang='en')} {'entry' if n == 1 else 'entries'}; access log: {log_path(store.path)}")
