@@ -40,7 +40,10 @@ def test_load_per_post_colours_against_the_band():
     assert list(bar.y) == ["Caritas", "B", "C"]            # D rests on 2 cases: not shown
     assert list(bar.marker.color) == [F.PALETTE[0], F.PALETTE[2], F.PALETTE[3]]   # below, within, above 30–40
     band = fig.layout.shapes[0]
-    assert (band.x0, band.x1) == (30.0, 40.0)
+    assert (band.x0, band.x1) == (30.0, 40.0) and band.fillcolor == F.PALETTE[2]
+    # the band's name stands above the plot (inside, it lay over the longest bar) and names the colour it has
+    (label,) = fig.layout.annotations
+    assert label.yref == "paper" and label.y >= 1 and label.yanchor == "bottom" and "grün" in label.text
 
 
 def test_reach_by_district_has_asymmetric_intervals():

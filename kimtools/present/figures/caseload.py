@@ -80,8 +80,11 @@ def load_per_post(table: pd.DataFrame, names: dict[str, str] | None = None, band
         title=title or tr({"de": "Fälle je Vollzeitstelle", "en": "cases per full-time post"}),
         xaxis_title=tr({"de": "offene Fälle je VZÄ", "en": "open cases per FTE"}),
         height=160 + 32 * max(len(rows), 1), showlegend=False)
-    return fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12, line_width=0,
-                         annotation_text=tr({"de": "Zielkorridor", "en": "target band"}), annotation_position="top left")
+    fig.add_vrect(x0=band[0], x1=band[1], fillcolor=PALETTE[2], opacity=0.12, line_width=0)
+    # the band's name above the plot, over the band's left edge: inside, it lay over the longest bar
+    return fig.add_annotation(x=band[0], xref="x", y=1, yref="paper", yanchor="bottom", xanchor="left",
+                              showarrow=False, font=dict(size=12, color="#444"),
+                              text=tr({"de": "Zielkorridor (grün hinterlegt)", "en": "target band (green)"}))
 
 
 def reach_by_district(table: pd.DataFrame, title: str | None = None, minimum: int = 3,
