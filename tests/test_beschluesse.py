@@ -206,9 +206,12 @@ def test_overdue_on_both_sides_of_its_due_date(views):
 
 
 def test_a_frozen_meeting_state_keeps_its_list_and_its_day(store, tmp_path):
-    import_decisions(_list(tmp_path), store, today=TODAY)
+    # the state is frozen today, whatever day that is: E (due on TODAY) is moved far ahead, so that only G (due
+    # 05.12.2026, being implemented) is overdue on any day the test runs
+    ahead = LIST.replace("06.12.2026;offen;", "31.12.2099;offen;")
+    import_decisions(_list(tmp_path, ahead), store, today=TODAY)
     frozen = freeze(store, "LK-2026-12", kommune="Herne")
-    later = LIST.replace("in_umsetzung;", "umgesetzt;20.11.2026").replace("\nF;", "\nF2;")
+    later = ahead.replace("in_umsetzung;", "umgesetzt;20.11.2026").replace("\nF;", "\nF2;")
     import_decisions(_list(tmp_path, later, "spaeter.csv"), store, today=TODAY)
     live, kept = stored_decisions(store, "Herne"), stored_decisions(frozen.store, "Herne")
     assert "F2" in set(live["beschluss_id"]) and "F" in set(kept["beschluss_id"])

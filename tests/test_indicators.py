@@ -81,5 +81,5 @@ def test_demo_store_totals_agree_with_direct_counts(demo_store):
 
 
 def test_bad_choice_is_a_usage_error(base_export):
-    with pytest.raises(UsageError, match=r"--nach \(by\)"):
+    with pytest.raises(UsageError, match=r"^by muss eines von kommune, stadtbezirk, traeger sein, nicht 'bezirk'"):
         indicator_table(read_export(base_export, show_progress=False).tables, by="bezirk")
