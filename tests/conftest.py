@@ -1,4 +1,5 @@
-"""Shared test set-up: a test key, a small hand-written export, and one demo store per run.
+"""Shared test set-up: a test key, a small hand-written export, and one demo store per process of a run (``make
+test`` runs two, pytest-xdist).
 
 The demo store and the demo comparison (ten bundles) take about a minute to build, so they are built once per
 run and only when a test needs them: a test using the ``demo_store``/``demo_export``/``demo_comparison``
