@@ -12,7 +12,7 @@ from .ingest.read import Export, read_export
 from .store import Store
 from .indicators import case_durations, indicator_table
 from .ingest.importer import import_export
-from .api import auswahl, kennzahlen, wert, zeitraeume
+from .api import auswahl, bezirksvergleich, kennzahlen, wert, zeitraeume
 
 #: the figures a notebook draws from an indicator table, each picking its indicator and period itself (loaded on
 #: first use: the ``kimtools`` command and a dashboard kernel start without plotly)
@@ -22,7 +22,7 @@ FIGURES = ("counts_over_time", "load_per_post", "reach_by_district", "needs_heat
 __all__ = [
     "__version__", "KimtoolsError", "ImportValidationError", "StoreError", "UsageError",
     "Export", "read_export", "Store", "indicator_table", "case_durations", "import_export",
-    "kennzahlen", "zeitraeume", "wert", "auswahl", *FIGURES,
+    "kennzahlen", "bezirksvergleich", "zeitraeume", "wert", "auswahl", *FIGURES,
 ]
 
 

@@ -13,22 +13,27 @@ and period out of the table itself (:func:`kimtools.indicators.rows.pick`).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import pandas as pd
 
+from .contract.codes import CODE_LISTS, label
 from .contract.reference import load_reference, match_key
 from .errors import InputError, UsageError
+from .i18n import fmt_date
 from .indicators import indicator_table
-from .indicators.rows import periods, pick, value
-from .store import Store
+from .indicators.rows import LATEST, periods, pick, value
+from .periods import months_back, parse_day, period_bounds, period_label
+from .store import SPAN_TABLE, Store
 
-__all__ = ["kennzahlen", "zeitraeume", "wert", "auswahl", "known", "match_name", "PERIOD_NAMES"]
+__all__ = ["kennzahlen", "bezirksvergleich", "zeitraeume", "wert", "auswahl", "known", "match_name", "PERIOD_NAMES"]
 
 #: the periods a question may name, German and English, as the engine calls them
 PERIOD_NAMES = {"monat": "month", "quartal": "quarter", "jahr": "year", "seit_beginn": "total", "gesamt": "total",
-                "month": "month", "quarter": "quarter", "year": "year", "total": "total"}
+                "letzte_12_monate": "last_12_months", "month": "month", "quarter": "quarter", "year": "year",
+                "total": "total", "last_12_months": "last_12_months"}
 
 
 def _store(db: Store | str | Path | None) -> Store:
@@ -85,26 +90,37 @@ def known(store: Store, parameter: str, name: str, kommune: str | None = None) -
 
 def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: str | None = None,
                kennzahl: str | Iterable[str] | None = None, quartal: str | None = None, jahr: str | int | None = None,
-               monat: str | None = None, merkmal: str | None = None, filter: Mapping[str, str] | None = None,
+               monat: str | None = None, von: dt.date | str | None = None, bis: dt.date | str | None = None,
+               merkmal: str | None = None, auspraegung: str | None = None, filter: Mapping[str, str] | None = None,
                db: Store | str | Path | None = None) -> pd.DataFrame:
     """The indicator table for a question, long and tidy.
 
     Parameters
     ----------
     kommune
-        Only this kommune (default: every kommune of the store).
+        Only this kommune (default: every kommune of the store). Case, blanks and the form of umlauts do not matter;
+        an unknown name is an error naming the known ones.
     nach
         ``kommune``, ``stadtbezirk`` or ``traeger``.
     zeitraum
-        ``monat``, ``quartal`` (default), ``jahr`` or ``seit_beginn`` (the whole span from the first case to the
-        data end, one period labelled ``gesamt``; English names work too); implied by ``quartal``, ``jahr`` or
-        ``monat``.
+        The unit of the periods: ``monat``, ``quartal`` (default), ``jahr``; one period pooled over a time window:
+        ``seit_beginn`` (from the first case to the data end, labelled ``gesamt``), ``letzte_12_monate`` (the twelve
+        months up to each kommune's data end), or any window ``von``–``bis`` (implied by them). English names work
+        too (``month``, ``quarter``, ``year``, ``total``, ``last_12_months``). With ``jahr`` or ``von``/``bis`` a
+        unit names the periods inside them: ``zeitraum="quartal", jahr=2025`` gives the four quarters of 2025.
     kennzahl
         One indicator or several (default: all of the catalogue, the installation's own included).
     quartal, jahr, monat
         Only this period (``"2026-Q2"``, ``2026``, ``"2026-05"``; ``"letztes"``: the latest of the data).
+    von, bis
+        A time window, first and last day (``"01.10.2025"``, ``"2025-10-01"`` or a date; either may be left out:
+        the data's first day, the data end): its numerators, denominators and intervals pooled over it, one period
+        labelled ``2025-10-01/2026-09-30``.
     merkmal
-        A breakdown (``zielgruppe``, ``handlungsfeld``, ``altersgruppe``, …).
+        A breakdown (``zielgruppe``, ``handlungsfeld``, ``altersgruppe``, ``an_partner``, …).
+    auspraegung
+        Only this value of the breakdown: a code (``wohnen``), its label (``Wohnen``) or, for ``an_partner``, a
+        partner's ID, name or type where one partner has it (``Jobcenter``).
     filter
         Only cases with these values of ``stadtbezirk``, ``traeger`` or ``zielgruppe``.
     db
@@ -113,16 +129,35 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
     Returns
     -------
     The engine's table (:func:`~kimtools.indicators.indicator_table`), its ``attrs`` saying what was asked.
+
+    Examples
+    --------
+    The Jobcenter's acceptance over the last twelve months of Herne's data, with its interval:
+
+    >>> t = kennzahlen("herne", kennzahl="annahmequote", merkmal="an_partner", auspraegung="Jobcenter",
+    ...                zeitraum="letzte_12_monate")
+    >>> t[["zeitraum", "zaehler", "nenner"]].to_dict("records")  # doctest: +SKIP
+    [{'zeitraum': '2025-10-01/2026-09-30', 'zaehler': 171, 'nenner': 223}]
+    >>> kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="quartal", jahr=2025)["zeitraum"].tolist()
+    ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
+    >>> kennzahlen("Atlantis")
+    Traceback (most recent call last):
+    kimtools.errors.InputError: kommune = 'Atlantis': keine Kommune im Datenbestand; bekannt sind: ...
     """
     named = {unit: label for unit, label in (("quarter", quartal), ("year", jahr), ("month", monat)) if label is not None}
     if len(named) > 1:
         raise UsageError("Bitte nur eines von quartal, jahr, monat angeben.", "Please give only one of quartal, jahr, monat.")
-    unit = next(iter(named)) if named else PERIOD_NAMES.get(zeitraum or "quartal")
-    if unit is None or (zeitraum is not None and PERIOD_NAMES.get(zeitraum) != unit):
-        raise UsageError(f"zeitraum = {zeitraum!r} passt nicht: monat, quartal, jahr oder seit_beginn"
-                         + (f", passend zu {next(iter(named))}." if named else "."),
-                         f"zeitraum = {zeitraum!r} does not fit: monat, quartal, jahr or seit_beginn"
-                         + (f", matching {next(iter(named))}." if named else "."))
+    window = von is not None or bis is not None
+    if named and window:
+        raise UsageError("Bitte entweder quartal, jahr oder monat angeben oder von/bis, nicht beides.",
+                         "Please give quartal, jahr or monat, or von/bis, not both.")
+    unit = PERIOD_NAMES.get(zeitraum) if zeitraum is not None else None
+    if zeitraum is not None and (unit is None or (unit in _POOLED and (named or window)) or
+                                 (named and _FINER.index(unit) > _FINER.index(next(iter(named))))):
+        raise UsageError(f"zeitraum = {zeitraum!r} passt nicht: monat, quartal, jahr, seit_beginn oder letzte_12_monate"
+                         + (f", feiner als {next(iter(named))} oder gleich." if named else "."),
+                         f"zeitraum = {zeitraum!r} does not fit: monat, quartal, jahr, seit_beginn or last_12_months"
+                         + (f", finer than {next(iter(named))} or the same." if named else "."))
     wanted = None if kennzahl is None else [kennzahl] if isinstance(kennzahl, str) else list(kennzahl)
     store = _store(db)
     if kommune is not None:
@@ -130,13 +165,138 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
     if filter:
         filter = {k: known(store, k, v, kommune) if k in _KNOWN and kommune is not None and v is not None else v
                   for k, v in filter.items()}
-    table = indicator_table(store, kommune, by=nach, period=unit, merkmal=merkmal, filters=filter, kennzahlen=wanted)
-    label = named.get(unit)
-    if label is not None:
-        table = pick(table, None, str(label)).reset_index(drop=True)
-    table.attrs.update({"kommune": kommune, "nach": nach, "zeitraum": unit, "merkmal": merkmal,
-                        "filter": dict(filter or {}), "db": str(store.path)})
+    ask = dict(by=nach, merkmal=merkmal, filters=filter, kennzahlen=wanted)
+    if unit == "last_12_months" or window:
+        spans = _spans(store, kommune)
+        if unit == "last_12_months":   # each kommune its own twelve months, up to its data end
+            parts = [indicator_table(store, k, period="total", von=first, bis=last, **ask)
+                     for k, (first, last) in ((k, months_back(end)) for k, end in spans["d1"].items())]
+            table = pd.concat(parts, ignore_index=True) if parts else indicator_table(store, kommune, **ask)
+        else:
+            first = parse_day(von, "von") if von is not None else min(spans["d0"])
+            last = parse_day(bis, "bis") if bis is not None else max(spans["d1"])
+            late = [f"{k} ({fmt_date(end)})" for k, end in spans["d1"].items() if end < last]
+            if late:
+                raise UsageError(f"bis = {fmt_date(last)} liegt nach dem Datenende von {', '.join(late)}; "
+                                 "bitte ein früheres bis wählen.",
+                                 f"bis = {fmt_date(last)} is after the data end of {', '.join(late)}; "
+                                 "please choose an earlier bis.")
+            if unit is None:
+                table = indicator_table(store, kommune, period="total", von=first, bis=last, **ask)
+            else:   # the periods of the unit that lie wholly inside the window
+                table = _inside(indicator_table(store, kommune, period=unit, **ask), first, last)
+    elif named and unit is not None and unit != next(iter(named)):   # the quarters of a year, the months of one
+        label = str(named[next(iter(named))])
+        whole = indicator_table(store, kommune, period=unit, **ask)
+        if label in LATEST:
+            label = _latest(whole, next(iter(named)))
+        table = _inside(whole, *period_bounds(label))
+    else:
+        unit = unit or (next(iter(named)) if named else "quarter")
+        table = indicator_table(store, kommune, period=unit, **ask)
+        label = named.get(unit)
+        if label is not None:
+            table = pick(table, None, str(label)).reset_index(drop=True)
+    if auspraegung is not None:
+        if merkmal is None:
+            raise UsageError("auspraegung braucht ein merkmal (etwa merkmal=\"handlungsfeld\", auspraegung=\"wohnen\").",
+                             "auspraegung needs a merkmal (e.g. merkmal=\"handlungsfeld\", auspraegung=\"wohnen\").")
+        code = _value(store, kommune, merkmal, auspraegung, table["auspraegung"].dropna().astype(str).unique())
+        table = table.loc[table["auspraegung"] == code].reset_index(drop=True)
+    table.attrs.update({"kommune": kommune, "nach": nach, "zeitraum": unit or "window", "merkmal": merkmal,
+                        "auspraegung": auspraegung, "filter": dict(filter or {}), "db": str(store.path)})
     return table
+
+
+def bezirksvergleich(kennzahl: str = "reichweite_je_1000", *, oben: int | None = None, ueberdispersion: bool = False,
+                     db: Store | str | Path | None = None, **frage: object) -> pd.DataFrame:
+    """Every district of every kommune (or of ``kommune=…``) against its own kommune, highest value first: value and
+    interval, the kommune's value, and ``lage`` in the funnel around it (``ueber_95``, ``ueber_99,8``: clearly
+    above its kommune; ``innerhalb``: no clear difference; :func:`~kimtools.analysis.comparison.against_own_city`).
+
+    ``oben``: only the first so many. ``frage``: the period and anything else :func:`kennzahlen` takes (default:
+    ``zeitraum="letzte_12_monate"``). A rate of the catalogue with a denominator (``reichweite_je_1000``,
+    ``annahmequote``, …).
+
+    >>> bezirksvergleich("reichweite_je_1000", oben=3)[["kommune", "stadtbezirk", "lage"]].shape
+    (3, 3)
+    >>> bezirksvergleich("faelle_offen")
+    Traceback (most recent call last):
+    kimtools.errors.UsageError: kennzahl = 'faelle_offen' ist keine vergleichbare Quote; ...
+    """
+    from .analysis.comparison import against_own_city, comparable_indicators
+
+    if kennzahl not in comparable_indicators():
+        raise UsageError(f"kennzahl = {kennzahl!r} ist keine vergleichbare Quote; möglich: "
+                         f"{', '.join(comparable_indicators())}.",
+                         f"kennzahl = {kennzahl!r} is no comparable rate; possible: {', '.join(comparable_indicators())}.")
+    if not {"zeitraum", "quartal", "jahr", "monat", "von", "bis"} & set(frage):
+        frage["zeitraum"] = "letzte_12_monate"
+    store = _store(db)
+    districts = kennzahlen(nach="stadtbezirk", kennzahl=kennzahl, db=store, **frage)
+    cities = kennzahlen(nach="kommune", kennzahl=kennzahl, db=store, **frage)
+    out = against_own_city(districts, cities, kennzahl, use_overdispersion=ueberdispersion)
+    return out.head(oben).reset_index(drop=True) if oben is not None else out
+
+
+#: the units of periods from the finest; and the names of one pooled period
+_FINER = ("month", "quarter", "year", "total", "last_12_months")
+_POOLED = ("total", "last_12_months")
+
+
+def _spans(store: Store, kommune: str | None) -> pd.DataFrame:
+    """First and last day of the data, per kommune asked (all the store holds where ``kommune`` is None)."""
+    sql = f"SELECT kommune, d0, d1 FROM {SPAN_TABLE}" + (" WHERE kommune = ?" if kommune else "") + " ORDER BY kommune"
+    spans = store.query(sql, [kommune] if kommune else [])
+    if spans.empty:
+        raise InputError("Im Datenbestand sind keine Daten" + (f" von {kommune}." if kommune else "."),
+                         "The store holds no data" + (f" of {kommune}." if kommune else "."))
+    return spans.set_index("kommune").map(lambda d: pd.Timestamp(d).date())
+
+
+def _inside(table: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The rows of ``table`` whose period lies wholly between the days ``first`` and ``last``."""
+    bounds = {z: period_bounds(z) for z in table["zeitraum"].unique()}
+    keep = table["zeitraum"].map(lambda z: bounds[z][0] >= first and bounds[z][1] <= last)
+    return table.loc[keep.astype(bool)].reset_index(drop=True)
+
+
+def _latest(table: pd.DataFrame, unit: str) -> str:
+    """The label of the latest ``unit`` (year, quarter) the periods of ``table`` reach."""
+    last = period_bounds(periods(table)[-1])[0]
+    return period_label(pd.Timestamp(last), unit)
+
+
+def _value(store: Store, kommune: str | None, merkmal: str, name: str, values: Iterable[str]) -> str:
+    """The code of the breakdown's value ``name``: as the table holds it, by its label, or (``an_partner``) by the
+    partner's name or, where one partner has it, type; else an error naming the values there are."""
+    values = list(values)
+    aliases: dict[str, str] = {v: v for v in values}
+    codes = CODE_LISTS.get(merkmal, {})
+    for code, (de, en) in codes.items():
+        aliases.setdefault(de, code)
+        aliases.setdefault(en, code)
+    if merkmal == "an_partner":
+        partners = store.query("SELECT partner_id, name, typ FROM partner" + (" WHERE kommune = ?" if kommune else ""),
+                               [kommune] if kommune else [])
+        partners = partners.loc[partners["partner_id"].isin(values)]
+        for row in partners.itertuples():
+            aliases.setdefault(str(row.name), row.partner_id)
+        for typ, group in partners.groupby("typ"):
+            if len(group) == 1:
+                aliases.setdefault(str(typ), group["partner_id"].iloc[0])
+                aliases.setdefault(label("partnertyp", str(typ), "de"), group["partner_id"].iloc[0])
+    by_key: dict[str, set[str]] = {}
+    for alias, code in aliases.items():
+        by_key.setdefault(match_key(alias), set()).add(code)
+    hits = by_key.get(match_key(name), set())
+    if len(hits) == 1 and next(iter(hits)) in values:
+        return next(iter(hits))
+    why, why_en = (("mehrdeutig", "ambiguous") if len(hits) > 1 else
+                   ("ohne Zeilen in dieser Frage", "without rows in this question") if hits else ("nicht", "not"))
+    shown = [f"{v} ({label(merkmal, v)})" if v in codes and label(merkmal, v) != v else v for v in values]
+    raise InputError(f"auspraegung = {name!r}: {why} unter {merkmal}; da sind: {', '.join(shown) or 'keine'}.",
+                     f"auspraegung = {name!r}: {why_en} among {merkmal}; there are: {', '.join(shown) or 'none'}.")
 
 
 def zeitraeume(table: pd.DataFrame) -> list[str]:

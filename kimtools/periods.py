@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import UsageError
 
 __all__ = ["PERIOD_CHOICES", "TOTAL_LABEL", "TOTAL_START", "YEAR_OR_QUARTER", "QUARTER", "period_label", "quarter", "quarter_label", "quarter_labels", "period_bounds",
-           "parse_period", "twelve_months", "last_complete_quarter"]
+           "parse_period", "twelve_months", "last_complete_quarter", "window_label", "months_back", "parse_day"]
 
 #: the periods an indicator table is counted by; ``total`` is one period per kommune, the whole span from its first
 #: date to its data end ("since the start", as KIM's public figures are given)
@@ -66,8 +66,61 @@ def quarter_labels(first, last) -> list[str]:
     return [quarter_label(q) for q in pd.period_range(first, last, freq="Q")]
 
 
+def parse_day(value: "dt.date | str", name: str = "Datum", name_en: str = "date") -> dt.date:
+    """A day as ``TT.MM.JJJJ``, ``YYYY-MM-DD`` or a date; an error naming ``name`` (a parameter, an option) otherwise.
+
+    >>> parse_day("31.12.2026"), parse_day("2026-12-31")
+    (datetime.date(2026, 12, 31), datetime.date(2026, 12, 31))
+    >>> parse_day("31.13.2026", "bis")
+    Traceback (most recent call last):
+    kimtools.errors.UsageError: bis '31.13.2026': kein Datum (TT.MM.JJJJ).
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        return dt.datetime.strptime(text, "%d.%m.%Y").date() if "." in text else dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{name} {text!r}: kein Datum (TT.MM.JJJJ).", f"{name_en} {text!r}: not a date (DD.MM.YYYY).") from None
+
+
+def window_label(von: dt.date, bis: dt.date) -> str:
+    """The label of a time window in an indicator table's ``zeitraum``: its first and last day, ISO 8601's
+    interval (sorts and parses; shown in German as ``01.10.2025–30.09.2026``).
+
+    >>> window_label(dt.date(2025, 10, 1), dt.date(2026, 9, 30))
+    '2025-10-01/2026-09-30'
+    """
+    return f"{von.isoformat()}/{bis.isoformat()}"
+
+
+def months_back(end: dt.date, months: int = 12) -> tuple[dt.date, dt.date]:
+    """The ``months`` months ending on the day ``end``: from the day after the same day ``months`` months earlier
+    (the last twelve months of data that end on 30.09.2026 are 01.10.2025 to 30.09.2026).
+
+    >>> months_back(dt.date(2026, 9, 30))
+    (datetime.date(2025, 10, 1), datetime.date(2026, 9, 30))
+    >>> months_back(dt.date(2026, 9, 15))
+    (datetime.date(2025, 9, 16), datetime.date(2026, 9, 15))
+    """
+    return (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date(), end
+
+
 def period_bounds(label: str) -> tuple[dt.date, dt.date]:
-    """First and last day of ``2024``, ``2024-Q2`` or ``2024-05``."""
+    """First and last day of ``2024``, ``2024-Q2``, ``2024-05`` or a window ``2025-10-01/2026-09-30``.
+
+    >>> period_bounds("2025-10-01/2026-09-30")
+    (datetime.date(2025, 10, 1), datetime.date(2026, 9, 30))
+    """
+    if "/" in str(label):
+        first, _, last = str(label).partition("/")
+        try:
+            return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        except ValueError as exc:
+            raise UsageError(f"Zeitfenster {label!r} nicht erkannt; erwartet z. B. 2025-10-01/2026-09-30.",
+                             f"Window {label!r} not understood; expected e.g. 2025-10-01/2026-09-30.") from exc
     try:
         p = pd.Period(label, freq="Q" if "Q" in label else ("M" if "-" in label else "Y"))
     except ValueError as exc:
@@ -95,8 +148,7 @@ def parse_period(text: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def twelve_months(label: str) -> tuple[dt.date, dt.date]:
     """The twelve months up to the end of the quarter ``label``: the window the referral pages look at."""
-    end = period_bounds(label)[1]
-    return (pd.Timestamp(end) - pd.DateOffset(months=12) + pd.Timedelta(days=1)).date(), end
+    return months_back(period_bounds(label)[1])
 
 
 def last_complete_quarter(data_end: pd.Timestamp) -> str:

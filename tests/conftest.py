@@ -100,6 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # no background preparation after each of the many imports and servers of a run (one test checks it, with it on)
     os.environ["KIMTOOLS_VORBEREITEN"] = "0"
     shutil.rmtree(BUILD, ignore_errors=True)
+    config.pluginmanager.register(DemoFirst(), "kimtools-demo-first")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -137,14 +138,23 @@ def ensure_comparison() -> Path:
     return folder
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Notebooks, dashboards and browser tests read the demo store and comparison through the environment:
-    build them before the item (and its notebook's kernel) starts."""
-    parts = Path(str(item.path)).parts
-    if "notebooks" in parts or "dashboards" in parts or item.get_closest_marker("browser"):
-        ensure_demo()
-        ensure_comparison()
+#: the words by which a doctest of kimtools shows that it reads the store (``KIMTOOLS_DB``: the demo)
+_READS_STORE = ("kennzahlen(", "Store(", "kim.", "DEMO")
+
+
+class DemoFirst:
+    """Notebooks, dashboards, browser tests and the doctests that read the store find the demo store and comparison
+    through the environment: build them before the item (and its notebook's kernel) starts. A plugin of its own,
+    registered at start, not a hook of this conftest: those run only for the items below ``tests/``."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        parts = Path(str(item.path)).parts
+        doctest = getattr(item, "dtest", None)
+        reads = doctest is not None and any(w in ex.source for ex in doctest.examples for w in _READS_STORE)
+        if "notebooks" in parts or "dashboards" in parts or item.get_closest_marker("browser") or reads:
+            ensure_demo()
+            ensure_comparison()
 
 
 @pytest.fixture

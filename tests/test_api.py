@@ -116,3 +116,56 @@ def test_a_store_says_which_file_it_is_and_an_installed_package_never_falls_back
     monkeypatch.setattr(files, "DATA", installed)
     with pytest.raises(StoreError, match="Kein Datenbestand angegeben: bitte KIMTOOLS_DB setzen"):
         kim.Store()
+
+
+def test_a_window_counts_its_first_and_last_day_and_sees_the_cases_begun_before_it(db):
+    def count(kennzahl, von, bis):
+        return kim.wert(kim.kennzahlen("Herne", kennzahl=kennzahl, von=von, bis=bis, db=db), kennzahl)
+
+    # F1 begins 01.02.2024, F2 15.03.2024: both days belong to a window that starts or ends on them
+    assert count("neuzugaenge", "01.02.2024", "15.03.2024") == 2
+    assert count("neuzugaenge", "01.02.2024", "14.03.2024") == 1
+    assert count("neuzugaenge", "02.02.2024", "15.03.2024") == 1
+    # open on the window's last day, both begun before the window: F2 ends 30.06.2024 and is no longer open that day
+    assert count("faelle_offen", "01.04.2024", "29.06.2024") == 2
+    assert count("faelle_offen", "01.04.2024", "30.06.2024") == 1
+    assert count("abschluesse", "01.04.2024", "29.06.2024") == 0
+    assert count("abschluesse", "01.04.2024", "30.06.2024") == 1
+    # pooled: V1 (10.02., angenommen) and V2 (01.04., abgelehnt) answered in the window, one of them accepted
+    both = kim.kennzahlen("Herne", kennzahl="annahmequote", von="2024-02-10", bis="2024-04-01", db=db)
+    assert both[["zeitraum", "zaehler", "nenner", "wert"]].values.tolist() == [["2024-02-10/2024-04-01", 1, 2, 0.5]]
+    assert kim.kennzahlen("Herne", kennzahl="annahmequote", von="2024-02-11", bis="2024-04-01", db=db)["zaehler"].tolist() == [0]
+
+
+def test_the_last_twelve_months_end_on_the_data_end_and_a_year_holds_its_quarters(db):
+    last = kim.kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="letzte_12_monate", db=db)
+    assert last[["zeitraum", "zaehler"]].values.tolist() == [["2023-07-01/2024-06-30", 2]]   # data end: F2's end
+    quarters = kim.kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="quartal", jahr=2024, db=db)
+    assert quarters[["zeitraum", "zaehler"]].values.tolist() == [["2024-Q1", 2], ["2024-Q2", 0]]
+    months = kim.kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="monat", von="01.02.2024", bis="31.03.2024", db=db)
+    assert months[["zeitraum", "zaehler"]].values.tolist() == [["2024-02", 1], ["2024-03", 1]]
+    with pytest.raises(UsageError, match="liegt nach dem Datenende von Herne \\(30.06.2024\\)"):
+        kim.kennzahlen("Herne", von="01.01.2024", bis="01.07.2024", db=db)
+    with pytest.raises(UsageError, match="von \\(2024-03-01\\) liegt nach bis"):
+        kim.kennzahlen("Herne", von="01.03.2024", bis="01.02.2024", db=db)
+    with pytest.raises(UsageError, match="bis '31.02.2024': kein Datum"):
+        kim.kennzahlen("Herne", von="01.01.2024", bis="31.02.2024", db=db)
+
+
+def test_one_value_of_a_breakdown_by_its_code_label_or_partner(db):
+    housing = kim.kennzahlen("Herne", kennzahl="faelle_offen", merkmal="handlungsfeld", auspraegung="Wohnen",
+                             quartal="2024-Q1", db=db)
+    assert housing[["auspraegung", "zaehler"]].values.tolist() == [["wohnen", 1]]   # F1: sprache, wohnen
+    jobcenter = kim.kennzahlen("Herne", kennzahl="vermittlungen", merkmal="an_partner", auspraegung="jobcenter",
+                               jahr=2024, db=db)
+    assert jobcenter[["auspraegung", "zaehler"]].values.tolist() == [["JC", 1]]
+    by_name = kim.kennzahlen("Herne", kennzahl="vermittlungen", merkmal="an_partner",
+                             auspraegung="Ausländerbehörde Herne", jahr=2024, db=db)
+    assert by_name["auspraegung"].tolist() == ["ABH"]
+    with pytest.raises(InputError, match="auspraegung = 'Astronomie': nicht unter handlungsfeld; da sind: .*wohnen"):
+        kim.kennzahlen("Herne", kennzahl="faelle_offen", merkmal="handlungsfeld", auspraegung="Astronomie", db=db)
+    # a need area of the code list no case of the question has: said, not an empty table
+    with pytest.raises(InputError, match="auspraegung = 'Gesundheit': ohne Zeilen in dieser Frage"):
+        kim.kennzahlen("Herne", kennzahl="faelle_offen", merkmal="handlungsfeld", auspraegung="Gesundheit", db=db)
+    with pytest.raises(UsageError, match="auspraegung braucht ein merkmal"):
+        kim.kennzahlen("Herne", auspraegung="wohnen", db=db)

@@ -22,7 +22,7 @@ from scipy import stats
 from ..contract.catalogue import CATALOGUE
 from ..i18n import fmt_number, fmt_percent
 
-__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units",
+__all__ = ["funnel_limits", "overdispersion", "funnel_table", "comparable_indicators", "rate_text", "peer_table", "bundle_units", "against_own_city",
            "level_name", "LEVELS"]
 
 #: the two control levels of a funnel plot: about 2 and 3 standard deviations
@@ -167,6 +167,43 @@ def peer_table(rows: pd.DataFrame, unit: str, kennzahlen: Iterable[str] | None =
                                                       q3=values.quantile(0.75)))
     cols = [unit, "kennzahl", "wert", "lage", "median", "q1", "q3"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def against_own_city(districts: pd.DataFrame, cities: pd.DataFrame, kennzahl: str,
+                     use_overdispersion: bool = False) -> pd.DataFrame:
+    """Each district against its own city: its value with interval, the city's value, and ``lage`` in the funnel
+    around the city's rate (:func:`funnel_table`; ``ueber_95``/``ueber_99,8``: clearly above its city), highest first.
+
+    ``districts``: indicator-table rows by ``stadtbezirk`` of one period (per kommune), ``cities`` the same by
+    kommune. Districts without a denominator are left out.
+
+    >>> d = pd.DataFrame({"kommune": ["A", "A"], "stadtbezirk": ["Nord", "Süd"], "zeitraum": ["2025", "2025"],
+    ...                   "kennzahl": "reichweite_je_1000", "zaehler": [90, 10], "nenner": [10000, 10000],
+    ...                   "wert": [9.0, 1.0], "ki_unten": [7.2, 0.5], "ki_oben": [11.1, 1.8]})
+    >>> c = d.groupby(["kommune", "zeitraum", "kennzahl"], as_index=False)[["zaehler", "nenner"]].sum()
+    >>> c["wert"] = 1000 * c["zaehler"] / c["nenner"]
+    >>> against_own_city(d, c, "reichweite_je_1000")[["stadtbezirk", "wert", "kommune_wert", "lage"]]
+      stadtbezirk  wert  kommune_wert        lage
+    0        Nord   9.0           5.0  ueber_99,8
+    1         Süd   1.0           5.0  unter_99,8
+    """
+    kind, scale = comparable_indicators()[kennzahl]
+    rows = districts.loc[(districts["kennzahl"] == kennzahl) & districts["nenner"].notna()
+                         & (districts["nenner"].astype(float) > 0)]
+    city = cities.loc[cities["kennzahl"] == kennzahl].set_index(["kommune", "zeitraum"])["wert"].astype(float)
+    parts = []
+    for (kommune, zeitraum), own in rows.groupby(["kommune", "zeitraum"], sort=True):
+        target = city.get((kommune, zeitraum), np.nan)
+        placed = funnel_table(own, "stadtbezirk", kind, LEVELS, use_overdispersion, scale, target / scale)
+        parts.append(own[["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten",
+                          "ki_oben"]].assign(kommune_wert=target, lage=placed["lage"].to_numpy()))
+    cols = ["kommune", "stadtbezirk", "zeitraum", "kennzahl", "zaehler", "nenner", "wert", "ki_unten", "ki_oben",
+            "kommune_wert", "lage"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return out.sort_values(["wert", "kommune", "stadtbezirk"], ascending=[False, True, True], kind="stable",
+                           ignore_index=True)
 
 
 def bundle_units(rates: pd.DataFrame, level: str = "kommune") -> pd.DataFrame:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError, UsageError, from_os_error
 from ..i18n import current_lang, tr
+from ..periods import parse_day
 
 __all__ = ["WORDS", "t", "command_parser", "say", "key_note", "out_file", "out_dir", "print_table", "kommune_of",
            "batch_summary", "day_option"]
@@ -146,7 +147,4 @@ def day_option(value: str, flag: str, flag_en: str) -> dt.date:
     >>> day_option("31.12.2026", "--gueltig-bis", "--valid-until")
     datetime.date(2026, 12, 31)
     """
-    try:
-        return dt.datetime.strptime(value, "%d.%m.%Y").date() if "." in value else dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{flag} {value!r}: kein Datum (TT.MM.JJJJ).", f"{flag_en} {value!r}: not a date (DD.MM.YYYY).") from None
+    return parse_day(value, flag, flag_en)

@@ -27,7 +27,7 @@ from ..store import SPAN_TABLE, where_sql
 from .stats import poisson_interval, share
 
 __all__ = ["condition", "Needs", "needs", "rate", "EVENT_BASES", "STOCK_BASES", "HOUSEHOLD_BASES", "POST_BASES",
-           "KM_COMPUTATIONS", "TOTAL_UNITS", "cell_columns", "period_grid_sql", "period_start_sql"]
+           "KM_COMPUTATIONS", "TOTAL_UNITS", "WINDOW", "BEFORE_WINDOW", "cell_columns", "period_grid_sql", "period_start_sql"]
 
 #: counts of events on a day of P: cases begun, cases ended (the open cases are their running difference)
 EVENT_BASES = ("neuzugaenge", "abschluesse")
@@ -48,6 +48,12 @@ _BOOLEAN = {"besetzt": {"ja": "true", "nein": "false"}}
 #: the engine's units of the whole span: to the data end, and to the parameter ``$bis`` (since the start as it stood
 #: on a day, e.g. at the end of a quarter a page shows)
 TOTAL_UNITS = ("total", "total_bis")
+#: the engine's unit of a time window, the days ``$von`` to ``$bis`` (a year, the last twelve months, from/to): one
+#: period, pooled, and before it one period holding everything earlier, so that the running sums of open cases see
+#: every case begun before the window (the engine drops that period from the table, :data:`BEFORE_WINDOW`)
+WINDOW = "window"
+#: where the period before a window starts in the engine's frames (never shown)
+BEFORE_WINDOW = TOTAL_START
 
 
 def period_grid_sql(unit: str, kommune_filter: bool) -> str:
@@ -57,6 +63,11 @@ def period_grid_sql(unit: str, kommune_filter: bool) -> str:
     engine counts in."""
     span = f"""span AS (
         SELECT * FROM {SPAN_TABLE} {where_sql(None, ["kommune"] if kommune_filter else [])})"""
+    if unit == WINDOW:   # everything before the window, then the window (cut at the data end)
+        return span + f""",
+    periods AS (SELECT kommune, DATE '{BEFORE_WINDOW.isoformat()}' AS ps, CAST($von AS DATE) - 1 AS pe FROM span
+                UNION ALL
+                SELECT kommune, CAST($von AS DATE) AS ps, CAST(least(d1, $bis) AS DATE) AS pe FROM span)"""
     if unit in TOTAL_UNITS:   # up to the data end, or to the day ``$bis`` where it comes first
         end = "least(d1, $bis)" if unit == "total_bis" else "d1"
         return span + f""",
@@ -75,6 +86,9 @@ def period_start_sql(unit: str, day: str) -> str:
         return f"DATE '{TOTAL_START.isoformat()}'"
     if unit == "total_bis":
         return f"CASE WHEN {day} <= $bis THEN DATE '{TOTAL_START.isoformat()}' END"
+    if unit == WINDOW:
+        return (f"CASE WHEN {day} < $von THEN DATE '{BEFORE_WINDOW.isoformat()}' "
+                f"WHEN {day} <= $bis THEN CAST($von AS DATE) END")
     return f"CAST(date_trunc('{unit}', {day}) AS DATE)"
 
 

@@ -30,13 +30,13 @@ import pandas as pd
 from ..contract.catalogue import CASELOAD_POSTS, CATALOGUE, QUANTITIES, REFERENCES, Count, check
 from ..contract.outcomes import OPEN_LOOP_DAYS, SENT, wait_sql
 from ..errors import UsageError
-from ..periods import PERIOD_CHOICES, period_label
+from ..periods import PERIOD_CHOICES, period_label, window_label
 from ..store import scope_params, where_sql
 from ..store.deliveries import absent_tables, incomplete_rows
 from ..store.queries import check_access, run_query
 from .catalogue import KENNZAHLEN, NEEDS, pass_of
 from .cells import GROUP_COLUMNS, cell_counts, cell_referrals
-from .counting import EVENT_BASES, KM_COMPUTATIONS, Needs, condition, needs, period_grid_sql, period_start_sql, rate
+from .counting import BEFORE_WINDOW, EVENT_BASES, KM_COMPUTATIONS, WINDOW, Needs, condition, needs, period_grid_sql, period_start_sql, rate
 from .posts import POST_AUSP, POST_ONLY, post_sql
 from .stats import HALF
 
@@ -331,7 +331,8 @@ def case_durations(source, kommune: str | None = None, merkmal: str | None = Non
 
 def indicator_table(source, kommune: str | None = None, by: str = "kommune", period: str = "quarter",
                     merkmal: str | None = None, filters: Mapping[str, str] | None = None,
-                    kennzahlen: Iterable[str] | None = None, bis: dt.date | str | None = None) -> pd.DataFrame:
+                    kennzahlen: Iterable[str] | None = None, bis: dt.date | str | None = None,
+                    von: dt.date | str | None = None) -> pd.DataFrame:
     """The indicator table, long and tidy.
 
     Parameters
@@ -360,6 +361,12 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         With ``period="total"`` only: the span from the first date up to this day (since the start as it stood at
         the end of a quarter, say), not to the data end. Cases, consultations and referrals after it do not count;
         the Kaplan–Meier medians are left out (a case ended after the day would need censoring there).
+    von
+        With ``period="total"`` and ``bis``: a time window, the days ``von`` to ``bis`` (a year, the last twelve
+        months, any from/to), one period labelled ``2025-10-01/2026-09-30`` (:func:`~kimtools.periods.window_label`),
+        its counts and intervals pooled over the window as those of a quarter are over the quarter: events in the
+        window, cases open at some time in it, open cases on its last day (or the data end, where that comes first),
+        a Kaplan–Meier median over the cases begun in it.
 
     Returns
     -------
@@ -384,15 +391,21 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     if unknown:
         raise UsageError(f"Unbekannter Filter {sorted(unknown)}; erlaubt: {', '.join(FILTERS)}.",
                          f"Unknown filter {sorted(unknown)}; allowed: {', '.join(FILTERS)}.")
-    if bis is not None and period != "total":
-        raise UsageError(f"bis gilt nur für den Zeitraum total (seit Beginn), nicht für {period!r}.",
-                         f"bis applies to the period total (since the start) only, not to {period!r}.")
+    if (bis is not None or von is not None) and period != "total":
+        raise UsageError(f"von und bis gelten nur für den Zeitraum total (seit Beginn), nicht für {period!r}.",
+                         f"von and bis apply to the period total (since the start) only, not to {period!r}.")
+    if von is not None and bis is None:
+        raise UsageError("Ein Zeitfenster braucht von und bis.", "A window needs von and bis.")
+    if von is not None and pd.Timestamp(von) > pd.Timestamp(bis):
+        raise UsageError(f"von ({von}) liegt nach bis ({bis}).", f"von ({von}) is after bis ({bis}).")
     check()
     if not isinstance(source, Mapping) and kommune is not None:   # the cells route reads arrays, not by parameter
         check_access(source.connect(), [kommune])
     params = scope_params(kommune, filters)
     wanted = list(KENNZAHLEN) if kennzahlen is None else list(kennzahlen)
-    if bis is not None:   # the whole span up to a day: the engine's unit total_bis, its end a parameter
+    if von is not None:   # a window: the engine's unit window, its days parameters
+        period, params["von"], params["bis"] = WINDOW, pd.Timestamp(von).date(), pd.Timestamp(bis).date()
+    elif bis is not None:   # the whole span up to a day: the engine's unit total_bis, its end a parameter
         period, params["bis"] = "total_bis", pd.Timestamp(bis).date()
         wanted = [k for k in wanted if CATALOGUE[k].berechnung not in KM_COMPUTATIONS]
     unknown_k = set(wanted) - set(KENNZAHLEN)
@@ -442,7 +455,12 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
         wide["_posts"] = (wide["_merge"] == "right_only") & wide["_posts"].fillna(False).astype(bool)
         wide = wide.drop(columns="_merge").sort_values(keys, kind="stable").reset_index(drop=True)
         post_only = wide.pop("_posts").to_numpy(dtype=bool)
+    if period == WINDOW:   # the period before the window only fed the running sums
+        inside = (wide["ps"] != pd.Timestamp(BEFORE_WINDOW)).to_numpy()
+        wide, post_only = wide.loc[inside].reset_index(drop=True), post_only[inside]
     table = _assemble(wide, by, period, merkmal, set(wanted), post_only)
+    if period == WINDOW:
+        table["zeitraum"] = window_label(params["von"], params["bis"])
     table["unvollstaendig"] = (np.zeros(len(table), dtype=bool) if isinstance(source, Mapping) else
                                incomplete_rows(source.connect(), table, params.get("bis")))
     if not isinstance(source, Mapping):
