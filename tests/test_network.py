@@ -17,6 +17,7 @@ import pytest
 from conftest import prepared_views, write_export
 from kimtools import read_export
 from kimtools.analysis import network as N
+from kimtools.contract.outcomes import outcome
 from kimtools.errors import UsageError
 from test_referrals import REF
 
@@ -35,7 +36,7 @@ def test_edges_and_degrees(graph):
     n = lambda u, v: graph[("Herne", u)][("Herne", v)]["n"]  # noqa: E731
     assert (n("CM1", "JC"), n("CM1", "VHS"), n("CM1", "ABH"), n("CM2", "ABH"), n("CM2", "JC")) == (3, 2, 1, 1, 1)
     assert (n("JC", "CM1"), n("ABH", "CM2")) == (1, 1)
-    assert graph[("Herne", "CM1")][("Herne", "JC")]["angenommen"] == 2   # V1 and V8; V6 not taken up
+    assert outcome(graph[("Herne", "CM1")][("Herne", "JC")], "angenommen") == 2   # V1 and V8; V6 not taken up
     und = graph.to_undirected()
     assert {p: und.degree(("Herne", p)) for p in ("CM1", "CM2", "JC", "ABH", "VHS", "GA")} == {
         "CM1": 3, "CM2": 2, "JC": 2, "ABH": 2, "VHS": 1, "GA": 0}
@@ -82,6 +83,24 @@ def test_change_between_two_quarters(tables):
     assert len(c) == 7
 
 
+def answered(n: int, accepted: int) -> dict[str, int]:
+    """Counts per status of ``n`` answered referrals, ``accepted`` of them accepted and the rest declined."""
+    return {"vermittelt": 0, "warteliste": 0, "angenommen": accepted, "abgeschlossen": 0, "abgelehnt": n - accepted,
+            "nicht_wahrgenommen": 0}
+
+
+def test_the_counts_of_an_edge_add_up_and_none_contains_another(tables):
+    """One column per status: each referral in exactly one, so that adding two columns never counts one twice (the
+    accepted-or-completed outcome is their sum, asked for by name)."""
+    edges = N.referral_edges(tables)
+    out = edges.loc[edges["richtung"] == "aus"]
+    statuses = ["vermittelt", "warteliste", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen"]
+    assert (out[statuses].sum(axis=1) == out["n"]).all() and out["n"].sum() == 8
+    assert "beantwortet" not in edges.columns and "erstkontakt" not in edges.columns
+    jc = out.loc[(out["quelle"] == "CM1") & (out["ziel"] == "JC")].iloc[0]
+    assert (jc["angenommen"] + jc["abgeschlossen"], outcome(jc, "angenommen")) == (2, 2)
+
+
 def test_period_bounds():
     assert N.period_bounds("2024") == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert N.period_bounds("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
@@ -90,10 +109,10 @@ def test_period_bounds():
 def test_outliers_need_enough_referrals_and_use_intervals():
     """20 partners alike (accept 10 of 20) and one that accepts 1 of 20: only that one is 'niedriger';
     a partner with 3 answered referrals gets no verdict."""
-    rows = [{"kommune": "K", "quelle": "CM", "ziel": f"P{i}", "richtung": "aus", "n": 20, "beantwortet": 20,
-             "angenommen": 10} for i in range(20)]
-    rows += [{"kommune": "K", "quelle": "CM", "ziel": "LOW", "richtung": "aus", "n": 20, "beantwortet": 20, "angenommen": 1},
-             {"kommune": "K", "quelle": "CM", "ziel": "FEW", "richtung": "aus", "n": 3, "beantwortet": 3, "angenommen": 0}]
+    rows = [{"kommune": "K", "quelle": "CM", "ziel": f"P{i}", "richtung": "aus", "n": 20, **answered(20, 10)}
+            for i in range(20)]
+    rows += [{"kommune": "K", "quelle": "CM", "ziel": "LOW", "richtung": "aus", "n": 20, **answered(20, 1)},
+             {"kommune": "K", "quelle": "CM", "ziel": "FEW", "richtung": "aus", "n": 3, **answered(3, 0)}]
     edges = pd.DataFrame(rows)
     partners = pd.DataFrame({"kommune": "K", "partner_id": edges["ziel"], "name": edges["ziel"], "typ": "sonstige"})
     waits = pd.DataFrame(columns=["kommune", "an_partner", "partner_typ", "dauer", "beendet"])
@@ -117,8 +136,7 @@ def test_waiting_time_outlier_by_interval():
                          [{"kommune": "K", "an_partner": f"P{i}", "partner_typ": "x", "dauer": d, "beendet": True}
                           for i in range(5) for d in range(5, 25)])
     ids = ["SLOW"] + [f"P{i}" for i in range(5)]
-    edges = pd.DataFrame({"kommune": "K", "quelle": "CM", "ziel": ids, "richtung": "aus", "n": 20, "beantwortet": 20,
-                          "angenommen": 10})
+    edges = pd.DataFrame({"kommune": "K", "quelle": "CM", "ziel": ids, "richtung": "aus", "n": 20, **answered(20, 10)})
     partners = pd.DataFrame({"kommune": "K", "partner_id": ids, "name": ids, "typ": "x"})
     o = N.partner_outliers(edges, waits, partners).set_index("partner_id")
     assert o.loc["SLOW", "wartezeit_median"] == 57 and o.loc["SLOW", "wartezeit_uebrige"] == 14
@@ -131,7 +149,7 @@ def test_waiting_time_outlier_by_interval():
 def test_no_referrals_in_the_selection_gives_no_outliers_not_an_error():
     """A narrow filter (one district, one provider, one target group) can leave no referral at all."""
     edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (("kommune", str), ("quelle", str), ("ziel", str),
-                          ("richtung", str), ("n", int), ("beantwortet", int), ("angenommen", int))})
+                          ("richtung", str), ("n", int), *((code, int) for code in answered(0, 0)))})
     waits = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (("kommune", str), ("an_partner", str), ("partner_typ", str),
                           ("dauer", int), ("beendet", bool))})
     partners = pd.DataFrame({"kommune": ["K"], "partner_id": ["P"], "name": ["P"], "typ": ["x"]})
@@ -269,8 +287,10 @@ def test_the_network_pages_key_figures_by_hand():
 
     from kimtools.views.netzwerk import MIN_WAITS, network_key_figures
 
-    edges = pd.DataFrame({"richtung": ["aus", "aus", "ein"], "n": [18, 12, 99], "beantwortet": [12, 8, 99],
-                          "angenommen": [9, 6, 99]})
+    # per status: 18 = 6 sent + 5 accepted + 4 completed + 3 declined; 12 = 4 sent + 6 accepted + 1 + 1
+    edges = pd.DataFrame({"richtung": ["aus", "aus", "ein"], "n": [18, 12, 99], "vermittelt": [6, 4, 99],
+                          "warteliste": [0, 0, 99], "angenommen": [5, 6, 99], "abgeschlossen": [4, 0, 99],
+                          "abgelehnt": [3, 1, 99], "nicht_wahrgenommen": [0, 1, 99]})
     loops = pd.DataFrame({"zeitraum": ["2025-Q1", "2025-Q2"], "zaehler": [7, 3]})
     waits = pd.DataFrame({"dauer": range(1, MIN_WAITS + 1), "beendet": [True] * MIN_WAITS})
     k = network_key_figures({"edges": edges, "loops": loops, "waits": waits}, "2025-Q2").set_index("kennzahl")

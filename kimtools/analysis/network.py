@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ..contract.outcomes import REFERRAL_RATES, outcomes_sql, wait_sql
+from ..contract.outcomes import REFERRAL_RATES, STATUSES, outcome, status_sql, wait_sql
 from ..errors import UsageError
 from ..indicators.counting import rate
 from ..indicators.stats import group_ids, km_median, km_median_others
@@ -57,9 +57,11 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
 
     ``richtung`` is ``aus`` (referrals dated in [von, bis] from the case's provider
     to the receiving partner) or ``ein`` (cases begun in [von, bis] referred in by
-    ``zugang_ueber``). Columns: ``n`` and, for ``aus``, ``beantwortet``,
-    ``angenommen``, ``abgeschlossen``, ``abgelehnt``, ``nicht_wahrgenommen``,
-    ``erstkontakt``, ``luecken``; ``annahmequote`` (of answered) with Wilson interval.
+    ``zugang_ueber``). Columns: ``n`` and, for ``aus``, one count per status (``vermittelt``, ``warteliste``,
+    ``angenommen``, ``abgeschlossen``, ``abgelehnt``, ``nicht_wahrgenommen``: each referral in exactly one, they add
+    up to ``n``; an outcome such as "accepted or completed" is :func:`~kimtools.contract.outcomes.outcome`),
+    ``mit_erstkontakt`` and ``mit_luecke`` (referrals with a first appointment, with a gap: of any status);
+    ``annahmequote`` (accepted or completed, of answered) with Wilson interval.
     ``monthly``: the counts also by :data:`MONTHLY` and without rates (the input of :func:`referral_window`).
     """
     where_v, params = _scope(kommune, von, bis, filters, "v.datum")
@@ -67,11 +69,11 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
     extra_v, extra_f = (_monthly_sql("v.datum"), _monthly_sql("f.beginn")) if monthly else ("", "")
     sql = f"""
     SELECT f.kommune, f.traeger AS quelle, v.an_partner AS ziel, 'aus' AS richtung{extra_v}, count(*) AS n,
-           {outcomes_sql("v.status")}, count(v.erstkontakt) AS erstkontakt, count(v.luecke) AS luecken
+           {status_sql("v.status")}, count(v.erstkontakt) AS mit_erstkontakt, count(v.luecke) AS mit_luecke
     FROM vermittlungen v JOIN faelle f USING (kommune, fall_id) {where_v}
     GROUP BY ALL
     UNION ALL
-    SELECT f.kommune, f.zugang_ueber, f.traeger, 'ein'{extra_f}, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    SELECT f.kommune, f.zugang_ueber, f.traeger, 'ein'{extra_f}, count(*), {", ".join(["NULL"] * (len(STATUSES) + 2))}
     FROM faelle f {where_f} {"AND" if where_f else "WHERE"} f.zugang_ueber IS NOT NULL
     GROUP BY ALL
     ORDER BY 1, 4, 2, 3"""
@@ -81,7 +83,8 @@ def referral_edges(source, kommune: str | None = None, von: dt.date | None = Non
 
 def _with_rates(edges: pd.DataFrame) -> pd.DataFrame:
     """The acceptance rate of each edge (of answered referrals) with its Wilson 95 % interval."""
-    edges["annahmequote"], edges["ki_unten"], edges["ki_oben"] = rate("annahmequote", *(edges[c] for c in REFERRAL_RATES["annahmequote"]))
+    edges["annahmequote"], edges["ki_unten"], edges["ki_oben"] = rate(
+        "annahmequote", *(outcome(edges, c) for c in REFERRAL_RATES["annahmequote"]))
     return edges
 
 
@@ -94,20 +97,21 @@ def partner_table(source, kommune: str | None = None) -> pd.DataFrame:
 
 def referral_graph(edges: pd.DataFrame, partners: pd.DataFrame) -> nx.DiGraph:
     """A directed graph per partner: nodes ``(kommune, partner_id)`` with name, type and legal domain;
-    edges with ``n`` (both directions added up), ``n_aus``, ``n_ein`` and the outcome counts of ``aus``."""
+    edges with ``n`` (both directions added up), ``n_aus``, ``n_ein`` and the counts of ``aus`` per status,
+    ``mit_erstkontakt`` and ``mit_luecke`` (an outcome: :func:`~kimtools.contract.outcomes.outcome` of the edge's data)."""
     g = nx.DiGraph()
     for p in partners.itertuples(index=False):
         g.add_node((p.kommune, p.partner_id), name=p.name, typ=p.typ,
                    rechtskreis="ohne" if pd.isna(p.rechtskreis) or not p.rechtskreis else p.rechtskreis,
                    case_management=bool(p.case_management))
-    outcome = ["beantwortet", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen", "erstkontakt", "luecken"]
+    counted = [*STATUSES, "mit_erstkontakt", "mit_luecke"]
     for e in edges.itertuples(index=False):
         u, v = (e.kommune, e.quelle), (e.kommune, e.ziel)
-        data = g.get_edge_data(u, v) or {"n": 0, "n_aus": 0, "n_ein": 0, **{k: 0 for k in outcome}}
+        data = g.get_edge_data(u, v) or {"n": 0, "n_aus": 0, "n_ein": 0, **{k: 0 for k in counted}}
         data["n"] += int(e.n)
         data["n_" + e.richtung] += int(e.n)
         if e.richtung == "aus":
-            for k in outcome:
+            for k in counted:
                 data[k] += int(getattr(e, k))
         g.add_edge(u, v, **data)
     return g
@@ -226,11 +230,14 @@ def partner_outliers(edges: pd.DataFrame, waits: pd.DataFrame, partners: pd.Data
     waits get no verdict (``zu_wenige``), not a ranking.
     """
     out = edges.loc[edges["richtung"] == "aus"].groupby(["kommune", "ziel"], as_index=False)[
-        ["n", "beantwortet", "angenommen"]].sum().rename(columns={"ziel": "partner_id"})
-    totals = out.groupby("kommune")[["beantwortet", "angenommen"]].transform("sum")
-    others = ((totals["angenommen"] - out["angenommen"]) /
+        ["n", *STATUSES]].sum().rename(columns={"ziel": "partner_id"})
+    # the partner's answered and accepted (or completed) referrals: the outcomes its rate is made of
+    out = out.assign(beantwortet=outcome(out, "beantwortet"), angenommen_oder_abgeschlossen=outcome(out, "angenommen"))
+    out = out[["kommune", "partner_id", "n", "beantwortet", "angenommen_oder_abgeschlossen"]]
+    totals = out.groupby("kommune")[["beantwortet", "angenommen_oder_abgeschlossen"]].transform("sum")
+    others = ((totals["angenommen_oder_abgeschlossen"] - out["angenommen_oder_abgeschlossen"]) /
               (totals["beantwortet"] - out["beantwortet"]).replace(0, np.nan)).astype(float)
-    out["annahmequote"], lo, hi = rate("annahmequote", *(out[c] for c in REFERRAL_RATES["annahmequote"]))
+    out["annahmequote"], lo, hi = rate("annahmequote", out["angenommen_oder_abgeschlossen"], out["beantwortet"])
     out["annahme_ki_unten"], out["annahme_ki_oben"], out["annahme_uebrige"] = lo, hi, others
     out["annahme_befund"] = np.select([out["beantwortet"] < minimum, hi < others, lo > others],
                                       ["zu_wenige", "niedriger", "hoeher"], "unauffaellig")
@@ -284,8 +291,9 @@ def network_change(before: pd.DataFrame, after: pd.DataFrame, partners: pd.DataF
 def funnel(edges: pd.DataFrame) -> pd.DataFrame:
     """The referral funnel of the ``aus`` edges: sent → answered → accepted → first appointment → completed."""
     a = edges.loc[edges["richtung"] == "aus"]
-    steps = [("vermittelt", a["n"].sum()), ("beantwortet", a["beantwortet"].sum()), ("angenommen", a["angenommen"].sum()),
-             ("erstkontakt", a["erstkontakt"].sum()), ("abgeschlossen", a["abgeschlossen"].sum())]
+    steps = [("vermittelt", a["n"].sum()), ("beantwortet", outcome(a, "beantwortet").sum()),
+             ("angenommen", outcome(a, "angenommen").sum()), ("erstkontakt", a["mit_erstkontakt"].sum()),
+             ("abgeschlossen", outcome(a, "abgeschlossen").sum())]
     return pd.DataFrame(steps, columns=["stufe", "n"]).astype({"n": int})
 
 

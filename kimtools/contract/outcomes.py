@@ -15,6 +15,13 @@ Examples
 ('angenommen', 'beantwortet')
 >>> print(outcomes_sql("v.status", only=("abgelehnt",)))
 count(*) FILTER (WHERE v.status IN ('abgelehnt')) AS abgelehnt
+
+A frame of referral counts holds one column per status (:data:`STATUSES`, each referral in exactly one, so that
+columns add up); an outcome is the sum of its statuses:
+
+>>> outcome({"vermittelt": 1, "warteliste": 0, "angenommen": 3, "abgeschlossen": 2, "abgelehnt": 1,
+...          "nicht_wahrgenommen": 0}, "angenommen")
+5
 """
 
 from __future__ import annotations
@@ -22,9 +29,13 @@ from __future__ import annotations
 from typing import Iterable
 
 from .catalogue import CATALOGUE, OUTCOMES
+from .codes import VERMITTLUNGSSTATUS
 
-__all__ = ["SENT", "OPEN_LOOP_DAYS", "WAITING", "OUTCOMES", "REFERRAL_RATES", "FIRST_CONTACT_EXPECTED", "outcomes_sql",
-           "wait_sql"]
+__all__ = ["SENT", "OPEN_LOOP_DAYS", "WAITING", "OUTCOMES", "REFERRAL_RATES", "FIRST_CONTACT_EXPECTED", "STATUSES",
+           "outcomes_sql", "status_sql", "outcome", "wait_sql"]
+
+#: the statuses of a referral (the contract's code list), in its order: the columns of a frame of referral counts
+STATUSES = tuple(VERMITTLUNGSSTATUS)
 
 #: the status of a referral that no partner has answered yet (an open loop once it is older than 30 days)
 SENT = "vermittelt"
@@ -56,6 +67,22 @@ def outcomes_sql(status: str = "status", only: Iterable[str] | None = None) -> s
     referrals whose status column is ``status``, each named after its outcome."""
     return ",\n               ".join(f"count(*) FILTER (WHERE {status} IN ({', '.join(repr(c) for c in codes)})) AS {name}"
                                     for name, codes in OUTCOMES.items() if only is None or name in only)
+
+
+def status_sql(status: str = "status") -> str:
+    """A count per status (:data:`STATUSES`) as aggregates for a ``SELECT`` over referrals whose status column is
+    ``status``, each named after its status: no column contains another.
+
+    >>> status_sql().count("count(*)") == len(STATUSES)
+    True
+    """
+    return ",\n               ".join(f"count(*) FILTER (WHERE {status} = '{code}') AS {code}" for code in STATUSES)
+
+
+def outcome(counts, name: str):
+    """The named outcome ``name`` (:data:`OUTCOMES`, e.g. ``angenommen`` = accepted or completed) from counts per
+    status: a frame (a column per status, the outcome per row), a row or a dict."""
+    return sum(counts[code] for code in OUTCOMES[name])
 
 
 def wait_sql(alias: str, data_end: str) -> tuple[str, str]:

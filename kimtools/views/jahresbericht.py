@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..contract import codes
 from ..contract.catalogue import CATALOGUE
+from ..contract.outcomes import STATUSES
 from ..errors import InputError
 from ..i18n import fmt_number, tr
 from ..indicators import indicator_table
@@ -34,7 +35,7 @@ from ..indicators.disclosure import DEFAULT_MINIMUM, HIDDEN, Sum, protect
 from ..store import Store, in_parallel
 from .karten import district_shapes
 
-__all__ = ["ReportTable", "annual_views", "protected", "protect_tables", "cells_and_sums", "REFERRAL_STATES"]
+__all__ = ["ReportTable", "annual_views", "protected", "protect_tables", "cells_and_sums"]
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,6 @@ def protect_tables(tables: list[ReportTable], same: list[list[tuple[str, str, st
                          else fmt_number(int(values[c]))) for c in cells]
         out.append(replace(table, shown=shown))
     return out
-
-
-#: the statuses of a referral, each counted once (they add up to the referrals of the year)
-REFERRAL_STATES = ("vermittelt", "warteliste", "angenommen", "abgeschlossen", "abgelehnt", "nicht_wahrgenommen")
 
 
 def _cell(t: pd.DataFrame, kennzahl: str, column: str, **where) -> float:
@@ -272,10 +269,10 @@ def _referral_table(year: pd.DataFrame) -> ReportTable:
     answered = float(rows.iloc[0]) if len(rows) and pd.notna(rows.iloc[0]) else np.nan
     values = {"vermittelt": total - answered, "warteliste": answered - accepted - refused - absent,
               "angenommen": accepted - done, "abgeschlossen": done, "abgelehnt": refused, "nicht_wahrgenommen": absent}
-    frame = pd.DataFrame({"zeile": [*REFERRAL_STATES, "gesamt"],
-                          "text": [codes.label("vermittlungsstatus", s) for s in REFERRAL_STATES]
+    frame = pd.DataFrame({"zeile": [*STATUSES, "gesamt"],
+                          "text": [codes.label("vermittlungsstatus", s) for s in STATUSES]
                           + [tr({"de": "Vermittlungen gesamt", "en": "referrals in total"})],
-                          "anzahl": [values[s] for s in REFERRAL_STATES] + [total]})
+                          "anzahl": [values[s] for s in STATUSES] + [total]})
     return ReportTable("vermittlungen", ("Vermittlungen und was aus ihnen wurde", "referrals and what became of them"),
                        ("Vermittlungen mit Datum im Jahr, nach ihrem heutigen Status (angenommen: ohne die schon "
                         "abgeschlossenen). " + _definition("annahmequote")[0],

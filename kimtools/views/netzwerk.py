@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..analysis import network as N
 from ..analysis.gaps import gap_table, top_gaps
-from ..contract.outcomes import REFERRAL_RATES
+from ..contract.outcomes import REFERRAL_RATES, outcome
 from ..indicators import indicator_table
 from ..indicators.counting import rate
 from ..indicators.stats import km_median
@@ -95,7 +95,7 @@ def network_key_figures(d: dict[str, pd.DataFrame], zeitraum: str) -> pd.DataFra
     Counts and rates unprotected: the page hides small ones."""
     out = d["edges"].loc[d["edges"]["richtung"] == "aus"]
     part, whole = REFERRAL_RATES["annahmequote"]
-    sent, answered, accepted = (int(out[c].sum()) for c in ("n", whole, part))
+    sent, answered, accepted = int(out["n"].sum()), int(outcome(out, whole).sum()), int(outcome(out, part).sum())
     value, lo, hi = rate("annahmequote", [accepted], [answered])
     loops = d["loops"].loc[d["loops"]["zeitraum"] == zeitraum, "zaehler"]
     waits = d["waits"]

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ...contract import codes
+from ...contract.outcomes import outcome
 from ...indicators.disclosure import count_text, mask_small, shown_cell, suppress_table
 from ...i18n import tr
 from .caseload import survival_curve
@@ -63,7 +64,8 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
         volumes = np.array([d["n"] for _, _, d in edges], dtype=float)
         bounds = np.unique(np.quantile(volumes, [0.5, 0.8, 0.95]))
         width_class = np.searchsorted(bounds, volumes, side="right")
-    rates = [d["angenommen"] / d["beantwortet"] if d.get("beantwortet") else None for _, _, d in edges]
+    rates = [outcome(d, "angenommen") / outcome(d, "beantwortet") if outcome(d, "beantwortet") else None
+             for _, _, d in edges]
     acceptance_class = [len(_ACCEPTANCE) if rate is None else next(i for i, a in enumerate(_ACCEPTANCE) if rate < a[0])
                         for rate in rates]
     for cls, (upper, colour, de, en) in enumerate(_ACCEPTANCE + [(None, "#999999", "in das Case-Management / offen",
