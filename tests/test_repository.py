@@ -81,6 +81,8 @@ LAZY_IMPORTS = {
     "panels/lenkungskreis.py": {"..present.jahresbericht"},
     # the figures a notebook draws (plotly) only when one is asked for by its name in the package (``kim.funnel_plot``)
     "__init__.py": {".present"},
+    # the funnel (scipy.stats, half a second more for ``import kimtools``) only when districts are compared
+    "api.py": {".analysis.comparison"},
 }
 
 
