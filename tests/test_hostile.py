@@ -429,7 +429,7 @@ def test_the_corpus_messages_name_the_value_and_the_fix(world, capsys):
         ("bezirke", "--karte", files["kaputt.geojson"]): "das JSON bricht in Zeile 1, Spalte",
         ("bezirke", "--karte", files["leer.geojson"]): "enthält keine einzige Fläche",
         ("export", "--kommune", "Herne", "--from", "2030", "--to", "2020", "--out", tmp / "p"):
-            "--von 2030 liegt nach --bis 2020",
+            "Der erste Zeitraum (2030) liegt nach dem letzten (2020)",
         ("sitzung", "anlegen", "LK-X", "--quartal", "2030-Q1"):
             "die Daten von Herne reichen nicht in dieses Quartal (01.02.2024 bis 30.06.2024)",
         ("profil", files["leer.csv"], "--out", tmp / "e.toml"): "enthält keine Tabelle mit Überschriften",

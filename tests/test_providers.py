@@ -151,7 +151,7 @@ def test_a_case_of_a_provider_the_delivery_does_not_cover_is_a_problem(tmp_path,
         deliver(tmp_path, two_providers, "mixed", files, ("CM1",))
     p = exc.value.problems
     assert p[["datei", "zeile", "spalte", "wert"]].values.tolist() == [["faelle.csv", 4, "traeger", "CM2"]]
-    assert "--traeger CM1" in p["grund_de"].iloc[0]
+    assert "nicht abdeckt (sie deckt CM1)" in p["grund_de"].iloc[0]
 
 
 def test_a_contradicting_partner_row_is_reported_and_the_stored_one_kept_unless_forced(tmp_path, two_providers):

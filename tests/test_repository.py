@@ -155,3 +155,26 @@ def test_the_version_is_one_number():
     from kimtools import __version__
 
     assert tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"] == __version__
+
+
+def test_errors_raised_in_python_name_parameters_not_command_line_options():
+    """A message raised below the command line (``kimtools/cli/``) may be read in a notebook, where ``--quartal``
+    means nothing: it names the parameter or the thing. A whole command to run (``kimtools profil … --ausgabe``) is
+    advice and may stand; so may a module's own command line (``serving.py``, ``hub/``)."""
+    import ast
+    import re
+
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    found = []
+    for path in sorted((ROOT / "kimtools").rglob("*.py")):
+        rel = path.relative_to(ROOT / "kimtools").as_posix()
+        if rel.startswith(("cli/", "hub/")) or rel == "serving.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Raise) or node.exc is None:
+                continue
+            texts = [n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            for text in texts:
+                if flag.search(text) and "kimtools " not in text and "'kimtools" not in text:
+                    found.append(f"{rel}:{node.lineno}: {text.strip()[:80]}")
+    assert found == []

@@ -95,8 +95,8 @@ def checked_request(store: Store, kommune: str | None, first: str | None = None,
         raise UsageError(f"Die Mindestanzahl muss mindestens 2 sein, nicht {minimum}.",
                          f"The minimum count must be at least 2, not {minimum}.")
     if first and last and parse_period(first)[0] > parse_period(last)[1]:
-        raise UsageError(f"--von {first} liegt nach --bis {last}; bitte den früheren Zeitraum zuerst angeben.",
-                         f"--from {first} lies after --to {last}; please give the earlier period first.")
+        raise UsageError(f"Der erste Zeitraum ({first}) liegt nach dem letzten ({last}); bitte den früheren zuerst angeben.",
+                         f"The first period ({first}) lies after the last ({last}); please give the earlier one first.")
     for given in (first, last):
         if given:
             parse_period(given)
@@ -110,16 +110,16 @@ def checked_request(store: Store, kommune: str | None, first: str | None = None,
     first, last = first or default_first, last or default_last
     if parse_period(first)[0] > parse_period(last)[1]:
         raise InputError(f"Der Zeitraum {first} bis {last} ist leer: die vollständigen Daten von {kommune} reichen "
-                         f"bis {default_last}. Bitte --von und --bis innerhalb der Daten wählen.",
+                         f"bis {default_last}. Bitte Zeiträume innerhalb der Daten wählen.",
                          f"The period {first} to {last} is empty: the complete data of {kommune} reach {default_last}. "
-                         "Please choose --from and --to within the data.")
+                         "Please choose periods within the data.")
     span = store.query(f"SELECT d0, d1 FROM {SPAN_TABLE} WHERE kommune = ?", [kommune]).iloc[0]
     if parse_period(first)[0] > span["d1"] or parse_period(last)[1] < span["d0"]:
         d0, d1 = fmt_date(pd.Timestamp(span["d0"]).date()), fmt_date(pd.Timestamp(span["d1"]).date())
         raise InputError(f"Der Zeitraum {first} bis {last} liegt außerhalb der Daten von {kommune} ({d0} bis {d1}). "
-                         "Bitte --von und --bis innerhalb der Daten wählen.",
+                         "Bitte Zeiträume innerhalb der Daten wählen.",
                          f"The period {first} to {last} lies outside the data of {kommune} ({d0} to {d1}). Please "
-                         "choose --from and --to within the data.")
+                         "choose periods within the data.")
     return first, last
 
 

@@ -240,8 +240,8 @@ def import_boundaries(source: str | Path, db: str | Path | Store | None = None, 
         kommune = present[0]
     if kommune not in present:
         raise InputError(
-            f"Für welche Kommune ist die Karte? Bitte --kommune angeben; im Datenbestand: {', '.join(present) or 'keine'}.",
-            f"Which kommune is the map for? Please give --kommune; in the store: {', '.join(present) or 'none'}.")
+            f"Für welche Kommune ist die Karte? Bitte die Kommune angeben; im Datenbestand: {', '.join(present) or 'keine'}.",
+            f"Which kommune is the map for? Please name the kommune; in the store: {', '.join(present) or 'none'}.")
     districts = store.query("SELECT DISTINCT stadtbezirk FROM faelle WHERE kommune = ? AND stadtbezirk IS NOT NULL "
                             "UNION SELECT stadtbezirk FROM bezirke WHERE kommune = ?", [kommune, kommune])
     shapes = read_boundaries(source, kommune, sorted(districts["stadtbezirk"]))

@@ -182,7 +182,7 @@ def _cities(scale: str, rng: np.random.Generator, kommunen: list[str] | None = N
     elif scale == "state":
         names = ref.kommunen["kommune"].tolist()
     else:
-        raise UsageError(f"--umfang muss city oder state sein, nicht {scale!r}.", f"--scale must be city or state, not {scale!r}.")
+        raise UsageError(f"Der Umfang muss city oder state sein, nicht {scale!r}.", f"The scale must be city or state, not {scale!r}.")
     out = []
     for name in names:
         ags5 = ref.ags(name)[:5]
@@ -479,8 +479,8 @@ def generate_demo(seed: int = 2024, scale: str = "city", show_progress: bool = T
     ``times``: that many times the cases (and with them consultations and referrals) of each city, to measure how
     cost grows beyond the state's size."""
     if not 1 <= times <= 20:
-        raise UsageError(f"--vielfaches muss zwischen 1 und 20 liegen, nicht {times}.",
-                         f"--times must lie between 1 and 20, not {times}.")
+        raise UsageError(f"Das Vielfache muss zwischen 1 und 20 liegen, nicht {times}.",
+                         f"The multiple must lie between 1 and 20, not {times}.")
     rng = np.random.default_rng(seed)
     cities = _cities(scale, rng, kommunen)
     ref = load_reference()
@@ -502,8 +502,8 @@ def write_demo(out: str | Path, seed: int = 2024, scale: str = "city", xlsx: boo
     kommune's part as an Excel list of another layout with its import profile (:mod:`kimtools.ingest.demo_foreign`;
     the path returned is the workbook's); ``kommunen``: only these (:func:`generate_demo`)."""
     if per_provider and xlsx:
-        raise UsageError("--je-traeger schreibt CSV-Ordner; bitte ohne --xlsx.",
-                         "--per-provider writes CSV folders; please leave out --xlsx.")
+        raise UsageError("Lieferungen je Träger werden als CSV-Ordner geschrieben, nicht als Arbeitsmappe (XLSX).",
+                         "Deliveries per provider are written as CSV folders, not as a workbook (XLSX).")
     if xlsx and (scale == "state" or times > 1):
         raise UsageError("Die landesweite Demo ist für eine Excel-Arbeitsmappe zu groß (über 1 Mio. Zeilen); bitte CSV verwenden.",
                          "The state-scale demo is too large for an Excel workbook (over 1 M rows); use CSV.")

@@ -84,9 +84,9 @@ def source_files(source: Path) -> tuple[dict[str, tuple[str, object]], list[str]
     named as the tables, or a workbook with sheets so named); also unknown names, the SHA-256 and the size in bytes."""
     if source.is_file() and source.suffix.lower() == ".csv":
         raise InputError(f"{source.name}: erwartet wird ein Ordner mit CSV-Dateien oder eine .xlsx-Datei. Eine einzelne "
-                         "Datei in anderem Aufbau lässt sich mit einem Importprofil lesen (--profil).",
+                         "Datei in anderem Aufbau lässt sich mit einem Importprofil lesen (profil).",
                          f"{source.name}: expected a folder of CSV files or an .xlsx file. A single file of another "
-                         "layout can be read with an import profile (--profil).")
+                         "layout can be read with an import profile (profil).")
     parts, sha, size = source_parts(source)
     found: dict[str, tuple[str, object]] = {}
     unknown: list[str] = []

@@ -64,10 +64,10 @@ def check_scope(raws: dict[str, RawTable], providers: tuple[str, ...], problems:
         what_de, what_en = ("Fall", "case") if name == "faelle" else ("Stelle", "post")
         problems.add_masked(
             raw, outside, "traeger",
-            f"{what_de} eines Trägers, den diese Lieferung nicht abdeckt (--traeger {listed}); den Träger unter "
-            "--traeger ergänzen oder die Zeile aus der Lieferung nehmen.",
-            f"{what_en} of a provider this delivery does not cover (--traeger {listed}); add the provider to "
-            "--traeger or take the row out of the delivery.")
+            f"{what_de} eines Trägers, den diese Lieferung nicht abdeckt (sie deckt {listed}); den Träger zu den "
+            "Trägern der Lieferung nehmen oder die Zeile aus der Lieferung nehmen.",
+            f"{what_en} of a provider this delivery does not cover (it covers {listed}); add the provider to the "
+            "delivery's providers or take the row out of the delivery.")
 
 
 def qualify_ids(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -288,8 +288,8 @@ def delivery_notes(clashes: pd.DataFrame | None, mapping: pd.DataFrame | None, l
     parts = []
     if clashes is not None and len(clashes):
         parts.append(tr(("Widersprüche zu gespeicherten Partner- oder Bezirkszeilen (die gespeicherte Zeile bleibt; "
-                         "mit --erzwingen gilt die gelieferte):",
-                         "Contradictions to stored partner or district rows (the stored row stays; with --force the "
+                         "erzwungen gilt die gelieferte):",
+                         "Contradictions to stored partner or district rows (the stored row stays; forced, the "
                          "delivered one holds):"), lang) + "\n" + contradictions_text(clashes, lang))
     listed = register_text(mapping, lang) if mapping is not None else ""
     if listed:

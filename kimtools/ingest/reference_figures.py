@@ -133,9 +133,9 @@ def _constants(profile: Profile, kommune: str | None, stand: str | None, quelle:
             rules[column] = Rule(column, constant=value)
     missing = [c for c in ("kommune", "stand", "quelle") if c not in rules]
     if missing:
-        raise InputError(f"Das Profil ordnet {', '.join(missing)} nichts zu; bitte ergänzen oder als Option angeben "
-                         "(--kommune, --stand, --quelle).", f"The profile maps nothing to {', '.join(missing)}; please "
-                         "add it or give it as an option (--kommune, --stand, --quelle).")
+        raise InputError(f"Das Profil ordnet {', '.join(missing)} nichts zu; bitte im Profil ergänzen oder als Wert "
+                         "angeben (kommune, stand, quelle).", f"The profile maps nothing to {', '.join(missing)}; please "
+                         "add it to the profile or give it as a value (kommune, stand, quelle).")
 
 
 def import_district_figures(source: str | Path, db: str | Path | Store | None = None, profile: str | Path | None = None,

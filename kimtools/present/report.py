@@ -89,7 +89,7 @@ def render_report(db: str | Path, kommune: str, out: str | Path, first: str | No
 
     out = Path(out)
     if out.suffix.lower() != ".html":
-        raise UsageError("--ausgabe muss auf .html enden.", "--out must end in .html.")
+        raise UsageError(f"Die Ausgabedatei {out.name} muss auf .html enden.", f"The output file {out.name} must end in .html.")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / "bericht.ipynb"
@@ -345,7 +345,7 @@ def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | No
 
     out = Path(out)
     if out.suffix.lower() != ".html":
-        raise UsageError("--ausgabe muss auf .html enden.", "--out must end in .html.")
+        raise UsageError(f"Die Ausgabedatei {out.name} muss auf .html enden.", f"The output file {out.name} must end in .html.")
     out.parent.mkdir(parents=True, exist_ok=True)
     with figure_images() as images:   # a small file to send round, printed without waiting for scripts
         page = lenkungskreis_html(store, kommune, zeitraum, stadtbezirk, minimum, images=images)

@@ -211,9 +211,9 @@ class Store:
         if parent.exists() and (not parent.stat().st_mode & 0o200 or not os.access(parent, os.W_OK | os.X_OK)):
             raise StoreError(
                 f"Der Ordner {parent} ist schreibgeschützt; {doing[0]} {why[0]}. Nichts wurde geändert. Schreibrechte "
-                "geben oder --db auf einen anderen Ordner richten.",
+                "geben oder einen Datenbestand in einem anderen Ordner wählen.",
                 f"The folder {parent} is read-only; {doing[1]} {why[1]}. Nothing was changed. Grant write access or "
-                "point --db at another folder.")
+                "choose a store in another folder.")
 
     def _lock(self) -> FileLock:
         return FileLock(self.path.with_name(f".{self.path.name}.lock"), mode=0o600)

@@ -78,9 +78,9 @@ def unreadable(path: Path, exc: Exception) -> StoreError:
     with contextlib.suppress(OSError), open(path, "rb") as fh:
         if fh.read(16) == b"SQLite format 3\0":
             return StoreError(f"{path} ist eine SQLite-Datenbank, kein kimtools-Datenbestand. Nichts wurde geändert. "
-                              "Bitte --db auf den Datenbestand (.duckdb) richten.",
-                              f"{path} is a SQLite database, not a kimtools store. Nothing was changed. Point --db at "
-                              "the store (.duckdb).")
+                              "Bitte den Pfad des Datenbestands (.duckdb) angeben.",
+                              f"{path} is a SQLite database, not a kimtools store. Nothing was changed. Give the path "
+                              "of the store (.duckdb).")
     if "not a valid DuckDB database" in str(exc):
         return StoreError(f"{path} ist keine DuckDB-Datei und damit kein kimtools-Datenbestand (oder sie ist beschädigt). {fix_de}",
                           f"{path} is no DuckDB file and so no kimtools store (or it is damaged). {fix_en}")

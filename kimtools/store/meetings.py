@@ -111,15 +111,15 @@ def freeze(store: Store, name: str, kommune: str | None = None, quartal: str | N
 def _check_quarter(quartal: str, start: dt.date | None, end: dt.date | None, whose: str) -> None:
     """A meeting's quarter: a quarter (``2026-Q3``) that the data reach into."""
     if not QUARTER.match(quartal):
-        raise InputError(f"--quartal {quartal!r}: erwartet ein Quartal wie 2026-Q3.",
-                         f"--quarter {quartal!r}: expected a quarter such as 2026-Q3.")
+        raise InputError(f"Quartal {quartal!r}: erwartet ein Quartal wie 2026-Q3.",
+                         f"Quarter {quartal!r}: expected a quarter such as 2026-Q3.")
     first, last = period_bounds(quartal)
     if start is None or first > end or last < start:
         within = f"{fmt_date(start)} bis {fmt_date(end)}" if start else "keine Daten"
         within_en = f"{fmt_date(start, 'en')} to {fmt_date(end, 'en')}" if start else "no data"
-        raise InputError(f"--quartal {quartal}: die Daten von {whose} reichen nicht in dieses Quartal ({within}). "
+        raise InputError(f"Quartal {quartal}: die Daten von {whose} reichen nicht in dieses Quartal ({within}). "
                          "Bitte ein Quartal innerhalb der Daten wählen.",
-                         f"--quarter {quartal}: the data of {whose} do not reach into this quarter ({within_en}). "
+                         f"Quarter {quartal}: the data of {whose} do not reach into this quarter ({within_en}). "
                          "Please choose a quarter within the data.")
 
 

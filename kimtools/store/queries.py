@@ -80,10 +80,10 @@ def open_reader(path: Path, scope: frozenset[str] | None = None) -> duckdb.DuckD
                 con.close()
                 raise StoreError(
                     f"{path} ist eine DuckDB-Datenbank, aber kein kimtools-Datenbestand (es fehlen die Tabellen "
-                    "faelle und import_log). Nichts wurde geändert. Bitte --db auf den Datenbestand richten "
+                    "faelle und import_log). Nichts wurde geändert. Bitte den Pfad des Datenbestands angeben "
                     "oder einen neuen Dateinamen wählen.",
                     f"{path} is a DuckDB database but no kimtools store (the tables faelle and import_log are "
-                    "missing). Nothing was changed. Point --db at the store or choose a new file name.")
+                    "missing). Nothing was changed. Give the path of the store or choose a new file name.")
             _PATHS[id(con)] = path
             _PRESENT[id(con)] = present
             lacking = {t: {c: v for c, v in cols.items() if (t, c) not in held} for t, cols in LATER_COLUMNS.items()}
