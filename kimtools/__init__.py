@@ -19,10 +19,13 @@ from .api import auswahl, bezirksvergleich, kennzahlen, wert, zeitraeume
 FIGURES = ("counts_over_time", "load_per_post", "reach_by_district", "needs_heatmap", "closure_reasons",
            "survival_curve", "funnel_plot", "small_multiples", "district_map")
 
+#: readable tables for notebooks and their exports (``kim.tabelle``), loaded on first use like the figures
+TABLES = ("tabelle",)
+
 __all__ = [
     "__version__", "KimtoolsError", "ImportValidationError", "StoreError", "UsageError",
     "Export", "read_export", "Store", "indicator_table", "case_durations", "import_export",
-    "kennzahlen", "bezirksvergleich", "zeitraeume", "wert", "auswahl", *FIGURES,
+    "kennzahlen", "bezirksvergleich", "zeitraeume", "wert", "auswahl", *FIGURES, *TABLES,
 ]
 
 
@@ -31,4 +34,8 @@ def __getattr__(name: str):
         from .present import figures
 
         return getattr(figures, name)
+    if name in TABLES:
+        from .present import tables
+
+        return getattr(tables, name)
     raise AttributeError(f"module 'kimtools' has no attribute {name!r}")

@@ -169,10 +169,12 @@ def test_network_figure_hides_small_links_and_labels_partners(graph):
     assert _drawn_edges(F.network_figure(graph, minimum=3)) == 1      # only CM1→JC (3)
     fig = F.network_figure(graph, minimum=1)
     names = [n for t in fig.data if t.mode and "markers" in t.mode for n in t.text]
-    assert sorted(names) == sorted(["Caritas Herne", "Diakonie Herne", "Jobcenter Herne", "Ausländerbehörde Herne",
-                                    "VHS Herne", "Gesundheitsamt Herne"])
+    # partners by name beside the ring; the providers in the middle by number, named in the legend in name order
+    assert sorted(names) == sorted(["1", "2", "Jobcenter Herne", "Ausländerbehörde Herne", "VHS Herne",
+                                    "Gesundheitsamt Herne"])
     legend = {t.name for t in fig.data if t.showlegend is not False}
-    assert {"SGB II", "AufenthG", "ohne Rechtskreis", "Case-Management-Träger"} <= legend
+    assert {"SGB II", "AufenthG", "ohne Rechtskreis", "1 Caritas Herne", "2 Diakonie Herne"} <= legend
+    assert {t.legendgrouptitle.text for t in fig.data if t.legendgroup == "traeger"} == {"Case-Management-Träger"}
 
 
 def test_referral_figures_mask_small_counts(tables):

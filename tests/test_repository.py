@@ -60,7 +60,9 @@ LAZY_IMPORTS = {
                    "voila.static_file_handler"},
     # report rendering (papermill, nbconvert, kaleido's figure images) and workbooks (openpyxl): only when a file is
     # written or read
-    "present/report.py": {"nbconvert", "papermill", "kaleido"},
+    "present/report.py": {".notebook_report", "papermill"},
+    "present/printing.py": {"kaleido"},
+    "present/notebook_report.py": {"papermill"},
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
     "ingest/beschluesse.py": {"openpyxl"},

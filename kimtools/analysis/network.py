@@ -146,8 +146,8 @@ def partner_flows(g: nx.DiGraph) -> pd.DataFrame:
 def domain_bridges(g: nx.DiGraph) -> pd.DataFrame:
     """Links without which the network falls apart (graph bridges) and partners that join legal domains.
 
-    Returns one row per bridge edge: ``kommune``, ``von``, ``nach`` (partner ids), their legal domains,
-    ``n``, and ``zwischen_rechtskreisen`` (the two ends belong to different legal domains).
+    Returns one row per bridge edge: ``kommune``, ``von``, ``nach`` (partner ids), ``name_von``, ``name_nach``,
+    their legal domains, ``n``, and ``zwischen_rechtskreisen`` (the two ends belong to different legal domains).
     """
     und = nx.Graph()
     und.add_nodes_from(g.nodes)
@@ -157,9 +157,11 @@ def domain_bridges(g: nx.DiGraph) -> pd.DataFrame:
     for u, v in nx.bridges(und):
         u, v = sorted((u, v))
         ru, rv = g.nodes[u]["rechtskreis"], g.nodes[v]["rechtskreis"]
-        rows.append({"kommune": u[0], "von": u[1], "nach": v[1], "rechtskreis_von": ru, "rechtskreis_nach": rv,
+        rows.append({"kommune": u[0], "von": u[1], "nach": v[1], "name_von": g.nodes[u]["name"],
+                     "name_nach": g.nodes[v]["name"], "rechtskreis_von": ru, "rechtskreis_nach": rv,
                      "n": und[u][v]["n"], "zwischen_rechtskreisen": ru != rv})
-    cols = ["kommune", "von", "nach", "rechtskreis_von", "rechtskreis_nach", "n", "zwischen_rechtskreisen"]
+    cols = ["kommune", "von", "nach", "name_von", "name_nach", "rechtskreis_von", "rechtskreis_nach", "n",
+            "zwischen_rechtskreisen"]
     return pd.DataFrame(rows, columns=cols).sort_values(["kommune", "von", "nach"], ignore_index=True)
 
 

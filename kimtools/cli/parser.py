@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bezirk", "--district", dest="bezirk", help=t("report_bezirk"))
     p.add_argument("--kein-pdf", "--no-pdf", dest="no_pdf", action="store_true", help=t("no_pdf"))
     p.add_argument("--sitzung", "--meeting", dest="meeting", metavar="NAME", help=t("serve_sitzung"))
+    p.add_argument("--notebook", metavar="NAME", help=t("report_notebook"))
+    p.add_argument("-p", "--parameter", dest="parameters", action="append", metavar="NAME=WERT", help=t("report_parameter"))
 
     p = command("jahresbericht", "annual-report")
     p.add_argument("--kommune", help=t("report_kommune"))

@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import KimtoolsError, UsageError
 from ..hub.gast import guest_path
 from ..i18n import current_lang, fmt_date, fmt_datetime, tr
+from ..present.notebook_report import notebook_parameters, parse_parameters, render_notebook, report_notebook
 from ..present.pages import MEETING_PATH
 from ..present.report import (chromium, freeze_meeting, lenkungskreis_name, render_report, render_reports,
                               write_lenkungskreis)
@@ -26,6 +27,10 @@ __all__ = ["cmd_report", "cmd_sitzung"]
 
 
 def cmd_report(args) -> int:
+    if args.notebook is not None:
+        return _notebook_report(args)
+    if args.parameters:
+        raise UsageError("-p/--parameter gilt für --notebook.", "-p/--parameter is for --notebook.")
     store = Store(args.db)
     if args.meeting is not None:
         if not args.lenkungskreis:
@@ -47,6 +52,33 @@ def cmd_report(args) -> int:
     path = render_report(store.path, kommune, args.out, first, last, lang)
     say(f"Bericht {kommune} geschrieben: {path} (öffnet ohne Internet in jedem Browser)",
         f"Report {kommune} written: {path} (opens offline in any browser)")
+    return 0
+
+
+def _notebook_report(args) -> int:
+    """``bericht --notebook NAME``: the notebook run with its parameters, written without code (.html or .pdf)."""
+    given = [name for name, value in (("--alle", args.all), ("--lenkungskreis", args.lenkungskreis),
+                                      ("--sitzung", args.meeting), ("--bezirk", args.bezirk),
+                                      ("--von", args.first), ("--bis", args.last)) if value]
+    if given:
+        raise UsageError(f"{', '.join(given)} gilt nicht mit --notebook; Parameter des Notebooks mit -p NAME=WERT.",
+                         f"{', '.join(given)} does not go with --notebook; the notebook's parameters with -p NAME=VALUE.")
+    path = report_notebook(args.notebook)
+    known = notebook_parameters(path)
+    parameters = parse_parameters(args.parameters, known)
+    store = Store(args.db)
+    if "KOMMUNE" in known:
+        parameters.setdefault("KOMMUNE", kommune_of(store, args.kommune))
+    if args.period:   # the notebook's quarter (02, 04) or the quarter its twelve months end with (03)
+        slot = next((n for n in ("QUARTAL", "BIS_QUARTAL") if n in known), None)
+        if slot is None:
+            raise UsageError(f"{path.name} hat keinen Zeitraum; --zeitraum weglassen.",
+                             f"{path.name} has no period; leave out --period.")
+        parameters.setdefault(slot, args.period)
+    out = out_file(args.out)
+    written = render_notebook(path.name, out, parameters, db=store.path)
+    say(f"Bericht {path.stem} geschrieben: {written} (ohne Code; öffnet ohne Internet)",
+        f"Report {path.stem} written: {written} (without code; opens offline)")
     return 0
 
 

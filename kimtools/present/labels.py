@@ -14,7 +14,7 @@ from ..contract.reference import UNITS, units, with_units
 from ..i18n import tr
 from ..indicators import KENNZAHLEN
 
-__all__ = ["column_label", "kennzahl_label", "COLUMNS", "UNITS", "units", "with_units"]
+__all__ = ["column_label", "kennzahl_label", "nenner_label", "COLUMNS", "UNITS", "units", "with_units"]
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "kommune": ("Kommune", "municipality"),
@@ -118,3 +118,20 @@ def kennzahl_definition(name: str, lang: str | None = None) -> str:
     """The definition of an indicator from the catalogue (the tooltip of a tile), in the current language."""
     doc = KENNZAHLEN[_BUNDLE_NAMES.get(name, name)]
     return tr((doc["definition_de"], doc["definition_en"]), lang)
+
+
+def nenner_label(name: str, lang: str | None = None) -> str | None:
+    """The short name of an indicator's denominator (the catalogue's, up to its first explanation), for an axis that
+    shows it; ``None`` where it has none.
+
+    >>> nenner_label("reichweite_je_1000"), nenner_label("annahmequote"), nenner_label("neuzugaenge")
+    ('Einwohner', 'Vermittlungen', None)
+    """
+    doc = KENNZAHLEN.get(_BUNDLE_NAMES.get(name, name))
+    text = tr((doc["nenner_de"], doc["nenner_en"]), lang) if doc else "–"
+    if text.strip() in ("–", ""):
+        return None
+    for cut in (" (", ", ", " mit Datum"):
+        text = text.split(cut)[0]
+    return text.replace(" in P", "").strip()
+

@@ -26,6 +26,9 @@ CSS = """<style>
 .kim-table th {text-align: left; border-bottom: 2px solid #555; padding: 4px 10px}
 .kim-table td {border-bottom: 1px solid #ddd; padding: 4px 10px}
 .kim-table td.num {text-align: right; font-variant-numeric: tabular-nums}
+.jp-RenderedHTMLCommon .kim-table th, .jp-RenderedHTMLCommon .kim-table td {text-align: left}
+.jp-RenderedHTMLCommon .kim-table td.num, .kim-table th.num {text-align: right}
+@media print {.kim-table {width: 100%} .kim-table th, .kim-table td {overflow-wrap: break-word}}
 .kim-error {color: #8a1c1c; background: #fdecea; padding: 8px 12px; border-left: 4px solid #D55E00; white-space: pre-line}
 .kim-note {color: #555; font-size: 13px}
 .kim-comment {border-left: 4px solid #555; background: #f2f2f2; padding: 6px 12px; margin: 6px 0 12px 0; font-size: 14px}

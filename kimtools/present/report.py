@@ -7,16 +7,11 @@ is. The HTML holds no code, embeds plotly.js once (it opens offline) and loads n
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import html as H
 import re
-import shutil
-import subprocess
 import tempfile
-import warnings
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,6 +32,7 @@ from .labels import column_label, kennzahl_label
 from .beschluesse import decisions_html, decisions_summary_html
 from .markup import Html, comment_slot, gaps_html, outliers_html, tiles
 from .pages import section_title
+from .printing import chromium, figure_images, print_pdf, svg_image
 
 __all__ = ["start", "show", "table", "render_report", "render_reports", "TEMPLATE", "lenkungskreis_html",
            "write_lenkungskreis", "lenkungskreis_name", "last_quarter", "figure_images", "svg_image", "print_pdf",
@@ -70,18 +66,6 @@ _STYLE = """<style>
 </style>"""
 
 
-def _html(notebook) -> str:
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(notebook)
-    # nothing from the net: the template's MathJax and require.js tags go (the report uses neither)
-    body = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>', "", body)
-    body = re.sub(r'<link[^>]+href="https?://[^"]+"[^>]*>', "", body)
-    return body.replace("</head>", _STYLE + "</head>", 1)
-
-
 def render_report(db: str | Path, kommune: str, out: str | Path, first: str | None = None, last: str | None = None,
                   lang: str = "de") -> Path:
     """Run the report notebook for ``kommune`` and write the HTML to ``out``."""
@@ -101,7 +85,9 @@ def render_report(db: str | Path, kommune: str, out: str | Path, first: str | No
         except pm.PapermillExecutionError as e:
             raise KimtoolsError(f"Der Bericht für {kommune} ließ sich nicht erstellen: {e.evalue}",
                                 f"The report for {kommune} could not be made: {e.evalue}") from None
-    out.write_text(_html(nb), encoding="utf-8")
+    from .notebook_report import report_html   # nbconvert: only when a report is written
+
+    out.write_text(report_html(nb).replace("</head>", _STYLE + "</head>", 1), encoding="utf-8")
     return out
 
 
@@ -330,12 +316,6 @@ def last_quarter(store, kommune: str) -> str:
     return period_label(pd.Timestamp(end), "quarter")
 
 
-def chromium() -> str | None:
-    """Debian's chromium (or Chrome) for PDF output, if installed."""
-
-    return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-
-
 def write_lenkungskreis(store, kommune: str, out: str | Path, zeitraum: str | None = None, stadtbezirk: str | None = None,
                         minimum: int = 3, pdf: bool = True) -> list[Path]:
     """Write the page to ``out`` (.html) and, where chromium is installed and ``pdf``, the same page as PDF beside it
@@ -392,54 +372,3 @@ def freeze_meeting(store: Store, name: str, kommune: str | None = None, quartal:
         remove(store, found.name)
         raise
     return found
-
-
-def print_pdf(page: Path, target: Path) -> Path:
-    """Print the HTML file ``page`` to the PDF ``target`` with headless chromium (A4, the page's print styles, no
-    header or footer of the browser's own, a fresh profile, nothing from the net); returns ``target``."""
-    with tempfile.TemporaryDirectory() as profile:
-        try:
-            done = subprocess.run([chromium() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--disable-background-networking", f"--user-data-dir={profile}",
-                                   "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
-                                   f"--print-to-pdf={target}", "--no-pdf-header-footer", Path(page).resolve().as_uri()],
-                                  capture_output=True, text=True, timeout=180)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            done = subprocess.CompletedProcess([], 1, "", str(exc))
-    if done.returncode != 0 or not Path(target).exists():
-        raise KimtoolsError(f"Das PDF ließ sich nicht erstellen (chromium: {done.stderr.strip()[-300:]}); "
-                            f"die HTML-Datei {page} lässt sich im Browser drucken.",
-                            f"The PDF could not be made (chromium: {done.stderr.strip()[-300:]}); the HTML file "
-                            f"{page} can be printed from a browser.")
-    return Path(target)
-
-
-@contextlib.contextmanager
-def figure_images() -> Iterator[bool]:
-    """Whether figures can be drawn as images here (kaleido with Debian's chromium), with kaleido's browser kept
-    running for the block (its first image takes about 2 s, each further one about 0.2 s)."""
-    if chromium() is None:
-        yield False
-        return
-    import kaleido
-
-    try:
-        kaleido.start_sync_server()
-    except Exception:  # noqa: BLE001 - kaleido cannot start its browser: the pages keep plotly.js
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        kaleido.stop_sync_server()
-
-
-def svg_image(fig: go.Figure) -> str | None:
-    """``fig`` as an SVG image drawn by kaleido (plotly.js in headless chromium), base64 for a ``data:`` URL;
-    ``None`` where kaleido cannot draw it (the page then draws that figure with plotly.js)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)   # "kopts are ignored if using a server": none are given
-            return base64.b64encode(fig.to_image(format="svg")).decode("ascii")
-    except Exception:  # noqa: BLE001 - kaleido's errors are many and all mean the same here
-        return None

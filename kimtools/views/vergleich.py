@@ -12,7 +12,7 @@ from ..exchange.bundle import Merged, default_comparison_dir, own_comparison, re
 from ..i18n import tr
 from ..store import Store
 
-__all__ = ["comparison_data"]
+__all__ = ["comparison_data", "own_districts"]
 
 
 def comparison_data(store: Store | None = None, folder: str | Path | None = None,
@@ -57,3 +57,17 @@ def _kommunen_of(store: Store | None) -> list[str]:
         return store.kommunen()
     except KimtoolsError:   # no store (yet), or one that cannot be read: the bundles alone
         return []
+
+
+def own_districts(store: Store, kommune: str) -> pd.DataFrame:
+    """The districts of ``kommune`` as its comparison bundle shows them (:func:`~kimtools.exchange.bundle.own_comparison`):
+    rates from protected counts only, so that a notebook comparing them can go to another city as the bundle can.
+    In the form of an indicator table (``stadtbezirk``, ``zeitraum``, ``kennzahl``, ``zaehler``, ``nenner``, ``wert``,
+    ``ki_unten``, ``ki_oben``; a protected rate has no values), without the kommune's total row."""
+    own, refused = own_comparison(store, [kommune])
+    if kommune in refused:
+        de, en = refused[kommune]
+        raise UsageError(f"{kommune}: {de}", f"{kommune}: {en}")
+    rates = own.kennzahlen.rename(columns={"unten": "ki_unten", "oben": "ki_oben"})
+    return rates.loc[(rates["kommune"] == kommune) & (rates["stadtbezirk"] != "Gesamt")].reset_index(drop=True)
+

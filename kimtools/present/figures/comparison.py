@@ -12,7 +12,7 @@ from ...contract import codes
 from ...indicators.disclosure import HIDDEN
 from ...indicators.rows import pick
 from ...i18n import tr
-from ..labels import column_label, kennzahl_label
+from ..labels import column_label, kennzahl_label, nenner_label
 from .style import PALETTE, apply_style
 
 
@@ -32,6 +32,7 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str | None = None, scale: 
         kind_of, factor = comparable_indicators().get(kennzahl, ("poisson", 1.0))
         kind, scale = kind or kind_of, scale or factor
         value_label = value_label or kennzahl_label(kennzahl)
+        denominator_label = denominator_label or nenner_label(kennzahl)
     kind, scale = kind or "poisson", scale or 1.0
     t = funnel_table(table, unit, kind, LEVELS, use_overdispersion, scale)
     fig = go.Figure()

@@ -31,6 +31,22 @@ _ACCEPTANCE = [(0.5, "#D55E00", "unter 50 %", "below 50 %"), (0.7, "#E69F00", "5
                (1.01, "#009E73", "70 % und mehr", "70 % and more")]
 
 
+def _wrapped(name: str, width: int = 26) -> str:
+    """A partner's name on two lines where it is long (at the blank nearest its middle), so that a label beside the
+    ring stays inside an A4 page's figure.
+
+    >>> _wrapped("Netzwerk Migrantenselbstorganisationen Herne")
+    'Netzwerk<br>Migrantenselbstorganisationen Herne'
+    >>> _wrapped("Jobcenter Herne")
+    'Jobcenter Herne'
+    """
+    if len(name) <= width or " " not in name:
+        return name
+    blanks = [i for i, ch in enumerate(name) if ch == " "]
+    cut = min(blanks, key=lambda i: abs(i - len(name) / 2))
+    return name[:cut] + "<br>" + name[cut + 1:]
+
+
 def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 720) -> go.Figure:
     """The referral network, legible with 60 partners.
 
@@ -91,16 +107,20 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
             x=[pos[n][0] for n in members], y=[pos[n][1] for n in members], mode="markers+text",
             marker=dict(size=[10 + 3 * np.sqrt(g.degree(n, weight="n")) ** 0.5 for n in members],
                         color=_RK_COLOURS.get(rk, "#777777"), line=dict(color="#555", width=1)),
-            text=[g.nodes[n]["name"] for n in members], textposition=[side(n) for n in members], textfont=dict(size=10),
-            customdata=[codes.label("partnertyp", g.nodes[n]["typ"]) for n in members],
-            hovertemplate="%{text}<br>%{customdata}<extra></extra>", name=_rk_label(rk)))
-    traces.append(go.Scatter(x=[pos[n][0] for n in centre], y=[pos[n][1] for n in centre], mode="markers+text",
-                             marker=dict(size=22, color="#0072B2", symbol="diamond", line=dict(color="white", width=1)),
-                             text=[g.nodes[n]["name"] for n in centre], textposition="bottom center",
-                             textfont=dict(size=11), hovertemplate="%{text}<extra></extra>",
-                             name=tr({"de": "Case-Management-Träger", "en": "case-management providers"})))
+            text=[_wrapped(g.nodes[n]["name"]) for n in members], textposition=[side(n) for n in members],
+            textfont=dict(size=10), customdata=[[g.nodes[n]["name"], codes.label("partnertyp", g.nodes[n]["typ"])]
+                                                for n in members],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>", name=_rk_label(rk)))
+    # the providers in the middle by number, named in the legend: their names among the links ran into each other
+    for number, n in enumerate(sorted(centre, key=lambda n: g.nodes[n]["name"]), start=1):
+        traces.append(go.Scatter(x=[pos[n][0]], y=[pos[n][1]], mode="markers+text",
+                                 marker=dict(size=26, color="#0072B2", symbol="diamond", line=dict(color="white", width=1)),
+                                 text=[str(number)], textposition="middle center", textfont=dict(size=11, color="white"),
+                                 customdata=[g.nodes[n]["name"]], hovertemplate="%{customdata}<extra></extra>",
+                                 name=f"{number} {g.nodes[n]['name']}", legendgroup="traeger",
+                                 legendgrouptitle_text=tr({"de": "Case-Management-Träger", "en": "case-management providers"})))
     return _figure(traces, title=title or tr({"de": "Vermittlungsnetz", "en": "referral network"}), height=height,
-                   xaxis=dict(visible=False, range=[-2.4, 2.4]), yaxis=dict(visible=False, range=[-1.12, 1.12]),
+                   xaxis=dict(visible=False, range=[-2.4, 2.4]), yaxis=dict(visible=False, range=[-1.2, 1.2]),
                    legend=dict(orientation="h", x=0.5, y=-0.02, xanchor="center", yanchor="top"),
                    margin=dict(l=10, r=10, t=60, b=90))
 
