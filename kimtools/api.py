@@ -300,13 +300,27 @@ def _value(store: Store, kommune: str | None, merkmal: str, name: str, values: I
 
 
 def zeitraeume(table: pd.DataFrame) -> list[str]:
-    """The periods of ``table`` in time order (the latest last)."""
+    """The periods of ``table`` in time order (the latest last).
+
+    >>> import kimtools as kim
+    >>> kim.zeitraeume(kim.kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="quartal", jahr=2025))
+    ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
+    """
     return periods(table)
 
 
 def wert(table: pd.DataFrame, kennzahl: str, zeitraum: str | None = None, **gruppe: object) -> float:
     """The value of ``kennzahl`` in ``zeitraum`` (default: the latest of the table) for one group (e.g.
-    ``stadtbezirk="Sodingen"``; none needed where the table has one)."""
+    ``stadtbezirk="Sodingen"``; none needed where the table has one).
+
+    >>> import kimtools as kim
+    >>> t = kim.kennzahlen("Herne", nach="stadtbezirk", kennzahl="neuzugaenge", jahr=2025)
+    >>> kim.wert(t, "neuzugaenge", stadtbezirk="Eickel") == float(t.loc[t["stadtbezirk"] == "Eickel", "wert"].item())
+    True
+    >>> kim.wert(t, "neuzugaenge")   # four districts: which one?
+    Traceback (most recent call last):
+    kimtools.errors.InputError: ...
+    """
     return value(table, kennzahl, zeitraum, **gruppe)
 
 
@@ -314,6 +328,14 @@ def auswahl(table: pd.DataFrame, kennzahl: str | Iterable[str] | None = None, ze
             **gruppe: object) -> pd.DataFrame:
     """The rows of ``table`` for ``kennzahl`` in ``zeitraum`` (default: the latest; ``"alle"``: every period; a list:
     these) and
-    ``gruppe`` (column values) – what a notebook shows as a table."""
+    ``gruppe`` (column values) – what a notebook shows as a table.
+
+    >>> import kimtools as kim
+    >>> t = kim.kennzahlen("Herne", kennzahl=["neuzugaenge", "faelle_offen"], zeitraum="quartal", jahr=2025)
+    >>> kim.auswahl(t, "faelle_offen", zeitraum="alle")["zeitraum"].tolist()
+    ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
+    >>> kim.auswahl(t)["kennzahl"].tolist()   # the latest period, every indicator
+    ['neuzugaenge', 'faelle_offen']
+    """
     return pick(table, kennzahl if kennzahl is None or isinstance(kennzahl, str) else list(kennzahl), zeitraum,
                 **gruppe).reset_index(drop=True)

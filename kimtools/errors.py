@@ -21,7 +21,12 @@ __all__ = ["KimtoolsError", "ImportValidationError", "DecisionListError", "Acces
 
 
 class KimtoolsError(Exception):
-    """Base of all errors kimtools reports to a person."""
+    """Base of all errors kimtools reports to a person.
+
+    >>> error = KimtoolsError("Die Datei fehlt.", "The file is missing.")
+    >>> error.message(), error.message("en")
+    ('Die Datei fehlt.', 'The file is missing.')
+    """
 
     exit_code = 1
 
@@ -35,8 +40,16 @@ class KimtoolsError(Exception):
 
 
 class UsageError(KimtoolsError):
-    """The command line itself is wrong: a missing argument, options that contradict each other, a value not of
-    the option's form. Exit status 2, as argparse's own."""
+    """The request itself is wrong: a missing argument, options or parameters that contradict each other, a value not
+    of the option's or parameter's form. Exit status 2, as argparse's own.
+
+    >>> import kimtools as kim
+    >>> try:
+    ...     kim.kennzahlen("Herne", quartal="2025-Q1", jahr=2025)
+    ... except kim.UsageError as error:
+    ...     print(error)
+    Bitte nur eines von quartal, jahr, monat angeben.
+    """
 
     exit_code = 2
 
@@ -48,7 +61,15 @@ class InputError(KimtoolsError):
 
 
 class StoreError(KimtoolsError):
-    """The store cannot be opened or refuses a change."""
+    """The store cannot be opened or refuses a change.
+
+    >>> import kimtools as kim
+    >>> try:
+    ...     kim.kennzahlen(db="/nirgends/kim.duckdb")
+    ... except kim.StoreError as error:
+    ...     print(error)
+    Unter /nirgends/kim.duckdb gibt es noch keinen Datenbestand. Erst einen Export importieren ('kimtools import ORDNER') oder die Demodaten bauen ('make demo').
+    """
 
 
 class AccessError(KimtoolsError):
@@ -69,6 +90,13 @@ class ImportValidationError(KimtoolsError):
 
     ``problems`` is a frame with the columns of :data:`kimtools.ingest.read.PROBLEM_COLUMNS`
     (file, table, row, column, value, reason in German and English).
+
+    >>> import pandas as pd
+    >>> problems = pd.DataFrame({"datei": ["faelle.csv"], "zeile": [4], "spalte": ["beginn"], "wert": ["31.02.2024"],
+    ...                          "grund_de": ["kein Datum"], "grund_en": ["not a date"]})
+    >>> error = ImportValidationError(problems, "export/")
+    >>> error.problems[["zeile", "spalte", "wert"]].values.tolist()   # every problem, with row, column and value
+    [[4, 'beginn', '31.02.2024']]
     """
 
     def __init__(self, problems: "pd.DataFrame", source: str):

@@ -180,3 +180,18 @@ def test_errors_raised_in_python_name_parameters_not_command_line_options():
                 if flag.search(text) and "kimtools " not in text and "'kimtools" not in text:
                     found.append(f"{rel}:{node.lineno}: {text.strip()[:80]}")
     assert found == []
+
+
+def test_every_function_of_the_notebook_api_shows_an_example_that_runs():
+    """``import kimtools as kim`` gives the notebook API (``kimtools.__all__``): each of its functions and classes
+    has an example in its docstring, which the suite runs as a doctest (``make test`` collects ``kimtools``)."""
+    import inspect
+
+    import kimtools
+
+    missing = []
+    for name in kimtools.__all__:
+        obj = getattr(kimtools, name)
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and ">>>" not in (obj.__doc__ or ""):
+            missing.append(name)
+    assert missing == []

@@ -321,6 +321,11 @@ def case_durations(source, kommune: str | None = None, merkmal: str | None = Non
 
     The input of survival curves; case-level, so for notebooks and for
     aggregation only, never to be shown as it is.
+
+    >>> import kimtools as kim
+    >>> d = case_durations(kim.Store(), "Herne", merkmal="zielgruppe")
+    >>> d.columns.tolist(), bool((d["dauer"] >= 0).all())
+    (['kommune', 'stadtbezirk', 'auspraegung', 'ps', 'dauer', 'beendet'], True)
     """
     filters = {k: v for k, v in (filters or {}).items() if v is not None}
     params = scope_params(kommune, filters)
@@ -375,6 +380,17 @@ def indicator_table(source, kommune: str | None = None, by: str = "kommune", per
     ``kennzahl``, ``zaehler``, ``nenner``, ``wert``, ``ki_unten``, ``ki_oben``
     (95 % interval where the indicator has one), ``unvollstaendig`` (the period is not yet complete for every
     provider of the kommune: :mod:`kimtools.store.deliveries`). Counts have no denominator.
+
+    Examples
+    --------
+    >>> import kimtools as kim
+    >>> t = indicator_table(kim.Store(), "Herne", by="stadtbezirk", period="year", kennzahlen=["annahmequote"])
+    >>> t.columns.tolist()
+    ['kommune', 'stadtbezirk', 'zeitraum', 'kennzahl', 'zaehler', 'nenner', 'wert', 'ki_unten', 'ki_oben', 'unvollstaendig']
+    >>> window = indicator_table(kim.Store(), "Herne", period="total", von="2025-01-01", bis="2025-12-31",
+    ...                          kennzahlen=["neuzugaenge"])
+    >>> window["zeitraum"].tolist()
+    ['2025-01-01/2025-12-31']
     """
     # the parameters as a notebook names them (the command line checks its own options before calling this)
     if by not in BY_CHOICES:

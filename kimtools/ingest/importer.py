@@ -185,6 +185,15 @@ def import_export(source: str | Path, db: str | Path | Store | None = None, forc
     cut off; ``force`` imports it all the same) or :class:`~kimtools.errors.StoreError`; in each case the store is
     exactly as it was. With ``dry_run`` nothing is stored: the result says what would change. A store
     pseudonymised under another key is refused unless ``new_key``; a missing key file is then not created.
+
+    >>> import tempfile, kimtools as kim
+    >>> from kimtools.ingest.demo import write_demo
+    >>> folder = tempfile.mkdtemp()
+    >>> store = kim.Store(f"{folder}/kim.duckdb")
+    >>> result, warnings = kim.import_export(write_demo(folder, kommunen=["Herne"], show_progress=False), store,
+    ...                                      show_progress=False)
+    >>> result.kommunen, store.kommunen()
+    (('Herne',), ['Herne'])
     """
     store = db if isinstance(db, Store) else Store(db)
     store.check_writable()

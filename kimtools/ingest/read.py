@@ -46,6 +46,12 @@ class Export:
     ``beratungen``, ``vermittlungen``, ``partner``, ``stellen``,
     ``statuswechsel`` and ``bezirke`` (the export's own district figures, or
     the shipped ones), each with a ``kommune`` column.
+
+    >>> import tempfile, kimtools as kim
+    >>> from kimtools.ingest.demo import write_demo
+    >>> export = kim.read_export(write_demo(tempfile.mkdtemp(), kommunen=["Herne"], show_progress=False), show_progress=False)
+    >>> sorted(export.tables)[:4], "person_id" in export.tables["faelle"]   # pseudonymised on reading
+    (['beratungen', 'bezirke', 'faelle', 'fall_handlungsfelder'], False)
     """
 
     source: str
@@ -222,6 +228,23 @@ def read_export(source: str | Path, key: bytes | None = None, today: dt.date | N
     profile
         An import profile (:mod:`kimtools.ingest.profile`) that maps a source of another layout onto the contract;
         problems then name the foreign file's columns, rows as numbered there.
+
+    Examples
+    --------
+    The demo export of one city, read and checked (nothing stored):
+
+    >>> import tempfile, kimtools as kim
+    >>> from kimtools.ingest.demo import write_demo
+    >>> folder = write_demo(tempfile.mkdtemp(), kommunen=["Herne"], show_progress=False)
+    >>> export = kim.read_export(folder, show_progress=False)
+    >>> export.tables["faelle"]["kommune"].unique().tolist()
+    ['Herne']
+
+    A folder that is not there is named, not a traceback:
+
+    >>> kim.read_export("/nirgends/export", show_progress=False)
+    Traceback (most recent call last):
+    kimtools.errors.InputError: ...
     """
     source = Path(source)
     today = today or dt.date.today()

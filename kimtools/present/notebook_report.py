@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import html
 import json
 import os
@@ -27,6 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Mapping
 
+import plotly.io as pio
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from traitlets import default
@@ -112,10 +114,6 @@ PRINT_WIDTH = 700
 def as_images(nb):
     """A copy of the executed notebook ``nb`` whose figures are SVG images (:func:`~kimtools.present.printing.svg_image`)
     at :data:`PRINT_WIDTH`, each in place of its output's HTML; a figure kaleido cannot draw keeps its HTML."""
-    import copy
-
-    import plotly.io as pio
-
     nb = copy.deepcopy(nb)
     with figure_images() as images:
         if not images:

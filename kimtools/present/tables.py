@@ -25,6 +25,7 @@ import pandas as pd
 from ..contract.catalogue import CATALOGUE
 from ..contract.codes import CODE_LISTS, label
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
+from ..periods import period_bounds
 from .labels import COLUMNS, column_label, kennzahl_label
 from .markup import CSS, Html
 
@@ -124,7 +125,8 @@ def _word(column: str, lang: str | None, kommune: str | None) -> str:
         return column_label(column, lang, kommune)
     if _WORDS.get(column):
         return tr(_WORDS[column], lang)
-    return column.replace("_", " ").capitalize()
+    words = column.replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def _text(value: object, column: str, code_list: str | None, lang: str | None) -> str:
@@ -142,6 +144,9 @@ def _text(value: object, column: str, code_list: str | None, lang: str | None) -
         return tr(POSITIONS_TEXT[str(value)], lang)
     if column == "kennzahl":
         return kennzahl_label(str(value), lang)
+    if column == "zeitraum" and "/" in str(value):   # a window: its first and last day
+        first, last = period_bounds(str(value))
+        return f"{fmt_date(first, lang)}–{fmt_date(last, lang)}"
     if code_list is not None:
         return label(code_list, str(value), lang)
     if column in CATALOGUE and isinstance(value, (int, float, np.number)):
@@ -162,13 +167,14 @@ def cells(frame: pd.DataFrame, columns: Iterable[str] | None = None, kommune: st
     become one column "95-%-Intervall", ``unvollstaendig`` stays only where a period is incomplete, and
     ``auspraegung`` is named in the code list of its row's ``merkmal``."""
     named = [n for n in frame.index.names if n is not None]
-    frame = frame.reset_index() if named else frame
-    frame = frame[list(columns)] if columns is not None else frame
+    full = frame.reset_index() if named else frame
+    frame = full[list(columns)] if columns is not None else full
     frame = frame.loc[:, [c for c in frame.columns if not (c == "unvollstaendig" and not frame[c].fillna(False).any())]]
     out: dict[str, list[str]] = {}
-    per_row = "kennzahl" in frame.columns
-    kennzahlen = frame["kennzahl"].astype(str).tolist() if per_row else []
-    merkmale = frame["merkmal"].astype(str).tolist() if "merkmal" in frame.columns else []
+    # each row's indicator and breakdown, also where the columns shown leave them out
+    per_row = "kennzahl" in full.columns
+    kennzahlen = full["kennzahl"].astype(str).tolist() if per_row else []
+    merkmale = full["merkmal"].astype(str).tolist() if "merkmal" in full.columns else []
     for column in frame.columns:
         values = frame[column].tolist()
         if column in ("ki_oben",) and per_row and "ki_unten" in frame.columns:
@@ -196,7 +202,7 @@ def cells(frame: pd.DataFrame, columns: Iterable[str] | None = None, kommune: st
 
 
 def tabelle(frame: pd.DataFrame, spalten: Iterable[str] | None = None, *, leer: str | None = None,
-            kommune: str | None = None, breite: int = 5, lang: str | None = None) -> Html:
+            kommune: str | None = None, breite: int = 6, lang: str | None = None) -> Html:
     """``frame`` as a table a person reads (:func:`cells`), as HTML that a notebook shows and its export keeps.
 
     ``spalten``: only these columns, in this order; ``leer``: what the reader is told where there are no rows (why

@@ -25,6 +25,11 @@ def counts_over_time(table: pd.DataFrame, bars: str | tuple[str, ...] = "neuzuga
 
     ``table`` holds the rows of one group (e.g. one kommune); counts from 1 to
     ``minimum - 1`` are not drawn (a gap instead of a bar).
+
+    >>> import kimtools as kim
+    >>> fig = kim.counts_over_time(kim.kennzahlen("Herne"), bars=("neuzugaenge", "abschluesse"))
+    >>> [trace.name for trace in fig.data]
+    ['Neuzugänge', 'Abschlüsse', 'Offene Fälle']
     """
     traces = []
     bars = (bars,) if isinstance(bars, str) else bars
@@ -67,7 +72,13 @@ def load_per_post(table: pd.DataFrame, names: dict[str, str] | None = None, band
                   title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
                   kennzahl: str = "faelle_je_vzae") -> go.Figure:
     """Open cases per full-time post per provider against the target band: the indicator table by ``traeger``,
-    of it ``kennzahl`` in ``zeitraum`` (default: its latest period)."""
+    of it ``kennzahl`` in ``zeitraum`` (default: its latest period).
+
+    >>> import kimtools as kim
+    >>> fig = kim.load_per_post(kim.kennzahlen("Herne", nach="traeger", kennzahl="faelle_je_vzae", quartal="2026-Q2"))
+    >>> fig.layout.title.text, fig.data[0].orientation   # a bar per provider
+    ('Fälle je Vollzeitstelle', 'h')
+    """
     rows = _shown_rates(pick(table, kennzahl, zeitraum, strict=False), minimum).sort_values("wert")
     names = names or {}
     label = [names.get(t, t) for t in rows["traeger"]]
@@ -93,7 +104,14 @@ def reach_by_district(table: pd.DataFrame, title: str | None = None, minimum: in
     """Persons reached per 1,000 inhabitants by district (the indicator table by ``stadtbezirk``, of it ``kennzahl``
     in ``zeitraum``, default its latest period): a map where the district
     ``shapes`` are known (:func:`~kimtools.present.figures.maps.district_map`: each district by its place in the funnel,
-    the rate with its 95 % interval on hover), else each rate with its 95 % interval as a dot."""
+    the rate with its 95 % interval on hover), else each rate with its 95 % interval as a dot.
+
+    >>> import kimtools as kim
+    >>> fig = kim.reach_by_district(kim.kennzahlen("Herne", nach="stadtbezirk", kennzahl="reichweite_je_1000",
+    ...                                             quartal="2026-Q2"))
+    >>> sorted(fig.data[0].y)   # Herne's four districts
+    ['Eickel', 'Herne-Mitte', 'Sodingen', 'Wanne']
+    """
     rows = pick(table, kennzahl, zeitraum, strict=False)
     if shapes is not None and len(shapes):
         return district_map(shapes, rows, kennzahl, minimum, title)
@@ -112,7 +130,14 @@ def reach_by_district(table: pd.DataFrame, title: str | None = None, minimum: in
 def needs_heatmap(table: pd.DataFrame, title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
                   kennzahl: str = "faelle_offen") -> go.Figure:
     """District × needs area: open cases per area (the indicator table by ``stadtbezirk`` with ``merkmal =
-    handlungsfeld``, of it ``kennzahl`` in ``zeitraum``, default its latest period)."""
+    handlungsfeld``, of it ``kennzahl`` in ``zeitraum``, default its latest period).
+
+    >>> import kimtools as kim
+    >>> fig = kim.needs_heatmap(kim.kennzahlen("Herne", nach="stadtbezirk", merkmal="handlungsfeld",
+    ...                                         kennzahl="faelle_offen", quartal="2026-Q2"))
+    >>> fig.data[0].type, "Wohnen" in fig.data[0].x
+    ('heatmap', True)
+    """
 
     rows = pick(table, kennzahl, zeitraum, strict=False)
     grid = rows.pivot_table(index="stadtbezirk", columns="auspraegung", values="zaehler", aggfunc="sum")
@@ -138,6 +163,11 @@ def survival_curve(durations: pd.DataFrame, group: str = "auspraegung", groups: 
     data), so that a figure widget can be updated in place; a group with fewer
     than ``minimum_cases`` cases gets a hidden trace. ``label`` names a group (default: target groups by
     their label, ``Gesamt`` as all cases); ``layout`` replaces layout settings (axis titles, legend, …).
+
+    >>> import kimtools as kim
+    >>> fig = kim.survival_curve(kim.case_durations(kim.Store(), "Herne", merkmal="zielgruppe"))
+    >>> "Pflegesetting" in [trace.name for trace in fig.data]   # a curve per target group
+    True
     """
 
     groups = groups if groups is not None else sorted(durations[group].dropna().unique())
@@ -176,7 +206,13 @@ def _group_label(group: str, value: str) -> str:
 def closure_reasons(table: pd.DataFrame, title: str | None = None, minimum: int = 3, zeitraum: str | None = None,
                     kennzahl: str = "abschluesse") -> go.Figure:
     """Closures by reason (the indicator table with ``merkmal = abschlussgrund``, of it ``kennzahl`` in ``zeitraum``:
-    a period, or a year, whose periods are added up; default the latest period), small counts not drawn."""
+    a period, or a year, whose periods are added up; default the latest period), small counts not drawn.
+
+    >>> import kimtools as kim
+    >>> fig = kim.closure_reasons(kim.kennzahlen("Herne", merkmal="abschlussgrund", kennzahl="abschluesse", jahr=2025))
+    >>> fig.layout.title.text, fig.data[0].type
+    ('Abschlüsse nach Grund', 'bar')
+    """
 
     if zeitraum is not None and len(zeitraum) == 4:   # a year: its months or quarters add up (closures are events)
         table = table.loc[table["zeitraum"].str.startswith(zeitraum)]

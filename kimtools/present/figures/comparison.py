@@ -24,7 +24,14 @@ def funnel_plot(table: pd.DataFrame, unit: str, kind: str | None = None, scale: 
     the whole range of denominators. Points outside a limit are coloured; nobody is ranked.
 
     With ``kennzahl`` the rows are picked from an indicator table (that indicator in ``zeitraum``, default the
-    latest period), and the kind of limits, the scale and the value's label come from the catalogue."""
+    latest period), and the kind of limits, the scale and the value's label come from the catalogue.
+
+    >>> import kimtools as kim
+    >>> fig = kim.funnel_plot(kim.kennzahlen("Herne", nach="stadtbezirk", quartal="2026-Q2"), "stadtbezirk",
+    ...                       kennzahl="reichweite_je_1000")
+    >>> fig.layout.xaxis.title.text, fig.layout.yaxis.title.text   # denominator and value from the catalogue
+    ('Einwohner', 'Reichweite je 1.000 Einwohner')
+    """
 
     if kennzahl is not None:   # the units compared, without a total row among them
         table = pick(table, kennzahl, zeitraum, strict=False)
@@ -110,7 +117,17 @@ def small_multiples(rates: pd.DataFrame, unit: str, kennzahl: str, title: str | 
     shared scale, so that trends can be compared without ranking anybody. More than ``max_panels`` units
     (all KIM municipalities of the state) would be a wall of panels, slow to draw and to read: then one
     heatmap, a row per unit in alphabetical order, the value and its interval on hover. Built by hand: plotly
-    express's facets cost a dashboard a tenth of a second on every change."""
+    express's facets cost a dashboard a tenth of a second on every change.
+
+    ``rates``: a bundle's rates (``unten``/``oben``) or an indicator table (``ki_unten``/``ki_oben``).
+
+    >>> import kimtools as kim
+    >>> fig = kim.small_multiples(kim.kennzahlen(nach="kommune", kennzahl="reichweite_je_1000", zeitraum="jahr"),
+    ...                           "kommune", "reichweite_je_1000")
+    >>> fig.layout.title.text, len(fig.data) > 0
+    ('Reichweite je 1.000 Einwohner', True)
+    """
+    rates = rates.rename(columns={"ki_unten": "unten", "ki_oben": "oben"})
     rows = rates.loc[rates["kennzahl"] == kennzahl].sort_values([unit, "zeitraum"])
     label = kennzahl_label(kennzahl)
     if rows[unit].nunique() > max_panels:

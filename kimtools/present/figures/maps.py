@@ -106,7 +106,16 @@ def district_map(shapes: pd.DataFrame, rates: pd.DataFrame, kennzahl: str, minim
     """The districts of ``shapes`` (``stadtbezirk, geometrie`` as GeoJSON in WGS 84, ``lon, lat`` where its name
     goes, ``quelle``: :func:`~kimtools.views.karten.district_shapes`) filled by :func:`district_positions` of ``rates``
     (matched by name as the reader matches names: case, blanks and hyphens ignored), every district named, the rate
-    and its interval on hover, the map's source (for OpenStreetMap data its attribution) at the bottom."""
+    and its interval on hover, the map's source (for OpenStreetMap data its attribution) at the bottom.
+
+    >>> import kimtools as kim
+    >>> from kimtools.views.karten import district_shapes
+    >>> shapes = district_shapes(kim.Store(), "Duisburg")   # boundaries shipped for Duisburg
+    >>> fig = kim.district_map(shapes, kim.kennzahlen("Duisburg", nach="stadtbezirk", kennzahl="reichweite_je_1000",
+    ...                                              quartal="2026-Q2"), "reichweite_je_1000")
+    >>> len(shapes), len(fig.data) > 0
+    (7, True)
+    """
     placed = district_positions(rates, kennzahl, minimum, target) if len(rates) else pd.DataFrame(columns=["stadtbezirk"])
     placed = placed.set_index(placed["stadtbezirk"].map(match_key))
     traces, labels, used = [], [], set()
