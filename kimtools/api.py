@@ -114,8 +114,9 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
         Only this period (``"2026-Q2"``, ``2026``, ``"2026-05"``; ``"letztes"``: the latest of the data).
     von, bis
         A time window, first and last day (``"01.10.2025"``, ``"2025-10-01"`` or a date; either may be left out:
-        the data's first day, the data end): its numerators, denominators and intervals pooled over it, one period
-        labelled ``2025-10-01/2026-09-30``.
+        the data's first day, the data end – of several kommunen the earliest): its numerators, denominators and
+        intervals pooled over it, one period labelled ``2025-10-01/2026-09-30``. A ``bis`` after a kommune's data end
+        is refused (the window would hold days without data).
     merkmal
         A breakdown (``zielgruppe``, ``handlungsfeld``, ``altersgruppe``, ``an_partner``, …).
     auspraegung
@@ -136,8 +137,8 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
 
     >>> t = kennzahlen("herne", kennzahl="annahmequote", merkmal="an_partner", auspraegung="Jobcenter",
     ...                zeitraum="letzte_12_monate")
-    >>> t[["zeitraum", "zaehler", "nenner"]].to_dict("records")  # doctest: +SKIP
-    [{'zeitraum': '2025-10-01/2026-09-30', 'zaehler': 171, 'nenner': 223}]
+    >>> t[["kommune", "auspraegung", "zeitraum"]].values.tolist()   # the demo's data end: 30.09.2026
+    [['Herne', '05916-PAR06', '2025-10-01/2026-09-30']]
     >>> kennzahlen("Herne", kennzahl="neuzugaenge", zeitraum="quartal", jahr=2025)["zeitraum"].tolist()
     ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
     >>> kennzahlen("Atlantis")
@@ -174,7 +175,7 @@ def kennzahlen(kommune: str | None = None, *, nach: str = "kommune", zeitraum: s
             table = pd.concat(parts, ignore_index=True) if parts else indicator_table(store, kommune, **ask)
         else:
             first = parse_day(von, "von") if von is not None else min(spans["d0"])
-            last = parse_day(bis, "bis") if bis is not None else max(spans["d1"])
+            last = parse_day(bis, "bis") if bis is not None else min(spans["d1"])   # every kommune's data reach it
             late = [f"{k} ({fmt_date(end)})" for k, end in spans["d1"].items() if end < last]
             if late:
                 raise UsageError(f"bis = {fmt_date(last)} liegt nach dem Datenende von {', '.join(late)}; "
