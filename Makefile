@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m kimtools.present.notebook_report > /dev/null   # JupyterLab's webpdf with Debian's chromium
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -134,3 +134,25 @@ def test_jupyterlab_lists_the_report_exporters_and_nbconvert_runs_them(tmp_path)
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "kurz.html").read_text(encoding="utf-8")
     assert "Für die Leserin" in html and "Zum Ausführen" not in html and "geheim" not in html and '<html lang="de">' in html
+
+
+def test_jupyterlabs_pdf_via_html_prints_with_debians_chromium_and_keeps_the_axes(tmp_path):
+    """*PDF via HTML* (nbconvert's webpdf, what JupyterLab's menu runs) needs Playwright's own chromium, which cannot
+    be downloaded here: ``make`` links Debian's where Playwright looks and configures the environment's Jupyter
+    (``configure_jupyter``) to draw figures as images first. The figure's x axis, with ticks and title, is in the PDF."""
+    import pypdfium2 as pdfium
+
+    nb = {"cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": "import plotly.graph_objects as go\nimport kimtools.present.figures\n"
+                               "go.Figure(go.Scatter(x=[20000, 40000, 60000], y=[1, 3, 2]),\n"
+                               "          layout=dict(title='Probe', xaxis_title='Einwohner', height=400))"}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    source = tmp_path / "probe.ipynb"
+    source.write_text(json.dumps(nb), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "webpdf", "--execute", str(source)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pdf = pdfium.PdfDocument(tmp_path / "probe.pdf")
+    text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Probe" in text and re.search(r"^Einwohner\r?$", text, flags=re.M) and "40k" in text

@@ -62,7 +62,7 @@ LAZY_IMPORTS = {
     # written or read
     "present/report.py": {".notebook_report", "papermill"},
     "present/printing.py": {"kaleido"},
-    "present/notebook_report.py": {"papermill"},
+    "present/notebook_report.py": {"papermill", "playwright"},   # Playwright's list of browsers only at install
     "analysis/gaps.py": {"openpyxl.styles", "openpyxl.utils"},
     "ingest/files.py": {"openpyxl"},
     "ingest/beschluesse.py": {"openpyxl"},

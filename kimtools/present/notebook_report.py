@@ -13,6 +13,10 @@ Used by ``kimtools bericht --notebook NAME`` and, in JupyterLab, by *File → Sa
 
 The report notebooks (:data:`REPORT_NOTEBOOKS`) have a cell tagged ``parameters`` (papermill's convention); a
 parameter is given as ``NAME=WERT`` and must be one that cell names.
+
+JupyterLab's own *PDF via HTML* (nbconvert's webpdf, with code) works offline too: :func:`configure_jupyter`, run by
+``make install``, links Debian's chromium where Playwright looks for its browser and lets webpdf draw each figure as
+an image first (:class:`FiguresAsImages`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ import html
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator, Mapping
 
 import plotly.io as pio
 from nbconvert.exporters import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from traitlets import default
 
 from ..errors import InputError, KimtoolsError, UsageError
@@ -38,7 +43,8 @@ from ..i18n import current_lang
 from ..paths import NOTEBOOKS
 from .printing import chromium, figure_images, print_pdf, svg_image
 
-__all__ = ["HIDDEN_TAG", "REPORT_NOTEBOOKS", "ReportExporter", "ReportPdfExporter", "report_notebook",
+__all__ = ["HIDDEN_TAG", "REPORT_NOTEBOOKS", "ReportExporter", "ReportPdfExporter", "FiguresAsImages", "configure_jupyter",
+           "report_notebook",
            "notebook_parameters", "parse_parameters", "render_notebook", "report_html"]
 
 #: the tag of cells that speak to the person running the notebook, left out of every export
@@ -134,6 +140,62 @@ def as_images(nb):
                                          f"height='{height}' alt='{title}' style='max-width:100%;height:auto'>")
                     del data["application/vnd.plotly.v1+json"]
     return nb
+
+
+class FiguresAsImages(Preprocessor):
+    """Each figure as an SVG image (:func:`as_images`), for exports that are printed: JupyterLab's *PDF via HTML*
+    (webpdf) takes it from the configuration :func:`configure_jupyter` writes."""
+
+    def preprocess(self, nb, resources):
+        return as_images(nb), resources
+
+
+#: the configuration written into the environment's Jupyter folder (``make`` runs :func:`configure_jupyter`)
+_JUPYTER_CONFIG = """# Written by kimtools (make install): JupyterLab's export "PDF via HTML" (webpdf) prints with Debian's chromium,
+# which Playwright finds in the folder below (Playwright's own download cannot work offline), and draws each figure as
+# an image first (printed from plotly.js, the x axes were cut off). See docs/anleitung.md, section 9.
+import os
+
+os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", {browsers!r})
+c.WebPDFExporter.preprocessors = ["kimtools.present.notebook_report.FiguresAsImages"]
+c.WebPDFExporter.disable_sandbox = os.geteuid() == 0   # chromium runs as root only without its sandbox
+"""
+
+
+def configure_jupyter(prefix: str | Path | None = None) -> list[Path]:
+    """Make JupyterLab's *PDF via HTML* (webpdf) work in the environment ``prefix`` (default: this one) without
+    Playwright's own browser: Debian's chromium linked where Playwright looks for its browsers, and a configuration for
+    the Jupyter server and ``jupyter nbconvert`` that names that folder and draws figures as images. Returns the files
+    written."""
+    prefix = Path(prefix or sys.prefix)
+    browsers = prefix / "playwright-browsers"
+    written = []
+    try:
+        import playwright
+
+        listed = json.loads((Path(playwright.__file__).parent / "driver" / "package" / "browsers.json").read_text())
+    except (ImportError, OSError, ValueError):
+        listed = {"browsers": []}
+    executables = {"chromium": ("chromium-{}", "chrome-linux64", "chrome"),
+                   "chromium-headless-shell": ("chromium_headless_shell-{}", "chrome-headless-shell-linux64",
+                                               "chrome-headless-shell")}
+    for browser in listed["browsers"]:
+        if browser["name"] in executables:
+            folder, inner, name = executables[browser["name"]]
+            place = browsers / folder.format(browser["revision"]) / inner
+            place.mkdir(parents=True, exist_ok=True)
+            link = place / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(chromium() or "/usr/bin/chromium")
+            (place.parent / "INSTALLATION_COMPLETE").touch()
+            written.append(link)
+    config = prefix / "etc" / "jupyter"
+    config.mkdir(parents=True, exist_ok=True)
+    for name in ("jupyter_server_config.py", "jupyter_nbconvert_config.py"):
+        (config / name).write_text(_JUPYTER_CONFIG.format(browsers=str(browsers)), encoding="utf-8")
+        written.append(config / name)
+    return written
 
 
 def _offline(body: str) -> str:
@@ -268,3 +330,9 @@ def render_notebook(name: str, out: str | Path, parameters: Mapping[str, object]
     finally:
         tmp_out.unlink(missing_ok=True)
     return out
+
+
+if __name__ == "__main__":   # make install: python -m kimtools.present.notebook_report
+    for path in configure_jupyter():
+        print(path)
+
