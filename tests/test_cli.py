@@ -149,7 +149,7 @@ def test_export_and_compare(tmp_path, demo_store, capsys):
 
 #: words that are the same in German and English (or technical names), and need no second spelling
 SAME_WORDS = {"import", "info", "demo", "export", "hub", "--db", "--host", "--port", "--token", "--format", "--minimum",
-              "--kommune", "--xlsx", "--lang", "--demo", "-h", "--help", "--version"}
+              "--kommune", "--xlsx", "--lang", "--demo", "-h", "--help", "--version", "--notebook"}
 
 
 def test_every_command_and_option_has_a_german_name_and_an_english_one(capsys):

@@ -145,7 +145,7 @@ def test_a_citys_own_boundaries_replace_the_shipped_ones_and_a_bad_file_changes_
     with pytest.raises(InputError):
         import_boundaries(bad, store, "Duisburg")
     assert store.path.read_bytes() == before
-    with pytest.raises(InputError, match="--kommune"):
+    with pytest.raises(InputError, match="Für welche Kommune ist die Karte\? Bitte die Kommune angeben; im Datenbestand: Duisburg, Kreis Unna"):
         import_boundaries(tmp_path / "stadt.shp", store)   # two kommunen in the store: which one?
     import_boundaries(tmp_path / "stadt.shp", store, "Duisburg", quelle="Stadt Duisburg, Vermessung")
     own = district_shapes(store, "Duisburg")
