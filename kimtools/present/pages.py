@@ -108,14 +108,14 @@ DASHBOARDS: dict[str, dict[str, tuple[str, str]]] = {
             "not drawn."),
         "lesehilfe": (
             "Im <em>Netz</em> stehen die Case-Management-Träger in der Mitte, als Nummern (ihre Namen in der Legende), "
-            "die Partner außen, nach Rechtskreis geordnet; die Linienstärke zeigt die Zahl der Vermittlungen, die Farbe die Annahmequote. <em>Partner, die "
-            "sich abheben</em>: nur wo das 95-%-Intervall eines Partners den Wert aller übrigen nicht einschließt – keine "
+            "die Partner außen, nach Rechtskreis geordnet; die Linienstärke zeigt die Zahl der Vermittlungen, die Farbe "
+            "die Annahmequote. <em>Partner, die sich abheben</em>: nur wo das 95-%-Intervall eines Partners den Wert aller übrigen nicht einschließt – keine "
             "Rangliste. <em>Wartezeit</em>: Anteil der Vermittelten, die nach so vielen Tagen noch auf den Ersttermin "
             "warten; wer noch wartet, geht bis heute in die Schätzung ein (Kaplan–Meier). Das Lückenregister für die "
             "Planungskonferenz schreibt <code>kimtools luecken</code>.",
             "In the <em>network</em> the case-management providers are in the middle, as numbers (their names in the "
-            "legend), the partners outside, ordered by legal domain; line width shows the number of referrals, colour the acceptance rate. <em>Partners that stand "
-            "out</em>: only where a partner's 95 % interval does not include the value of all others – no ranking. "
+            "legend), the partners outside, ordered by legal domain; line width shows the number of referrals, colour "
+            "the acceptance rate. <em>Partners that stand out</em>: only where a partner's 95 % interval does not include the value of all others – no ranking. "
             "<em>Waiting time</em>: share of referred persons still waiting for a first appointment after so many days; "
             "those still waiting count up to today (Kaplan–Meier). <code>kimtools luecken</code> writes the gap register "
             "for the planning conference."),
