@@ -66,6 +66,12 @@ def test_the_referral_report_as_html_reads_as_a_document(demo_store, demo_compar
     page.goto(out.as_uri())
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5", timeout=60_000)
     assert page.locator(".jp-InputArea-editor, .jp-CodeMirrorEditor").count() == 0
+    # printed from the browser, each figure is its image (plotly.js, printed, loses its x axis); on screen, plotly
+    shown = "el => getComputedStyle(el).display !== 'none'"
+    count = lambda selector: page.evaluate(f"[...document.querySelectorAll('{selector}')].filter({shown}).length")  # noqa: E731
+    assert (count(".kim-druck"), count(".kim-mit-druckbild .js-plotly-plot")) == (0, 5)
+    page.emulate_media(media="print")
+    assert (count(".kim-druck"), count(".kim-mit-druckbild .js-plotly-plot")) == (5, 0)
     page.close()
 
 

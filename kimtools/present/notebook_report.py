@@ -43,7 +43,8 @@ from ..i18n import current_lang
 from ..paths import NOTEBOOKS
 from .printing import chromium, figure_images, print_pdf, svg_image
 
-__all__ = ["HIDDEN_TAG", "REPORT_NOTEBOOKS", "ReportExporter", "ReportPdfExporter", "FiguresAsImages", "configure_jupyter",
+__all__ = ["HIDDEN_TAG", "REPORT_NOTEBOOKS", "ReportExporter", "ReportPdfExporter", "FiguresAsImages", "PrintImages",
+           "configure_jupyter",
            "report_notebook",
            "notebook_parameters", "parse_parameters", "render_notebook", "report_html"]
 
@@ -83,6 +84,9 @@ class ReportExporter(HTMLExporter):
         self.exclude_input_prompt = True
         self.exclude_output_prompt = True
         self.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDDEN_TAG}, enabled=True), enabled=True)
+        configured = any("PrintImages" in str(p) for p in self.preprocessors)
+        if type(self) is ReportExporter and not configured:   # the PDF draws every figure as an image anyway
+            self.register_preprocessor(PrintImages(enabled=True), enabled=True)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         body, resources = super().from_notebook_node(nb, resources, **kw)
@@ -117,10 +121,20 @@ class ReportPdfExporter(ReportExporter):
 PRINT_WIDTH = 700
 
 
-def as_images(nb):
+#: shown only when printed: the image a figure is printed as, in place of the interactive figure (printed from
+#: plotly.js its x axis is lost); one style per image, so that any output carries what it needs
+_PRINT_ONLY = ("<style>.kim-druck {display: none} @media print {.kim-druck {display: block; max-width: 100%; height: auto}"
+               " .kim-mit-druckbild .plotly-graph-div, .kim-mit-druckbild .js-plotly-plot {display: none !important}}"
+               "</style>")
+
+
+def as_images(nb, keep_interactive: bool = False):
     """A copy of the executed notebook ``nb`` whose figures are SVG images (:func:`~kimtools.present.printing.svg_image`)
-    at :data:`PRINT_WIDTH`, each in place of its output's HTML; a figure kaleido cannot draw keeps its HTML."""
+    at :data:`PRINT_WIDTH`, each in place of its output's HTML; a figure kaleido cannot draw keeps its HTML.
+    ``keep_interactive``: the interactive figure stays on screen and the image is what is printed."""
     nb = copy.deepcopy(nb)
+    if not any("application/vnd.plotly.v1+json" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])):
+        return nb   # no figure: no browser started
     with figure_images() as images:
         if not images:
             return nb
@@ -134,12 +148,27 @@ def as_images(nb):
                 height = int(fig.layout.height or 450)
                 fig.update_layout(width=PRINT_WIDTH, height=height)
                 svg = svg_image(fig)
-                if svg:
-                    title = html.escape(str(fig.layout.title.text or ""), quote=True)
-                    data["text/html"] = (f"<img src='data:image/svg+xml;base64,{svg}' width='{PRINT_WIDTH}' "
-                                         f"height='{height}' alt='{title}' style='max-width:100%;height:auto'>")
+                if not svg:
+                    continue
+                title = html.escape(str(fig.layout.title.text or ""), quote=True)
+                image = (f"<img src='data:image/svg+xml;base64,{svg}' width='{PRINT_WIDTH}' height='{height}' "
+                         f"alt='{title}' style='max-width:100%;height:auto'")
+                if keep_interactive and "text/html" in data:
+                    data["text/html"] = (f"{_PRINT_ONLY}<div class='kim-mit-druckbild'>{''.join(data['text/html'])}"
+                                         f"{image} class='kim-druck'></div>")
+                else:
+                    data["text/html"] = image + ">"
                     del data["application/vnd.plotly.v1+json"]
     return nb
+
+
+class PrintImages(Preprocessor):
+    """Each figure keeps its interactive HTML on screen and is printed as an SVG image (:func:`as_images` with
+    ``keep_interactive``): an HTML export printed from the browser keeps its axes. Used by :class:`ReportExporter`
+    and, through :func:`configure_jupyter`, by JupyterLab's and nbconvert's own HTML export."""
+
+    def preprocess(self, nb, resources):
+        return as_images(nb, keep_interactive=True), resources
 
 
 class FiguresAsImages(Preprocessor):
@@ -159,6 +188,10 @@ import os
 os.environ.setdefault("PLAYWRIGHT_BROWSERS_PATH", {browsers!r})
 c.WebPDFExporter.preprocessors = ["kimtools.present.notebook_report.FiguresAsImages"]
 c.WebPDFExporter.disable_sandbox = os.geteuid() == 0   # chromium runs as root only without its sandbox
+"""
+#: … and for ``jupyter nbconvert --to html``: printed from the browser, each figure is its image (not in the
+#: server's configuration: Voilà renders its pages through nbconvert's HTML exporter)
+_NBCONVERT_CONFIG = _JUPYTER_CONFIG + """c.HTMLExporter.preprocessors = ["kimtools.present.notebook_report.PrintImages"]
 """
 
 
@@ -192,8 +225,8 @@ def configure_jupyter(prefix: str | Path | None = None) -> list[Path]:
             written.append(link)
     config = prefix / "etc" / "jupyter"
     config.mkdir(parents=True, exist_ok=True)
-    for name in ("jupyter_server_config.py", "jupyter_nbconvert_config.py"):
-        (config / name).write_text(_JUPYTER_CONFIG.format(browsers=str(browsers)), encoding="utf-8")
+    for name, text in (("jupyter_server_config.py", _JUPYTER_CONFIG), ("jupyter_nbconvert_config.py", _NBCONVERT_CONFIG)):
+        (config / name).write_text(text.format(browsers=str(browsers)), encoding="utf-8")
         written.append(config / name)
     return written
 
