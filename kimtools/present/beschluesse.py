@@ -22,7 +22,7 @@ from ..i18n import current_lang, fmt_date, fmt_number, fmt_percent, plotly_separ
 from ..periods import quarter_label
 from ..indicators.disclosure import DEFAULT_MINIMUM
 from .figures.style import PALETTE, TEMPLATE
-from .labels import column_label, kennzahl_label
+from .labels import column_label, is_share, kennzahl_label
 from .markup import CSS
 from .pages import section_title
 
@@ -52,11 +52,6 @@ NO_LIST = {"de": "Noch keine Beschlussliste eingelesen: „kimtools beschluesse 
            "en": "No list of decisions read yet: 'kimtools beschluesse einlesen FILE' or notebook 07."}
 
 
-def _is_share(kennzahl: str) -> bool:
-    entry = CATALOGUE.get(kennzahl)
-    return entry is not None and entry.texts.get("intervall") == "wilson" and entry.faktor == 1
-
-
 def value_text(kennzahl: str, value: float, lang: str | None = None) -> str:
     """A value of ``kennzahl`` as a person reads it: a share in per cent, anything else with one decimal.
 
@@ -65,7 +60,7 @@ def value_text(kennzahl: str, value: float, lang: str | None = None) -> str:
     """
     if value is None or pd.isna(value):
         return "–"
-    return fmt_percent(value, 1, lang) if _is_share(kennzahl) else fmt_number(value, 1, lang)
+    return fmt_percent(value, 1, lang) if is_share(kennzahl) else fmt_number(value, 1, lang)
 
 
 def _window_text(d, name: str, lang: str | None = None) -> str:
@@ -236,7 +231,7 @@ def decisions_figure(views: Mapping[str, object], minimum: int = DEFAULT_MINIMUM
         rows = series.loc[series["beschluss_id"] == r["beschluss_id"]]
         quarters = rows["zeitraum"].tolist()
         y = _masked(rows, minimum)
-        pct = 100 if _is_share(r["kennzahl"]) else 1
+        pct = 100 if is_share(r["kennzahl"]) else 1
         fig.add_trace(go.Scatter(x=quarters, y=y * pct, mode="lines+markers", line=dict(color=PALETTE[0], width=1.5),
                                  marker=dict(size=4), name=kennzahl_label(r["kennzahl"]), showlegend=False,
                                  hovertemplate="%{x}: %{y:.1f}" + (" %" if pct == 100 else "") + "<extra></extra>"),

@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+from ..contract.catalogue import CATALOGUE
 from ..contract.reference import UNITS, units, with_units
 from ..i18n import tr
 from ..indicators import KENNZAHLEN
 
-__all__ = ["column_label", "kennzahl_label", "nenner_label", "COLUMNS", "UNITS", "units", "with_units"]
+__all__ = ["column_label", "kennzahl_label", "nenner_label", "is_share", "VERDICT_WORDS", "FINDING_WORDS", "COLUMNS", "UNITS", "units", "with_units"]
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "kommune": ("Kommune", "municipality"),
@@ -91,6 +92,49 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "wartezeit": ("Wartezeit in Tagen, Median (95-%-Intervall)", "wait in days, median (95 % interval)"),
     "wartezeit_uebrige": ("übrige Partner", "other partners"),
     "wartezeit_befund": ("Befund Wartezeit", "finding wait"),
+    # the columns of the notebooks' tables (kim.tabelle)
+    "bruecke": ("Brücke", "bridge"),
+    "richtung": ("Richtung", "direction"),
+    "eingang": ("Eingang", "received"),
+    "ausgang": ("Ausgang", "sent"),
+    "verbindungen": ("Verbindungen", "links"),
+    "vermittlerrolle": ("Vermittlerrolle", "broker role"),
+    "rechtskreise": ("Rechtskreise", "legal domains"),
+    "n": ("Anzahl", "number"),
+    "zaehler": ("Zähler", "numerator"),
+    "nenner": ("Nenner", "denominator"),
+    "intervall": ("95-%-Intervall", "95 % interval"),
+    "lage": ("Lage", "position"),
+    "median": ("Median", "median"),
+    "q1": ("1. Quartil", "1st quartile"),
+    "q3": ("3. Quartil", "3rd quartile"),
+    "kommune_wert": ("Wert der Kommune", "value of the kommune"),
+    "einheit": ("Einheit", "unit"),
+    "auspraegung": ("Ausprägung", "value"),
+    "merkmal": ("Merkmal", "breakdown"),
+    "n_vorher": ("vorher", "before"),
+    "name_von": ("Partner", "partner"),
+    "name_nach": ("Partner", "partner"),
+    "rechtskreis_von": ("Rechtskreis", "legal domain"),
+    "rechtskreis_nach": ("Rechtskreis", "legal domain"),
+    "zwischen_rechtskreisen": ("zwischen Rechtskreisen", "between legal domains"),
+    "anzahl_rechtskreise": ("Zahl der Rechtskreise", "number of legal domains"),
+    "volumen_rechtskreise": ("Vermittlungen mit ihnen", "referrals with them"),
+    "volumen": ("Vermittlungen", "referrals"),
+    "letzte": ("letzte 4 Quartale", "last 4 quarters"),
+    "davor": ("4 Quartale davor", "4 quarters before"),
+    "n_nachher": ("nachher", "after"),
+    "differenz": ("Differenz", "difference"),
+    "veraenderung": ("Veränderung", "change"),
+    "name_quelle": ("von", "from"),
+    "name_ziel": ("an", "to"),
+    "personen": ("Personen", "persons"),
+    "zu_25a_25b": ("zu § 25a/§ 25b gewechselt", "moved to § 25a/§ 25b"),
+    "laufend": ("noch laufend", "still running"),
+    "wartende": ("Wartende", "waiting"),
+    "wartezeit_median": ("Wartezeit, Median (Tage)", "wait, median (days)"),
+    "annahme_ki_unten": ("Annahme 95 % unten", "acceptance 95 % low"),
+    "annahme_ki_oben": ("Annahme 95 % oben", "acceptance 95 % high"),
 }
 
 
@@ -135,3 +179,26 @@ def nenner_label(name: str, lang: str | None = None) -> str | None:
         text = text.split(cut)[0]
     return text.replace(" in P", "").strip()
 
+
+def is_share(kennzahl: str) -> bool:
+    """Whether the catalogue's ``kennzahl`` is a share (Wilson interval, no factor): shown in per cent.
+
+    >>> is_share("annahmequote"), is_share("reichweite_je_1000")
+    (True, False)
+    """
+    entry = CATALOGUE.get(kennzahl)
+    return entry is not None and entry.texts.get("intervall") == "wilson" and entry.faktor == 1
+
+
+#: where a unit lies in the funnel (``lage``), as a legend or a table says it
+VERDICT_WORDS = {"ueber_99,8": ("deutlich darüber (99,8 %)", "clearly above (99.8 %)"),
+                 "ueber_95": ("darüber (95 %)", "above (95 %)"), "innerhalb": ("im Rahmen", "within"),
+                 "unter_95": ("darunter (95 %)", "below (95 %)"),
+                 "unter_99,8": ("deutlich darunter (99,8 %)", "clearly below (99.8 %)"),
+                 "geschuetzt": ("zu wenige Fälle", "too few cases"), "keine_daten": ("keine Daten", "no data")}
+#: what the partner comparison finds (``annahme_befund``, ``wartezeit_befund``)
+FINDING_WORDS = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
+                 "niedriger": ("niedriger als bei den übrigen", "lower than the others"),
+                 "laenger": ("länger als bei den übrigen", "longer than the others"),
+                 "kuerzer": ("kürzer als bei den übrigen", "shorter than the others"),
+                 "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}

@@ -16,7 +16,7 @@ from ..contract import codes
 from ..errors import KimtoolsError
 from ..indicators.disclosure import count_text
 from ..i18n import current_lang, fmt_date, fmt_datetime, fmt_number, fmt_percent, tr
-from .labels import column_label
+from .labels import FINDING_WORDS, column_label
 
 __all__ = ["Html", "CSS", "TILE_CSS", "html_table", "error_html", "tile", "tiles", "gaps_html", "outliers_html",
            "commentary_html", "comment_slot", "fill_comments"]
@@ -119,12 +119,6 @@ def tiles(items: Iterable[str]) -> str:
     return TILE_CSS + "<div class='kim-tiles'>" + "".join(items) + "</div>"
 
 
-_BEFUND = {"hoeher": ("höher als bei den übrigen", "higher than the others"),
-           "niedriger": ("niedriger als bei den übrigen", "lower than the others"),
-           "laenger": ("länger als bei den übrigen", "longer than the others"),
-           "kuerzer": ("kürzer als bei den übrigen", "shorter than the others"),
-           "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige Fälle", "too few")}
-
 
 def gaps_html(gaps: pd.DataFrame, minimum: int = 3, districts: int | None = None, kommune: str | None = None) -> str:
     """Service gaps with their evidence (rows of :func:`kimtools.analysis.gaps.top_gaps`); small counts as "< minimum".
@@ -170,7 +164,7 @@ def outliers_html(outliers: pd.DataFrame, stalls_only: bool = False, limit: int 
                       zip(o["wartezeit_median"], o["wartezeit_ki_unten"], o["wartezeit_ki_oben"])]
     o["wartezeit_uebrige"] = o["wartezeit_uebrige"].map(days)
     for c in ("annahme_befund", "wartezeit_befund"):
-        o[c] = o[c].map(lambda b: _BEFUND[b][0 if lang == "de" else 1])
+        o[c] = o[c].map(lambda b: FINDING_WORDS[b][0 if lang == "de" else 1])
     more = ""
     if limit is not None and len(o) > limit:
         more = "<p class='kim-note'>" + tr({

@@ -26,10 +26,10 @@ from ..contract.catalogue import CATALOGUE
 from ..contract.codes import CODE_LISTS, label
 from ..i18n import fmt_date, fmt_number, fmt_percent, tr
 from ..periods import period_bounds
-from .labels import COLUMNS, column_label, kennzahl_label
+from .labels import COLUMNS, FINDING_WORDS, VERDICT_WORDS, column_label, is_share, kennzahl_label
 from .markup import CSS, Html
 
-__all__ = ["tabelle", "cells", "kennzahl_value", "is_share", "POSITIONS_TEXT"]
+__all__ = ["tabelle", "cells", "kennzahl_value", "POSITIONS_TEXT"]
 
 #: a column whose values are codes of a code list (the list's name)
 _CODE_COLUMNS = {"typ": "partnertyp", "partner_typ": "partnertyp", "partnertyp": "partnertyp", "status": "vermittlungsstatus",
@@ -39,16 +39,9 @@ _CODE_COLUMNS = {"typ": "partnertyp", "partner_typ": "partnertyp", "partnertyp":
                  "luecke": "luecke", "vermittlungsstatus": "vermittlungsstatus", "rechtskreis_von": "rechtskreis",
                  "rechtskreis_nach": "rechtskreis"}
 
-#: the funnel's verdicts (``lage``) and the findings of the partner comparison as words
+#: the funnel's verdicts (``lage``), the findings of the partner comparison, and how a link or a gap changed, as words
 POSITIONS_TEXT = {
-    "ueber_99,8": ("deutlich darüber (99,8 %)", "clearly above (99.8 %)"), "ueber_95": ("darüber (95 %)", "above (95 %)"),
-    "innerhalb": ("im Rahmen", "within"), "unter_95": ("darunter (95 %)", "below (95 %)"),
-    "unter_99,8": ("deutlich darunter (99,8 %)", "clearly below (99.8 %)"),
-    "hoeher": ("höher als bei den übrigen", "higher than the others"),
-    "niedriger": ("niedriger als bei den übrigen", "lower than the others"),
-    "laenger": ("länger als bei den übrigen", "longer than the others"),
-    "kuerzer": ("kürzer als bei den übrigen", "shorter than the others"),
-    "unauffaellig": ("unauffällig", "not different"), "zu_wenige": ("zu wenige", "too few"),
+    **VERDICT_WORDS, **FINDING_WORDS,
     "neu": ("neu", "new"), "weggefallen": ("weggefallen", "dropped"), "mehr": ("mehr", "more"),
     "weniger": ("weniger", "fewer"), "gleich": ("gleich", "same"), "steigend": ("steigend", "rising"),
     "fallend": ("fallend", "falling"), "aus": ("an den Partner", "to the partner"), "ein": ("vom Partner", "from the partner"),
@@ -57,39 +50,8 @@ POSITIONS_TEXT = {
 _VERDICTS = ("ueber_99,8", "ueber_95", "innerhalb", "unter_95", "unter_99,8", "unauffaellig", "zu_wenige")
 _POSITION_COLUMNS = ("lage", "annahme_befund", "wartezeit_befund", "veraenderung", "trend", "richtung")
 
-#: words for columns the labels do not know, as a person says them
-_WORDS = {"bruecke": ("Brücke", "bridge"), "richtung": ("Richtung", "direction"), "eingang": ("Eingang", "received"), "ausgang": ("Ausgang", "sent"),
-          "verbindungen": ("Verbindungen", "links"), "vermittlerrolle": ("Vermittlerrolle", "broker role"),
-          "rechtskreise": ("Rechtskreise", "legal domains"), "n": ("Anzahl", "number"),
-          "zaehler": ("Zähler", "numerator"), "nenner": ("Nenner", "denominator"), "intervall": ("95-%-Intervall", "95 % interval"),
-          "lage": ("Lage", "position"), "median": ("Median", "median"), "q1": ("1. Quartil", "1st quartile"),
-          "q3": ("3. Quartil", "3rd quartile"), "kommune_wert": ("Wert der Kommune", "value of the kommune"),
-          "einheit": ("Einheit", "unit"), "auspraegung": ("Ausprägung", "value"), "merkmal": ("Merkmal", "breakdown"),
-          "n_vorher": ("vorher", "before"), "name_von": ("Partner", "partner"), "name_nach": ("Partner", "partner"),
-          "rechtskreis_von": ("Rechtskreis", "legal domain"), "rechtskreis_nach": ("Rechtskreis", "legal domain"),
-          "zwischen_rechtskreisen": ("zwischen Rechtskreisen", "between legal domains"),
-          "anzahl_rechtskreise": ("Zahl der Rechtskreise", "number of legal domains"),
-          "volumen_rechtskreise": ("Vermittlungen mit ihnen", "referrals with them"),
-          "volumen": ("Vermittlungen", "referrals"), "letzte": ("letzte 4 Quartale", "last 4 quarters"),
-          "davor": ("4 Quartale davor", "4 quarters before"), "n_nachher": ("nachher", "after"), "differenz": ("Differenz", "difference"),
-          "veraenderung": ("Veränderung", "change"), "name_quelle": ("von", "from"), "name_ziel": ("an", "to"),
-          "personen": ("Personen", "persons"), "zu_25a_25b": ("zu § 25a/§ 25b gewechselt", "moved to § 25a/§ 25b"),
-          "laufend": ("noch laufend", "still running"), "wartende": ("Wartende", "waiting"),
-          "wartezeit_median": ("Wartezeit, Median (Tage)", "wait, median (days)"),
-          "annahme_ki_unten": ("Annahme 95 % unten", "acceptance 95 % low"),
-          "annahme_ki_oben": ("Annahme 95 % oben", "acceptance 95 % high")}
 #: numbers that are shares of one (shown in per cent) by their column's name, besides the catalogue's shares
 _SHARE_WORDS = ("quote", "anteil", "vermittlerrolle", "annahme_uebrige", "annahme_ki")
-
-
-def is_share(kennzahl: str) -> bool:
-    """Whether the catalogue's ``kennzahl`` is a share (Wilson interval, no factor): shown in per cent.
-
-    >>> is_share("annahmequote"), is_share("reichweite_je_1000")
-    (True, False)
-    """
-    entry = CATALOGUE.get(kennzahl)
-    return entry is not None and entry.texts.get("intervall") == "wilson" and entry.faktor == 1
 
 
 def kennzahl_value(kennzahl: str, value: object, lang: str | None = None) -> str:
@@ -123,8 +85,6 @@ def _word(column: str, lang: str | None, kommune: str | None) -> str:
         return kennzahl_label(column, lang)
     if column in COLUMNS:
         return column_label(column, lang, kommune)
-    if _WORDS.get(column):
-        return tr(_WORDS[column], lang)
     words = column.replace("_", " ")
     return words[:1].upper() + words[1:]
 
@@ -177,7 +137,7 @@ def cells(frame: pd.DataFrame, columns: Iterable[str] | None = None, kommune: st
     merkmale = full["merkmal"].astype(str).tolist() if "merkmal" in full.columns else []
     for column in frame.columns:
         values = frame[column].tolist()
-        if column in ("ki_oben",) and per_row and "ki_unten" in frame.columns:
+        if column == "ki_oben" and per_row and "ki_unten" in frame.columns:   # shown with ki_unten
             continue
         if column == "ki_unten" and per_row and "ki_oben" in frame.columns:
             highs = frame["ki_oben"].tolist()

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from ...analysis.comparison import LEVELS, comparable_indicators, funnel_table, rate_text
 from ...contract.reference import match_key
 from ...i18n import tr
-from ..labels import kennzahl_label
+from ..labels import VERDICT_WORDS, kennzahl_label
 from .style import _figure
 
 __all__ = ["MAP", "POSITIONS", "district_positions", "district_map", "is_map"]
@@ -38,11 +38,6 @@ POSITIONS = {
     "geschuetzt": ("#FFFFFF", "zu wenige Fälle: nicht gezeigt", "too few cases: not shown"),
     "keine_daten": ("#FFFFFF", "keine Daten", "no data"),
 }
-#: … and as the legend says it, under its title (short enough for half an A4 page)
-_LEGEND = {"ueber_99,8": ("deutlich darüber (99,8 %)", "clearly above (99.8 %)"), "ueber_95": ("darüber (95 %)", "above (95 %)"),
-           "innerhalb": ("im Rahmen", "within"), "unter_95": ("darunter (95 %)", "below (95 %)"),
-           "unter_99,8": ("deutlich darunter (99,8 %)", "clearly below (99.8 %)"),
-           "geschuetzt": ("zu wenige Fälle", "too few cases"), "keine_daten": ("keine Daten", "no data")}
 
 
 def district_positions(rates: pd.DataFrame, kennzahl: str, minimum: int = 3, target: float | None = None) -> pd.DataFrame:
@@ -142,7 +137,7 @@ def district_map(shapes: pd.DataFrame, rates: pd.DataFrame, kennzahl: str, minim
                              hovertemplate="%{customdata}<extra></extra>", showlegend=False))
     for lage, (colour, _de, _en) in POSITIONS.items():   # the legend: only what the map shows
         if lage in used:
-            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr(_LEGEND[lage]),
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=tr(VERDICT_WORDS[lage]),
                                      marker=dict(symbol="square", size=14, color=colour, line=dict(color="#4D4D4D", width=1))))
     ratio = 1 / math.cos(math.radians(float(np.mean(lats)))) if lats else 1.0
     source = "; ".join(dict.fromkeys(q for q in shapes.get("quelle", pd.Series(dtype=str)).fillna("") if q))
