@@ -306,3 +306,15 @@ def test_the_network_pages_key_figures_by_hand():
     fewer = network_key_figures({"edges": edges, "loops": loops, "waits": waits.iloc[:MIN_WAITS - 1]}, "2025-Q3")
     fewer = fewer.set_index("kennzahl")
     assert math.isnan(fewer.loc["wartezeit_median_tage", "wert"]) and math.isnan(fewer.loc["offene_schleifen", "zaehler"])
+
+
+def test_every_colour_of_a_link_in_the_network_is_named_in_its_legend(graph):
+    """The legend entry of an acceptance class stood on its thinnest lines; where a class had only thick ones (CM1→JC,
+    3 referrals, 2 of 3 answered ones accepted: 50–70 %), plotly showed its colour without a name."""
+    from kimtools.present import figures as F
+
+    fig = F.network_figure(graph, minimum=1)
+    drawn = {t.line.color for t in fig.data if t.mode == "lines" and t.x}
+    named = {t.line.color: t.name for t in fig.data if t.mode == "lines" and t.x and t.showlegend is not False}
+    assert drawn and drawn == set(named)
+    assert "Annahme 50–70 %" in named.values()

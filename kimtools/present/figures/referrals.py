@@ -86,6 +86,7 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
                         for rate in rates]
     for cls, (upper, colour, de, en) in enumerate(_ACCEPTANCE + [(None, "#999999", "in das Case-Management / offen",
                                                                   "into case management / open")]):
+        named = False   # the class's first drawn line carries its legend entry (plotly shows none for an empty trace)
         for w in range(4):
             xs, ys = [], []
             for (u, v, _), wc, k in zip(edges, width_class, acceptance_class):
@@ -93,12 +94,13 @@ def network_figure(g, title: str | None = None, minimum: int = 3, height: int = 
                     continue
                 xs += [pos[u][0], pos[v][0], None]
                 ys += [pos[u][1], pos[v][1], None]
-            if w and not xs:   # the thinnest line of each class carries its legend entry, the others only edges
+            if not xs:
                 continue
             traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1 + 2.5 * w),
                                      hoverinfo="skip", opacity=0.75,
                                      name=tr({"de": f"Annahme {de}", "en": f"acceptance {en}"}) if upper else
-                                     tr({"de": de, "en": en}), legendgroup=str(cls), showlegend=w == 0))
+                                     tr({"de": de, "en": en}), legendgroup=str(cls), showlegend=not named))
+            named = True
     # nodes: one trace per legal domain so that the legend explains the sectors
     domains = sorted({a["rechtskreis"] for _, a in nodes}, key=lambda r: (r == "ohne", r))
     for i, rk in enumerate(domains):
